@@ -1,0 +1,134 @@
+"""Shared plumbing for collectors: the one error type, gzip-aware opening, hardened XML streaming."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+from lxml import etree
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class CollectorError(Exception):
+    """An artifact could not be read. Carries the source kind, the file and a one-line reason."""
+
+    def __init__(self, source: str, path: str | Path, reason: str) -> None:
+        self.source = source
+        self.path = str(path)
+        self.reason = " ".join(str(reason).split())  # always one line, whatever the parser said
+        super().__init__(f"{self.path}: {self.source}: {self.reason}")
+
+
+def open_binary(source: str, path: str | Path) -> IO[bytes]:
+    """Open an artifact for reading, transparently gunzipping when the file starts with the gzip magic."""
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
+    except OSError as exc:
+        raise CollectorError(source, path, exc.strerror or str(exc)) from exc
+    if raw.peek(2)[:2] == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    return raw
+
+
+def read_text(source: str, path: str | Path) -> str:
+    """Whole artifact as text. Strict UTF-8: a mis-encoded file is an error, not silently mangled."""
+    with open_binary(source, path) as fh:
+        try:
+            data = fh.read()
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CollectorError(source, path, f"cannot decompress: {exc}") from exc
+    if b"\x00" in data:
+        raise CollectorError(source, path, "binary content (NUL bytes), not a text report")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CollectorError(source, path, f"not valid UTF-8 at byte {exc.start}") from exc
+
+
+def iter_xml(
+    source: str, path: str | Path, tags: tuple[str, ...], *, roots: tuple[str, ...]
+) -> Iterator[etree._Element]:
+    """Stream the end events of `tags`, hardened against entity expansion and external resources.
+
+    The caller must clear each yielded element (see `release`) so memory stays bounded. A document
+    with a DTD is refused outright: no report format we read uses one, and it is how entity bombs and
+    external-entity reads arrive. The root element must be one of `roots`.
+    """
+    with open_binary(source, path) as fh:
+        context = etree.iterparse(
+            fh,
+            events=("start", "end"),
+            resolve_entities=False,
+            load_dtd=False,
+            no_network=True,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        try:
+            for event, elem in context:
+                if event == "start":
+                    if elem.getparent() is None:
+                        _check_root(source, path, elem, roots)
+                    continue
+                if elem.tag in tags:
+                    yield elem
+        except etree.XMLSyntaxError as exc:
+            raise CollectorError(source, path, f"malformed XML: {_xml_reason(exc)}") from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CollectorError(source, path, f"cannot read: {exc}") from exc
+
+
+def _check_root(source: str, path: str | Path, root: etree._Element, roots: tuple[str, ...]) -> None:
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
+        raise CollectorError(source, path, "XML with a DOCTYPE/DTD is refused (entity declarations are unsafe)")
+    if root.tag not in roots:
+        expected = " or ".join(f"<{r}>" for r in roots)
+        raise CollectorError(source, path, f"root element is <{root.tag}>, expected {expected}")
+
+
+def _xml_reason(exc: etree.XMLSyntaxError) -> str:
+    msg = str(exc.msg or exc)
+    if "Document is empty" in msg or "Start tag expected" in msg and exc.position == (1, 0):
+        return "empty document"
+    return f"{msg} (line {exc.lineno})" if exc.lineno else msg
+
+
+def release(elem: etree._Element) -> None:
+    """Free a processed element and the already-processed siblings before it (bounded memory)."""
+    elem.clear(keep_tail=False)
+    parent = elem.getparent()
+    if parent is not None:
+        while elem.getprevious() is not None:
+            del parent[0]
+
+
+def first_line(text: str | None, limit: int) -> str:
+    """A bounded, single-line excerpt of a message."""
+    if not text:
+        return ""
+    for line in text.strip().splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return ""
+
+
+def expand_paths(source: str, patterns: Sequence[str]) -> list[Path]:
+    """Expand glob patterns (sorted, de-duplicated, order of patterns kept); no match is an error."""
+    found: list[Path] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern, recursive=True))
+            if not matches:
+                raise CollectorError(source, pattern, "glob matched no files")
+            found.extend(Path(m) for m in matches)
+        else:
+            found.append(Path(pattern))
+    return list(dict.fromkeys(found))

@@ -1,0 +1,154 @@
+"""ruff check output: `--statistics` text or JSON, or the `--output-format json` violation list.
+
+The total always equals ruff's own "Found N errors." line. Syntax errors have no rule code (an empty
+code column in the text table, `code: null` in statistics JSON, `"invalid-syntax"` in violations
+JSON); they are kept under the key SYNTAX_ERROR_KEY.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from .base import CollectorError, read_text
+
+SOURCE = "ruff"
+SYNTAX_ERROR_KEY = "invalid-syntax"
+
+# `  76\tF405 \t[ ] undefined-local...`: count, code (possibly blank), fix marker, rule name.
+_STAT_ROW = re.compile(r"^\s*(\d+)\t([A-Z]+[0-9]+)?\s*\t(?:\[[ *\-]\] )?(\S+)\s*$")
+_FOUND = re.compile(r"^Found (\d+) errors?\.")
+_IGNORABLE = (
+    re.compile(r"^warning: "),
+    re.compile(r"^\s+- \S+$"),  # continuation of a warning's rule list
+    re.compile(r"^\[\*\] \d+ fixable"),
+    re.compile(r"^No fixes available"),
+    re.compile(r"^All checks passed!"),
+)
+
+
+@dataclass(slots=True)
+class RuffResult:
+    file: str
+    format: str  # "statistics-text" | "statistics-json" | "violations-json"
+    stats: dict[str, int]  # rule code (or SYNTAX_ERROR_KEY) -> count
+    names: dict[str, str]  # rule code -> rule name
+    by_file: dict[str, int] | None  # only the violations format says where
+    reported_total: int | None  # ruff's own "Found N errors." when the input carries it
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.stats.values())
+
+
+def collect_ruff(path: str | Path, root: str | Path | None = None) -> RuffResult:
+    text = read_text(SOURCE, path)
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        return _from_json(path, text, Path(root) if root else Path.cwd())
+    return _from_text(path, text)
+
+
+def _from_text(path: str | Path, text: str) -> RuffResult:
+    stats: dict[str, int] = {}
+    names: dict[str, str] = {}
+    warnings: list[str] = []
+    reported: int | None = None
+    saw_pass = False
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        row = _STAT_ROW.match(line)
+        if row:
+            count, code, name = int(row.group(1)), row.group(2) or SYNTAX_ERROR_KEY, row.group(3)
+            stats[code] = stats.get(code, 0) + count
+            names[code] = name
+            continue
+        found = _FOUND.match(line)
+        if found:
+            reported = int(found.group(1))
+            continue
+        if line.startswith("All checks passed!"):
+            saw_pass = True
+        if line.startswith("warning: "):
+            warnings.append(line[len("warning: ") :].strip())
+        elif warnings and line.startswith("    - "):
+            warnings[-1] += " " + line.strip()[2:]
+        if any(p.match(line) for p in _IGNORABLE):
+            continue
+        raise CollectorError(SOURCE, path, f"line {number} is not ruff --statistics output: {line[:80]!r}")
+    if not stats and reported is None and not saw_pass:
+        raise CollectorError(SOURCE, path, "no statistics rows, no 'Found N errors.' and no 'All checks passed!'")
+    result = RuffResult(str(path), "statistics-text", stats, names, None, reported, warnings)
+    _check_total(path, result)
+    return result
+
+
+def _from_json(path: str | Path, text: str, root: Path) -> RuffResult:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CollectorError(SOURCE, path, f"malformed JSON: {exc.msg} (line {exc.lineno})") from exc
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise CollectorError(SOURCE, path, "JSON is not a list of ruff objects")
+    if data and "location" in data[0]:
+        return _from_violations(path, data, root)
+    if data and "count" not in data[0]:
+        raise CollectorError(SOURCE, path, "JSON objects have neither 'count' (statistics) nor 'location' (violations)")
+    stats: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for item in data:
+        code = item.get("code") or SYNTAX_ERROR_KEY
+        try:
+            stats[code] = stats.get(code, 0) + int(item["count"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CollectorError(SOURCE, path, f"statistics entry without an integer count: {item!r:.80}") from exc
+        names[code] = str(item.get("name") or item.get("message") or code)
+    return RuffResult(str(path), "statistics-json", stats, names, None, None)
+
+
+def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResult:
+    stats: Counter[str] = Counter()
+    by_file: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for item in data:
+        code = item.get("code") or SYNTAX_ERROR_KEY
+        stats[code] += 1
+        names.setdefault(code, str(item.get("name") or code))
+        by_file[str(item.get("filename") or "")] += 1
+    warnings: list[str] = []
+    base = _base_dir(list(by_file), root)
+    if base != root.resolve():
+        warnings.append(f"file paths are not under {root}; made relative to their common folder {base}")
+    relative = Counter({_relative(name, base): n for name, n in by_file.items()})
+    return RuffResult(str(path), "violations-json", dict(stats), names, dict(relative), None, warnings)
+
+
+def _base_dir(filenames: list[str], root: Path) -> Path:
+    """The project root, or, when ruff ran on another machine, the folder all reported files share."""
+    absolute = [f for f in filenames if PurePath(f).is_absolute()]
+    resolved = root.resolve()
+    if not absolute or any(PurePath(f).is_relative_to(resolved) for f in absolute):
+        return resolved
+    common = os.path.commonpath(absolute)
+    return Path(common).parent if common in absolute else Path(common)
+
+
+def _relative(filename: str, base: Path) -> str:
+    pure = PurePath(filename)
+    return pure.relative_to(base).as_posix() if pure.is_relative_to(base) else pure.as_posix()
+
+
+def _check_total(path: str | Path, result: RuffResult) -> None:
+    if result.reported_total is not None and result.reported_total != result.total:
+        raise CollectorError(
+            SOURCE,
+            path,
+            f"statistics rows add up to {result.total} but ruff reported 'Found {result.reported_total} errors.'"
+            " (truncated or concatenated output?)",
+        )
