@@ -19,7 +19,6 @@ docs/report-schema.md:
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -102,7 +101,8 @@ class _Tally:
         self.single: dict[str, int] = {}
         self.multi: dict[str, list[int]] = {}
         self.details: dict[str, tuple[int, str, str | None]] = {}  # id -> (outcome, message, file)
-        self.slow_heap: list[tuple[float, str]] = []
+        self.slow: dict[str, float] = {}  # at most options.slowest entries
+        self.slow_floor = 0.0
         self.attempts = 0
         self.collection_errors = 0
         self.failed_subtests = 0
@@ -126,6 +126,18 @@ class _Tally:
         if last & 7 == PASSED and last >> 4 == file_index:
             history[-1] = -1
         history.append(packed)
+
+    def time(self, key: str, seconds: float) -> None:
+        """Keep the N slowest tests (one entry per test: its slowest attempt)."""
+        limit = self.options.slowest
+        if not limit or (len(self.slow) >= limit and seconds <= self.slow_floor):
+            return
+        if seconds > self.slow.get(key, -1.0):
+            self.slow[key] = seconds
+        if len(self.slow) > limit:
+            del self.slow[min(self.slow, key=self.slow.__getitem__)]
+        if len(self.slow) >= limit:
+            self.slow_floor = min(self.slow.values())
 
     def finish(self) -> tuple[TestCounts, list[str]]:
         counts = TestCounts()
@@ -186,7 +198,8 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
         for key, (outcome, message, file) in sorted(tally.details.items())
         if _final_outcome(tally, key) in (FAILED, ERROR)
     ]
-    slowest = [TimedTest(display_id(k), round(t, 6)) for t, k in sorted(tally.slow_heap, reverse=True)]
+    ranked = sorted(tally.slow.items(), key=lambda kv: (-kv[1], kv[0]))
+    slowest = [TimedTest(display_id(k), round(t, 6)) for k, t in ranked]
     warnings = []
     if tally.ruff_cases:
         warnings.append(
@@ -240,12 +253,7 @@ def _read_file(path: str | Path, file_index: int, tally: _Tally) -> None:
                 tally.details[key] = (outcome, first_line(message, options.message_chars), file)
         seconds = _seconds(elem.get("time"))
         tally.time_seconds += seconds
-        if options.slowest:
-            item = (seconds, key)
-            if len(tally.slow_heap) < options.slowest:
-                heapq.heappush(tally.slow_heap, item)
-            elif item > tally.slow_heap[0]:
-                heapq.heapreplace(tally.slow_heap, item)
+        tally.time(key, seconds)
         release(elem)
 
 

@@ -1,0 +1,1 @@
+"""Streamlit dashboard for leads (reads reports and history only)."""

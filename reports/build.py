@@ -1,0 +1,182 @@
+"""Typed collector records -> the versioned health report (a JSON-ready dict).
+
+The report has two parts: `summary` (figures that history, gate, comment and dashboard read; small)
+and `details` (failing tests, slowest tests, worst files: bounded lists for humans). A section whose
+input was not given is `null` in `summary` and named in `summary.missing` — never zeros.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from collectors.compileall import CompileallResult
+from collectors.coveragepy import CoverageResult, Numbers
+from collectors.junit import JUnitResult
+from collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
+
+from . import SCHEMA_VERSION, __version__
+from .config import Config, lane_of
+from .stamp import Stamp
+
+SECTIONS = ("tests", "coverage", "ruff", "compileall")
+
+
+@dataclass
+class Collected:
+    tests: dict[str, JUnitResult] = field(default_factory=dict)
+    coverage: CoverageResult | None = None
+    ruff: RuffResult | None = None
+    compileall: CompileallResult | None = None
+
+
+def pass_rate(passed: int, failed: int, errors: int) -> float | None:
+    """passed ÷ (passed + failed + errors); skipped and xfailed are not runs that could fail."""
+    ran = passed + failed + errors
+    return passed / ran if ran else None
+
+
+def build_report(collected: Collected, config: Config, stamp: Stamp) -> dict:
+    summary: dict = {
+        "git_sha": stamp.git_sha[:8] if stamp.git_sha else None,
+        "git_sha_full": stamp.git_sha,
+        "branch": stamp.branch,
+        "version": stamp.version,
+        "ts": stamp.ts,
+        "timestamp_iso": stamp.timestamp_iso,
+        "ci_run_id": stamp.ci_run_id,
+    }
+    details: dict = {}
+    summary["tests"], details["tests"] = _tests(collected.tests, config) if collected.tests else (None, None)
+    summary["coverage"], details["coverage"] = (
+        _coverage(collected.coverage, config) if collected.coverage else (None, None)
+    )
+    summary["ruff"], details["ruff"] = _ruff(collected.ruff, config) if collected.ruff else (None, None)
+    summary["compileall"], details["compileall"] = (
+        _compileall(collected.compileall, config) if collected.compileall else (None, None)
+    )
+    summary["missing"] = [s for s in SECTIONS if summary[s] is None]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": "healthdeck", "version": __version__},
+        "config": {"lanes": {lane: list(prefixes) for lane, prefixes in config.lanes.items()}},
+        "summary": summary,
+        "details": details,
+    }
+
+
+def _tests(suites: dict[str, JUnitResult], config: Config) -> tuple[dict, dict]:
+    summary, details = {}, {}
+    for suite, result in suites.items():
+        c = result.counts
+        summary[suite] = {
+            "passed": c.passed,
+            "failed": c.failed,
+            "errors": c.errors,
+            "skipped": c.skipped,
+            "xfailed": c.xfailed,
+            "flaky": c.flaky,
+            "total": c.total,
+            "pass_rate": pass_rate(c.passed, c.failed, c.errors),
+            "attempts": result.attempts,
+            "collection_errors": result.collection_errors,
+            "failed_subtests": result.failed_subtests,
+            "time_seconds": result.time_seconds,
+        }
+        listed = result.failing[: config.max_failing_listed]
+        details[suite] = {
+            "files": result.files,
+            "failing": [
+                {"test_id": f.test_id, "outcome": f.outcome, "message": f.message, "file": f.file} for f in listed
+            ],
+            "failing_truncated": len(result.failing) > len(listed),
+            "flaky": result.flaky,
+            "slowest": [{"test_id": t.test_id, "seconds": t.seconds} for t in result.slowest],
+            "warnings": result.warnings,
+        }
+    return summary, details
+
+
+def _numbers(n: Numbers, branch_measured: bool) -> dict:
+    return {
+        "percent": n.percent,
+        "statements_percent": n.statements_percent,
+        "branches_percent": n.branches_percent(branch_measured),
+        "statements": n.statements,
+        "covered_statements": n.covered_statements,
+        "branches": n.branches,
+        "covered_branches": n.covered_branches,
+    }
+
+
+def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
+    detail = {
+        "file": result.file,
+        "format": result.format,
+        "tool_version": result.tool_version,
+        "lowest_files": [],
+    }
+    if not result.has_data:
+        empty = dict.fromkeys(("percent", "statements_percent", "branches_percent"))
+        return {**empty, "has_data": False, "branch_measured": False, "lanes": {}}, detail
+    lanes: dict[str, dict] = {}
+    for lane in config.lanes:
+        files = [f.numbers for f in result.files if lane_of(f.path, config.lanes) == lane]
+        if files:
+            lanes[lane] = {**_numbers(sum(files, Numbers()), result.branch_measured), "files": len(files)}
+        else:
+            lanes[lane] = None  # nothing measured under this lane: unknown, not 100 %
+    summary = {
+        **_numbers(result.totals, result.branch_measured),
+        "has_data": True,
+        "branch_measured": result.branch_measured,
+        "files": len(result.files),
+        "lanes": lanes,
+    }
+    measured = [f for f in result.files if f.numbers.statements + f.numbers.branches]
+    lowest = sorted(measured, key=lambda f: (f.numbers.percent, f.path))[: config.lowest_files]
+    detail["lowest_files"] = [
+        {"path": f.path, "lane": lane_of(f.path, config.lanes), **_numbers(f.numbers, result.branch_measured)}
+        for f in lowest
+    ]
+    return summary, detail
+
+
+def _ruff(result: RuffResult, config: Config) -> tuple[dict, dict]:
+    lanes: dict[str, int] | None = None
+    top_files: list[dict] = []
+    if result.by_file is not None:
+        per_lane: Counter[str] = Counter({lane: 0 for lane in config.lanes})
+        for path, count in result.by_file.items():
+            lane = lane_of(path, config.lanes)
+            if lane:
+                per_lane[lane] += count
+        lanes = dict(per_lane)
+        ranked = sorted(result.by_file.items(), key=lambda kv: (-kv[1], kv[0]))[: config.lowest_files]
+        top_files = [{"path": p, "lane": lane_of(p, config.lanes), "count": n} for p, n in ranked]
+    stats = dict(sorted(result.stats.items(), key=lambda kv: (-kv[1], kv[0])))
+    summary = {
+        "count": {"total": result.total, "lanes": lanes},
+        "stats": stats,
+        "syntax_errors": result.stats.get(SYNTAX_ERROR_KEY, 0),
+    }
+    detail = {
+        "file": result.file,
+        "format": result.format,
+        "reported_total": result.reported_total,
+        "names": result.names,
+        "top_files": top_files,
+        "warnings": result.warnings,
+    }
+    return summary, detail
+
+
+def _compileall(result: CompileallResult, config: Config) -> tuple[dict, dict]:
+    per_lane: Counter[str] = Counter({lane: 0 for lane in config.lanes})
+    failures = []
+    for failure in result.failures:
+        lane = lane_of(failure.path, config.lanes)
+        if lane:
+            per_lane[lane] += 1
+        failures.append({"path": failure.path, "line": failure.line, "message": failure.message, "lane": lane})
+    return {"failures": len(result.failures), "lanes": dict(per_lane)}, {"file": result.file, "failures": failures}

@@ -1,0 +1,199 @@
+"""latest.md: the health report for humans. Tables, stated formulas, nothing a person has to decode."""
+
+from __future__ import annotations
+
+import re
+
+from coverage.results import display_covered
+
+PASS_RATE_FORMULA = "pass rate = passed ÷ (passed + failed + errors)"
+COVERAGE_FORMULA = "coverage = (covered statements + covered branches) ÷ (statements + branches)"
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+
+
+def cell(text: object) -> str:
+    """Text that can sit in a table cell without breaking it, injecting HTML, links or mentions."""
+    s = " ".join(str(text).split())  # newlines would end the table row
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return s.replace("@", "@\u200b")  # a zero-width space keeps "@team" from notifying anyone
+
+
+def code(text: object) -> str:
+    """Inline code for identifiers (test ids, paths, rule codes): shown verbatim, never interpreted."""
+    s = " ".join(str(text).split()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def percent(fraction: float | None, digits: int = 2) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.{digits}f} %"
+
+
+def coverage_pc(value: float | None, precision: int) -> str:
+    """coverage.py's own display rounding: never shows 100 unless complete, or 0 unless nothing."""
+    return "—" if value is None else f"{display_covered(value, precision)} %"
+
+
+def table(header: list[str], rows: list[list[object]], align: str = "") -> list[str]:
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks[a] for a in align) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(report: dict, precision: int = 2) -> str:
+    s = report["summary"]
+    d = report["details"]
+    where = " · ".join(code(x) for x in (s.get("branch"), s.get("git_sha")) if x) or "unknown commit"
+    out = [
+        f"# Health report — {where}",
+        "",
+        f"Generated {s['timestamp_iso']} by healthdeck {report['generator']['version']}"
+        f" (report schema {report['schema_version']})" + (f", version `{s['version']}`" if s.get("version") else ""),
+        "",
+    ]
+    if s["missing"]:
+        out += [f"**Missing inputs:** {', '.join(s['missing'])} — not provided to this run, so not reported.", ""]
+    out += _tests(s["tests"], d["tests"])
+    out += _coverage(s["coverage"], d["coverage"], precision)
+    out += _ruff(s["ruff"], d["ruff"])
+    out += _compileall(s["compileall"], d["compileall"])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _tests(summary: dict | None, details: dict | None) -> list[str]:
+    out = ["## Tests", ""]
+    if summary is None or details is None:
+        return [*out, "_No JUnit input was given._", ""]
+    rows = [
+        [cell(suite), percent(t["pass_rate"]), t["passed"], t["failed"], t["errors"], t["skipped"], t["xfailed"],
+         t["flaky"], t["total"]]
+        for suite, t in summary.items()
+    ]
+    out += table(["Suite", "Pass rate", "Passed", "Failed", "Errors", "Skipped", "xfailed", "Flaky", "Tests"], rows)
+    out += [
+        "",
+        f"_{PASS_RATE_FORMULA}; skipped and xfailed tests are not counted. A test is a distinct test id: "
+        "reruns and subtests are not extra tests. Flaky = failed, then passed on a rerun in the same run; "
+        "flaky tests are counted as passed and listed below._",
+        "",
+    ]
+    for suite, t in summary.items():
+        det = details[suite]
+        notes = []
+        if t["collection_errors"]:
+            notes.append(f"{t['collection_errors']} collection error(s)")
+        if t["failed_subtests"]:
+            notes.append(f"{t['failed_subtests']} failed subtest(s)")
+        notes += det["warnings"]
+        if notes:
+            out += [f"- **{cell(suite)}**: " + "; ".join(cell(n) for n in notes), ""]
+        if det["failing"]:
+            out += [f"### Failing tests — {cell(suite)}", ""]
+            out += table(
+                ["Test", "Outcome", "Message"],
+                [[code(f["test_id"]), f["outcome"], cell(f["message"]) or "—"] for f in det["failing"]],
+                "lll",
+            )
+            if det["failing_truncated"]:
+                shown = len(det["failing"])
+                out += ["", f"_Showing the first {shown} of {t['failed'] + t['errors']} failing tests._"]
+            out.append("")
+        if det["flaky"]:
+            out += [f"### Flaky tests — {cell(suite)}", ""] + [f"- {code(x)}" for x in det["flaky"]] + [""]
+        if det["slowest"]:
+            out += [f"### Slowest tests — {cell(suite)}", ""]
+            out += table(["Test", "Seconds"], [[code(x["test_id"]), f"{x['seconds']:.3f}"] for x in det["slowest"]])
+            out.append("")
+    return out
+
+
+def _coverage(summary: dict | None, details: dict | None, precision: int) -> list[str]:
+    out = ["## Coverage", ""]
+    if summary is None or details is None:
+        return [*out, "_No coverage input was given._", ""]
+    if not summary["has_data"]:
+        return [*out, f"_The coverage file {code(details['file'])} holds no data (no test was measured)._", ""]
+    branches = (
+        coverage_pc(summary["branches_percent"], precision) if summary["branch_measured"] else "not measured"
+    )
+    out += [
+        f"**{coverage_pc(summary['percent'], precision)}** total — statements "
+        f"{coverage_pc(summary['statements_percent'], precision)}, branches {branches}.",
+        "",
+        f"_{COVERAGE_FORMULA}, exactly as `coverage report` computes it. "
+        "The statements-only figure is Cobertura's `line-rate`._",
+        "",
+    ]
+    if summary["lanes"]:
+        rows = []
+        for lane, n in summary["lanes"].items():
+            if n is None:
+                rows.append([cell(lane), "no files measured", "—", "—", 0])
+            else:
+                rows.append([
+                    cell(lane), coverage_pc(n["percent"], precision),
+                    f"{n['covered_statements']}/{n['statements']}",
+                    f"{n['covered_branches']}/{n['branches']}" if summary["branch_measured"] else "—",
+                    n["files"],
+                ])
+        out += table(["Lane", "Coverage", "Statements", "Branches", "Files"], rows) + [""]
+    if details["lowest_files"]:
+        out += ["### Lowest-covered files", ""]
+        out += table(
+            ["File", "Coverage", "Statements", "Branches"],
+            [[code(f["path"]), coverage_pc(f["percent"], precision), f"{f['covered_statements']}/{f['statements']}",
+              f"{f['covered_branches']}/{f['branches']}" if summary["branch_measured"] else "—"]
+             for f in details["lowest_files"]],
+        )
+        out.append("")
+    return out
+
+
+def _ruff(summary: dict | None, details: dict | None) -> list[str]:
+    out = ["## Lint (ruff)", ""]
+    if summary is None or details is None:
+        return [*out, "_No ruff input was given._", ""]
+    total = summary["count"]["total"]
+    line = f"**{total}** finding{'s' if total != 1 else ''}"
+    if details["reported_total"] is not None:
+        line += f" (ruff: “Found {details['reported_total']} errors.”)"
+    if summary["syntax_errors"]:
+        line += f", of which **{summary['syntax_errors']} syntax errors** (files ruff could not parse)"
+    out += [line + ".", ""]
+    if summary["count"]["lanes"]:
+        out += table(["Lane", "Findings"], [[cell(k), v] for k, v in summary["count"]["lanes"].items()]) + [""]
+    if summary["stats"]:
+        out += table(
+            ["Rule", "Name", "Count"],
+            [[code(rule), cell(details["names"].get(rule, "")), n] for rule, n in summary["stats"].items()],
+            "llr",
+        )
+        out.append("")
+    if details["top_files"]:
+        out += ["### Files with the most findings", ""]
+        out += table(["File", "Findings"], [[code(f["path"]), f["count"]] for f in details["top_files"]]) + [""]
+    out += [f"- {cell(w)}" for w in details["warnings"]]
+    return [*out, ""] if details["warnings"] else out
+
+
+def _compileall(summary: dict | None, details: dict | None) -> list[str]:
+    out = ["## Compile (compileall)", ""]
+    if summary is None or details is None:
+        return [*out, "_No compileall input was given._", ""]
+    n = summary["failures"]
+    out += [f"**{n}** file{'s' if n != 1 else ''} failed to compile.", ""]
+    if details["failures"]:
+        out += table(
+            ["File", "Line", "Lane", "Message"],
+            [[code(f["path"]), f["line"] if f["line"] is not None else "—", cell(f["lane"] or "—"), cell(f["message"])]
+             for f in details["failures"]],
+            "lrll",
+        )
+        out.append("")
+    return out
