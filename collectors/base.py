@@ -60,6 +60,11 @@ def iter_xml(
     external-entity reads arrive. The root element must be one of `roots`.
     """
     with open_binary(source, path) as fh:
+        try:
+            if not fh.peek(1):
+                raise CollectorError(source, path, "empty file")
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CollectorError(source, path, f"cannot read: {exc}") from exc
         context = etree.iterparse(
             fh,
             events=("start", "end"),
@@ -95,9 +100,7 @@ def _check_root(source: str, path: str | Path, root: etree._Element, roots: tupl
 
 def _xml_reason(exc: etree.XMLSyntaxError) -> str:
     msg = str(exc.msg or exc)
-    if "Document is empty" in msg or "Start tag expected" in msg and exc.position == (1, 0):
-        return "empty document"
-    return f"{msg} (line {exc.lineno})" if exc.lineno else msg
+    return f"{msg} (line {exc.lineno})" if exc.lineno and f"line {exc.lineno}" not in msg else msg
 
 
 def release(elem: etree._Element) -> None:

@@ -60,15 +60,20 @@ def collect_compileall(path: str | Path) -> CompileallResult:
 
 
 def _failure(block: list[str]) -> CompileFailure:
+    # -q prints "*** Error compiling 'x'..." then the error; verbose mode prints "Compiling 'x'..."
+    # on its own line and starts the block with "***   File "x", line N".
     header = _HEADER.match(block[0])
-    if header is None:  # a one-line "*** Can't list '...'" style error
-        return CompileFailure("", None, block[0].removeprefix("*** ").strip())
-    target = header.group(1)
+    lines = block[1:] if header else [block[0].removeprefix("***"), *block[1:]]
+    target = header.group(1) if header else ""
     line_no: int | None = None
-    for line in block[1:]:
+    for line in lines:
         location = _LOCATION.match(line)
         if location:
+            target = target or location.group(1)
             line_no = int(location.group(2))
+            break
+    if not target:  # a one-line "*** Can't list '...'" style error
+        return CompileFailure("", None, block[0].removeprefix("***").strip())
     message = block[-1].strip() if len(block) > 1 else "error compiling (no message)"
     return CompileFailure(_clean(target), line_no, message)
 

@@ -9,7 +9,9 @@ from coverage.results import display_covered
 PASS_RATE_FORMULA = "pass rate = passed ÷ (passed + failed + errors)"
 COVERAGE_FORMULA = "coverage = (covered statements + covered branches) ÷ (statements + branches)"
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+# Only what can break a table row or start markup: emphasis, code, links/images, HTML, strikethrough.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_AUTOLINK = re.compile(r"(?i)(https?|ftp)://|www\.")
 
 
 def cell(text: object) -> str:
@@ -17,6 +19,7 @@ def cell(text: object) -> str:
     s = " ".join(str(text).split())  # newlines would end the table row
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _MD_SPECIAL.sub(r"\\\1", s)
+    s = _AUTOLINK.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], s)  # no bare-URL autolinks
     return s.replace("@", "@\u200b")  # a zero-width space keeps "@team" from notifying anyone
 
 
@@ -27,6 +30,10 @@ def code(text: object) -> str:
     fence = "`" * (longest + 1)
     pad = " " if s.startswith("`") or s.endswith("`") else ""
     return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def percent(fraction: float | None, digits: int = 2) -> str:
@@ -87,9 +94,9 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
         det = details[suite]
         notes = []
         if t["collection_errors"]:
-            notes.append(f"{t['collection_errors']} collection error(s)")
+            notes.append(plural(t["collection_errors"], "collection error"))
         if t["failed_subtests"]:
-            notes.append(f"{t['failed_subtests']} failed subtest(s)")
+            notes.append(plural(t["failed_subtests"], "failed subtest"))
         notes += det["warnings"]
         if notes:
             out += [f"- **{cell(suite)}**: " + "; ".join(cell(n) for n in notes), ""]
@@ -160,7 +167,7 @@ def _ruff(summary: dict | None, details: dict | None) -> list[str]:
     if summary is None or details is None:
         return [*out, "_No ruff input was given._", ""]
     total = summary["count"]["total"]
-    line = f"**{total}** finding{'s' if total != 1 else ''}"
+    line = f"**{plural(total, 'finding')}**"
     if details["reported_total"] is not None:
         line += f" (ruff: “Found {details['reported_total']} errors.”)"
     if summary["syntax_errors"]:
@@ -187,7 +194,7 @@ def _compileall(summary: dict | None, details: dict | None) -> list[str]:
     if summary is None or details is None:
         return [*out, "_No compileall input was given._", ""]
     n = summary["failures"]
-    out += [f"**{n}** file{'s' if n != 1 else ''} failed to compile.", ""]
+    out += [f"**{plural(n, 'file')}** failed to compile.", ""]
     if details["failures"]:
         out += table(
             ["File", "Line", "Lane", "Message"],

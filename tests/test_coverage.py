@@ -1,0 +1,131 @@
+"""Coverage collector: real fixtures and live coverage.py runs; the figure equals `coverage report`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from coverage.results import display_covered
+
+from collectors import CollectorError
+from collectors.coveragepy import collect_coverage
+from tests.conftest import REAL, expected
+
+REAL_COVERAGE = expected("coverage")
+
+
+@pytest.mark.parametrize("name", sorted(REAL_COVERAGE))
+def test_real_totals_equal_coverage_report(name: str) -> None:
+    want = REAL_COVERAGE[name]
+    result = collect_coverage(REAL / name)
+    assert display_covered(result.totals.percent, 2) == want["coverage_report_total_precision_2"]
+    assert display_covered(result.totals.percent, 0) == want["coverage_report_total"]
+    assert (result.totals.statements, result.totals.branches) == (want["statements"], want["branches"])
+    assert result.branch_measured
+    # the statements-only figure is Cobertura's line-rate, and it differs from the total
+    assert result.totals.statements_percent != pytest.approx(result.totals.percent)
+
+
+def test_xml_and_json_of_the_same_run_agree() -> None:
+    xml = collect_coverage(REAL / "packaging.coverage.xml.gz")
+    js = collect_coverage(REAL / "packaging.coverage.json.gz")
+    assert xml.totals == js.totals
+    assert {f.path: f.numbers for f in xml.files} == {f.path: f.numbers for f in js.files}
+
+
+PROJECT = {
+    "pkg/__init__.py": "",
+    "pkg/core.py": """
+        def classify(n):
+            if n < 0:
+                return "neg"
+            elif n == 0:
+                return "zero"
+            return "pos"
+
+        def unused(x):
+            for i in range(x):
+                if i % 2:
+                    print(i)
+    """,
+    "other/mod.py": """
+        def f(a):
+            return a if a else None
+    """,
+    "run.py": """
+        from pkg.core import classify
+        from other.mod import f
+        classify(5); classify(0); f(1)
+    """,
+}
+
+
+def _run_coverage(tmp_path: Path, branch: bool) -> Path:
+    for name, body in PROJECT.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(body))
+    args = [sys.executable, "-m", "coverage", "run", "--source=.", *(["--branch"] if branch else []), "run.py"]
+    subprocess.run(args, cwd=tmp_path, check=True, capture_output=True)
+    for extra in (["xml", "-o", "cov.xml"], ["json", "-o", "cov.json"]):
+        subprocess.run([sys.executable, "-m", "coverage", *extra], cwd=tmp_path, check=True, capture_output=True)
+    return tmp_path
+
+
+def _tool_total(cwd: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "coverage", "report", "--format=total", "--precision=2"],
+        cwd=cwd, check=True, capture_output=True, text=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("branch", [True, False], ids=["branch", "statements-only"])
+@pytest.mark.parametrize("artifact", ["cov.xml", "cov.json", ".coverage"])
+def test_live_run_every_format_equals_coverage_report(tmp_path, monkeypatch, branch: bool, artifact: str) -> None:
+    project = _run_coverage(tmp_path, branch)
+    monkeypatch.chdir(project)  # .coverage is analysed against the sources, from where it was measured
+    result = collect_coverage(project / artifact, root=project)
+    assert display_covered(result.totals.percent, 2) == _tool_total(project)
+    assert result.branch_measured is branch
+    assert result.totals.branches_percent(result.branch_measured) is None or branch
+    assert {f.path for f in result.files} >= {"pkg/core.py", "other/mod.py"}
+
+
+def test_stub_xml_means_no_data(write) -> None:
+    result = collect_coverage(write("stub.xml", '<?xml version="1.0" ?>\n<coverage line-rate="0.0"></coverage>'))
+    assert result.has_data is False
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.xml", b"", "empty file"),
+        ("junk.txt", b"hello", "not a coverage.py"),
+        ("wrong.xml", b"<testsuites/>", "root element is <testsuites>"),
+        ("bad.json", b'{"totals": ', "malformed JSON"),
+        ("other.json", b'{"a": 1}', "not `coverage json` output"),
+        ("trunc.xml", b'<coverage lines-valid="3"><packages><package>', "malformed XML"),
+        ("bomb.xml", b'<!DOCTYPE c [<!ENTITY a "aaaa">]><coverage/>', "DOCTYPE"),
+        ("data.coverage", b"SQLite format 3\x00" + b"\x00" * 100, "could not report"),
+    ],
+)
+def test_bad_input(write, name: str, content: bytes, reason: str) -> None:
+    path = write(name, content)
+    with pytest.raises(CollectorError) as info:
+        collect_coverage(path)
+    assert str(path) in str(info.value) and reason in str(info.value)
+
+
+def test_totals_disagreeing_with_files_is_refused(write) -> None:
+    path = write(
+        "lying.xml",
+        '<coverage lines-valid="10" lines-covered="10" branches-valid="0" branches-covered="0"><packages><package>'
+        '<classes><class filename="a.py"><lines><line number="1" hits="1"/></lines></class></classes>'
+        "</package></packages></coverage>",
+    )
+    with pytest.raises(CollectorError, match="disagree"):
+        collect_coverage(path)

@@ -1,0 +1,139 @@
+"""The report: required keys with correct values, schema, golden Markdown, missing sections."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+
+import jsonschema
+import pytest
+
+from collectors.compileall import collect_compileall
+from collectors.coveragepy import collect_coverage
+from collectors.junit import collect_junit
+from collectors.ruff import collect_ruff
+from reports.build import Collected, build_report, pass_rate
+from reports.config import Config
+from reports.render.markdown import cell, code, render_markdown
+from reports.schema import validate_report
+from reports.stamp import Stamp
+from tests.conftest import EDGE, FIXTURES, REAL
+
+STAMP = Stamp("0123456789abcdef0123456789abcdef01234567", "main", "v1.2.0-3-g0123456", 1795488000, None)
+LANES = {"more_itertools": ("more_itertools/",), "tests": ("tests/",), "docs": ("docs/",)}
+GOLDEN = FIXTURES / "golden"
+
+
+def _full_report() -> dict:
+    collected = Collected(
+        tests={
+            "smoke": collect_junit([EDGE / "reruns.xml"]),
+            "unit": collect_junit([REAL / "dateutil.junit-reruns.xml.gz"]),
+        },
+        coverage=collect_coverage(REAL / "more-itertools.coverage.xml.gz"),
+        ruff=collect_ruff(REAL / "more-itertools.ruff-violations.json.gz"),
+        compileall=collect_compileall(REAL / "dateutil15.compileall.txt"),
+    )
+    return build_report(collected, Config(lanes=LANES), STAMP)
+
+
+def test_required_keys_and_values() -> None:
+    s = _full_report()["summary"]
+    smoke = s["tests"]["smoke"]
+    assert {k: smoke[k] for k in ("passed", "failed", "errors", "skipped", "xfailed", "flaky", "total")} == {
+        "passed": 6, "failed": 5, "errors": 3, "skipped": 1, "xfailed": 1, "flaky": 1, "total": 16
+    }
+    assert smoke["pass_rate"] == pytest.approx(6 / 14)
+    assert s["tests"]["unit"]["pass_rate"] == pytest.approx(4908 / 4912)
+    assert s["coverage"]["percent"] == pytest.approx(100 * (2229 + 898) / (2229 + 908))
+    assert s["coverage"]["statements_percent"] == 100.0
+    assert s["coverage"]["branches_percent"] == pytest.approx(100 * 898 / 908)
+    assert s["ruff"]["count"]["total"] == 203
+    assert s["ruff"]["stats"]["E731"] == 61
+    # independent count from the raw violations: ruff ran in the project folder, so paths share it
+    raw = json.loads(gzip.decompress((REAL / "more-itertools.ruff-violations.json.gz").read_bytes()))
+    by_lane = {lane: sum(f"/{prefix[0]}" in v["filename"] for v in raw) for lane, prefix in LANES.items()}
+    assert s["ruff"]["count"]["lanes"] == by_lane
+    assert s["compileall"]["failures"] == 7
+    assert s["git_sha"] == "01234567" and s["branch"] == "main" and s["missing"] == []
+
+
+def test_schema_accepts_reports_and_rejects_broken_ones() -> None:
+    report = _full_report()
+    validate_report(report)
+    report["summary"]["tests"]["smoke"]["pass_rate"] = 1.5
+    with pytest.raises(jsonschema.ValidationError):
+        validate_report(report)
+
+
+def test_missing_inputs_are_null_not_zero() -> None:
+    report = build_report(Collected(ruff=collect_ruff(REAL / "more-itertools.ruff-statistics.txt")), Config(), STAMP)
+    validate_report(report)
+    s = report["summary"]
+    assert s["missing"] == ["tests", "coverage", "compileall"]
+    assert s["tests"] is None and s["coverage"] is None and s["compileall"] is None
+    assert s["ruff"]["count"]["lanes"] is None  # statistics do not say where
+    md = render_markdown(report)
+    assert "_No JUnit input was given._" in md and "**Missing inputs:** tests, coverage, compileall" in md
+
+
+def test_pass_rate_formula() -> None:
+    assert pass_rate(0, 0, 0) is None
+    assert pass_rate(3, 1, 0) == 0.75
+    assert pass_rate(1, 1, 2) == 0.25
+
+
+def test_lane_without_files_is_unknown_not_full() -> None:
+    report = build_report(
+        Collected(coverage=collect_coverage(REAL / "packaging.coverage.xml.gz")),
+        Config(lanes={"src": ("src/packaging/",), "nothing": ("nowhere/",)}),
+        STAMP,
+    )
+    lanes = report["summary"]["coverage"]["lanes"]
+    assert lanes["nothing"] is None
+    assert lanes["src"]["statements"] == 4440
+
+
+@pytest.mark.parametrize("name", ["full.md", "full.json"])
+def test_golden(name: str) -> None:
+    report = _full_report()
+    text = render_markdown(report) if name.endswith(".md") else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    golden = GOLDEN / name
+    if os.environ.get("HEALTHDECK_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), "re-run with HEALTHDECK_UPDATE_GOLDEN=1 and review the diff"
+
+
+def test_markdown_has_no_python_reprs() -> None:
+    md = render_markdown(_full_report())
+    for repr_marker in ("{'passed'", "'pass_rate'", ": None", "TestCounts(", "FailingTest(", "Numbers("):
+        assert repr_marker not in md
+    assert "pass rate = passed ÷ (passed + failed + errors)" in md
+    assert "(covered statements + covered branches) ÷ (statements + branches)" in md
+
+
+HOSTILE = [
+    "<script>alert(1)</script>", "@team ping", "a | b", "``x``", "[click](http://evil)", "line\nbreak",
+    "see https://evil.example/x",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_cell_cannot_break_markdown(hostile: str) -> None:
+    rendered = cell(hostile)
+    assert "\n" not in rendered
+    assert "<" not in rendered and "](" not in rendered.replace("\\]", "")
+    assert "@team" not in rendered and "https://" not in rendered
+    assert "|" not in rendered.replace("\\|", "")
+    assert "`" not in rendered.replace("\\`", "")
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_code_span_holds_anything_verbatim(hostile: str) -> None:
+    rendered = code(hostile)
+    assert "\n" not in rendered
+    fence = rendered[: len(rendered) - len(rendered.lstrip("`"))]
+    inner = rendered[len(fence) : -len(fence)]
+    assert fence not in inner  # the span cannot be closed early, so nothing inside is interpreted
+    assert "|" not in inner.replace("\\|", "")

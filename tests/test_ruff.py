@@ -1,0 +1,101 @@
+"""ruff collector: every output format gives ruff's own "Found N errors." total."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from collectors import CollectorError
+from collectors.ruff import SYNTAX_ERROR_KEY, collect_ruff
+from tests.conftest import REAL, expected
+
+REAL_RUFF = expected("ruff")
+
+
+@pytest.mark.parametrize("name", sorted(REAL_RUFF))
+def test_real_total_equals_found_n_errors(name: str) -> None:
+    want = REAL_RUFF[name]
+    result = collect_ruff(REAL / name)
+    assert result.total == want["found"]
+    code, count = want["top"]
+    assert result.stats[code] == count
+    assert result.stats.get(SYNTAX_ERROR_KEY, 0) == want.get("syntax_errors", 0)
+
+
+def test_text_keeps_warning_preamble_and_trailer() -> None:
+    result = collect_ruff(REAL / "dateutil15.ruff-statistics.txt")
+    assert result.reported_total == 2683
+    assert result.warnings == ["The following rules have been removed and ignoring them has no effect: E999"]
+    assert result.names[SYNTAX_ERROR_KEY] == "invalid-syntax"
+
+
+def test_violations_give_files_relative_to_the_project() -> None:
+    result = collect_ruff(REAL / "more-itertools.ruff-violations.json.gz")
+    assert result.by_file is not None
+    assert sum(result.by_file.values()) == 203
+    assert result.by_file["more_itertools/more.py"] == 47
+    assert "common folder" in result.warnings[0]  # ruff ran on another machine
+
+
+def test_all_three_formats_agree() -> None:
+    stats = [collect_ruff(REAL / f"dateutil15.ruff-{kind}").stats for kind in
+             ("statistics.txt", "statistics.json", "violations.json.gz")]
+    assert stats[0] == stats[1] == stats[2]
+
+
+RUFF = shutil.which("ruff") or shutil.which("ruff", path=str(__import__("pathlib").Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(RUFF is None, reason="ruff is not installed (pip install -e '.[dev]')")
+def test_live_ruff_run(tmp_path) -> None:
+    (tmp_path / "lukhas").mkdir()
+    (tmp_path / "lukhas" / "a.py").write_text("import os\nimport sys\nx = 1 \n")
+    (tmp_path / "b.py").write_text("print 'py2'\ndef f(:\n")
+    args = [RUFF, "check", "--no-cache", "--isolated", "--select", "E,F,W"]
+    text = subprocess.run([*args, "--statistics", "."], cwd=tmp_path, capture_output=True, text=True)
+    (tmp_path / "stats.txt").write_text(text.stdout + text.stderr)
+    violations = subprocess.run([*args, "--output-format", "json", "."], cwd=tmp_path, capture_output=True, text=True)
+    (tmp_path / "v.json").write_text(violations.stdout)
+    found = int(text.stdout.split("Found ")[1].split()[0])
+    from_text = collect_ruff(tmp_path / "stats.txt")
+    from_json = collect_ruff(tmp_path / "v.json", root=tmp_path)
+    assert from_text.total == from_json.total == found
+    assert from_text.stats[SYNTAX_ERROR_KEY] >= 1
+    assert from_json.by_file["lukhas/a.py"] == 3
+
+
+def test_clean_run(write) -> None:
+    assert collect_ruff(write("clean.txt", "All checks passed!\n")).total == 0
+    assert collect_ruff(write("clean.json", "[]")).total == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("", "no statistics rows"),
+        ("12\tF401\t[*] unused-import\nFound 13 errors.\n", "add up to 12"),
+        ("12\tF401\t[*] unused-import\nTraceback (most recent call last):\n", "line 2 is not ruff"),
+        ("[{\"count\": \"x\", \"code\": \"F401\"}]", "integer count"),
+        ("[1, 2]", "not a list of ruff objects"),
+        ("[{\"what\": 1}]", "neither"),
+        ("[{", "malformed JSON"),
+    ],
+)
+def test_bad_input(write, content: str, reason: str) -> None:
+    path = write("ruff.out", content)
+    with pytest.raises(CollectorError) as info:
+        collect_ruff(path)
+    assert str(path) in str(info.value) and reason in str(info.value)
+
+
+def test_non_utf8(write) -> None:
+    with pytest.raises(CollectorError, match="not valid UTF-8"):
+        collect_ruff(write("latin.txt", "1\tE501\t[ ] line-too-long caf\xe9\n".encode("latin-1")))
+
+
+def test_binary(write) -> None:
+    with pytest.raises(CollectorError, match="binary"):
+        collect_ruff(write("bin.txt", b"\x00\x01\x02"))
