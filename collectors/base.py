@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import gzip
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -50,66 +50,69 @@ def read_text(source: str, path: str | Path) -> str:
         raise CollectorError(source, path, f"not valid UTF-8 at byte {exc.start}") from exc
 
 
-def iter_xml(
-    source: str, path: str | Path, tags: tuple[str, ...], *, roots: tuple[str, ...]
-) -> Iterator[etree._Element]:
-    """Stream the end events of `tags`, hardened against entity expansion and external resources.
+class XmlRefused(Exception):
+    """Raised by a parser target to stop the parse with a reason (wrong root, DTD, ...)."""
 
-    The caller must clear each yielded element (see `release`) so memory stays bounded. A document
-    with a DTD is refused outright: no report format we read uses one, and it is how entity bombs and
-    external-entity reads arrive. The root element must be one of `roots`.
+
+class XmlTarget:
+    """Base of the streaming parser targets: lxml calls start/end (and data, when defined) per event.
+
+    No tree is built, so memory is whatever the target keeps. A DOCTYPE is refused outright: no
+    report format we read uses one, and it is how entity bombs and external-entity reads arrive
+    (entities are never expanded or fetched either way). The root element must be one of `roots`.
     """
+
+    roots: tuple[str, ...] = ()
+    depth = 0
+
+    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
+        raise XmlRefused("XML with a DOCTYPE/DTD is refused (entity declarations are unsafe)")
+
+    def check_root(self, tag: str) -> None:
+        if tag not in self.roots:
+            expected = " or ".join(f"<{r}>" for r in self.roots)
+            raise XmlRefused(f"root element is <{tag}>, expected {expected}")
+
+    def close(self) -> None:
+        return None
+
+
+_CHUNK = 1 << 20
+
+
+def parse_xml(source: str, path: str | Path, target: XmlTarget) -> None:
+    """Feed an artifact (plain or gzip) through a hardened streaming parser into `target`."""
+    parser = etree.XMLParser(
+        target=target,
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
     with open_binary(source, path) as fh:
         try:
-            if not fh.peek(1):
+            chunk = fh.read(_CHUNK)
+            if not chunk:
                 raise CollectorError(source, path, "empty file")
-        except (OSError, EOFError, zlib.error) as exc:
-            raise CollectorError(source, path, f"cannot read: {exc}") from exc
-        context = etree.iterparse(
-            fh,
-            events=("start", "end"),
-            resolve_entities=False,
-            load_dtd=False,
-            no_network=True,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-        )
-        try:
-            for event, elem in context:
-                if event == "start":
-                    if elem.getparent() is None:
-                        _check_root(source, path, elem, roots)
-                    continue
-                if elem.tag in tags:
-                    yield elem
+            while chunk:
+                parser.feed(chunk)
+                chunk = fh.read(_CHUNK)
+            parser.close()
+        except XmlRefused as exc:
+            raise CollectorError(source, path, str(exc)) from exc
         except etree.XMLSyntaxError as exc:
             raise CollectorError(source, path, f"malformed XML: {_xml_reason(exc)}") from exc
         except (OSError, EOFError, zlib.error) as exc:
             raise CollectorError(source, path, f"cannot read: {exc}") from exc
 
 
-def _check_root(source: str, path: str | Path, root: etree._Element, roots: tuple[str, ...]) -> None:
-    docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
-        raise CollectorError(source, path, "XML with a DOCTYPE/DTD is refused (entity declarations are unsafe)")
-    if root.tag not in roots:
-        expected = " or ".join(f"<{r}>" for r in roots)
-        raise CollectorError(source, path, f"root element is <{root.tag}>, expected {expected}")
-
-
 def _xml_reason(exc: etree.XMLSyntaxError) -> str:
     msg = str(exc.msg or exc)
+    if "entity" in msg.lower():
+        return f"entity reference refused; XML with a DOCTYPE/entity declarations is not read ({msg})"
     return f"{msg} (line {exc.lineno})" if exc.lineno and f"line {exc.lineno}" not in msg else msg
-
-
-def release(elem: etree._Element) -> None:
-    """Free a processed element and the already-processed siblings before it (bounded memory)."""
-    elem.clear(keep_tail=False)
-    parent = elem.getparent()
-    if parent is not None:
-        while elem.getprevious() is not None:
-            del parent[0]
 
 
 def first_line(text: str | None, limit: int) -> str:

@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import CollectorError, iter_xml, open_binary, read_text, release
+from .base import CollectorError, XmlTarget, open_binary, parse_xml, read_text
 
 SOURCE = "coverage"
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
@@ -96,21 +96,64 @@ def _head(path: str | Path) -> bytes:
             raise CollectorError(SOURCE, path, f"cannot decompress: {exc}") from exc
 
 
+class _CoberturaTarget(XmlTarget):
+    """Streaming parser target: per-<class> (file) line and branch counts, plus the root totals."""
+
+    roots = ("coverage",)
+
+    def __init__(self) -> None:
+        self.attrs: dict[str, str] = {}
+        self.sources: list[str] = []
+        self.files: list[tuple[str, Numbers]] = []  # Cobertura filename, counts
+        self.filename: str | None = None
+        self.counts = [0, 0, 0, 0]  # statements, covered, branches, covered branches
+        self.text: list[str] | None = None
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if self.depth == 0:
+            self.check_root(tag)
+            self.attrs = dict(attrib)
+        self.depth += 1
+        if tag == "line" and self.filename is not None:
+            counts = self.counts
+            counts[0] += 1
+            if attrib.get("hits", "0") != "0":
+                counts[1] += 1
+            if attrib.get("branch") == "true":
+                match = _CONDITION.search(attrib.get("condition-coverage") or "")
+                if match:
+                    counts[3] += int(match.group(1))
+                    counts[2] += int(match.group(2))
+        elif tag == "class":
+            self.filename = attrib.get("filename") or ""
+            self.counts = [0, 0, 0, 0]
+        elif tag == "source":
+            self.text = []
+
+    def data(self, text: str) -> None:
+        if self.text is not None:
+            self.text.append(text)
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        if tag == "class" and self.filename is not None:
+            self.files.append((self.filename, Numbers(*self.counts)))
+            self.filename = None
+        elif tag == "source" and self.text is not None:
+            self.sources.append("".join(self.text).strip())
+            self.text = None
+
+
 def _from_xml(path: str | Path, root: Path) -> CoverageResult:
-    sources: list[str] = []
-    files: list[FileCoverage] = []
-    attrs: dict[str, str] = {}
-    for elem in iter_xml(SOURCE, path, ("source", "class", "coverage"), roots=("coverage",)):
-        if elem.tag == "source":
-            sources.append((elem.text or "").strip())
-        elif elem.tag == "class":
-            files.append(FileCoverage(_project_path(elem.get("filename") or "", sources, root), _class_numbers(elem)))
-        else:
-            attrs = dict(elem.attrib)
-        release(elem)
+    target = _CoberturaTarget()
+    parse_xml(SOURCE, path, target)
+    attrs = target.attrs
     if "lines-valid" not in attrs:
         # coverage.py writes a bare <coverage line-rate="0.0"/> when nothing was measured: no data, not 0 %.
         return CoverageResult(str(path), "cobertura-xml", False, False, Numbers(), (), attrs.get("version"))
+    files = [
+        FileCoverage(_project_path(name, target.sources, root), numbers) for name, numbers in target.files
+    ]
     totals = sum((f.numbers for f in files), Numbers())
     declared = Numbers(
         _int(path, attrs, "lines-valid"),
@@ -120,7 +163,9 @@ def _from_xml(path: str | Path, root: Path) -> CoverageResult:
     )
     if files and totals != declared:
         raise CollectorError(
-            SOURCE, path, f"per-file lines disagree with the root totals ({totals} vs {declared}); file truncated?"
+            SOURCE,
+            path,
+            f"per-file lines disagree with the root totals ({totals} vs {declared}); file truncated?",
         )
     return CoverageResult(
         file=str(path),
@@ -131,20 +176,6 @@ def _from_xml(path: str | Path, root: Path) -> CoverageResult:
         files=tuple(files),
         tool_version=attrs.get("version"),
     )
-
-
-def _class_numbers(elem) -> Numbers:  # noqa: ANN001 - lxml element
-    statements = covered = branches = covered_branches = 0
-    for line in elem.iter("line"):
-        statements += 1
-        if line.get("hits", "0") != "0":
-            covered += 1
-        if line.get("branch") == "true":
-            match = _CONDITION.search(line.get("condition-coverage") or "")
-            if match:
-                covered_branches += int(match.group(1))
-                branches += int(match.group(2))
-    return Numbers(statements, covered, branches, covered_branches)
 
 
 def _project_path(filename: str, sources: list[str], root: Path) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import CollectorError, first_line, iter_xml, release
+from .base import CollectorError, XmlTarget, first_line, parse_xml
 
 SOURCE = "junit"
 
@@ -129,8 +129,9 @@ class _Tally:
 
     def time(self, key: str, seconds: float) -> None:
         """Keep the N slowest tests (one entry per test: its slowest attempt)."""
+        self.time_seconds += seconds
         limit = self.options.slowest
-        if not limit or (len(self.slow) >= limit and seconds <= self.slow_floor):
+        if not limit or (seconds <= self.slow_floor and len(self.slow) >= limit):
             return
         if seconds > self.slow.get(key, -1.0):
             self.slow[key] = seconds
@@ -142,9 +143,7 @@ class _Tally:
     def finish(self) -> tuple[TestCounts, list[str]]:
         counts = TestCounts()
         flaky: list[str] = []
-        bump = {
-            PASSED: "passed", FAILED: "failed", ERROR: "errors", SKIPPED: "skipped", XFAILED: "xfailed"
-        }
+        bump = {PASSED: "passed", FAILED: "failed", ERROR: "errors", SKIPPED: "skipped", XFAILED: "xfailed"}
         for packed in self.single.values():
             outcome = packed & 7
             setattr(counts, bump[outcome], getattr(counts, bump[outcome]) + 1)
@@ -169,11 +168,6 @@ def _resolve(history: list[int]) -> tuple[int, bool]:
     if last == PASSED and (failed_before or real[-1] & _FLAKY_MARK):
         return PASSED, True
     return max(p & 7 for p in real), False
-
-
-def _test_key(file: str | None, classname: str, name: str) -> str:
-    # Unit separator: cannot appear in XML attribute text, so keys never collide.
-    return f"{file or ''}\x1f{classname}\x1f{name}"
 
 
 def display_id(key: str) -> str:
@@ -203,9 +197,7 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
         # Valid, and worth saying loudly: pass rate is unknown, not 100 % (pytest exits 5 here).
         warnings.append("no <testcase> elements: no test ran")
     if tally.ruff_cases:
-        warnings.append(
-            f"ignored {tally.ruff_cases} <testcase> elements from a ruff lint report (not tests)"
-        )
+        warnings.append(f"ignored {tally.ruff_cases} <testcase> elements from a ruff lint report (not tests)")
     return JUnitResult(
         files=[str(p) for p in paths],
         counts=counts,
@@ -228,46 +220,115 @@ def _final_outcome(tally: _Tally, key: str) -> int:
 
 
 def _read_file(path: str | Path, file_index: int, tally: _Tally) -> None:
-    options = tally.options
-    for elem in iter_xml(SOURCE, path, ("testcase", "testsuite"), roots=("testsuites", "testsuite")):
-        if elem.tag == "testsuite":
-            release(elem)
-            continue
-        suite = elem.getparent()
-        if suite is not None and suite.get("package") == _RUFF_PACKAGE:
-            # ruff --output-format junit: lint findings and its "No errors found" pass are not tests.
-            tally.ruff_cases += 1
-            release(elem)
-            continue
-        classname = elem.get("classname") or ""
-        file = elem.get("file")
-        code, message = _classify(elem, tally)
-        outcome = code & 7
-        if classname == "" and outcome == ERROR and message.startswith("collection failure"):
-            tally.collection_errors += 1
-        key = _test_key(file, classname, elem.get("name") or "")
-        tally.add(key, code, file_index)
-        if outcome in (FAILED, ERROR):
-            previous = tally.details.get(key)
-            # Keep the most severe message: the call failure rather than its teardown error.
-            if previous is None or previous[0] < outcome:
-                tally.details[key] = (outcome, first_line(message, options.message_chars), file)
-        seconds = _seconds(elem.get("time"))
-        tally.time_seconds += seconds
-        tally.time(key, seconds)
-        release(elem)
+    parse_xml(SOURCE, path, _JUnitTarget(tally, file_index))
 
 
-def _classify(elem, tally: _Tally) -> tuple[int, str]:  # noqa: ANN001 - lxml element
-    """Outcome code (with the flaky mark) and the raw message of one <testcase> element."""
+class _JUnitTarget(XmlTarget):
+    """Streaming parser target: events in, per-test outcomes into the tally; no tree is built.
+
+    `start` for <testcase> and its children is the hot path of the benchmark, so the common case
+    (a pass with no children) does the least work.
+    """
+
+    roots = ("testsuites", "testsuite")
+
+    def __init__(self, tally: _Tally, file_index: int) -> None:
+        self.tally = tally
+        self.file_index = file_index
+        self.packed_file = file_index << 4
+        self.message_chars = tally.options.message_chars
+        self.ruff_suites: list[bool] = []
+        self.key: str | None = None  # the <testcase> being read
+        self.classname = ""
+        self.file: str | None = None
+        self.seconds = 0.0
+        self.children: list[tuple[str, str | None, str | None]] = []  # (tag, message, type)
+        self.flaky_attr = False
+        self.text: list[str] | None = None  # text of a child without a message attribute
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if self.depth == 0:
+            self.check_root(tag)
+        self.depth += 1
+        if tag == "testcase":
+            if self.ruff_suites and self.ruff_suites[-1]:
+                # ruff --output-format junit: lint findings and its "No errors found" pass are not tests.
+                self.tally.ruff_cases += 1
+                return
+            self.classname = attrib.get("classname") or ""
+            self.file = attrib.get("file")
+            # \x1f (unit separator) is not a legal XML 1.0 character, so keys never collide.
+            self.key = f"{self.file or ''}\x1f{self.classname}\x1f{attrib.get('name') or ''}"
+            try:
+                self.seconds = float(attrib.get("time") or 0.0)
+            except ValueError:
+                self.seconds = 0.0
+            self.flaky_attr = attrib.get("flaky") == "true"
+        elif self.key is not None:
+            if tag in _CHILD_TAGS:
+                message = attrib.get("message")
+                self.children.append((tag, message, attrib.get("type")))
+                if not message and tag != "skipped":
+                    self.text = []
+        elif tag == "testsuite":
+            self.ruff_suites.append(attrib.get("package") == _RUFF_PACKAGE)
+
+    def data(self, text: str) -> None:
+        if self.text is not None and sum(map(len, self.text)) < 4 * self.message_chars:
+            self.text.append(text)
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        if tag == "testcase":
+            if self.key is not None:
+                self._finish_case(self.key)
+            self.key = None
+        elif self.text is not None and tag in _CHILD_TAGS:
+            child_tag, _, kind = self.children[-1]
+            self.children[-1] = (child_tag, "".join(self.text), kind)
+            self.text = None
+        elif tag == "testsuite":
+            self.ruff_suites.pop()
+
+    def _finish_case(self, key: str) -> None:
+        tally = self.tally
+        if self.children or self.flaky_attr:
+            code, message = _classify(self.children, self.flaky_attr, tally)
+            self.children = []
+            outcome = code & 7
+            if outcome >= ERROR:
+                if self.classname == "" and outcome == ERROR and message.startswith("collection failure"):
+                    tally.collection_errors += 1
+                previous = tally.details.get(key)
+                # Keep the most severe message: the call failure rather than its teardown error.
+                if previous is None or previous[0] < outcome:
+                    tally.details[key] = (outcome, first_line(message, self.message_chars), self.file)
+        else:
+            code = PASSED
+        if key in tally.single or key in tally.multi:
+            tally.add(key, code, self.file_index)
+        else:  # first sighting, the common case: inlined tally.add
+            tally.attempts += 1
+            tally.single[key] = code | self.packed_file
+        tally.time(key, self.seconds)
+
+
+_CHILD_TAGS = frozenset(
+    ("failure", "error", "skipped", "flakyFailure", "flakyError", "rerunFailure", "rerunError")
+)
+
+
+def _classify(
+    children: list[tuple[str, str | None, str | None]], flaky_attr: bool, tally: _Tally
+) -> tuple[int, str]:
+    """Outcome code (with the flaky mark) and the raw message of one <testcase>, from its children."""
     failures: list[str] = []
     subtest_summary = False
     error = skipped = None
     skipped_kind = SKIPPED
-    flaky_mark = _FLAKY_MARK if elem.get("flaky") == "true" else 0
-    for child in elem:
-        tag = child.tag
-        text = child.get("message") or child.text or ""
+    flaky_mark = _FLAKY_MARK if flaky_attr else 0
+    for tag, message, kind in children:
+        text = message or ""
         if tag == "failure":
             if _SUBTEST_SUMMARY.match(text.strip()):
                 subtest_summary = True
@@ -276,8 +337,8 @@ def _classify(elem, tally: _Tally) -> tuple[int, str]:  # noqa: ANN001 - lxml el
         elif tag == "error" and error is None:
             error = text
         elif tag == "skipped" and skipped is None:
-            skipped = child.get("message") or ""
-            skipped_kind = XFAILED if child.get("type") == "pytest.xfail" else SKIPPED
+            skipped = text
+            skipped_kind = XFAILED if kind == "pytest.xfail" else SKIPPED
         elif tag in ("flakyFailure", "flakyError"):
             flaky_mark = _FLAKY_MARK
     if subtest_summary:
@@ -290,12 +351,3 @@ def _classify(elem, tally: _Tally) -> tuple[int, str]:  # noqa: ANN001 - lxml el
     if skipped is not None:
         return skipped_kind | flaky_mark, skipped
     return PASSED | flaky_mark, ""
-
-
-def _seconds(value: str | None) -> float:
-    if not value:
-        return 0.0
-    try:
-        return float(value.replace(",", ""))
-    except ValueError:
-        return 0.0

@@ -83,7 +83,9 @@ def _from_text(path: str | Path, text: str) -> RuffResult:
             continue
         raise CollectorError(SOURCE, path, f"line {number} is not ruff --statistics output: {line[:80]!r}")
     if not stats and reported is None and not saw_pass:
-        raise CollectorError(SOURCE, path, "no statistics rows, no 'Found N errors.' and no 'All checks passed!'")
+        raise CollectorError(
+            SOURCE, path, "no statistics rows, no 'Found N errors.' and no 'All checks passed!'"
+        )
     result = RuffResult(str(path), "statistics-text", stats, names, None, reported, warnings)
     _check_total(path, result)
     return result
@@ -99,7 +101,9 @@ def _from_json(path: str | Path, text: str, root: Path) -> RuffResult:
     if data and "location" in data[0]:
         return _from_violations(path, data, root)
     if data and "count" not in data[0]:
-        raise CollectorError(SOURCE, path, "JSON objects have neither 'count' (statistics) nor 'location' (violations)")
+        raise CollectorError(
+            SOURCE, path, "JSON objects have neither 'count' (statistics) nor 'location' (violations)"
+        )
     stats: dict[str, int] = {}
     names: dict[str, str] = {}
     for item in data:
@@ -107,7 +111,9 @@ def _from_json(path: str | Path, text: str, root: Path) -> RuffResult:
         try:
             stats[code] = stats.get(code, 0) + int(item["count"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise CollectorError(SOURCE, path, f"statistics entry without an integer count: {item!r:.80}") from exc
+            raise CollectorError(
+                SOURCE, path, f"statistics entry without an integer count: {item!r:.80}"
+            ) from exc
         names[code] = str(item.get("name") or item.get("message") or code)
     return RuffResult(str(path), "statistics-json", stats, names, None, None)
 

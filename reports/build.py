@@ -87,7 +87,8 @@ def _tests(suites: dict[str, JUnitResult], config: Config) -> tuple[dict, dict]:
         details[suite] = {
             "files": result.files,
             "failing": [
-                {"test_id": f.test_id, "outcome": f.outcome, "message": f.message, "file": f.file} for f in listed
+                {"test_id": f.test_id, "outcome": f.outcome, "message": f.message, "file": f.file}
+                for f in listed
             ],
             "failing_truncated": len(result.failing) > len(listed),
             "flaky": result.flaky,
@@ -178,5 +179,10 @@ def _compileall(result: CompileallResult, config: Config) -> tuple[dict, dict]:
         lane = lane_of(failure.path, config.lanes)
         if lane:
             per_lane[lane] += 1
-        failures.append({"path": failure.path, "line": failure.line, "message": failure.message, "lane": lane})
-    return {"failures": len(result.failures), "lanes": dict(per_lane)}, {"file": result.file, "failures": failures}
+        failures.append(
+            {"path": failure.path, "line": failure.line, "message": failure.message, "lane": lane}
+        )
+    return {"failures": len(result.failures), "lanes": dict(per_lane)}, {
+        "file": result.file,
+        "failures": failures,
+    }

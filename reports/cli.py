@@ -54,23 +54,37 @@ def _parser() -> argparse.ArgumentParser:
 
     collect = sub.add_parser("collect", help="read CI artifacts and write latest.json + latest.md")
     collect.add_argument(
-        "--junit", action="append", type=_suite_spec, default=[], metavar="SUITE=PATH",
+        "--junit",
+        action="append",
+        type=_suite_spec,
+        default=[],
+        metavar="SUITE=PATH",
         help="JUnit XML for a suite (plain or .gz; a glob is allowed; repeat for more files or suites)",
     )
-    collect.add_argument("--coverage", metavar="PATH", help="coverage.py XML, `coverage json` output or .coverage")
-    collect.add_argument("--ruff", metavar="PATH", help="ruff --statistics (text/JSON) or --output-format json")
+    collect.add_argument(
+        "--coverage", metavar="PATH", help="coverage.py XML, `coverage json` output or .coverage"
+    )
+    collect.add_argument(
+        "--ruff", metavar="PATH", help="ruff --statistics (text/JSON) or --output-format json"
+    )
     collect.add_argument("--compileall", metavar="PATH", help="output of python -m compileall -q")
     _common(collect)
 
     demo = sub.add_parser("demo", help="run `collect` on the bundled sample artifacts (python-dateutil)")
-    demo.add_argument("--out", metavar="DIR", default=None, help="output folder (default: docs/audits/health)")
+    demo.add_argument(
+        "--out", metavar="DIR", default=None, help="output folder (default: docs/audits/health)"
+    )
     demo.add_argument("-q", "--quiet", action="store_true")
     return parser
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR", default=None, help="output folder (default: [tool.healthdeck] out)")
-    p.add_argument("--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)")
+    p.add_argument(
+        "--out", metavar="DIR", default=None, help="output folder (default: [tool.healthdeck] out)"
+    )
+    p.add_argument(
+        "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
+    )
     p.add_argument("--root", metavar="DIR", default=None, help="project root for lanes and paths")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
@@ -105,10 +119,12 @@ def _collect(args: argparse.Namespace, config: Config) -> int:
     out = Path(args.out or config.out)
     report = build_report(collected, config, read_stamp(config.root_path))
     validate_report(report)
-    write_atomic({
-        out / "latest.json": json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-        out / "latest.md": render_markdown(report, config.coverage_precision),
-    })
+    write_atomic(
+        {
+            out / "latest.json": json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+            out / "latest.md": render_markdown(report, config.coverage_precision),
+        }
+    )
     if not args.quiet:
         print(f"wrote {out / 'latest.json'} and {out / 'latest.md'}")
         print(headline(report))
@@ -150,13 +166,20 @@ def headline(report: dict) -> str:
 def _demo(args: argparse.Namespace) -> int:
     argv = [
         "collect",
-        "--config", str(SAMPLES / "pyproject.toml"),
-        "--junit", f"smoke={SAMPLES / 'smoke.junit.xml.gz'}",
-        "--junit", f"unit={SAMPLES / 'unit.junit.xml.gz'}",
-        "--coverage", str(SAMPLES / "coverage.xml.gz"),
-        "--ruff", str(SAMPLES / "ruff.json.gz"),
-        "--compileall", str(SAMPLES / "compileall.txt"),
-        "--out", args.out or "docs/audits/health",
+        "--config",
+        str(SAMPLES / "pyproject.toml"),
+        "--junit",
+        f"smoke={SAMPLES / 'smoke.junit.xml.gz'}",
+        "--junit",
+        f"unit={SAMPLES / 'unit.junit.xml.gz'}",
+        "--coverage",
+        str(SAMPLES / "coverage.xml.gz"),
+        "--ruff",
+        str(SAMPLES / "ruff.json.gz"),
+        "--compileall",
+        str(SAMPLES / "compileall.txt"),
+        "--out",
+        args.out or "docs/audits/health",
     ]
     return main([*argv, "--quiet"] if args.quiet else argv)
 

@@ -17,7 +17,11 @@ def test_real_failures() -> None:
     want = expected("compileall")["dateutil15.compileall.txt"]
     assert len(result.failures) == want["error_compiling_blocks"]
     first = result.failures[0]
-    assert (first.path, first.line, first.message) == ("dateutil/easter.py", 55, "SyntaxError: invalid syntax")
+    assert (first.path, first.line, first.message) == (
+        "dateutil/easter.py",
+        55,
+        "SyntaxError: invalid syntax",
+    )
 
 
 @pytest.mark.parametrize("quiet", [True, False], ids=["-q", "verbose"])
@@ -29,7 +33,9 @@ def test_live_run(tmp_path, quiet: bool) -> None:
     (src / "worse.py").write_text("print 'hi'\n")
     done = subprocess.run(
         [sys.executable, "-m", "compileall", *(["-q"] if quiet else []), "src"],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1
     (tmp_path / "out.txt").write_text(done.stdout + done.stderr)

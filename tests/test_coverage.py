@@ -68,24 +68,39 @@ def _run_coverage(tmp_path: Path, branch: bool) -> Path:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(body))
-    args = [sys.executable, "-m", "coverage", "run", "--source=.", *(["--branch"] if branch else []), "run.py"]
+    args = [
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        "--source=.",
+        *(["--branch"] if branch else []),
+        "run.py",
+    ]
     subprocess.run(args, cwd=tmp_path, check=True, capture_output=True)
     for extra in (["xml", "-o", "cov.xml"], ["json", "-o", "cov.json"]):
-        subprocess.run([sys.executable, "-m", "coverage", *extra], cwd=tmp_path, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "coverage", *extra], cwd=tmp_path, check=True, capture_output=True
+        )
     return tmp_path
 
 
 def _tool_total(cwd: Path) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "coverage", "report", "--format=total", "--precision=2"],
-        cwd=cwd, check=True, capture_output=True, text=True,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return done.stdout.strip()
 
 
 @pytest.mark.parametrize("branch", [True, False], ids=["branch", "statements-only"])
 @pytest.mark.parametrize("artifact", ["cov.xml", "cov.json", ".coverage"])
-def test_live_run_every_format_equals_coverage_report(tmp_path, monkeypatch, branch: bool, artifact: str) -> None:
+def test_live_run_every_format_equals_coverage_report(
+    tmp_path, monkeypatch, branch: bool, artifact: str
+) -> None:
     project = _run_coverage(tmp_path, branch)
     monkeypatch.chdir(project)  # .coverage is analysed against the sources, from where it was measured
     result = collect_coverage(project / artifact, root=project)
@@ -96,7 +111,9 @@ def test_live_run_every_format_equals_coverage_report(tmp_path, monkeypatch, bra
 
 
 def test_stub_xml_means_no_data(write) -> None:
-    result = collect_coverage(write("stub.xml", '<?xml version="1.0" ?>\n<coverage line-rate="0.0"></coverage>'))
+    result = collect_coverage(
+        write("stub.xml", '<?xml version="1.0" ?>\n<coverage line-rate="0.0"></coverage>')
+    )
     assert result.has_data is False
 
 

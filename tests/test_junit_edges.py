@@ -46,7 +46,9 @@ def test_surefire_flaky_and_rerun_failures(write) -> None:
 
 
 def test_flank_flaky_attribute(write) -> None:
-    path = write("flank.xml", _suite('<testsuite><testcase classname="C" name="t" flaky="true"/></testsuite>'))
+    path = write(
+        "flank.xml", _suite('<testsuite><testcase classname="C" name="t" flaky="true"/></testsuite>')
+    )
     assert collect_junit([path]).counts.flaky == 1
 
 
@@ -59,7 +61,9 @@ def test_same_test_in_two_shards_is_one_test_not_flaky(write) -> None:
 
 def test_failed_in_first_file_passed_in_rerun_file_is_flaky(write) -> None:
     # A CI job that reruns failures into a second JUnit file (pytest --lf --junitxml=rerun.xml).
-    first = write("first.xml", _suite('<testsuite><testcase classname="C" name="t"><failure/></testcase></testsuite>'))
+    first = write(
+        "first.xml", _suite('<testsuite><testcase classname="C" name="t"><failure/></testcase></testsuite>')
+    )
     rerun = write("rerun.xml", _suite('<testsuite><testcase classname="C" name="t"/></testsuite>'))
     c = collect_junit([first, rerun]).counts
     assert (c.total, c.passed, c.flaky, c.failed) == (1, 1, 1, 0)
@@ -97,8 +101,10 @@ def test_huge_system_out_is_not_kept(write) -> None:
     noise = "x" * 2_000_000
     path = write(
         "big.xml",
-        _suite(f'<testsuite><testcase classname="C" name="t"><failure message="m"/><system-out>{noise}</system-out>'
-               "</testcase></testsuite>"),
+        _suite(
+            f'<testsuite><testcase classname="C" name="t"><failure message="m"/><system-out>{noise}</system-out>'
+            "</testcase></testsuite>"
+        ),
     )
     result = collect_junit([path])
     assert result.failing[0].message == "m"
@@ -108,9 +114,14 @@ BAD_INPUTS = {
     "empty.xml": (b"", "empty file"),
     "truncated.xml": (b'<?xml version="1.0"?><testsuites><testsuite><testcase name="a"', "malformed XML"),
     "binary.xml": (bytes(range(256)) * 4, "malformed XML"),
-    "latin1.xml": ('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite><testcase name="café"/>'
-                   "</testsuite></testsuites>").encode("latin-1"),
-    "coverage.xml": (b'<?xml version="1.0"?><coverage line-rate="1"></coverage>', "root element is <coverage>"),
+    "latin1.xml": (
+        '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite><testcase name="café"/>'
+        "</testsuite></testsuites>"
+    ).encode("latin-1"),
+    "coverage.xml": (
+        b'<?xml version="1.0"?><coverage line-rate="1"></coverage>',
+        "root element is <coverage>",
+    ),
     "laughs.xml": (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
         b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
@@ -123,7 +134,10 @@ BAD_INPUTS = {
         b'<testsuites><testsuite><testcase classname="&xxe;" name="t"/></testsuite></testsuites>',
         "DOCTYPE",
     ),
-    "truncated.xml.gz": (gzip.compress(b"<testsuites><testsuite>" + b"<testcase name='a'/>" * 500)[:60], "cannot read"),
+    "truncated.xml.gz": (
+        gzip.compress(b"<testsuites><testsuite>" + b"<testcase name='a'/>" * 500)[:60],
+        "cannot read",
+    ),
 }
 BAD_INPUTS["latin1.xml"] = (BAD_INPUTS["latin1.xml"], "malformed XML")
 
@@ -140,7 +154,9 @@ def test_bad_input_is_one_clear_error(write, name: str) -> None:
 
 
 def test_no_testcases_is_zero_tests_with_a_warning(write) -> None:
-    result = collect_junit([write("none.xml", '<testsuites><testsuite name="pytest" tests="0"/></testsuites>')])
+    result = collect_junit(
+        [write("none.xml", '<testsuites><testsuite name="pytest" tests="0"/></testsuites>')]
+    )
     assert result.counts.total == 0
     assert result.warnings == ["no <testcase> elements: no test ran"]
 

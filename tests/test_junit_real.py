@@ -13,7 +13,9 @@ from tests.conftest import EDGE, REAL, expected
 
 COUNT_KEYS = ("passed", "failed", "errors", "skipped", "xfailed", "flaky", "total")
 REAL_JUNIT = expected("junit")
-EDGE_JUNIT = {k: v for k, v in json.loads((EDGE / "EXPECTED.json").read_text()).items() if not k.startswith("_")}
+EDGE_JUNIT = {
+    k: v for k, v in json.loads((EDGE / "EXPECTED.json").read_text()).items() if not k.startswith("_")
+}
 
 
 def _counts(result) -> dict:
@@ -119,7 +121,11 @@ def _junitparser_reference(path) -> dict[str, int]:
 @pytest.mark.parametrize(
     "name",
     # files without reruns or duplicate ids, where a plain per-element walk is also right
-    ["more-itertools.junit.xml", "packaging.junit-xunit1-xdist.xml.gz", "packaging.junit-collection-errors.xml"],
+    [
+        "more-itertools.junit.xml",
+        "packaging.junit-xunit1-xdist.xml.gz",
+        "packaging.junit-collection-errors.xml",
+    ],
 )
 def test_differential_against_junitparser(name: str) -> None:
     ours = _counts(collect_junit([REAL / name]))

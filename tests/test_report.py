@@ -42,7 +42,13 @@ def test_required_keys_and_values() -> None:
     s = _full_report()["summary"]
     smoke = s["tests"]["smoke"]
     assert {k: smoke[k] for k in ("passed", "failed", "errors", "skipped", "xfailed", "flaky", "total")} == {
-        "passed": 6, "failed": 5, "errors": 3, "skipped": 1, "xfailed": 1, "flaky": 1, "total": 16
+        "passed": 6,
+        "failed": 5,
+        "errors": 3,
+        "skipped": 1,
+        "xfailed": 1,
+        "flaky": 1,
+        "total": 16,
     }
     assert smoke["pass_rate"] == pytest.approx(6 / 14)
     assert s["tests"]["unit"]["pass_rate"] == pytest.approx(4908 / 4912)
@@ -68,7 +74,9 @@ def test_schema_accepts_reports_and_rejects_broken_ones() -> None:
 
 
 def test_missing_inputs_are_null_not_zero() -> None:
-    report = build_report(Collected(ruff=collect_ruff(REAL / "more-itertools.ruff-statistics.txt")), Config(), STAMP)
+    report = build_report(
+        Collected(ruff=collect_ruff(REAL / "more-itertools.ruff-statistics.txt")), Config(), STAMP
+    )
     validate_report(report)
     s = report["summary"]
     assert s["missing"] == ["tests", "coverage", "compileall"]
@@ -98,11 +106,17 @@ def test_lane_without_files_is_unknown_not_full() -> None:
 @pytest.mark.parametrize("name", ["full.md", "full.json"])
 def test_golden(name: str) -> None:
     report = _full_report()
-    text = render_markdown(report) if name.endswith(".md") else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    text = (
+        render_markdown(report)
+        if name.endswith(".md")
+        else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    )
     golden = GOLDEN / name
     if os.environ.get("HEALTHDECK_UPDATE_GOLDEN"):
         golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8"), "re-run with HEALTHDECK_UPDATE_GOLDEN=1 and review the diff"
+    assert text == golden.read_text(encoding="utf-8"), (
+        "re-run with HEALTHDECK_UPDATE_GOLDEN=1 and review the diff"
+    )
 
 
 def test_markdown_has_no_python_reprs() -> None:
@@ -114,7 +128,12 @@ def test_markdown_has_no_python_reprs() -> None:
 
 
 HOSTILE = [
-    "<script>alert(1)</script>", "@team ping", "a | b", "``x``", "[click](http://evil)", "line\nbreak",
+    "<script>alert(1)</script>",
+    "@team ping",
+    "a | b",
+    "``x``",
+    "[click](http://evil)",
+    "line\nbreak",
     "see https://evil.example/x",
 ]
 

@@ -41,12 +41,16 @@ def test_violations_give_files_relative_to_the_project() -> None:
 
 
 def test_all_three_formats_agree() -> None:
-    stats = [collect_ruff(REAL / f"dateutil15.ruff-{kind}").stats for kind in
-             ("statistics.txt", "statistics.json", "violations.json.gz")]
+    stats = [
+        collect_ruff(REAL / f"dateutil15.ruff-{kind}").stats
+        for kind in ("statistics.txt", "statistics.json", "violations.json.gz")
+    ]
     assert stats[0] == stats[1] == stats[2]
 
 
-RUFF = shutil.which("ruff") or shutil.which("ruff", path=str(__import__("pathlib").Path(sys.executable).parent))
+RUFF = shutil.which("ruff") or shutil.which(
+    "ruff", path=str(__import__("pathlib").Path(sys.executable).parent)
+)
 
 
 @pytest.mark.skipif(RUFF is None, reason="ruff is not installed (pip install -e '.[dev]')")
@@ -57,7 +61,9 @@ def test_live_ruff_run(tmp_path) -> None:
     args = [RUFF, "check", "--no-cache", "--isolated", "--select", "E,F,W"]
     text = subprocess.run([*args, "--statistics", "."], cwd=tmp_path, capture_output=True, text=True)
     (tmp_path / "stats.txt").write_text(text.stdout + text.stderr)
-    violations = subprocess.run([*args, "--output-format", "json", "."], cwd=tmp_path, capture_output=True, text=True)
+    violations = subprocess.run(
+        [*args, "--output-format", "json", "."], cwd=tmp_path, capture_output=True, text=True
+    )
     (tmp_path / "v.json").write_text(violations.stdout)
     found = int(text.stdout.split("Found ")[1].split()[0])
     from_text = collect_ruff(tmp_path / "stats.txt")
@@ -78,9 +84,9 @@ def test_clean_run(write) -> None:
         ("", "no statistics rows"),
         ("12\tF401\t[*] unused-import\nFound 13 errors.\n", "add up to 12"),
         ("12\tF401\t[*] unused-import\nTraceback (most recent call last):\n", "line 2 is not ruff"),
-        ("[{\"count\": \"x\", \"code\": \"F401\"}]", "integer count"),
+        ('[{"count": "x", "code": "F401"}]', "integer count"),
         ("[1, 2]", "not a list of ruff objects"),
-        ("[{\"what\": 1}]", "neither"),
+        ('[{"what": 1}]', "neither"),
         ("[{", "malformed JSON"),
     ],
 )

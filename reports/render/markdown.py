@@ -61,11 +61,15 @@ def render_markdown(report: dict, precision: int = 2) -> str:
         f"# Health report — {where}",
         "",
         f"Generated {s['timestamp_iso']} by healthdeck {report['generator']['version']}"
-        f" (report schema {report['schema_version']})" + (f", version `{s['version']}`" if s.get("version") else ""),
+        f" (report schema {report['schema_version']})"
+        + (f", version `{s['version']}`" if s.get("version") else ""),
         "",
     ]
     if s["missing"]:
-        out += [f"**Missing inputs:** {', '.join(s['missing'])} — not provided to this run, so not reported.", ""]
+        out += [
+            f"**Missing inputs:** {', '.join(s['missing'])} — not provided to this run, so not reported.",
+            "",
+        ]
     out += _tests(s["tests"], d["tests"])
     out += _coverage(s["coverage"], d["coverage"], precision)
     out += _ruff(s["ruff"], d["ruff"])
@@ -78,11 +82,22 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
     if summary is None or details is None:
         return [*out, "_No JUnit input was given._", ""]
     rows = [
-        [cell(suite), percent(t["pass_rate"]), t["passed"], t["failed"], t["errors"], t["skipped"], t["xfailed"],
-         t["flaky"], t["total"]]
+        [
+            cell(suite),
+            percent(t["pass_rate"]),
+            t["passed"],
+            t["failed"],
+            t["errors"],
+            t["skipped"],
+            t["xfailed"],
+            t["flaky"],
+            t["total"],
+        ]
         for suite, t in summary.items()
     ]
-    out += table(["Suite", "Pass rate", "Passed", "Failed", "Errors", "Skipped", "xfailed", "Flaky", "Tests"], rows)
+    out += table(
+        ["Suite", "Pass rate", "Passed", "Failed", "Errors", "Skipped", "xfailed", "Flaky", "Tests"], rows
+    )
     out += [
         "",
         f"_{PASS_RATE_FORMULA}; skipped and xfailed tests are not counted. A test is a distinct test id: "
@@ -115,7 +130,9 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
             out += [f"### Flaky tests — {cell(suite)}", ""] + [f"- {code(x)}" for x in det["flaky"]] + [""]
         if det["slowest"]:
             out += [f"### Slowest tests — {cell(suite)}", ""]
-            out += table(["Test", "Seconds"], [[code(x["test_id"]), f"{x['seconds']:.3f}"] for x in det["slowest"]])
+            out += table(
+                ["Test", "Seconds"], [[code(x["test_id"]), f"{x['seconds']:.3f}"] for x in det["slowest"]]
+            )
             out.append("")
     return out
 
@@ -125,7 +142,11 @@ def _coverage(summary: dict | None, details: dict | None, precision: int) -> lis
     if summary is None or details is None:
         return [*out, "_No coverage input was given._", ""]
     if not summary["has_data"]:
-        return [*out, f"_The coverage file {code(details['file'])} holds no data (no test was measured)._", ""]
+        return [
+            *out,
+            f"_The coverage file {code(details['file'])} holds no data (no test was measured)._",
+            "",
+        ]
     branches = (
         coverage_pc(summary["branches_percent"], precision) if summary["branch_measured"] else "not measured"
     )
@@ -143,20 +164,29 @@ def _coverage(summary: dict | None, details: dict | None, precision: int) -> lis
             if n is None:
                 rows.append([cell(lane), "no files measured", "—", "—", 0])
             else:
-                rows.append([
-                    cell(lane), coverage_pc(n["percent"], precision),
-                    f"{n['covered_statements']}/{n['statements']}",
-                    f"{n['covered_branches']}/{n['branches']}" if summary["branch_measured"] else "—",
-                    n["files"],
-                ])
-        out += table(["Lane", "Coverage", "Statements", "Branches", "Files"], rows) + [""]
+                rows.append(
+                    [
+                        cell(lane),
+                        coverage_pc(n["percent"], precision),
+                        f"{n['covered_statements']}/{n['statements']}",
+                        f"{n['covered_branches']}/{n['branches']}" if summary["branch_measured"] else "—",
+                        n["files"],
+                    ]
+                )
+        out += [*table(["Lane", "Coverage", "Statements", "Branches", "Files"], rows), ""]
     if details["lowest_files"]:
         out += ["### Lowest-covered files", ""]
         out += table(
             ["File", "Coverage", "Statements", "Branches"],
-            [[code(f["path"]), coverage_pc(f["percent"], precision), f"{f['covered_statements']}/{f['statements']}",
-              f"{f['covered_branches']}/{f['branches']}" if summary["branch_measured"] else "—"]
-             for f in details["lowest_files"]],
+            [
+                [
+                    code(f["path"]),
+                    coverage_pc(f["percent"], precision),
+                    f"{f['covered_statements']}/{f['statements']}",
+                    f"{f['covered_branches']}/{f['branches']}" if summary["branch_measured"] else "—",
+                ]
+                for f in details["lowest_files"]
+            ],
         )
         out.append("")
     return out
@@ -174,7 +204,10 @@ def _ruff(summary: dict | None, details: dict | None) -> list[str]:
         line += f", of which **{summary['syntax_errors']} syntax errors** (files ruff could not parse)"
     out += [line + ".", ""]
     if summary["count"]["lanes"]:
-        out += table(["Lane", "Findings"], [[cell(k), v] for k, v in summary["count"]["lanes"].items()]) + [""]
+        out += [
+            *table(["Lane", "Findings"], [[cell(k), v] for k, v in summary["count"]["lanes"].items()]),
+            "",
+        ]
     if summary["stats"]:
         out += table(
             ["Rule", "Name", "Count"],
@@ -184,7 +217,10 @@ def _ruff(summary: dict | None, details: dict | None) -> list[str]:
         out.append("")
     if details["top_files"]:
         out += ["### Files with the most findings", ""]
-        out += table(["File", "Findings"], [[code(f["path"]), f["count"]] for f in details["top_files"]]) + [""]
+        out += [
+            *table(["File", "Findings"], [[code(f["path"]), f["count"]] for f in details["top_files"]]),
+            "",
+        ]
     out += [f"- {cell(w)}" for w in details["warnings"]]
     return [*out, ""] if details["warnings"] else out
 
@@ -198,8 +234,15 @@ def _compileall(summary: dict | None, details: dict | None) -> list[str]:
     if details["failures"]:
         out += table(
             ["File", "Line", "Lane", "Message"],
-            [[code(f["path"]), f["line"] if f["line"] is not None else "—", cell(f["lane"] or "—"), cell(f["message"])]
-             for f in details["failures"]],
+            [
+                [
+                    code(f["path"]),
+                    f["line"] if f["line"] is not None else "—",
+                    cell(f["lane"] or "—"),
+                    cell(f["message"]),
+                ]
+                for f in details["failures"]
+            ],
             "lrll",
         )
         out.append("")

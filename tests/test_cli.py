@@ -1,0 +1,130 @@
+"""`healthdeck` as users call it: exit codes, one-line errors, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reports.cli import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, main
+from tests.conftest import EDGE, REAL
+
+
+def _collect(out: Path, *extra: str) -> int:
+    return main(["collect", "--out", str(out), "--quiet", *extra])
+
+
+def test_collect_all_inputs(tmp_path) -> None:
+    code = _collect(
+        tmp_path,
+        "--junit",
+        f"smoke={EDGE / 'reruns.xml'}",
+        "--junit",
+        f"unit={REAL / 'dateutil.junit-reruns.xml.gz'}",
+        "--coverage",
+        str(REAL / "packaging.coverage.json.gz"),
+        "--ruff",
+        str(REAL / "dateutil15.ruff-statistics.txt"),
+        "--compileall",
+        str(REAL / "dateutil15.compileall.txt"),
+    )
+    assert code == EXIT_OK
+    report = json.loads((tmp_path / "latest.json").read_text())
+    s = report["summary"]
+    assert s["tests"]["smoke"]["flaky"] == 1
+    assert s["tests"]["unit"]["failed"] == 4
+    assert round(s["coverage"]["percent"], 2) == 84.19
+    assert s["ruff"]["count"]["total"] == 2683
+    assert s["ruff"]["stats"]["invalid-syntax"] == 76
+    assert s["compileall"]["failures"] == 7
+    assert (tmp_path / "latest.md").read_text().startswith("# Health report")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "latest.md"]  # no temp files left
+
+
+def test_same_suite_twice_and_glob_merge_files(tmp_path) -> None:
+    code = _collect(tmp_path, "--junit", f"smoke={EDGE / 'xunit2.xml'}", "--junit", f"smoke={EDGE}/re*.xml")
+    assert code == EXIT_OK
+    report = json.loads((tmp_path / "latest.json").read_text())
+    assert report["details"]["tests"]["smoke"]["files"] == [
+        str(EDGE / "xunit2.xml"),
+        str(EDGE / "reruns.xml"),
+    ]
+    assert report["summary"]["tests"]["smoke"]["total"] == 16
+
+
+def test_bad_input_is_one_line_exit_3_and_previous_report_survives(tmp_path, capsys) -> None:
+    assert _collect(tmp_path, "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")) == EXIT_OK
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    bad = tmp_path.parent / "bad.xml"
+    bad.write_bytes(b"<testsuites><testcase")
+    capsys.readouterr()
+    code = _collect(
+        tmp_path, "--ruff", str(REAL / "more-itertools.ruff-statistics.txt"), "--junit", f"smoke={bad}"
+    )
+    assert code == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err and "malformed XML" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_usage_errors_exit_2(tmp_path, capsys) -> None:
+    assert _collect(tmp_path) == EXIT_USAGE
+    assert "nothing to collect" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["collect", "--junit", "no-equals-sign"])
+    assert info.value.code == EXIT_USAGE
+
+
+def test_bad_config_exit_2(tmp_path, capsys) -> None:
+    cfg = tmp_path / "pyproject.toml"
+    cfg.write_text("[tool.healthdeck]\nslowest = 'ten'\n")
+    assert _collect(tmp_path / "out", "--config", str(cfg), "--ruff", str(REAL / "mi.txt")) == EXIT_USAGE
+    assert "slowest must be a non-negative integer" in capsys.readouterr().err
+
+
+def test_output_path_is_a_file_exit_4(tmp_path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert (
+        _collect(blocker / "sub", "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")) == EXIT_OUTPUT
+    )
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_config_lanes_are_used(tmp_path) -> None:
+    cfg = tmp_path / "pyproject.toml"
+    cfg.write_text('[tool.healthdeck]\nout = "reports"\n[tool.healthdeck.lanes]\nlib = "more_itertools"\n')
+    code = main(
+        [
+            "collect",
+            "--quiet",
+            "--config",
+            str(cfg),
+            "--out",
+            str(tmp_path / "o"),
+            "--ruff",
+            str(REAL / "more-itertools.ruff-violations.json.gz"),
+        ]
+    )
+    assert code == EXIT_OK
+    report = json.loads((tmp_path / "o" / "latest.json").read_text())
+    assert report["summary"]["ruff"]["count"]["lanes"] == {"lib": 72}
+    assert report["config"]["lanes"] == {"lib": ["more_itertools/"]}
+
+
+def test_console_script_demo(tmp_path) -> None:
+    """The README's main command, through the installed entry point."""
+    done = subprocess.run(
+        [sys.executable, "-m", "reports.cli", "demo", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "smoke 99.67 %" in done.stdout
+    report = json.loads((tmp_path / "latest.json").read_text())
+    assert report["summary"]["tests"]["unit"]["passed"] == 4908
+    assert report["summary"]["missing"] == []
