@@ -116,6 +116,7 @@ def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
         "format": result.format,
         "tool_version": result.tool_version,
         "lowest_files": [],
+        "warnings": list(result.warnings),
     }
     if not result.has_data:
         empty = dict.fromkeys(("percent", "statements_percent", "branches_percent"))

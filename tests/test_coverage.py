@@ -137,12 +137,16 @@ def test_bad_input(write, name: str, content: bytes, reason: str) -> None:
     assert str(path) in str(info.value) and reason in str(info.value)
 
 
-def test_totals_disagreeing_with_files_is_refused(write) -> None:
+def test_same_named_files_in_several_sources_keep_root_totals(write) -> None:
+    # Real coverage.py behaviour with --cov=a --cov=b: both a/__init__.py and b/__init__.py are
+    # written as <class filename="__init__.py">, one overwrites the other, the root counts both.
     path = write(
-        "lying.xml",
-        '<coverage lines-valid="10" lines-covered="10" branches-valid="0" branches-covered="0"><packages><package>'
-        '<classes><class filename="a.py"><lines><line number="1" hits="1"/></lines></class></classes>'
-        "</package></packages></coverage>",
+        "multi.xml",
+        '<coverage lines-valid="3" lines-covered="2" branches-valid="0" branches-covered="0">'
+        "<sources><source>/p/a</source><source>/p/b</source></sources><packages><package><classes>"
+        '<class filename="__init__.py"><lines><line number="1" hits="1"/><line number="2" hits="0"/>'
+        "</lines></class></classes></package></packages></coverage>",
     )
-    with pytest.raises(CollectorError, match="disagree"):
-        collect_coverage(path)
+    result = collect_coverage(path)
+    assert (result.totals.statements, result.totals.covered_statements) == (3, 2)
+    assert "1 lost" in result.warnings[0]

@@ -174,6 +174,7 @@ def _coverage(summary: dict | None, details: dict | None, precision: int) -> lis
                     ]
                 )
         out += [*table(["Lane", "Coverage", "Statements", "Branches", "Files"], rows), ""]
+    out += [*(f"- {cell(w)}" for w in details["warnings"]), *([""] if details["warnings"] else [])]
     if details["lowest_files"]:
         out += ["### Lowest-covered files", ""]
         out += table(
