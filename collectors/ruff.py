@@ -130,7 +130,9 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
     warnings: list[str] = []
     base = _base_dir(list(by_file), root)
     if base != root.resolve():
-        warnings.append(f"file paths are not under the project root; made relative to their common folder {base}")
+        warnings.append(
+            f"file paths are not under the project root; made relative to their common folder {base}"
+        )
     relative = Counter({_relative(name, base): n for name, n in by_file.items()})
     return RuffResult(str(path), "violations-json", dict(stats), names, dict(relative), None, warnings)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -23,9 +24,20 @@ from tests.conftest import EDGE, FIXTURES, REAL
 STAMP = Stamp("0123456789abcdef0123456789abcdef01234567", "main", "v1.2.0-3-g0123456", 1795488000, None)
 LANES = {"more_itertools": ("more_itertools/",), "tests": ("tests/",), "docs": ("docs/",)}
 GOLDEN = FIXTURES / "golden"
+REPO = FIXTURES.parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
 
 
 def _full_report() -> dict:
+    """A report over real fixtures, with input paths relative to the repository (machine-independent)."""
+    return _build_full_report(EDGE.relative_to(REPO), REAL.relative_to(REPO))
+
+
+def _build_full_report(EDGE: Path, REAL: Path) -> dict:
     collected = Collected(
         tests={
             "smoke": collect_junit([EDGE / "reruns.xml"]),
