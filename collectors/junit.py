@@ -80,12 +80,14 @@ class JUnitResult:
     failed_subtests: int
     time_seconds: float
     warnings: list[str] = field(default_factory=list)
+    outcomes: dict[str, str] | None = None  # test id -> outcome, only with JUnitOptions(keep_outcomes=True)
 
 
 @dataclass(frozen=True, slots=True)
 class JUnitOptions:
     message_chars: int = 300
     slowest: int = 10
+    keep_outcomes: bool = False  # every test's outcome (memory per test), for run-to-run comparisons
 
 
 class _Tally:
@@ -209,6 +211,11 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
         failed_subtests=tally.failed_subtests,
         time_seconds=round(tally.time_seconds, 6),
         warnings=warnings,
+        outcomes=(
+            {display_id(k): _NAMES[_final_outcome(tally, k)] for k in (*tally.single, *tally.multi)}
+            if options.keep_outcomes
+            else None
+        ),
     )
 
 

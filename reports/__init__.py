@@ -2,7 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 try:
     __version__ = version("healthdeck")

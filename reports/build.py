@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 
 from collectors.compileall import CompileallResult
 from collectors.coveragepy import CoverageResult, Numbers
+from collectors.guardian.prometheus import PrometheusResult
 from collectors.junit import JUnitResult
 from collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
 
 from . import SCHEMA_VERSION, __version__
 from .config import Config, lane_of
+from .guardian.delta import GuardianInputs, build_guardian
 from .stamp import Stamp
 
-SECTIONS = ("tests", "coverage", "ruff", "compileall")
+SECTIONS = ("tests", "coverage", "ruff", "compileall", "guardian")
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Collected:
     coverage: CoverageResult | None = None
     ruff: RuffResult | None = None
     compileall: CompileallResult | None = None
+    guardian: GuardianInputs | None = None
+    prometheus: PrometheusResult | None = None
 
 
 def pass_rate(passed: int, failed: int, errors: int) -> float | None:
@@ -55,6 +59,7 @@ def build_report(collected: Collected, config: Config, stamp: Stamp) -> dict:
     summary["compileall"], details["compileall"] = (
         _compileall(collected.compileall, config) if collected.compileall else (None, None)
     )
+    summary["guardian"], details["guardian"] = _guardian(collected)
     summary["missing"] = [s for s in SECTIONS if summary[s] is None]
     return {
         "schema_version": SCHEMA_VERSION,
@@ -186,4 +191,29 @@ def _compileall(result: CompileallResult, config: Config) -> tuple[dict, dict]:
     return {"failures": len(result.failures), "lanes": dict(per_lane)}, {
         "file": result.file,
         "failures": failures,
+    }
+
+
+def _guardian(collected: Collected) -> tuple[dict | None, dict | None]:
+    if collected.guardian is None and collected.prometheus is None:
+        return None, None
+    summary, details = build_guardian(collected.guardian) if collected.guardian else ({}, {})
+    if collected.prometheus is not None:
+        summary["prometheus"] = prometheus_summary(collected.prometheus)
+    return summary, details
+
+
+def prometheus_summary(p: PrometheusResult) -> dict:
+    def rows(items: list | None) -> list[dict] | None:
+        return None if items is None else [{"key": r.key, "value": round(r.value, 3)} for r in items]
+
+    return {
+        "url": p.url,
+        "window": p.window,
+        "at_iso": p.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "decisions": [{**d, "value": round(d["value"], 3)} for d in p.decisions],
+        "delta_by_tenant": rows(p.delta_by_tenant),
+        "delta_by_action": rows(p.delta_by_action),
+        "top_rules": rows(p.top_rules),
+        "series": {k: [[t, round(v, 3)] for t, v in points] for k, points in p.series.items()},
     }

@@ -15,25 +15,31 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from collectors import CollectorError
 from collectors.base import expand_paths
 from collectors.compileall import collect_compileall
 from collectors.coveragepy import collect_coverage
+from collectors.guardian.prometheus import collect_prometheus
 from collectors.junit import JUnitOptions, collect_junit
 from collectors.ruff import collect_ruff
 
 from . import __version__
 from .build import Collected, build_report
 from .config import Config, ConfigError, load_config
+from .guardian.delta import GuardianInputs, build_guardian, read_logs
 from .output import OutputError, write_atomic
-from .render.markdown import percent, render_markdown
+from .render.guardian import render_rehearsal_markdown
+from .render.markdown import render_markdown
+from .render.md import percent
 from .schema import validate_report
 from .stamp import read_stamp
 
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4
 SAMPLES = Path(__file__).parent / "samples" / "dateutil"
+GUARDIAN_SAMPLES = Path(__file__).parent / "samples" / "guardian"
 
 
 class UsageError(Exception):
@@ -68,7 +74,26 @@ def _parser() -> argparse.ArgumentParser:
         "--ruff", metavar="PATH", help="ruff --statistics (text/JSON) or --output-format json"
     )
     collect.add_argument("--compileall", metavar="PATH", help="output of python -m compileall -q")
+    _guardian_args(collect)
+    collect.add_argument("--prometheus", metavar="URL", help="read Guardian's counters from this Prometheus")
+    collect.add_argument(
+        "--window", metavar="DURATION", help="Prometheus window, e.g. 24h (default: config or 24h)"
+    )
+    collect.add_argument(
+        "--at",
+        metavar="ISO-TIME",
+        type=_when,
+        help="end of the Prometheus window (default: now), e.g. for backfills",
+    )
     _common(collect)
+
+    delta = sub.add_parser(
+        "guardian-delta",
+        help="permissive-versus-strict Guardian delta as Markdown (rehearsal comment) or JSON",
+    )
+    _guardian_args(delta, required=True)
+    delta.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    delta.add_argument("--output", metavar="FILE", help="write here (atomically) instead of standard output")
 
     demo = sub.add_parser("demo", help="run `collect` on the bundled sample artifacts (python-dateutil)")
     demo.add_argument(
@@ -76,6 +101,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-q", "--quiet", action="store_true")
     return parser
+
+
+def _when(value: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)  # naive = UTC, never local time
+
+
+def _guardian_args(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument(
+        "--guardian-permissive", "--permissive", dest="guardian_permissive", action="append",
+        default=[], required=required, metavar="PATH", help="decision log(s) of the permissive run (JSONL, .gz, glob)",
+    )  # fmt: skip
+    p.add_argument(
+        "--guardian-strict", "--strict", dest="guardian_strict", action="append",
+        default=[], required=required, metavar="PATH", help="decision log(s) of the strict rehearsal",
+    )  # fmt: skip
+    p.add_argument("--rehearsal-permissive", action="append", default=[], metavar="JUNIT",
+                   help="JUnit XML of the smoke suite run against permissive Guardian")  # fmt: skip
+    p.add_argument("--rehearsal-strict", action="append", default=[], metavar="JUNIT",
+                   help="JUnit XML of the smoke suite run against strict Guardian")  # fmt: skip
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -95,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command == "guardian-delta":
+            return _guardian_delta(args)
         config = load_config(args.config)
         if args.root:
             config = replace(config, root=str(Path(args.root).resolve()), source=None)
@@ -114,8 +164,12 @@ def _fail(code: int, message: str) -> int:
 
 def _collect(args: argparse.Namespace, config: Config) -> int:
     collected = collect_inputs(args, config)
-    if not (collected.tests or collected.coverage or collected.ruff or collected.compileall):
-        raise UsageError("nothing to collect: give at least one of --junit, --coverage, --ruff, --compileall")
+    if not any((collected.tests, collected.coverage, collected.ruff, collected.compileall, collected.guardian,
+                collected.prometheus)):  # fmt: skip
+        raise UsageError(
+            "nothing to collect: give at least one of --junit, --coverage, --ruff, --compileall, "
+            "--guardian-permissive/--guardian-strict, --prometheus"
+        )
     out = Path(args.out or config.out)
     report = build_report(collected, config, read_stamp(config.root_path))
     validate_report(report)
@@ -138,12 +192,56 @@ def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
         suites.setdefault(suite, []).append(pattern)
     options = JUnitOptions(message_chars=config.message_chars, slowest=config.slowest)
     root = config.root_path
+    guardian = config.guardian
+    url = args.prometheus or guardian.prometheus_url
     return Collected(
         tests={suite: collect_junit(expand_paths("junit", pats), options) for suite, pats in suites.items()},
         coverage=collect_coverage(args.coverage, root) if args.coverage else None,
         ruff=collect_ruff(args.ruff, root) if args.ruff else None,
         compileall=collect_compileall(args.compileall) if args.compileall else None,
+        guardian=guardian_inputs(args),
+        prometheus=collect_prometheus(
+            url, args.window or guardian.window, at=args.at, names=guardian.metrics, timeout=guardian.timeout
+        )
+        if url
+        else None,
     )
+
+
+def guardian_inputs(args: argparse.Namespace) -> GuardianInputs | None:
+    """Both decision logs (and the optional rehearsal JUnit pair), or None when neither was given."""
+    if not args.guardian_permissive and not args.guardian_strict:
+        return None
+    if not (args.guardian_permissive and args.guardian_strict):
+        raise UsageError(
+            "--guardian-permissive and --guardian-strict go together (the delta needs both runs)"
+        )
+    if bool(args.rehearsal_permissive) != bool(args.rehearsal_strict):
+        raise UsageError("--rehearsal-permissive and --rehearsal-strict go together")
+    inputs = read_logs(
+        expand_paths("guardian-log", args.guardian_permissive),
+        expand_paths("guardian-log", args.guardian_strict),
+    )
+    if args.rehearsal_permissive:
+        options = JUnitOptions(keep_outcomes=True)
+        inputs.rehearsal_permissive = collect_junit(expand_paths("junit", args.rehearsal_permissive), options)
+        inputs.rehearsal_strict = collect_junit(expand_paths("junit", args.rehearsal_strict), options)
+    return inputs
+
+
+def _guardian_delta(args: argparse.Namespace) -> int:
+    inputs = guardian_inputs(args)
+    assert inputs is not None  # both flags are required by the parser
+    summary, details = build_guardian(inputs)
+    if args.format == "json":
+        text = json.dumps({"summary": summary, "details": details}, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render_rehearsal_markdown(summary, details)
+    if args.output:
+        write_atomic({Path(args.output): text})
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def headline(report: dict) -> str:
@@ -158,30 +256,37 @@ def headline(report: dict) -> str:
         parts.append(f"ruff {s['ruff']['count']['total']}")
     if s["compileall"]:
         parts.append(f"compileall {s['compileall']['failures']} failures")
+    g = s["guardian"]
+    if g and g.get("permissive"):
+        parts.append(
+            f"guardian would-deny {g['permissive']['would_deny']} → denied {g['strict']['denied']}"
+            f" ({g['new_in_strict']} new in strict)"
+        )
     if s["missing"]:
         parts.append("missing: " + ", ".join(s["missing"]))
     return " · ".join(parts)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    argv = [
-        "collect",
-        "--config",
-        str(SAMPLES / "pyproject.toml"),
+    inputs = {
+        "--config": SAMPLES / "pyproject.toml",
+        "--coverage": SAMPLES / "coverage.xml.gz",
+        "--ruff": SAMPLES / "ruff.json.gz",
+        "--compileall": SAMPLES / "compileall.txt",
+        "--guardian-permissive": GUARDIAN_SAMPLES / "permissive.jsonl.gz",
+        "--guardian-strict": GUARDIAN_SAMPLES / "strict.jsonl.gz",
+        "--rehearsal-permissive": GUARDIAN_SAMPLES / "smoke-permissive.xml",
+        "--rehearsal-strict": GUARDIAN_SAMPLES / "smoke-strict.xml",
+    }
+    argv = ["collect", *(x for flag, path in inputs.items() for x in (flag, str(path)))]
+    argv += [
         "--junit",
         f"smoke={SAMPLES / 'smoke.junit.xml.gz'}",
         "--junit",
         f"unit={SAMPLES / 'unit.junit.xml.gz'}",
-        "--coverage",
-        str(SAMPLES / "coverage.xml.gz"),
-        "--ruff",
-        str(SAMPLES / "ruff.json.gz"),
-        "--compileall",
-        str(SAMPLES / "compileall.txt"),
-        "--out",
-        args.out or "docs/audits/health",
     ]
-    return main([*argv, "--quiet"] if args.quiet else argv)
+    argv += ["--out", args.out or "docs/audits/health", *(["--quiet"] if args.quiet else [])]
+    return main(argv)
 
 
 if __name__ == "__main__":

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from collectors.guardian.format import PRESETS, MetricNames
 
 DEFAULT_OUT = "docs/audits/health"
 
 
 class ConfigError(Exception):
     """The configuration is unusable; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class GuardianConfig:
+    """[tool.healthdeck.guardian]: metric names/labels (a preset plus overrides) and Prometheus."""
+
+    metrics: MetricNames = field(default_factory=MetricNames)
+    prometheus_url: str | None = None
+    window: str = "24h"
+    timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,7 @@ class Config:
     max_failing_listed: int = 200  # per suite, in latest.json/latest.md (counts stay exact)
     lowest_files: int = 10
     coverage_precision: int = 2
+    guardian: GuardianConfig = field(default_factory=GuardianConfig)
     source: str | None = None  # the pyproject.toml it came from
 
     @property
@@ -66,6 +79,8 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
             continue  # other sections (gates, guardian, history) belong to their own readers
         if key == "lanes":
             values[key] = _lanes(value, source)
+        elif key == "guardian":
+            values[key] = _guardian(value, source)
         elif key in _INT_KEYS:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{source}: [tool.healthdeck] {key} must be a non-negative integer")
@@ -88,6 +103,41 @@ def _lanes(value: Any, source: Path) -> dict[str, tuple[str, ...]]:
             raise ConfigError(f"{source}: [tool.healthdeck.lanes] {lane} must be a list of path prefixes")
         lanes[lane] = tuple(p if p.endswith("/") else p + "/" for p in prefixes)
     return lanes
+
+
+def _guardian(value: Any, source: Path) -> GuardianConfig:
+    where = f"{source}: [tool.healthdeck.guardian]"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    preset = value.get("preset", "healthdeck")
+    if preset not in PRESETS:
+        raise ConfigError(f"{where} preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+    metrics = PRESETS[preset]
+    for key, attr in (("decisions_metric", "decisions"), ("denies_metric", "denies")):
+        if key in value:
+            metrics = replace(metrics, **{attr: _string(value[key], f"{where} {key}")})
+    for key in ("decision_labels", "deny_labels"):
+        if key in value:
+            labels = value[key]
+            if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+                raise ConfigError(f"{where} {key} must map concepts to label keys (strings)")
+            metrics = replace(metrics, **{key: {**getattr(metrics, key), **labels}})
+    timeout = value.get("timeout", 5.0)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        raise ConfigError(f"{where} timeout must be a positive number of seconds")
+    url = value.get("prometheus_url")
+    return GuardianConfig(
+        metrics=metrics,
+        prometheus_url=_string(url, f"{where} prometheus_url") if url is not None else None,
+        window=_string(value.get("window", "24h"), f"{where} window"),
+        timeout=float(timeout),
+    )
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where} must be a non-empty string")
+    return value
 
 
 def lane_of(path: str, lanes: dict[str, tuple[str, ...]]) -> str | None:

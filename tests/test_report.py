@@ -16,7 +16,8 @@ from collectors.junit import collect_junit
 from collectors.ruff import collect_ruff
 from reports.build import Collected, build_report, pass_rate
 from reports.config import Config
-from reports.render.markdown import cell, code, render_markdown
+from reports.render.markdown import render_markdown
+from reports.render.md import cell, code
 from reports.schema import validate_report
 from reports.stamp import Stamp
 from tests.conftest import EDGE, FIXTURES, REAL
@@ -74,7 +75,7 @@ def test_required_keys_and_values() -> None:
     by_lane = {lane: sum(f"/{prefix[0]}" in v["filename"] for v in raw) for lane, prefix in LANES.items()}
     assert s["ruff"]["count"]["lanes"] == by_lane
     assert s["compileall"]["failures"] == 7
-    assert s["git_sha"] == "01234567" and s["branch"] == "main" and s["missing"] == []
+    assert s["git_sha"] == "01234567" and s["branch"] == "main" and s["missing"] == ["guardian"]
 
 
 def test_schema_accepts_reports_and_rejects_broken_ones() -> None:
@@ -91,11 +92,14 @@ def test_missing_inputs_are_null_not_zero() -> None:
     )
     validate_report(report)
     s = report["summary"]
-    assert s["missing"] == ["tests", "coverage", "compileall"]
+    assert s["missing"] == ["tests", "coverage", "compileall", "guardian"]
     assert s["tests"] is None and s["coverage"] is None and s["compileall"] is None
     assert s["ruff"]["count"]["lanes"] is None  # statistics do not say where
     md = render_markdown(report)
-    assert "_No JUnit input was given._" in md and "**Missing inputs:** tests, coverage, compileall" in md
+    assert (
+        "_No JUnit input was given._" in md
+        and "**Missing inputs:** tests, coverage, compileall, guardian" in md
+    )
 
 
 def test_pass_rate_formula() -> None:

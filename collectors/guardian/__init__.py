@@ -1,0 +1,1 @@
+"""Guardian (policy decision point) inputs: decision logs and Prometheus counters."""

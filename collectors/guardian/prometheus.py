@@ -1,0 +1,160 @@
+"""Guardian's Prometheus counters, read with prometheus-api-client for one time window.
+
+Queries (names and label keys from `MetricNames`, so the LUKHAS preset works too):
+- decisions by decision and mode: `sum by (decision, mode) (increase(decisions[W]))`;
+- strict deny minus permissive would-deny, by tenant and by action, keeping series that exist on one
+  side only: `B - A or B or -A`;
+- top-k rules: an instant `topk(k, sum by (rule_id) (increase(denies[W])))`;
+- a decisions-by-decision series over the window for charts (at most `SERIES_POINTS` points).
+
+Every query is pinned to `at` (instant queries otherwise return nothing five minutes after the last
+sample), uses a bounded timeout and no retries; any failure is one CollectorError.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from ..base import CollectorError
+from .format import MODES, WOULD_DENY, MetricNames
+
+SOURCE = "prometheus"
+SERIES_POINTS = 60
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_window(window: str) -> timedelta:
+    match = _DURATION.match(window.strip())
+    if not match:
+        raise ValueError(f"window {window!r} is not a Prometheus duration like 30m, 24h or 7d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    value: float
+
+
+@dataclass
+class PrometheusResult:
+    url: str
+    window: str
+    at: datetime
+    decisions: list[dict]  # {decision, mode, value}
+    delta_by_tenant: list[Row] | None  # None: the preset has no tenant label
+    delta_by_action: list[Row] | None
+    top_rules: list[Row] | None
+    series: dict[str, list[tuple[float, float]]]  # decision -> [(epoch, increase per step)]
+
+
+def collect_prometheus(
+    url: str,
+    window: str = "24h",
+    *,
+    at: datetime | None = None,
+    names: MetricNames | None = None,
+    timeout: float = 5.0,
+    top: int = 5,
+) -> PrometheusResult:
+    names = names or MetricNames()
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    try:
+        span = parse_window(window)
+    except ValueError as exc:
+        raise CollectorError(SOURCE, url, str(exc)) from exc
+    client = _Client(url, timeout)
+    dec = names.decisions
+    decision = names.label("decisions", "decision")
+    mode = names.label("decisions", "mode")
+    by = ", ".join(label for label in (decision, mode) if label)
+    decisions = [
+        {
+            "decision": metric.get(decision or "", ""),
+            "mode": metric.get(mode) if mode else None,
+            "value": value,
+        }
+        for metric, value in client.instant(f"sum by ({by}) (increase({dec}[{window}]))", at)
+    ]
+    decisions.sort(key=lambda r: (r["mode"] or "", r["decision"]))
+
+    def delta(concept: str) -> list[Row] | None:
+        label = names.label("decisions", concept)
+        if label is None or decision is None:
+            return None
+        would = _selector(dec, {decision: WOULD_DENY, **({mode: MODES[0]} if mode else {})})
+        denied = _selector(dec, {decision: "deny", **({mode: MODES[1]} if mode else {})})
+        a = f"sum by ({label}) (increase({would}[{window}]))"
+        b = f"sum by ({label}) (increase({denied}[{window}]))"
+        rows = [Row(m.get(label, ""), v) for m, v in client.instant(f"({b}) - ({a}) or ({b}) or -({a})", at)]
+        return sorted(rows, key=lambda r: (-abs(r.value), r.key))
+
+    rule = names.label("denies", "rule_id")
+    top_rules = None
+    if rule is not None:
+        query = f"topk({top}, sum by ({rule}) (increase({names.denies}[{window}])))"
+        top_rules = sorted(
+            (Row(m.get(rule, ""), v) for m, v in client.instant(query, at)), key=lambda r: -r.value
+        )
+    step = max(int(span.total_seconds() // SERIES_POINTS), 1)
+    series: dict[str, list[tuple[float, float]]] = {}
+    if decision is not None:
+        query = f"sum by ({decision}) (increase({dec}[{step}s]))"
+        for metric, points in client.range(query, at - span, at, step):
+            series[metric.get(decision, "")] = points
+    return PrometheusResult(url, window, at, decisions, delta("tenant"), delta("action"), top_rules, series)
+
+
+def _selector(metric: str, labels: dict[str, str]) -> str:
+    return metric + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+class _Client:
+    """prometheus-api-client behind one error type, a bounded timeout and no retries."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        from prometheus_api_client import PrometheusConnect
+        from urllib3.util.retry import Retry
+
+        self.url = url
+        self.timeout = timeout
+        try:
+            self.prom = PrometheusConnect(url=url, disable_ssl=False, retry=Retry(total=0), timeout=timeout)
+        except (TypeError, ValueError) as exc:
+            raise CollectorError(SOURCE, url, f"bad URL: {exc}") from exc
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        import requests
+        from prometheus_api_client.exceptions import PrometheusApiClientException
+
+        try:
+            return fn(*args, **kwargs)
+        except PrometheusApiClientException as exc:
+            raise CollectorError(SOURCE, self.url, f"{what} failed: {_one_line(exc)}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise CollectorError(
+                SOURCE, self.url, f"unreachable within {self.timeout:g}s: {_one_line(exc)}"
+            ) from exc
+        except (ValueError, KeyError) as exc:
+            raise CollectorError(SOURCE, self.url, f"unexpected answer to {what}: {_one_line(exc)}") from exc
+
+    def instant(self, query: str, at: datetime) -> list[tuple[dict, float]]:
+        data = self._call(query, self.prom.custom_query, query, params={"time": at.timestamp()})
+        if isinstance(data, list) and len(data) == 2 and not isinstance(data[0], dict):
+            return [({}, float(data[1]))]  # a scalar result is a bare [ts, "v"]
+        return [(item.get("metric", {}), float(item["value"][1])) for item in data or []]
+
+    def range(self, query: str, start: datetime, end: datetime, step: int) -> list[tuple[dict, list]]:
+        data = self._call(
+            query, self.prom.custom_query_range, query, start_time=start, end_time=end, step=f"{step}s"
+        )
+        return [
+            (item.get("metric", {}), [(float(t), float(v)) for t, v in item["values"]]) for item in data or []
+        ]
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]

@@ -1,0 +1,50 @@
+"""Markdown building blocks shared by every renderer: safe cells, code spans, tables, numbers."""
+
+from __future__ import annotations
+
+import re
+
+from coverage.results import display_covered
+
+# Only what can break a table row or start markup: emphasis, code, links/images, HTML, strikethrough.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_AUTOLINK = re.compile(r"(?i)(https?|ftp)://|www\.")
+
+
+def cell(text: object) -> str:
+    """Text that can sit in a table cell without breaking it, injecting HTML, links or mentions."""
+    s = " ".join(str(text).split())  # newlines would end the table row
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    s = _AUTOLINK.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], s)  # no bare-URL autolinks
+    return s.replace("@", "@\u200b")  # a zero-width space keeps "@team" from notifying anyone
+
+
+def code(text: object) -> str:
+    """Inline code for identifiers (test ids, paths, rule codes): shown verbatim, never interpreted."""
+    s = " ".join(str(text).split()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def percent(fraction: float | None, digits: int = 2) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.{digits}f} %"
+
+
+def coverage_pc(value: float | None, precision: int) -> str:
+    """coverage.py's own display rounding: never shows 100 unless complete, or 0 unless nothing."""
+    return "—" if value is None else f"{display_covered(value, precision)} %"
+
+
+def table(header: list[str], rows: list[list[object]], align: str = "") -> list[str]:
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks[a] for a in align) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
