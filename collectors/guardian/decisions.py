@@ -51,9 +51,10 @@ class DecisionLog:
     malformed_samples: list[Malformed] = field(default_factory=list)
     allow: dict[AllowKey, int] = field(default_factory=dict)
     deny: dict[DenyKey, int] = field(default_factory=dict)
-    # Only with trace collection on: trace ids of deny decisions, and every decision of watched traces.
-    deny_traces: dict[str, TraceInfo] = field(default_factory=dict)
-    watched: dict[str, TraceInfo] = field(default_factory=dict)
+    # Only with trace collection on, keyed by (mode, trace id) since one file may hold both modes:
+    # the deny decisions, and every decision of the watched trace ids.
+    deny_traces: dict[tuple[str, str], TraceInfo] = field(default_factory=dict)
+    watched: dict[tuple[str, str], TraceInfo] = field(default_factory=dict)
 
     @property
     def records(self) -> int:
@@ -140,9 +141,9 @@ def _read_traced(
             trace = record.get("trace_id")
             if trace is not None:
                 if trace_denies and decision == "deny":
-                    log.deny_traces[trace] = _trace_info(record)
+                    log.deny_traces[(record["mode"], trace)] = _trace_info(record)
                 if trace in watch:
-                    log.watched[trace] = _trace_info(record)
+                    log.watched[(record["mode"], trace)] = _trace_info(record)
         except Exception as exc:
             if line.strip():
                 _malformed(log, path, number, exc)

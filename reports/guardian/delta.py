@@ -94,24 +94,24 @@ def read_logs(permissive: Sequence[str | Path], strict: Sequence[str | Path]) ->
     the permissive would-denies it did not deny.
     """
     strict_log = collect_decisions(strict, trace_denies=True)
-    strict_denied = {t for t, info in strict_log.deny_traces.items() if info[0] == "strict" and info[2]}
+    strict_denied = {t for (m, t), info in strict_log.deny_traces.items() if m == "strict" and info[2]}
     perm_log = collect_decisions(permissive, trace_denies=True, watch=strict_denied)
-    would = {t for t, info in perm_log.deny_traces.items() if info[0] == "permissive" and not info[2]}
+    would = {t for (m, t), info in perm_log.deny_traces.items() if m == "permissive" and not info[2]}
     watch_strict = would - strict_denied
     strict_watch = collect_decisions(strict, watch=watch_strict).watched if watch_strict else {}
+    in_perm = {t: info for (m, t), info in perm_log.watched.items() if m == "permissive"}
+    in_strict = {t: info for (m, t), info in strict_watch.items() if m == "strict"}
     newly = {
-        t: (perm_log.watched[t], strict_log.deny_traces[t])
+        t: (in_perm[t], strict_log.deny_traces[("strict", t)])
         for t in sorted(strict_denied)
-        if t in perm_log.watched
-        and perm_log.watched[t][0] == "permissive"
-        and perm_log.watched[t][1] == "allow"
+        if t in in_perm and in_perm[t][1] == "allow"
     }
     no_longer = {
-        t: (perm_log.deny_traces[t], strict_watch[t])
+        t: (perm_log.deny_traces[("permissive", t)], in_strict[t])
         for t in sorted(watch_strict)
-        if t in strict_watch and strict_watch[t][0] == "strict" and strict_watch[t][1] == "allow"
+        if t in in_strict and in_strict[t][1] == "allow"
     }
-    matched = sum(1 for t in strict_denied if t in perm_log.watched) + len(strict_watch)
+    matched = sum(1 for t in strict_denied if t in in_perm) + len(in_strict)
     exact = ExactDiff(matched, newly, no_longer) if matched else None
     return GuardianInputs(perm_log, strict_log, exact)
 
@@ -158,9 +158,9 @@ def build_guardian(inputs: GuardianInputs) -> tuple[dict, dict]:
     rows.sort(key=lambda row: (-abs(row["delta"]), row["rule_id"], row["tenant"], row["action"]))
     new_in_strict = [row for row in rows if row["denied"] and not row["would_deny"]]
     not_reproduced = [row for row in rows if row["would_deny"] and not row["denied"]]
-    malformed = inputs.permissive.malformed + (
-        inputs.strict.malformed if inputs.strict is not inputs.permissive else 0
-    )
+    # The same file may be given for both runs; its malformed lines are counted once.
+    strict_apart = set(inputs.strict.files) != set(inputs.permissive.files)
+    malformed = inputs.permissive.malformed + (inputs.strict.malformed if strict_apart else 0)
     summary = {
         "permissive": _mode_summary(perm),
         "strict": _mode_summary(strict),
