@@ -1,0 +1,101 @@
+"""Real services for tests (Prometheus now; PostgreSQL and Chromium later): start, wait, stop.
+
+Locally a missing service skips its tests with the reason; in CI (CI=true) it fails them, because
+.ci/run installs every service and a skip there would hide a broken install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def require(binary: str, install: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        message = f"{binary} is not installed ({install})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}: CI must install it (.ci/run)")
+        pytest.skip(message)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30.0, expect: bytes | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                body = response.read()
+                if response.status == 200 and (expect is None or expect in body):
+                    return
+        except OSError as exc:
+            last = exc
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready after {timeout:g}s ({last})")
+
+
+class Prometheus:
+    """A Prometheus 2.x on 127.0.0.1 with its own config and TSDB folder."""
+
+    def __init__(self, folder: Path, scrape_targets: list[str] | None = None) -> None:
+        self.binary = require("prometheus", "apt-get install prometheus")
+        self.promtool = require("promtool", "apt-get install prometheus")
+        self.folder = folder
+        self.data = folder / "data"
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
+        if scrape_targets:
+            config += "  - job_name: guardian\n    scrape_interval: 1s\n    static_configs:\n"
+            config += f"      - targets: [{', '.join(repr(t) for t in scrape_targets)}]\n"
+        else:
+            config = config.replace("scrape_configs:\n", "scrape_configs: []\n")
+        (folder / "prometheus.yml").write_text(config)
+        self.process: subprocess.Popen | None = None
+
+    def backfill(self, openmetrics: str) -> None:
+        source = self.folder / "backfill.om"
+        source.write_text(openmetrics)
+        subprocess.run(
+            [self.promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.data)],
+            check=True, capture_output=True, timeout=120,
+        )
+
+    def start(self) -> Prometheus:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                f"--config.file={self.folder / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.data}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=100y",
+                "--web.enable-lifecycle",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.folder / "prometheus.log", "wb"),  # noqa: SIM115 - lives as long as the process
+        )
+        wait_http(f"{self.url}/-/ready")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
