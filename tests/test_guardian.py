@@ -260,3 +260,18 @@ def test_cli_guardian_needs_both_runs(logs, tmp_path, capsys) -> None:
     perm_path, *_ = logs
     assert main(["collect", "--out", str(tmp_path), "--guardian-permissive", str(perm_path)]) == EXIT_USAGE
     assert "go together" in capsys.readouterr().err
+
+
+def test_parallel_read_of_a_big_plain_file_equals_the_serial_one(logs, tmp_path, monkeypatch) -> None:
+    import collectors.guardian.decisions as decisions
+
+    perm_path, *_ = logs
+    plain = tmp_path / "permissive.jsonl"
+    plain.write_bytes(gzip.decompress(perm_path.read_bytes()))
+    serial = collect_decisions([plain])
+    monkeypatch.setattr(decisions, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(decisions.os, "cpu_count", lambda: 3)
+    assert len(decisions._windows(plain)) == 3
+    parallel = collect_decisions([plain])
+    assert (parallel.allow, parallel.deny, parallel.malformed) == (serial.allow, serial.deny, serial.malformed)
+    assert parallel.malformed_samples == serial.malformed_samples  # line numbers continue across windows
