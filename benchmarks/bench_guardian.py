@@ -100,11 +100,17 @@ def run(body: str, path: Path) -> dict:
 
 def best(body: str, path: Path, repeat: int) -> dict:
     runs = [run(body, path) for _ in range(repeat)]
-    return {"wall": min(r["wall"] for r in runs), "rss": max(r["rss"] for r in runs), "result": runs[0]["result"]}
+    return {
+        "wall": min(r["wall"] for r in runs),
+        "rss": max(r["rss"] for r in runs),
+        "result": runs[0]["result"],
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -139,9 +145,13 @@ def main() -> int:
         "wall <= 1.3x floor": (ours["wall"] <= 1.3 * floor["wall"], f"{ours['wall'] / floor['wall']:.2f}x"),
         "peak RSS < 100 MB": (ours["rss"] < 100e6, f"{ours['rss'] / 1e6:.0f} MB"),
         "RSS flat (full vs quarter within 10 MB)": (
-            abs(ours["rss"] - small["rss"]) < 10e6, f"{ours['rss'] / 1e6:.0f} vs {small['rss'] / 1e6:.0f} MB"
+            abs(ours["rss"] - small["rss"]) < 10e6,
+            f"{ours['rss'] / 1e6:.0f} vs {small['rss'] / 1e6:.0f} MB",
         ),
-        ">= 15x faster than pandas": (naive["wall"] >= 15 * ours["wall"], f"{naive['wall'] / ours['wall']:.1f}x"),
+        ">= 15x faster than pandas": (
+            naive["wall"] >= 15 * ours["wall"],
+            f"{naive['wall'] / ours['wall']:.1f}x",
+        ),
     }
     print()
     for name, (ok, figure) in checks.items():

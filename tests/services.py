@@ -73,7 +73,9 @@ class Prometheus:
         source.write_text(openmetrics)
         subprocess.run(
             [self.promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.data)],
-            check=True, capture_output=True, timeout=120,
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
 
     def start(self) -> Prometheus:

@@ -273,5 +273,9 @@ def test_parallel_read_of_a_big_plain_file_equals_the_serial_one(logs, tmp_path,
     monkeypatch.setattr(decisions.os, "cpu_count", lambda: 3)
     assert len(decisions._windows(plain)) == 3
     parallel = collect_decisions([plain])
-    assert (parallel.allow, parallel.deny, parallel.malformed) == (serial.allow, serial.deny, serial.malformed)
+    assert (parallel.allow, parallel.deny, parallel.malformed) == (
+        serial.allow,
+        serial.deny,
+        serial.malformed,
+    )
     assert parallel.malformed_samples == serial.malformed_samples  # line numbers continue across windows

@@ -83,7 +83,8 @@ def test_deny_delta_by_tenant_keeps_one_sided_series(backfilled) -> None:
     result = collect_prometheus(server.url, "28h", at=END)
     tenants = {t for (_m, _d, _e, _r, t, _a) in expected.decisions}
     want = {
-        t: expected.count("strict", decision="deny", tenant=t) - expected.count("permissive", decision="deny", tenant=t)
+        t: expected.count("strict", decision="deny", tenant=t)
+        - expected.count("permissive", decision="deny", tenant=t)
         for t in tenants
     }
     got = {row.key: round(row.value) for row in result.delta_by_tenant}
@@ -139,7 +140,7 @@ def test_live_exporter_scraped(tmp_path) -> None:
     port = free_port()
     registry = CollectorRegistry()
     metrics = GuardianMetrics(registry=registry)
-    http_server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    http_server, _thread = start_http_server(port, addr="127.0.0.1", registry=registry)
     server = Prometheus(tmp_path, scrape_targets=[f"127.0.0.1:{port}"]).start()
     try:
         logger = DecisionLogger(io.BytesIO(), "permissive", metrics)
@@ -182,7 +183,7 @@ def test_unreachable_is_one_error_within_the_timeout() -> None:
 
 def test_server_error_is_one_error() -> None:
     class Failing(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self.send_response(503)
             self.end_headers()
             self.wfile.write(b"overloaded")
