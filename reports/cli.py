@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,7 +31,23 @@ from . import __version__
 from .build import Collected, build_report
 from .config import Config, ConfigError, load_config
 from .guardian.delta import GuardianInputs, build_guardian, read_logs
+from .history.importers import ImportError_
+from .history.store import HistoryError, default_url, open_store
+from .history.trends import BASELINE_HELP, BaselineError
 from .output import OutputError, write_atomic
+from .release import (
+    InputError,
+    annotations,
+    cmd_badge,
+    cmd_comment,
+    cmd_gate,
+    cmd_import,
+    format_history,
+    github_step_summary,
+    history_rows,
+    history_url,
+    load_report,
+)
 from .render.guardian import render_rehearsal_markdown
 from .render.markdown import render_markdown
 from .render.md import percent
@@ -95,6 +112,46 @@ def _parser() -> argparse.ArgumentParser:
     delta.add_argument("--format", choices=("markdown", "json"), default="markdown")
     delta.add_argument("--output", metavar="FILE", help="write here (atomically) instead of standard output")
 
+    history = sub.add_parser("history", help="the run history: show trends, import past reports")
+    hsub = history.add_subparsers(dest="history_command", required=True, metavar="ACTION")
+    show = hsub.add_parser("show", help="runs with smoke pass rate, coverage, ruff and their changes")
+    show.add_argument("--branch", help="only runs of this branch")
+    show.add_argument("--limit", type=int, default=30, help="the newest N runs (default 30)")
+    show.add_argument("--format", choices=("table", "json"), default="table")
+    _store_args(show)
+    idir = hsub.add_parser("import-dir", help="import every *.json report under a folder")
+    idir.add_argument("folder")
+    _store_args(idir)
+    igit = hsub.add_parser(
+        "import-git", help="import every committed version of a report file (bare repos too)"
+    )
+    igit.add_argument("--repo", default=".", help="repository (default: .)")
+    igit.add_argument(
+        "--path", default="docs/audits/health/latest.json", help="the report file in the repository"
+    )
+    igit.add_argument("--ref", default="HEAD", help="history to walk (default: HEAD)")
+    _store_args(igit)
+
+    gate = sub.add_parser("gate", help="go/no-go against [tool.healthdeck.gates]; exit 0 go, 1 no-go")
+    _report_args(gate)
+    gate.add_argument("--junit-xml", metavar="PATH", help="also write the verdict as JUnit XML")
+    gate.add_argument(
+        "--no-write", action="store_true", help="do not store the verdict in the report and history"
+    )
+
+    comment = sub.add_parser("comment", help="the PR comment (Markdown with a marker for one sticky comment)")
+    _report_args(comment)
+    comment.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    comment.add_argument("--link", metavar="URL", help="link to the full report")
+    comment.add_argument("--github-step-summary", action="store_true", help="append to $GITHUB_STEP_SUMMARY")
+    comment.add_argument(
+        "--annotations", action="store_true", help="print ::error:: lines for failing conditions"
+    )
+
+    badge = sub.add_parser("badge", help="SVG badges and shields.io endpoint JSON (smoke, coverage, verdict)")
+    _report_args(badge)
+    badge.add_argument("--out", metavar="DIR", help="where the badges go (default: next to the report)")
+
     demo = sub.add_parser("demo", help="run `collect` on the bundled sample artifacts (python-dateutil)")
     demo.add_argument(
         "--out", metavar="DIR", default=None, help="output folder (default: docs/audits/health)"
@@ -126,6 +183,22 @@ def _guardian_args(p: argparse.ArgumentParser, required: bool = False) -> None:
                    help="JUnit XML of the smoke suite run against strict Guardian")  # fmt: skip
 
 
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--history", metavar="URL", help="history store: sqlite:///PATH or postgresql://... "
+                   "(default: [tool.healthdeck] history, else history.sqlite in the output folder)")  # fmt: skip
+    p.add_argument(
+        "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
+    )
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report", metavar="PATH", help="latest.json (default: latest.json in the output folder)")
+    p.add_argument(
+        "--baseline", metavar="SPEC", help=f"compare with: {BASELINE_HELP} (default: gates.baseline)"
+    )
+    _store_args(p)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", metavar="DIR", default=None, help="output folder (default: [tool.healthdeck] out)"
@@ -135,6 +208,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--root", metavar="DIR", default=None, help="project root for lanes and paths")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--history", metavar="URL", help="history store to append the run to (default: "
+                   "[tool.healthdeck] history, else history.sqlite in the output folder)")  # fmt: skip
+    p.add_argument("--no-history", action="store_true", help="do not record the run in the history store")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,15 +222,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "guardian-delta":
             return _guardian_delta(args)
         config = load_config(args.config)
-        if args.root:
-            config = replace(config, root=str(Path(args.root).resolve()), source=None)
-        return _collect(args, config)
-    except (ConfigError, UsageError) as exc:
+        if args.command == "collect":
+            if args.root:
+                config = replace(config, root=str(Path(args.root).resolve()), source=None)
+            return _collect(args, config)
+        return _release(args, config)
+    except (ConfigError, UsageError, BaselineError) as exc:
         return _fail(EXIT_USAGE, str(exc))
-    except CollectorError as exc:
+    except (CollectorError, InputError, ImportError_) as exc:
         return _fail(EXIT_INPUT, str(exc))
-    except OutputError as exc:
-        return _fail(EXIT_OUTPUT, str(exc))
+    except (OutputError, HistoryError) as exc:
+        return _fail(EXIT_OUTPUT if args.command == "collect" else EXIT_INPUT, str(exc))
+
+
+def _release(args: argparse.Namespace, config: Config) -> int:
+    store = open_store(history_url(config, args.history))
+    try:
+        if args.command == "history":
+            if args.history_command == "show":
+                rows = history_rows(store, config, branch=args.branch, limit=args.limit)
+                print(json.dumps(rows, indent=2) if args.format == "json" else format_history(rows), end="")
+            else:
+                folder = args.folder if args.history_command == "import-dir" else None
+                repo, path, ref = (None, None, "HEAD") if folder else (args.repo, args.path, args.ref)
+                print(cmd_import(store, folder=folder, repo=repo, path=path, ref=ref))
+            return EXIT_OK
+        report_path = Path(args.report or Path(config.out) / "latest.json")
+        if args.command == "gate":
+            _verdict, code = cmd_gate(
+                config,
+                report_path,
+                store,
+                baseline=args.baseline,
+                junit=args.junit_xml,
+                write=not args.no_write,
+            )
+            return EXIT_NO_GO if code else EXIT_OK
+        report = load_report(report_path)
+        if args.command == "badge":
+            for path in cmd_badge(config, report, Path(args.out) if args.out else report_path.parent):
+                print(f"wrote {path}")
+            return EXIT_OK
+        text = cmd_comment(config, report, store, baseline=args.baseline, link=args.link)
+        if args.output:
+            write_atomic({Path(args.output): text})
+        elif not args.github_step_summary:
+            sys.stdout.write(text)
+        if args.github_step_summary and not github_step_summary(text):
+            raise UsageError("--github-step-summary: $GITHUB_STEP_SUMMARY is not set")
+        if args.annotations:
+            print("\n".join(annotations(report)))
+        return EXIT_OK
+    finally:
+        store.close()
 
 
 def _fail(code: int, message: str) -> int:
@@ -172,6 +292,8 @@ def _collect(args: argparse.Namespace, config: Config) -> int:
         )
     out = Path(args.out or config.out)
     report = build_report(collected, config, read_stamp(config.root_path))
+    if not args.no_history:
+        report["summary"]["run_key"] = f"collect:{uuid.uuid4().hex}"
     validate_report(report)
     write_atomic(
         {
@@ -179,10 +301,27 @@ def _collect(args: argparse.Namespace, config: Config) -> int:
             out / "latest.md": render_markdown(report, config.coverage_precision),
         }
     )
+    if not args.no_history:
+        url = args.history or config.history or default_url(out)
+        store = open_store(url)
+        try:
+            store.append(report["summary"], source="collect", run_key=report["summary"]["run_key"],
+                         failing=failing_tests(collected), report_schema=report["schema_version"])  # fmt: skip
+        finally:
+            store.close()
     if not args.quiet:
         print(f"wrote {out / 'latest.json'} and {out / 'latest.md'}")
         print(headline(report))
     return EXIT_OK
+
+
+def failing_tests(collected: Collected) -> list[tuple[str, str, str]]:
+    """Every non-passing test of the run (not only the ones listed in the report), for history."""
+    rows = []
+    for suite, result in collected.tests.items():
+        rows += [(suite, f.test_id, f.outcome) for f in result.failing]
+        rows += [(suite, test_id, "flaky") for test_id in result.flaky]
+    return rows
 
 
 def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:

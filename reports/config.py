@@ -27,6 +27,22 @@ class GuardianConfig:
 
 
 @dataclass(frozen=True)
+class GateConfig:
+    """[tool.healthdeck.gates]: the release checklist. A condition left out is not evaluated."""
+
+    ruff_prod_max: int | None = None  # ruff findings in the prod lanes
+    compileall_prod_max: int | None = None  # files failing to compile in the prod lanes
+    pass_rate_min: dict[str, float] = field(default_factory=dict)  # suite -> fraction, e.g. {smoke = 0.95}
+    coverage_min: float | None = None  # percent
+    coverage_drop_max: float | None = None  # percentage points versus the baseline
+    max_age_hours: float | None = None  # the report must be fresher than this
+    no_new_failures: bool = False  # no test failing now that did not fail in the baseline
+    guardian_new_in_strict_max: int | None = None
+    unknown_blocks: bool = True  # a condition without data blocks the release
+    baseline: str = "previous"
+
+
+@dataclass(frozen=True)
 class Config:
     out: str = DEFAULT_OUT
     root: str = "."  # project root: lanes and file paths are relative to it
@@ -37,6 +53,13 @@ class Config:
     lowest_files: int = 10
     coverage_precision: int = 2
     guardian: GuardianConfig = field(default_factory=GuardianConfig)
+    gates: GateConfig = field(default_factory=GateConfig)
+    prod_lanes: tuple[str, ...] = ()  # the lanes the release gate counts lint/compile findings in
+    smoke_suite: str = "smoke"  # the suite the comment, badge and dashboard headline
+    history: str | None = None  # history URL; default: SQLite file history.sqlite in `out`
+    badge_thresholds: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"pass_rate": (0.95, 0.80), "coverage": (80.0, 60.0)}
+    )  # metric -> (green at or above, yellow at or above); below is red
     source: str | None = None  # the pyproject.toml it came from
 
     @property
@@ -81,6 +104,14 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
             values[key] = _lanes(value, source)
         elif key == "guardian":
             values[key] = _guardian(value, source)
+        elif key == "gates":
+            values[key] = _gates(value, source)
+        elif key == "prod_lanes":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{source}: [tool.healthdeck] prod_lanes must be a list of lane names")
+            values[key] = tuple(value)
+        elif key == "badge_thresholds":
+            values[key] = _thresholds(value, source)
         elif key in _INT_KEYS:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{source}: [tool.healthdeck] {key} must be a non-negative integer")
@@ -132,6 +163,57 @@ def _guardian(value: Any, source: Path) -> GuardianConfig:
         window=_string(value.get("window", "24h"), f"{where} window"),
         timeout=float(timeout),
     )
+
+
+def _gates(value: Any, source: Path) -> GateConfig:
+    where = f"{source}: [tool.healthdeck.gates]"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {f.name: f for f in fields(GateConfig)}
+    values: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in known:
+            raise ConfigError(f"{where} unknown condition {key!r} (known: {', '.join(known)})")
+        if key == "pass_rate_min":
+            if not isinstance(item, dict) or not all(_number(v) and 0 <= v <= 1 for v in item.values()):
+                raise ConfigError(
+                    f"{where} pass_rate_min must map suites to fractions 0..1, e.g. {{smoke = 0.95}}"
+                )
+            values[key] = {str(k): float(v) for k, v in item.items()}
+        elif key in ("no_new_failures", "unknown_blocks"):
+            if not isinstance(item, bool):
+                raise ConfigError(f"{where} {key} must be true or false")
+            values[key] = item
+        elif key == "baseline":
+            values[key] = _string(item, f"{where} baseline")
+        else:
+            if not _number(item) or item < 0:
+                raise ConfigError(f"{where} {key} must be a non-negative number")
+            values[key] = item
+    return GateConfig(**values)
+
+
+def _thresholds(value: Any, source: Path) -> dict[str, tuple[float, float]]:
+    where = f"{source}: [tool.healthdeck.badge_thresholds]"
+    out = dict(Config().badge_thresholds)
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    for key, pair in value.items():
+        if (
+            key not in out
+            or not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(_number(p) for p in pair)
+        ):
+            raise ConfigError(
+                f"{where} {key} must be [green_at_or_above, yellow_at_or_above] for pass_rate or coverage"
+            )
+        out[key] = (float(pair[0]), float(pair[1]))
+    return out
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _string(value: Any, where: str) -> str:

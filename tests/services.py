@@ -101,3 +101,68 @@ class Prometheus:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+class Postgres:
+    """A throw-away PostgreSQL cluster on 127.0.0.1 (initdb into a temp folder, trust auth).
+
+    HEALTHDECK_TEST_POSTGRES_URL, when set, is used instead (a server the CI provides).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.process_started = False
+        self.url = os.environ.get("HEALTHDECK_TEST_POSTGRES_URL", "")
+        if self.url:
+            return
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        found = str(bins[-1].parent) if bins else None
+        initdb = shutil.which("initdb") or (f"{found}/initdb" if found else None)
+        if initdb is None:
+            require("initdb", "apt-get install postgresql")
+        self.bin = Path(initdb).parent
+        self.port = free_port()
+        self.data = folder / "pgdata"
+
+    def _as_postgres(self, *args: str) -> list[str]:
+        # PostgreSQL refuses to run as root; CI runs as root, so drop to the postgres user there.
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *args]
+        return list(args)
+
+    def start(self) -> Postgres:
+        if self.url:
+            return self
+        self.folder.chmod(0o777)
+        subprocess.run(
+            self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"),
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-t", "60",
+                              "-l", str(self.folder / "postgres.log"), "start"),
+            check=True, capture_output=True, timeout=90,
+        )  # fmt: skip
+        self.process_started = True
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return self
+
+    def create_database(self, name: str) -> str:
+        import sqlalchemy as sa
+
+        admin = sa.create_engine(
+            self.url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+    def stop(self) -> None:
+        if self.process_started:
+            subprocess.run(
+                self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"),
+                capture_output=True, timeout=60,
+            )  # fmt: skip

@@ -41,7 +41,11 @@ def test_collect_all_inputs(tmp_path) -> None:
     assert s["ruff"]["stats"]["invalid-syntax"] == 76
     assert s["compileall"]["failures"] == 7
     assert (tmp_path / "latest.md").read_text().startswith("# Health report")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "latest.md"]  # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "history.sqlite",
+        "latest.json",
+        "latest.md",
+    ]  # no temp files
 
 
 def test_same_suite_twice_and_glob_merge_files(tmp_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..gate import show
 from .guardian import guardian_section
 from .md import cell, code, coverage_pc, percent, plural, table
 
@@ -21,6 +22,9 @@ def render_markdown(report: dict, precision: int = 2) -> str:
         + (f", version `{s['version']}`" if s.get("version") else ""),
         "",
     ]
+    verdict = (d.get("verdict") or {}) if s.get("verdict") else {}
+    if verdict:
+        out += _verdict(verdict)
     if s["missing"]:
         out += [
             f"**Missing inputs:** {', '.join(s['missing'])} — not provided to this run, so not reported.",
@@ -203,5 +207,19 @@ def _compileall(summary: dict | None, details: dict | None) -> list[str]:
             ],
             "lrll",
         )
+        out.append("")
+    return out
+
+
+def _verdict(verdict: dict) -> list[str]:
+    blocks = " — blocks the release" if verdict["blocks"] else ""
+    out = [f"## Verdict: **{verdict['status']}**{blocks}", ""]
+    if verdict["conditions"]:
+        out += table(
+            ["Condition", "Status", "Actual", "Threshold", "Detail"],
+            [[cell(c["description"]), c["status"], show(c["actual"], c.get("unit", "count")),
+              show(c["threshold"], c.get("unit", "count")), cell(c["detail"]) or "—"] for c in verdict["conditions"]],
+            "llrrl",
+        )  # fmt: skip
         out.append("")
     return out

@@ -1,0 +1,1 @@
+"""Run history: every collected report as a row with flat metrics and non-passing tests."""

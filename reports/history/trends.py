@@ -1,0 +1,100 @@
+"""Trends, deltas against a baseline, flaky tests across runs, and new-versus-known failures."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .store import HistoryStore, Run
+
+BASELINE_HELP = "previous (default) | branch:NAME | tag:NAME | sha:PREFIX | run:KEY"
+
+
+class BaselineError(Exception):
+    """The baseline spec cannot be understood (not: no such run, which is simply None)."""
+
+
+def resolve_baseline(
+    store: HistoryStore, spec: str, current: Run | None, repo: str | Path = "."
+) -> Run | None:
+    """The run to compare `current` with; None when history has no such run."""
+    before = current.ts if current else None
+    exclude = current.run_key if current else None
+    kind, _, value = spec.partition(":")
+    if kind == "previous":
+        branch = current.branch if current else None
+        candidates = store.runs(branch=branch, before_ts=None if before is None else before + 1)
+    elif kind == "branch" and value:
+        candidates = store.runs(branch=value, before_ts=None if before is None else before + 1)
+    elif kind == "tag" and value:
+        sha = _git_rev(repo, value)
+        found = store.latest_for_sha(sha) if sha else None
+        return found if found and found.run_key != exclude else None
+    elif kind == "sha" and value:
+        found = store.latest_for_sha(value)
+        return found if found and found.run_key != exclude else None
+    elif kind == "run" and value:
+        return store.run(value)
+    else:
+        raise BaselineError(f"baseline {spec!r} is not one of: {BASELINE_HELP}")
+    candidates = [r for r in candidates if r.run_key != exclude]
+    return candidates[-1] if candidates else None
+
+
+def _git_rev(repo: str | Path, ref: str) -> str | None:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    return done.stdout.strip() or None
+
+
+def delta(current: float | None, baseline: float | None) -> float | None:
+    return None if current is None or baseline is None else current - baseline
+
+
+@dataclass(frozen=True)
+class FlakyTest:
+    suite: str
+    test_id: str
+    same_commit: bool  # failed and passed on the same commit (including in-run reruns)
+    flip_rate: float | None  # outcome changes ÷ (runs − 1) over the window; None below the minimum sample
+    runs: int
+
+
+def flaky_tests(
+    store: HistoryStore, suite: str, branch: str | None = None, window: int = 30, min_runs: int = 5
+) -> list[FlakyTest]:
+    """Tests that both passed and failed on one commit, plus the flip rate over the last `window` runs.
+
+    History keeps non-passing outcomes only, so "passed" means: the suite ran in that run and the test
+    was not among its failures.
+    """
+    runs = [r for r in store.runs(branch=branch, limit=window) if suite in (r.summary.get("tests") or {})]
+    history = store.test_history(suite, [r.id for r in runs])
+    by_sha: dict[str, list[Run]] = {}
+    for run in runs:
+        if run.git_sha:
+            by_sha.setdefault(run.git_sha, []).append(run)
+    out = []
+    for test_id, outcomes in history.items():
+        failing = [outcomes.get(r.id) in ("failed", "error") for r in runs]
+        in_run = any(o == "flaky" for o in outcomes.values())
+        same_commit = in_run or any(
+            len(group) > 1 and len({outcomes.get(r.id) in ("failed", "error") for r in group}) == 2
+            for group in by_sha.values()
+        )
+        flips = sum(a != b for a, b in itertools.pairwise(failing))
+        rate = flips / (len(runs) - 1) if len(runs) >= max(min_runs, 2) else None
+        if same_commit or (rate or 0) > 0:
+            out.append(FlakyTest(suite, test_id, same_commit, rate, len(runs)))
+    return sorted(out, key=lambda f: (not f.same_commit, -(f.flip_rate or 0), f.test_id))
+
+
+def classify_failures(current: dict[str, str], baseline: dict[str, str] | None) -> dict[str, str]:
+    """test id -> "new" (not failing in the baseline) or "known"; all "unknown" without a baseline."""
+    if baseline is None:
+        return dict.fromkeys(current, "unknown")
+    return {t: ("known" if baseline.get(t) in ("failed", "error") else "new") for t in current}
