@@ -45,7 +45,6 @@ from .release import (
     format_history,
     github_step_summary,
     history_rows,
-    history_url,
     load_report,
 )
 from .render.guardian import render_rehearsal_markdown
@@ -236,7 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _release(args: argparse.Namespace, config: Config) -> int:
-    store = open_store(history_url(config, args.history))
+    report_path = Path(getattr(args, "report", None) or Path(config.out) / "latest.json")
+    # The history a report was recorded in lives next to it unless configured elsewhere.
+    folder = report_path.parent if args.command != "history" else Path(config.out)
+    store = open_store(args.history or config.history or default_url(folder))
     try:
         if args.command == "history":
             if args.history_command == "show":
@@ -247,7 +249,6 @@ def _release(args: argparse.Namespace, config: Config) -> int:
                 repo, path, ref = (None, None, "HEAD") if folder else (args.repo, args.path, args.ref)
                 print(cmd_import(store, folder=folder, repo=repo, path=path, ref=ref))
             return EXIT_OK
-        report_path = Path(args.report or Path(config.out) / "latest.json")
         if args.command == "gate":
             _verdict, code = cmd_gate(
                 config,

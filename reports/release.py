@@ -16,7 +16,7 @@ from pathlib import Path
 from .config import Config
 from .gate import evaluate, junit_xml, show
 from .history.importers import import_dir, import_git
-from .history.store import HistoryStore, Run, default_url
+from .history.store import HistoryStore, Run
 from .history.trends import classify_failures, flaky_tests, resolve_baseline
 from .output import write_atomic
 from .render.badge import color_for, endpoint, svg
@@ -28,10 +28,6 @@ from .schema import validate_report
 
 class InputError(Exception):
     """A report or history the command needs cannot be read; one line, names the file."""
-
-
-def history_url(config: Config, given: str | None) -> str:
-    return given or config.history or default_url(config.out)
 
 
 def load_report(path: str | Path) -> dict:
@@ -91,9 +87,10 @@ def cmd_gate(
     baseline: str | None,
     junit: str | None,
     write: bool,
-    out=sys.stdout,
+    out=None,
 ) -> tuple[dict, int]:
     """Evaluate, print every condition, store the verdict in the report and history; (verdict, exit code)."""
+    out = out or sys.stdout
     report = load_report(report_path)
     ctx = context(report, store, baseline or config.gates.baseline)
     new = (

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -115,14 +116,20 @@ class Postgres:
         self.url = os.environ.get("HEALTHDECK_TEST_POSTGRES_URL", "")
         if self.url:
             return
+        # Debian keeps the server binaries off PATH, under /usr/lib/postgresql/<major>/bin.
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-        found = str(bins[-1].parent) if bins else None
-        initdb = shutil.which("initdb") or (f"{found}/initdb" if found else None)
-        if initdb is None:
-            require("initdb", "apt-get install postgresql")
+        initdb = (
+            str(bins[-1])
+            if bins
+            else shutil.which("initdb") or require("initdb", "apt-get install postgresql")
+        )
         self.bin = Path(initdb).parent
         self.port = free_port()
-        self.data = folder / "pgdata"
+        if os.geteuid() == 0:
+            # The server runs as the postgres user, who cannot enter root's private pytest folders.
+            self.folder = Path(tempfile.mkdtemp(prefix="healthdeck-pg-"))
+            shutil.chown(self.folder, "postgres", "postgres")
+        self.data = self.folder / "pgdata"
 
     def _as_postgres(self, *args: str) -> list[str]:
         # PostgreSQL refuses to run as root; CI runs as root, so drop to the postgres user there.
@@ -133,7 +140,6 @@ class Postgres:
     def start(self) -> Postgres:
         if self.url:
             return self
-        self.folder.chmod(0o777)
         subprocess.run(
             self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"),
             check=True, capture_output=True, timeout=120,
@@ -166,3 +172,4 @@ class Postgres:
                 self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"),
                 capture_output=True, timeout=60,
             )  # fmt: skip
+            shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,225 @@
+"""History against a real SQLite file and a real PostgreSQL server: append, migrate, parallel
+writers, importers (folder, git, bare git, every upstream shape), trends and baselines."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import subprocess
+
+import pytest
+
+from reports.cli import EXIT_OK, main
+from reports.history.importers import import_dir, import_git, normalize
+from reports.history.store import MIGRATIONS, HistoryStore, open_store
+from reports.history.trends import BaselineError, classify_failures, flaky_tests, resolve_baseline
+from tests.services import Postgres
+from tests.upstream_shapes import versions
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    server = Postgres(tmp_path_factory.mktemp("pg")).start()
+    yield server
+    server.stop()
+
+
+_DB_COUNTER = iter(range(10_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.sqlite'}"
+    server = request.getfixturevalue("postgres")
+    return server.create_database(f"hd_{next(_DB_COUNTER)}")
+
+
+def _summary(
+    ts: int, sha: str = "f" * 40, branch: str = "main", rate: float = 0.9, cov: float = 80.0
+) -> dict:
+    return {
+        "git_sha": sha[:8], "git_sha_full": sha, "branch": branch, "ts": ts, "version": None,
+        "tests": {"smoke": {"passed": int(rate * 100), "failed": 100 - int(rate * 100), "errors": 0, "skipped": 0,
+                            "xfailed": 0, "flaky": 0, "total": 100, "pass_rate": rate}},
+        "coverage": {"percent": cov, "statements_percent": cov, "branches_percent": None, "lanes": {}},
+        "ruff": {"count": {"total": 5, "lanes": {"core": 2}}, "stats": {"E501": 5}, "syntax_errors": 0},
+        "compileall": None, "guardian": None, "missing": ["compileall", "guardian"],
+    }  # fmt: skip
+
+
+def test_append_and_read_back(store_url) -> None:
+    store = open_store(store_url)
+    run_id = store.append(_summary(100), failing=[("smoke", "t::a", "failed"), ("smoke", "t::b", "flaky")])
+    assert store.schema_version() == len(MIGRATIONS)
+    [run] = store.runs()
+    assert (run.id, run.branch, run.short_sha, run.ts) == (run_id, "main", "ffffffff", 100)
+    assert store.metrics_of(run_id)["tests.smoke.pass_rate"] == 0.9
+    assert store.metrics_of(run_id)["ruff.lanes.core"] == 2
+    assert store.failing_of(run_id) == {("smoke", "t::a"): "failed", ("smoke", "t::b"): "flaky"}
+    assert store.append(_summary(100), run_key=run.run_key) is None  # the same key is stored once
+    store.close()
+    reopened = open_store(store_url)  # migrations are not applied twice
+    assert reopened.schema_version() == len(MIGRATIONS) and len(reopened.runs()) == 1
+
+
+def _writer(url: str, worker: int, count: int) -> None:
+    store = open_store(url)
+    for i in range(count):
+        store.append(_summary(1000 + worker * 100 + i), failing=[("smoke", f"t{i}", "failed")])
+    store.close()
+
+
+def test_parallel_writers_lose_nothing(store_url) -> None:
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_writer, args=(store_url, w, 15)) for w in range(6)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(timeout=120)
+    assert [p.exitcode for p in workers] == [0] * 6
+    store = open_store(store_url)
+    runs = store.runs()
+    assert len(runs) == 90
+    assert sum(len(store.failing_of(r.id)) for r in runs) == 90
+
+
+def _git(repo, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
+
+
+@pytest.fixture
+def upstream_repo(tmp_path):
+    repo = tmp_path / "lukhas"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    target = repo / "docs/audits/health/latest.json"
+    target.parent.mkdir(parents=True)
+    for i, (report, _expect) in enumerate(versions()):
+        target.write_text(json.dumps(report, indent=2))
+        _git(repo, "add", ".")
+        _git(repo, "commit", "-q", "-m", f"health {i}", "--date", f"@{report['summary']['ts']}")
+    target.write_text("{ not json")  # a broken commit is skipped, not fatal
+    _git(repo, "commit", "-qam", "broken")
+    return repo
+
+
+def test_import_git_every_upstream_shape(store_url, upstream_repo, tmp_path) -> None:
+    store = open_store(store_url)
+    result = import_git(store, upstream_repo, "docs/audits/health/latest.json")
+    expected = versions()
+    assert result.imported == len(expected) == 14
+    assert len(result.skipped) == 1 and "not JSON" in result.skipped[0]
+    runs = store.runs()
+    assert len(runs) == 14  # two commits share a timestamp and are still two runs
+    assert all(r.approximate for r in runs)
+    for run, (_report, expect) in zip(runs, expected, strict=True):
+        figures = store.metrics_of(run.id)
+        assert figures.get("tests.smoke.pass_rate") == pytest.approx(expect["smoke_pass_rate"]) if expect[
+            "smoke_pass_rate"] is not None else "tests.smoke.pass_rate" not in figures  # fmt: skip
+        assert figures.get("ruff.total") == expect["ruff"]
+    again = import_git(store, upstream_repo, "docs/audits/health/latest.json")
+    assert (again.imported, again.already) == (0, 14)
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(upstream_repo), str(bare)], check=True)
+    other = open_store(f"sqlite:///{tmp_path / 'bare.sqlite'}")
+    assert import_git(other, bare, "docs/audits/health/latest.json").imported == 14
+
+
+def test_import_dir_of_healthdeck_and_upstream_reports(tmp_path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(versions()[0][0]))
+    report = {"schema_version": "1.1", "summary": _summary(5000)}
+    (folder / "b.json").write_text(json.dumps(report))
+    (folder / "junk.json").write_text("[1, 2]")
+    store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    result = import_dir(store, folder)
+    assert (result.imported, len(result.skipped)) == (2, 1)
+    approximate = {r.ts: r.approximate for r in store.runs()}
+    assert approximate == {versions()[0][0]["summary"]["ts"]: True, 5000: False}
+
+
+def test_normalize_rejects_what_is_not_a_report() -> None:
+    with pytest.raises(ValueError, match="no summary"):
+        normalize({"raw": {}})
+    with pytest.raises(ValueError, match="no timestamp"):
+        normalize({"summary": {"tests": {}}})
+
+
+def test_baselines(tmp_path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    store.append(_summary(100, "a" * 40, "main", cov=80))
+    store.append(_summary(200, "b" * 40, "feature", cov=70))
+    store.append(_summary(300, "c" * 40, "main", cov=82))
+    store.append(_summary(400, "d" * 40, "feature", cov=75), run_key="current")
+    current = store.run("current")
+    assert resolve_baseline(store, "previous", current).git_sha == "b" * 40  # same branch
+    assert resolve_baseline(store, "branch:main", current).git_sha == "c" * 40
+    assert resolve_baseline(store, "sha:aaaa", current).git_sha == "a" * 40
+    assert resolve_baseline(store, "branch:nope", current) is None
+    with pytest.raises(BaselineError):
+        resolve_baseline(store, "yesterday", current)
+
+
+def test_baseline_by_tag(tmp_path, upstream_repo) -> None:
+    _git(upstream_repo, "tag", "v1.0", "HEAD~3")
+    sha = _git(upstream_repo, "rev-parse", "v1.0").strip()
+    store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    store.append(_summary(100, sha), run_key="release")
+    store.append(_summary(200, "e" * 40), run_key="now")
+    assert resolve_baseline(store, "tag:v1.0", store.run("now"), repo=upstream_repo).run_key == "release"
+
+
+def test_flaky_across_runs_and_new_failures(tmp_path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    sha = "a" * 40
+    store.append(_summary(1, sha), failing=[("smoke", "t::flip", "failed"), ("smoke", "t::always", "failed")])
+    store.append(
+        _summary(2, sha), failing=[("smoke", "t::always", "failed")]
+    )  # t::flip passed on the same commit
+    for ts in range(3, 9):
+        store.append(_summary(ts, f"{ts:040d}"), failing=[("smoke", "t::always", "failed")]
+                     + ([("smoke", "t::sometimes", "failed")] if ts % 2 else []))  # fmt: skip
+    flaky = {f.test_id: f for f in flaky_tests(store, "smoke", min_runs=5)}
+    assert flaky["t::flip"].same_commit
+    assert not flaky["t::sometimes"].same_commit and flaky["t::sometimes"].flip_rate > 0.5
+    assert "t::always" not in flaky
+    assert flaky_tests(store, "smoke", min_runs=50)[0].flip_rate is None  # below the minimum sample size
+    assert classify_failures({"a": "failed", "b": "error"}, {"a": "failed"}) == {"a": "known", "b": "new"}
+    assert classify_failures({"a": "failed"}, None) == {"a": "unknown"}
+
+
+def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
+    """The issue's acceptance path: two collects with different artifacts, then the trend with deltas."""
+    from tests.conftest import EDGE, REAL
+
+    out = tmp_path / "out"
+    base = ["collect", "-q", "--out", str(out), "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")]
+    assert main([*base, "--junit", f"smoke={EDGE / 'xunit2.xml'}"]) == EXIT_OK
+    assert main([*base, "--junit", f"smoke={EDGE / 'reruns.xml'}"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["history", "show", "--history", f"sqlite:///{out / 'history.sqlite'}"]) == EXIT_OK
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 4  # header, rule, two runs
+    assert "35.71%" in table[2] and "42.86%" in table[3] and "+7.14" in table[3]  # 5/14, then 6/14
+    assert (
+        main(["history", "show", "--format", "json", "--history", f"sqlite:///{out / 'history.sqlite'}"]) == 0
+    )
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[1]["smoke_pass_rate_delta"] == pytest.approx(6 / 14 - 5 / 14)
+
+
+def test_history_errors_are_one_line(tmp_path, capsys) -> None:
+    assert main(["history", "show", "--history", "postgresql://nobody@127.0.0.1:1/none"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("healthdeck: error: postgresql://nobody@127.0.0.1:1/none: cannot open history")
+    assert err.count("\n") == 1
+
+
+def test_store_type_is_reused(tmp_path) -> None:
+    assert isinstance(open_store(f"sqlite:///{tmp_path / 'x' / 'h.sqlite'}"), HistoryStore)

@@ -1,0 +1,269 @@
+"""The gate, the PR comment and the badges, through the CLI as CI calls them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from collectors.junit import collect_junit
+from reports.cli import EXIT_NO_GO, EXIT_OK, main
+from reports.config import GateConfig
+from reports.gate import FAIL, GO, INCOMPLETE, NO_GO, PASS, UNKNOWN, evaluate
+from reports.render.comment import GITHUB_LIMIT, MARKER, render_comment
+from tests.conftest import EDGE, REAL
+
+REPO = Path(__file__).resolve().parents[1]
+DATEUTIL = REPO / "reports" / "samples" / "dateutil"
+GUARDIAN = REPO / "reports" / "samples" / "guardian"
+
+CONFIG = """
+[tool.healthdeck]
+prod_lanes = ["tz", "parser"]
+[tool.healthdeck.lanes]
+tz = ["src/dateutil/tz/"]
+parser = ["src/dateutil/parser/"]
+[tool.healthdeck.gates]
+{gates}
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    def make(gates: str) -> Path:
+        (tmp_path / "pyproject.toml").write_text(CONFIG.format(gates=gates))
+        return tmp_path / "pyproject.toml"
+
+    return make
+
+
+def _collect(config: Path, out: Path, *inputs: str) -> None:
+    assert main(["collect", "-q", "--config", str(config), "--out", str(out), *inputs]) == EXIT_OK
+
+
+SAMPLE = [
+    "--junit", f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}", "--coverage", str(DATEUTIL / "coverage.xml.gz"),
+    "--ruff", str(DATEUTIL / "ruff.json.gz"), "--compileall", str(DATEUTIL / "compileall.txt"),
+]  # fmt: skip
+
+
+def _summary(**overrides) -> dict:
+    summary = {"ts": 1000, "tests": {"smoke": {"pass_rate": 0.97}}, "coverage": {"percent": 81.0},
+               "ruff": {"count": {"total": 3, "lanes": {"core": 0, "api": 3}}}, "compileall": {"failures": 0,
+               "lanes": {"core": 0, "api": 0}}, "guardian": None}  # fmt: skip
+    summary.update(overrides)
+    return summary
+
+
+def test_each_condition_pass_fail_unknown() -> None:
+    gates = GateConfig(ruff_prod_max=0, compileall_prod_max=0, pass_rate_min={"smoke": 0.95, "unit": 0.9},
+                       coverage_min=80, coverage_drop_max=1.0, max_age_hours=24, no_new_failures=True,
+                       guardian_new_in_strict_max=0)  # fmt: skip
+    verdict = evaluate(_summary(), gates, ("core", "api"), baseline={"coverage": {"percent": 83.0}},
+                       new_failures=[], now=1000 + 3600)  # fmt: skip
+    status = {c["name"]: c["status"] for c in verdict["conditions"]}
+    assert status == {
+        "ruff_prod": FAIL, "compileall_prod": PASS, "pass_rate.smoke": PASS, "pass_rate.unit": UNKNOWN,
+        "coverage_min": PASS, "coverage_drop": FAIL, "freshness": PASS, "no_new_failures": PASS,
+        "guardian_new_in_strict": UNKNOWN,
+    }  # fmt: skip
+    assert verdict["status"] == NO_GO and verdict["blocks"]
+    drop = next(c for c in verdict["conditions"] if c["name"] == "coverage_drop")
+    assert drop["actual"] == pytest.approx(2.0) and drop["threshold"] == 1.0
+
+
+def test_unknown_blocks_or_not() -> None:
+    unknown = GateConfig(pass_rate_min={"smoke": 0.9}, coverage_min=50, unknown_blocks=True)
+    verdict = evaluate(_summary(coverage=None), unknown, ())
+    assert (verdict["status"], verdict["blocks"]) == (INCOMPLETE, True)
+    relaxed = GateConfig(pass_rate_min={"smoke": 0.9}, coverage_min=50, unknown_blocks=False)
+    verdict = evaluate(_summary(coverage=None), relaxed, ())
+    assert (verdict["status"], verdict["blocks"]) == (INCOMPLETE, False)
+    assert evaluate(_summary(), GateConfig(pass_rate_min={"smoke": 0.9}), ())["status"] == GO
+
+
+def test_ruff_statistics_cannot_answer_a_lane_question() -> None:
+    verdict = evaluate(
+        _summary(ruff={"count": {"total": 3, "lanes": None}}), GateConfig(ruff_prod_max=0), ("core",)
+    )
+    [condition] = verdict["conditions"]
+    assert condition["status"] == UNKNOWN and "--output-format json" in condition["detail"]
+
+
+def test_gate_cli_exit_codes_junit_and_stored_verdict(project, tmp_path, capsys) -> None:
+    config = project("pass_rate_min = { smoke = 0.95 }\ncoverage_min = 85\nno_new_failures = true")
+    out = tmp_path / "out"
+    _collect(
+        config,
+        out,
+        "--junit",
+        f"smoke={EDGE / 'xunit2.xml'}",
+        "--coverage",
+        str(DATEUTIL / "coverage.xml.gz"),
+    )
+    capsys.readouterr()
+    code = main(["gate", "--config", str(config), "--report", str(out / "latest.json"), "--junit-xml",
+                 str(tmp_path / "gate.xml")])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == EXIT_NO_GO
+    assert "FAIL     smoke pass rate: 35.71 % (threshold 95.00 %)" in printed
+    assert (
+        "UNKNOWN  new failing tests vs baseline: — (threshold 0) — no baseline run to compare with" in printed
+    )
+    assert printed.rstrip().endswith("verdict: NO-GO (blocks the release)")
+    junit = collect_junit([tmp_path / "gate.xml"])  # our own collector reads the gate's JUnit
+    assert (junit.counts.total, junit.counts.failed, junit.counts.errors) == (3, 1, 1)
+    report = json.loads((out / "latest.json").read_text())
+    assert report["summary"]["verdict"] == NO_GO
+    assert "## Verdict: **NO-GO**" in (out / "latest.md").read_text()
+    assert (
+        main(["history", "show", "--config", str(config), "--history", f"sqlite:///{out / 'history.sqlite'}"])
+        == 0
+    )
+    assert "NO-GO" in capsys.readouterr().out
+
+    _collect(config, out, *SAMPLE)  # every dateutil failure is new against the edge-case run: no-go
+    assert main(["gate", "--config", str(config), "--report", str(out / "latest.json")]) == EXIT_NO_GO
+    assert "FAIL     new failing tests vs baseline: 2 (threshold 0)" in capsys.readouterr().out
+    _collect(config, out, *SAMPLE)  # the same failures again: known, so go
+    assert main(["gate", "--config", str(config), "--report", str(out / "latest.json")]) == EXIT_OK
+    assert capsys.readouterr().out.rstrip().endswith("verdict: GO")
+
+
+def test_comment_new_first_flaky_marked_and_deltas(project, tmp_path, capsys) -> None:
+    config = project("no_new_failures = true")
+    out = tmp_path / "out"
+    # test_flaky passed on a rerun in the first run and fails in the second: a new failure, known flaky
+    _collect(config, out, "--junit", f"smoke={EDGE / 'reruns.xml'}")
+    _collect(config, out, "--junit", f"smoke={EDGE / 'xunit2.xml'}",
+             "--guardian-permissive", str(GUARDIAN / "permissive.jsonl.gz"),
+             "--guardian-strict", str(GUARDIAN / "strict.jsonl.gz"))  # fmt: skip
+    capsys.readouterr()
+    assert main(["gate", "--config", str(config), "--report", str(out / "latest.json")]) == EXIT_NO_GO
+    capsys.readouterr()
+    assert (
+        main(["comment", "--config", str(config), "--report", str(out / "latest.json"), "--annotations"]) == 0
+    )
+    text = capsys.readouterr().out
+    assert text.startswith(MARKER + "\n## ❌ Release health: **NO-GO**")
+    assert "(-7.14 pts vs base)" in text  # 6/14 -> 5/14
+    assert "1882 → 751" in text
+    lines = [line for line in text.splitlines() if line.startswith("- `")]
+    assert lines[0].startswith(
+        "- `test_edge::test_flaky` (smoke, failed, new flaky): AssertionError: attempt 0"
+    )
+    assert all(", new" not in line for line in lines[1:])  # new first, then the known ones
+    assert "::error title=healthdeck gate no_new_failures::" in text
+
+
+def _failures(n: int, name: str = "test_{i}") -> list[dict]:
+    return [{"suite": "smoke", "test_id": f"tests.test_mod::{name.format(i=i)}", "outcome": "failed",
+             "message": "AssertionError: " + "x" * 500, "status": "new" if i % 3 else "known", "flaky": i % 7 == 0}
+            for i in range(n)]  # fmt: skip
+
+
+def test_comment_stays_under_the_limit_with_10000_failures() -> None:
+    summary = {"branch": "main", "git_sha": "abcdef12", "tests": {"smoke": {"pass_rate": 0.5, "passed": 10000,
+               "failed": 10000, "errors": 0, "flaky": 0}}}  # fmt: skip
+    long_names = _failures(10_000, name="test_{i}_" + "really_long_parametrised_name_" * 30)
+    text = render_comment(summary, {}, verdict=None, baseline=None, failures=long_names, smoke_suite="smoke",
+                          prod_lanes=(), limit=GITHUB_LIMIT)  # fmt: skip
+    assert len(text) <= GITHUB_LIMIT
+    assert "… and 9990 more failing tests" in text
+    tight = render_comment(summary, {}, verdict=None, baseline=None, failures=long_names, smoke_suite="smoke",
+                           prod_lanes=(), limit=3_000)  # fmt: skip
+    assert len(tight) <= 3_000 and tight.startswith(MARKER)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>alert(1)</script>",
+        "@security-team please look",
+        "a | b | c",
+        "```\ncode",
+        "[x](https://evil)",
+        "`x` `` y",
+        "<img src=x onerror=alert(1)>",
+    ],
+)
+def test_test_names_cannot_inject(hostile: str) -> None:
+    failures = [{"suite": "smoke", "test_id": hostile, "outcome": "failed", "message": hostile, "status": "new",
+                 "flaky": False}]  # fmt: skip
+    text = render_comment({"tests": None}, {}, verdict=None, baseline=None, failures=failures, smoke_suite="smoke",
+                          prod_lanes=())  # fmt: skip
+    line = next(line for line in text.splitlines() if line.startswith("- "))
+    code_span, _, message = line[2:].partition(" (smoke, failed, new): ")
+    fence = code_span[: len(code_span) - len(code_span.lstrip("`"))]
+    assert fence and code_span.endswith(fence) and fence not in code_span[len(fence) : -len(fence)]
+    for bad in ("<script", "<img", "@security", "](", "```"):
+        assert bad not in message.replace("\\`", "").replace("\\]", "")
+    assert "\n" not in code_span
+
+
+def test_step_summary_appends(project, tmp_path, monkeypatch) -> None:
+    config = project("")
+    out = tmp_path / "out"
+    _collect(config, out, *SAMPLE)
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert (
+        main(
+            [
+                "comment",
+                "--config",
+                str(config),
+                "--report",
+                str(out / "latest.json"),
+                "--github-step-summary",
+            ]
+        )
+        == 0
+    )
+    text = summary.read_text()
+    assert text.startswith("earlier step\n" + MARKER)
+
+
+def test_badges(project, tmp_path) -> None:
+    config = project("pass_rate_min = { smoke = 0.95 }")
+    out = tmp_path / "out"
+    _collect(config, out, *SAMPLE)
+    assert main(["gate", "--config", str(config), "--report", str(out / "latest.json")]) == EXIT_OK
+    assert main(["badge", "--config", str(config), "--report", str(out / "latest.json")]) == EXIT_OK
+    for name, message, color in (("smoke", "99.7%", "2da44e"), ("coverage", "90.4%", "2da44e"),
+                                 ("verdict", "GO", "2da44e")):  # fmt: skip
+        endpoint = json.loads((out / f"badge-{name}.json").read_text())
+        assert (endpoint["schemaVersion"], endpoint["message"], endpoint["color"]) == (1, message, color)
+        svg = etree.fromstring((out / f"badge-{name}.svg").read_bytes())
+        assert svg.tag == "{http://www.w3.org/2000/svg}svg" and message in "".join(svg.itertext())
+
+
+def test_badge_colours_follow_thresholds(tmp_path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck.badge_thresholds]\ncoverage = [95, 91]\n")
+    out = tmp_path / "out"
+    assert main(["collect", "-q", "--config", str(tmp_path / "pyproject.toml"), "--out", str(out), "--coverage",
+                 str(REAL / "packaging.coverage.xml.gz")]) == 0  # fmt: skip
+    assert (
+        main(["badge", "--config", str(tmp_path / "pyproject.toml"), "--report", str(out / "latest.json")])
+        == 0
+    )
+    assert json.loads((out / "badge-coverage.json").read_text())["color"] == "cf222e"  # 84.19 < 91: red
+    assert json.loads((out / "badge-smoke.json").read_text())["message"] == "unknown"
+
+
+def test_report_errors(tmp_path, capsys) -> None:
+    (tmp_path / "bad.json").write_text("{}")
+    assert (
+        main(["gate", "--report", str(tmp_path / "bad.json"), "--history", f"sqlite:///{tmp_path}/h.sqlite"])
+        == 3
+    )
+    assert "not a healthdeck report" in capsys.readouterr().err
+    assert (
+        main(["gate", "--report", str(tmp_path / "none.json"), "--history", f"sqlite:///{tmp_path}/h.sqlite"])
+        == 3
+    )
+    assert main(["gate", "--baseline", "nonsense", "--report", str(tmp_path / "bad.json"),
+                 "--history", f"sqlite:///{tmp_path}/h.sqlite"]) in (2, 3)  # fmt: skip
