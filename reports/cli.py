@@ -2,7 +2,7 @@
 
 Exit codes (docs/cli.md):
   0  success
-  1  the gate says no-go (reserved for `healthdeck gate`)
+  1  the gate says NO-GO (or a blocking INCOMPLETE)
   2  usage or configuration error
   3  an input artifact is missing, unreadable or malformed
   4  an output could not be written
