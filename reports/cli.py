@@ -1,6 +1,6 @@
 """The `healthdeck` command. `main(argv) -> int` so tests call it as a function.
 
-Exit codes (docs/cli.md):
+Exit codes (README.md, docs/gate.md):
   0  success
   1  the gate says NO-GO (or a blocking INCOMPLETE)
   2  usage or configuration error
