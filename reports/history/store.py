@@ -194,7 +194,11 @@ class HistoryStore:
 
     # -- reading --------------------------------------------------------------------------------
     def runs(
-        self, branch: str | None = None, limit: int | None = None, before_ts: int | None = None
+        self,
+        branch: str | None = None,
+        limit: int | None = None,
+        before_ts: int | None = None,
+        since_ts: int | None = None,
     ) -> list[Run]:
         """Runs oldest first (the newest `limit` of them)."""
         query = sa.select(runs).order_by(runs.c.ts.desc(), runs.c.id.desc())
@@ -202,6 +206,8 @@ class HistoryStore:
             query = query.where(runs.c.branch == branch)
         if before_ts is not None:
             query = query.where(runs.c.ts < before_ts)
+        if since_ts is not None:
+            query = query.where(runs.c.ts >= since_ts)
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
@@ -243,6 +249,33 @@ class HistoryStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [(_run(r), float(r["value"])) for r in reversed(rows)]
+
+    def metric_table(
+        self,
+        names: Iterable[str] = (),
+        prefixes: Iterable[str] = (),
+        branch: str | None = None,
+        since_ts: int | None = None,
+    ) -> list[tuple[int, str, float]]:
+        """(run id, metric, value) for the named metrics (or names starting with a prefix), in one query."""
+        conditions = [metrics.c.name.in_(list(names))] if names else []
+        conditions += [metrics.c.name.startswith(prefix, autoescape=True) for prefix in prefixes]
+        query = sa.select(metrics.c.run_id, metrics.c.name, metrics.c.value).join(
+            runs, runs.c.id == metrics.c.run_id
+        )
+        if conditions:
+            query = query.where(sa.or_(*conditions))
+        if branch:
+            query = query.where(runs.c.branch == branch)
+        if since_ts is not None:
+            query = query.where(runs.c.ts >= since_ts)
+        with self.engine.connect() as conn:
+            return [(run_id, name, float(value)) for run_id, name, value in conn.execute(query)]
+
+    def branches(self) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(runs.c.branch).where(runs.c.branch.is_not(None)).distinct())
+            return sorted(r[0] for r in rows)
 
     def metrics_of(self, run_id: int) -> dict[str, float]:
         with self.engine.connect() as conn:
