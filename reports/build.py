@@ -121,6 +121,7 @@ def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
         "format": result.format,
         "tool_version": result.tool_version,
         "lowest_files": [],
+        "files": [],
         "warnings": list(result.warnings),
     }
     if not result.has_data:
@@ -142,6 +143,11 @@ def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
     }
     measured = [f for f in result.files if f.numbers.statements + f.numbers.branches]
     lowest = sorted(measured, key=lambda f: (f.numbers.percent, f.path))[: config.lowest_files]
+    detail["files"] = [
+        {"path": f.path, "lane": lane_of(f.path, config.lanes), "percent": f.numbers.percent,
+         "statements": f.numbers.statements, "branches": f.numbers.branches}
+        for f in sorted(result.files, key=lambda f: f.path)
+    ]  # fmt: skip
     detail["lowest_files"] = [
         {"path": f.path, "lane": lane_of(f.path, config.lanes), **_numbers(f.numbers, result.branch_measured)}
         for f in lowest

@@ -32,6 +32,7 @@ from .build import Collected, build_report
 from .config import Config, ConfigError, load_config
 from .guardian.delta import GuardianInputs, build_guardian, read_logs
 from .history.importers import ImportError_
+from .history.metrics import flatten
 from .history.store import HistoryError, default_url, open_store
 from .history.trends import BASELINE_HELP, BaselineError
 from .output import OutputError, write_atomic
@@ -307,7 +308,8 @@ def _collect(args: argparse.Namespace, config: Config) -> int:
         store = open_store(url)
         try:
             store.append(report["summary"], source="collect", run_key=report["summary"]["run_key"],
-                         failing=failing_tests(collected), report_schema=report["schema_version"])  # fmt: skip
+                         failing=failing_tests(collected), report_schema=report["schema_version"],
+                         figures=flatten(report["summary"], report["details"]))  # fmt: skip
         finally:
             store.close()
     if not args.quiet:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 
-def flatten(summary: dict) -> dict[str, float]:
-    """{"tests.smoke.pass_rate": 0.99, "coverage.lanes.core.percent": 91.2, "ruff.rule.E501": 3, ...}"""
-    return {name: float(value) for name, value in _walk(summary) if value is not None}
+def flatten(summary: dict, details: dict | None = None) -> dict[str, float]:
+    """{"tests.smoke.pass_rate": 0.99, "coverage.lanes.core.percent": 91.2, "ruff.rule.E501": 3, ...}
+
+    With the report's details, also every file's coverage ("coverage.file.<path>"), so drops per file
+    can be found against any baseline.
+    """
+    figures = {name: float(value) for name, value in _walk(summary) if value is not None}
+    for f in ((details or {}).get("coverage") or {}).get("files", []):
+        figures[f"coverage.file.{f['path']}"] = float(f["percent"])
+    return figures
 
 
 def _walk(s: dict) -> Iterator[tuple[str, float | int | None]]:
