@@ -15,7 +15,14 @@ MAX_POINTS = 1500
 PASS, FAIL, UNKNOWN = "#2da44e", "#cf222e", "#9a6700"
 PERMISSIVE, STRICT = "#8250df", "#cf222e"
 SERIES = ["#0969da", "#1a7f37", "#bf8700", "#8250df", "#bc4c00", "#1b7c83", "#cf222e", "#6e7781", "#953800"]
-STATUS_COLORS = {"GO": PASS, "PASS": PASS, "NO-GO": FAIL, "FAIL": FAIL, "INCOMPLETE": UNKNOWN, "UNKNOWN": UNKNOWN}
+STATUS_COLORS = {
+    "GO": PASS,
+    "PASS": PASS,
+    "NO-GO": FAIL,
+    "FAIL": FAIL,
+    "INCOMPLETE": UNKNOWN,
+    "UNKNOWN": UNKNOWN,
+}
 
 
 def downsample(frame: pd.DataFrame, x: str, max_points: int = MAX_POINTS) -> pd.DataFrame:

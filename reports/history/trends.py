@@ -23,11 +23,14 @@ def resolve_baseline(
     before = current.ts if current else None
     exclude = current.run_key if current else None
     kind, _, value = spec.partition(":")
+    until = None if before is None else before + 1
     if kind == "previous":
         branch = current.branch if current else None
-        candidates = store.runs(branch=branch, before_ts=None if before is None else before + 1)
+        candidates = store.runs(
+            branch=branch, before_ts=until, limit=2
+        )  # the newest two: one may be `current`
     elif kind == "branch" and value:
-        candidates = store.runs(branch=value, before_ts=None if before is None else before + 1)
+        candidates = store.runs(branch=value, before_ts=until, limit=2)
     elif kind == "tag" and value:
         sha = _git_rev(repo, value)
         found = store.latest_for_sha(sha) if sha else None

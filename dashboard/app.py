@@ -1,0 +1,29 @@
+"""healthdeck dashboard: `healthdeck dashboard`, or `streamlit run dashboard/app.py`.
+
+This script loads the data once per rerun (cached), draws the shared filters, and hands the context
+to the selected page through the session, so every page of one session sees the same view.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the project: make the packages importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashboard import context
+
+st.set_page_config(page_title="healthdeck", page_icon="🩺", layout="wide")
+st.session_state["healthdeck_ctx"] = context.build()
+PAGES = [
+    st.Page("app_pages/overview.py", title="Overview", icon="🩺", url_path="overview", default=True),
+    st.Page("app_pages/tests.py", title="Tests", icon="🧪", url_path="tests"),
+    st.Page("app_pages/coverage.py", title="Coverage", icon="🛡️", url_path="coverage"),
+    st.Page("app_pages/lint.py", title="Lint", icon="🧹", url_path="lint"),
+    st.Page("app_pages/guardian.py", title="Guardian", icon="🔐", url_path="guardian"),
+    st.Page("app_pages/review.py", title="Release review", icon="📋", url_path="review"),
+]
+st.navigation(PAGES).run()

@@ -1,0 +1,7 @@
+"""The coverage page (registered by dashboard/app.py)."""
+
+import streamlit as st
+
+from dashboard.views import coverage_page
+
+coverage_page.render(st.session_state["healthdeck_ctx"])

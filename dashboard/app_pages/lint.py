@@ -1,0 +1,7 @@
+"""The lint page (registered by dashboard/app.py)."""
+
+import streamlit as st
+
+from dashboard.views import lint_page
+
+lint_page.render(st.session_state["healthdeck_ctx"])

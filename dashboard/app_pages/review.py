@@ -1,0 +1,7 @@
+"""The review page (registered by dashboard/app.py)."""
+
+import streamlit as st
+
+from dashboard.views import review_page
+
+review_page.render(st.session_state["healthdeck_ctx"])

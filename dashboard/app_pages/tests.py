@@ -1,0 +1,7 @@
+"""The tests page (registered by dashboard/app.py)."""
+
+import streamlit as st
+
+from dashboard.views import tests_page
+
+tests_page.render(st.session_state["healthdeck_ctx"])

@@ -1,0 +1,114 @@
+"""Everything a page needs for one rerun: the filters, the report, the history around it, the verdict.
+
+Built once per rerun from cached loaders; the verdict comes from `reports.gate` (stored by
+`healthdeck gate`, or evaluated the same way when the report was not gated yet), never from the UI.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from reports.gate import evaluate
+from reports.history.store import Run
+from reports.release import context as failure_context
+
+from . import data
+
+WINDOWS = {"7 days": 7, "30 days": 30, "90 days": 90, "1 year": 365, "all": None}
+BASELINES = ["previous", "branch:main"]
+
+
+@dataclass
+class Ctx:
+    src: data.Source
+    report: dict | None
+    version: str
+    branch: str | None
+    since_ts: int | None
+    baseline_spec: str
+    runs: pd.DataFrame
+    metrics: pd.DataFrame
+    current: Run | None
+    baseline: Run | None
+    failures: list[dict]
+    verdict: dict | None
+    verdict_stored: bool
+    history_error: str | None = None
+
+    @property
+    def summary(self) -> dict:
+        return (self.report or {}).get("summary") or {}
+
+    @property
+    def details(self) -> dict:
+        return (self.report or {}).get("details") or {}
+
+    @property
+    def smoke(self) -> str | None:
+        tests = self.summary.get("tests") or {}
+        name = self.src.config.smoke_suite
+        return name if name in tests else next(iter(tests), None)
+
+    def metric_trend(self, columns: dict[str, str]) -> pd.DataFrame:
+        return data.trend(self.runs, self.metrics, columns)
+
+
+@st.cache_data(show_spinner=False)
+def _failures(report_path: str, mtime: int, url: str, version: str, spec: str) -> tuple:
+    report = data.load_report(report_path, mtime)
+    ctx = failure_context(report, data.store(url), spec)
+    return ctx.current, ctx.baseline, ctx.failures
+
+
+def sidebar_filters(branches: list[str]) -> tuple[str | None, int | None, str]:
+    """Branch, window and baseline, kept in the URL so a pasted link shows the same view."""
+    with st.sidebar:
+        st.header("Filters")
+        branch = st.selectbox("Branch", ["all branches", *branches], key="branch", bind="query-params")
+        window = st.selectbox("Window", list(WINDOWS), index=2, key="window", bind="query-params")
+        options = [*BASELINES, *(f"branch:{b}" for b in branches if f"branch:{b}" not in BASELINES)]
+        baseline = st.selectbox("Baseline", options, key="baseline", bind="query-params",
+                                help="What deltas compare with: the previous run, or a branch's latest run")  # fmt: skip
+    days = WINDOWS[window]
+    since = int(time.time()) - days * 86_400 if days else None
+    return (None if branch == "all branches" else branch), since, baseline
+
+
+def build() -> Ctx:
+    src = data.source()
+    mtime = data._mtime(src.report)
+    report = data.load_report(str(src.report), mtime) if mtime else None
+    version = data.history_version(src.history)
+    error = None
+    branches: list[str] = []
+    if src.history_exists:
+        try:
+            branches = data.load_branches(src.history, version)
+        except data.HistoryError as exc:
+            error = str(exc)
+    branch, since, spec = sidebar_filters(branches)
+    runs, metrics = pd.DataFrame(columns=["run_id", "time", "sha", "ts"]), pd.DataFrame()
+    current = baseline = None
+    failures: list[dict] = []
+    if src.history_exists and error is None:
+        runs = data.load_runs(src.history, version, branch, since)
+        prefixes = ("tests.", "coverage.lanes.", "ruff.", "compileall.")
+        metrics = data.load_metrics(src.history, version, branch, since, data.HEADLINE_METRICS, prefixes)
+        if report:
+            current, baseline, failures = _failures(str(src.report), mtime, src.history, version, spec)
+    elif report:
+        failures = [{**f, "suite": s, "status": "unknown", "flaky": False}
+                    for s, d in ((report.get("details") or {}).get("tests") or {}).items() for f in d["failing"]]  # fmt: skip
+    stored = (report or {}).get("details", {}).get("verdict")
+    verdict = stored
+    if report and not stored:
+        config = src.config
+        new = [f["test_id"] for f in failures if f["status"] == "new"] if baseline else None
+        verdict = evaluate(report["summary"], config.gates, config.prod_lanes,
+                           baseline=baseline.summary if baseline else None, new_failures=new)  # fmt: skip
+    return Ctx(src, report, version, branch, since, spec, runs, metrics, current, baseline, failures, verdict,
+               bool(stored), error)  # fmt: skip

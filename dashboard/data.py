@@ -1,0 +1,129 @@
+"""Where the dashboard's data comes from, loaded once and cached until the files change.
+
+The dashboard reads latest.json and the history store only. Paths come from the environment that
+`healthdeck dashboard` sets (HEALTHDECK_REPORT, HEALTHDECK_HISTORY, HEALTHDECK_CONFIG), else from the
+project's [tool.healthdeck] config. Caches are keyed on the report's and the SQLite file's
+modification times, so a new `healthdeck collect` shows up on the next rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from reports.config import Config, load_config
+from reports.history.store import HistoryError, HistoryStore, Run, default_url, open_store
+
+HEADLINE_METRICS = ("coverage.percent", "ruff.total", "compileall.failures", "guardian.permissive.would_deny",
+                    "guardian.strict.denied", "guardian.new_in_strict", "guardian.permissive.decisions",
+                    "guardian.strict.decisions")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Source:
+    config: Config
+    report: Path
+    history: str
+
+    @property
+    def history_exists(self) -> bool:
+        if self.history.startswith("sqlite:///"):
+            return Path(self.history.removeprefix("sqlite:///")).exists()
+        return True
+
+
+def source() -> Source:
+    config = load_config(os.environ.get("HEALTHDECK_CONFIG") or None)
+    report = Path(os.environ.get("HEALTHDECK_REPORT") or Path(config.out) / "latest.json")
+    history = os.environ.get("HEALTHDECK_HISTORY") or config.history or default_url(report.parent)
+    return Source(config, report, history)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def history_version(url: str) -> str:
+    """Changes whenever the history changes: SQLite file times; other databases every 30 s."""
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///"))
+        return f"{_mtime(db)}:{_mtime(db.with_name(db.name + '-wal'))}"
+    return str(int(time.time() // 30))
+
+
+@st.cache_data(show_spinner=False)
+def load_report(path: str, mtime_ns: int) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def store(url: str) -> HistoryStore:
+    return open_store(url)
+
+
+@st.cache_data(show_spinner=False)
+def load_runs(url: str, version: str, branch: str | None, since_ts: int | None) -> pd.DataFrame:
+    runs = store(url).runs(branch=branch, since_ts=since_ts)
+    frame = pd.DataFrame(
+        [{"run_id": r.id, "run_key": r.run_key, "ts": r.ts, "sha": r.short_sha, "branch": r.branch,
+          "verdict": r.verdict, "approximate": r.approximate, "source": r.source} for r in runs],
+        columns=["run_id", "run_key", "ts", "sha", "branch", "verdict", "approximate", "source"],
+    )  # fmt: skip
+    frame["time"] = pd.to_datetime(frame["ts"], unit="s", utc=True)
+    return frame
+
+
+@st.cache_data(show_spinner=False)
+def load_metrics(
+    url: str,
+    version: str,
+    branch: str | None,
+    since_ts: int | None,
+    names: tuple[str, ...],
+    prefixes: tuple[str, ...],
+) -> pd.DataFrame:
+    """One row per run (index run_id), one column per metric."""
+    rows = store(url).metric_table(names, prefixes, branch=branch, since_ts=since_ts)
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows, columns=["run_id", "name", "value"]).pivot(
+        index="run_id", columns="name", values="value"
+    )
+
+
+@st.cache_data(show_spinner=False)
+def load_run(url: str, version: str, run_key: str) -> Run | None:
+    return store(url).run(run_key)
+
+
+@st.cache_data(show_spinner=False)
+def load_failing(url: str, version: str, run_id: int) -> dict[tuple[str, str], str]:
+    return store(url).failing_of(run_id)
+
+
+@st.cache_data(show_spinner=False)
+def load_branches(url: str, version: str) -> list[str]:
+    return store(url).branches()
+
+
+def trend(runs: pd.DataFrame, metrics: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """time, sha and the given metrics (renamed) for every run, oldest first."""
+    frame = runs[["run_id", "time", "sha"]].set_index("run_id")
+    for name, label in columns.items():
+        frame[label] = metrics[name] if name in metrics else float("nan")
+    return frame.reset_index(drop=True)
+
+
+__all__ = ["HistoryError", "Source", "source"]

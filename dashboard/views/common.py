@@ -1,0 +1,60 @@
+"""Small drawing helpers shared by the pages."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from reports.gate import show
+
+from ..context import Ctx
+
+ICONS = {"GO": "✅", "NO-GO": "⛔", "INCOMPLETE": "⚠️", "PASS": "✅", "FAIL": "❌", "UNKNOWN": "❔"}
+
+
+def missing(what: str, how: str) -> None:
+    st.info(f"**No {what} yet.** {how}", icon="ℹ️")
+
+
+def verdict_banner(ctx: Ctx) -> None:
+    verdict = ctx.verdict
+    if verdict is None:
+        missing(
+            "report",
+            "Run `healthdeck collect` (or `healthdeck demo`) to write docs/audits/health/latest.json.",
+        )
+        return
+    status = verdict["status"]
+    trouble = [c for c in verdict["conditions"] if c["status"] != "PASS"]
+    lines = [f"- {ICONS[c['status']]} **{c['description']}**: {show(c['actual'], c.get('unit', 'count'))} "
+             f"vs {show(c['threshold'], c.get('unit', 'count'))}" + (f" — {c['detail']}" if c["detail"] else "")
+             for c in trouble]  # fmt: skip
+    origin = "" if ctx.verdict_stored else " _(evaluated from the report now; `healthdeck gate` stores it)_"
+    if not verdict["conditions"]:
+        text = f"### {ICONS['INCOMPLETE']} No release checklist configured{origin}\n\nAdd `[tool.healthdeck.gates]`."
+        st.warning(text)
+        return
+    text = f"### {ICONS[status]} {status}{origin}\n\n" + (
+        "\n".join(lines) if lines else "Every condition passes."
+    )
+    {"GO": st.success, "NO-GO": st.error}.get(status, st.warning)(text)
+
+
+def provenance(ctx: Ctx) -> None:
+    s = ctx.summary
+    if not s:
+        return
+    age_h = (time.time() - s["ts"]) / 3600
+    limit = ctx.src.config.gates.max_age_hours or 24
+    parts = [f"commit `{s.get('git_sha') or 'unknown'}`", f"branch `{s.get('branch') or 'unknown'}`",
+             f"generated {s['timestamp_iso']}"]  # fmt: skip
+    if ctx.baseline:
+        parts.append(f"baseline `{ctx.baseline.short_sha or ctx.baseline.run_key}` ({ctx.baseline_spec})")
+    st.caption(" · ".join(parts))
+    if age_h > limit:
+        st.warning(f"The latest report is stale: {age_h:.0f} hours old (limit {limit:g} h).", icon="🕒")
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f} %"

@@ -1,0 +1,113 @@
+"""Guardian: permissive versus strict from the decision logs, the rehearsal's broken tests, and the
+live Prometheus panel when a URL is configured (with a bounded timeout, never a hang)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+
+from collectors import CollectorError
+from collectors.guardian.prometheus import collect_prometheus
+from reports.build import prometheus_summary
+
+from .. import charts
+from ..context import Ctx
+from .common import missing
+from .overview import deny_delta
+
+
+@st.cache_data(ttl=60, show_spinner="Asking Prometheus…")
+def _prometheus(url: str, window: str, timeout: float, _names: object) -> dict | str:
+    try:
+        return prometheus_summary(collect_prometheus(url, window, names=_names, timeout=timeout))
+    except CollectorError as exc:
+        return str(exc)
+
+
+def render(ctx: Ctx) -> None:
+    st.title("Guardian: permissive → strict")
+    g = ctx.summary.get("guardian") or {}
+    d = ctx.details.get("guardian") or {}
+    if g.get("permissive"):
+        perm, strict = g["permissive"], g["strict"]
+        cols = st.columns(4)
+        cols[0].metric(
+            "permissive would-deny",
+            f"{perm['would_deny']:,}",
+            f"of {perm['decisions']:,}",
+            delta_color="off",
+            border=True,
+        )
+        cols[1].metric(
+            "strict denied",
+            f"{strict['denied']:,}",
+            f"of {strict['decisions']:,}",
+            delta_color="off",
+            border=True,
+        )
+        cols[2].metric("new in strict", g["new_in_strict"], delta_color="inverse", border=True)
+        cols[3].metric("not reproduced", g["not_reproduced"], border=True)
+        if perm["policy_etags"] != strict["policy_etags"]:
+            st.warning(f"The policy changed between the runs: {', '.join(perm['policy_etags'])} → "
+                       f"{', '.join(strict['policy_etags'])}.")  # fmt: skip
+        deny_delta(ctx, key="guardian")
+        left, right = st.columns(2)
+        with left:
+            st.subheader("New in strict")
+            st.dataframe(pd.DataFrame(d["new_in_strict"]), hide_index=True) if d[
+                "new_in_strict"
+            ] else st.success("None.")
+        with right:
+            st.subheader("Not reproduced")
+            st.dataframe(pd.DataFrame(d["not_reproduced"]), hide_index=True) if d[
+                "not_reproduced"
+            ] else st.success("None.")
+        if g.get("rehearsal"):
+            st.subheader(f"Tests that break in strict ({g['rehearsal']['broken_in_strict']})")
+            broken = d["rehearsal"]["broken_in_strict"]
+            st.dataframe(pd.DataFrame(broken), hide_index=True) if broken else st.success(
+                "No smoke test breaks in strict."
+            )
+        else:
+            missing(
+                "rehearsal test delta", "Give `--rehearsal-permissive` and `--rehearsal-strict` JUnit files."
+            )
+        if g.get("exact"):
+            e = g["exact"]
+            st.subheader("Exact per-request diff (by trace id)")
+            st.write(f"{e['newly_denied']} requests allowed in permissive are denied in strict; "
+                     f"{e['no_longer_denied']} would-denied in permissive are allowed in strict.")  # fmt: skip
+            st.dataframe(pd.DataFrame(d["exact_samples"]["newly_denied"]), hide_index=True)
+        with st.expander("Rule × tenant × action"):
+            st.dataframe(pd.DataFrame(d["by_rule_tenant_action"]), hide_index=True)
+        if g["malformed_lines"]:
+            st.warning(f"{g['malformed_lines']} malformed log lines were not counted: "
+                       + "; ".join(f"{m['file']} line {m['line']}: {m['reason']}" for m in d["malformed"]))  # fmt: skip
+    else:
+        missing(
+            "Guardian decision logs",
+            "Give `--guardian-permissive` and `--guardian-strict` to `healthdeck collect`.",
+        )
+    _live(ctx)
+
+
+def _live(ctx: Ctx) -> None:
+    st.subheader("Live (Prometheus)")
+    guardian = ctx.src.config.guardian
+    url = os.environ.get("HEALTHDECK_PROMETHEUS") or guardian.prometheus_url
+    if not url:
+        missing("Prometheus URL", "Set `[tool.healthdeck.guardian] prometheus_url` to see live decisions.")
+        return
+    result = _prometheus(url, guardian.window, guardian.timeout, guardian.metrics)
+    if isinstance(result, str):
+        st.error(f"Prometheus unreachable: {result}", icon="🔌")
+        return
+    st.caption(f"{url}, last {result['window']} to {result['at_iso']} (UTC now {datetime.now(UTC):%H:%M})")
+    st.plotly_chart(charts.decisions_over_time(result["series"]), key="prom_series")
+    would = {r["key"]: r["value"] for r in (result.get("delta_by_tenant") or [])}
+    if would:
+        st.plotly_chart(charts.top_bars(list(would), list(would.values()), "Strict deny − permissive would-deny, by tenant"),
+                        key="prom_tenants")  # fmt: skip
