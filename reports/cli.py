@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Sequence
@@ -27,7 +29,7 @@ from collectors.guardian.prometheus import collect_prometheus
 from collectors.junit import JUnitOptions, collect_junit
 from collectors.ruff import collect_ruff
 
-from . import __version__
+from . import __version__, demo
 from .build import Collected, build_report
 from .config import Config, ConfigError, load_config
 from .guardian.delta import GuardianInputs, build_guardian, read_logs
@@ -55,8 +57,6 @@ from .schema import validate_report
 from .stamp import read_stamp
 
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4
-SAMPLES = Path(__file__).parent / "samples" / "dateutil"
-GUARDIAN_SAMPLES = Path(__file__).parent / "samples" / "guardian"
 
 
 class UsageError(Exception):
@@ -152,11 +152,28 @@ def _parser() -> argparse.ArgumentParser:
     _report_args(badge)
     badge.add_argument("--out", metavar="DIR", help="where the badges go (default: next to the report)")
 
-    demo = sub.add_parser("demo", help="run `collect` on the bundled sample artifacts (python-dateutil)")
+    dash = sub.add_parser(
+        "dashboard", help="serve the Streamlit dashboard (reads the report and history only)"
+    )
+    dash.add_argument(
+        "--report", metavar="PATH", help="latest.json (default: latest.json in the output folder)"
+    )
+    dash.add_argument("--history", metavar="URL", help="history store (default: next to the report)")
+    dash.add_argument(
+        "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
+    )
+    _serve_args(dash)
+
+    demo = sub.add_parser(
+        "demo", help="build a history from the bundled real sample artifacts, then open the dashboard on it"
+    )
     demo.add_argument(
         "--out", metavar="DIR", default=None, help="output folder (default: docs/audits/health)"
     )
+    demo.add_argument("--runs", type=int, default=30, help="runs of history to build (default 30)")
+    demo.add_argument("--no-dashboard", action="store_true", help="only build the report and history")
     demo.add_argument("-q", "--quiet", action="store_true")
+    _serve_args(demo)
     return parser
 
 
@@ -181,6 +198,11 @@ def _guardian_args(p: argparse.ArgumentParser, required: bool = False) -> None:
                    help="JUnit XML of the smoke suite run against permissive Guardian")  # fmt: skip
     p.add_argument("--rehearsal-strict", action="append", default=[], metavar="JUNIT",
                    help="JUnit XML of the smoke suite run against strict Guardian")  # fmt: skip
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
 
 
 def _store_args(p: argparse.ArgumentParser) -> None:
@@ -219,6 +241,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command == "dashboard":
+            config = load_config(args.config)
+            report = Path(args.report or Path(config.out) / "latest.json")
+            history = args.history or config.history or default_url(report.parent)
+            return serve(
+                report, history, Path(config.source) if config.source else None, args.host, args.port
+            )
         if args.command == "guardian-delta":
             return _guardian_delta(args)
         config = load_config(args.config)
@@ -410,25 +439,39 @@ def headline(report: dict) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    inputs = {
-        "--config": SAMPLES / "pyproject.toml",
-        "--coverage": SAMPLES / "coverage.xml.gz",
-        "--ruff": SAMPLES / "ruff.json.gz",
-        "--compileall": SAMPLES / "compileall.txt",
-        "--guardian-permissive": GUARDIAN_SAMPLES / "permissive.jsonl.gz",
-        "--guardian-strict": GUARDIAN_SAMPLES / "strict.jsonl.gz",
-        "--rehearsal-permissive": GUARDIAN_SAMPLES / "smoke-permissive.xml",
-        "--rehearsal-strict": GUARDIAN_SAMPLES / "smoke-strict.xml",
-    }
-    argv = ["collect", *(x for flag, path in inputs.items() for x in (flag, str(path)))]
-    argv += [
-        "--junit",
-        f"smoke={SAMPLES / 'smoke.junit.xml.gz'}",
-        "--junit",
-        f"unit={SAMPLES / 'unit.junit.xml.gz'}",
-    ]
-    argv += ["--out", args.out or "docs/audits/health", *(["--quiet"] if args.quiet else [])]
-    return main(argv)
+    out = Path(args.out or "docs/audits/health")
+    try:
+        config = demo.build(out, runs=max(args.runs, 2), progress=not args.quiet)
+    except demo.DemoError as exc:
+        raise UsageError(str(exc)) from exc
+    if not args.quiet:
+        print(f"wrote {out / 'latest.json'}, {out / 'latest.md'} and {out / 'history.sqlite'}")
+        print(headline(load_report(out / "latest.json")))
+    if args.no_dashboard:
+        return EXIT_OK
+    return serve(out / "latest.json", default_url(out), config, args.host, args.port)
+
+
+def serve(report: Path, history: str, config: Path | None, host: str, port: int) -> int:
+    """Run `streamlit run dashboard/app.py` with the dashboard's read-only settings."""
+    app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    env = {**os.environ, "HEALTHDECK_REPORT": str(report.resolve()), "HEALTHDECK_HISTORY": _absolute(history)}
+    if config:
+        env["HEALTHDECK_CONFIG"] = str(Path(config).resolve())
+    print(f"dashboard: http://{host}:{port}  (Ctrl-C stops it)", flush=True)
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+               "--server.address", host]  # fmt: skip
+    try:
+        # cwd = dashboard/, so its .streamlit/config.toml (read-only deployment settings) applies
+        return subprocess.run(command, env=env, cwd=app.parent, check=False).returncode
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _absolute(url: str) -> str:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        return "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
+    return url
 
 
 if __name__ == "__main__":

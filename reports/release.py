@@ -98,9 +98,11 @@ def cmd_gate(
         if ctx.baseline
         else None
     )
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # reproducible builds: "now" is pinned
     verdict = evaluate(
         ctx.summary, config.gates, config.prod_lanes,
         baseline=ctx.baseline.summary if ctx.baseline else None, new_failures=new,
+        now=int(epoch) if epoch.isdigit() else None,
     )  # fmt: skip
     verdict["baseline"] = _run_ref(ctx.baseline)
     for c in verdict["conditions"]:

@@ -1,0 +1,189 @@
+"""`healthdeck demo`: a realistic history made by really running `collect` and `gate` on a sequence of
+artifacts, ending with the bundled real ones, so every dashboard page has something to show.
+
+The earlier runs' artifacts are derived from the real python-dateutil samples: a drifting set of
+failing and flaky tests, coverage and ruff findings that improve over time, a compile failure that
+gets fixed, and Guardian rehearsals in the last runs. Nothing is written into the database by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import json
+import os
+import random
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from lxml import etree
+
+from .guardian.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
+
+SAMPLES = Path(__file__).parent / "samples"
+DATEUTIL = SAMPLES / "dateutil"
+GUARDIAN = SAMPLES / "guardian"
+MARKER = ".healthdeck-demo"
+DEMO_CONFIG = """# written by `healthdeck demo`: the sample project's settings
+[tool.healthdeck]
+prod_lanes = ["tz", "parser"]
+
+[tool.healthdeck.lanes]
+tz = ["src/dateutil/tz/"]
+parser = ["src/dateutil/parser/"]
+core = ["src/dateutil/"]
+
+[tool.healthdeck.gates]
+pass_rate_min = { smoke = 0.95 }
+coverage_min = 85
+coverage_drop_max = 1.0
+compileall_prod_max = 0
+max_age_hours = 48
+no_new_failures = true
+guardian_new_in_strict_max = 0
+unknown_blocks = false
+"""
+
+
+class DemoError(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _read_xml(path: Path) -> etree._ElementTree:
+    with gzip.open(path) as fh:  # our own bundled sample, not user input
+        return etree.parse(fh)
+
+
+def _junit(source: Path, target: Path, rng: random.Random, failing: int, flaky: int, keep_real: bool) -> None:
+    tree = _read_xml(source)
+    cases = [c for c in tree.iter("testcase") if not len(c)]
+    for case in tree.iter("testcase"):
+        if not keep_real:
+            for failure in case.findall("failure"):
+                case.remove(failure)
+    for case in rng.sample(cases, min(failing, len(cases))):
+        etree.SubElement(case, "failure", message=f"AssertionError: drifted value {rng.randrange(1000)}")
+    for case in rng.sample(cases, min(flaky, len(cases))):
+        rerun = etree.Element("testcase", dict(case.attrib))  # pytest-rerunfailures: a failed attempt first
+        case.addprevious(rerun)
+    with gzip.open(target, "wb") as fh:
+        tree.write(fh, xml_declaration=True, encoding="utf-8")
+
+
+def _coverage(target: Path, rng: random.Random, lose: float) -> None:
+    tree = _read_xml(DATEUTIL / "coverage.xml.gz")
+    covered = 0
+    for line in tree.iter("line"):
+        if line.get("hits") != "0" and rng.random() < lose:
+            line.set("hits", "0")
+        covered += line.get("hits") != "0"
+    tree.getroot().set("lines-covered", str(covered))
+    with gzip.open(target, "wb") as fh:
+        tree.write(fh, xml_declaration=True, encoding="utf-8")
+
+
+def _ruff(target: Path, rng: random.Random, extra: int) -> None:
+    violations = json.loads(gzip.decompress((DATEUTIL / "ruff.json.gz").read_bytes()))
+    prod = [
+        v
+        for v in violations
+        if "/src/dateutil/tz/" in v["filename"] or "/src/dateutil/parser/" in v["filename"]
+    ]
+    violations += [dict(rng.choice(prod)) for _ in range(extra)]
+    target.write_text(json.dumps(violations))
+
+
+def build(out: Path, runs: int = 30, progress: bool = True) -> Path:
+    """Write the demo history and latest report into `out`; returns the config file it used."""
+    from .cli import main
+
+    out.mkdir(parents=True, exist_ok=True)
+    history = out / "history.sqlite"
+    if history.exists() and not (out / MARKER).exists():
+        raise DemoError(f"{history} exists and was not made by the demo; give the demo another --out")
+    for stale in out.glob("history.sqlite*"):
+        stale.unlink()
+    (out / MARKER).write_text("made by healthdeck demo; safe to delete\n")
+    config = out / "demo-pyproject.toml"
+    config.write_text(DEMO_CONFIG)
+    now = int(time.time())
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for k in range(runs):
+            last = k == runs - 1
+            rng = random.Random(k)
+            age = (runs - 1 - k) * 86_400 + (rng.randrange(3600) if not last else 0)
+            sha = hashlib.sha1(f"demo-{k}".encode()).hexdigest()
+            branch = "feature/tz-cache" if k % 6 == 4 else "main"
+            args = ["collect", "-q", "--config", str(config), "--out", str(out)]
+            if last:  # the real artifacts, untouched
+                args += ["--junit", f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}", "--junit", f"unit={DATEUTIL / 'unit.junit.xml.gz'}",
+                         "--coverage", str(DATEUTIL / "coverage.xml.gz"), "--ruff", str(DATEUTIL / "ruff.json.gz"),
+                         "--compileall", str(DATEUTIL / "compileall.txt"),
+                         "--guardian-permissive", str(GUARDIAN / "permissive.jsonl.gz"),
+                         "--guardian-strict", str(GUARDIAN / "strict.jsonl.gz"),
+                         "--rehearsal-permissive", str(GUARDIAN / "smoke-permissive.xml"),
+                         "--rehearsal-strict", str(GUARDIAN / "smoke-strict.xml")]  # fmt: skip
+            else:
+                keep_real = k >= runs - 8  # the two real failures appear a week before the end: known by then
+                _junit(DATEUTIL / "smoke.junit.xml.gz", work / "smoke.xml.gz", rng, rng.choice([0, 0, 0, 0, 1, 2, 9]) if k < runs - 8 else rng.choice([0, 0, 0, 1]),
+                       rng.choice([0, 1, 2]), keep_real)  # fmt: skip
+                _coverage(work / "coverage.xml.gz", rng, lose=0.08 * (1 - k / runs) + rng.uniform(0, 0.01))
+                _ruff(work / "ruff.json", rng, extra=int(60 * (1 - k / runs)) + rng.randrange(5))
+                compile_out = work / "compileall.txt"
+                compile_out.write_text(
+                    "*** Error compiling 'src/dateutil/parser/_parser.py'...\n"
+                    '  File "src/dateutil/parser/_parser.py", line 412\n    if x = 1:\n         ^\n'
+                    "SyntaxError: invalid syntax. Maybe you meant '==' or ':=' instead of '='?\n\n"
+                    if k < 4 else ""
+                )  # fmt: skip
+                args += ["--junit", f"smoke={work / 'smoke.xml.gz'}", "--coverage", str(work / "coverage.xml.gz"),
+                         "--ruff", str(work / "ruff.json"), "--compileall", str(compile_out)]  # fmt: skip
+                if k >= runs - 6:
+                    run = rehearsal(1_500, seed=k)
+                    expected = Expected()
+                    with open(work / "perm.jsonl", "wb") as sink:
+                        replay(sink, run.permissive, "permissive", POLICY_V1, expected)
+                    with open(work / "strict.jsonl", "wb") as sink:
+                        replay(
+                            sink, run.strict, "strict", POLICY_V2 if k >= runs - 3 else POLICY_V1, expected
+                        )
+                    args += [
+                        "--guardian-permissive",
+                        str(work / "perm.jsonl"),
+                        "--guardian-strict",
+                        str(work / "strict.jsonl"),
+                    ]
+            with _env(
+                SOURCE_DATE_EPOCH=str(now - age),
+                GITHUB_SHA=sha,
+                GITHUB_REF_NAME=branch,
+                GITHUB_RUN_ID=str(1000 + k),
+            ):
+                if main(args) != 0:
+                    raise DemoError(f"collect failed for demo run {k}")
+                with contextlib.redirect_stdout(io.StringIO()):  # the verdict is stored; no need to print 30
+                    main(["gate", "--config", str(config), "--report", str(out / "latest.json")])
+            if progress:
+                print(f"\rdemo history: run {k + 1}/{runs}", end="", flush=True)
+    if progress:
+        print()
+    return config
