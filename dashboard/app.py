@@ -16,14 +16,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard import context
 
-st.set_page_config(page_title="healthdeck", page_icon="🩺", layout="wide")
+st.set_page_config(page_title="healthdeck", page_icon=":material/monitor_heart:", layout="wide")
 st.session_state["healthdeck_ctx"] = context.build()
 PAGES = [
-    st.Page("app_pages/overview.py", title="Overview", icon="🩺", url_path="overview", default=True),
-    st.Page("app_pages/tests.py", title="Tests", icon="🧪", url_path="tests"),
-    st.Page("app_pages/coverage.py", title="Coverage", icon="🛡️", url_path="coverage"),
-    st.Page("app_pages/lint.py", title="Lint", icon="🧹", url_path="lint"),
-    st.Page("app_pages/guardian.py", title="Guardian", icon="🔐", url_path="guardian"),
-    st.Page("app_pages/review.py", title="Release review", icon="📋", url_path="review"),
+    st.Page(
+        "app_pages/overview.py",
+        title="Overview",
+        icon=":material/monitor_heart:",
+        url_path="overview",
+        default=True,
+    ),
+    st.Page("app_pages/tests.py", title="Tests", icon=":material/science:", url_path="tests"),
+    st.Page("app_pages/coverage.py", title="Coverage", icon=":material/shield:", url_path="coverage"),
+    st.Page("app_pages/lint.py", title="Lint", icon=":material/cleaning_services:", url_path="lint"),
+    st.Page("app_pages/guardian.py", title="Guardian", icon=":material/policy:", url_path="guardian"),
+    st.Page("app_pages/review.py", title="Release review", icon=":material/fact_check:", url_path="review"),
 ]
 st.navigation(PAGES).run()

@@ -9,7 +9,13 @@ from dashboard import charts
 
 def _frame(n: int) -> pd.DataFrame:
     time = pd.date_range("2026-01-01", periods=n, freq="h", tz="UTC")
-    return pd.DataFrame({"time": time, "sha": [f"{i:08x}" for i in range(n)], "smoke": [0.9 + (i % 10) / 100 for i in range(n)]})
+    return pd.DataFrame(
+        {
+            "time": time,
+            "sha": [f"{i:08x}" for i in range(n)],
+            "smoke": [0.9 + (i % 10) / 100 for i in range(n)],
+        }
+    )
 
 
 def test_downsample_bounds_points_and_keeps_the_range() -> None:
@@ -49,7 +55,9 @@ def test_deny_delta_calls_out_new_in_strict() -> None:
 
 
 def test_ruff_trend_stacks_rules() -> None:
-    frame = pd.DataFrame({"time": pd.date_range("2026-01-01", periods=2, tz="UTC"), "E501": [3, 2], "F401": [1, None]})
+    frame = pd.DataFrame(
+        {"time": pd.date_range("2026-01-01", periods=2, tz="UTC"), "E501": [3, 2], "F401": [1, None]}
+    )
     fig = charts.ruff_trend(frame, ["E501", "F401"])
     assert {t.stackgroup for t in fig.data} == {"ruff"} and list(fig.data[1].y) == [1, 0]
 

@@ -122,7 +122,17 @@ def test_config_lanes_are_used(tmp_path) -> None:
 def test_console_script_demo(tmp_path) -> None:
     """The README's main command, through the installed entry point."""
     done = subprocess.run(
-        [sys.executable, "-m", "reports.cli", "demo", "--no-dashboard", "--runs", "3", "--out", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "reports.cli",
+            "demo",
+            "--no-dashboard",
+            "--runs",
+            "3",
+            "--out",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

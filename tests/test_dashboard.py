@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.views.common import compact
 from reports import demo
 from reports.cli import EXIT_OK, main
 from tests.conftest import EDGE, REAL
@@ -64,7 +65,8 @@ def test_overview_kpis_equal_the_report(monkeypatch, demo_out) -> None:
     assert metrics["ruff errors (prod lanes)"].value == str(prod)
     g = s["guardian"]
     guardian = metrics["Guardian would-deny → deny"]
-    assert guardian.value == f"{g['permissive']['would_deny']} → {g['strict']['denied']}"
+    assert guardian.value == f"{compact(g['permissive']['would_deny'])} → {compact(g['strict']['denied'])}"
+    assert compact(1882) == "1.9k" and compact(751) == "751" and compact(12_345) == "12k"
     assert guardian.delta == f"{g['new_in_strict']} new in strict"
     # the deltas are against the previous run of the same branch, as the history says
     from reports.history.store import open_store
@@ -72,7 +74,10 @@ def test_overview_kpis_equal_the_report(monkeypatch, demo_out) -> None:
     store = open_store(f"sqlite:///{out / 'history.sqlite'}")
     runs = [r for r in store.runs(branch=s["branch"]) if r.run_key != s["run_key"]]
     base = runs[-1].summary
-    assert smoke.delta == f"{(s['tests']['smoke']['pass_rate'] - base['tests']['smoke']['pass_rate']) * 100:+.2f} pts"
+    assert (
+        smoke.delta
+        == f"{(s['tests']['smoke']['pass_rate'] - base['tests']['smoke']['pass_rate']) * 100:+.2f} pts"
+    )
     assert metrics["coverage"].delta == f"{s['coverage']['percent'] - base['coverage']['percent']:+.2f} pts"
     assert len(at.get("plotly_chart")) == 3  # smoke trend, coverage trend, deny delta
     banner = (at.error or at.warning or at.success)[0].value

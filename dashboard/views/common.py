@@ -10,11 +10,14 @@ from reports.gate import show
 
 from ..context import Ctx
 
-ICONS = {"GO": "✅", "NO-GO": "⛔", "INCOMPLETE": "⚠️", "PASS": "✅", "FAIL": "❌", "UNKNOWN": "❔"}
+# Material icons: they render without an emoji font (headless browsers, locked-down desktops).
+ICONS = {"GO": ":material/check_circle:", "NO-GO": ":material/block:", "INCOMPLETE": ":material/help:",
+         "PASS": ":material/check:", "FAIL": ":material/close:", "UNKNOWN": ":material/question_mark:"}  # fmt: skip
+DETAIL_CHARS = 160
 
 
 def missing(what: str, how: str) -> None:
-    st.info(f"**No {what} yet.** {how}", icon="ℹ️")
+    st.info(f"**No {what} yet.** {how}", icon=":material/info:")
 
 
 def verdict_banner(ctx: Ctx) -> None:
@@ -28,7 +31,7 @@ def verdict_banner(ctx: Ctx) -> None:
     status = verdict["status"]
     trouble = [c for c in verdict["conditions"] if c["status"] != "PASS"]
     lines = [f"- {ICONS[c['status']]} **{c['description']}**: {show(c['actual'], c.get('unit', 'count'))} "
-             f"vs {show(c['threshold'], c.get('unit', 'count'))}" + (f" — {c['detail']}" if c["detail"] else "")
+             f"vs {show(c['threshold'], c.get('unit', 'count'))}" + (f" — {_short(c['detail'])}" if c["detail"] else "")
              for c in trouble]  # fmt: skip
     origin = "" if ctx.verdict_stored else " _(evaluated from the report now; `healthdeck gate` stores it)_"
     if not verdict["conditions"]:
@@ -39,6 +42,21 @@ def verdict_banner(ctx: Ctx) -> None:
         "\n".join(lines) if lines else "Every condition passes."
     )
     {"GO": st.success, "NO-GO": st.error}.get(status, st.warning)(text)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
+
+
+def compact(n: int) -> str:
+    """1 882 -> "1.9k": KPI values must fit a quarter of a 1280 px screen."""
+    return f"{n / 1000:.1f}k" if 1000 <= n < 10_000 else f"{n // 1000}k" if n >= 10_000 else str(n)
+
+
+def conditions_table(verdict: dict) -> list[dict]:
+    return [{"condition": c["description"], "status": c["status"], "actual": show(c["actual"], c.get("unit", "count")),
+             "threshold": show(c["threshold"], c.get("unit", "count")), "detail": c["detail"]}
+            for c in verdict["conditions"]]  # fmt: skip
 
 
 def provenance(ctx: Ctx) -> None:
@@ -53,7 +71,10 @@ def provenance(ctx: Ctx) -> None:
         parts.append(f"baseline `{ctx.baseline.short_sha or ctx.baseline.run_key}` ({ctx.baseline_spec})")
     st.caption(" · ".join(parts))
     if age_h > limit:
-        st.warning(f"The latest report is stale: {age_h:.0f} hours old (limit {limit:g} h).", icon="🕒")
+        st.warning(
+            f"The latest report is stale: {age_h:.0f} hours old (limit {limit:g} h).",
+            icon=":material/schedule:",
+        )
 
 
 def pct(value: float | None, digits: int = 2) -> str:

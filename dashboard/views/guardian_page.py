@@ -35,19 +35,9 @@ def render(ctx: Ctx) -> None:
         perm, strict = g["permissive"], g["strict"]
         cols = st.columns(4)
         cols[0].metric(
-            "permissive would-deny",
-            f"{perm['would_deny']:,}",
-            f"of {perm['decisions']:,}",
-            delta_color="off",
-            border=True,
+            f"permissive would-deny (of {perm['decisions']:,})", f"{perm['would_deny']:,}", border=True
         )
-        cols[1].metric(
-            "strict denied",
-            f"{strict['denied']:,}",
-            f"of {strict['decisions']:,}",
-            delta_color="off",
-            border=True,
-        )
+        cols[1].metric(f"strict denied (of {strict['decisions']:,})", f"{strict['denied']:,}", border=True)
         cols[2].metric("new in strict", g["new_in_strict"], delta_color="inverse", border=True)
         cols[3].metric("not reproduced", g["not_reproduced"], border=True)
         if perm["policy_etags"] != strict["policy_etags"]:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from .. import charts
 from ..context import Ctx
-from .common import missing, pct, provenance, verdict_banner
+from .common import compact, missing, pct, provenance, verdict_banner
 
 
 def _delta(now: float | None, base: float | None, scale: float = 1, unit: str = " pts") -> str | None:
@@ -55,9 +55,13 @@ def kpis(ctx: Ctx) -> None:
     with cols[3]:
         g = s.get("guardian") or {}
         if g.get("permissive"):
-            st.metric("Guardian would-deny → deny", f"{g['permissive']['would_deny']} → {g['strict']['denied']}",
+            spark = ctx.metric_trend({"guardian.strict.denied": "v"})["v"]
+            st.metric("Guardian would-deny → deny",
+                      f"{compact(g['permissive']['would_deny'])} → {compact(g['strict']['denied'])}",
                       f"{g['new_in_strict']} new in strict", delta_color="inverse" if g["new_in_strict"] else "off",
-                      border=True, help="permissive would-deny count → strict rehearsal deny count (estimate)")  # fmt: skip
+                      chart_data=charts.sparkline(spark), border=True,
+                      help=f"permissive would-deny {g['permissive']['would_deny']} → strict rehearsal deny "
+                           f"{g['strict']['denied']} (estimate); the line is strict denies per run")  # fmt: skip
         else:
             st.metric("Guardian would-deny → deny", "—", border=True, help="no Guardian decision logs")
 

@@ -13,7 +13,7 @@ from reports.render.review import metric_deltas, render_review
 
 from .. import data
 from ..context import Ctx
-from .common import missing
+from .common import conditions_table, missing
 
 
 def _label(row: pd.Series) -> str:
@@ -60,8 +60,7 @@ def render(ctx: Ctx) -> None:
         with column:
             st.subheader(f"{title}: {v['status'] if v else '—'}")
             if v:
-                st.dataframe(pd.DataFrame(v["conditions"])[["description", "status", "actual", "threshold", "detail"]],
-                             hide_index=True)  # fmt: skip
+                st.dataframe(pd.DataFrame(conditions_table(v)), hide_index=True)
     deltas = metric_deltas(store.metrics_of(candidate.id), store.metrics_of(baseline.id))
     st.subheader("Every figure")
     st.dataframe(pd.DataFrame(deltas), hide_index=True)
