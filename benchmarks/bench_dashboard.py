@@ -28,7 +28,20 @@ sys.path.insert(0, str(REPO))
 from reports.history.store import open_store  # noqa: E402
 
 LANES = ("lukhas", "core", "matriz", "labs")
-RULES = ("E501", "F401", "B007", "UP031", "E741", "F841", "B904", "SIM105", "E731", "PLR2004", "RUF012", "W291")
+RULES = (
+    "E501",
+    "F401",
+    "B007",
+    "UP031",
+    "E741",
+    "F841",
+    "B904",
+    "SIM105",
+    "E731",
+    "PLR2004",
+    "RUF012",
+    "W291",
+)
 
 
 def summary(i: int, n: int, rng: random.Random, now: int) -> dict:
@@ -57,7 +70,10 @@ def build(folder: Path, n: int) -> tuple[Path, str]:
     last = None
     for i in range(n):
         last = summary(i, n, rng, now)
-        failing = [("smoke", f"tests/test_{k}.py::test_case", "failed") for k in range(800 - last["tests"]["smoke"]["passed"])]
+        failing = [
+            ("smoke", f"tests/test_{k}.py::test_case", "failed")
+            for k in range(800 - last["tests"]["smoke"]["passed"])
+        ]
         store.append(last, failing=failing)
     report_path = folder / "latest.json"
     key = store.runs(limit=1)[0].run_key
@@ -67,7 +83,7 @@ def build(folder: Path, n: int) -> tuple[Path, str]:
     return report_path, url
 
 
-def chart_points(at) -> int:  # noqa: ANN001 - an AppTest
+def chart_points(at) -> int:
     """The most points any trace of any chart sends (plain lists or plotly's base64 typed arrays)."""
     most = 0
     for chart in at.get("plotly_chart"):
@@ -78,13 +94,17 @@ def chart_points(at) -> int:  # noqa: ANN001 - an AppTest
                 if isinstance(values, list):
                     most = max(most, len(values))
                 elif isinstance(values, dict) and "bdata" in values:
-                    size = {"f8": 8, "f4": 4, "i4": 4, "i2": 2, "i1": 1, "u1": 1, "i8": 8, "u4": 4}.get(values["dtype"], 8)
+                    size = {"f8": 8, "f4": 4, "i4": 4, "i2": 2, "i1": 1, "u1": 1, "i8": 8, "u4": 4}.get(
+                        values["dtype"], 8
+                    )
                     most = max(most, len(base64.b64decode(values["bdata"])) // size)
     return most
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--reruns", type=int, default=5)
     args = parser.parse_args()
