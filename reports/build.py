@@ -221,5 +221,6 @@ def prometheus_summary(p: PrometheusResult) -> dict:
         "delta_by_tenant": rows(p.delta_by_tenant),
         "delta_by_action": rows(p.delta_by_action),
         "top_rules": rows(p.top_rules),
+        "would_deny_share_by_tenant": rows(p.would_deny_share_by_tenant),
         "series": {k: [[t, round(v, 3)] for t, v in points] for k, points in p.series.items()},
     }

@@ -136,3 +136,18 @@ def test_filters_come_from_the_url(monkeypatch, demo_out) -> None:
     shown = week.session_state["healthdeck_ctx"].runs
     assert len(all_runs) == 8 and 0 < len(shown) < len(all_runs)
     assert set(shown["branch"]) == {"main"}
+
+
+def test_prometheus_unreachable_is_a_clear_state_not_a_hang(monkeypatch, demo_out) -> None:
+    import time
+
+    from tests.services import free_port
+
+    out, config = demo_out
+    monkeypatch.setenv("HEALTHDECK_PROMETHEUS", f"http://127.0.0.1:{free_port()}")
+    at = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config).run()
+    started = time.monotonic()
+    at.switch_page("app_pages/guardian.py").run()
+    assert time.monotonic() - started < 15
+    assert not at.exception
+    assert any(e.value.startswith("Prometheus unreachable") for e in at.error)

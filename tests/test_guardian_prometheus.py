@@ -95,6 +95,15 @@ def test_deny_delta_by_tenant_keeps_one_sided_series(backfilled) -> None:
     assert actions["memory.write"] == expected.count("strict", decision="deny", action="memory.write") > 0
 
 
+def test_would_deny_share_per_tenant(backfilled) -> None:
+    server, expected = backfilled
+    result = collect_prometheus(server.url, "28h", at=END)
+    for row in result.would_deny_share_by_tenant:
+        decisions = expected.count("permissive", tenant=row.key) + expected.count("strict", tenant=row.key)
+        would = expected.count("permissive", decision="deny", tenant=row.key)
+        assert row.value == pytest.approx(would / decisions, rel=1e-9)
+
+
 def test_top_rules_is_an_instant_topk(backfilled) -> None:
     server, expected = backfilled
     result = collect_prometheus(server.url, "28h", at=END, top=3)

@@ -5,6 +5,7 @@ Queries (names and label keys from `MetricNames`, so the LUKHAS preset works too
 - strict deny minus permissive would-deny, by tenant and by action, keeping series that exist on one
   side only: `B - A or B or -A`;
 - top-k rules: an instant `topk(k, sum by (rule_id) (increase(denies[W])))`;
+- the would-deny share of each tenant's decisions;
 - a decisions-by-decision series over the window for charts (at most `SERIES_POINTS` points).
 
 Every query is pinned to `at` (instant queries otherwise return nothing five minutes after the last
@@ -49,6 +50,7 @@ class PrometheusResult:
     delta_by_action: list[Row] | None
     top_rules: list[Row] | None
     series: dict[str, list[tuple[float, float]]]  # decision -> [(epoch, increase per step)]
+    would_deny_share_by_tenant: list[Row] | None = None  # would-deny ÷ all decisions, per tenant
 
 
 def collect_prometheus(
@@ -92,6 +94,15 @@ def collect_prometheus(
         rows = [Row(m.get(label, ""), v) for m, v in client.instant(f"({b}) - ({a}) or ({b}) or -({a})", at)]
         return sorted(rows, key=lambda r: (-abs(r.value), r.key))
 
+    share = None
+    tenant = names.label("decisions", "tenant")
+    if tenant is not None and decision is not None:
+        would = _selector(dec, {decision: WOULD_DENY})
+        query = (
+            f"sum by ({tenant}) (increase({would}[{window}])) / sum by ({tenant}) (increase({dec}[{window}]))"
+        )
+        share = sorted((Row(m.get(tenant, ""), v) for m, v in client.instant(query, at) if v == v),
+                       key=lambda r: -r.value)  # fmt: skip
     rule = names.label("denies", "rule_id")
     top_rules = None
     if rule is not None:
@@ -105,7 +116,9 @@ def collect_prometheus(
         query = f"sum by ({decision}) (increase({dec}[{step}s]))"
         for metric, points in client.range(query, at - span, at, step):
             series[metric.get(decision, "")] = points
-    return PrometheusResult(url, window, at, decisions, delta("tenant"), delta("action"), top_rules, series)
+    return PrometheusResult(
+        url, window, at, decisions, delta("tenant"), delta("action"), top_rules, series, share
+    )
 
 
 def _selector(metric: str, labels: dict[str, str]) -> str:

@@ -97,7 +97,12 @@ def _live(ctx: Ctx) -> None:
         return
     st.caption(f"{url}, last {result['window']} to {result['at_iso']} (UTC now {datetime.now(UTC):%H:%M})")
     st.plotly_chart(charts.decisions_over_time(result["series"]), key="prom_series")
-    would = {r["key"]: r["value"] for r in (result.get("delta_by_tenant") or [])}
-    if would:
-        st.plotly_chart(charts.top_bars(list(would), list(would.values()), "Strict deny − permissive would-deny, by tenant"),
+    share = {r["key"]: r["value"] for r in (result.get("would_deny_share_by_tenant") or [])}
+    if share:
+        st.plotly_chart(
+            charts.share_bars(share, "Would-deny share of each tenant's decisions"), key="prom_share"
+        )
+    delta = {r["key"]: r["value"] for r in (result.get("delta_by_tenant") or [])}
+    if delta:
+        st.plotly_chart(charts.top_bars(list(delta), list(delta.values()), "Strict deny − permissive would-deny, by tenant"),
                         key="prom_tenants")  # fmt: skip
