@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 MAX_POINTS = 1500
 PASS, FAIL, UNKNOWN = "#2da44e", "#cf222e", "#9a6700"
 PERMISSIVE, STRICT = "#8250df", "#cf222e"
-SERIES = ["#0969da", "#1a7f37", "#bf8700", "#8250df", "#bc4c00", "#1b7c83", "#cf222e", "#6e7781", "#953800"]
+SERIES = ["#0969da", "#1a7f37", "#bf8700", "#8250df", "#bc4c00", "#1b7c83", "#cf222e", "#953800", "#6e7781"]
+OTHER = "#8c959f"  # the "everything else" series is always grey
 STATUS_COLORS = {
     "GO": PASS,
     "PASS": PASS,
@@ -93,7 +94,7 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str]) -> go.Figure:
         if rule in data:
             fig.add_trace(go.Scatter(
                 x=data["time"], y=data[rule].fillna(0), name=rule, mode="lines", stackgroup="ruff",
-                line={"width": 0.5, "color": SERIES[i % len(SERIES)]},
+                line={"width": 0.5, "color": OTHER if rule == "other" else SERIES[i % (len(SERIES) - 1)]},
             ))  # fmt: skip
     return _layout(fig, "ruff findings by rule", "findings")
 
