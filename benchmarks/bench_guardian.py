@@ -13,12 +13,11 @@ flat, >= 15x faster than pandas.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from harness import best
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -57,21 +56,6 @@ result = int(df[df["decision"] == "deny"].groupby("rule_id", dropna=False).size(
 """,
 }
 
-RUNNER = """
-import json, sys, time
-PATH = sys.argv[1]
-t0 = time.perf_counter()
-{body}
-wall = time.perf_counter() - t0
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec. Worker processes
-# (healthdeck splits big plain files across cores) are added as cores x the largest worker's peak.
-import os, resource
-rss = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-rss += (os.cpu_count() or 1) * child if child else 0
-print(json.dumps({{"wall": wall, "rss": rss, "result": result}}))
-"""
-
 
 def generate(path: Path, records: int) -> int:
     """Write `records` decisions; returns the deny count the generator itself kept."""
@@ -86,25 +70,6 @@ def generate(path: Path, records: int) -> int:
             traffic = requests(n, seed=i, start=start + timedelta(days=i // chunk), span=timedelta(days=1))
             replay(sink, traffic, "permissive", POLICY_V1, expected)
     return expected.count("permissive", decision="deny")
-
-
-def run(body: str, path: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER.format(body=body), str(path)], capture_output=True, text=True, env=env
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return json.loads(done.stdout)
-
-
-def best(body: str, path: Path, repeat: int) -> dict:
-    runs = [run(body, path) for _ in range(repeat)]
-    return {
-        "wall": min(r["wall"] for r in runs),
-        "rss": max(r["rss"] for r in runs),
-        "result": runs[0]["result"],
-    }
 
 
 def main() -> int:

@@ -11,13 +11,12 @@ Targets (issue): wall <= 2x the bare pass, peak RSS <= 1/4 of the junitparser wa
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from harness import best
 
 CONTENDERS = {
     "bare lxml iterparse (floor)": """
@@ -45,17 +44,6 @@ for suite in xml:
 result = n
 """,
 }
-
-RUNNER = """
-import json, sys, time
-PATH = sys.argv[1]
-t0 = time.perf_counter()
-{body}
-wall = time.perf_counter() - t0
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
-rss = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(json.dumps({{"wall": wall, "rss": rss, "result": result}}))
-"""
 
 
 def generate(path: Path, cases: int, seed: int = 7) -> None:
@@ -87,18 +75,6 @@ def generate(path: Path, cases: int, seed: int = 7) -> None:
         out.write("</testsuite></testsuites>")
 
 
-def run(body: str, path: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER.format(body=body), str(path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(done.stdout)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -111,14 +87,7 @@ def main() -> int:
         path = Path(tmp) / "junit.xml"
         generate(path, args.cases)
         size_mb = path.stat().st_size / 1e6
-        results = {}
-        for name, body in CONTENDERS.items():
-            runs = [run(body, path) for _ in range(args.repeat)]
-            results[name] = {
-                "wall": min(r["wall"] for r in runs),
-                "rss": max(r["rss"] for r in runs),
-                "result": runs[0]["result"],
-            }
+        results = {name: best(body, path, args.repeat) for name, body in CONTENDERS.items()}
     floor = results["bare lxml iterparse (floor)"]
     dom = results["junitparser DOM walk"]
     ours = results["healthdeck collect_junit"]
