@@ -280,7 +280,7 @@ def _release(args: argparse.Namespace, config: Config) -> int:
                 print(cmd_import(store, folder=folder, repo=repo, path=path, ref=ref))
             return EXIT_OK
         if args.command == "gate":
-            _verdict, code = cmd_gate(
+            verdict = cmd_gate(
                 config,
                 report_path,
                 store,
@@ -288,7 +288,7 @@ def _release(args: argparse.Namespace, config: Config) -> int:
                 junit=args.junit_xml,
                 write=not args.no_write,
             )
-            return EXIT_NO_GO if code else EXIT_OK
+            return EXIT_NO_GO if verdict["blocks"] else EXIT_OK
         report = load_report(report_path)
         if args.command == "badge":
             for path in cmd_badge(config, report, Path(args.out) if args.out else report_path.parent):
@@ -402,7 +402,8 @@ def guardian_inputs(args: argparse.Namespace) -> GuardianInputs | None:
 
 def _guardian_delta(args: argparse.Namespace) -> int:
     inputs = guardian_inputs(args)
-    assert inputs is not None  # both flags are required by the parser
+    if inputs is None:  # unreachable: the parser requires both runs
+        raise UsageError("guardian-delta needs --permissive and --strict")
     summary, details = build_guardian(inputs)
     if args.format == "json":
         text = json.dumps({"summary": summary, "details": details}, indent=2, ensure_ascii=False) + "\n"

@@ -125,7 +125,7 @@ def cmd_gate(
         write_atomic(outputs)
     if write and ctx.summary.get("run_key"):
         store.set_verdict(ctx.summary["run_key"], verdict["status"], verdict)
-    return verdict, 1 if verdict["blocks"] else 0
+    return verdict
 
 
 def _run_ref(run: Run | None) -> dict | None:
