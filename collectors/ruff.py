@@ -37,7 +37,7 @@ class RuffResult:
     format: str  # "statistics-text" | "statistics-json" | "violations-json"
     stats: dict[str, int]  # rule code (or SYNTAX_ERROR_KEY) -> count
     names: dict[str, str]  # rule code -> rule name
-    by_file: dict[str, int] | None  # only the violations format says where
+    by_file: dict[str, int] | None  # the violations format says where; statistics only when clean
     reported_total: int | None  # ruff's own "Found N errors." when the input carries it
     warnings: list[str] = field(default_factory=list)
 
@@ -86,7 +86,7 @@ def _from_text(path: str | Path, text: str) -> RuffResult:
         raise CollectorError(
             SOURCE, path, "no statistics rows, no 'Found N errors.' and no 'All checks passed!'"
         )
-    result = RuffResult(str(path), "statistics-text", stats, names, None, reported, warnings)
+    result = RuffResult(str(path), "statistics-text", stats, names, _where(stats), reported, warnings)
     _check_total(path, result)
     return result
 
@@ -115,7 +115,7 @@ def _from_json(path: str | Path, text: str, root: Path) -> RuffResult:
                 SOURCE, path, f"statistics entry without an integer count: {item!r:.80}"
             ) from exc
         names[code] = str(item.get("name") or item.get("message") or code)
-    return RuffResult(str(path), "statistics-json", stats, names, None, None)
+    return RuffResult(str(path), "statistics-json", stats, names, _where(stats), None)
 
 
 def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResult:
@@ -150,6 +150,11 @@ def _base_dir(filenames: list[str], root: Path) -> Path:
 def _relative(filename: str, base: Path) -> str:
     pure = PurePath(filename)
     return pure.relative_to(base).as_posix() if pure.is_relative_to(base) else pure.as_posix()
+
+
+def _where(stats: dict[str, int]) -> dict[str, int] | None:
+    """Statistics do not say where findings are, except when there are none: then nowhere."""
+    return {} if not any(stats.values()) else None
 
 
 def _check_total(path: str | Path, result: RuffResult) -> None:

@@ -73,9 +73,12 @@ def test_live_ruff_run(tmp_path) -> None:
     assert from_json.by_file["lukhas/a.py"] == 3
 
 
-def test_clean_run(write) -> None:
-    assert collect_ruff(write("clean.txt", "All checks passed!\n")).total == 0
-    assert collect_ruff(write("clean.json", "[]")).total == 0
+def test_clean_run_is_zero_everywhere(write) -> None:
+    # A clean run has no findings in any lane, whatever the format, so lanes are 0 rather than unknown.
+    for name, content in (("clean.txt", "All checks passed!\n"), ("clean.json", "[]")):
+        result = collect_ruff(write(name, content))
+        assert (result.total, result.by_file) == (0, {})
+    assert collect_ruff(REAL / "more-itertools.ruff-statistics.txt").by_file is None
 
 
 @pytest.mark.parametrize(
