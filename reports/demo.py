@@ -75,8 +75,13 @@ def _read_xml(path: Path) -> etree._ElementTree:
 def _junit(source: Path, target: Path, rng: random.Random, failing: int, flaky: int, keep_real: bool) -> None:
     tree = _read_xml(source)
     cases = [c for c in tree.iter("testcase") if not len(c)]
-    for case in tree.iter("testcase"):
-        if not keep_real:
+    if not keep_real:  # this run passes the real failures: drop them with their rerun attempts
+        seen: dict[tuple[str | None, str | None], etree._Element] = {}
+        for case in list(tree.iter("testcase")):
+            key = (case.get("classname"), case.get("name"))
+            if key in seen:
+                seen[key].getparent().remove(seen[key])
+            seen[key] = case
             for failure in case.findall("failure"):
                 case.remove(failure)
     for case in rng.sample(cases, min(failing, len(cases))):

@@ -67,9 +67,9 @@ def context(report: dict, store: HistoryStore, spec: str, repo: str | Path = "."
     failures = []
     for suite, det in ((report.get("details") or {}).get("tests") or {}).items():
         current_failing = {f["test_id"]: f["outcome"] for f in det["failing"]}
-        base = (
-            {t: o for (su, t), o in base_failing.items() if su == suite} if base_failing is not None else None
-        )
+        # A suite the baseline did not run cannot tell new failures from known ones.
+        ran_before = base_failing is not None and suite in (baseline.summary.get("tests") or {})
+        base = {t: o for (su, t), o in base_failing.items() if su == suite} if ran_before else None
         status = classify_failures(current_failing, base)
         flaky = {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"))}
         for f in det["failing"]:

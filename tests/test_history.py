@@ -184,11 +184,13 @@ def test_flaky_across_runs_and_new_failures(tmp_path) -> None:
     )  # t::flip passed on the same commit
     for ts in range(3, 9):
         store.append(_summary(ts, f"{ts:040d}"), failing=[("smoke", "t::always", "failed")]
-                     + ([("smoke", "t::sometimes", "failed")] if ts % 2 else []))  # fmt: skip
+                     + ([("smoke", "t::sometimes", "failed")] if ts % 2 else [])
+                     + ([("smoke", "t::broke", "failed")] if ts >= 6 else []))  # fmt: skip
     flaky = {f.test_id: f for f in flaky_tests(store, "smoke", min_runs=5)}
     assert flaky["t::flip"].same_commit
     assert not flaky["t::sometimes"].same_commit and flaky["t::sometimes"].flip_rate > 0.5
     assert "t::always" not in flaky
+    assert "t::broke" not in flaky  # one flip: it broke, it is not flaky
     assert flaky_tests(store, "smoke", min_runs=50)[0].flip_rate is None  # below the minimum sample size
     assert classify_failures({"a": "failed", "b": "error"}, {"a": "failed"}) == {"a": "known", "b": "new"}
     assert classify_failures({"a": "failed"}, None) == {"a": "unknown"}

@@ -68,9 +68,15 @@ class FlakyTest:
 
 
 def flaky_tests(
-    store: HistoryStore, suite: str, branch: str | None = None, window: int = 30, min_runs: int = 5
+    store: HistoryStore,
+    suite: str,
+    branch: str | None = None,
+    window: int = 30,
+    min_runs: int = 5,
+    min_flip_rate: float = 0.1,
 ) -> list[FlakyTest]:
-    """Tests that both passed and failed on one commit, plus the flip rate over the last `window` runs.
+    """Tests that both passed and failed on one commit, or flip between passing and failing often
+    (two flips or more, at least `min_flip_rate` of the runs) over the last `window` runs.
 
     History keeps non-passing outcomes only, so "passed" means: the suite ran in that run and the test
     was not among its failures.
@@ -91,7 +97,8 @@ def flaky_tests(
         )
         flips = sum(a != b for a, b in itertools.pairwise(failing))
         rate = flips / (len(runs) - 1) if len(runs) >= max(min_runs, 2) else None
-        if same_commit or (rate or 0) > 0:
+        # One flip is a test that broke (or was fixed), not a flaky one: it takes two or more.
+        if same_commit or (flips >= 2 and (rate or 0) >= min_flip_rate):
             out.append(FlakyTest(suite, test_id, same_commit, rate, len(runs)))
     return sorted(out, key=lambda f: (not f.same_commit, -(f.flip_rate or 0), f.test_id))
 
