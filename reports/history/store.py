@@ -233,23 +233,6 @@ class HistoryStore:
             )
         return _run(row) if row else None
 
-    def metric_series(
-        self, name: str, branch: str | None = None, limit: int | None = None
-    ) -> list[tuple[Run, float]]:
-        query = (
-            sa.select(runs, metrics.c.value)
-            .join(metrics, metrics.c.run_id == runs.c.id)
-            .where(metrics.c.name == name)
-            .order_by(runs.c.ts.desc(), runs.c.id.desc())
-        )
-        if branch:
-            query = query.where(runs.c.branch == branch)
-        if limit:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [(_run(r), float(r["value"])) for r in reversed(rows)]
-
     def metric_table(
         self,
         names: Iterable[str] = (),
