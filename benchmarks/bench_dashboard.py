@@ -22,10 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from healthdeck.reports.history.store import open_store
 
-from reports.history.store import open_store  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 LANES = ("lukhas", "core", "matriz", "labs")
 RULES = (

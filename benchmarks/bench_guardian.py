@@ -19,10 +19,7 @@ from pathlib import Path
 
 from harness import best
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from reports.guardian.traffic import POLICY_V1, Expected, replay, requests  # noqa: E402
+from healthdeck.reports.guardian.traffic import POLICY_V1, Expected, replay, requests
 
 CONTENDERS = {
     "bare orjson loop, denies by rule (floor)": """
@@ -39,12 +36,12 @@ with open(PATH, "rb") as f:
 result = sum(counts.values())
 """,
     "healthdeck collect_decisions": """
-from collectors.guardian.decisions import collect_decisions
+from healthdeck.collectors.guardian.decisions import collect_decisions
 log = collect_decisions([PATH])
 result = sum(log.deny.values())
 """,
     "healthdeck collect_decisions, one process": """
-import collectors.guardian.decisions as decisions
+import healthdeck.collectors.guardian.decisions as decisions
 decisions.PARALLEL_MIN_BYTES = 1 << 62
 log = decisions.collect_decisions([PATH])
 result = sum(log.deny.values())

@@ -29,7 +29,7 @@ for _, elem in etree.iterparse(PATH, events=("end",)):
 result = n
 """,
     "healthdeck collect_junit": """
-from collectors.junit import collect_junit
+from healthdeck.collectors.junit import collect_junit
 r = collect_junit([PATH])
 result = r.attempts
 """,

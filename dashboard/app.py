@@ -6,15 +6,9 @@ to the selected page through the session, so every page of one session sees the 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
 
-# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the project: make the packages importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from dashboard import context
+from healthdeck.dashboard import context
 
 st.set_page_config(page_title="healthdeck", page_icon=":material/monitor_heart:", layout="wide")
 st.session_state["healthdeck_ctx"] = context.build()

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from reports.config import Config, load_config
-from reports.history.store import HistoryError, HistoryStore, Run, default_url, open_store
+from healthdeck.reports.config import Config, load_config
+from healthdeck.reports.history.store import HistoryError, HistoryStore, Run, default_url, open_store
 
 HEADLINE_METRICS = ("coverage.percent", "ruff.total", "compileall.failures", "guardian.permissive.would_deny",
                     "guardian.strict.denied", "guardian.new_in_strict", "guardian.permissive.decisions",

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from collectors.compileall import CompileallResult
-from collectors.coveragepy import CoverageResult, Numbers
-from collectors.guardian.prometheus import PrometheusResult
-from collectors.junit import JUnitResult
-from collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
+from healthdeck.collectors.compileall import CompileallResult
+from healthdeck.collectors.coveragepy import CoverageResult, Numbers
+from healthdeck.collectors.guardian.prometheus import PrometheusResult
+from healthdeck.collectors.junit import JUnitResult
+from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
 
 from . import SCHEMA_VERSION, __version__
 from .config import Config, lane_of

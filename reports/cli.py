@@ -21,13 +21,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from collectors import CollectorError
-from collectors.base import expand_paths
-from collectors.compileall import collect_compileall
-from collectors.coveragepy import collect_coverage
-from collectors.guardian.prometheus import collect_prometheus
-from collectors.junit import JUnitOptions, collect_junit
-from collectors.ruff import collect_ruff
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.base import expand_paths
+from healthdeck.collectors.compileall import collect_compileall
+from healthdeck.collectors.coveragepy import collect_coverage
+from healthdeck.collectors.guardian.prometheus import collect_prometheus
+from healthdeck.collectors.junit import JUnitOptions, collect_junit
+from healthdeck.collectors.ruff import collect_ruff
 
 from . import __version__, demo
 from .build import Collected, build_report

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from collectors.guardian.format import PRESETS, MetricNames
+from healthdeck.collectors.guardian.format import PRESETS, MetricNames
 
 DEFAULT_OUT = "docs/audits/health"
 

@@ -11,7 +11,7 @@ SCHEMA_FILE = "health-report.schema.json"
 
 @cache
 def report_schema() -> dict:
-    return json.loads(files("reports").joinpath("schema", SCHEMA_FILE).read_text(encoding="utf-8"))
+    return json.loads(files("healthdeck.reports").joinpath("schema", SCHEMA_FILE).read_text(encoding="utf-8"))
 
 
 def validate_report(report: dict) -> None:

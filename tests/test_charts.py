@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard import charts
+from healthdeck.dashboard import charts
 
 
 def _frame(n: int) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.cli import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, main
+from healthdeck.reports.cli import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, main
 from tests.conftest import EDGE, REAL
 
 
@@ -125,7 +125,7 @@ def test_console_script_demo(tmp_path) -> None:
         [
             sys.executable,
             "-m",
-            "reports.cli",
+            "healthdeck.reports.cli",
             "demo",
             "--no-dashboard",
             "--runs",

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from collectors import CollectorError
-from collectors.compileall import collect_compileall
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.compileall import collect_compileall
 from tests.conftest import REAL, expected
 
 

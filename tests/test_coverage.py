@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from coverage.results import display_covered
 
-from collectors import CollectorError
-from collectors.coveragepy import collect_coverage
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.coveragepy import collect_coverage
 from tests.conftest import REAL, expected
 
 REAL_COVERAGE = expected("coverage")

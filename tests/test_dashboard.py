@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.views.common import compact
-from reports import demo
-from reports.cli import EXIT_OK, main
+from healthdeck.dashboard.views.common import compact
+from healthdeck.reports import demo
+from healthdeck.reports.cli import EXIT_OK, main
 from tests.conftest import EDGE, REAL
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -69,7 +69,7 @@ def test_overview_kpis_equal_the_report(monkeypatch, demo_out) -> None:
     assert compact(1882) == "1.9k" and compact(751) == "751" and compact(12_345) == "12k"
     assert guardian.delta == f"{g['new_in_strict']} new in strict"
     # the deltas are against the previous run of the same branch, as the history says
-    from reports.history.store import open_store
+    from healthdeck.reports.history.store import open_store
 
     store = open_store(f"sqlite:///{out / 'history.sqlite'}")
     runs = [r for r in store.runs(branch=s["branch"]) if r.run_key != s["run_key"]]

@@ -12,14 +12,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from collectors import CollectorError
-from collectors.guardian.decisions import collect_decisions
-from collectors.guardian.format import DEFAULT_DENY_RULE, FIELDS, PRESETS, MetricNames
-from collectors.junit import JUnitOptions, collect_junit
-from reports.cli import EXIT_OK, EXIT_USAGE, main
-from reports.guardian.delta import build_guardian, read_logs, rehearsal_delta
-from reports.guardian.producer import DecisionLogger, GuardianMetrics
-from reports.guardian.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.guardian.decisions import collect_decisions
+from healthdeck.collectors.guardian.format import DEFAULT_DENY_RULE, FIELDS, PRESETS, MetricNames
+from healthdeck.collectors.junit import JUnitOptions, collect_junit
+from healthdeck.reports.cli import EXIT_OK, EXIT_USAGE, main
+from healthdeck.reports.guardian.delta import build_guardian, read_logs, rehearsal_delta
+from healthdeck.reports.guardian.producer import DecisionLogger, GuardianMetrics
+from healthdeck.reports.guardian.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "reports" / "samples" / "guardian"
@@ -263,7 +263,7 @@ def test_cli_guardian_needs_both_runs(logs, tmp_path, capsys) -> None:
 
 
 def test_parallel_read_of_a_big_plain_file_equals_the_serial_one(logs, tmp_path, monkeypatch) -> None:
-    import collectors.guardian.decisions as decisions
+    import healthdeck.collectors.guardian.decisions as decisions
 
     perm_path, *_ = logs
     plain = tmp_path / "permissive.jsonl"

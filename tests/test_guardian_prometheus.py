@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors import CollectorError
-from collectors.guardian.format import DEFAULT_DENY_RULE, MetricNames, metric_decision
-from collectors.guardian.prometheus import collect_prometheus
-from reports.cli import EXIT_OK, main
-from reports.guardian.producer import DecisionLogger, GuardianMetrics
-from reports.guardian.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.guardian.format import DEFAULT_DENY_RULE, MetricNames, metric_decision
+from healthdeck.collectors.guardian.prometheus import collect_prometheus
+from healthdeck.reports.cli import EXIT_OK, main
+from healthdeck.reports.guardian.producer import DecisionLogger, GuardianMetrics
+from healthdeck.reports.guardian.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
 from tests.services import Prometheus, free_port
 
 END = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # the rehearsal's "now"; in the past, as backfills must be
@@ -136,7 +136,7 @@ def test_collect_folds_prometheus_into_the_report(backfilled, tmp_path) -> None:
 
 def test_lukhas_preset_reports_missing_breakdowns(backfilled) -> None:
     server, _ = backfilled
-    from collectors.guardian.format import PRESETS
+    from healthdeck.collectors.guardian.format import PRESETS
 
     result = collect_prometheus(server.url, "28h", at=END, names=PRESETS["lukhas"])
     assert result.decisions == []  # nothing exported under those names here

@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
-from reports.cli import EXIT_OK, main
-from reports.history.importers import import_dir, import_git, normalize
-from reports.history.store import MIGRATIONS, HistoryStore, open_store
-from reports.history.trends import BaselineError, classify_failures, flaky_tests, resolve_baseline
+from healthdeck.reports.cli import EXIT_OK, main
+from healthdeck.reports.history.importers import import_dir, import_git, normalize
+from healthdeck.reports.history.store import MIGRATIONS, HistoryStore, open_store
+from healthdeck.reports.history.trends import BaselineError, classify_failures, flaky_tests, resolve_baseline
 from tests.services import Postgres
 from tests.upstream_shapes import versions
 

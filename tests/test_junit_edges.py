@@ -6,9 +6,9 @@ import gzip
 
 import pytest
 
-from collectors import CollectorError
-from collectors.base import expand_paths
-from collectors.junit import collect_junit
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.base import expand_paths
+from healthdeck.collectors.junit import collect_junit
 
 
 def _suite(body: str, root: str = "testsuites") -> str:

@@ -7,8 +7,8 @@ import json
 import junitparser
 import pytest
 
-from collectors.base import open_binary
-from collectors.junit import collect_junit
+from healthdeck.collectors.base import open_binary
+from healthdeck.collectors.junit import collect_junit
 from tests.conftest import EDGE, REAL, expected
 
 COUNT_KEYS = ("passed", "failed", "errors", "skipped", "xfailed", "flaky", "total")
@@ -77,7 +77,7 @@ def test_xunit1_keeps_file() -> None:
 
 
 def test_message_excerpt_is_bounded() -> None:
-    from collectors.junit import JUnitOptions
+    from healthdeck.collectors.junit import JUnitOptions
 
     result = collect_junit([REAL / "dateutil.junit-reruns.xml.gz"], JUnitOptions(message_chars=40))
     assert all(len(f.message) <= 40 for f in result.failing)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from collectors.junit import collect_junit
-from reports.cli import EXIT_NO_GO, EXIT_OK, main
-from reports.config import GateConfig
-from reports.gate import FAIL, GO, INCOMPLETE, NO_GO, PASS, UNKNOWN, evaluate
-from reports.render.comment import GITHUB_LIMIT, MARKER, render_comment
+from healthdeck.collectors.junit import collect_junit
+from healthdeck.reports.cli import EXIT_NO_GO, EXIT_OK, main
+from healthdeck.reports.config import GateConfig
+from healthdeck.reports.gate import FAIL, GO, INCOMPLETE, NO_GO, PASS, UNKNOWN, evaluate
+from healthdeck.reports.render.comment import GITHUB_LIMIT, MARKER, render_comment
 from tests.conftest import EDGE, REAL
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,16 +10,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from collectors.compileall import collect_compileall
-from collectors.coveragepy import collect_coverage
-from collectors.junit import collect_junit
-from collectors.ruff import collect_ruff
-from reports.build import Collected, build_report, pass_rate
-from reports.config import Config
-from reports.render.markdown import render_markdown
-from reports.render.md import cell, code
-from reports.schema import validate_report
-from reports.stamp import Stamp
+from healthdeck.collectors.compileall import collect_compileall
+from healthdeck.collectors.coveragepy import collect_coverage
+from healthdeck.collectors.junit import collect_junit
+from healthdeck.collectors.ruff import collect_ruff
+from healthdeck.reports.build import Collected, build_report, pass_rate
+from healthdeck.reports.config import Config
+from healthdeck.reports.render.markdown import render_markdown
+from healthdeck.reports.render.md import cell, code
+from healthdeck.reports.schema import validate_report
+from healthdeck.reports.stamp import Stamp
 from tests.conftest import EDGE, FIXTURES, REAL
 
 STAMP = Stamp("0123456789abcdef0123456789abcdef01234567", "main", "v1.2.0-3-g0123456", 1795488000, None)

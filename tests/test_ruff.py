@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from collectors import CollectorError
-from collectors.ruff import SYNTAX_ERROR_KEY, collect_ruff
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, collect_ruff
 from tests.conftest import REAL, expected
 
 REAL_RUFF = expected("ruff")

@@ -2,6 +2,6 @@
 
 import streamlit as st
 
-from dashboard.views import coverage_page
+from healthdeck.dashboard.views import coverage_page
 
 coverage_page.render(st.session_state["healthdeck_ctx"])

@@ -2,6 +2,6 @@
 
 import streamlit as st
 
-from dashboard.views import guardian_page
+from healthdeck.dashboard.views import guardian_page
 
 guardian_page.render(st.session_state["healthdeck_ctx"])

@@ -2,6 +2,6 @@
 
 import streamlit as st
 
-from dashboard.views import lint_page
+from healthdeck.dashboard.views import lint_page
 
 lint_page.render(st.session_state["healthdeck_ctx"])

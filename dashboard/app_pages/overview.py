@@ -2,6 +2,6 @@
 
 import streamlit as st
 
-from dashboard.views import overview
+from healthdeck.dashboard.views import overview
 
 overview.render(st.session_state["healthdeck_ctx"])

@@ -2,6 +2,6 @@
 
 import streamlit as st
 
-from dashboard.views import review_page
+from healthdeck.dashboard.views import review_page
 
 review_page.render(st.session_state["healthdeck_ctx"])

@@ -2,6 +2,6 @@
 
 import streamlit as st
 
-from dashboard.views import tests_page
+from healthdeck.dashboard.views import tests_page
 
 tests_page.render(st.session_state["healthdeck_ctx"])

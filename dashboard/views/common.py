@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from reports.gate import show
+from healthdeck.reports.gate import show
 
 from ..context import Ctx
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from collectors import CollectorError
-from collectors.guardian.prometheus import collect_prometheus
-from reports.build import prometheus_summary
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.guardian.prometheus import collect_prometheus
+from healthdeck.reports.build import prometheus_summary
 
 from .. import charts
 from ..context import Ctx

@@ -7,9 +7,9 @@ import time
 import pandas as pd
 import streamlit as st
 
-from reports.gate import evaluate
-from reports.history.trends import classify_failures
-from reports.render.review import metric_deltas, render_review
+from healthdeck.reports.gate import evaluate
+from healthdeck.reports.history.trends import classify_failures
+from healthdeck.reports.render.review import metric_deltas, render_review
 
 from .. import data
 from ..context import Ctx

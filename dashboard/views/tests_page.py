@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from reports.history.trends import flaky_tests
+from healthdeck.reports.history.trends import flaky_tests
 
 from .. import charts, data
 from ..context import Ctx

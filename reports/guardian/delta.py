@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collectors.guardian.decisions import DecisionLog, TraceInfo, collect_decisions
-from collectors.guardian.format import DEFAULT_DENY_RULE
-from collectors.junit import JUnitResult
+from healthdeck.collectors.guardian.decisions import DecisionLog, TraceInfo, collect_decisions
+from healthdeck.collectors.guardian.format import DEFAULT_DENY_RULE
+from healthdeck.collectors.junit import JUnitResult
 
 ESTIMATE_NOTE = (
     "The delta is an estimate: the two runs saw different traffic volumes (so counts are also shown per "

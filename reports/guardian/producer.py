@@ -18,7 +18,13 @@ from typing import IO
 
 import orjson
 
-from collectors.guardian.format import DECISIONS, DEFAULT_DENY_RULE, MODES, MetricNames, metric_decision
+from healthdeck.collectors.guardian.format import (
+    DECISIONS,
+    DEFAULT_DENY_RULE,
+    MODES,
+    MetricNames,
+    metric_decision,
+)
 
 
 class GuardianMetrics:
