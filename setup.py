@@ -8,7 +8,7 @@ edit here.
 
 from setuptools import find_packages, setup
 
-FOLDERS = ("collectors", "reports", "dashboard")
+FOLDERS = ("collectors", "reports", "dashboard", "guardian")
 
 setup(
     packages=[f"healthdeck.{name}" for name in find_packages(include=[f"{f}*" for f in FOLDERS])],

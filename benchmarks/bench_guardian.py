@@ -19,7 +19,7 @@ from pathlib import Path
 
 from harness import best
 
-from healthdeck.reports.guardian.traffic import POLICY_V1, Expected, replay, requests
+from healthdeck.reports.demo.traffic import POLICY_V1, Expected, replay, requests
 
 CONTENDERS = {
     "bare orjson loop, denies by rule (floor)": """

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from healthdeck.reports.context import context as failure_context
 from healthdeck.reports.gate import evaluate
 from healthdeck.reports.history.store import Run
-from healthdeck.reports.release import context as failure_context
 
 from . import data
 

@@ -11,56 +11,15 @@ Exit codes (README.md, docs/gate.md):
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
+import importlib
 import sys
-import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-from healthdeck.collectors import CollectorError
-from healthdeck.collectors.base import expand_paths
-from healthdeck.collectors.compileall import collect_compileall
-from healthdeck.collectors.coveragepy import collect_coverage
-from healthdeck.collectors.guardian.prometheus import collect_prometheus
-from healthdeck.collectors.junit import JUnitOptions, collect_junit
-from healthdeck.collectors.ruff import collect_ruff
-
-from . import __version__, demo
-from .build import Collected, build_report
-from .config import Config, ConfigError, load_config
-from .guardian.delta import GuardianInputs, build_guardian, read_logs
-from .history.importers import ImportError_
-from .history.metrics import flatten
-from .history.store import HistoryError, default_url, open_store
-from .history.trends import BASELINE_HELP, BaselineError
-from .output import OutputError, write_atomic
-from .release import (
-    InputError,
-    annotations,
-    cmd_badge,
-    cmd_comment,
-    cmd_gate,
-    cmd_import,
-    format_history,
-    github_step_summary,
-    history_rows,
-    load_report,
-)
-from .render.guardian import render_rehearsal_markdown
-from .render.markdown import render_markdown
-from .render.md import percent
-from .schema import validate_report
-from .stamp import read_stamp
+from . import __version__
+from .history import BASELINE_HELP
 
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4
-
-
-class UsageError(Exception):
-    pass
 
 
 def _suite_spec(value: str) -> tuple[str, str]:
@@ -235,244 +194,42 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-history", action="store_true", help="do not record the run in the history store")
 
 
+# Each error type's exit code, found by module name: an error can only have been raised if its module was
+# imported, so mapping it never imports anything (light commands stay light).
+_EXIT_CODES: tuple[tuple[str, str, int], ...] = (
+    ("healthdeck.reports.config", "ConfigError", EXIT_USAGE),
+    ("healthdeck.reports.errors", "UsageError", EXIT_USAGE),
+    ("healthdeck.reports.history.trends", "BaselineError", EXIT_USAGE),
+    ("healthdeck.collectors.base", "CollectorError", EXIT_INPUT),
+    ("healthdeck.reports.errors", "InputError", EXIT_INPUT),
+    ("healthdeck.reports.history.importers", "ImportError_", EXIT_INPUT),
+    ("healthdeck.reports.output", "OutputError", EXIT_OUTPUT),
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)  # exits 2 on usage errors, like every argparse tool
+    args = _parser().parse_args(argv)  # exits 2 on usage errors, like every argparse tool
+    module = args.command.replace("-", "_")
     try:
-        if args.command == "demo":
-            return _demo(args)
-        if args.command == "dashboard":
-            config = load_config(args.config)
-            report = Path(args.report or Path(config.out) / "latest.json")
-            history = args.history or config.history or default_url(report.parent)
-            return serve(
-                report, history, Path(config.source) if config.source else None, args.host, args.port
-            )
-        if args.command == "guardian-delta":
-            return _guardian_delta(args)
-        config = load_config(args.config)
-        if args.command == "collect":
-            if args.root:
-                config = replace(config, root=str(Path(args.root).resolve()), source=None)
-            return _collect(args, config)
-        return _release(args, config)
-    except (ConfigError, UsageError, BaselineError) as exc:
-        return _fail(EXIT_USAGE, str(exc))
-    except (CollectorError, InputError, ImportError_) as exc:
-        return _fail(EXIT_INPUT, str(exc))
-    except (OutputError, HistoryError) as exc:
-        return _fail(EXIT_OUTPUT if args.command == "collect" else EXIT_INPUT, str(exc))
+        return importlib.import_module(f".commands.{module}", __package__).run(args)
+    except Exception as exc:
+        code = _exit_code(exc, args.command)
+        if code is None:
+            raise
+        print(f"healthdeck: error: {exc}", file=sys.stderr)
+        return code
 
 
-def _release(args: argparse.Namespace, config: Config) -> int:
-    report_path = Path(getattr(args, "report", None) or Path(config.out) / "latest.json")
-    # The history a report was recorded in lives next to it unless configured elsewhere.
-    folder = report_path.parent if args.command != "history" else Path(config.out)
-    store = open_store(args.history or config.history or default_url(folder))
-    try:
-        if args.command == "history":
-            if args.history_command == "show":
-                rows = history_rows(store, config, branch=args.branch, limit=args.limit)
-                print(json.dumps(rows, indent=2) if args.format == "json" else format_history(rows), end="")
-            else:
-                folder = args.folder if args.history_command == "import-dir" else None
-                repo, path, ref = (None, None, "HEAD") if folder else (args.repo, args.path, args.ref)
-                print(cmd_import(store, folder=folder, repo=repo, path=path, ref=ref))
-            return EXIT_OK
-        if args.command == "gate":
-            verdict = cmd_gate(
-                config,
-                report_path,
-                store,
-                baseline=args.baseline,
-                junit=args.junit_xml,
-                write=not args.no_write,
-            )
-            return EXIT_NO_GO if verdict["blocks"] else EXIT_OK
-        report = load_report(report_path)
-        if args.command == "badge":
-            for path in cmd_badge(config, report, Path(args.out) if args.out else report_path.parent):
-                print(f"wrote {path}")
-            return EXIT_OK
-        text = cmd_comment(config, report, store, baseline=args.baseline, link=args.link)
-        if args.output:
-            write_atomic({Path(args.output): text})
-        elif not args.github_step_summary:
-            sys.stdout.write(text)
-        if args.github_step_summary and not github_step_summary(text):
-            raise UsageError("--github-step-summary: $GITHUB_STEP_SUMMARY is not set")
-        if args.annotations:
-            print("\n".join(annotations(report)))
-        return EXIT_OK
-    finally:
-        store.close()
-
-
-def _fail(code: int, message: str) -> int:
-    print(f"healthdeck: error: {message}", file=sys.stderr)
-    return code
-
-
-def _collect(args: argparse.Namespace, config: Config) -> int:
-    collected = collect_inputs(args, config)
-    if not any((collected.tests, collected.coverage, collected.ruff, collected.compileall, collected.guardian,
-                collected.prometheus)):  # fmt: skip
-        raise UsageError(
-            "nothing to collect: give at least one of --junit, --coverage, --ruff, --compileall, "
-            "--guardian-permissive/--guardian-strict, --prometheus"
-        )
-    out = Path(args.out or config.out)
-    report = build_report(collected, config, read_stamp(config.root_path))
-    if not args.no_history:
-        report["summary"]["run_key"] = f"collect:{uuid.uuid4().hex}"
-    validate_report(report)
-    write_atomic(
-        {
-            out / "latest.json": json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-            out / "latest.md": render_markdown(report, config.coverage_precision),
-        }
-    )
-    if not args.no_history:
-        url = args.history or config.history or default_url(out)
-        store = open_store(url)
-        try:
-            store.append(report["summary"], source="collect", run_key=report["summary"]["run_key"],
-                         failing=failing_tests(collected), report_schema=report["schema_version"],
-                         figures=flatten(report["summary"], report["details"]))  # fmt: skip
-        finally:
-            store.close()
-    if not args.quiet:
-        print(f"wrote {out / 'latest.json'} and {out / 'latest.md'}")
-        print(headline(report))
-    return EXIT_OK
-
-
-def failing_tests(collected: Collected) -> list[tuple[str, str, str]]:
-    """Every non-passing test of the run (not only the ones listed in the report), for history."""
-    rows = []
-    for suite, result in collected.tests.items():
-        rows += [(suite, f.test_id, f.outcome) for f in result.failing]
-        rows += [(suite, test_id, "flaky") for test_id in result.flaky]
-    return rows
-
-
-def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
-    """Run every collector the arguments ask for. Any failure aborts before anything is written."""
-    suites: dict[str, list[str]] = {}
-    for suite, pattern in args.junit:
-        suites.setdefault(suite, []).append(pattern)
-    options = JUnitOptions(message_chars=config.message_chars, slowest=config.slowest)
-    root = config.root_path
-    guardian = config.guardian
-    url = args.prometheus or guardian.prometheus_url
-    return Collected(
-        tests={suite: collect_junit(expand_paths("junit", pats), options) for suite, pats in suites.items()},
-        coverage=collect_coverage(args.coverage, root) if args.coverage else None,
-        ruff=collect_ruff(args.ruff, root) if args.ruff else None,
-        compileall=collect_compileall(args.compileall) if args.compileall else None,
-        guardian=guardian_inputs(args),
-        prometheus=collect_prometheus(
-            url, args.window or guardian.window, at=args.at, names=guardian.metrics, timeout=guardian.timeout
-        )
-        if url
-        else None,
-    )
-
-
-def guardian_inputs(args: argparse.Namespace) -> GuardianInputs | None:
-    """Both decision logs (and the optional rehearsal JUnit pair), or None when neither was given."""
-    if not args.guardian_permissive and not args.guardian_strict:
-        return None
-    if not (args.guardian_permissive and args.guardian_strict):
-        raise UsageError(
-            "--guardian-permissive and --guardian-strict go together (the delta needs both runs)"
-        )
-    if bool(args.rehearsal_permissive) != bool(args.rehearsal_strict):
-        raise UsageError("--rehearsal-permissive and --rehearsal-strict go together")
-    inputs = read_logs(
-        expand_paths("guardian-log", args.guardian_permissive),
-        expand_paths("guardian-log", args.guardian_strict),
-    )
-    if args.rehearsal_permissive:
-        options = JUnitOptions(keep_outcomes=True)
-        inputs.rehearsal_permissive = collect_junit(expand_paths("junit", args.rehearsal_permissive), options)
-        inputs.rehearsal_strict = collect_junit(expand_paths("junit", args.rehearsal_strict), options)
-    return inputs
-
-
-def _guardian_delta(args: argparse.Namespace) -> int:
-    inputs = guardian_inputs(args)
-    if inputs is None:  # unreachable: the parser requires both runs
-        raise UsageError("guardian-delta needs --permissive and --strict")
-    summary, details = build_guardian(inputs)
-    if args.format == "json":
-        text = json.dumps({"summary": summary, "details": details}, indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = render_rehearsal_markdown(summary, details)
-    if args.output:
-        write_atomic({Path(args.output): text})
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
-
-
-def headline(report: dict) -> str:
-    """One line for a CI log."""
-    s = report["summary"]
-    parts = []
-    for suite, t in (s["tests"] or {}).items():
-        parts.append(f"{suite} {percent(t['pass_rate'])} ({t['failed']} failed, {t['errors']} errors)")
-    if s["coverage"] and s["coverage"]["percent"] is not None:
-        parts.append(f"coverage {s['coverage']['percent']:.2f} %")
-    if s["ruff"]:
-        parts.append(f"ruff {s['ruff']['count']['total']}")
-    if s["compileall"]:
-        parts.append(f"compileall {s['compileall']['failures']} failures")
-    g = s["guardian"]
-    if g and g.get("permissive"):
-        parts.append(
-            f"guardian would-deny {g['permissive']['would_deny']} → denied {g['strict']['denied']}"
-            f" ({g['new_in_strict']} new in strict)"
-        )
-    if s["missing"]:
-        parts.append("missing: " + ", ".join(s["missing"]))
-    return " · ".join(parts)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    out = Path(args.out or "docs/audits/health")
-    try:
-        config = demo.build(out, runs=max(args.runs, 2), progress=not args.quiet)
-    except demo.DemoError as exc:
-        raise UsageError(str(exc)) from exc
-    if not args.quiet:
-        print(f"wrote {out / 'latest.json'}, {out / 'latest.md'} and {out / 'history.sqlite'}")
-        print(headline(load_report(out / "latest.json")))
-    if args.no_dashboard:
-        return EXIT_OK
-    return serve(out / "latest.json", default_url(out), config, args.host, args.port)
-
-
-def serve(report: Path, history: str, config: Path | None, host: str, port: int) -> int:
-    """Run `streamlit run dashboard/app.py` with the dashboard's read-only settings."""
-    app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-    env = {**os.environ, "HEALTHDECK_REPORT": str(report.resolve()), "HEALTHDECK_HISTORY": _absolute(history)}
-    if config:
-        env["HEALTHDECK_CONFIG"] = str(Path(config).resolve())
-    print(f"dashboard: http://{host}:{port}  (Ctrl-C stops it)", flush=True)
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-               "--server.address", host]  # fmt: skip
-    try:
-        # cwd = dashboard/, so its .streamlit/config.toml (read-only deployment settings) applies
-        return subprocess.run(command, env=env, cwd=app.parent, check=False).returncode
-    except KeyboardInterrupt:
-        return EXIT_OK
-
-
-def _absolute(url: str) -> str:
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        return "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
-    return url
+def _exit_code(exc: Exception, command: str) -> int | None:
+    history = sys.modules.get("healthdeck.reports.history.store")
+    if history and isinstance(exc, history.HistoryError):
+        # collect could not record its run (an output); every other command could not read (an input)
+        return EXIT_OUTPUT if command == "collect" else EXIT_INPUT
+    for module_name, name, code in _EXIT_CODES:
+        module = sys.modules.get(module_name)
+        if module and isinstance(exc, getattr(module, name)):
+            return code
+    return None
 
 
 if __name__ == "__main__":

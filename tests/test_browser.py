@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from healthdeck.reports import demo
+from healthdeck.reports.demo import history as demo
 from tests.services import free_port, require, wait_http
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"

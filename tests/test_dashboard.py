@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from healthdeck.dashboard.views.common import compact
-from healthdeck.reports import demo
+from healthdeck.dashboard.widgets import compact
 from healthdeck.reports.cli import EXIT_OK, main
+from healthdeck.reports.demo import history as demo
 from tests.conftest import EDGE, REAL
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")

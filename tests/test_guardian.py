@@ -16,10 +16,10 @@ from healthdeck.collectors import CollectorError
 from healthdeck.collectors.guardian.decisions import collect_decisions
 from healthdeck.collectors.guardian.format import DEFAULT_DENY_RULE, FIELDS, PRESETS, MetricNames
 from healthdeck.collectors.junit import JUnitOptions, collect_junit
+from healthdeck.guardian import DecisionLogger, GuardianMetrics
 from healthdeck.reports.cli import EXIT_OK, EXIT_USAGE, main
+from healthdeck.reports.demo.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
 from healthdeck.reports.guardian.delta import build_guardian, read_logs, rehearsal_delta
-from healthdeck.reports.guardian.producer import DecisionLogger, GuardianMetrics
-from healthdeck.reports.guardian.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "reports" / "samples" / "guardian"

@@ -15,9 +15,9 @@ import pytest
 from healthdeck.collectors import CollectorError
 from healthdeck.collectors.guardian.format import DEFAULT_DENY_RULE, MetricNames, metric_decision
 from healthdeck.collectors.guardian.prometheus import collect_prometheus
+from healthdeck.guardian import DecisionLogger, GuardianMetrics
 from healthdeck.reports.cli import EXIT_OK, main
-from healthdeck.reports.guardian.producer import DecisionLogger, GuardianMetrics
-from healthdeck.reports.guardian.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
+from healthdeck.reports.demo.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
 from tests.services import Prometheus, free_port
 
 END = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # the rehearsal's "now"; in the past, as backfills must be

@@ -1,7 +1,103 @@
-"""The guardian page (registered by dashboard/app.py)."""
+"""Guardian: permissive versus strict from the decision logs, the rehearsal's broken tests, and the
+live Prometheus panel when a URL is configured (with a bounded timeout, never a hang)."""
 
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pandas as pd
 import streamlit as st
 
-from healthdeck.dashboard.views import guardian_page
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.guardian.prometheus import collect_prometheus
+from healthdeck.dashboard import charts
+from healthdeck.dashboard.context import Ctx
+from healthdeck.dashboard.widgets import deny_delta, missing, table_or
+from healthdeck.reports.build import prometheus_summary
 
-guardian_page.render(st.session_state["healthdeck_ctx"])
+
+@st.cache_data(ttl=60, show_spinner="Asking Prometheus…")
+def _prometheus(url: str, window: str, timeout: float, _names: object) -> dict | str:
+    try:
+        return prometheus_summary(collect_prometheus(url, window, names=_names, timeout=timeout))
+    except CollectorError as exc:
+        return str(exc)
+
+
+def render(ctx: Ctx) -> None:
+    st.title("Guardian: permissive → strict")
+    g = ctx.summary.get("guardian") or {}
+    d = ctx.details.get("guardian") or {}
+    if g.get("permissive"):
+        perm, strict = g["permissive"], g["strict"]
+        cols = st.columns(4)
+        cols[0].metric(
+            f"permissive would-deny (of {perm['decisions']:,})", f"{perm['would_deny']:,}", border=True
+        )
+        cols[1].metric(f"strict denied (of {strict['decisions']:,})", f"{strict['denied']:,}", border=True)
+        cols[2].metric("new in strict", g["new_in_strict"], delta_color="inverse", border=True)
+        cols[3].metric("not reproduced", g["not_reproduced"], border=True)
+        if perm["policy_etags"] != strict["policy_etags"]:
+            st.warning(f"The policy changed between the runs: {', '.join(perm['policy_etags'])} → "
+                       f"{', '.join(strict['policy_etags'])}.")  # fmt: skip
+        deny_delta(ctx, key="guardian")
+        left, right = st.columns(2)
+        with left:
+            st.subheader("New in strict")
+            table_or(d["new_in_strict"], "None.")
+        with right:
+            st.subheader("Not reproduced")
+            table_or(d["not_reproduced"], "None.")
+        if g.get("rehearsal"):
+            st.subheader(f"Tests that break in strict ({g['rehearsal']['broken_in_strict']})")
+            broken = d["rehearsal"]["broken_in_strict"]
+            table_or(broken, "No smoke test breaks in strict.")
+        else:
+            missing(
+                "rehearsal test delta", "Give `--rehearsal-permissive` and `--rehearsal-strict` JUnit files."
+            )
+        if g.get("exact"):
+            e = g["exact"]
+            st.subheader("Exact per-request diff (by trace id)")
+            st.write(f"{e['newly_denied']} requests allowed in permissive are denied in strict; "
+                     f"{e['no_longer_denied']} would-denied in permissive are allowed in strict.")  # fmt: skip
+            st.dataframe(pd.DataFrame(d["exact_samples"]["newly_denied"]), hide_index=True)
+        with st.expander("Rule × tenant × action"):
+            st.dataframe(pd.DataFrame(d["by_rule_tenant_action"]), hide_index=True)
+        if g["malformed_lines"]:
+            st.warning(f"{g['malformed_lines']} malformed log lines were not counted: "
+                       + "; ".join(f"{m['file']} line {m['line']}: {m['reason']}" for m in d["malformed"]))  # fmt: skip
+    else:
+        missing(
+            "Guardian decision logs",
+            "Give `--guardian-permissive` and `--guardian-strict` to `healthdeck collect`.",
+        )
+    _live(ctx)
+
+
+def _live(ctx: Ctx) -> None:
+    st.subheader("Live (Prometheus)")
+    guardian = ctx.src.config.guardian
+    url = os.environ.get("HEALTHDECK_PROMETHEUS") or guardian.prometheus_url
+    if not url:
+        missing("Prometheus URL", "Set `[tool.healthdeck.guardian] prometheus_url` to see live decisions.")
+        return
+    result = _prometheus(url, guardian.window, guardian.timeout, guardian.metrics)
+    if isinstance(result, str):
+        st.error(f"Prometheus unreachable: {result}", icon="🔌")
+        return
+    st.caption(f"{url}, last {result['window']} to {result['at_iso']} (UTC now {datetime.now(UTC):%H:%M})")
+    st.plotly_chart(charts.decisions_over_time(result["series"]), key="prom_series")
+    share = {r["key"]: r["value"] for r in (result.get("would_deny_share_by_tenant") or [])}
+    if share:
+        st.plotly_chart(
+            charts.share_bars(share, "Would-deny share of each tenant's decisions"), key="prom_share"
+        )
+    delta = {r["key"]: r["value"] for r in (result.get("delta_by_tenant") or [])}
+    if delta:
+        st.plotly_chart(charts.top_bars(list(delta), list(delta.values()), "Strict deny − permissive would-deny, by tenant"),
+                        key="prom_tenants")  # fmt: skip
+
+
+render(st.session_state["healthdeck_ctx"])

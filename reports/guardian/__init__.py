@@ -1,1 +1,1 @@
-"""Guardian: the decision-log producer helper, the permissive-versus-strict delta, demo traffic."""
+"""Guardian in the report: the permissive-versus-strict delta built from decision logs."""

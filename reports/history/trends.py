@@ -7,9 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import BASELINE_HELP
 from .store import HistoryStore, Run
-
-BASELINE_HELP = "previous (default) | branch:NAME | tag:NAME | sha:PREFIX | run:KEY"
 
 
 class BaselineError(Exception):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import streamlit as st
 
+from healthdeck.dashboard import charts
+from healthdeck.dashboard.context import Ctx
 from healthdeck.reports.gate import show
-
-from ..context import Ctx
 
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
 ICONS = {"GO": ":material/check_circle:", "NO-GO": ":material/block:", "INCOMPLETE": ":material/help:",
@@ -79,3 +80,32 @@ def provenance(ctx: Ctx) -> None:
 
 def pct(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f} %"
+
+
+def deny_delta(ctx: Ctx, key: str) -> None:
+    g = ctx.summary.get("guardian") or {}
+    if not g.get("permissive"):
+        missing(
+            "Guardian deny deltas",
+            "Give `--guardian-permissive` and `--guardian-strict` decision logs to collect.",
+        )
+        return
+    dim = st.segmented_control("Deny delta by", ["rule", "tenant", "action"], default="rule", key=f"{key}_dim",
+                               bind="query-params")  # fmt: skip
+    dim = dim or "rule"
+    field = {"rule": "rule_id", "tenant": "tenant", "action": "action"}[dim]
+    new = {row[field] for row in ctx.details.get("guardian", {}).get("new_in_strict", [])}
+    st.plotly_chart(charts.deny_delta(g["delta"][f"by_{dim}"], dim, new), key=f"{key}_deny")
+    if g["new_in_strict"]:
+        st.error(f"**{g['new_in_strict']} requests are denied in strict** under rules, tenants and actions that never "
+                 "would-deny in permissive: " + ", ".join(f"`{r['rule_id']}` {r['tenant']} `{r['action']}`"
+                                                          for r in ctx.details["guardian"]["new_in_strict"][:5]))  # fmt: skip
+    st.caption(ctx.details.get("guardian", {}).get("note", ""))
+
+
+def table_or(rows: list, empty: str) -> None:
+    """The rows as a table, or a success note saying why there is none."""
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    else:
+        st.success(empty)

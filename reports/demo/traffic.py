@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO
 
-from .producer import DecisionLogger, GuardianMetrics
+from healthdeck.guardian import DecisionLogger, GuardianMetrics
 
 
 @dataclass(frozen=True)

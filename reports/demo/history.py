@@ -22,9 +22,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from .guardian.traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
+from .traffic import POLICY_V1, POLICY_V2, Expected, rehearsal, replay
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 DATEUTIL = SAMPLES / "dateutil"
 GUARDIAN = SAMPLES / "guardian"
 MARKER = ".healthdeck-demo"
@@ -118,7 +118,7 @@ def _ruff(target: Path, rng: random.Random, extra: int) -> None:
 
 def build(out: Path, runs: int = 30, progress: bool = True) -> Path:
     """Write the demo history and latest report into `out`; returns the config file it used."""
-    from .cli import main
+    from healthdeck.reports.cli import main
 
     out.mkdir(parents=True, exist_ok=True)
     history = out / "history.sqlite"

@@ -1,0 +1,49 @@
+"""`healthdeck badge`: SVG badges and shields.io endpoint JSON for the smoke pass rate, coverage and verdict."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import Config, load_config
+from ..context import load_report
+from ..output import write_atomic
+from ..render.badge import color_for, endpoint, svg
+from ..render.md import percent
+from . import report_path
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    path = report_path(args, config)
+    for written in cmd_badge(config, load_report(path), Path(args.out) if args.out else path.parent):
+        print(f"wrote {written}")
+    return 0
+
+
+def smoke_suite(config: Config, summary: dict) -> str:
+    """The suite the checklist calls smoke: the configured one, else the only/first suite of the report."""
+    tests = summary.get("tests") or {}
+    return config.smoke_suite if config.smoke_suite in tests or not tests else next(iter(tests))
+
+
+def cmd_badge(config: Config, report: dict, out: Path) -> list[Path]:
+    s = report["summary"]
+    suite = smoke_suite(config, s)
+    rate = ((s.get("tests") or {}).get(suite) or {}).get("pass_rate")
+    cov = (s.get("coverage") or {}).get("percent")
+    verdict = s.get("verdict")
+    badges = {
+        "smoke": (f"{suite} tests", percent(rate, 1).replace(" ", "") if rate is not None else "unknown",
+                  color_for(rate, config.badge_thresholds["pass_rate"])),
+        "coverage": ("coverage", f"{cov:.1f}%" if cov is not None else "unknown",
+                     color_for(cov, config.badge_thresholds["coverage"])),
+        "verdict": ("release", verdict or "not gated",
+                    {"GO": "green", "NO-GO": "red", "INCOMPLETE": "yellow"}.get(verdict or "", "grey")),
+    }  # fmt: skip
+    files: dict[Path, str] = {}
+    for name, (label, message, color) in badges.items():
+        files[out / f"badge-{name}.svg"] = svg(label, message, color)
+        files[out / f"badge-{name}.json"] = endpoint(label, message, color)
+    write_atomic(files)
+    return sorted(files)

@@ -1,0 +1,145 @@
+"""`healthdeck collect`: run the collectors, write latest.json + latest.md atomically, record the run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from healthdeck.collectors.base import expand_paths
+from healthdeck.collectors.compileall import collect_compileall
+from healthdeck.collectors.coveragepy import collect_coverage
+from healthdeck.collectors.guardian.prometheus import collect_prometheus
+from healthdeck.collectors.junit import JUnitOptions, collect_junit
+from healthdeck.collectors.ruff import collect_ruff
+
+from ..build import Collected, build_report
+from ..config import Config, load_config
+from ..errors import UsageError
+from ..guardian.delta import GuardianInputs, read_logs
+from ..history.metrics import flatten
+from ..history.store import default_url, open_store
+from ..output import write_atomic
+from ..render.markdown import render_markdown
+from ..render.md import percent
+from ..schema import validate_report
+from ..stamp import read_stamp
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.root:
+        config = replace(config, root=str(Path(args.root).resolve()), source=None)
+    return collect(args, config)
+
+
+def collect(args: argparse.Namespace, config: Config) -> int:
+    collected = collect_inputs(args, config)
+    if not any((collected.tests, collected.coverage, collected.ruff, collected.compileall, collected.guardian,
+                collected.prometheus)):  # fmt: skip
+        raise UsageError(
+            "nothing to collect: give at least one of --junit, --coverage, --ruff, --compileall, "
+            "--guardian-permissive/--guardian-strict, --prometheus"
+        )
+    out = Path(args.out or config.out)
+    report = build_report(collected, config, read_stamp(config.root_path))
+    if not args.no_history:
+        report["summary"]["run_key"] = f"collect:{uuid.uuid4().hex}"
+    validate_report(report)
+    write_atomic(
+        {
+            out / "latest.json": json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+            out / "latest.md": render_markdown(report, config.coverage_precision),
+        }
+    )
+    if not args.no_history:
+        url = args.history or config.history or default_url(out)
+        store = open_store(url)
+        try:
+            store.append(report["summary"], source="collect", run_key=report["summary"]["run_key"],
+                         failing=failing_tests(collected), report_schema=report["schema_version"],
+                         figures=flatten(report["summary"], report["details"]))  # fmt: skip
+        finally:
+            store.close()
+    if not args.quiet:
+        print(f"wrote {out / 'latest.json'} and {out / 'latest.md'}")
+        print(headline(report))
+    return 0
+
+
+def failing_tests(collected: Collected) -> list[tuple[str, str, str]]:
+    """Every non-passing test of the run (not only the ones listed in the report), for history."""
+    rows = []
+    for suite, result in collected.tests.items():
+        rows += [(suite, f.test_id, f.outcome) for f in result.failing]
+        rows += [(suite, test_id, "flaky") for test_id in result.flaky]
+    return rows
+
+
+def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
+    """Run every collector the arguments ask for. Any failure aborts before anything is written."""
+    suites: dict[str, list[str]] = {}
+    for suite, pattern in args.junit:
+        suites.setdefault(suite, []).append(pattern)
+    options = JUnitOptions(message_chars=config.message_chars, slowest=config.slowest)
+    root = config.root_path
+    guardian = config.guardian
+    url = args.prometheus or guardian.prometheus_url
+    return Collected(
+        tests={suite: collect_junit(expand_paths("junit", pats), options) for suite, pats in suites.items()},
+        coverage=collect_coverage(args.coverage, root) if args.coverage else None,
+        ruff=collect_ruff(args.ruff, root) if args.ruff else None,
+        compileall=collect_compileall(args.compileall) if args.compileall else None,
+        guardian=guardian_inputs(args),
+        prometheus=collect_prometheus(
+            url, args.window or guardian.window, at=args.at, names=guardian.metrics, timeout=guardian.timeout
+        )
+        if url
+        else None,
+    )
+
+
+def guardian_inputs(args: argparse.Namespace) -> GuardianInputs | None:
+    """Both decision logs (and the optional rehearsal JUnit pair), or None when neither was given."""
+    if not args.guardian_permissive and not args.guardian_strict:
+        return None
+    if not (args.guardian_permissive and args.guardian_strict):
+        raise UsageError(
+            "--guardian-permissive and --guardian-strict go together (the delta needs both runs)"
+        )
+    if bool(args.rehearsal_permissive) != bool(args.rehearsal_strict):
+        raise UsageError("--rehearsal-permissive and --rehearsal-strict go together")
+    inputs = read_logs(
+        expand_paths("guardian-log", args.guardian_permissive),
+        expand_paths("guardian-log", args.guardian_strict),
+    )
+    if args.rehearsal_permissive:
+        options = JUnitOptions(keep_outcomes=True)
+        inputs.rehearsal_permissive = collect_junit(expand_paths("junit", args.rehearsal_permissive), options)
+        inputs.rehearsal_strict = collect_junit(expand_paths("junit", args.rehearsal_strict), options)
+    return inputs
+
+
+def headline(report: dict) -> str:
+    """One line for a CI log."""
+    s = report["summary"]
+    parts = []
+    for suite, t in (s["tests"] or {}).items():
+        parts.append(f"{suite} {percent(t['pass_rate'])} ({t['failed']} failed, {t['errors']} errors)")
+    if s["coverage"] and s["coverage"]["percent"] is not None:
+        parts.append(f"coverage {s['coverage']['percent']:.2f} %")
+    if s["ruff"]:
+        parts.append(f"ruff {s['ruff']['count']['total']}")
+    if s["compileall"]:
+        parts.append(f"compileall {s['compileall']['failures']} failures")
+    g = s["guardian"]
+    if g and g.get("permissive"):
+        parts.append(
+            f"guardian would-deny {g['permissive']['would_deny']} → denied {g['strict']['denied']}"
+            f" ({g['new_in_strict']} new in strict)"
+        )
+    if s["missing"]:
+        parts.append("missing: " + ", ".join(s["missing"]))
+    return " · ".join(parts)

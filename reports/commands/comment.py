@@ -1,0 +1,75 @@
+"""`healthdeck comment`: the sticky PR comment, the step summary and the workflow annotations."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..config import Config, load_config
+from ..context import context, load_report
+from ..errors import UsageError
+from ..gate import show
+from ..history.store import HistoryStore
+from ..output import write_atomic
+from ..render.comment import render_comment
+from . import report_path, store_for
+from .badge import smoke_suite
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    path = report_path(args, config)
+    store = store_for(args, config, path.parent)
+    try:
+        text = cmd_comment(config, load_report(path), store, baseline=args.baseline, link=args.link)
+    finally:
+        store.close()
+    if args.output:
+        write_atomic({Path(args.output): text})
+    elif not args.github_step_summary:
+        sys.stdout.write(text)
+    if args.github_step_summary and not github_step_summary(text):
+        raise UsageError("--github-step-summary: $GITHUB_STEP_SUMMARY is not set")
+    if args.annotations:
+        print("\n".join(annotations(load_report(path))))
+    return 0
+
+
+def cmd_comment(
+    config: Config, report: dict, store: HistoryStore, *, baseline: str | None, link: str | None
+) -> str:
+    ctx = context(report, store, baseline or config.gates.baseline)
+    verdict = (report.get("details") or {}).get("verdict")
+    return render_comment(
+        ctx.summary, report.get("details") or {}, verdict=verdict,
+        baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,
+        smoke_suite=smoke_suite(config, ctx.summary), prod_lanes=config.prod_lanes, link=link,
+    )  # fmt: skip
+
+
+def annotations(report: dict) -> list[str]:
+    """GitHub workflow commands for failing and blocking-unknown gate conditions."""
+    verdict = (report.get("details") or {}).get("verdict") or {"conditions": [], "unknown_blocks": True}
+    lines = []
+    for c in verdict["conditions"]:
+        if c["status"] == "FAIL" or (c["status"] == "UNKNOWN" and verdict["unknown_blocks"]):
+            text = (f"{c['description']}: {show(c['actual'], c.get('unit', 'count'))} vs threshold {show(c['threshold'], c.get('unit', 'count'))}"
+                    + (f" ({c['detail']})" if c["detail"] else ""))  # fmt: skip
+            level = "error" if c["status"] == "FAIL" else "warning"
+            lines.append(f"::{level} title=healthdeck gate {c['name']}::{_escape_command(text)}")
+    return lines
+
+
+def _escape_command(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_step_summary(text: str) -> bool:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return False
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text if text.endswith("\n") else text + "\n")
+    return True

@@ -1,0 +1,27 @@
+"""`healthdeck demo`: build the sample history with the real commands, then open the dashboard on it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..context import load_report
+from ..demo.history import DemoError, build
+from ..errors import UsageError
+from ..history.store import default_url
+from .collect import headline
+from .dashboard import serve
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out or "docs/audits/health")
+    try:
+        config = build(out, runs=max(args.runs, 2), progress=not args.quiet)
+    except DemoError as exc:
+        raise UsageError(str(exc)) from exc
+    if not args.quiet:
+        print(f"wrote {out / 'latest.json'}, {out / 'latest.md'} and {out / 'history.sqlite'}")
+        print(headline(load_report(out / "latest.json")))
+    if args.no_dashboard:
+        return 0
+    return serve(out / "latest.json", default_url(out), config, args.host, args.port)

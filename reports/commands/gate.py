@@ -1,0 +1,90 @@
+"""`healthdeck gate`: the go/no-go verdict, printed, stored in the report and history, optionally as JUnit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..config import Config, load_config
+from ..context import context, load_report
+from ..gate import evaluate, junit_xml, show
+from ..history.store import HistoryStore, Run
+from ..output import write_atomic
+from ..render.markdown import render_markdown
+from ..schema import validate_report
+from . import report_path, store_for
+
+EXIT_GO, EXIT_NO_GO = 0, 1
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    path = report_path(args, config)
+    store = store_for(args, config, path.parent)
+    try:
+        verdict = cmd_gate(
+            config, path, store, baseline=args.baseline, junit=args.junit_xml, write=not args.no_write
+        )
+    finally:
+        store.close()
+    return EXIT_NO_GO if verdict["blocks"] else EXIT_GO
+
+
+def cmd_gate(
+    config: Config,
+    report_path: Path,
+    store: HistoryStore,
+    *,
+    baseline: str | None,
+    junit: str | None,
+    write: bool,
+    out=None,
+) -> tuple[dict, int]:
+    """Evaluate, print every condition, store the verdict in the report and history; (verdict, exit code)."""
+    out = out or sys.stdout
+    report = load_report(report_path)
+    ctx = context(report, store, baseline or config.gates.baseline)
+    new = (
+        [f"{f['test_id']} ({f['suite']})" for f in ctx.failures if f["status"] == "new"]
+        if ctx.baseline
+        else None
+    )
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # reproducible builds: "now" is pinned
+    verdict = evaluate(
+        ctx.summary, config.gates, config.prod_lanes,
+        baseline=ctx.baseline.summary if ctx.baseline else None, new_failures=new,
+        now=int(epoch) if epoch.isdigit() else None,
+    )  # fmt: skip
+    verdict["baseline"] = _run_ref(ctx.baseline)
+    for c in verdict["conditions"]:
+        print(f"{c['status']:<8} {c['description']}: {show(c['actual'], c.get('unit', 'count'))} "
+              f"(threshold {show(c['threshold'], c.get('unit', 'count'))})" + (f" — {c['detail']}" if c["detail"] else ""),
+              file=out)  # fmt: skip
+    if not verdict["conditions"]:
+        print("UNKNOWN  no conditions configured in [tool.healthdeck.gates]", file=out)
+    print(f"verdict: {verdict['status']}" + (" (blocks the release)" if verdict["blocks"] else ""), file=out)
+    outputs: dict[Path, str] = {}
+    if write:
+        report["summary"]["verdict"] = verdict["status"]
+        report.setdefault("details", {})["verdict"] = verdict
+        validate_report(report)
+        outputs[report_path] = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        outputs[report_path.with_suffix(".md")] = render_markdown(report, config.coverage_precision)
+    if junit:
+        outputs[Path(junit)] = junit_xml(verdict)
+    if outputs:
+        write_atomic(outputs)
+    if write and ctx.summary.get("run_key"):
+        store.set_verdict(ctx.summary["run_key"], verdict["status"], verdict)
+    return verdict
+
+
+def _run_ref(run: Run | None) -> dict | None:
+    return (
+        None
+        if run is None
+        else {"run_key": run.run_key, "git_sha": run.short_sha, "branch": run.branch, "ts": run.ts}
+    )

@@ -1,0 +1,30 @@
+"""`healthdeck guardian-delta`: the permissive-versus-strict delta alone, for the nightly rehearsal comment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from ..guardian.delta import build_guardian
+from ..output import write_atomic
+from ..render.guardian import render_rehearsal_markdown
+from .collect import guardian_inputs
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs = guardian_inputs(args)
+    if inputs is None:  # unreachable: the parser requires both runs
+        raise UsageError("guardian-delta needs --permissive and --strict")
+    summary, details = build_guardian(inputs)
+    if args.format == "json":
+        text = json.dumps({"summary": summary, "details": details}, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render_rehearsal_markdown(summary, details)
+    if args.output:
+        write_atomic({Path(args.output): text})
+    else:
+        sys.stdout.write(text)
+    return 0
