@@ -20,7 +20,7 @@ SOURCE = "compileall"
 _HEADER = re.compile(r"^\*\*\* Error compiling '(.+)'\.\.\.$")
 _OTHER_ERROR = re.compile(r"^\*\*\* .+$")  # e.g. "*** Can't list 'x'" or "*** PermissionError: ..."
 _PROGRESS = re.compile(r"^(Listing|Compiling) '.+'\.\.\.$")
-_LOCATION = re.compile(r'^\s*File "(.+)", line (\d+)')
+_LOCATION = re.compile(r'^\s*File "(.+)", line ([0-9]{1,9})\b')  # a line number, not 5 000 digits
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ for display. The Cobertura `line-rate` is statements only and is reported separa
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sqlite3
@@ -16,11 +15,15 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import CollectorError, XmlTarget, open_binary, parse_xml, read_text
+from .base import CollectorError, XmlRefused, XmlTarget, open_binary, parse_xml, read_text
+from .checks import Invalid, count, covered_within, load_json, mapping, shown
+from .checks import text as text_
 
 SOURCE = "coverage"
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_ROOT_ATTRS = ("lines-valid", "lines-covered", "branches-valid", "branches-covered")
+MAX_DEPTH = 64  # coverage.py's Cobertura nests 7 deep; anything near this is not a coverage report
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,11 @@ def _head(path: str | Path) -> bytes:
 
 
 class _CoberturaTarget(XmlTarget):
-    """Streaming parser target: per-<class> (file) line and branch counts, plus the root totals."""
+    """Streaming parser target: per-<class> (file) line and branch counts, plus the root totals.
+
+    Every figure is checked as it streams by (counts are whole numbers, a line covers at most the
+    branches it has); a bad one stops the parse with the element it came from.
+    """
 
     roots = ("coverage",)
 
@@ -109,27 +116,44 @@ class _CoberturaTarget(XmlTarget):
         self.filename: str | None = None
         self.counts = [0, 0, 0, 0]  # statements, covered, branches, covered branches
         self.text: list[str] | None = None
+        self.in_method = 0  # Java-style Cobertura repeats a class's lines under <method>: not counted twice
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         if self.depth == 0:
             self.check_root(tag)
             self.attrs = dict(attrib)
         self.depth += 1
-        if tag == "line" and self.filename is not None:
-            counts = self.counts
-            counts[0] += 1
-            if attrib.get("hits", "0") != "0":
-                counts[1] += 1
-            if attrib.get("branch") == "true":
-                match = _CONDITION.search(attrib.get("condition-coverage") or "")
-                if match:
-                    counts[3] += int(match.group(1))
-                    counts[2] += int(match.group(2))
-        elif tag == "class":
-            self.filename = attrib.get("filename") or ""
-            self.counts = [0, 0, 0, 0]
-        elif tag == "source":
-            self.text = []
+        if self.depth > MAX_DEPTH:
+            raise XmlRefused(f"elements nested more than {MAX_DEPTH} deep; Cobertura nests about 10")
+        try:
+            if tag == "line" and self.filename is not None and not self.in_method:
+                self._line(attrib)
+            elif tag == "class":
+                if self.filename is not None:
+                    raise Invalid(f"<class> inside <class filename={shown(self.filename)}>")
+                self.filename = attrib.get("filename") or ""
+                self.counts = [0, 0, 0, 0]
+            elif tag == "method":
+                self.in_method += 1
+            elif tag == "source":
+                self.text = []
+        except Invalid as exc:
+            raise XmlRefused(str(exc)) from exc
+
+    def _line(self, attrib: dict[str, str]) -> None:
+        where = f"<line number={shown(attrib.get('number'))}> of {shown(self.filename)}"
+        counts = self.counts
+        counts[0] += 1
+        if count(attrib.get("hits", "0"), f"{where}: hits"):
+            counts[1] += 1
+        if attrib.get("branch") == "true":
+            match = _CONDITION.search(attrib.get("condition-coverage") or "")
+            if match:
+                covered = count(match.group(1), f"{where}: covered branches")
+                branches = count(match.group(2), f"{where}: branches")
+                covered_within(covered, branches, f"{where}: condition-coverage")
+                counts[3] += covered
+                counts[2] += branches
 
     def data(self, text: str) -> None:
         if self.text is not None:
@@ -140,6 +164,8 @@ class _CoberturaTarget(XmlTarget):
         if tag == "class" and self.filename is not None:
             self.files.append((self.filename, Numbers(*self.counts)))
             self.filename = None
+        elif tag == "method":
+            self.in_method -= 1
         elif tag == "source" and self.text is not None:
             self.sources.append("".join(self.text).strip())
             self.text = None
@@ -149,40 +175,107 @@ def _from_xml(path: str | Path, root: Path) -> CoverageResult:
     target = _CoberturaTarget()
     parse_xml(SOURCE, path, target)
     attrs = target.attrs
-    if "lines-valid" not in attrs:
-        # coverage.py writes a bare <coverage line-rate="0.0"/> when nothing was measured: no data, not 0 %.
-        return CoverageResult(str(path), "cobertura-xml", False, False, Numbers(), (), attrs.get("version"))
-    files = [
+    files = tuple(
         FileCoverage(_project_path(name, target.sources, root), numbers) for name, numbers in target.files
-    ]
-    totals = sum((f.numbers for f in files), Numbers())
-    declared = Numbers(
-        _int(path, attrs, "lines-valid"),
-        _int(path, attrs, "lines-covered"),
-        _int(path, attrs, "branches-valid"),
-        _int(path, attrs, "branches-covered"),
     )
-    warnings = []
-    if files and totals != declared:
-        # coverage.py keys <class> by the path relative to its <source>: with several sources, files
-        # of the same relative name (each package's __init__.py) overwrite each other, while the root
-        # totals still count them all. The root is what `coverage report` says, so it is kept.
-        missing = declared.statements - totals.statements
-        warnings.append(
-            f"per-file data covers {totals.statements} of {declared.statements} statements "
-            f"({missing} lost, likely same-named files under different <source> folders); "
-            "totals are from the report root, lanes and file lists may be incomplete"
+    try:
+        declared = _xml_root_numbers(attrs)
+    except Invalid as exc:
+        declared = exc
+    if declared is None and not _measured(files):
+        # coverage.py writes a bare <coverage line-rate="0.0"/> when nothing was measured: no data, not 0 %.
+        return CoverageResult(
+            str(path), "cobertura-xml", False, False, Numbers(), files, attrs.get("version")
         )
+    totals, warnings = _reconcile(path, declared, files, lost_files_possible=len(target.sources) > 1)
     return CoverageResult(
         file=str(path),
         format="cobertura-xml",
-        branch_measured=declared.branches > 0,
+        branch_measured=totals.branches > 0,
         has_data=True,
-        totals=declared,
-        files=tuple(files),
+        totals=totals,
+        files=files,
         tool_version=attrs.get("version"),
         warnings=tuple(warnings),
     )
+
+
+def _xml_root_numbers(attrs: dict[str, str]) -> Numbers | None:
+    """The root element's totals; None when it has none (lines-valid absent)."""
+    if "lines-valid" not in attrs:
+        return None
+    values = [count(attrs.get(name, "0"), name) for name in _ROOT_ATTRS]
+    return _checked(Numbers(*values), "lines-covered/lines-valid", "branches-covered/branches-valid")
+
+
+def _checked(n: Numbers, lines: str, branches: str) -> Numbers:
+    covered_within(n.covered_statements, n.statements, lines)
+    covered_within(n.covered_branches, n.branches, branches)
+    return n
+
+
+def _measured(files: tuple[FileCoverage, ...]) -> bool:
+    return any(f.numbers.statements or f.numbers.branches for f in files)
+
+
+def _reconcile(
+    path: str | Path,
+    declared: Numbers | Invalid | None,
+    files: tuple[FileCoverage, ...],
+    *,
+    lost_files_possible: bool,
+) -> tuple[Numbers, list[str]]:
+    """The report's own totals checked against its per-file data; returns the totals to use and why.
+
+    The per-file data is the evidence (line by line), so it wins when the totals are missing,
+    impossible, or disagree with it. One disagreement is real coverage.py behaviour and keeps the
+    totals: with several <source> folders, same-named files (each package's __init__.py) overwrite
+    each other in the per-file data while the totals count them all, so the files fall short.
+    """
+    from_files = sum((f.numbers for f in files), Numbers())
+    if not _measured(files):
+        if isinstance(declared, Numbers):
+            lost = ["the per-file data lists no lines; the totals are the report's own"] if files else []
+            return declared, lost
+        reason = str(declared) if declared else "no totals"
+        raise CollectorError(SOURCE, path, f"unusable totals ({reason}) and no per-file data")
+    if declared is None:
+        return from_files, [
+            f"the report has no totals; computed from its {len(files)} files: {_figure(from_files)}"
+        ]
+    if isinstance(declared, Invalid):
+        return from_files, [
+            f"the report's totals are unusable ({declared}); computed from its files: {_figure(from_files)}"
+        ]
+    if declared == from_files:
+        return declared, []
+    shortfall = Numbers(
+        declared.statements - from_files.statements,
+        declared.covered_statements - from_files.covered_statements,
+        declared.branches - from_files.branches,
+        declared.covered_branches - from_files.covered_branches,
+    )
+    if lost_files_possible and _possible(shortfall):
+        return declared, [
+            f"per-file data covers {from_files.statements} of {declared.statements} statements "
+            f"({shortfall.statements} lost, likely same-named files under different <source> folders); "
+            "totals are from the report root, lanes and file lists may be incomplete"
+        ]
+    return from_files, [
+        f"the report's totals ({_figure(declared)}) disagree with its per-file data ({_figure(from_files)}); "
+        "the per-file figures are used"
+    ]
+
+
+def _possible(n: Numbers) -> bool:
+    return min(n.statements, n.covered_statements, n.branches, n.covered_branches) >= 0 and (
+        n.covered_statements <= n.statements and n.covered_branches <= n.branches
+    )
+
+
+def _figure(n: Numbers) -> str:
+    branches = f", {n.covered_branches}/{n.branches} branches" if n.branches else ""
+    return f"{n.percent:.2f} %: {n.covered_statements}/{n.statements} statements{branches}"
 
 
 def _project_path(filename: str, sources: list[str], root: Path) -> str:
@@ -194,52 +287,60 @@ def _project_path(filename: str, sources: list[str], root: Path) -> str:
     for candidate in candidates:
         try:
             return candidate.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
+        except (ValueError, OSError):
             continue
     return Path(filename).as_posix()
 
 
-def _int(path: str | Path, attrs: dict[str, str], name: str) -> int:
-    try:
-        return int(attrs.get(name, "0"))
-    except ValueError as exc:
-        raise CollectorError(SOURCE, path, f"attribute {name}={attrs.get(name)!r} is not an integer") from exc
-
-
 def _from_json_text(path: str | Path, text: str, fmt_source: str) -> CoverageResult:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CollectorError(SOURCE, path, f"malformed JSON: {exc.msg} (line {exc.lineno})") from exc
-    if not isinstance(data, dict) or "totals" not in data or "files" not in data:
-        raise CollectorError(SOURCE, path, "JSON is not `coverage json` output (no totals/files)")
-    meta = data.get("meta") or {}
-    try:
+        data = mapping(load_json(text), "the document")
+        if "totals" not in data or "files" not in data:
+            raise Invalid("JSON is not `coverage json` output (no totals/files)")
+        meta = mapping(data.get("meta") or {}, "meta")
+        entries = mapping(data["files"], "files")
         files = tuple(
-            FileCoverage(Path(name).as_posix(), _json_numbers(entry["summary"]))
-            for name, entry in sorted(data["files"].items())
+            FileCoverage(Path(name).as_posix(), _json_numbers(mapping(entry, f"files[{shown(name)}]"), name))
+            for name, entry in sorted(entries.items())
         )
-        totals = _json_numbers(data["totals"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CollectorError(SOURCE, path, f"unexpected `coverage json` shape: missing {exc}") from exc
+        branch_coverage = meta.get("branch_coverage")
+        if branch_coverage is not None and not isinstance(branch_coverage, bool):
+            raise Invalid(f"meta.branch_coverage is {shown(branch_coverage)}, not true or false")
+        version = text_(meta.get("version"), "meta.version", optional=True)
+    except Invalid as exc:
+        raise CollectorError(SOURCE, path, str(exc)) from exc
+    try:
+        declared: Numbers | Invalid = _json_summary(mapping(data["totals"], "totals"), "totals")
+    except Invalid as exc:
+        declared = exc
+    totals, warnings = _reconcile(path, declared, files, lost_files_possible=False)
     return CoverageResult(
         file=str(path),
         format="coverage-json" if fmt_source == SOURCE else "coverage-data",
-        branch_measured=bool(meta.get("branch_coverage", totals.branches > 0)),
+        branch_measured=branch_coverage if branch_coverage is not None else totals.branches > 0,
         has_data=True,
         totals=totals,
         files=files,
-        tool_version=meta.get("version"),
+        tool_version=version,
+        warnings=tuple(warnings),
     )
 
 
-def _json_numbers(summary: dict) -> Numbers:
-    return Numbers(
-        int(summary["num_statements"]),
-        int(summary["covered_lines"]),
-        int(summary.get("num_branches", 0)),
-        int(summary.get("covered_branches", 0)),
+def _json_numbers(entry: dict, name: str) -> Numbers:
+    where = f"files[{shown(name)}]"
+    return _json_summary(mapping(entry.get("summary"), f"{where}.summary"), f"{where}.summary")
+
+
+def _json_summary(summary: dict, where: str) -> Numbers:
+    if "num_statements" not in summary or "covered_lines" not in summary:
+        raise Invalid(f"{where} has no num_statements/covered_lines")
+    n = Numbers(
+        count(summary["num_statements"], f"{where}.num_statements"),
+        count(summary["covered_lines"], f"{where}.covered_lines"),
+        count(summary.get("num_branches", 0), f"{where}.num_branches"),
+        count(summary.get("covered_branches", 0), f"{where}.covered_branches"),
     )
+    return _checked(n, f"{where} covered_lines/num_statements", f"{where} covered_branches/num_branches")
 
 
 def _from_data_file(path: str | Path) -> CoverageResult:

@@ -7,7 +7,6 @@ JSON); they are kept under the key SYNTAX_ERROR_KEY.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import Counter
@@ -15,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from .base import CollectorError, read_text
+from .checks import Invalid, array, count, load_json, mapping, shown
+from .checks import text as text_
 
 SOURCE = "ruff"
 SYNTAX_ERROR_KEY = "invalid-syntax"
@@ -65,13 +66,14 @@ def _from_text(path: str | Path, text: str) -> RuffResult:
             continue
         row = _STAT_ROW.match(line)
         if row:
-            count, code, name = int(row.group(1)), row.group(2) or SYNTAX_ERROR_KEY, row.group(3)
+            count = _count(path, row.group(1), f"line {number}: count")
+            code, name = row.group(2) or SYNTAX_ERROR_KEY, row.group(3)
             stats[code] = stats.get(code, 0) + count
             names[code] = name
             continue
         found = _FOUND.match(line)
         if found:
-            reported = int(found.group(1))
+            reported = _count(path, found.group(1), f"line {number}: 'Found N errors.'")
             continue
         if line.startswith("All checks passed!"):
             saw_pass = True
@@ -91,30 +93,48 @@ def _from_text(path: str | Path, text: str) -> RuffResult:
     return result
 
 
+def _count(path: str | Path, value: object, what: str) -> int:
+    try:
+        return count(value, what)
+    except Invalid as exc:
+        raise CollectorError(SOURCE, path, str(exc)) from exc
+
+
 def _from_json(path: str | Path, text: str, root: Path) -> RuffResult:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CollectorError(SOURCE, path, f"malformed JSON: {exc.msg} (line {exc.lineno})") from exc
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise CollectorError(SOURCE, path, "JSON is not a list of ruff objects")
-    if data and "location" in data[0]:
-        return _from_violations(path, data, root)
-    if data and "count" not in data[0]:
-        raise CollectorError(
-            SOURCE, path, "JSON objects have neither 'count' (statistics) nor 'location' (violations)"
-        )
+        data = array(load_json(text), "the document")
+        if not all(isinstance(item, dict) for item in data):
+            raise Invalid("JSON is not a list of ruff objects")
+        violations = [i for i, item in enumerate(data) if "location" in item]
+        statistics = [i for i, item in enumerate(data) if "count" in item]
+        if violations and statistics:
+            # Two ruff outputs concatenated (or hand-merged): counting either way would be wrong.
+            raise Invalid(
+                f"mixes {len(violations)} violations (entry {violations[0]}) with {len(statistics)} "
+                f"statistics entries (entry {statistics[0]}); give one ruff output per file"
+            )
+        if len(violations) + len(statistics) < len(data):
+            first = next(i for i, item in enumerate(data) if "location" not in item and "count" not in item)
+            raise Invalid(
+                f"entry {first} has neither 'count' (statistics) nor 'location' (violations): "
+                f"{shown(data[first])}"
+            )
+        if violations:
+            return _from_violations(path, data, root)
+        return _from_statistics(path, data)
+    except Invalid as exc:
+        raise CollectorError(SOURCE, path, str(exc)) from exc
+
+
+def _from_statistics(path: str | Path, data: list[dict]) -> RuffResult:
     stats: dict[str, int] = {}
     names: dict[str, str] = {}
-    for item in data:
-        code = item.get("code") or SYNTAX_ERROR_KEY
-        try:
-            stats[code] = stats.get(code, 0) + int(item["count"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CollectorError(
-                SOURCE, path, f"statistics entry without an integer count: {item!r:.80}"
-            ) from exc
-        names[code] = str(item.get("name") or item.get("message") or code)
+    for i, item in enumerate(data):
+        code = _code(item, i)
+        stats[code] = stats.get(code, 0) + count(item["count"], f"entry {i}: count")
+        name = text_(item.get("name"), f"entry {i}: name", optional=True)
+        message = text_(item.get("message"), f"entry {i}: message", optional=True)
+        names[code] = name or message or code
     return RuffResult(str(path), "statistics-json", stats, names, _where(stats), None)
 
 
@@ -122,11 +142,12 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
     stats: Counter[str] = Counter()
     by_file: Counter[str] = Counter()
     names: dict[str, str] = {}
-    for item in data:
-        code = item.get("code") or SYNTAX_ERROR_KEY
+    for i, item in enumerate(data):
+        code = _code(item, i)
+        mapping(item["location"], f"entry {i}: location")
         stats[code] += 1
-        names.setdefault(code, str(item.get("name") or code))
-        by_file[str(item.get("filename") or "")] += 1
+        names.setdefault(code, text_(item.get("name"), f"entry {i}: name", optional=True) or code)
+        by_file[text_(item.get("filename"), f"entry {i}: filename", optional=True) or ""] += 1
     warnings: list[str] = []
     base = _base_dir(list(by_file), root)
     if base != root.resolve():
@@ -135,6 +156,11 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
         )
     relative = Counter({_relative(name, base): n for name, n in by_file.items()})
     return RuffResult(str(path), "violations-json", dict(stats), names, dict(relative), None, warnings)
+
+
+def _code(item: dict, i: int) -> str:
+    """A rule code; null or empty is a syntax error (ruff has no code for those)."""
+    return text_(item.get("code"), f"entry {i}: code", optional=True) or SYNTAX_ERROR_KEY
 
 
 def _base_dir(filenames: list[str], root: Path) -> Path:

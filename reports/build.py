@@ -223,4 +223,16 @@ def prometheus_summary(p: PrometheusResult) -> dict:
         "top_rules": rows(p.top_rules),
         "would_deny_share_by_tenant": rows(p.would_deny_share_by_tenant),
         "series": {k: [[t, round(v, 3)] for t, v in points] for k, points in p.series.items()},
+        "warnings": list(p.warnings),
     }
+
+
+def input_warnings(report: dict) -> list[str]:
+    """Every warning the collectors gave (already in latest.md, each in its section), named by
+    section, for the CLI to repeat on standard error."""
+    details = report["details"]
+    out = [f"tests {suite}: {w}" for suite, d in (details.get("tests") or {}).items() for w in d["warnings"]]
+    for section in ("coverage", "ruff"):
+        out += [f"{section}: {w}" for w in (details.get(section) or {}).get("warnings", [])]
+    prometheus = (report["summary"].get("guardian") or {}).get("prometheus") or {}
+    return out + [f"prometheus: {w}" for w in prometheus.get("warnings", [])]

@@ -6,6 +6,7 @@ Exit codes (README.md, docs/gate.md):
   2  usage or configuration error
   3  an input artifact is missing, unreadable or malformed
   4  an output could not be written
+  5  internal error: the report healthdeck built is invalid (a bug; nothing was written)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from . import __version__
 from .history import BASELINE_HELP
 
-EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 
 
 def _suite_spec(value: str) -> tuple[str, str]:
@@ -204,6 +205,7 @@ _EXIT_CODES: tuple[tuple[str, str, int], ...] = (
     ("healthdeck.reports.errors", "InputError", EXIT_INPUT),
     ("healthdeck.reports.history.importers", "ImportError_", EXIT_INPUT),
     ("healthdeck.reports.output", "OutputError", EXIT_OUTPUT),
+    ("healthdeck.reports.schema", "ReportError", EXIT_INTERNAL),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -69,6 +70,16 @@ class Config:
 
 
 _INT_KEYS = {f.name for f in fields(Config) if f.type == "int"}
+# Bounds for the integer settings: beyond them a value is a typo, and some would stall a run
+# (a precision of 10**8 formats every percentage with a hundred million digits).
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "message_chars": (1, 100_000),
+    "slowest": (0, 10_000),
+    "max_failing_listed": (0, 1_000_000),
+    "lowest_files": (0, 100_000),
+    "coverage_precision": (0, 10),
+}
+MAX_TIMEOUT = 3600.0  # seconds; [tool.healthdeck.guardian] timeout
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -88,9 +99,14 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read config: {exc}") from exc
-    section = data.get("tool", {}).get("healthdeck")
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{source}: [tool] must be a table, not {type(tool).__name__}")
+    section = tool.get("healthdeck")
     if section is None:
         return Config(source=str(source)) if path else Config()
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: [tool.healthdeck] must be a table, not {type(section).__name__}")
     return _parse(section, source)
 
 
@@ -113,8 +129,13 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
         elif key == "badge_thresholds":
             values[key] = _thresholds(value, source)
         elif key in _INT_KEYS:
+            low, high = INT_RANGES[key]
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{source}: [tool.healthdeck] {key} must be a non-negative integer")
+            if not low <= value <= high:
+                raise ConfigError(
+                    f"{source}: [tool.healthdeck] {key} must be from {low} to {high}, not {value}"
+                )
             values[key] = value
         else:
             if not isinstance(value, str):
@@ -154,8 +175,8 @@ def _guardian(value: Any, source: Path) -> GuardianConfig:
                 raise ConfigError(f"{where} {key} must map concepts to label keys (strings)")
             metrics = replace(metrics, **{key: {**getattr(metrics, key), **labels}})
     timeout = value.get("timeout", 5.0)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise ConfigError(f"{where} timeout must be a positive number of seconds")
+    if not _number(timeout) or not 0 < timeout <= MAX_TIMEOUT:
+        raise ConfigError(f"{where} timeout must be a number of seconds above 0, at most {MAX_TIMEOUT:g}")
     url = value.get("prometheus_url")
     return GuardianConfig(
         metrics=metrics,
@@ -186,6 +207,10 @@ def _gates(value: Any, source: Path) -> GateConfig:
             values[key] = item
         elif key == "baseline":
             values[key] = _string(item, f"{where} baseline")
+        elif key in ("coverage_min", "coverage_drop_max"):
+            if not _number(item) or not 0 <= item <= 100:
+                raise ConfigError(f"{where} {key} must be a percentage from 0 to 100")
+            values[key] = item
         else:
             if not _number(item) or item < 0:
                 raise ConfigError(f"{where} {key} must be a non-negative number")
@@ -213,7 +238,8 @@ def _thresholds(value: Any, source: Path) -> dict[str, tuple[float, float]]:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite number (TOML allows nan and inf, which no threshold means)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _string(value: Any, where: str) -> str:

@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from healthdeck.collectors.compileall import collect_compileall
@@ -18,7 +17,7 @@ from healthdeck.reports.build import Collected, build_report, pass_rate
 from healthdeck.reports.config import Config
 from healthdeck.reports.render.markdown import render_markdown
 from healthdeck.reports.render.md import cell, code
-from healthdeck.reports.schema import validate_report
+from healthdeck.reports.schema import ReportError, validate_report
 from healthdeck.reports.stamp import Stamp
 from tests.conftest import EDGE, FIXTURES, REAL
 
@@ -82,7 +81,7 @@ def test_schema_accepts_reports_and_rejects_broken_ones() -> None:
     report = _full_report()
     validate_report(report)
     report["summary"]["tests"]["smoke"]["pass_rate"] = 1.5
-    with pytest.raises(jsonschema.ValidationError):
+    with pytest.raises(ReportError, match=r"at summary\.tests\.smoke\.pass_rate: 1\.5 is greater than"):
         validate_report(report)
 
 

@@ -87,7 +87,7 @@ def test_clean_run_is_zero_everywhere(write) -> None:
         ("", "no statistics rows"),
         ("12\tF401\t[*] unused-import\nFound 13 errors.\n", "add up to 12"),
         ("12\tF401\t[*] unused-import\nTraceback (most recent call last):\n", "line 2 is not ruff"),
-        ('[{"count": "x", "code": "F401"}]', "integer count"),
+        ('[{"count": "x", "code": "F401"}]', "not a whole number"),
         ("[1, 2]", "not a list of ruff objects"),
         ('[{"what": 1}]', "neither"),
         ("[{", "malformed JSON"),

@@ -16,6 +16,7 @@ import io
 import itertools
 import multiprocessing
 import os
+import zlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -25,10 +26,12 @@ from typing import IO
 import orjson
 
 from ..base import GZIP_MAGIC, CollectorError, open_binary
+from ..checks import shown
 from .format import DECISIONS, MODES
 
 SOURCE = "guardian-log"
 MALFORMED_SAMPLES = 5
+MAX_FIELD_CHARS = 256  # tenant, action, rule_id, reason, policy_etag
 
 AllowKey = tuple[str, str, str]  # mode, tenant, action
 DenyKey = tuple[
@@ -98,7 +101,7 @@ def collect_decisions(
                     _read_traced(log, str(path), stream, trace_denies, watch)
                 else:
                     _read(log, str(path), stream)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt deflate stream
             raise CollectorError(SOURCE, path, f"cannot read: {exc}") from exc
     if not log.allow and not log.deny:
         first = log.malformed_samples[0] if log.malformed_samples else None
@@ -220,7 +223,9 @@ def _read_traced(
             record = loads(line)
             decision = _count(log, record)
             trace = record.get("trace_id")
-            if trace is not None:
+            # A record is counted whatever its trace id, so counts never depend on tracing; only a
+            # string id can be matched (a list or number would also be unhashable here).
+            if isinstance(trace, str) and trace:
                 if trace_denies and decision == "deny":
                     log.deny_traces[(record["mode"], trace)] = _trace_info(record)
                 if trace in watch:
@@ -247,7 +252,7 @@ def _count(log: DecisionLog, record: dict) -> str:
 
 
 def _bad_decision(decision: object) -> None:
-    raise ValueError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+    raise ValueError(f"decision {shown(decision)} is not one of {', '.join(DECISIONS)}")
 
 
 def _check_allow(key: AllowKey) -> None:
@@ -261,7 +266,7 @@ def _check_deny(key: DenyKey) -> None:
     mode, enforced, rule_id, reason, tenant, action, etag = key
     _check_mode(mode)
     if not isinstance(enforced, bool):
-        raise TypeError(f"enforced must be true or false, not {enforced!r}")
+        raise TypeError(f"enforced must be true or false, not {shown(enforced)}")
     if rule_id is not None:
         _check_str("rule_id", rule_id)
     _check_str("reason", reason)
@@ -273,12 +278,15 @@ def _check_deny(key: DenyKey) -> None:
 
 def _check_mode(mode: object) -> None:
     if mode not in MODES:
-        raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+        raise ValueError(f"mode {shown(mode)} is not one of {', '.join(MODES)}")
 
 
 def _check_str(name: str, value: object) -> None:
     if not isinstance(value, str) or not value:
-        raise TypeError(f"{name} must be a non-empty string, not {value!r}")
+        raise TypeError(f"{name} must be a non-empty string, not {shown(value)}")
+    if len(value) > MAX_FIELD_CHARS:
+        # These are identifiers that become report keys and chart labels; a megabyte "tenant" is junk.
+        raise ValueError(f"{name} is {len(value)} characters long (at most {MAX_FIELD_CHARS})")
 
 
 def _malformed(log: DecisionLog, path: str, number: int, exc: Exception) -> None:

@@ -14,11 +14,13 @@ sample), uses a bounded timeout and no retries; any failure is one CollectorErro
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..base import CollectorError
+from ..checks import Invalid, array, mapping, number, shown
 from .format import MODES, WOULD_DENY, MetricNames
 
 SOURCE = "prometheus"
@@ -51,6 +53,7 @@ class PrometheusResult:
     top_rules: list[Row] | None
     series: dict[str, list[tuple[float, float]]]  # decision -> [(epoch, increase per step)]
     would_deny_share_by_tenant: list[Row] | None = None  # would-deny ÷ all decisions, per tenant
+    warnings: list[str] = field(default_factory=list)  # e.g. non-finite samples treated as missing
 
 
 def collect_prometheus(
@@ -101,8 +104,10 @@ def collect_prometheus(
         query = (
             f"sum by ({tenant}) (increase({would}[{window}])) / sum by ({tenant}) (increase({dec}[{window}]))"
         )
-        share = sorted((Row(m.get(tenant, ""), v) for m, v in client.instant(query, at) if v == v),
-                       key=lambda r: -r.value)  # fmt: skip
+        # NaN here is 0 ÷ 0, a tenant without decisions in the window: no share, and nothing missing.
+        rows = [(m, v) for m, v in client.instant(query, at, keep_nan=True) if v == v]
+        rows = client.finite(query, rows, lambda row: row[1])  # ±Inf is no share: missing, said so
+        share = sorted((Row(m.get(tenant, ""), v) for m, v in rows), key=lambda r: -r.value)
     rule = names.label("denies", "rule_id")
     top_rules = None
     if rule is not None:
@@ -116,8 +121,9 @@ def collect_prometheus(
         query = f"sum by ({decision}) (increase({dec}[{step}s]))"
         for metric, points in client.range(query, at - span, at, step):
             series[metric.get(decision, "")] = points
+    by_tenant, by_action = delta("tenant"), delta("action")
     return PrometheusResult(
-        url, window, at, decisions, delta("tenant"), delta("action"), top_rules, series, share
+        url, window, at, decisions, by_tenant, by_action, top_rules, series, share, client.warnings
     )
 
 
@@ -126,47 +132,122 @@ def _selector(metric: str, labels: dict[str, str]) -> str:
 
 
 class _Client:
-    """prometheus-api-client behind one error type, a bounded timeout and no retries."""
+    """prometheus-api-client over a session with a total deadline per request, no retries, and
+    answers checked before use; any failure is one CollectorError."""
 
     def __init__(self, url: str, timeout: float) -> None:
         from prometheus_api_client import PrometheusConnect
-        from urllib3.util.retry import Retry
+
+        from .http import DeadlineSession
 
         self.url = url
         self.timeout = timeout
+        self.warnings: list[str] = []
+        session = DeadlineSession(timeout)
         try:
-            self.prom = PrometheusConnect(url=url, disable_ssl=False, retry=Retry(total=0), timeout=timeout)
+            self.prom = PrometheusConnect(url=url, disable_ssl=False, session=session, timeout=timeout)
         except (TypeError, ValueError) as exc:
             raise CollectorError(SOURCE, url, f"bad URL: {exc}") from exc
+        session.take_over(url)  # PrometheusConnect mounted its own retrying adapter on the URL
 
     def _call(self, what: str, fn, *args, **kwargs):
         import requests
         from prometheus_api_client.exceptions import PrometheusApiClientException
 
+        from .http import AnswerError
+
         try:
             return fn(*args, **kwargs)
+        except AnswerError as exc:
+            raise CollectorError(SOURCE, self.url, str(exc)) from exc
         except PrometheusApiClientException as exc:
-            raise CollectorError(SOURCE, self.url, f"{what} failed: {_one_line(exc)}") from exc
+            raise CollectorError(SOURCE, self.url, f"{_short(what)} failed: {_one_line(exc)}") from exc
+        except requests.exceptions.JSONDecodeError as exc:  # a RequestException, but the server did answer
+            raise CollectorError(SOURCE, self.url, f"answer to {_short(what)} is not valid JSON") from exc
         except requests.exceptions.RequestException as exc:
             raise CollectorError(
                 SOURCE, self.url, f"unreachable within {self.timeout:g}s: {_one_line(exc)}"
             ) from exc
-        except (ValueError, KeyError) as exc:
-            raise CollectorError(SOURCE, self.url, f"unexpected answer to {what}: {_one_line(exc)}") from exc
+        except RecursionError as exc:
+            raise CollectorError(SOURCE, self.url, f"answer to {_short(what)} is nested too deeply") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CollectorError(
+                SOURCE, self.url, f"unexpected answer to {_short(what)}: {_one_line(exc)}"
+            ) from exc
 
-    def instant(self, query: str, at: datetime) -> list[tuple[dict, float]]:
+    def _checked(self, query: str, read):
+        """Run `read` over an answer; a malformed sample or shape is the server's input error."""
+        try:
+            return read()
+        except (Invalid, KeyError, IndexError, TypeError, AttributeError) as exc:
+            reason = (
+                str(exc)
+                if isinstance(exc, Invalid)
+                else f"unexpected shape ({type(exc).__name__}: {_one_line(exc)})"
+            )
+            raise CollectorError(SOURCE, self.url, f"answer to {_short(query)}: {reason}") from exc
+
+    def instant(self, query: str, at: datetime, *, keep_nan: bool = False) -> list[tuple[dict, float]]:
+        """(labels, value) per series. Non-finite values are dropped as missing, with a warning, unless
+        `keep_nan` (the caller knows what NaN means for its query)."""
         data = self._call(query, self.prom.custom_query, query, params={"time": at.timestamp()})
-        if isinstance(data, list) and len(data) == 2 and not isinstance(data[0], dict):
-            return [({}, float(data[1]))]  # a scalar result is a bare [ts, "v"]
-        return [(item.get("metric", {}), float(item["value"][1])) for item in data or []]
+
+        def read() -> list[tuple[dict, float]]:
+            if isinstance(data, list) and len(data) == 2 and not isinstance(data[0], dict):
+                return [({}, _sample(data[1]))]  # a scalar result is a bare [ts, "v"]
+            return [(_labels(item), _sample(_pair(item["value"])[1])) for item in array(data, "result")]
+
+        rows = self._checked(query, read)
+        return rows if keep_nan else self.finite(query, rows, lambda row: row[1])
 
     def range(self, query: str, start: datetime, end: datetime, step: int) -> list[tuple[dict, list]]:
         data = self._call(
             query, self.prom.custom_query_range, query, start_time=start, end_time=end, step=f"{step}s"
         )
+
+        def read() -> list[tuple[dict, list]]:
+            return [
+                (
+                    _labels(item),
+                    [(_sample(t), _sample(v)) for t, v in map(_pair, array(item["values"], "values"))],
+                )
+                for item in array(data, "result")
+            ]
+
         return [
-            (item.get("metric", {}), [(float(t), float(v)) for t, v in item["values"]]) for item in data or []
+            (labels, self.finite(query, points, lambda p: p[0] + p[1]))
+            for labels, points in self._checked(query, read)
         ]
+
+    def finite(self, query: str, rows: list, value) -> list:
+        kept = [row for row in rows if math.isfinite(value(row))]
+        if len(kept) < len(rows):
+            self.warnings.append(
+                f"{len(rows) - len(kept)} non-finite sample(s) (NaN/Inf) treated as missing in {_short(query)}"
+            )
+        return kept
+
+
+def _sample(value: object) -> float:
+    return number(value, "sample value")
+
+
+def _pair(value: object) -> list:
+    pair = array(value, "sample")
+    if len(pair) != 2:
+        raise Invalid(f"sample {shown(pair)} is not a [time, value] pair")
+    return pair
+
+
+def _labels(item: object) -> dict[str, str]:
+    labels = mapping(mapping(item, "series").get("metric", {}), "metric")
+    if not all(isinstance(v, str) for v in labels.values()):
+        raise Invalid(f"labels {shown(labels)} are not all strings")
+    return labels
+
+
+def _short(query: str) -> str:
+    return query if len(query) <= 80 else query[:79] + "…"
 
 
 def _one_line(exc: BaseException) -> str:

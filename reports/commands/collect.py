@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -15,16 +15,15 @@ from healthdeck.collectors.guardian.prometheus import collect_prometheus
 from healthdeck.collectors.junit import JUnitOptions, collect_junit
 from healthdeck.collectors.ruff import collect_ruff
 
-from ..build import Collected, build_report
+from ..build import Collected, build_report, input_warnings
 from ..config import Config, load_config
 from ..errors import UsageError
 from ..guardian.delta import GuardianInputs, read_logs
 from ..history.metrics import flatten
 from ..history.store import default_url, open_store
-from ..output import write_atomic
+from ..output import report_json, write_atomic
 from ..render.markdown import render_markdown
 from ..render.md import percent
-from ..schema import validate_report
 from ..stamp import read_stamp
 
 
@@ -47,10 +46,9 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     report = build_report(collected, config, read_stamp(config.root_path))
     if not args.no_history:
         report["summary"]["run_key"] = f"collect:{uuid.uuid4().hex}"
-    validate_report(report)
     write_atomic(
         {
-            out / "latest.json": json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+            out / "latest.json": report_json(report),
             out / "latest.md": render_markdown(report, config.coverage_precision),
         }
     )
@@ -64,6 +62,8 @@ def collect(args: argparse.Namespace, config: Config) -> int:
         finally:
             store.close()
     if not args.quiet:
+        for warning in input_warnings(report):
+            print(f"healthdeck: warning: {warning}", file=sys.stderr)
         print(f"wrote {out / 'latest.json'} and {out / 'latest.md'}")
         print(headline(report))
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -12,9 +11,8 @@ from ..config import Config, load_config
 from ..context import context, load_report
 from ..gate import evaluate, junit_xml, show
 from ..history.store import HistoryStore, Run
-from ..output import write_atomic
+from ..output import report_json, write_atomic
 from ..render.markdown import render_markdown
-from ..schema import validate_report
 from . import report_path, store_for
 
 EXIT_GO, EXIT_NO_GO = 0, 1
@@ -70,8 +68,7 @@ def cmd_gate(
     if write:
         report["summary"]["verdict"] = verdict["status"]
         report.setdefault("details", {})["verdict"] = verdict
-        validate_report(report)
-        outputs[report_path] = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        outputs[report_path] = report_json(report)
         outputs[report_path.with_suffix(".md")] = render_markdown(report, config.coverage_precision)
     if junit:
         outputs[Path(junit)] = junit_xml(verdict)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from ..errors import UsageError
 from ..guardian.delta import build_guardian
-from ..output import write_atomic
+from ..output import json_text, write_atomic
 from ..render.guardian import render_rehearsal_markdown
 from .collect import guardian_inputs
 
@@ -20,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("guardian-delta needs --permissive and --strict")
     summary, details = build_guardian(inputs)
     if args.format == "json":
-        text = json.dumps({"summary": summary, "details": details}, indent=2, ensure_ascii=False) + "\n"
+        text = json_text({"summary": summary, "details": details})
     else:
         text = render_rehearsal_markdown(summary, details)
     if args.output:

@@ -169,7 +169,8 @@ def prometheus_section(p: dict, h: str) -> list[str]:
         out += ["Top deny rules:", ""]
         out += table(["Rule", "Denies"], [[code(r["key"]), _int(round(r["value"]))] for r in p["top_rules"]])
         out.append("")
-    return out
+    warnings = p.get("warnings") or []
+    return out + [f"- {cell(w)}" for w in warnings] + ([""] if warnings else [])
 
 
 def render_rehearsal_markdown(summary: dict, details: dict) -> str:

@@ -1,0 +1,114 @@
+"""Checks on values read from artifacts: counts, finite numbers, JSON that cannot blow the stack.
+
+A failed check raises `Invalid` with a short reason (never the whole value); each collector turns
+that into its CollectorError, which adds the file. So every malformed figure ends as one line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+# Counts above this are not counts of anything a test run produces, and beyond 2**53 they would no
+# longer be exact in the JSON readers of the report (JavaScript, Go float64).
+MAX_COUNT = 2**53 - 1
+SHOWN_CHARS = 40
+
+
+class Invalid(ValueError):
+    """A value read from an artifact has the wrong type, range or shape."""
+
+
+def shown(value: object) -> str:
+    """A bounded repr of a value for an error message: a 5 000-digit number is not echoed back."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
+def count(value: object, what: str) -> int:
+    """A non-negative whole number up to MAX_COUNT, given as a JSON integer or a string of digits."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or not text.isdigit():
+            raise Invalid(f"{what} is {shown(value)}, not a whole number")
+        if len(text) > len(str(MAX_COUNT)):
+            raise Invalid(f"{what} has {len(text)} digits, not a plausible count")
+        value = int(text)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise Invalid(f"{what} is {value}, not a finite number")
+    elif not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid(f"{what} is {shown(value)} ({type(value).__name__}), not a whole number")
+    if value < 0:
+        raise Invalid(f"{what} is {value}, a count cannot be negative")
+    if value > MAX_COUNT:
+        raise Invalid(f"{what} is {shown(value)}, not a plausible count")
+    return value
+
+
+def covered_within(covered: int, valid: int, what: str) -> None:
+    """0 ≤ covered ≤ valid: more covered than there is to cover is an impossible report."""
+    if covered > valid:
+        raise Invalid(f"{what}: {covered} covered of {valid} is impossible")
+
+
+def number(value: object, what: str) -> float:
+    """A number (JSON number or numeric string). Non-finite results (NaN, ±Inf) are returned as they
+    are: the caller decides whether they mean "missing" (and says so) or are an error."""
+    if isinstance(value, bool):
+        raise Invalid(f"{what} is {shown(value)}, not a number")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and len(value) <= 64:
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise Invalid(f"{what} is {shown(value)}, not a number")
+
+
+def text(value: object, what: str, *, optional: bool = False) -> str | None:
+    """A string field; None is accepted only when `optional`."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{what} is {shown(value)} ({type(value).__name__}), not a string")
+    return value
+
+
+def mapping(value: object, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise Invalid(f"{what} is a {_kind(value)}, expected an object")
+    return value
+
+
+def array(value: object, what: str) -> list:
+    if not isinstance(value, list):
+        raise Invalid(f"{what} is a {_kind(value)}, expected a list")
+    return value
+
+
+def _kind(value: object) -> str:
+    return {dict: "JSON object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number" if isinstance(value, int | float) else type(value).__name__
+    )
+
+
+def load_json(text_: str) -> Any:
+    """json.loads that reports every way a hostile document fails as `Invalid`: malformed syntax,
+    NaN/Infinity literals (not JSON), nesting deep enough to exhaust the stack, numbers with more
+    digits than Python converts. Numbers too large for a float (1e400) come back as ±inf: checks on
+    the value refuse or drop them."""
+    try:
+        return json.loads(text_, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"malformed JSON: {exc.msg} (line {exc.lineno})") from exc
+    except RecursionError as exc:
+        raise Invalid("malformed JSON: nested too deeply to read") from exc
+    except ValueError as exc:  # a NaN/Infinity literal, or an integer past Python's digit limit
+        reason = str(exc) if "JSON number" in str(exc) else "a number with more digits than any count has"
+        raise Invalid(f"malformed JSON: {reason}") from exc
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")

@@ -1,0 +1,252 @@
+"""Hostile and malformed inputs through the real command: one line naming the file and the reason,
+exit 3, nothing written. Plus the cases where the input is usable but its own figures disagree
+(the per-file data wins, and the run says so), the strict writer, and configuration ranges."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from healthdeck.collectors.coveragepy import collect_coverage
+from healthdeck.reports.cli import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, main
+from healthdeck.reports.config import _INT_KEYS, INT_RANGES
+from healthdeck.reports.output import json_text
+from healthdeck.reports.schema import ReportError
+from tests.conftest import REAL
+
+BIG = "9" * 5000
+NESTED = "[" * 100_000 + "]" * 100_000
+COV_TOTALS = {"num_statements": 10, "covered_lines": 5}
+
+
+def _cov_json(**changes: object) -> str:
+    doc = {"meta": {"version": "7.6", "branch_coverage": False}, "totals": COV_TOTALS, "files": {}}
+    return json.dumps({**doc, **changes})
+
+
+def _cobertura(root: str, lines: str = "") -> str:
+    classes = f'<class filename="a.py"><lines>{lines}</lines></class>' if lines else ""
+    return (
+        f"<coverage {root}><sources><source>/p</source></sources><packages><package><classes>{classes}"
+        "</classes></package></packages></coverage>"
+    )
+
+
+VIOLATION = {"code": "F401", "message": "x", "filename": "/p/a.py", "location": {"row": 1, "column": 1}}
+STAT = {"code": "F401", "name": "unused-import", "count": 5, "fixable": True}
+
+# (flag, file name, content, what the one line must say)
+HOSTILE: list[tuple[str, str, str | bytes, str]] = [
+    ("--coverage", "files-list.json", _cov_json(files=[]), "files is a list, expected an object"),
+    ("--coverage", "meta-string.json", _cov_json(meta="x"), "meta is a string, expected an object"),
+    ("--coverage", "1e400.json", _cov_json().replace('"num_statements": 10', '"num_statements": 1e400'),
+     "totals.num_statements is inf, not a finite number"),
+    ("--coverage", "bigint.json", _cov_json().replace('"num_statements": 10', f'"num_statements": {BIG}'),
+     "a number with more digits than any count has"),
+    ("--coverage", "nested.json", '{"meta": ' + NESTED + ', "totals": {}, "files": {}}', "nested too deeply"),
+    ("--coverage", "negative.json", _cov_json(totals={"num_statements": -10, "covered_lines": 0}),
+     "num_statements is -10, a count cannot be negative"),
+    ("--coverage", "nan.json", _cov_json().replace('"covered_lines": 5', '"covered_lines": NaN'),
+     "NaN is not a JSON number"),
+    ("--coverage", "string-count.json", _cov_json(totals={"num_statements": "ten", "covered_lines": 0}),
+     "num_statements is 'ten', not a whole number"),
+    ("--coverage", "bool-count.json", _cov_json(totals={"num_statements": True, "covered_lines": 0}),
+     "num_statements is True (bool), not a whole number"),
+    ("--coverage", "file-summary-list.json",
+     _cov_json(files={"a.py": {"summary": [1, 2]}}), "files['a.py'].summary is a list, expected an object"),
+    ("--coverage", "branch-flag.json", _cov_json(meta={"branch_coverage": "yes"}),
+     "meta.branch_coverage is 'yes', not true or false"),
+    ("--coverage", "covered-over-valid.json", _cov_json(totals={"num_statements": 5, "covered_lines": 9}),
+     "9 covered of 5 is impossible"),
+    ("--coverage", "impossible.xml", _cobertura('lines-valid="10" lines-covered="20"'),
+     "lines-covered/lines-valid: 20 covered of 10 is impossible"),
+    ("--coverage", "negative.xml", _cobertura('lines-valid="-10" lines-covered="0"'),
+     "lines-valid is '-10', not a whole number"),
+    ("--coverage", "bigint.xml", _cobertura(f'lines-valid="{BIG}" lines-covered="1"'),
+     "lines-valid has 5000 digits, not a plausible count"),
+    ("--coverage", "hits.xml", _cobertura('lines-valid="1" lines-covered="1"', '<line number="1" hits="banana"/>'),
+     "<line number='1'> of 'a.py': hits is 'banana', not a whole number"),
+    ("--coverage", "condition.xml",
+     _cobertura('lines-valid="1" lines-covered="1"',
+                '<line number="1" hits="1" branch="true" condition-coverage="150% (3/2)"/>'),
+     "condition-coverage: 3 covered of 2 is impossible"),
+    ("--coverage", "condition-big.xml",
+     _cobertura('lines-valid="1" lines-covered="1"',
+                f'<line number="1" hits="1" branch="true" condition-coverage="50% ({BIG}/2)"/>'),
+     "covered branches has 5000 digits"),
+    ("--coverage", "nested.xml", "<coverage>" + "<a>" * 100_000 + "</a>" * 100_000 + "</coverage>",
+     "elements nested more than 64 deep"),
+    ("--coverage", "class-in-class.xml",
+     '<coverage lines-valid="1"><class filename="a.py"><class filename="b.py"/></class></coverage>',
+     "<class> inside <class filename='a.py'>"),
+    ("--ruff", "1e400.json", '[{"code": "F401", "name": "x", "count": 1e400}]', "count is inf, not a finite number"),
+    ("--ruff", "bigint.json", f'[{{"code": "F401", "name": "x", "count": {BIG}}}]', "more digits than any count"),
+    ("--ruff", "bigint.txt", f"{BIG}\tF401\t[*] unused-import\n", "line 1: count has 5000 digits"),
+    ("--ruff", "found-bigint.txt", f"1\tF401\t[*] unused-import\nFound {BIG} errors.\n", "line 2: 'Found N errors.'"),
+    ("--ruff", "nested.json", NESTED, "nested too deeply"),
+    ("--ruff", "code-list.json", json.dumps([{**VIOLATION, "code": ["F401"]}]), "entry 0: code is ['F401'] (list)"),
+    ("--ruff", "code-list-stats.json", json.dumps([{**STAT, "code": ["F401"]}]), "entry 0: code is ['F401'] (list)"),
+    ("--ruff", "negative.json", json.dumps([{**STAT, "count": -5}]), "count is -5, a count cannot be negative"),
+    ("--ruff", "float-count.json", json.dumps([{**STAT, "count": 2.5}]), "count is 2.5 (float), not a whole number"),
+    ("--ruff", "mixed.json", json.dumps([VIOLATION, STAT]), "mixes 1 violations (entry 0) with 1 statistics"),
+    ("--ruff", "mixed-stats-first.json", json.dumps([STAT, VIOLATION, VIOLATION]), "mixes 2 violations (entry 1)"),
+    ("--ruff", "location-string.json", json.dumps([{**VIOLATION, "location": "1:1"}]), "location is a string"),
+    ("--ruff", "filename-number.json", json.dumps([{**VIOLATION, "filename": 7}]), "filename is 7 (int)"),
+    ("--ruff", "object.json", '[{"code": "F401"}, 3]', "not a list of ruff objects"),
+    ("--ruff", "unicode-digits.txt", "١٢\tF401\t[*] unused-import\n", "line 1: count is '١٢', not a whole number"),
+    ("--compileall", "binary.txt", b"\x00\x01", "binary content"),
+    ("--compileall", "latin1.txt", "*** Error compiling 'caf\xe9.py'...\n".encode("latin-1"), "not valid UTF-8"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flag", "name", "content", "reason"), HOSTILE, ids=[f"{f[2:]}-{n}" for f, n, _, _ in HOSTILE]
+)
+def test_hostile_input_is_one_line_and_exit_3(tmp_path, capsys, flag, name, content, reason) -> None:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code = main(["collect", "--no-history", "--out", str(tmp_path / "out"), flag, str(path)])
+    err = capsys.readouterr().err
+    assert (code, err.count("\n")) == (EXIT_INPUT, 1), err[:2000]
+    assert err.startswith(f"healthdeck: error: {path}: ") and reason in err
+    assert len(err) < 500  # never the 5 000 digits back
+    assert not (tmp_path / "out").exists()
+
+
+def test_gzipped_hostile_input_is_the_same_error(tmp_path, capsys) -> None:
+    path = tmp_path / "ruff.json.gz"
+    path.write_bytes(gzip.compress(json.dumps([VIOLATION, STAT]).encode()))
+    assert main(["collect", "--no-history", "--out", str(tmp_path), "--ruff", str(path)]) == EXIT_INPUT
+    assert "mixes 1 violations" in capsys.readouterr().err
+
+
+def test_corrupt_gzip_decision_log_is_exit_3(tmp_path, capsys) -> None:
+    sample = Path(__file__).parents[1] / "reports" / "samples" / "guardian"
+    data = bytearray((sample / "permissive.jsonl.gz").read_bytes())
+    data[12:40] = b"\xff" * 28  # a deflate stream that zlib refuses ("invalid block type")
+    bad = tmp_path / "permissive.jsonl.gz"
+    bad.write_bytes(bytes(data))
+    code = main(["collect", "--no-history", "--out", str(tmp_path / "out"),
+                 "--guardian-permissive", str(bad), "--guardian-strict", str(sample / "strict.jsonl.gz")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT and err.count("\n") == 1 and "cannot read" in err and str(bad) in err
+
+
+# --- usable inputs whose own figures disagree: the per-file data wins, and the run says so ---
+
+LINES_3_OF_4 = "".join(f'<line number="{n}" hits="{h}"/>' for n, h in ((1, 1), (2, 0), (3, 1), (4, 1)))
+
+
+@pytest.mark.parametrize(
+    ("root", "want"),
+    [
+        ('lines-valid="4" lines-covered="4" branches-valid="0" branches-covered="0"', "disagree with its per-file data"),
+        ('line-rate="0.5"', "the report has no totals; computed from its 1 files"),
+        ('lines-valid="4" lines-covered="9"', "the report's totals are unusable"),
+    ],
+    ids=["root-says-100", "lines-valid-missing", "root-impossible"],
+)  # fmt: skip
+def test_per_file_data_wins_and_is_reported(tmp_path, capsys, root: str, want: str) -> None:
+    path = tmp_path / "coverage.xml"
+    path.write_text(_cobertura(root, LINES_3_OF_4))
+    assert main(["collect", "--no-history", "--out", str(tmp_path), "--coverage", str(path)]) == EXIT_OK
+    report = json.loads((tmp_path / "latest.json").read_text())
+    assert report["summary"]["coverage"]["percent"] == 75.0
+    assert (
+        report["summary"]["coverage"]["statements"],
+        report["summary"]["coverage"]["covered_statements"],
+    ) == (4, 3)
+    err = capsys.readouterr().err
+    assert err.startswith("healthdeck: warning: coverage: ") and want in err and err.count("\n") == 1
+    assert want in (tmp_path / "latest.md").read_text()
+
+
+def test_json_totals_that_disagree_with_files_lose(write) -> None:
+    files = {"a.py": {"summary": {"num_statements": 10, "covered_lines": 9}}}
+    result = collect_coverage(
+        write("c.json", _cov_json(totals={"num_statements": 10, "covered_lines": 10}, files=files))
+    )
+    assert result.totals.covered_statements == 9 and "disagree" in result.warnings[0]
+
+
+def test_real_report_has_no_warning() -> None:
+    for name in ("dateutil.coverage.xml.gz", "packaging.coverage.xml.gz", "packaging.coverage.json.gz"):
+        assert collect_coverage(REAL / name).warnings == ()
+
+
+def test_stub_and_empty_file_lists_keep_their_meaning(write) -> None:
+    stub = collect_coverage(write("stub.xml", '<coverage line-rate="0.0"></coverage>'))
+    assert stub.has_data is False  # nothing measured: no data, never 0 % and never 100 %
+    root_only = collect_coverage(
+        write("root.xml", '<coverage lines-valid="10" lines-covered="4"></coverage>')
+    )
+    assert root_only.totals.percent == 40.0 and root_only.warnings == ()
+
+
+def test_java_style_method_lines_are_not_counted_twice(write) -> None:
+    method = '<methods><method name="f"><lines><line number="1" hits="1"/></lines></method></methods>'
+    lines = '<lines><line number="1" hits="1"/><line number="2" hits="0"/></lines>'
+    doc = f'<coverage lines-valid="2" lines-covered="1"><class filename="a.py">{method}{lines}</class></coverage>'
+    result = collect_coverage(write("java.xml", doc))
+    assert (result.totals.statements, result.warnings) == (2, ())
+
+
+# --- the writer ---
+
+
+def test_writer_refuses_non_finite_numbers() -> None:
+    for bad in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ReportError, match=r"non-finite number at summary\.tests\.unit\.time_seconds"):
+            json_text({"summary": {"tests": {"unit": {"time_seconds": bad}}}})
+    assert json.loads(json_text({"a": [1.5, None]})) == {"a": [1.5, None]}
+
+
+def test_report_failing_its_schema_is_exit_5_one_line(tmp_path, capsys, monkeypatch) -> None:
+    # A collector bug that lets a negative count through: the report is refused before writing.
+    from healthdeck.reports import build
+
+    real = build._ruff
+    monkeypatch.setattr(
+        build,
+        "_ruff",
+        lambda result, config: (lambda s, d: ({**s, "syntax_errors": -1}, d))(*real(result, config)),
+    )
+    code = main(["collect", "--no-history", "--out", str(tmp_path), "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_INTERNAL == 5 and err.count("\n") == 1
+    assert "internal error: the report does not match its schema at summary.ruff.syntax_errors" in err
+    assert not (tmp_path / "latest.json").exists()
+
+
+# --- configuration ---
+
+
+@pytest.mark.parametrize(
+    ("toml", "reason"),
+    [
+        ('[tool]\nhealthdeck = "x"\n', "[tool.healthdeck] must be a table, not str"),
+        ('tool = "x"\n', "[tool] must be a table, not str"),
+        ("[tool.healthdeck]\ncoverage_precision = 100000000\n", "coverage_precision must be from 0 to 10"),
+        ("[tool.healthdeck]\nmessage_chars = 0\n", "message_chars must be from 1 to 100000"),
+        ("[tool.healthdeck.guardian]\ntimeout = nan\n", "timeout must be a number of seconds above 0"),
+        ("[tool.healthdeck.guardian]\ntimeout = 1e9\n", "at most 3600"),
+        ("[tool.healthdeck.gates]\ncoverage_min = 150\n", "coverage_min must be a percentage from 0 to 100"),
+        ("[tool.healthdeck.gates]\nmax_age_hours = inf\n", "max_age_hours must be a non-negative number"),
+        ("[tool.healthdeck.badge_thresholds]\ncoverage = [nan, 1]\n", "coverage must be [green_at_or_above"),
+    ],
+)
+def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys, toml: str, reason: str) -> None:
+    cfg = tmp_path / "pyproject.toml"
+    cfg.write_text(toml)
+    code = main(["collect", "--no-history", "--config", str(cfg), "--out", str(tmp_path / "out"),
+                 "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE and err.count("\n") == 1 and reason in err, err
+
+
+def test_every_integer_setting_has_a_range() -> None:
+    assert set(INT_RANGES) == _INT_KEYS
