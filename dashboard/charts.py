@@ -6,7 +6,8 @@ Colours are fixed per meaning (pass/fail/unknown, permissive/strict) and readabl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -26,6 +27,15 @@ STATUS_COLORS = {
 }
 
 
+def label(value: object) -> str:
+    """A name, category or hover value from the data, shown as text: plotly renders <a>, <b>, <br> in labels."""
+    return html.escape(str(value), quote=False)
+
+
+def labels(values: Iterable[object]) -> list[str]:
+    return [label(v) for v in values]
+
+
 def downsample(frame: pd.DataFrame, x: str, max_points: int = MAX_POINTS) -> pd.DataFrame:
     """At most `max_points` rows: equal-width time buckets, numeric columns averaged, others last."""
     if len(frame) <= max_points:
@@ -40,12 +50,12 @@ def downsample(frame: pd.DataFrame, x: str, max_points: int = MAX_POINTS) -> pd.
 
 def _layout(fig: go.Figure, title: str, y_title: str, percent: bool = False) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
+        title={"text": label(title), "x": 0, "xanchor": "left"},
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=320,
         hovermode="x unified",
         legend={"orientation": "h", "y": -0.2},
-        yaxis_title=y_title,
+        yaxis_title=label(y_title),
     )
     if percent:
         fig.update_yaxes(ticksuffix=" %")
@@ -59,9 +69,10 @@ def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], threshold: float
     for i, suite in enumerate(suites):
         if suite in data:
             fig.add_trace(go.Scatter(
-                x=data["time"], y=data[suite] * 100, name=suite, mode="lines+markers",
-                line={"color": SERIES[i % len(SERIES)]}, customdata=data.get("sha"),
-                hovertemplate="%{y:.2f} %<extra>" + suite + " %{customdata}</extra>",
+                x=data["time"], y=data[suite] * 100, name=label(suite), mode="lines+markers",
+                line={"color": SERIES[i % len(SERIES)]},
+                customdata=labels(data["sha"].fillna("")) if "sha" in data else None,
+                hovertemplate="%{y:.2f} %<extra>%{fullData.name} %{customdata}</extra>",
             ))  # fmt: skip
     if threshold is not None:
         fig.add_hline(y=threshold * 100, line={"color": FAIL, "dash": "dash"},
@@ -76,9 +87,9 @@ def coverage_trend(frame: pd.DataFrame, lanes: Sequence[str], target: float | No
     for i, column in enumerate(["total", *lanes]):
         if column in data and data[column].notna().any():
             fig.add_trace(go.Scatter(
-                x=data["time"], y=data[column], name=column, mode="lines",
+                x=data["time"], y=data[column], name=label(column), mode="lines",
                 line={"color": SERIES[i % len(SERIES)], "width": 3 if column == "total" else 1.5},
-                hovertemplate="%{y:.2f} %<extra>" + column + "</extra>",
+                hovertemplate="%{y:.2f} %<extra>%{fullData.name}</extra>",
             ))  # fmt: skip
     if target is not None:
         fig.add_hline(y=target, line={"color": FAIL, "dash": "dash"}, annotation_text=f"target {target:g} %",
@@ -93,7 +104,7 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str]) -> go.Figure:
     for i, rule in enumerate(rules):
         if rule in data:
             fig.add_trace(go.Scatter(
-                x=data["time"], y=data[rule].fillna(0), name=rule, mode="lines", stackgroup="ruff",
+                x=data["time"], y=data[rule].fillna(0), name=label(rule), mode="lines", stackgroup="ruff",
                 line={"width": 0.5, "color": OTHER if rule == "other" else SERIES[i % (len(SERIES) - 1)]},
             ))  # fmt: skip
     return _layout(fig, "ruff findings by rule", "findings")
@@ -104,15 +115,15 @@ def count_trend(frame: pd.DataFrame, columns: Sequence[str], title: str, y_title
     fig = go.Figure()
     for i, column in enumerate(columns):
         if column in data:
-            fig.add_trace(go.Scatter(x=data["time"], y=data[column], name=column, mode="lines+markers",
+            fig.add_trace(go.Scatter(x=data["time"], y=data[column], name=label(column), mode="lines+markers",
                                      line={"color": SERIES[i % len(SERIES)]}))  # fmt: skip
     return _layout(fig, title, y_title)
 
 
-def top_bars(labels: Sequence[str], values: Sequence[float], title: str, color: str = SERIES[0]) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(values)[::-1], y=list(labels)[::-1], orientation="h", marker_color=color))
+def top_bars(names: Sequence[str], values: Sequence[float], title: str, color: str = SERIES[0]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(values)[::-1], y=labels(names)[::-1], orientation="h", marker_color=color))
     fig = _layout(fig, title, "")
-    fig.update_layout(height=max(220, 28 * len(labels) + 80), hovermode="closest")
+    fig.update_layout(height=max(220, 28 * len(names) + 80), hovermode="closest")
     return fig
 
 
@@ -124,12 +135,12 @@ def deny_delta(rows: dict[str, dict], dimension: str, new_in_strict: set[str] = 
     keys = list(rows)[:25]
     perm = [rows[k]["would_deny_per_1000"] or 0 for k in keys]
     strict = [rows[k]["denied_per_1000"] or 0 for k in keys]
-    labels = [f"★ {k}" if k in new_in_strict else k for k in keys]
+    ticks = [f"★ {label(k)}" if k in new_in_strict else label(k) for k in keys]
     fig = go.Figure([
-        go.Bar(name="permissive: would deny", x=labels, y=perm, marker_color=PERMISSIVE,
+        go.Bar(name="permissive: would deny", x=ticks, y=perm, marker_color=PERMISSIVE,
                customdata=[rows[k]["would_deny"] for k in keys],
                hovertemplate="%{y:.1f} per 1 000 (%{customdata} requests)<extra>permissive</extra>"),
-        go.Bar(name="strict: denied", x=labels, y=strict, marker_color=STRICT,
+        go.Bar(name="strict: denied", x=ticks, y=strict, marker_color=STRICT,
                customdata=[rows[k]["denied"] for k in keys],
                hovertemplate="%{y:.1f} per 1 000 (%{customdata} requests)<extra>strict</extra>"),
     ])  # fmt: skip
@@ -146,14 +157,14 @@ def decisions_over_time(series: dict[str, list[list[float]]]) -> go.Figure:
     for decision, points in sorted(series.items()):
         if points:
             x = pd.to_datetime([p[0] for p in points], unit="s", utc=True)
-            fig.add_trace(go.Scatter(x=x, y=[p[1] for p in points], name=decision, stackgroup="d", mode="lines",
+            fig.add_trace(go.Scatter(x=x, y=[p[1] for p in points], name=label(decision), stackgroup="d", mode="lines",
                                      line={"color": colors.get(decision, UNKNOWN)}))  # fmt: skip
     return _layout(fig, "Guardian decisions over time (Prometheus)", "decisions per step")
 
 
 def share_bars(shares: dict[str, float], title: str) -> go.Figure:
     keys = sorted(shares, key=shares.get, reverse=True)
-    fig = go.Figure(go.Bar(x=keys, y=[shares[k] * 100 for k in keys], marker_color=PERMISSIVE))
+    fig = go.Figure(go.Bar(x=labels(keys), y=[shares[k] * 100 for k in keys], marker_color=PERMISSIVE))
     return _layout(fig, title, "share", percent=True)
 
 

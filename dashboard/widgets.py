@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pandas as pd
@@ -14,7 +15,41 @@ from healthdeck.reports.gate import show
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
 ICONS = {"GO": ":material/check_circle:", "NO-GO": ":material/block:", "INCOMPLETE": ":material/help:",
          "PASS": ":material/check:", "FAIL": ":material/close:", "UNKNOWN": ":material/question_mark:"}  # fmt: skip
+VERDICTS = ("GO", "NO-GO", "INCOMPLETE")
 DETAIL_CHARS = 160
+
+# Terminal escape sequences (CSI, OSC, two-byte ESC), control characters, and the invisible
+# direction overrides that make text read differently from what it is.
+_TERMINAL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Every ASCII punctuation mark may be backslash-escaped in Markdown: escaping them all leaves no syntax.
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Streamlit finds links, e-mail addresses, icons (:material/x:), emoji (:x:) and colours (:green[x]) in
+# the text *after* escapes are resolved, so a zero-width space has to break each of those sequences.
+_ZWSP = "\u200b"
+_AFTER_ESCAPES = re.compile(r"(?i)(\\:|\\@)(?=\S)|(?<![\w\u200b])(w)(?=ww\\\.)")
+_ICON_IN_CODE = re.compile(r":(?=material/)")
+
+
+def md(value: object, *, code: bool = False, limit: int | None = None) -> str:
+    """Text from an artifact, a log or git, made safe for any Streamlit Markdown sink.
+
+    Prose is shown literally (every Markdown special escaped, links and shortcodes broken); with
+    `code=True` it is an inline code span, which suits identifiers (test ids, rules, etags, branches).
+    Terminal escapes and control characters go, line breaks become spaces (a heading or list cannot
+    start), and `limit` shortens the text before escaping so an escape is never cut in half.
+    """
+    text = " ".join(_CONTROL.sub("", _TERMINAL.sub("", str(value)).replace("\t", " ")).split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if code:
+        text = _ICON_IN_CODE.sub(":" + _ZWSP, text)
+        fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+        pad = " " if text.startswith("`") or text.endswith("`") else ""
+        return f"{fence}{pad}{text}{pad}{fence}"
+    return _AFTER_ESCAPES.sub(
+        lambda m: (m[1] + _ZWSP) if m[1] else m[2] + _ZWSP, _PUNCTUATION.sub(r"\\\1", text)
+    )
 
 
 def missing(what: str, how: str) -> None:
@@ -31,22 +66,19 @@ def verdict_banner(ctx: Ctx) -> None:
         return
     status = verdict["status"]
     trouble = [c for c in verdict["conditions"] if c["status"] != "PASS"]
-    lines = [f"- {ICONS[c['status']]} **{c['description']}**: {show(c['actual'], c.get('unit', 'count'))} "
-             f"vs {show(c['threshold'], c.get('unit', 'count'))}" + (f" — {_short(c['detail'])}" if c["detail"] else "")
-             for c in trouble]  # fmt: skip
+    lines = [f"- {ICONS[c['status']]} **{md(c['description'])}**: {md(show(c['actual'], c.get('unit', 'count')))} "
+             f"vs {md(show(c['threshold'], c.get('unit', 'count')))}"
+             + (f" — {md(c['detail'], limit=DETAIL_CHARS)}" if c["detail"] else "") for c in trouble]  # fmt: skip
     origin = "" if ctx.verdict_stored else " _(evaluated from the report now; `healthdeck gate` stores it)_"
     if not verdict["conditions"]:
         text = f"### {ICONS['INCOMPLETE']} No release checklist configured{origin}\n\nAdd `[tool.healthdeck.gates]`."
         st.warning(text)
         return
-    text = f"### {ICONS[status]} {status}{origin}\n\n" + (
-        "\n".join(lines) if lines else "Every condition passes."
+    text = (
+        f"### {ICONS.get(status, ICONS['INCOMPLETE'])} {status if status in VERDICTS else md(status)}{origin}\n\n"
+        + ("\n".join(lines) if lines else "Every condition passes.")
     )
     {"GO": st.success, "NO-GO": st.error}.get(status, st.warning)(text)
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
 
 
 def compact(n: int) -> str:
@@ -66,10 +98,12 @@ def provenance(ctx: Ctx) -> None:
         return
     age_h = (time.time() - s["ts"]) / 3600
     limit = ctx.src.config.gates.max_age_hours or 24
-    parts = [f"commit `{s.get('git_sha') or 'unknown'}`", f"branch `{s.get('branch') or 'unknown'}`",
-             f"generated {s['timestamp_iso']}"]  # fmt: skip
+    parts = [f"commit {md(s.get('git_sha') or 'unknown', code=True)}",
+             f"branch {md(s.get('branch') or 'unknown', code=True)}", f"generated {md(s.get('timestamp_iso'))}"]  # fmt: skip
     if ctx.baseline:
-        parts.append(f"baseline `{ctx.baseline.short_sha or ctx.baseline.run_key}` ({ctx.baseline_spec})")
+        parts.append(
+            f"baseline {md(ctx.baseline.short_sha or ctx.baseline.run_key, code=True)} ({md(ctx.baseline_spec)})"
+        )
     st.caption(" · ".join(parts))
     if age_h > limit:
         st.warning(
@@ -98,9 +132,9 @@ def deny_delta(ctx: Ctx, key: str) -> None:
     st.plotly_chart(charts.deny_delta(g["delta"][f"by_{dim}"], dim, new), key=f"{key}_deny")
     if g["new_in_strict"]:
         st.error(f"**{g['new_in_strict']} requests are denied in strict** under rules, tenants and actions that never "
-                 "would-deny in permissive: " + ", ".join(f"`{r['rule_id']}` {r['tenant']} `{r['action']}`"
+                 "would-deny in permissive: " + ", ".join(f"{md(r['rule_id'], code=True)} {md(r['tenant'])} {md(r['action'], code=True)}"
                                                           for r in ctx.details["guardian"]["new_in_strict"][:5]))  # fmt: skip
-    st.caption(ctx.details.get("guardian", {}).get("note", ""))
+    st.caption(md(ctx.details.get("guardian", {}).get("note", "")))
 
 
 def table_or(rows: list, empty: str) -> None:

@@ -4,14 +4,12 @@ Playwright. Screenshots of every page land in $HEALTHDECK_SCREENSHOTS (CI: .ci-a
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from healthdeck.reports.demo import history as demo
-from tests.services import free_port, require, wait_http
+from tests.services import require, streamlit
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -31,20 +29,10 @@ def shots(tmp_path_factory) -> Path:
 def server(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     config = demo.build(out, runs=12, progress=False)
-    port = free_port()
-    env = {**os.environ, "HEALTHDECK_REPORT": str(out / "latest.json"),
-           "HEALTHDECK_HISTORY": f"sqlite:///{out / 'history.sqlite'}", "HEALTHDECK_CONFIG": str(config)}  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=APP.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=60, expect=b"ok")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    env = {"HEALTHDECK_REPORT": str(out / "latest.json"), "HEALTHDECK_HISTORY": f"sqlite:///{out / 'history.sqlite'}",
+           "HEALTHDECK_CONFIG": str(config)}  # fmt: skip
+    with streamlit(APP, env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

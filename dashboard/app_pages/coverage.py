@@ -7,7 +7,7 @@ import streamlit as st
 
 from healthdeck.dashboard import charts, data
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import missing
+from healthdeck.dashboard.widgets import md, missing
 
 
 def render(ctx: Ctx) -> None:
@@ -51,7 +51,9 @@ def render(ctx: Ctx) -> None:
                          column_config={c: st.column_config.NumberColumn(format="%.2f") for c in
                                         ("baseline", "percent", "change")})  # fmt: skip
         else:
-            st.success(f"No file lost coverage since `{ctx.baseline.short_sha}`.")
+            st.success(
+                f"No file lost coverage since {md(ctx.baseline.short_sha or ctx.baseline.run_key, code=True)}."
+            )
 
 
 render(st.session_state["healthdeck_ctx"])

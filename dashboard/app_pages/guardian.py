@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from pathlib import PureWindowsPath
 
 import pandas as pd
 import streamlit as st
@@ -13,7 +14,7 @@ from healthdeck.collectors import CollectorError
 from healthdeck.collectors.guardian.prometheus import collect_prometheus
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import deny_delta, missing, table_or
+from healthdeck.dashboard.widgets import deny_delta, md, missing, table_or
 from healthdeck.reports.build import prometheus_summary
 
 
@@ -39,8 +40,8 @@ def render(ctx: Ctx) -> None:
         cols[2].metric("new in strict", g["new_in_strict"], delta_color="inverse", border=True)
         cols[3].metric("not reproduced", g["not_reproduced"], border=True)
         if perm["policy_etags"] != strict["policy_etags"]:
-            st.warning(f"The policy changed between the runs: {', '.join(perm['policy_etags'])} → "
-                       f"{', '.join(strict['policy_etags'])}.")  # fmt: skip
+            st.warning(f"The policy changed between the runs: {', '.join(md(e, code=True) for e in perm['policy_etags'])}"
+                       f" → {', '.join(md(e, code=True) for e in strict['policy_etags'])}.")  # fmt: skip
         deny_delta(ctx, key="guardian")
         left, right = st.columns(2)
         with left:
@@ -50,7 +51,7 @@ def render(ctx: Ctx) -> None:
             st.subheader("Not reproduced")
             table_or(d["not_reproduced"], "None.")
         if g.get("rehearsal"):
-            st.subheader(f"Tests that break in strict ({g['rehearsal']['broken_in_strict']})")
+            st.subheader(f"Tests that break in strict ({md(g['rehearsal']['broken_in_strict'])})")
             broken = d["rehearsal"]["broken_in_strict"]
             table_or(broken, "No smoke test breaks in strict.")
         else:
@@ -66,8 +67,10 @@ def render(ctx: Ctx) -> None:
         with st.expander("Rule × tenant × action"):
             st.dataframe(pd.DataFrame(d["by_rule_tenant_action"]), hide_index=True)
         if g["malformed_lines"]:
+            # The file's name only: the folder is the collecting machine's, not the reader's business.
             st.warning(f"{g['malformed_lines']} malformed log lines were not counted: "
-                       + "; ".join(f"{m['file']} line {m['line']}: {m['reason']}" for m in d["malformed"]))  # fmt: skip
+                       + "; ".join(f"{md(PureWindowsPath(str(m['file'])).name, code=True)} line {md(m['line'])}: "
+                                   f"{md(m['reason'], limit=200)}" for m in d["malformed"]))  # fmt: skip
     else:
         missing(
             "Guardian decision logs",
@@ -85,9 +88,11 @@ def _live(ctx: Ctx) -> None:
         return
     result = _prometheus(url, guardian.window, guardian.timeout, guardian.metrics)
     if isinstance(result, str):
-        st.error(f"Prometheus unreachable: {result}", icon="🔌")
+        st.error(f"Prometheus unreachable: {md(result)}", icon="🔌")
         return
-    st.caption(f"{url}, last {result['window']} to {result['at_iso']} (UTC now {datetime.now(UTC):%H:%M})")
+    st.caption(
+        f"{md(url)}, last {md(result['window'])} to {md(result['at_iso'])} (UTC now {datetime.now(UTC):%H:%M})"
+    )
     st.plotly_chart(charts.decisions_over_time(result["series"]), key="prom_series")
     share = {r["key"]: r["value"] for r in (result.get("would_deny_share_by_tenant") or [])}
     if share:

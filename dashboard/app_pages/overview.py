@@ -6,7 +6,7 @@ import streamlit as st
 
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import compact, deny_delta, missing, pct, provenance, verdict_banner
+from healthdeck.dashboard.widgets import compact, deny_delta, md, missing, pct, provenance, verdict_banner
 
 
 def _delta(now: float | None, base: float | None, scale: float = 1, unit: str = " pts") -> str | None:
@@ -22,7 +22,7 @@ def kpis(ctx: Ctx) -> None:
         if tests:
             base = ((b.get("tests") or {}).get(smoke) or {}).get("pass_rate")
             spark = ctx.metric_trend({f"tests.{smoke}.pass_rate": "v"})["v"] * 100
-            st.metric(f"{smoke} pass rate", pct(tests["pass_rate"] * 100 if tests["pass_rate"] is not None else None),
+            st.metric(f"{md(smoke)} pass rate", pct(tests["pass_rate"] * 100 if tests["pass_rate"] is not None else None),
                       _delta(tests["pass_rate"], base, 100), chart_data=charts.sparkline(spark), border=True,
                       help="passed ÷ (passed + failed + errors)")  # fmt: skip
         else:
@@ -95,7 +95,7 @@ def headline_charts(ctx: Ctx) -> None:
 def render(ctx: Ctx) -> None:
     st.title("Release health")
     if ctx.history_error:
-        st.error(f"History unavailable: {ctx.history_error}")
+        st.error(f"History unavailable: {md(ctx.history_error)}")
     verdict_banner(ctx)
     provenance(ctx)
     if ctx.report:
