@@ -11,17 +11,9 @@ from typing import IO
 
 from lxml import etree
 
+from .errors import CollectorError
+
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-class CollectorError(Exception):
-    """An artifact could not be read. Carries the source kind, the file and a one-line reason."""
-
-    def __init__(self, source: str, path: str | Path, reason: str) -> None:
-        self.source = source
-        self.path = str(path)
-        self.reason = " ".join(str(reason).split())  # always one line, whatever the parser said
-        super().__init__(f"{self.path}: {self.source}: {self.reason}")
 
 
 def open_binary(source: str, path: str | Path) -> IO[bytes]:

@@ -107,6 +107,13 @@ def _parser() -> argparse.ArgumentParser:
     comment.add_argument(
         "--annotations", action="store_true", help="print ::error:: lines for failing conditions"
     )
+    comment.add_argument(
+        "--post", action="store_true",
+        help="keep one sticky comment on the pull request (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH)",
+    )  # fmt: skip
+    comment.add_argument(
+        "--pr", type=int, metavar="N", help="the pull request to post to (default: from the event)"
+    )
 
     badge = sub.add_parser("badge", help="SVG badges and shields.io endpoint JSON (smoke, coverage, verdict)")
     _report_args(badge)
@@ -201,11 +208,12 @@ _EXIT_CODES: tuple[tuple[str, str, int], ...] = (
     ("healthdeck.reports.config", "ConfigError", EXIT_USAGE),
     ("healthdeck.reports.errors", "UsageError", EXIT_USAGE),
     ("healthdeck.reports.history.trends", "BaselineError", EXIT_USAGE),
-    ("healthdeck.collectors.base", "CollectorError", EXIT_INPUT),
+    ("healthdeck.collectors.errors", "CollectorError", EXIT_INPUT),
     ("healthdeck.reports.errors", "InputError", EXIT_INPUT),
     ("healthdeck.reports.history.importers", "ImportError_", EXIT_INPUT),
     ("healthdeck.reports.output", "OutputError", EXIT_OUTPUT),
     ("healthdeck.reports.schema", "ReportError", EXIT_INTERNAL),
+    ("healthdeck.reports.github", "GitHubError", EXIT_OUTPUT),  # the comment could not be posted
 )
 
 

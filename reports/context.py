@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import InputError
-from .history.store import HistoryStore, Run
-from .history.trends import classify_failures, flaky_tests, resolve_baseline
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) loads only when a history is compared: badge never needs it
+    from .history.store import HistoryStore, Run
 
 
 def load_report(path: str | Path) -> dict:
@@ -39,6 +41,9 @@ class Context:
 
 
 def context(report: dict, store: HistoryStore, spec: str, repo: str | Path = ".") -> Context:
+    from .history.store import Run
+    from .history.trends import classify_failures, flaky_tests, resolve_baseline
+
     s = report["summary"]
     current = store.run(s["run_key"]) if s.get("run_key") else None
     probe = current or Run(0, s.get("run_key") or "", s.get("git_sha_full"), s.get("branch"), s.get("version"),

@@ -20,11 +20,11 @@ from ..config import Config, load_config
 from ..errors import UsageError
 from ..guardian.delta import GuardianInputs, read_logs
 from ..history.metrics import flatten
-from ..history.store import default_url, open_store
 from ..output import report_json, write_atomic
 from ..render.markdown import render_markdown
 from ..render.md import percent
 from ..stamp import read_stamp
+from . import require_extra, store_for
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,8 +53,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
         }
     )
     if not args.no_history:
-        url = args.history or config.history or default_url(out)
-        store = open_store(url)
+        store = store_for(args, config, out)
         try:
             store.append(report["summary"], source="collect", run_key=report["summary"]["run_key"],
                          failing=failing_tests(collected), report_schema=report["schema_version"],
@@ -87,6 +86,8 @@ def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
     root = config.root_path
     guardian = config.guardian
     url = args.prometheus or guardian.prometheus_url
+    if url:
+        require_extra("prometheus", "prometheus_api_client", "reading Guardian's counters from Prometheus")
     return Collected(
         tests={suite: collect_junit(expand_paths("junit", pats), options) for suite, pats in suites.items()},
         coverage=collect_coverage(args.coverage, root) if args.coverage else None,

@@ -1,4 +1,4 @@
-"""`healthdeck comment`: the sticky PR comment, the step summary and the workflow annotations."""
+"""`healthdeck comment`: the sticky PR comment (printed, or posted with --post), the step summary, annotations."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..errors import UsageError
 from ..gate import show
 from ..history.store import HistoryStore
 from ..output import write_atomic
-from ..render.comment import render_comment
+from ..render.comment import MARKER, render_comment
 from . import report_path, store_for
 from .badge import smoke_suite
 
@@ -28,13 +28,43 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     if args.output:
         write_atomic({Path(args.output): text})
-    elif not args.github_step_summary:
+    elif not (args.github_step_summary or args.post):
         sys.stdout.write(text)
     if args.github_step_summary and not github_step_summary(text):
         raise UsageError("--github-step-summary: $GITHUB_STEP_SUMMARY is not set")
     if args.annotations:
         print("\n".join(annotations(load_report(path))))
+    if args.post:
+        post(text, args.pr, in_summary=args.github_step_summary)
     return 0
+
+
+def post(text: str, number: int | None, *, in_summary: bool) -> None:
+    """Keep one sticky comment on the pull request. A token that may not write (a fork's) is no failure:
+    one line says so, the comment goes to the step summary and a warning annotation marks the run."""
+    from ..github import GitHubError, post_sticky, pull_request_from_env, read_only_cause
+
+    try:
+        pr = pull_request_from_env(os.environ, number)
+    except ValueError as exc:
+        raise UsageError(f"comment --post: {exc}") from exc
+    try:
+        posted = post_sticky(pr, text, MARKER)
+    except GitHubError as exc:
+        cause = read_only_cause(exc)
+        if cause is None:
+            raise
+        where = (
+            "the step summary"
+            if in_summary or github_step_summary(text)
+            else "nowhere ($GITHUB_STEP_SUMMARY is not set)"
+        )
+        print(
+            f"healthdeck: comment not posted: {exc}; {cause}. The comment went to {where}.", file=sys.stderr
+        )
+        print(f"::warning title=healthdeck comment not posted::{_escape_command(f'{exc}; {cause}')}")
+        return
+    print(f"comment {posted.action}: {posted.url or f'id {posted.comment_id}'} ({pr.repository}#{pr.number})")
 
 
 def cmd_comment(

@@ -1,18 +1,31 @@
-"""`healthdeck dashboard`: serve the Streamlit dashboard over a report and its history, read-only."""
+"""`healthdeck dashboard`: serve the Streamlit dashboard over a report and its history, read-only.
+
+Streamlit runs as a child process in a session of its own. SIGINT and SIGTERM sent to healthdeck are
+forwarded to it and healthdeck exits when it does (with its status), so a supervisor that stops
+healthdeck never leaves Streamlit holding the port; a child that ignores the signal is killed after a
+grace period. The child writes nothing: its settings come from dashboard/.streamlit/config.toml
+(headless, no file watcher, no usage statistics), and the report and store are only read.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ..config import load_config
-from ..history.store import default_url
+from . import require_extra
+
+GRACE_SECONDS = 10.0  # after forwarding a stop signal, before the child is killed
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..history.store import default_url
+
     config = load_config(args.config)
     report = Path(args.report or Path(config.out) / "latest.json")
     history = args.history or config.history or default_url(report.parent)
@@ -20,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def serve(report: Path, history: str, config: Path | None, host: str, port: int) -> int:
-    """Run `streamlit run dashboard/app.py` with the dashboard's read-only settings."""
+    """Run `streamlit run dashboard/app.py` with the dashboard's read-only settings until it stops."""
+    require_extra("dashboard", "streamlit", "the dashboard")
     app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     env = {**os.environ, "HEALTHDECK_REPORT": str(report.resolve()), "HEALTHDECK_HISTORY": _absolute(history)}
     if config:
@@ -28,11 +42,34 @@ def serve(report: Path, history: str, config: Path | None, host: str, port: int)
     print(f"dashboard: http://{host}:{port}  (Ctrl-C stops it)", flush=True)
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.address", host]  # fmt: skip
+    # cwd = dashboard/, so its .streamlit/config.toml (read-only deployment settings) applies. A session of
+    # its own: a terminal's Ctrl-C reaches healthdeck only, which forwards it once (never twice).
+    child = subprocess.Popen(command, env=env, cwd=app.parent, start_new_session=True)
+    return _supervise(child)
+
+
+def _supervise(child: subprocess.Popen) -> int:
+    """Wait for the child, forwarding SIGINT/SIGTERM; its exit status, or 128+N when a signal N ended it."""
+    stopping: list[float] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopping.append(time.monotonic())
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        # cwd = dashboard/, so its .streamlit/config.toml (read-only deployment settings) applies
-        return subprocess.run(command, env=env, cwd=app.parent, check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = child.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() - stopping[0] > GRACE_SECONDS:
+                    child.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code if code >= 0 else 128 - code
 
 
 def _absolute(url: str) -> str:

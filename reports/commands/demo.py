@@ -9,11 +9,14 @@ from ..context import load_report
 from ..demo.history import DemoError, build
 from ..errors import UsageError
 from ..history.store import default_url
+from . import require_extra
 from .collect import headline
 from .dashboard import serve
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.no_dashboard:  # say so before building anything
+        require_extra("dashboard", "streamlit", "the demo's dashboard (or run it with --no-dashboard)")
     out = Path(args.out or "docs/audits/health")
     try:
         config = build(out, runs=max(args.runs, 2), progress=not args.quiet)

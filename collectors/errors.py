@@ -1,0 +1,15 @@
+"""The collectors' one error type, in a module of its own so readers that only name it stay light."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CollectorError(Exception):
+    """An artifact could not be read. Carries the source kind, the file and a one-line reason."""
+
+    def __init__(self, source: str, path: str | Path, reason: str) -> None:
+        self.source = source
+        self.path = str(path)
+        self.reason = " ".join(str(reason).split())  # always one line, whatever the parser said
+        super().__init__(f"{self.path}: {self.source}: {self.reason}")

@@ -1,0 +1,253 @@
+"""One sticky pull-request comment through GitHub's REST API: update the comment carrying the marker, else create it.
+
+Configured the way every Action step is: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL (GitHub
+Enterprise differs) and GITHUB_EVENT_PATH (the event payload, whose pull_request.number is the PR).
+
+Endpoints (REST API version 2022-11-28):
+  GET   /repos/{owner}/{repo}/issues/{number}/comments?per_page=100   pages announced in `Link: rel="next"`
+  POST  /repos/{owner}/{repo}/issues/{number}/comments                201
+  PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}            200
+
+Server errors (5xx), secondary rate limits (403/429 with `retry-after`, or `x-ratelimit-remaining: 0`
+with `x-ratelimit-reset`) and dropped connections are retried with a bounded backoff: a few attempts,
+never more than `max_wait` seconds of waiting in all. Everything else is a `GitHubError` carrying the
+status, so the command can tell a read-only token (403/404: a pull request from a fork) from the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+API_VERSION = "2022-11-28"
+BODY_LIMIT = 65_536  # GitHub refuses a longer comment body (422)
+DEFAULT_API_URL = "https://api.github.com"
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class GitHubError(Exception):
+    """GitHub refused or could not be reached. `status` is the HTTP status, None when no answer came."""
+
+    def __init__(self, status: int | None, message: str, *, rate_limited: bool = False) -> None:
+        self.status = status
+        self.rate_limited = (
+            rate_limited  # still limited when the bounded wait ran out: not a permissions matter
+        )
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    api_url: str
+    repository: str  # owner/name
+    number: int
+    token: str
+
+    @property
+    def comments_url(self) -> str:
+        return f"{self.api_url}/repos/{self.repository}/issues/{self.number}/comments"
+
+
+@dataclass(frozen=True)
+class Posted:
+    action: str  # created | updated
+    comment_id: int
+    url: str
+
+
+def pull_request_from_env(env: Mapping[str, str], number: int | None = None) -> PullRequest:
+    """The pull request to comment on, from the Actions variables; `number` (--pr) overrides the event's.
+
+    Raises ValueError with a one-line reason naming the missing variable.
+    """
+    token = env.get("GITHUB_TOKEN") or ""
+    repository = env.get("GITHUB_REPOSITORY") or ""
+    if not token:
+        raise ValueError(
+            "GITHUB_TOKEN is not set (pass `github-token` or `env: GITHUB_TOKEN: ${{ github.token }}`)"
+        )
+    if repository.count("/") != 1:
+        raise ValueError(f"GITHUB_REPOSITORY must be owner/name, got {repository!r}")
+    if number is None:
+        number = _event_pr_number(env.get("GITHUB_EVENT_PATH"))
+    api_url = (env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    return PullRequest(api_url, repository, number, token)
+
+
+def _event_pr_number(path: str | None) -> int:
+    if not path:
+        raise ValueError("no pull request: GITHUB_EVENT_PATH is not set and no --pr was given")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            event = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the event payload: {exc}") from exc
+    number = (event.get("pull_request") or {}).get("number") if isinstance(event, dict) else None
+    if not isinstance(number, int):
+        raise ValueError(
+            f"{path}: the event has no pull_request.number (not a pull_request event?); pass --pr N"
+        )
+    return number
+
+
+class GitHub:
+    """A small REST client: auth and API headers on every request, bounded retries, one error type.
+
+    `sleep` and `now` are injectable so tests can check the waits without waiting.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        attempts: int = 5,
+        max_wait: float = 90.0,
+        timeout: float = 15.0,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        import httpx  # here, not at the top: only `comment --post` pays for the HTTP client
+
+        self._httpx = httpx
+        self.attempts, self.max_wait, self.sleep, self.now = attempts, max_wait, sleep, now
+        self.client = httpx.Client(
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": "healthdeck",
+            },
+            timeout=timeout,
+            follow_redirects=True,  # a renamed repository answers 301 to its new name
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> GitHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, url: str, body: dict | None = None) -> httpx.Response:
+        """Send, retrying what GitHub says is temporary; a final non-2xx answer raises GitHubError."""
+        waited = 0.0
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self.client.request(method, url, json=body)
+            except self._httpx.TransportError as exc:
+                response, reason = None, f"{type(exc).__name__}: {exc}"
+                wait = 2.0 ** (attempt - 1)
+            else:
+                if response.is_success:
+                    return response
+                wait = self._retry_after(response, attempt)
+                reason = _reason(response)
+            if wait is None or attempt == self.attempts or waited + wait > self.max_wait:
+                status = response.status_code if response is not None else None
+                limited = wait is not None and status in (403, 429)
+                more = (
+                    f" (rate limited; retrying needs {wait:.0f} s more than the {self.max_wait:.0f} s allowed)"
+                    if limited
+                    else ""
+                )
+                raise GitHubError(
+                    status, f"{method} {_path(url)}: {_status(response)}{reason}{more}", rate_limited=limited
+                )
+            self.sleep(wait)
+            waited += wait
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _retry_after(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or None when the answer is final."""
+        status, headers = response.status_code, response.headers
+        if status >= 500:
+            return 2.0 ** (attempt - 1)
+        limited = status == 429 or (
+            status == 403
+            and (
+                "retry-after" in headers
+                or headers.get("x-ratelimit-remaining") == "0"
+                or "rate limit" in _reason(response).lower()
+            )
+        )
+        if not limited:
+            return None
+        if "retry-after" in headers:
+            try:
+                return max(0.0, float(headers["retry-after"]))
+            except ValueError:
+                return 60.0
+        if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+            return max(0.0, int(headers["x-ratelimit-reset"]) - self.now())
+        return 60.0 * 2 ** (attempt - 1)  # GitHub: "wait for at least one minute", then longer
+
+    def comments(self, pr: PullRequest) -> list[dict]:
+        """Every comment on the pull request, following the `Link: rel="next"` pages."""
+        found: list[dict] = []
+        url: str | None = f"{pr.comments_url}?per_page=100"
+        while url:
+            response = self.request("GET", url)
+            page = response.json()
+            if not isinstance(page, list):
+                raise GitHubError(response.status_code, f"GET {_path(url)}: expected a list of comments")
+            found += page
+            match = _NEXT.search(response.headers.get("link", ""))
+            url = match.group(1) if match else None
+        return found
+
+    def upsert(self, pr: PullRequest, body: str, marker: str) -> Posted:
+        """Update the comment that starts with `marker`, else create one."""
+        body = body if len(body) <= BODY_LIMIT else body[: BODY_LIMIT - 1] + "…"
+        mine = next((c for c in self.comments(pr) if str(c.get("body") or "").startswith(marker)), None)
+        if mine is not None:
+            url = f"{pr.api_url}/repos/{pr.repository}/issues/comments/{mine['id']}"
+            done, action = self.request("PATCH", url, {"body": body}).json(), "updated"
+        else:
+            done, action = self.request("POST", pr.comments_url, {"body": body}).json(), "created"
+        return Posted(action, int(done["id"]), str(done.get("html_url") or ""))
+
+
+def post_sticky(pr: PullRequest, body: str, marker: str, **client_options) -> Posted:
+    with GitHub(pr.token, **client_options) as github:
+        return github.upsert(pr, body, marker)
+
+
+def read_only_cause(error: GitHubError) -> str | None:
+    """Why a token may write nothing: the explanation for 403/404, the statuses a fork's token gets."""
+    if error.status in (403, 404) and not error.rate_limited:
+        return (
+            "the token cannot write to this pull request — a pull request from a fork gets a read-only "
+            "token, and a workflow needs `permissions: pull-requests: write`"
+        )
+    return None
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return " ".join(response.text.split())[:200]
+    message = str(payload.get("message") or "") if isinstance(payload, dict) else ""
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if isinstance(errors, list) and errors:
+        message += " (" + "; ".join(str(e.get("message") or e) for e in errors if e)[:200] + ")"
+    return message
+
+
+def _status(response: httpx.Response | None) -> str:
+    return f"{response.status_code} " if response is not None else "no answer: "
+
+
+def _path(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url)

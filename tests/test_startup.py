@@ -1,0 +1,154 @@
+"""Start-up and packaging: light commands import nothing heavy, a missing extra is one line, the dashboard
+process stops with healthdeck. (Timing lives in benchmarks/bench_startup.py; these check what is imported.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from healthdeck.reports.cli import EXIT_OK, EXIT_USAGE, main
+from healthdeck.reports.render.md import display_covered
+from tests.github_standin import GitHubStandIn
+from tests.services import free_port, wait_http
+
+DATEUTIL = Path(__file__).resolve().parents[1] / "reports" / "samples" / "dateutil"
+# What a CI step that only reads a report must never pay for.
+HEAVY = {"pandas", "plotly", "streamlit", "numpy", "pyarrow", "lxml", "coverage", "jsonschema", "httpx",
+         "requests", "urllib3", "prometheus_api_client", "psycopg", "orjson", "sqlalchemy"}  # fmt: skip
+
+PROBE = """
+import json, sys
+from healthdeck.reports.cli import main
+try:
+    code = main(sys.argv[2:])
+except SystemExit as exc:
+    code = exc.code
+with open(sys.argv[1], "w") as fh:
+    json.dump(sorted({m.split(".")[0] for m in sys.modules}), fh)
+sys.exit(code)
+"""
+
+
+def imported(tmp_path: Path, *argv: str, env: dict | None = None) -> set[str]:
+    """Top-level modules loaded by one whole `healthdeck` run in a fresh interpreter."""
+    modules = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", PROBE, str(modules), *argv], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, check=False)  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    return set(json.loads(modules.read_text()))
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("startup")
+    (out / "pyproject.toml").write_text("[tool.healthdeck]\n")
+    assert main(["collect", "-q", "--config", str(out / "pyproject.toml"), "--out", str(out),
+                 "--junit", f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}",
+                 "--coverage", str(DATEUTIL / "coverage.xml.gz")]) == EXIT_OK  # fmt: skip
+    return out / "latest.json"
+
+
+def test_help_and_badge_import_nothing_heavy(tmp_path, report) -> None:
+    assert imported(tmp_path, "--help") & HEAVY == set()
+    assert imported(tmp_path, "badge", "--report", str(report), "--out", str(tmp_path)) & HEAVY == set()
+
+
+def test_gate_and_comment_load_only_the_store(tmp_path, report) -> None:
+    """The SQLite history needs SQLAlchemy (docs/benchmarks.md: start-up); nothing else heavy comes along."""
+    r = ["--report", str(report)]
+    assert imported(tmp_path, "gate", *r, "--no-write") & HEAVY == {"sqlalchemy"}
+    assert imported(tmp_path, "comment", *r) & HEAVY == {"sqlalchemy"}
+    # writing the verdict validates the report against its schema first
+    assert imported(tmp_path, "gate", *r) & HEAVY == {"sqlalchemy", "jsonschema"}
+
+
+def test_comment_post_adds_only_the_http_client(tmp_path, report) -> None:
+    with GitHubStandIn() as github:
+        env = {**os.environ, **github.env()}
+        modules = imported(
+            tmp_path, "comment", "--report", str(report), "--post", "--pr", str(github.pr), env=env
+        )
+        assert len(github.calls("POST")) == 1
+    assert modules & HEAVY == {"sqlalchemy", "httpx"}
+
+
+def test_coverage_rounding_restated_exactly() -> None:
+    from coverage.results import display_covered as coverage_display
+
+    values = [0.0, 0.004, 0.005, 0.01, 33.333, 49.995, 50.005, 66.666, 99.99, 99.994, 99.995, 99.9999, 100.0]
+    values += [i / 997 * 100 for i in range(998)]
+    for precision in (0, 1, 2, 3):
+        assert [display_covered(v, precision) for v in values] == [
+            coverage_display(v, precision) for v in values
+        ]
+
+
+def test_a_missing_extra_is_named_in_one_line(tmp_path, monkeypatch, capsys) -> None:
+    real = importlib.util.find_spec
+    missing = {"streamlit", "psycopg", "prometheus_api_client"}
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in missing else real(name, *a)
+    )
+    cases = [
+        (["dashboard", "--report", str(tmp_path / "latest.json")], "[dashboard]"),
+        (["history", "show", "--history", "postgresql://ci@db.example/health"], "[postgres]"),
+        (["collect", "--out", str(tmp_path), "--prometheus", "http://127.0.0.1:9"], "[prometheus]"),
+    ]
+    for argv, extra in cases:
+        assert main(argv) == EXIT_USAGE
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and extra in err[0] and f"pip install 'healthdeck{extra}'" in err[0]
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_sigterm_stops_streamlit_and_frees_the_port(tmp_path) -> None:
+    """A supervisor stops `healthdeck dashboard`: Streamlit goes with it, and nothing was written meanwhile."""
+    pytest.importorskip("streamlit")
+    port, home, data = free_port(), tmp_path / "home", tmp_path / "data"
+    home.mkdir()
+    data.mkdir()
+    env = {**os.environ, "HOME": str(home)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "healthdeck.reports.cli", "dashboard", "--report", str(data / "latest.json"),
+         "--port", str(port)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=60, expect=b"ok")
+        streamlit = _children(process.pid)
+        assert len(streamlit) == 1
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code in (0, 128 + signal.SIGTERM)
+    assert not _alive(streamlit[0])
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass  # nothing listens any more
+    with (
+        socket.socket() as sock
+    ):  # and a new server can take the port (TIME_WAIT does not block SO_REUSEADDR)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+    assert list(data.iterdir()) == [] and list(home.iterdir()) == []
