@@ -69,16 +69,24 @@ def verdict_banner(ctx: Ctx) -> None:
     lines = [f"- {ICONS[c['status']]} **{md(c['description'])}**: {md(show(c['actual'], c.get('unit', 'count')))} "
              f"vs {md(show(c['threshold'], c.get('unit', 'count')))}"
              + (f" — {md(c['detail'], limit=DETAIL_CHARS)}" if c["detail"] else "") for c in trouble]  # fmt: skip
-    origin = "" if ctx.verdict_stored else " _(evaluated from the report now; `healthdeck gate` stores it)_"
     if not verdict["conditions"]:
-        text = f"### {ICONS['INCOMPLETE']} No release checklist configured{origin}\n\nAdd `[tool.healthdeck.gates]`."
-        st.warning(text)
+        st.warning(
+            f"### {ICONS['INCOMPLETE']} No release checklist in force\n\nNothing was checked: this is not a GO."
+        )
         return
-    text = (
-        f"### {ICONS.get(status, ICONS['INCOMPLETE'])} {status if status in VERDICTS else md(status)}{origin}\n\n"
-        + ("\n".join(lines) if lines else "Every condition passes.")
-    )
-    {"GO": st.success, "NO-GO": st.error}.get(status, st.warning)(text)
+    body = "\n".join(lines) if lines else "Every condition passes."
+    if ctx.verdict_stored:
+        shown = status if status in VERDICTS else md(status)
+        heading = f"### {ICONS.get(status, ICONS['INCOMPLETE'])} {shown}"
+        {"GO": st.success, "NO-GO": st.error}.get(status, st.warning)(f"{heading}\n\n{body}")
+        return
+    # No stored verdict: `healthdeck gate` has not decided on this run, so the banner never says GO.
+    # A failing condition is still a NO-GO whoever evaluates it; anything else is "not gated yet".
+    note = f"_Not gated yet: the checklist evaluated now says {md(status)}; `healthdeck gate` decides and stores it._"
+    if status == "NO-GO":
+        st.error(f"### {ICONS['NO-GO']} NO-GO\n\n{body}\n\n{note}")
+    else:
+        st.warning(f"### {ICONS['INCOMPLETE']} Not gated yet\n\n{body}\n\n{note}")
 
 
 def compact(n: int) -> str:

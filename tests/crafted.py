@@ -45,7 +45,7 @@ def t(case):
 """
 
 
-def _pytest(folder: Path, junit: Path, passing: bool) -> None:
+def run_pytest(folder: Path, junit: Path, passing: bool) -> None:
     env = {"PATH": "/usr/bin:/bin", "CRAFTED_PASS": "1" if passing else ""}
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "python_functions=t",
@@ -88,7 +88,7 @@ def build(folder: Path) -> dict[str, Path]:
     common = ["--config", str(config), "--out", str(out), "--history", history]
     for passing in (True, False):
         junit = folder / f"junit-{'pass' if passing else 'fail'}.xml"
-        _pytest(folder, junit, passing)
+        run_pytest(folder, junit, passing)
         code = main(["collect", "-q", *common, "--junit", f"smoke={junit}", "--guardian-permissive",
                      str(permissive), "--guardian-strict", str(strict)])  # fmt: skip
         assert code == 0, code

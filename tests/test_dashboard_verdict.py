@@ -1,0 +1,67 @@
+"""The dashboard's verdict banner agrees with `healthdeck gate`: the stored verdict when there is one,
+and never GO for a run nobody gated."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from healthdeck.reports.cli import main
+from tests import crafted
+from tests.test_browser import APP
+
+
+@pytest.fixture(scope="module")
+def passing(tmp_path_factory) -> dict[str, Path]:
+    """A healthy run (every crafted test passes) collected into a report and a history, not gated."""
+    folder = tmp_path_factory.mktemp("passing")
+    (folder / "c.py").write_text(crafted.TEST_FILE.format(ids=["ok"], phish="", terminal=""))
+    config = folder / "pyproject.toml"
+    config.write_text(
+        '[tool.healthdeck]\nout = "out"\n[tool.healthdeck.gates]\npass_rate_min = { smoke = 0.95 }\n'
+    )
+    junit = folder / "junit.xml"
+    crafted.run_pytest(folder, junit, passing=True)
+    out = folder / "out"
+    history = f"sqlite:///{out / 'history.sqlite'}"
+    args = ["--config", str(config), "--out", str(out), "--history", history]
+    assert main(["collect", "-q", *args, "--junit", f"smoke={junit}"]) == 0
+    return {"config": config, "report": out / "latest.json", "history": out / "history.sqlite"}
+
+
+def _overview(monkeypatch, project: dict[str, Path]) -> AppTest:
+    import streamlit as st
+
+    st.cache_data.clear()
+    monkeypatch.setenv("HEALTHDECK_REPORT", str(project["report"]))
+    monkeypatch.setenv("HEALTHDECK_HISTORY", f"sqlite:///{project['history']}")
+    monkeypatch.setenv("HEALTHDECK_CONFIG", str(project["config"]))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_run_nobody_gated_is_never_shown_as_go(monkeypatch, passing) -> None:
+    at = _overview(monkeypatch, passing)
+    assert not at.success, [s.value for s in at.success]
+    banner = at.warning[0].value
+    assert "Not gated yet" in banner and "GO" in banner  # what the checklist says now, named as such
+
+
+def test_once_gated_the_banner_shows_the_gate_verdict(monkeypatch, passing, capsys, tmp_path) -> None:
+    shutil.copytree(passing["report"].parent, tmp_path / "out")  # the other test wants it ungated
+    passing = {
+        **passing,
+        "report": tmp_path / "out" / "latest.json",
+        "history": tmp_path / "out" / "history.sqlite",
+    }
+    report, history = str(passing["report"]), f"sqlite:///{passing['history']}"
+    code = main(["gate", "--config", str(passing["config"]), "--report", report, "--history", history])
+    said = capsys.readouterr().out.splitlines()[-1]  # "verdict: GO"
+    at = _overview(monkeypatch, passing)
+    assert code == 0 and said == "verdict: GO"
+    assert at.success and at.success[0].value.startswith("### :material/check_circle: GO")
+    assert not any("Not gated yet" in w.value for w in at.warning)
