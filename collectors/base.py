@@ -1,11 +1,24 @@
-"""Shared plumbing for collectors: the one error type, gzip-aware opening, hardened XML streaming."""
+"""Shared plumbing for collectors: the one error type, gzip-aware opening, size limits, hardened XML.
+
+Every input is read as a stream under two limits (`InputLimits`, configured by `max_input_mb` and
+`max_token_mb` in `[tool.healthdeck]`), so no input of any size or compression ratio can take more
+memory than about the token limit: a compressed file may not inflate past `max_input_mb`, and no
+single XML token (an attribute value, a text or CDATA section, a comment) may exceed `max_token_mb`.
+Both are checked on the bytes before the parser sees them, so the parser never buffers an oversized
+token, and the refusal names the limit in the user's terms rather than the parser's.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import gzip
+import io
+import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -14,26 +27,112 @@ from lxml import etree
 from .errors import CollectorError
 
 GZIP_MAGIC = b"\x1f\x8b"
+MIB = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class InputLimits:
+    """How much any one input may inflate to, and how large one XML token may be (MiB)."""
+
+    max_input_mb: int = 4096
+    max_token_mb: int = 64
+
+    @property
+    def max_input(self) -> int:
+        return self.max_input_mb * MIB
+
+    @property
+    def max_token(self) -> int:
+        return self.max_token_mb * MIB
+
+
+# Set once per command by the CLI (from [tool.healthdeck]); collectors read it, so their signatures
+# stay the same whatever the limits are.
+_LIMITS: ContextVar[InputLimits] = ContextVar("healthdeck_input_limits", default=InputLimits())  # noqa: B039 - frozen
+
+
+def current_limits() -> InputLimits:
+    return _LIMITS.get()
+
+
+@contextlib.contextmanager
+def input_limits(limits: InputLimits) -> Iterator[None]:
+    """Apply `limits` to every collector called inside the block."""
+    token = _LIMITS.set(limits)
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)
+
+
+class InputTooLarge(OSError):
+    """A size limit was hit while streaming; the message says which, in user terms.
+
+    An OSError, so readers that already turn read errors into one line (`cannot read: ...`) keep doing so.
+    """
+
+
+class _CappedRaw(io.RawIOBase):
+    """A decompressing stream that stops with InputTooLarge past `limit` bytes of output."""
+
+    def __init__(self, inner: IO[bytes], limit: int, limit_name: str) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.limit_name = limit_name
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self.inner.read(len(buffer))
+        size = len(data)
+        self.total += size
+        if self.total > self.limit:
+            raise InputTooLarge(
+                f"decompresses to more than {self.limit // MIB} MiB (limit {self.limit_name} in "
+                "[tool.healthdeck]); a compressed report this large is refused as a decompression bomb"
+            )
+        buffer[:size] = data
+        return size
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
 
 
 def open_binary(source: str, path: str | Path) -> IO[bytes]:
-    """Open an artifact for reading, transparently gunzipping when the file starts with the gzip magic."""
+    """Open an artifact for reading, transparently gunzipping when the file starts with the gzip magic.
+
+    Decompressed output is capped at the current `max_input_mb`; reading past it raises InputTooLarge.
+    """
     try:
         raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
     except OSError as exc:
         raise CollectorError(source, path, exc.strerror or str(exc)) from exc
     if raw.peek(2)[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        inflated = gzip.GzipFile(fileobj=raw, mode="rb")
+        return io.BufferedReader(_CappedRaw(inflated, current_limits().max_input, "max_input_mb"), MIB)
     return raw
 
 
 def read_text(source: str, path: str | Path) -> str:
-    """Whole artifact as text. Strict UTF-8: a mis-encoded file is an error, not silently mangled."""
+    """Whole artifact as text. Strict UTF-8: a mis-encoded file is an error, not silently mangled.
+
+    Held to `max_input_mb`, compressed or not.
+    """
+    limit = current_limits().max_input
     with open_binary(source, path) as fh:
         try:
-            data = fh.read()
+            data = fh.read(limit + 1)
+        except InputTooLarge as exc:
+            raise CollectorError(source, path, str(exc)) from exc
         except (OSError, EOFError, zlib.error) as exc:
             raise CollectorError(source, path, f"cannot decompress: {exc}") from exc
+    if len(data) > limit:
+        raise CollectorError(
+            source, path, f"larger than {limit // MIB} MiB (limit max_input_mb in [tool.healthdeck])"
+        )
     if b"\x00" in data:
         raise CollectorError(source, path, "binary content (NUL bytes), not a text report")
     try:
@@ -46,65 +145,286 @@ class XmlRefused(Exception):
     """Raised by a parser target to stop the parse with a reason (wrong root, DTD, ...)."""
 
 
+# Root elements of formats people hand us by mistake, named for what they are.
+FOREIGN_ROOTS = {
+    "report": "JaCoCo XML is not supported; use coverage.py's Cobertura XML (coverage xml)",
+}
+
+
+def root_refusal(tag: str, roots: Sequence[str]) -> str:
+    """Why a document whose root is `tag` is not one of `roots`, in user terms."""
+    if tag in FOREIGN_ROOTS:
+        return FOREIGN_ROOTS[tag]
+    expected = " or ".join(f"<{r}>" for r in roots)
+    return f"root element is <{tag}>, expected {expected}"
+
+
 class XmlTarget:
     """Base of the streaming parser targets: lxml calls start/end (and data, when defined) per event.
 
-    No tree is built, so memory is whatever the target keeps. A DOCTYPE is refused outright: no
-    report format we read uses one, and it is how entity bombs and external-entity reads arrive
-    (entities are never expanded or fetched either way). The root element must be one of `roots`.
+    No tree is built, so memory is whatever the target keeps. A plain DOCTYPE (gcovr's
+    `<!DOCTYPE coverage SYSTEM ...>`) is ignored and never loaded; an inline DTD is refused before
+    parsing (see `_Prolog`). The root element must be one of `roots`.
     """
 
     roots: tuple[str, ...] = ()
     depth = 0
 
     def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
-        raise XmlRefused("XML with a DOCTYPE/DTD is refused (entity declarations are unsafe)")
+        return None  # the external DTD is never loaded (load_dtd=False, no_network=True)
 
     def check_root(self, tag: str) -> None:
         if tag not in self.roots:
-            expected = " or ".join(f"<{r}>" for r in self.roots)
-            raise XmlRefused(f"root element is <{tag}>, expected {expected}")
+            raise XmlRefused(root_refusal(tag, self.roots))
 
     def close(self) -> None:
         return None
 
 
-_CHUNK = 1 << 20
+_CHUNK = MIB
+_PARSER_OPTIONS = {
+    # Only the five predefined entities and character references are resolved: inline DTDs are
+    # refused before parsing and external ones are never loaded, so there is nothing else to expand.
+    "resolve_entities": "internal",
+    "load_dtd": False,
+    "no_network": True,
+    # Our own token limit replaces libxml2's fixed 10 MB one (which it applies only after buffering).
+    "huge_tree": True,
+    "remove_pis": True,
+}
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)")
+_XML_DECL = re.compile(rb"<\?xml\s")
 
 
-def parse_xml(source: str, path: str | Path, target: XmlTarget) -> None:
-    """Feed an artifact (plain or gzip) through a hardened streaming parser into `target`."""
-    parser = etree.XMLParser(
-        target=target,
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+class _Prolog:
+    """What precedes a document's root element: its DOCTYPE policy and the root's tag."""
+
+    @staticmethod
+    def root_tag(head: bytes) -> str | None:
+        """The root element's tag name, refusing inline DTDs; None when the head holds no element yet."""
+        pos = 0
+        while True:
+            start = head.find(b"<", pos)
+            if start < 0:
+                return None
+            if head.startswith(b"<?", start):
+                end = head.find(b"?>", start)
+            elif head.startswith(b"<!--", start):
+                end = head.find(b"-->", start)
+            elif head.startswith(b"<!DOCTYPE", start):
+                end = head.find(b">", start)
+                bracket = head.find(b"[", start, end if end >= 0 else len(head))
+                if bracket >= 0:
+                    raise XmlRefused(
+                        "XML with an inline DTD (<!DOCTYPE ... [ ... ]>) is refused: entity "
+                        "declarations are unsafe"
+                    )
+            else:
+                match = _ROOT_TAG.match(head, start)
+                if not match:
+                    raise XmlRefused("no XML root element at the start of the file")
+                return match.group(1).decode("utf-8", "replace").rpartition(":")[2]
+            if end < 0:
+                return None
+            pos = end + 1
+
+
+_SNIFF = 4 * MIB
+
+
+def _sniff_root(head: bytes) -> str | None:
+    """Root tag from the first bytes of a document (None: not there yet); refuses inline DTDs."""
+    root = _Prolog.root_tag(head[:_SNIFF])
+    if root is None and len(head) > _SNIFF:
+        raise XmlRefused(f"no XML root element in the first {_SNIFF // MIB} MiB")
+    return root
+
+
+class _Scanner:
+    """Checks the raw bytes before the parser sees them: token sizes and document boundaries.
+
+    A token is what lies between two tags: an attribute value or a text never contains `<`, so the
+    distance between consecutive `<` bounds them; CDATA sections and comments may contain `<` and
+    are measured from their opening to their closing marker. `<?xml` outside those can only start a
+    new document (several documents in one stream: `cargo test --format junit`).
+    """
+
+    _MARKERS = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"))
+    HOLD = 9  # bytes kept back so that no marker is split between two chunks
+
+    def __init__(self, max_token: int) -> None:
+        self.max_token = max_token
+        self.run = 0  # bytes since the last `<` outside CDATA/comments
+        self.closer: bytes | None = None  # inside CDATA or a comment: its closing marker
+        self.inner = 0  # bytes inside the current CDATA section or comment
+        self.started = False  # markup seen: a later `<?xml` declaration starts another document
+
+    def _token(self, size: int) -> None:
+        if size > self.max_token:
+            raise InputTooLarge(
+                f"an XML attribute, text or comment is larger than {self.max_token // MIB} MiB "
+                "(limit max_token_mb in [tool.healthdeck])"
+            )
+
+    def scan(self, buf: bytes, limit: int) -> list[int]:
+        """Check buf[:limit]; return the offsets (in buf) where a new XML document starts."""
+        starts: list[int] = []
+        pos = 0
+        while pos < limit:
+            if self.closer is not None:
+                end = buf.find(self.closer, pos)
+                if end < 0 or end >= limit:
+                    self.inner += limit - pos
+                    self._token(self.inner)
+                    break
+                self.inner += end - pos
+                self._token(self.inner)
+                pos = end + len(self.closer)
+                self.closer = None
+                self.run = 0
+                continue
+            special = buf.find(b"<!", pos, limit)
+            decl = buf.find(b"<?xml", pos, limit)
+            stop = min(x for x in (special, decl, limit) if x >= 0)
+            first = buf.find(b"<", pos, stop)
+            if first < 0:
+                self.started = self.started or (stop > pos and bool(buf[pos:stop].strip()))
+                self.run += stop - pos
+                self._token(self.run)
+            else:
+                self._token(self.run + first - pos)
+                self.started = True
+                last = buf.rfind(b"<", pos, stop)
+                # runs strictly inside this stretch are shorter than a chunk, hence than the limit
+                self.run = stop - last - 1
+            if stop == limit:
+                break
+            if stop == decl:
+                if self.started and _XML_DECL.match(buf, decl):
+                    starts.append(decl)
+                self.started = True
+                self.run = 0
+                pos = decl + 2
+                continue
+            for opener, closer in self._MARKERS:
+                if buf.startswith(opener, special):
+                    self.closer, self.inner, pos = closer, 0, special + len(opener)
+                    break
+            else:
+                self.run, pos = 0, special + 2
+            self.started = True
+        return starts
+
+
+def _read_chunks(source: str, path: str | Path) -> Iterator[bytes]:
     with open_binary(source, path) as fh:
         try:
             chunk = fh.read(_CHUNK)
             if not chunk:
                 raise CollectorError(source, path, "empty file")
             while chunk:
-                parser.feed(chunk)
+                yield chunk
                 chunk = fh.read(_CHUNK)
-            parser.close()
-        except XmlRefused as exc:
+        except InputTooLarge as exc:
             raise CollectorError(source, path, str(exc)) from exc
-        except etree.XMLSyntaxError as exc:
-            raise CollectorError(source, path, f"malformed XML: {_xml_reason(exc)}") from exc
         except (OSError, EOFError, zlib.error) as exc:
             raise CollectorError(source, path, f"cannot read: {exc}") from exc
 
 
-def _xml_reason(exc: etree.XMLSyntaxError) -> str:
+def _documents(source: str, path: str | Path) -> Iterator[tuple[bool, bytes]]:
+    """(starts a new document, bytes) pieces of a stream, after the size checks of `_Scanner`."""
+    scanner = _Scanner(current_limits().max_token)
+    carry = b""
+    try:
+        for chunk in _read_chunks(source, path):
+            buf = carry + chunk if carry else chunk
+            limit = max(0, len(buf) - _Scanner.HOLD)
+            yield from _split(buf, limit, scanner.scan(buf, limit))
+            carry = buf[limit:]
+        if carry:
+            yield from _split(carry, len(carry), scanner.scan(carry, len(carry)))
+    except InputTooLarge as exc:
+        raise CollectorError(source, path, str(exc)) from exc
+
+
+def _split(buf: bytes, limit: int, starts: list[int]) -> Iterator[tuple[bool, bytes]]:
+    pos = 0
+    for start in starts:
+        if start > pos:
+            yield False, buf[pos:start]
+        pos = start
+        yield True, b""
+    if limit > pos:
+        yield False, buf[pos:limit]
+
+
+def _syntax_error(source: str, path: str | Path, exc: etree.XMLSyntaxError) -> CollectorError:
     msg = str(exc.msg or exc)
     if "entity" in msg.lower():
-        return f"entity reference refused; XML with a DOCTYPE/entity declarations is not read ({msg})"
-    return f"{msg} (line {exc.lineno})" if exc.lineno and f"line {exc.lineno}" not in msg else msg
+        reason = f"entity reference refused; only the predefined XML entities are read ({msg})"
+    else:
+        reason = f"{msg} (line {exc.lineno})" if exc.lineno and f"line {exc.lineno}" not in msg else msg
+    return CollectorError(source, path, f"malformed XML: {reason}")
+
+
+def parse_xml(source: str, path: str | Path, target: XmlTarget) -> None:
+    """Feed an artifact (plain or gzip, one document) through a hardened streaming parser into `target`."""
+    parser = etree.XMLParser(target=target, remove_comments=True, **_PARSER_OPTIONS)
+    head: bytes | None = b""
+    try:
+        for new_document, piece in _documents(source, path):
+            if new_document:
+                raise XmlRefused("more than one XML document in one file")
+            if head is not None:
+                head += piece
+                head = None if _sniff_root(head) is not None else head
+            parser.feed(piece)
+        parser.close()
+    except XmlRefused as exc:
+        raise CollectorError(source, path, str(exc)) from exc
+    except etree.XMLSyntaxError as exc:
+        raise _syntax_error(source, path, exc) from exc
+
+
+def iter_xml(
+    source: str, path: str | Path, roots: Sequence[str], tags: Iterable[str]
+) -> Iterator[Iterable[tuple[str, etree._Element]]]:
+    """Stream `path` (plain or gzip; several documents in a row are read one after the other).
+
+    Yields, per chunk of input, lxml's (event, element) pairs for "start" and "end" of `tags`. The
+    tree is built, so the caller must free what it has read (clear elements, delete children).
+    An XmlRefused raised by the caller while consuming is turned into this file's CollectorError.
+    """
+    tags = tuple(tags)
+    parser: etree.XMLPullParser | None = None
+    head: bytes | None = b""
+    try:
+        for new_document, piece in _documents(source, path):
+            if new_document or parser is None:
+                if parser is not None:
+                    parser.close()
+                    yield parser.read_events()
+                parser = etree.XMLPullParser(
+                    events=("start", "end"), tag=tags, remove_comments=True, **_PARSER_OPTIONS
+                )
+                head = b""
+            if head is not None and piece:
+                head += piece
+                root = _sniff_root(head)
+                if root is not None:
+                    if root not in roots:
+                        raise XmlRefused(root_refusal(root, roots))
+                    head = None
+            if piece:
+                parser.feed(piece)
+                yield parser.read_events()
+        if parser is not None:
+            parser.close()
+            yield parser.read_events()
+    except XmlRefused as exc:
+        raise CollectorError(source, path, str(exc)) from exc
+    except etree.XMLSyntaxError as exc:
+        raise _syntax_error(source, path, exc) from exc
 
 
 def first_line(text: str | None, limit: int) -> str:

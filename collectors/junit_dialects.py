@@ -1,0 +1,109 @@
+"""Where JUnit writers really differ: small named rules, chosen from the content of each file.
+
+Most of JUnit is common ground and is read the same way for every runner (collectors/junit.py). A
+`Dialect` holds only what differs, and `detect` picks one from what the writer leaves in the file
+(root and suite attributes, the shape of test names). docs/inputs.md lists, per runner, what its XML
+cannot express (a Jest `todo` written as a pass, Mocha leaving pending tests out, retries without
+a trace) and how healthdeck's figures relate to the runner's own summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+Attrs = Mapping[str, str]
+
+
+def _occurrence(name: str, occurrence: int, attrs: Attrs) -> str:
+    """Suites of the same name later in a file hold other tests (matrix variants, test binaries)."""
+    return f"{name} #{occurrence + 1}" if occurrence else ""
+
+
+def _project(name: str, occurrence: int, attrs: Attrs) -> str:
+    """Playwright names the project (desktop, mobile, a browser) only in the suite's `hostname`."""
+    return attrs.get("hostname") or _occurrence(name, occurrence, attrs)
+
+
+def _binary(name: str, occurrence: int, attrs: Attrs) -> str:
+    """libtest names every suite "test"; each document of the stream is one test binary."""
+    return f"test binary {occurrence + 1}" if occurrence else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+    # attributes alone can change a childless testcase's outcome: status="notrun"/"disabled",
+    # result="suppressed"/"skipped" (GoogleTest, CTest), flaky="true" (Flank); checking them costs
+    # time on every testcase, so runners known not to write them skip it
+    case_attributes: bool = False
+    # an <error> written straight under a suite stands for all the errors the suite counts
+    stray_error_covers_suite: bool = False
+    # testcases carry a placeholder classname ("test"): the suite's name stands in (node's runner)
+    suite_as_classname: bool = False
+    # the part of a test's identity that tells same-named suites of one file apart
+    suite_label: Callable[[str, int, Attrs], str] = _occurrence
+
+
+GENERIC = Dialect("generic", case_attributes=True)
+PYTEST = Dialect("pytest")
+JEST = Dialect("jest-junit")
+VITEST = Dialect("vitest")
+PLAYWRIGHT = Dialect("playwright", suite_label=_project)
+MOCHA = Dialect("mocha-junit-reporter")
+NODE = Dialect("node-test", suite_as_classname=True)
+SUREFIRE = Dialect("surefire")
+GOTESTSUM = Dialect("gotestsum")
+GOOGLETEST = Dialect("googletest", case_attributes=True)
+CTEST = Dialect("ctest", case_attributes=True)
+LIBTEST = Dialect("cargo-libtest", suite_label=_binary)
+TAP = Dialect("tap-junit", stray_error_covers_suite=True)
+RUFF = Dialect("ruff")  # a lint report, not tests: its testcases are ignored
+
+_PLAYWRIGHT_TITLE = " \u203a "  # Playwright joins describe titles and the test title with " › "
+_TAP_NAME = re.compile(r"^\d+(?: - |$)")  # TAP::Formatter::JUnit: "<number> - <description>"
+_SUREFIRE_XSD = "surefire"
+_XSI_LOCATION = "{http://www.w3.org/2001/XMLSchema-instance}noNamespaceSchemaLocation"
+
+
+def detect(root: Attrs, root_tag: str, suite: Attrs | None, case: Attrs | None) -> Dialect:
+    """The dialect of a file, from its root, its first testcase's suite and that testcase."""
+    suite = suite or {}
+    case = case or {}
+    root_name = root.get("name") if root_tag == "testsuites" else None
+    by_root = {
+        "pytest tests": PYTEST,
+        "jest tests": JEST,
+        "vitest tests": VITEST,
+        "Mocha Tests": MOCHA,
+        "AllTests": GOOGLETEST,
+    }
+    if root_name in by_root:
+        return by_root[root_name]
+    if suite.get("package") == "org.ruff":
+        return RUFF
+    if suite.get("name") == "pytest":
+        return PYTEST
+    if "status" in case and "result" in case:
+        return GOOGLETEST
+    if "status" in case and root_tag == "testsuite":
+        return CTEST
+    if _SUREFIRE_XSD in (suite.get(_XSI_LOCATION) or root.get(_XSI_LOCATION) or ""):
+        return SUREFIRE
+    if _PLAYWRIGHT_TITLE in (case.get("name") or "") and "hostname" in suite:
+        return PLAYWRIGHT
+    if suite.get("name") == "test" and suite.get("package") == "test" and suite.get("id") == "0":
+        return LIBTEST
+    if case.get("classname") == "test" and "disabled" in suite:
+        return NODE
+    if "classname" not in case and _TAP_NAME.match(case.get("name") or ""):
+        return TAP
+    return GENERIC
+
+
+def with_properties(dialect: Dialect, properties: Mapping[str, str]) -> Dialect:
+    """Refine a generic guess with a suite's <properties> (gotestsum records the Go version there)."""
+    if dialect is GENERIC and "go.version" in properties:
+        return GOTESTSUM
+    return dialect
