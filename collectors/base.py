@@ -222,7 +222,7 @@ class _Prolog:
             else:
                 match = _ROOT_TAG.match(head, start)
                 if not match:
-                    raise XmlRefused("no XML root element at the start of the file")
+                    raise XmlRefused("malformed XML: the content does not start with an XML element")
                 return match.group(1).decode("utf-8", "replace").rpartition(":")[2]
             if end < 0:
                 return None

@@ -134,7 +134,7 @@ class _Tally:
         self.multi: dict[str, list[int]] = {}
         self.details: dict[str, tuple[int, str, str | None]] = {}  # id -> (outcome, message, file)
         self.slow: dict[str, float] = {}  # at most options.slowest entries
-        self.slow_floor = 0.0
+        self.slow_floor = -1.0  # every time beats it until `slowest` tests are kept
         self.attempts = 0
         self.collection_errors = 0
         self.failed_subtests = 0
@@ -328,7 +328,7 @@ class _FileReader:
         if declared and declared.get("tests") is not None and declared["tests"] != cases:
             self.notes.insert(
                 0,
-                f"the file says {declared['tests']} tests and holds {cases} <testcase> elements; "
+                f"the file says {declared['tests']} tests and holds {cases} testcase elements; "
                 "healthdeck counts one test per distinct test id (reruns and subtests are not extra "
                 "tests; counts without a testcase are entries of their own)",
             )
@@ -460,7 +460,7 @@ class _FileReader:
             frame.stray_errors += 1
         self.elements[_FAILURES if failed else _ERRORS] += 1
         self.synthetic[_CASES] += 1
-        self.notes.append(f"{where}: an <{elem.tag}> outside any testcase, reported as failing")
+        self.notes.append(f"{where}: an {elem.tag} element outside any testcase, reported as failing")
 
     # -- testcases (the hot path) --------------------------------------------------------------
 

@@ -99,6 +99,11 @@ def _tests(suites: dict[str, JUnitResult], config: Config) -> tuple[dict, dict]:
             "flaky": result.flaky,
             "slowest": [{"test_id": t.test_id, "seconds": t.seconds} for t in result.slowest],
             "warnings": result.warnings,
+            "readings": [
+                {"file": r.file, "dialect": r.dialect, "declared": r.declared, "counted": r.counted,
+                 "notes": r.notes}
+                for r in result.readings
+            ],  # fmt: skip
         }
     return summary, details
 

@@ -53,6 +53,8 @@ class Config:
     max_failing_listed: int = 200  # per suite, in latest.json/latest.md (counts stay exact)
     lowest_files: int = 10
     coverage_precision: int = 2
+    max_input_mb: int = 4096  # a compressed input may not inflate past this (MiB)
+    max_token_mb: int = 64  # nor may one XML attribute, text or comment exceed this (MiB)
     guardian: GuardianConfig = field(default_factory=GuardianConfig)
     gates: GateConfig = field(default_factory=GateConfig)
     prod_lanes: tuple[str, ...] = ()  # the lanes the release gate counts lint/compile findings in
@@ -78,6 +80,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "max_failing_listed": (0, 1_000_000),
     "lowest_files": (0, 100_000),
     "coverage_precision": (0, 10),
+    "max_input_mb": (1, 1 << 20),
+    "max_token_mb": (1, 4096),
 }
 MAX_TIMEOUT = 3600.0  # seconds; [tool.healthdeck.guardian] timeout
 

@@ -164,3 +164,110 @@ def test_no_testcases_is_zero_tests_with_a_warning(write) -> None:
 def test_missing_file(tmp_path) -> None:
     with pytest.raises(CollectorError, match="No such file"):
         collect_junit([tmp_path / "nope.xml"])
+
+
+def test_testcases_without_name_or_classname_stay_separate(write) -> None:
+    path = write(
+        "unnamed.xml",
+        _suite("<testsuite>" + "<testcase/>" * 3 + "<testcase><failure/></testcase></testsuite>"),
+    )
+    result = collect_junit([path])
+    assert (result.counts.total, result.counts.passed, result.counts.failed) == (4, 3, 1)
+    assert [f.test_id for f in result.failing] == ["(testcase without a name #4)"]
+
+
+def test_same_name_in_two_suites_of_one_file_is_two_tests(write) -> None:
+    body = '<testsuite name="s"><testcase classname="C" name="t"/></testsuite>'
+    path = write("matrix.xml", _suite(body + body.replace("/>", "><failure/></testcase>")))
+    result = collect_junit([path])
+    assert (result.counts.total, result.counts.passed, result.counts.failed, result.counts.flaky) == (
+        2,
+        1,
+        1,
+        0,
+    )
+    assert [f.test_id for f in result.failing] == ["C::t [s #2]"]
+
+
+def test_count_only_suite_is_read_from_its_counts(write) -> None:
+    path = write(
+        "counts.xml",
+        _suite(
+            '<testsuite name="legacy" tests="10" failures="2" errors="1" skipped="3"/>'
+            '<testsuite name="s"><testcase classname="C" name="t"/></testsuite>'
+        ),
+    )
+    result = collect_junit([path])
+    c = result.counts
+    assert (c.passed, c.failed, c.errors, c.skipped, c.total) == (5, 2, 1, 3, 11)
+    assert {f.outcome for f in result.failing} == {"failed", "error"}
+    assert any("read from its counts" in n for n in result.readings[0].notes)
+
+
+def test_not_run_attributes_are_skipped_not_passed(write) -> None:
+    path = write(
+        "notrun.xml",
+        _suite(
+            '<testsuite name="s"><testcase classname="C" name="a" status="notrun"/>'
+            '<testcase classname="C" name="b" status="disabled"/>'
+            '<testcase classname="C" name="c" result="suppressed"/><testcase classname="C" name="d"/>'
+            "</testsuite>"
+        ),
+    )
+    c = collect_junit([path]).counts
+    assert (c.skipped, c.passed) == (3, 1)
+
+
+def test_stray_error_under_a_suite_is_a_failing_entry(write) -> None:
+    path = write(
+        "stray.xml",
+        _suite(
+            '<testsuite name="t/db.t" tests="1"><testcase name="1 - connects"/>'
+            '<error message="Looks like your test exited with 255 &amp; died"/></testsuite>'
+        ),
+    )
+    result = collect_junit([path])
+    assert (result.counts.passed, result.counts.errors) == (1, 1)
+    assert result.failing[0].message == "Looks like your test exited with 255 & died"
+
+
+def test_several_documents_in_one_stream(write) -> None:
+    doc = '<?xml version="1.0" encoding="UTF-8"?><testsuites><testsuite name="test" tests="1">{}</testsuite></testsuites>\n'
+    path = write(
+        "stream.xml",
+        doc.format('<testcase classname="a" name="x"/>')
+        + doc.format('<testcase classname="b" name="y"><failure/></testcase>'),
+    )
+    c = collect_junit([path]).counts
+    assert (c.total, c.passed, c.failed) == (2, 1, 1)
+
+
+def test_xml_declaration_inside_cdata_is_not_a_new_document(write) -> None:
+    path = write(
+        "cdata.xml",
+        _suite(
+            '<testsuite><testcase classname="C" name="t"><system-out><![CDATA[</testsuites>\n'
+            '<?xml version="1.0"?><x>]]></system-out></testcase></testsuite>'
+        ),
+    )
+    assert collect_junit([path]).counts.total == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "1e400", "NaN"])
+def test_non_finite_time_is_missing_and_said(write, value: str) -> None:
+    path = write("t.xml", _suite(f'<testsuite><testcase classname="C" name="t" time="{value}"/></testsuite>'))
+    result = collect_junit([path])
+    assert result.time_seconds == 0.0 and result.slowest == []
+    assert "not a finite, non-negative number" in result.warnings[0]
+
+
+def test_ampersand_is_stored_as_written(write) -> None:
+    path = write(
+        "amp.xml",
+        _suite(
+            '<testsuite><testcase classname="a &amp; b" name="t[x&amp;y]">'
+            '<failure message="x &amp; y &lt; z"/></testcase></testsuite>'
+        ),
+    )
+    failing = collect_junit([path]).failing[0]
+    assert (failing.test_id, failing.message) == ("a & b::t[x&y]", "x & y < z")

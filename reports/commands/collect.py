@@ -8,7 +8,7 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from healthdeck.collectors.base import expand_paths
+from healthdeck.collectors.base import InputLimits, expand_paths, input_limits
 from healthdeck.collectors.compileall import collect_compileall
 from healthdeck.collectors.coveragepy import collect_coverage
 from healthdeck.collectors.guardian.prometheus import collect_prometheus
@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def collect(args: argparse.Namespace, config: Config) -> int:
-    collected = collect_inputs(args, config)
+    with input_limits(InputLimits(config.max_input_mb, config.max_token_mb)):
+        collected = collect_inputs(args, config)
     if not any((collected.tests, collected.coverage, collected.ruff, collected.compileall, collected.guardian,
                 collected.prometheus)):  # fmt: skip
         raise UsageError(

@@ -76,6 +76,7 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
         notes += det["warnings"]
         if notes:
             out += [f"- **{cell(suite)}**: " + "; ".join(cell(n) for n in notes), ""]
+        out += _readings(suite, det.get("readings") or [])
         if det["failing"]:
             out += [f"### Failing tests — {cell(suite)}", ""]
             out += table(
@@ -96,6 +97,18 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
             )
             out.append("")
     return out
+
+
+def _readings(suite: str, readings: list[dict]) -> list[str]:
+    """Files whose own totals disagree with their testcases, with how each difference was resolved."""
+    disagreeing = [r for r in readings if r["notes"]]
+    if not disagreeing:
+        return []
+    out = [f"### Files whose own totals disagree with their testcases — {cell(suite)}", ""]
+    for r in disagreeing:
+        out.append(f"- {code(r['file'])} (read as {cell(r['dialect'])}):")
+        out += [f"  - {cell(note)}" for note in r["notes"]]
+    return [*out, ""]
 
 
 def _coverage(summary: dict | None, details: dict | None, precision: int) -> list[str]:
