@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from healthdeck.collectors.compileall import CompileallResult
 from healthdeck.collectors.coveragepy import CoverageResult, Numbers
 from healthdeck.collectors.guardian.prometheus import PrometheusResult
-from healthdeck.collectors.junit import JUnitResult
+from healthdeck.collectors.junit import FileReading, JUnitResult
 from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
 
 from . import SCHEMA_VERSION, __version__
@@ -99,13 +99,20 @@ def _tests(suites: dict[str, JUnitResult], config: Config) -> tuple[dict, dict]:
             "flaky": result.flaky,
             "slowest": [{"test_id": t.test_id, "seconds": t.seconds} for t in result.slowest],
             "warnings": result.warnings,
-            "readings": [
-                {"file": r.file, "dialect": r.dialect, "declared": r.declared, "counted": r.counted,
-                 "notes": r.notes}
-                for r in result.readings
-            ],  # fmt: skip
+            "readings": [_reading(r) for r in result.readings],
         }
     return summary, details
+
+
+def _reading(r: FileReading) -> dict:
+    """How one JUnit file was read: its dialect, its own totals, what was counted, the reconciliation."""
+    return {
+        "file": r.file,
+        "dialect": r.dialect,
+        "declared": r.declared,
+        "counted": r.counted,
+        "notes": r.notes,
+    }
 
 
 def _numbers(n: Numbers, branch_measured: bool) -> dict:
