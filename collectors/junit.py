@@ -27,6 +27,7 @@ test as two elements). Counting rules, documented in docs/inputs.md:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from lxml import etree
 
 from . import junit_dialects as dialects
 from .base import CollectorError, XmlRefused, first_line, iter_xml
+from .traces import NO_TRACE, TraceFacts, read_trace
 
 SOURCE = "junit"
 
@@ -61,6 +63,10 @@ class FailingTest:
     outcome: str  # "failed" or "error"
     message: str  # bounded, single-line excerpt
     file: str | None = None
+    # What tells causes apart when the message does not (see collectors/traces.py); each bounded.
+    exception_type: str | None = None  # the element's `type` attribute, else pytest's closing line
+    exception: str | None = None  # the exception line the failure body ends with
+    last_frame: str | None = None  # the innermost frame of the failure body
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,9 @@ class JUnitResult:
     warnings: list[str] = field(default_factory=list)
     outcomes: dict[str, str] | None = None  # test id -> outcome, only with JUnitOptions(keep_outcomes=True)
     readings: list[FileReading] = field(default_factory=list)
+    durations: dict[str, float] | None = (
+        None  # test id -> seconds, only with JUnitOptions(durations_above=...)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +126,7 @@ class JUnitOptions:
     message_chars: int = 300
     slowest: int = 10
     keep_outcomes: bool = False  # every test's outcome (memory per test), for run-to-run comparisons
+    durations_above: float | None = None  # keep every test at least this slow (its slowest attempt)
 
 
 class _Tally:
@@ -132,9 +142,12 @@ class _Tally:
         self.options = options
         self.single: dict[str, int] = {}
         self.multi: dict[str, list[int]] = {}
-        self.details: dict[str, tuple[int, str, str | None]] = {}  # id -> (outcome, message, file)
+        # id -> (outcome, message, file, exception type, trace facts)
+        self.details: dict[str, tuple[int, str, str | None, str | None, TraceFacts]] = {}
         self.slow: dict[str, float] = {}  # at most options.slowest entries
         self.slow_floor = -1.0  # every time beats it until `slowest` tests are kept
+        self.durations: dict[str, float] = {}
+        self.durations_above = math.inf if options.durations_above is None else options.durations_above
         self.attempts = 0
         self.collection_errors = 0
         self.failed_subtests = 0
@@ -221,10 +234,11 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
     readings = [_FileReader(tally, index, path).read() for index, path in enumerate(paths)]
     counts, flaky_keys = tally.finish()
     failing = [
-        FailingTest(display_id(key), _NAMES[outcome], message, file)
-        for key, (outcome, message, file) in tally.details.items()
+        FailingTest(display_id(key), _NAMES[outcome], message, file, kind or trace.exception_type,
+                    trace.exception, trace.last_frame)
+        for key, (outcome, message, file, kind, trace) in tally.details.items()
         if _final_outcome(tally, key) in (FAILED, ERROR)
-    ]
+    ]  # fmt: skip
     failing = sorted([*failing, *tally.synthetic], key=lambda f: f.test_id)
     ranked = sorted(tally.slow.items(), key=lambda kv: (-kv[1], kv[0]))
     slowest = [TimedTest(display_id(k), round(t, 6)) for k, t in ranked]
@@ -256,6 +270,11 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
             else None
         ),
         readings=readings,
+        durations=(
+            {display_id(k): round(t, 6) for k, t in tally.durations.items()}
+            if options.durations_above is not None
+            else None
+        ),
     )
 
 
@@ -520,6 +539,8 @@ class _FileReader:
                 tally.time_seconds += value
                 if value > tally.slow_floor:
                     tally.time(key, value)
+                if value >= tally.durations_above and value > tally.durations.get(key, -1.0):
+                    tally.durations[key] = value
             else:
                 tally.bad_times += 1
 
@@ -531,6 +552,7 @@ class _FileReader:
         failures: list[str] = []
         subtest_summary = False
         error = skipped = None
+        first_failure = error_child = None  # the elements whose body tells the cause
         skipped_kind = SKIPPED
         flaky_mark = _FLAKY_MARK if elem.get("flaky") == "true" else 0
         for child in elem:
@@ -542,10 +564,12 @@ class _FileReader:
                     subtest_summary = True
                 else:
                     failures.append(text)
+                    first_failure = first_failure if first_failure is not None else child
             elif tag == "error":
                 self.elements[_ERRORS] += 1
                 if error is None:
                     error = _message(child)
+                    error_child = child
             elif tag == "skipped":
                 if skipped is None:
                     skipped = child.get("message") or ""
@@ -579,7 +603,16 @@ class _FileReader:
             previous = tally.details.get(key)
             # Keep the most severe message: the call failure rather than its teardown error.
             if previous is None or previous[0] < code:
-                tally.details[key] = (code, first_line(message, self.message_chars), file)
+                told = first_failure if code == FAILED else error_child
+                kind = told.get("type") if told is not None else None
+                trace = read_trace(told.text, self.message_chars) if told is not None else NO_TRACE
+                tally.details[key] = (
+                    code,
+                    first_line(message, self.message_chars),
+                    file,
+                    kind or None,
+                    trace,
+                )
         return code | flaky_mark
 
 

@@ -1,0 +1,109 @@
+"""What a failure body (the traceback text inside `<failure>`/`<error>`) says, in a few bounded facts.
+
+A `message` attribute is often not enough to tell failures apart: pytest writes "collection failure" for
+every module that cannot be imported (the reason, "No module named 'pretend'", is only in the body), and
+a bare `raise Exception()` has an empty message. So the JUnit reader reads, from the first and the last
+few KB of a failing test's body (`read_trace`):
+
+* `exception`: the exception line the traceback ends with (pytest's last block of `E   ` lines, or the
+  last `Type: message` line of a plain Python traceback);
+* `exception_type`: the exception's type as pytest's long traceback closes it (`path.py:42: Type`);
+* `last_frame`: the innermost frame (`path.py:42 in func`, or a Java/JavaScript `at ...` line).
+
+Nothing else of the body is kept, so memory stays proportional to the number of failing tests.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KEEP_CHARS = 2048  # of the head and of the tail of a failure body
+
+# pytest --tb=long/auto closes with the location and the type: "tests/test_x.py:42: AssertionError".
+_PYTEST_CLOSE = re.compile(r"^(?P<path>[^\s:][^:\n]*?):(?P<line>\d+): (?P<type>[A-Za-z_][\w.]*)[ \t]*$", re.M)
+# pytest frames in --tb=short and in import/collection tracebacks: "tests/test_x.py:18: in <module>".
+_PYTEST_FRAME = re.compile(r"^(?P<path>[^\s:][^:\n]*?):(?P<line>\d+): in (?P<func>\S+)[ \t]*$", re.M)
+_PYTHON_FRAME = re.compile(r'^[ \t]*File "(?P<path>[^"\n]+)", line (?P<line>\d+), in (?P<func>\S+)', re.M)
+_STACK_FRAME = re.compile(r"^[ \t]+at (?P<where>\S[^\n]*?)[ \t]*$", re.M)  # Java, JavaScript, C#
+_E_LINE = re.compile(r"^E(?: +(?P<text>\S[^\n]*?))?[ \t]*$")
+_PYTHON_EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::[ \t]*(?P<message>[^\n]*))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceFacts:
+    exception: str | None = None
+    exception_type: str | None = None
+    last_frame: str | None = None
+
+
+NO_TRACE = TraceFacts()
+
+
+def read_trace(body: str | None, limit: int = 300) -> TraceFacts:
+    """The exception line, the exception type and the innermost frame a failure body shows, if any.
+
+    Only the first and last KEEP_CHARS of the body are read: tracebacks can be megabytes long, and
+    what tells a cause lies at their ends (Python's innermost frame last, Java's first).
+    """
+    if not body or not body.strip():
+        return NO_TRACE
+    if len(body) > 2 * KEEP_CHARS:
+        body = body[:KEEP_CHARS] + "\n" + body[-KEEP_CHARS:]
+    close = _last(_PYTEST_CLOSE, body)
+    return TraceFacts(
+        exception=_bounded(_exception_line(body), limit),
+        exception_type=close["type"] if close else None,
+        last_frame=_bounded(_frame(body, close), limit),
+    )
+
+
+def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    found = None
+    for found in pattern.finditer(text):  # noqa: B007 - the last match is the one wanted
+        pass
+    return found
+
+
+def _exception_line(body: str) -> str | None:
+    lines = body.splitlines()
+    # pytest: the first line of the last block of "E   " lines is the exception the test ended with.
+    end = next((i for i in range(len(lines) - 1, -1, -1) if _E_LINE.match(lines[i])), None)
+    if end is not None:
+        start = end
+        while start > 0 and _E_LINE.match(lines[start - 1]):
+            start -= 1
+        for line in lines[start : end + 1]:
+            text = _E_LINE.match(line)["text"]
+            if text:
+                return text
+    # A plain Python traceback ends with "Type: message" after its last frame.
+    frames = list(_PYTHON_FRAME.finditer(body))
+    if frames:
+        for line in body[frames[-1].end() :].splitlines()[1:]:
+            if line and not line[0].isspace() and _PYTHON_EXCEPTION.match(line):
+                return line.strip()
+    return None
+
+
+def _frame(body: str, close: re.Match[str] | None) -> str | None:
+    # Python frames are innermost last; the closing pytest line is the innermost of all.
+    if close:
+        return f"{close['path']}:{close['line']}"
+    python = max(
+        (m for m in (_last(_PYTEST_FRAME, body), _last(_PYTHON_FRAME, body)) if m),
+        key=lambda m: m.start(),
+        default=None,
+    )
+    if python:
+        return f"{python['path']}:{python['line']} in {python['func']}"
+    # Java/JavaScript stacks are innermost first.
+    stack = _STACK_FRAME.search(body)
+    return stack["where"] if stack else None
+
+
+def _bounded(text: str | None, limit: int) -> str | None:
+    if not text:
+        return None
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
