@@ -17,6 +17,7 @@ from healthdeck.collectors.junit import FileReading, JUnitResult
 from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
 
 from . import SCHEMA_VERSION, __version__
+from .causes import Cause, group_causes
 from .config import Config, lane_of
 from .guardian.delta import GuardianInputs, build_guardian
 from .stamp import Stamp
@@ -40,7 +41,10 @@ def pass_rate(passed: int, failed: int, errors: int) -> float | None:
     return passed / ran if ran else None
 
 
-def build_report(collected: Collected, config: Config, stamp: Stamp) -> dict:
+def build_report(
+    collected: Collected, config: Config, stamp: Stamp, causes: dict[str, list[Cause]] | None = None
+) -> dict:
+    """The report; `causes` per suite when the caller grouped them already (else they are grouped here)."""
     summary: dict = {
         "git_sha": stamp.git_sha[:8] if stamp.git_sha else None,
         "git_sha_full": stamp.git_sha,
@@ -51,7 +55,9 @@ def build_report(collected: Collected, config: Config, stamp: Stamp) -> dict:
         "ci_run_id": stamp.ci_run_id,
     }
     details: dict = {}
-    summary["tests"], details["tests"] = _tests(collected.tests, config) if collected.tests else (None, None)
+    summary["tests"], details["tests"] = (
+        _tests(collected.tests, config, causes or {}) if collected.tests else (None, None)
+    )
     summary["coverage"], details["coverage"] = (
         _coverage(collected.coverage, config) if collected.coverage else (None, None)
     )
@@ -70,10 +76,13 @@ def build_report(collected: Collected, config: Config, stamp: Stamp) -> dict:
     }
 
 
-def _tests(suites: dict[str, JUnitResult], config: Config) -> tuple[dict, dict]:
+def _tests(
+    suites: dict[str, JUnitResult], config: Config, grouped: dict[str, list[Cause]]
+) -> tuple[dict, dict]:
     summary, details = {}, {}
     for suite, result in suites.items():
         c = result.counts
+        causes = grouped[suite] if suite in grouped else group_causes(result.failing, config.categories)
         summary[suite] = {
             "passed": c.passed,
             "failed": c.failed,
@@ -87,15 +96,31 @@ def _tests(suites: dict[str, JUnitResult], config: Config) -> tuple[dict, dict]:
             "collection_errors": result.collection_errors,
             "failed_subtests": result.failed_subtests,
             "time_seconds": result.time_seconds,
+            "causes": len(causes),
+            "transitions": None,  # against the baseline: reports.triage fills it when history is read
+            "duration_regressions": None,
         }
         listed = result.failing[: config.max_failing_listed]
+        cause_of = {test_id: cause.id for cause in causes for test_id in cause.tests}
         details[suite] = {
             "files": result.files,
             "failing": [
-                {"test_id": f.test_id, "outcome": f.outcome, "message": f.message, "file": f.file}
+                {
+                    "test_id": f.test_id,
+                    "outcome": f.outcome,
+                    "message": f.message,
+                    "file": f.file,
+                    "cause": cause_of[f.test_id],
+                }
                 for f in listed
             ],
             "failing_truncated": len(result.failing) > len(listed),
+            "causes": [
+                cause_entry(cause, config.cause_tests_listed) for cause in causes[: config.causes_listed]
+            ],
+            "causes_total": len(causes),
+            "transitions": None,
+            "duration_regressions": None,
             "flaky": result.flaky,
             "slowest": [{"test_id": t.test_id, "seconds": t.seconds} for t in result.slowest],
             "warnings": result.warnings,
@@ -112,6 +137,23 @@ def _reading(r: FileReading) -> dict:
         "declared": r.declared,
         "counted": r.counted,
         "notes": r.notes,
+    }
+
+
+def cause_entry(cause: Cause, tests_listed: int) -> dict:
+    """One cause in details: `count` is exact, `tests` the first `tests_listed` of them by id."""
+    return {
+        "id": cause.id,
+        "signature": cause.signature,
+        "exception_type": cause.exception_type,
+        "category": cause.category,
+        "example_message": cause.example_message,
+        "example_test": cause.example_test,
+        "count": cause.count,
+        "outcomes": cause.outcomes,
+        "tests": cause.tests[:tests_listed],
+        "new": None,  # against the baseline, when history is read (reports.triage)
+        "first_seen": None,
     }
 
 

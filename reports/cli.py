@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
         "--window", metavar="DURATION", help="Prometheus window, e.g. 24h (default: config or 24h)"
     )
     collect.add_argument(
+        "--baseline", metavar="SPEC",
+        help=f"compare failures and durations with: {BASELINE_HELP} (default: gates.baseline)",
+    )  # fmt: skip
+    collect.add_argument(
         "--at",
         metavar="ISO-TIME",
         type=_when,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -44,6 +45,22 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
+class Category:
+    """[tool.healthdeck.categories] NAME = {message = "regex", outcome = ["failed", "error"]}.
+
+    A cause belongs to the first category (in file order) whose message regex is found in the cause's
+    example message or signature and whose outcomes include one of the cause's; a key left out matches all.
+    """
+
+    name: str
+    message: re.Pattern[str] | None = None
+    outcomes: frozenset[str] = frozenset()
+
+
+CATEGORY_OUTCOMES = ("failed", "error")
+
+
+@dataclass(frozen=True)
 class Config:
     out: str = DEFAULT_OUT
     root: str = "."  # project root: lanes and file paths are relative to it
@@ -51,6 +68,11 @@ class Config:
     message_chars: int = 300  # failing-test message excerpt
     slowest: int = 10
     max_failing_listed: int = 200  # per suite, in latest.json/latest.md (counts stay exact)
+    cause_tests_listed: int = 20  # test ids listed under each cause (its count stays exact)
+    causes_listed: int = 100  # causes listed per suite (summary.tests.<suite>.causes stays exact)
+    categories: tuple[Category, ...] = ()
+    duration_floor: float = 0.5  # seconds: a test faster than this now is never a duration regression
+    duration_ratio: float = 2.0  # a test this many times slower than in the baseline is a regression
     lowest_files: int = 10
     coverage_precision: int = 2
     max_input_mb: int = 4096  # a compressed input may not inflate past this (MiB)
@@ -78,6 +100,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "message_chars": (1, 100_000),
     "slowest": (0, 10_000),
     "max_failing_listed": (0, 1_000_000),
+    "cause_tests_listed": (0, 100_000),
+    "causes_listed": (0, 100_000),
     "lowest_files": (0, 100_000),
     "coverage_precision": (0, 10),
     "max_input_mb": (1, 1 << 20),
@@ -132,6 +156,13 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
             values[key] = tuple(value)
         elif key == "badge_thresholds":
             values[key] = _thresholds(value, source)
+        elif key == "categories":
+            values[key] = _categories(value, source)
+        elif key in ("duration_floor", "duration_ratio"):
+            if not _number(value) or value <= 0 or (key == "duration_ratio" and value <= 1):
+                limit = "a number above 1" if key == "duration_ratio" else "a positive number of seconds"
+                raise ConfigError(f"{source}: [tool.healthdeck] {key} must be {limit}")
+            values[key] = float(value)
         elif key in _INT_KEYS:
             low, high = INT_RANGES[key]
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -220,6 +251,31 @@ def _gates(value: Any, source: Path) -> GateConfig:
                 raise ConfigError(f"{where} {key} must be a non-negative number")
             values[key] = item
     return GateConfig(**values)
+
+
+def _categories(value: Any, source: Path) -> tuple[Category, ...]:
+    where = f"{source}: [tool.healthdeck.categories]"
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where} must be a table of NAME = {{message = "regex", outcome = [...]}}')
+    out = []
+    for name, rule in value.items():
+        if not isinstance(rule, dict) or not rule:
+            raise ConfigError(f"{where} {name} must be a table with message and/or outcome")
+        unknown = set(rule) - {"message", "outcome"}
+        if unknown:
+            raise ConfigError(f"{where} {name}: unknown key {sorted(unknown)[0]!r} (known: message, outcome)")
+        pattern = None
+        if "message" in rule:
+            try:
+                pattern = re.compile(_string(rule["message"], f"{where} {name}.message"))
+            except re.error as exc:
+                raise ConfigError(f"{where} {name}.message is not a valid regular expression: {exc}") from exc
+        outcomes = rule.get("outcome", [])
+        outcomes = [outcomes] if isinstance(outcomes, str) else outcomes
+        if not isinstance(outcomes, list) or not all(o in CATEGORY_OUTCOMES for o in outcomes):
+            raise ConfigError(f"{where} {name}.outcome must be one or more of {', '.join(CATEGORY_OUTCOMES)}")
+        out.append(Category(str(name), pattern, frozenset(outcomes)))
+    return tuple(out)
 
 
 def _thresholds(value: Any, source: Path) -> dict[str, tuple[float, float]]:

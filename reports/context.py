@@ -40,15 +40,28 @@ class Context:
         return self.report["summary"]
 
 
-def context(report: dict, store: HistoryStore, spec: str, repo: str | Path = ".") -> Context:
+def baseline_for(
+    report: dict, store: HistoryStore, spec: str, repo: str | Path = "."
+) -> tuple[Run | None, Run | None]:
+    """(the report's own run in the store, the baseline run); either may be None.
+
+    Works before the report's run is stored too (collect compares before it appends).
+    """
     from .history.store import Run
-    from .history.trends import classify_failures, flaky_tests, resolve_baseline
+    from .history.trends import resolve_baseline
 
     s = report["summary"]
     current = store.run(s["run_key"]) if s.get("run_key") else None
     probe = current or Run(0, s.get("run_key") or "", s.get("git_sha_full"), s.get("branch"), s.get("version"),
                            int(s["ts"]), None, "report", False, None, s)  # fmt: skip
-    baseline = resolve_baseline(store, spec, probe, repo)
+    return current, resolve_baseline(store, spec, probe, repo)
+
+
+def context(report: dict, store: HistoryStore, spec: str, repo: str | Path = ".") -> Context:
+    from .history.trends import classify_failures, flaky_tests
+
+    s = report["summary"]
+    current, baseline = baseline_for(report, store, spec, repo)
     base_failing = store.failing_of(baseline.id) if baseline else None
     failures = []
     for suite, det in ((report.get("details") or {}).get("tests") or {}).items():

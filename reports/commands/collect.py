@@ -16,7 +16,9 @@ from healthdeck.collectors.junit import JUnitOptions, collect_junit
 from healthdeck.collectors.ruff import collect_ruff
 
 from ..build import Collected, build_report, input_warnings
+from ..causes import group_causes
 from ..config import Config, load_config
+from ..context import baseline_for
 from ..errors import UsageError
 from ..guardian.delta import GuardianInputs, read_logs
 from ..history.metrics import flatten
@@ -24,6 +26,7 @@ from ..output import report_json, write_atomic
 from ..render.markdown import render_markdown
 from ..render.md import percent
 from ..stamp import read_stamp
+from ..triage import cause_rows, compare_with_history, duration_rows, durations_kept_above
 from . import require_extra, store_for
 
 
@@ -44,21 +47,26 @@ def collect(args: argparse.Namespace, config: Config) -> int:
             "--guardian-permissive/--guardian-strict, --prometheus"
         )
     out = Path(args.out or config.out)
-    report = build_report(collected, config, read_stamp(config.root_path))
-    if not args.no_history:
+    causes = {
+        suite: group_causes(result.failing, config.categories) for suite, result in collected.tests.items()
+    }
+    report = build_report(collected, config, read_stamp(config.root_path), causes)
+    if args.no_history:
+        _write(report, out, config)
+    else:
         report["summary"]["run_key"] = f"collect:{uuid.uuid4().hex}"
-    write_atomic(
-        {
-            out / "latest.json": report_json(report),
-            out / "latest.md": render_markdown(report, config.coverage_precision),
-        }
-    )
-    if not args.no_history:
         store = store_for(args, config, out)
         try:
+            # Compared before writing: the baseline-dependent parts of the report need the history.
+            _, baseline = baseline_for(
+                report, store, args.baseline or config.gates.baseline, config.root_path
+            )
+            compare_with_history(report, collected.tests, store, baseline, config)
+            _write(report, out, config)
             store.append(report["summary"], source="collect", run_key=report["summary"]["run_key"],
                          failing=failing_tests(collected), report_schema=report["schema_version"],
-                         figures=flatten(report["summary"], report["details"]))  # fmt: skip
+                         figures=flatten(report["summary"], report["details"]),
+                         causes=cause_rows(causes), durations=duration_rows(collected.tests))  # fmt: skip
         finally:
             store.close()
     if not args.quiet:
@@ -67,6 +75,15 @@ def collect(args: argparse.Namespace, config: Config) -> int:
         print(f"wrote {out / 'latest.json'} and {out / 'latest.md'}")
         print(headline(report))
     return 0
+
+
+def _write(report: dict, out: Path, config: Config) -> None:
+    write_atomic(
+        {
+            out / "latest.json": report_json(report),
+            out / "latest.md": render_markdown(report, config.coverage_precision),
+        }
+    )
 
 
 def failing_tests(collected: Collected) -> list[tuple[str, str, str]]:
@@ -83,7 +100,12 @@ def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
     suites: dict[str, list[str]] = {}
     for suite, pattern in args.junit:
         suites.setdefault(suite, []).append(pattern)
-    options = JUnitOptions(message_chars=config.message_chars, slowest=config.slowest)
+    # Every test's outcome and the slower tests' durations: triage compares them with the baseline.
+    history = not args.no_history
+    options = JUnitOptions(
+        message_chars=config.message_chars, slowest=config.slowest, keep_outcomes=history,
+        durations_above=durations_kept_above(config) if history else None,
+    )  # fmt: skip
     root = config.root_path
     guardian = config.guardian
     url = args.prometheus or guardian.prometheus_url

@@ -19,8 +19,11 @@ def flatten(summary: dict, details: dict | None = None) -> dict[str, float]:
 
 def _walk(s: dict) -> Iterator[tuple[str, float | int | None]]:
     for suite, t in (s.get("tests") or {}).items():
-        for key in ("passed", "failed", "errors", "skipped", "xfailed", "flaky", "total", "pass_rate"):
+        for key in ("passed", "failed", "errors", "skipped", "xfailed", "flaky", "total", "pass_rate", "causes",
+                    "duration_regressions"):  # fmt: skip
             yield f"tests.{suite}.{key}", t.get(key)
+        for key, n in (t.get("transitions") or {}).items():  # new, fixed, still_failing, flaky
+            yield f"tests.{suite}.transitions.{key}", n
     cov = s.get("coverage")
     if cov:
         for key in ("percent", "statements_percent", "branches_percent"):

@@ -60,9 +60,30 @@ test_results = sa.Table(
     sa.Column("test_id", sa.String(1000), primary_key=True),
     sa.Column("outcome", sa.String(10), nullable=False),  # failed | error | flaky
 )
+# One row per cause per run: "when did this cause first appear" and "was it there in the baseline".
+run_causes = sa.Table(
+    "run_causes",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("suite", sa.String(100), primary_key=True),
+    sa.Column("cause_id", sa.String(16), primary_key=True),
+    sa.Column("signature", sa.Text, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+# Durations of the run's slower tests only (above a floor, bounded), for duration regressions and trends.
+test_durations = sa.Table(
+    "test_durations",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("suite", sa.String(100), primary_key=True),
+    sa.Column("test_id", sa.String(1000), primary_key=True),
+    sa.Column("seconds", sa.Float, nullable=False),
+)
 sa.Index("runs_branch_ts", runs.c.branch, runs.c.ts)
 sa.Index("runs_sha", runs.c.git_sha)
 sa.Index("metrics_name", metrics.c.name)
+sa.Index("run_causes_cause", run_causes.c.suite, run_causes.c.cause_id)
+sa.Index("test_durations_test", test_durations.c.suite, test_durations.c.test_id)
 
 
 def _v1(conn: Connection) -> None:
@@ -70,8 +91,13 @@ def _v1(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v2_causes_and_durations(conn: Connection) -> None:
+    for table in (run_causes, test_durations):
+        table.create(conn, checkfirst=True)
+
+
 # Numbered, append-only. A new column or table is a new function here, never an edit of an old one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2_causes_and_durations]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -114,6 +140,10 @@ class HistoryStore:
             self._migrate()
         except sa.exc.SQLAlchemyError as exc:
             raise HistoryError(f"{_safe(url)}: cannot open history: {_one_line(exc)}") from exc
+        except OSError as exc:  # the SQLite file's folder cannot be created
+            raise HistoryError(
+                f"{_safe(url)}: cannot write the history folder: {exc.strerror or exc}"
+            ) from exc
 
     # -- schema ---------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -144,8 +174,14 @@ class HistoryStore:
         failing: Iterable[tuple[str, str, str]] = (),
         report_schema: str | None = None,
         figures: dict[str, float] | None = None,
+        causes: Iterable[tuple[str, str, str, int]] = (),
+        durations: Iterable[tuple[str, str, float]] = (),
     ) -> int | None:
-        """Record one run; returns its id, or None when `run_key` is already stored (re-import)."""
+        """Record one run; returns its id, or None when `run_key` is already stored (re-import).
+
+        `failing`: (suite, test id, outcome) of non-passing tests; `causes`: (suite, cause id, signature,
+        count); `durations`: (suite, test id, seconds) of the tests worth tracking (see reports.triage).
+        """
         key = run_key or f"{source}:{uuid.uuid4().hex}"
         row = {
             "run_key": key,
@@ -177,6 +213,15 @@ class HistoryStore:
                 ]
                 if tests:
                     conn.execute(test_results.insert(), _unique_tests(tests))
+                cause_rows = [
+                    {"run_id": run_id, "suite": s, "cause_id": c, "signature": sig, "count": n}
+                    for s, c, sig, n in causes
+                ]
+                if cause_rows:
+                    conn.execute(run_causes.insert(), cause_rows)
+                timed = [{"run_id": run_id, "suite": s, "test_id": t, "seconds": x} for s, t, x in durations]
+                if timed:
+                    conn.execute(test_durations.insert(), timed)
                 return run_id
         except sa.exc.IntegrityError:
             return None  # a concurrent writer stored the same run_key first
@@ -285,6 +330,78 @@ class HistoryStore:
         with self.engine.connect() as conn:
             for test_id, run_id, outcome in conn.execute(query):
                 out.setdefault(test_id, {})[run_id] = outcome
+        return out
+
+    def causes_of(self, run_id: int) -> dict[str, dict[str, int]]:
+        """suite -> {cause id: count} recorded for a run."""
+        query = sa.select(run_causes.c.suite, run_causes.c.cause_id, run_causes.c.count).where(
+            run_causes.c.run_id == run_id
+        )
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for suite, cause_id, count in conn.execute(query):
+                out.setdefault(suite, {})[cause_id] = int(count)
+        return out
+
+    def first_seen(self, suite: str, cause_ids: Iterable[str], branch: str | None = None) -> dict[str, Run]:
+        """cause id -> the oldest stored run in which the suite had that cause (ids never seen are left out)."""
+        ids = list(cause_ids)
+        if not ids:
+            return {}
+        first = (
+            sa.select(run_causes.c.cause_id, sa.func.min(runs.c.ts).label("ts"))
+            .join(runs, runs.c.id == run_causes.c.run_id)
+            .where(run_causes.c.suite == suite, run_causes.c.cause_id.in_(ids))
+            .group_by(run_causes.c.cause_id)
+        )
+        if branch:
+            first = first.where(runs.c.branch == branch)
+        first = first.subquery()
+        # The runs at each cause's earliest time (usually one; the lowest id wins a tie).
+        query = (
+            sa.select(run_causes.c.cause_id, runs)
+            .join(runs, runs.c.id == run_causes.c.run_id)
+            .join(first, sa.and_(first.c.cause_id == run_causes.c.cause_id, first.c.ts == runs.c.ts))
+            .where(run_causes.c.suite == suite)
+            .order_by(runs.c.id.desc())
+        )
+        if branch:
+            query = query.where(runs.c.branch == branch)
+        with self.engine.connect() as conn:
+            return {row["cause_id"]: _run(row) for row in conn.execute(query).mappings()}
+
+    def durations_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], float]:
+        """(suite, test id) -> seconds, for the tests whose duration the run recorded."""
+        query = sa.select(test_durations.c.suite, test_durations.c.test_id, test_durations.c.seconds).where(
+            test_durations.c.run_id == run_id
+        )
+        if suite:
+            query = query.where(test_durations.c.suite == suite)
+        with self.engine.connect() as conn:
+            return {(s, t): float(x) for s, t, x in conn.execute(query)}
+
+    def test_timeline(
+        self, suite: str, test_id: str, run_ids: list[int]
+    ) -> dict[int, tuple[str | None, float | None]]:
+        """run id -> (stored outcome or None when not failing, recorded seconds or None) for one test."""
+        if not run_ids:
+            return {}
+        out: dict[int, tuple[str | None, float | None]] = dict.fromkeys(run_ids, (None, None))
+        outcomes = sa.select(test_results.c.run_id, test_results.c.outcome).where(
+            test_results.c.suite == suite,
+            test_results.c.test_id == test_id,
+            test_results.c.run_id.in_(run_ids),
+        )
+        seconds = sa.select(test_durations.c.run_id, test_durations.c.seconds).where(
+            test_durations.c.suite == suite,
+            test_durations.c.test_id == test_id,
+            test_durations.c.run_id.in_(run_ids),
+        )
+        with self.engine.connect() as conn:
+            for run_id, outcome in conn.execute(outcomes):
+                out[run_id] = (outcome, out[run_id][1])
+            for run_id, value in conn.execute(seconds):
+                out[run_id] = (out[run_id][0], float(value))
         return out
 
     def close(self) -> None:

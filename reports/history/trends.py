@@ -107,3 +107,43 @@ def classify_failures(current: dict[str, str], baseline: dict[str, str] | None) 
     if baseline is None:
         return dict.fromkeys(current, "unknown")
     return {t: ("known" if baseline.get(t) in ("failed", "error") else "new") for t in current}
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    run: Run
+    outcome: str  # failed | error | flaky | passed ("passed": the suite ran and the test was not failing)
+    seconds: float | None  # None when the run did not record it (faster than the recording floor)
+
+
+@dataclass(frozen=True)
+class CaseHistory:
+    """One test's own history over the last runs that ran its suite (oldest first)."""
+
+    suite: str
+    test_id: str
+    runs: list[CaseRun]
+    failing_since: Run | None  # first run of the current failing streak; None when it is not failing now
+    streak_covers_window: bool  # the streak may have started before the oldest run shown
+    last_passed: Run | None  # the newest run (and so commit) where it passed
+
+
+def case_history(
+    store: HistoryStore, suite: str, test_id: str, branch: str | None = None, window: int = 30
+) -> CaseHistory:
+    """The last `window` outcomes as a strip, when the test started failing, the last run where it passed,
+    and its recorded durations (history keeps non-passing outcomes and slower tests' durations only)."""
+    runs = [r for r in store.runs(branch=branch, limit=window) if suite in (r.summary.get("tests") or {})]
+    timeline = store.test_timeline(suite, test_id, [r.id for r in runs])
+    strip = [CaseRun(r, timeline[r.id][0] or "passed", timeline[r.id][1]) for r in runs]
+    failing = [c.outcome in ("failed", "error") for c in strip]
+    streak = next((i for i in range(len(failing) - 1, -1, -1) if not failing[i]), -1) + 1
+    passed = [c.run for c in strip if c.outcome == "passed"]
+    return CaseHistory(
+        suite=suite,
+        test_id=test_id,
+        runs=strip,
+        failing_since=strip[streak].run if strip and failing[-1] else None,
+        streak_covers_window=bool(strip) and streak == 0 and failing[-1],
+        last_passed=passed[-1] if passed else None,
+    )

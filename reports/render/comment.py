@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from ..gate import show
 from .md import cell, code, coverage_pc, percent, plural, table
+from .triage import comment_causes, comment_transitions
 
 MARKER = "<!-- healthdeck:comment -->"
 GITHUB_LIMIT = 65_536
 TOP_FAILING = 10
+TOP_CAUSES = 5
+TRANSITION_NAMES = 10  # test names shown per transition list
 _ICONS = {"GO": "✅", "NO-GO": "❌", "INCOMPLETE": "⚠️", "PASS": "✅", "FAIL": "❌", "UNKNOWN": "❔"}
 
 
@@ -34,21 +37,27 @@ def render_comment(
     """`failures`: [{suite, test_id, outcome, message, status: new|known|unknown, flaky: bool}]."""
     shown = min(TOP_FAILING, len(failures))
     message_chars = 200
+    names = TRANSITION_NAMES
     while True:
         text = _render(
-            summary, verdict, baseline, failures, shown, message_chars, smoke_suite, prod_lanes, link
-        )
-        if len(text) <= limit or (shown == 0 and message_chars == 0):
+            summary, details, verdict, baseline, failures, shown, message_chars, names, smoke_suite, prod_lanes,
+            link,
+        )  # fmt: skip
+        if len(text) <= limit or (shown == 0 and message_chars == 0 and names == 0):
             return text[:limit] if len(text) > limit else text
         if message_chars > 40:
             message_chars //= 2
         elif shown > 0:
             shown -= 1
+        elif names > 0:
+            names //= 2
         else:
             message_chars = 0
 
 
-def _render(s, verdict, baseline, failures, shown, message_chars, smoke_suite, prod_lanes, link) -> str:
+def _render(
+    s, details, verdict, baseline, failures, shown, message_chars, names, smoke_suite, prod_lanes, link
+) -> str:
     out = [MARKER]
     where = " · ".join(code(x) for x in (s.get("branch"), s.get("git_sha")) if x)
     if verdict:
@@ -113,6 +122,10 @@ def _render(s, verdict, baseline, failures, shown, message_chars, smoke_suite, p
                 "llrr",
             )
             out.append("")
+    if s.get("tests"):
+        triage = (details or {}).get("tests") or {}
+        out += comment_causes(s["tests"], triage, TOP_CAUSES if names else 0)
+        out += comment_transitions(s["tests"], triage, names)
     if failures:
         ordered = sorted(
             failures, key=lambda f: (f["status"] != "new", not f.get("flaky"), f["suite"], f["test_id"])

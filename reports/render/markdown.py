@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..gate import show
 from .guardian import guardian_section
 from .md import cell, code, coverage_pc, percent, plural, table
+from .triage import failing_headline, markdown_suite
 
 PASS_RATE_FORMULA = "pass rate = passed ÷ (passed + failed + errors)"
 COVERAGE_FORMULA = "coverage = (covered statements + covered branches) ÷ (statements + branches)"
@@ -56,6 +57,8 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
         ]
         for suite, t in summary.items()
     ]
+    headline = failing_headline(summary)
+    out += [f"**{headline}**", ""] if headline else []
     out += table(
         ["Suite", "Pass rate", "Passed", "Failed", "Errors", "Skipped", "xfailed", "Flaky", "Tests"], rows
     )
@@ -77,6 +80,7 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
         if notes:
             out += [f"- **{cell(suite)}**: " + "; ".join(cell(n) for n in notes), ""]
         out += _readings(suite, det.get("readings") or [])
+        out += markdown_suite(suite, t, det)
         if det["failing"]:
             out += [f"### Failing tests — {cell(suite)}", ""]
             out += table(

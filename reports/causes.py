@@ -1,0 +1,165 @@
+"""Failures grouped by cause: one signature per failing test, tests with the same signature are one cause.
+
+A signature is the exception type plus the message with its volatile parts replaced by placeholders
+(timestamps, UUIDs, hex addresses and hashes, temporary paths, IP addresses, quoted ids, numbers — which
+covers ports, line numbers and counters), so the same breakage gives the same signature run after run.
+Where the message says nothing ("collection failure", an empty message), the exception line read from
+the failure body stands in for it, and where that is empty too, the innermost frame of the traceback.
+
+Pure functions only: no I/O, no store. Regexes are compiled once at import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from healthdeck.collectors.junit import FailingTest
+
+from .config import Category
+
+SIGNATURE_CHARS = 200  # of the normalised message; longer tails rarely tell causes apart
+
+# Order matters: the specific shapes go before the general "any number" rule that would split them.
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), placeholder)
+    for pattern, placeholder in (
+        # ISO 8601 timestamps and dates (2026-03-01T10:00:00.123Z, 2026-03-01 10:00:00+02:00, 2026-03-01)
+        (
+            r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w-])",
+            "<ts>",
+        ),
+        (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<time>"),  # bare clock times in log lines
+        (r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "<uuid>"),
+        (r"(?i)\b0x[0-9a-f]+\b", "<hex>"),  # memory addresses: <Foo object at 0x7f3f0f115610>
+        # hashes, trace and object ids: 8+ hex digits with both a digit and a letter
+        (r"(?i)\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", "<hex>"),
+        # temporary files and folders (POSIX, macOS, Windows), up to the next quote, space or bracket
+        (r"(?:/private)?/(?:tmp|var/tmp|var/folders|dev/shm)/[^\s'\"`),\]}>]*", "<tmp>"),
+        (r"(?i)\b[a-z]:\\(?:[^\s'\"`\\]+\\)*?(?:temp|tmp)\\[^\s'\"`),\]}>]*", "<tmp>"),
+        (r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "<ip>"),
+        # quoted ids: a quoted token of letters, digits, '-' and '_' with 2+ digits ('user-4821', 'a8f3k2')
+        (r"(?<=['\"`])(?=[\w-]*\d[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{4,64}(?=['\"`])", "<id>"),
+        # any other number (ports, line numbers, counts, durations with a unit): not inside a word
+        (
+            r"(?<![A-Za-z0-9.])\d+(?:\.\d+)*(?=(?:ms|us|µs|ns|s|m|h|d|k|[KMG]i?B|b|px|%|x)?(?![A-Za-z0-9]))",
+            "<n>",
+        ),
+    )
+)
+_SPACES = re.compile(r"\s+")
+# pytest wraps setup/teardown errors: failed on setup with "ConnectionRefusedError: [Errno 111] ..."
+_PHASE = re.compile(r'^failed on (?:setup|teardown|call) with "(?P<reason>.*?)"?$', re.S)
+# "Type: message" where Type looks like an exception class (dotted, ending in a usual suffix)
+_TYPED = re.compile(
+    r"^(?P<type>(?:[A-Za-z_]\w*\.)*(?:[A-Za-z_]\w*?)?(?:Error|Exception|Exit|Failure|Failed|Interrupt|Warning"
+    r"|Timeout|Iteration|Fault|Violation|Mismatch))(?::[ \t]*(?P<message>.*))?$",
+    re.S,
+)
+# Messages that say only that something failed; the failure body knows more.
+_SAYS_NOTHING = frozenset(("", "collection failure", "failed", "failure", "error", "failed subtests"))
+
+
+def normalise(text: str) -> str:
+    """The message with its volatile parts replaced by placeholders, whitespace collapsed. Idempotent."""
+    for pattern, placeholder in _RULES:
+        text = pattern.sub(placeholder, text)
+    return _SPACES.sub(" ", text).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    text: str  # what groups failures: "ConnectionRefusedError: [Errno <n>] Connection refused"
+    exception_type: str | None
+    example: str  # the message it came from, as a person would want to read it
+
+    @property
+    def id(self) -> str:
+        """A short stable id for the signature (store key, links, the failing tests' `cause`)."""
+        return hashlib.sha1(self.text.encode("utf-8")).hexdigest()[:12]
+
+
+def signature(
+    message: str,
+    exception_type: str | None = None,
+    exception: str | None = None,
+    last_frame: str | None = None,
+) -> Signature:
+    """The cause signature of one failure (see the module docstring)."""
+    text = message.strip()
+    phase = _PHASE.match(text)
+    if phase:
+        text = phase["reason"].strip()
+    if (text.lower() in _SAYS_NOTHING or text == exception_type) and exception:
+        text = exception
+    kind, rest = _split_type(text)
+    kind = kind or exception_type
+    if rest.endswith("…"):  # the excerpt was cut mid-word: the cut word would vary with the cut
+        rest = rest[:-1].rsplit(" ", 1)[0] if " " in rest else rest[:-1]
+    norm = normalise(rest)[:SIGNATURE_CHARS]
+    if norm:
+        return Signature(f"{kind}: {norm}" if kind else norm, kind, text)
+    # Nothing but (at most) a type: where it was raised is what tells such failures apart.
+    where = f"at {normalise(last_frame)[:SIGNATURE_CHARS]}" if last_frame else ""
+    return Signature(" ".join(filter(None, (kind, where))) or "(no message)", kind, text or last_frame or "")
+
+
+def _split_type(text: str) -> tuple[str | None, str]:
+    typed = _TYPED.match(text)
+    if typed:
+        return typed["type"], (typed["message"] or "").strip()
+    return None, text
+
+
+@dataclass
+class Cause:
+    signature: str
+    id: str
+    exception_type: str | None
+    example_message: str
+    example_test: str
+    tests: list[str] = field(default_factory=list)  # every failing test id of this cause, sorted
+    outcomes: dict[str, int] = field(default_factory=dict)  # {"failed": n, "error": m}
+    category: str | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.tests)
+
+
+def group_causes(failing: Iterable[FailingTest], categories: Sequence[Category] = ()) -> list[Cause]:
+    """Failing tests grouped by signature, largest cause first (then by signature, for a stable order).
+
+    The same raw failure is only normalised once: a broken fixture repeats one message thousands of times.
+    """
+    seen: dict[tuple[str, str | None, str | None, str | None], Signature] = {}
+    causes: dict[str, Cause] = {}
+    for f in sorted(failing, key=lambda f: f.test_id):
+        key = (f.message, f.exception_type, f.exception, f.last_frame)
+        sig = seen.get(key)
+        if sig is None:
+            sig = seen[key] = signature(*key)
+        cause = causes.get(sig.text)
+        if cause is None:
+            cause = causes[sig.text] = Cause(sig.text, sig.id, sig.exception_type, sig.example, f.test_id)
+        cause.tests.append(f.test_id)
+        cause.outcomes[f.outcome] = cause.outcomes.get(f.outcome, 0) + 1
+    ranked = sorted(causes.values(), key=lambda c: (-c.count, c.signature))
+    for cause in ranked:
+        cause.category = categorise(cause, categories)
+    return ranked
+
+
+def categorise(cause: Cause, categories: Sequence[Category]) -> str | None:
+    """The first category whose message regex and outcomes both match the cause (Allure's rule)."""
+    for category in categories:
+        if category.outcomes and not category.outcomes.intersection(cause.outcomes):
+            continue
+        if category.message is not None and not (
+            category.message.search(cause.example_message) or category.message.search(cause.signature)
+        ):
+            continue
+        return category.name
+    return None

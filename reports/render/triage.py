@@ -1,0 +1,185 @@
+"""Failures by cause, transitions against the baseline and slower tests, as Markdown.
+
+Shared by the PR comment (short: the top causes and a few names per list) and latest.md (everything the
+report lists). Every count shown is the exact one from the report, never the length of a capped list.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from .md import cell, code, plural, table
+
+# Transition lists, in the order a reviewer reads them.
+TRANSITIONS = (
+    ("new", "New failures"),
+    ("fixed", "Fixed"),
+    ("still_failing", "Still failing"),
+    ("flaky", "Flaky"),
+)
+ID_CHARS = 120  # a parametrised test id can be kilobytes long
+
+
+def number(n: int) -> str:
+    """10 000, not 10000 or 10,000."""
+    return f"{n:,}".replace(",", " ")
+
+
+def short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def failing_headline(tests: dict) -> str | None:
+    """'10 000 failing tests, 3 causes' over all suites; None when nothing fails."""
+    failing = sum(t["failed"] + t["errors"] for t in tests.values())
+    if not failing:
+        return None
+    causes = sum(t.get("causes") or 0 for t in tests.values())
+    noun = "failing test" if failing == 1 else "failing tests"
+    return f"{number(failing)} {noun}, {number(causes)} {'cause' if causes == 1 else 'causes'}"
+
+
+def _ranked_causes(details: dict) -> list[tuple[str, dict]]:
+    """(suite, cause) over all suites, largest first."""
+    rows = [(suite, c) for suite, d in details.items() for c in d.get("causes") or []]
+    return sorted(rows, key=lambda sc: (-sc[1]["count"], sc[0], sc[1]["signature"]))
+
+
+def _new(cause: dict) -> str:
+    return {True: "**new**", False: "known", None: "—"}[cause.get("new")]
+
+
+def _cause_cell(cause: dict, limit: int) -> str:
+    label = code(short(cause["signature"], limit))
+    return f"{cell(cause['category'])}: {label}" if cause.get("category") else label
+
+
+def comment_causes(summary_tests: dict, details: dict, top: int, signature_chars: int = 120) -> list[str]:
+    """The comment's lead: the headline and a small table of the top causes."""
+    headline = failing_headline(summary_tests)
+    if headline is None:
+        return []
+    ranked = _ranked_causes(details)
+    several = len({suite for suite, _ in ranked}) > 1
+    out = [f"**{headline}**", ""]
+    if ranked and top:
+        header = ["Cause", *(["Suite"] if several else []), "Tests", "New?", "Example test"]
+        rows = [
+            [_cause_cell(c, signature_chars), *([cell(suite)] if several else []), number(c["count"]), _new(c),
+             code(short(c["example_test"], ID_CHARS))]
+            for suite, c in ranked[:top]
+        ]  # fmt: skip
+        out += table(header, rows, "l" + ("l" if several else "") + "rll")
+        total = sum(t.get("causes") or 0 for t in summary_tests.values())
+        if total > min(top, len(ranked)):
+            out.append(
+                f"\n_Top {min(top, len(ranked))} of {number(total)} causes; the full report lists them._"
+            )
+        out.append("")
+    return out
+
+
+def comment_transitions(summary_tests: dict, details: dict, names: int) -> list[str]:
+    """One line per suite: 'Fixed (2): `a`, `b` · New failures (1): `c` …', against the named baseline."""
+    out = []
+    for suite, d in details.items():
+        moved = d.get("transitions")
+        if not moved:
+            continue
+        parts = []
+        for key, title in TRANSITIONS:
+            total = moved[f"{key}_total"]
+            if not total:
+                continue
+            shown = [code(short(t, ID_CHARS)) for t in moved[key][:names]]
+            more = total - len(shown)
+            parts.append(f"**{title} ({number(total)})**" + (": " if shown else "") + ", ".join(shown)
+                         + (f" … and {number(more)} more" if more else ""))  # fmt: skip
+        base = _baseline(moved["baseline"])
+        label = f"{cell(suite)} against {base}" if len(details) > 1 else f"Against {base}"
+        out += [f"{label}: " + (" · ".join(parts) if parts else "no failures in either run."), ""]
+    return out
+
+
+def _baseline(ref: dict) -> str:
+    where = " ".join(code(x) for x in (ref.get("branch"), ref.get("git_sha")) if x)
+    return where or code(ref["run_key"])
+
+
+def _when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def markdown_suite(suite: str, summary: dict, details: dict) -> list[str]:
+    """latest.md, per suite: every listed cause with its tests, the transitions, slower tests."""
+    out: list[str] = []
+    causes = details.get("causes") or []
+    if causes:
+        failing = summary["failed"] + summary["errors"]
+        out += [f"### Failures by cause — {cell(suite)}", "",
+                f"{number(failing)} failing {'test' if failing == 1 else 'tests'}, "
+                f"{plural(summary['causes'], 'cause')}. A cause is the exception type and message with numbers, "
+                "ids, addresses, paths and times replaced by placeholders.", ""]  # fmt: skip
+        # Columns nothing fills (no categories configured, no history read) are left out.
+        columns = [
+            ("#", "r", lambda i, c: i),
+            ("Cause", "l", lambda i, c: code(c["signature"])),
+            ("Category", "l", lambda i, c: cell(c["category"] or "—")),
+            ("Tests", "r", lambda i, c: number(c["count"])),
+            ("New?", "l", lambda i, c: _new(c)),
+            ("First seen", "l", lambda i, c: _first_seen(c["first_seen"])),
+            ("Example message", "l", lambda i, c: cell(c["example_message"]) or "—"),
+        ]
+        optional = {"Category": "category", "New?": "new", "First seen": "first_seen"}
+        columns = [col for col in columns if col[0] not in optional or any(c[optional[col[0]]] is not None
+                                                                           for c in causes)]  # fmt: skip
+        out += table(
+            [name for name, _, _ in columns],
+            [[render(i, c) for _, _, render in columns] for i, c in enumerate(causes, 1)],
+            "".join(align for _, align, _ in columns),
+        )
+        if details.get("causes_total", len(causes)) > len(causes):
+            out.append(f"\n_Showing the {len(causes)} largest of {number(details['causes_total'])} causes._")
+        out.append("")
+        for i, c in enumerate(causes, 1):
+            shown = [code(t) for t in c["tests"]]
+            more = c["count"] - len(shown)
+            out.append(f"- **{i}** ({number(c['count'])}): " + ", ".join(shown)
+                       + (f" … and {number(more)} more" if more else ""))  # fmt: skip
+        out.append("")
+    moved = details.get("transitions")
+    if moved:
+        out += [
+            f"### Against the baseline — {cell(suite)}",
+            "",
+            f"Baseline: {_baseline(moved['baseline'])}.",
+            "",
+        ]
+        for key, title in TRANSITIONS:
+            total = moved[f"{key}_total"]
+            listed = moved[key]
+            line = f"- **{title} ({number(total)})**" + (
+                ": " + ", ".join(code(t) for t in listed) if listed else ""
+            )
+            out.append(line + (f" … and {number(total - len(listed))} more" if total > len(listed) else ""))
+        out.append("")
+    slower = details.get("duration_regressions")
+    if slower and slower["tests_total"]:
+        out += [f"### Slower than the baseline — {cell(suite)}", "",
+                f"Tests taking at least {slower['floor_seconds']:g} s and {slower['ratio']:g}× their time in "
+                f"{_baseline(slower['baseline'])}: {number(slower['tests_total'])}.", ""]  # fmt: skip
+        out += table(
+            ["Test", "Seconds", "Baseline", "Ratio"],
+            [[code(x["test_id"]), f"{x['seconds']:.3f}", f"{x['baseline_seconds']:.3f}", f"{x['ratio']:.1f}×"]
+             for x in slower["tests"]],
+        )  # fmt: skip
+        if slower["tests_total"] > len(slower["tests"]):
+            out.append(f"\n_Showing {len(slower['tests'])} of {number(slower['tests_total'])}._")
+        out.append("")
+    return out
+
+
+def _first_seen(ref: dict | None) -> str:
+    if not ref:
+        return "—"
+    return " ".join([_when(ref["ts"]), *([code(ref["git_sha"])] if ref.get("git_sha") else [])])

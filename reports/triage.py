@@ -1,0 +1,175 @@
+"""Failures against the baseline and the history: transitions, new and first-seen causes, slower tests.
+
+`healthdeck collect` builds the report (causes are pure, see reports.causes), then, when it records
+history, calls `compare_with_history` before writing: the full outcomes of this run are only known
+there, and "fixed" needs them (a test that failed in the baseline and *passed* now — not one that was
+skipped or removed).
+
+Definitions (per suite, against the baseline run; docs/report-schema.md):
+* new: failing now (failed or error), not failing in the baseline;
+* fixed: failing in the baseline, passed now (a test that only passed on a rerun is flaky, not fixed);
+* still failing: failing in both;
+* flaky: flaky in this run (failed, then passed on a rerun), or failing now and flaky in the history
+  (`history.trends.flaky_tests`). It overlaps the other three.
+A suite the baseline did not run has no transitions (`null`), never "everything is new".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # collect --no-history never loads the store (SQLAlchemy)
+    from healthdeck.collectors.junit import JUnitResult
+
+    from .causes import Cause
+    from .config import Config
+    from .history.store import HistoryStore, Run
+
+DURATION_ROWS = 2000  # per suite and run: the store keeps the slowest tests above half the floor
+FAILING = ("failed", "error")
+
+
+@dataclass(frozen=True)
+class Transitions:
+    new: list[str]
+    fixed: list[str]
+    still_failing: list[str]
+    flaky: list[str]
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.__dict__.items()}
+
+
+def transitions(
+    failing_now: Iterable[str],
+    outcomes_now: Mapping[str, str],
+    failing_before: Iterable[str],
+    flaky_now: Iterable[str],
+) -> Transitions:
+    """Each list sorted by test id. `outcomes_now`: every test of this run (id -> outcome)."""
+    now, before, flaky = set(failing_now), set(failing_before), set(flaky_now)
+    return Transitions(
+        new=sorted(now - before),
+        fixed=sorted(t for t in before - now if outcomes_now.get(t) == "passed" and t not in flaky),
+        still_failing=sorted(now & before),
+        flaky=sorted(flaky),
+    )
+
+
+@dataclass(frozen=True)
+class SlowerTest:
+    test_id: str
+    seconds: float
+    baseline_seconds: float
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.baseline_seconds
+
+
+def duration_regressions(
+    now: Mapping[str, float], before: Mapping[str, float], floor: float, ratio: float
+) -> list[SlowerTest]:
+    """Tests at least `floor` seconds now and at least `ratio` times their baseline duration, worst first.
+
+    A test without a recorded baseline duration is not listed: unknown is not slower.
+    """
+    slower = [
+        SlowerTest(test_id, seconds, before[test_id])
+        for test_id, seconds in now.items()
+        if seconds >= floor and before.get(test_id, 0) > 0 and seconds >= ratio * before[test_id]
+    ]
+    return sorted(slower, key=lambda s: (-s.ratio, s.test_id))
+
+
+def run_ref(run: Run) -> dict:
+    return {"run_key": run.run_key, "git_sha": run.short_sha, "branch": run.branch, "ts": run.ts}
+
+
+def compare_with_history(
+    report: dict, suites: Mapping[str, JUnitResult], store: HistoryStore, baseline: Run | None, config: Config
+) -> None:
+    """Fill the report's baseline-dependent triage: cause `new`/`first_seen`, transitions, slower tests.
+
+    `suites` must have been collected with every test's outcome (JUnitOptions(keep_outcomes=True)).
+    """
+    from .history.trends import flaky_tests
+
+    s = report["summary"]
+    here = {
+        "run_key": s.get("run_key"),
+        "git_sha": s.get("git_sha"),
+        "branch": s.get("branch"),
+        "ts": s["ts"],
+    }
+    base_failing = store.failing_of(baseline.id) if baseline else {}
+    base_causes = store.causes_of(baseline.id) if baseline else {}
+    base_durations = store.durations_of(baseline.id) if baseline else {}
+    cap = config.max_failing_listed
+    for suite, result in suites.items():
+        summary, details = s["tests"][suite], report["details"]["tests"][suite]
+        base_suite = ((baseline.summary.get("tests") or {}).get(suite)) if baseline else None
+        # A baseline written before causes were recorded cannot say which causes are new.
+        recorded = base_suite is not None and "causes" in base_suite
+        seen = store.first_seen(suite, [c["id"] for c in details["causes"]])
+        for cause in details["causes"]:
+            first = seen.get(cause["id"])
+            cause["first_seen"] = run_ref(first) if first else here
+            cause["new"] = cause["id"] not in base_causes.get(suite, {}) if recorded else None
+        if base_suite is None or baseline is None:
+            continue
+        failing_now = [f.test_id for f in result.failing]
+        history_flaky = {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"))}
+        moved = transitions(
+            failing_now,
+            result.outcomes or {},
+            (t for (su, t), o in base_failing.items() if su == suite and o in FAILING),
+            {*result.flaky, *history_flaky.intersection(failing_now)},
+        )
+        summary["transitions"] = moved.counts()
+        details["transitions"] = {"baseline": run_ref(baseline)}
+        for key, ids in moved.__dict__.items():
+            details["transitions"][key] = ids[:cap]
+            details["transitions"][f"{key}_total"] = len(ids)
+        if recorded:
+            before = {t: x for (su, t), x in base_durations.items() if su == suite}
+            slower = duration_regressions(
+                result.durations or {}, before, config.duration_floor, config.duration_ratio
+            )
+            summary["duration_regressions"] = len(slower)
+            details["duration_regressions"] = {
+                "floor_seconds": config.duration_floor,
+                "ratio": config.duration_ratio,
+                "baseline": run_ref(baseline),
+                "tests": [
+                    {
+                        "test_id": x.test_id,
+                        "seconds": x.seconds,
+                        "baseline_seconds": x.baseline_seconds,
+                        "ratio": round(x.ratio, 2),
+                    }
+                    for x in slower[:cap]
+                ],
+                "tests_total": len(slower),
+            }
+
+
+def cause_rows(causes: Mapping[str, list[Cause]]) -> list[tuple[str, str, str, int]]:
+    """(suite, cause id, signature, count) for the history store: every cause, not only the listed ones."""
+    return [(suite, c.id, c.signature, c.count) for suite, listed in causes.items() for c in listed]
+
+
+def duration_rows(suites: Mapping[str, JUnitResult]) -> list[tuple[str, str, float]]:
+    """(suite, test id, seconds) for the history store: the slowest DURATION_ROWS tests kept per suite."""
+    rows = []
+    for suite, result in suites.items():
+        ranked = sorted((result.durations or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:DURATION_ROWS]
+        rows += [(suite, test_id, seconds) for test_id, seconds in ranked]
+    return rows
+
+
+def durations_kept_above(config: Config) -> float:
+    """Store durations from half the floor up, so a test that doubles to just over the floor is caught."""
+    return config.duration_floor / 2

@@ -1,0 +1,244 @@
+"""Cause signatures: the normaliser on real messages, failure bodies, grouping, categories."""
+
+from __future__ import annotations
+
+import re
+from xml.sax.saxutils import escape
+
+import pytest
+
+from healthdeck.collectors.junit import FailingTest, collect_junit
+from healthdeck.collectors.traces import read_trace
+from healthdeck.reports.causes import group_causes, normalise, signature
+from healthdeck.reports.cli import EXIT_USAGE, main
+from healthdeck.reports.config import Category, load_config
+from tests.conftest import EDGE, REAL
+
+# Real messages, as pytest, Python and other runners wrote them, and what must stay of them.
+REAL_MESSAGES = [
+    # redis-py without a server: the port and the errno are volatile, the rest is the cause
+    ("redis.exceptions.ConnectionError: Error 111 connecting to localhost:6379. Connection refused.",
+     "redis.exceptions.ConnectionError: Error <n> connecting to localhost:<n>. Connection refused."),
+    ("ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 5432)",
+     "ConnectionRefusedError: [Errno <n>] Connect call failed ('<ip>', <n>)"),
+    # dateutil, tests/fixtures/real: an object address
+    ("AssertionError: assert False +  where False = isinstance(tzutc(), <class 'dateutil.tz.tz.tzlocal'>) + "
+     "where tzutc() = <dateutil.tz.tz.__get_gettz.<locals>.GettzFunc object at 0x7f3f0f115610>('UTC')",
+     "AssertionError: assert False + where False = isinstance(tzutc(), <class 'dateutil.tz.tz.tzlocal'>) + "
+     "where tzutc() = <dateutil.tz.tz.__get_gettz.<locals>.GettzFunc object at <hex>>('UTC')"),
+    # pytest's tmp_path in a message
+    ("FileNotFoundError: [Errno 2] No such file or directory: '/tmp/pytest-of-root/pytest-12/test_load0/data.json'",
+     "FileNotFoundError: [Errno <n>] No such file or directory: '<tmp>'"),
+    ("ValueError: unknown request 3fa85f64-5717-4562-b3fc-2c963f66afa6 (trace 4bf92f3577b34da6a3ce929d0e0e4736)",
+     "ValueError: unknown request <uuid> (trace <hex>)"),
+    ("AssertionError: token expired at 2026-03-01T10:00:00.123Z, now 2026-03-01 10:05:00+00:00",
+     "AssertionError: token expired at <ts>, now <ts>"),
+    ("KeyError: 'user-48213'", "KeyError: '<id>'"),
+    ("TimeoutError: timed out after 30s waiting for job 17 on 10.1.2.3:8080",
+     "TimeoutError: timed out after <n>s waiting for job <n> on <ip>:<n>"),
+    # identifiers that contain digits are not volatile
+    ("ModuleNotFoundError: No module named 'py3compat'", "ModuleNotFoundError: No module named 'py3compat'"),
+    ("AssertionError: sha256 of utf8 text differs", "AssertionError: sha256 of utf8 text differs"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("message", "expected"), REAL_MESSAGES)
+def test_normaliser_on_real_messages(message: str, expected: str) -> None:
+    assert signature(message).text == expected
+    assert normalise(expected) == expected  # idempotent: a signature normalises to itself
+
+
+def test_same_breakage_same_signature_different_breakage_different_signature() -> None:
+    a = signature(
+        "failed on setup with \"ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 40211)\""
+    )
+    b = signature(
+        "failed on setup with \"ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 51023)\""
+    )
+    assert a == signature(a.example) or a.text == b.text
+    assert a.text == b.text and a.id == b.id and a.exception_type == "ConnectionRefusedError"
+    assert (
+        signature("ModuleNotFoundError: No module named 'pretend'").text
+        != signature("ModuleNotFoundError: No module named 'tomli_w'").text
+    )
+
+
+def test_message_cut_mid_word_is_stable() -> None:
+    cut = [f"ValueError: bad row {n} in batch {'x' * 40} and so on…" for n in (7, 70000)]
+    assert signature(cut[0]).text == signature(cut[1]).text
+
+
+def test_empty_message_uses_the_last_frame() -> None:
+    one = signature("", "Exception", None, "tests/test_x.py:42")
+    two = signature("Exception", "Exception", None, "tests/test_x.py:57")
+    assert one.text == two.text == "Exception at tests/test_x.py:<n>"
+    assert signature("", None, None, "tests/test_y.py:3 in check").text == "at tests/test_y.py:<n> in check"
+    assert signature("").text == "(no message)"
+
+
+def test_pytest_assert_without_type_takes_the_type_from_the_traceback() -> None:
+    assert signature("assert 2 != 2", "AssertionError").text == "AssertionError: assert <n> != <n>"
+
+
+def test_collection_failures_are_told_apart_by_the_failure_body() -> None:
+    """packaging 26.3 run without its test dependencies: every module says "collection failure"."""
+    result = collect_junit([REAL / "packaging.junit-collection-errors.xml"])
+    causes = group_causes(result.failing)
+    assert [(c.signature, c.count) for c in causes] == [
+        ("ModuleNotFoundError: No module named 'pretend'", 5),
+        ("ModuleNotFoundError: No module named 'tomli_w'", 1),
+    ]
+    assert causes[0].outcomes == {"error": 5}
+
+
+def test_edge_project_causes() -> None:
+    """The real pytest edge project: setup/teardown errors are unwrapped, the strict xpass keeps its text."""
+    causes = {c.signature: c for c in group_causes(collect_junit([EDGE / "xunit2.xml"]).failing)}
+    assert "RuntimeError: setup boom" in causes and "RuntimeError: teardown boom" in causes
+    assert "ModuleNotFoundError: No module named 'not_a_module_xyz'" in causes
+    assert "[XPASS(strict)] strict" in causes
+    # "assert 2 != 2" and "assert 3 != 3" (a parametrised test and a subtest) are one shape of failure
+    assert causes["AssertionError: assert <n> != <n>"].count == 2
+    assert sum(c.count for c in causes.values()) == 9
+
+
+PYTEST_LONG = """def test_version():
+>       assert dateutil.__version__ == "2.9.0"
+E       AssertionError: assert '4.0.0' == '2.9.0'
+E         - 2.9.0
+E         + 4.0.0
+
+tests/test_imports.py:95: AssertionError"""
+PYTEST_COLLECT = """ImportError while importing test module '/src/tests/test_tags.py'.
+Traceback:
+/usr/lib/python3.11/importlib/__init__.py:126: in import_module
+    return _bootstrap._gcd_import(name[level:], package, level)
+tests/test_tags.py:24: in <module>
+    import pretend
+E   ModuleNotFoundError: No module named 'pretend'"""
+PYTHON_NATIVE = """Traceback (most recent call last):
+  File "/src/tests/test_db.py", line 12, in test_query
+    conn = connect()
+  File "/src/app/db.py", line 40, in connect
+    raise ConnectionError("db down")
+ConnectionError: db down"""
+JAVA = """org.opentest4j.AssertionFailedError: expected: <1> but was: <2>
+\tat org.junit.jupiter.api.AssertionUtils.fail(AssertionUtils.java:55)
+\tat com.acme.CalcTest.adds(CalcTest.java:14)"""
+
+
+@pytest.mark.parametrize(
+    ("body", "exception", "kind", "frame"),
+    [
+        (PYTEST_LONG, "AssertionError: assert '4.0.0' == '2.9.0'", "AssertionError", "tests/test_imports.py:95"),
+        (PYTEST_COLLECT, "ModuleNotFoundError: No module named 'pretend'", None, "tests/test_tags.py:24 in <module>"),
+        (PYTHON_NATIVE, "ConnectionError: db down", None, "/src/app/db.py:40 in connect"),
+        (JAVA, None, None, "org.junit.jupiter.api.AssertionUtils.fail(AssertionUtils.java:55)"),
+        ("", None, None, None),
+    ],
+)  # fmt: skip
+def test_read_trace(body: str, exception: str | None, kind: str | None, frame: str | None) -> None:
+    facts = read_trace(body)
+    assert (facts.exception, facts.exception_type, facts.last_frame) == (exception, kind, frame)
+
+
+def test_a_huge_body_is_read_at_its_ends_only() -> None:
+    body = "def test_x():\n" + "    middle line\n" * 200_000 + "E   KeyError: 'k'\n\ntests/t.py:3: KeyError"
+    facts = read_trace(body)
+    assert (facts.exception, facts.exception_type, facts.last_frame) == (
+        "KeyError: 'k'",
+        "KeyError",
+        "tests/t.py:3",
+    )
+    java = JAVA + "\n\tat org.junit.Runner.run(Runner.java:1)" * 100_000
+    assert read_trace(java).last_frame == "org.junit.jupiter.api.AssertionUtils.fail(AssertionUtils.java:55)"
+
+
+def test_junit_keeps_type_attribute_and_frame(write) -> None:
+    path = write(
+        "surefire.xml",
+        '<testsuite><testcase classname="com.acme.CalcTest" name="adds">'
+        f'<failure type="org.opentest4j.AssertionFailedError">{escape(JAVA)}</failure></testcase>'
+        '<testcase classname="t" name="bare"><failure message="Exception">def test_bare():\n'
+        "&gt;       raise Exception()\nE       Exception\n\ntests/t.py:9: Exception</failure></testcase>"
+        "</testsuite>",
+    )
+    by_id = {f.test_id: f for f in collect_junit([path]).failing}
+    adds = by_id["com.acme.CalcTest::adds"]
+    assert adds.exception_type == "org.opentest4j.AssertionFailedError"
+    assert adds.last_frame == "org.junit.jupiter.api.AssertionUtils.fail(AssertionUtils.java:55)"
+    bare = by_id["t::bare"]
+    assert (bare.exception_type, bare.last_frame) == ("Exception", "tests/t.py:9")
+    assert signature(bare.message, bare.exception_type, bare.exception, bare.last_frame).text == (
+        "Exception at tests/t.py:<n>"
+    )
+
+
+def _failing(n: int, message: str, outcome: str = "failed", prefix: str = "t") -> list[FailingTest]:
+    return [FailingTest(f"{prefix}::test_{i}", outcome, message.format(i=i)) for i in range(n)]
+
+
+def test_grouping_largest_first_with_exact_counts() -> None:
+    failing = (
+        _failing(3, "KeyError: 'user-{i}0000'", prefix="a")
+        + _failing(5, "OSError: port {i}000 busy", "error", prefix="b")
+        + _failing(3, "AssertionError: {i} apples", prefix="c")
+    )
+    causes = group_causes(failing)
+    assert [(c.signature, c.count) for c in causes] == [
+        ("OSError: port <n> busy", 5),
+        ("AssertionError: <n> apples", 3),  # ties: by signature, so the order is stable
+        ("KeyError: '<id>'", 3),
+    ]
+    assert causes[0].tests == [f"b::test_{i}" for i in range(5)] and causes[0].example_test == "b::test_0"
+    assert causes[0].outcomes == {"error": 5}
+
+
+def test_categories_first_match_wins() -> None:
+    categories = (
+        Category("infrastructure", re.compile(r"Connection|port \S+ busy"), frozenset({"error"})),
+        Category("product defect", None, frozenset({"failed"})),
+        Category("anything about ports", re.compile("port")),
+    )
+    failing = _failing(2, "OSError: port {i} busy", "error", "a") + _failing(
+        1, "OSError: port {i} busy", "failed", "b"
+    )
+    failing += _failing(1, "AssertionError: no", "failed", "c")
+    by_sig = {c.signature: c for c in group_causes(failing, categories)}
+    # one cause mixing outcomes; "error" is among them, so infrastructure matches first
+    assert by_sig["OSError: port <n> busy"].category == "infrastructure"
+    assert by_sig["AssertionError: no"].category == "product defect"
+    only_error = group_causes(_failing(1, "ValueError: x", "error"), categories)
+    assert only_error[0].category is None
+
+
+def test_categories_config(tmp_path) -> None:
+    cfg = tmp_path / "pyproject.toml"
+    cfg.write_text(
+        '[tool.healthdeck.categories]\ninfrastructure = { message = "Connection(Refused|Reset)Error", outcome = "error" }\n'
+        '"product defect" = { outcome = ["failed"] }\n'
+    )
+    config = load_config(cfg)
+    assert [c.name for c in config.categories] == ["infrastructure", "product defect"]
+    assert config.categories[0].outcomes == {"error"} and config.categories[0].message.pattern.startswith(
+        "Conn"
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "named"),
+    [
+        ('broken = { message = "([unclosed" }', "broken.message is not a valid regular expression"),
+        ('typo = { mesage = "x" }', "typo: unknown key 'mesage'"),
+        ('wrong = { outcome = "skipped" }', "wrong.outcome must be one or more of failed, error"),
+        ("empty = {}", "empty must be a table with message and/or outcome"),
+    ],
+)
+def test_bad_category_config_is_exit_2_naming_the_key(tmp_path, capsys, table: str, named: str) -> None:
+    cfg = tmp_path / "pyproject.toml"
+    cfg.write_text(f"[tool.healthdeck.categories]\n{table}\n")
+    code = main(["collect", "--config", str(cfg), "--no-history", "--out", str(tmp_path / "o"),
+                 "--junit", f"s={EDGE / 'xunit2.xml'}"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert "[tool.healthdeck.categories]" in err and named in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,260 @@
+"""Triage through the CLI and a real store: causes in the report and the comment, transitions against the
+baseline, first-seen causes, duration regressions, a test's own history."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import pytest
+
+from healthdeck.reports.cli import EXIT_OK, main
+from healthdeck.reports.history.store import open_store
+from healthdeck.reports.history.trends import case_history
+from healthdeck.reports.render.comment import GITHUB_LIMIT
+from tests.services import Postgres
+
+SHA = "{:040x}"
+
+
+def junit(cases: list[tuple[str, str, str, float]]) -> str:
+    """pytest-shaped JUnit XML from (test id "module::name", outcome, message, seconds)."""
+    out = ['<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">']
+    for test_id, outcome, message, seconds in cases:
+        module, name = test_id.split("::")
+        inner = ""
+        if outcome == "failed":
+            inner = f"<failure message={quoteattr(message)}>{escape(message)}</failure>"
+        elif outcome == "error":
+            inner = f"<error message={quoteattr(message)}>{escape(message)}</error>"
+        elif outcome == "skipped":
+            inner = '<skipped type="pytest.skip" message="skip"/>'
+        out.append(f'<testcase classname="{module}" name="{name}" time="{seconds}">{inner}</testcase>')
+    return "".join(out) + "</testsuite></testsuites>"
+
+
+def broken_fixture(counts: tuple[int, int, int] = (6000, 3000, 1000), passing: int = 200) -> str:
+    """Three breakages whose messages differ only in numbers, ids, ports and line numbers."""
+    rng = random.Random(11)
+    cases = []
+    for i in range(counts[0]):
+        message = (
+            'failed on setup with "ConnectionRefusedError: [Errno 111] Connect call failed '
+            f"('127.0.0.1', {rng.randint(30000, 60000)})\""
+        )
+        cases.append((f"tests.test_db::test_query[{i}]", "error", message, 0.01))
+    for i in range(counts[1]):
+        message = f"KeyError: 'user-{rng.randint(1000, 99999)}' not in cache (line {rng.randint(10, 900)})"
+        cases.append((f"tests.test_users::test_profile[{i}]", "failed", message, 0.01))
+    for i in range(counts[2]):
+        message = f"TimeoutError: GET http://localhost:{rng.randint(30000, 60000)}/api/items/{i} timed out"
+        cases.append((f"tests.test_api::test_items[{i}]", "failed", message, 0.01))
+    cases += [(f"tests.test_ok::test_ok[{i}]", "passed", "", 0.01) for i in range(passing)]
+    return junit(cases)
+
+
+class Runs:
+    """Collect runs of one project into one store, the way CI does, one commit after another."""
+
+    def __init__(self, root: Path, monkeypatch, history: str | None = None, config: str = "") -> None:
+        self.root, self.monkeypatch = root, monkeypatch
+        self.history = history or f"sqlite:///{root / 'history.sqlite'}"
+        self.config = root / "pyproject.toml"
+        self.config.write_text(f"[tool.healthdeck]\nsmoke_suite = 'unit'\n{config}")
+        self.n = 0
+
+    def collect(self, xml: str, *extra: str) -> dict:
+        self.n += 1
+        path = self.root / f"run{self.n}.xml"
+        path.write_text(xml, encoding="utf-8")
+        self.monkeypatch.setenv("GITHUB_SHA", SHA.format(self.n))
+        self.monkeypatch.setenv("GITHUB_REF_NAME", "main")
+        self.monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1_700_000_000 + 3600 * self.n))
+        code = main(["collect", "-q", "--config", str(self.config), "--out", str(self.out),
+                     "--history", self.history, "--junit", f"unit={path}", *extra])  # fmt: skip
+        assert code == EXIT_OK
+        return json.loads((self.out / "latest.json").read_text())
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    def comment(self, capsys) -> str:
+        capsys.readouterr()
+        assert main(["comment", "--config", str(self.config), "--report", str(self.out / "latest.json"),
+                     "--history", self.history]) == EXIT_OK  # fmt: skip
+        return capsys.readouterr().out
+
+
+def test_ten_thousand_failures_three_causes(tmp_path, monkeypatch, capsys) -> None:
+    runs = Runs(tmp_path, monkeypatch)
+    report = runs.collect(broken_fixture())
+    s, d = report["summary"]["tests"]["unit"], report["details"]["tests"]["unit"]
+    assert (s["failed"] + s["errors"], s["causes"]) == (10_000, 3)
+    assert [(c["signature"], c["count"]) for c in d["causes"]] == [
+        ("ConnectionRefusedError: [Errno <n>] Connect call failed ('<ip>', <n>)", 6000),
+        ("KeyError: '<id>' not in cache (line <n>)", 3000),
+        ("TimeoutError: GET http://localhost:<n>/api/items/<n> timed out", 1000),
+    ]
+    first = d["causes"][0]
+    assert first["outcomes"] == {"error": 6000} and len(first["tests"]) == 20  # the count stays exact
+    assert first["example_message"].startswith("ConnectionRefusedError: [Errno 111]")
+    assert first["first_seen"]["run_key"] == report["summary"]["run_key"]  # first run: seen here first
+    assert first["new"] is None  # no baseline to be new against
+    assert all(f["cause"] in {c["id"] for c in d["causes"]} for f in d["failing"])
+    md = (runs.out / "latest.md").read_text()
+    assert "**10 000 failing tests, 3 causes**" in md and "… and 5 980 more" in md
+    text = runs.comment(capsys)
+    assert "**10 000 failing tests, 3 causes**" in text and len(text) <= GITHUB_LIMIT
+    table = [line for line in text.splitlines() if line.startswith("| `")]
+    assert [row.split(" | ")[1] for row in table] == ["6 000", "3 000", "1 000"]
+    assert "`tests.test_db::test_query[0]`" in table[0]
+    # the same breakage again: the same signatures, now known, first seen in run 1
+    again = runs.collect(broken_fixture())["details"]["tests"]["unit"]["causes"]
+    assert [c["id"] for c in again] == [c["id"] for c in d["causes"]]
+    assert [c["new"] for c in again] == [False, False, False]
+    assert {c["first_seen"]["run_key"] for c in again} == {report["summary"]["run_key"]}
+
+
+def test_fixed_still_failing_and_new_against_the_baseline(tmp_path, monkeypatch, capsys) -> None:
+    runs = Runs(tmp_path, monkeypatch)
+    base = runs.collect(junit([
+        ("t.mod::test_fixed", "failed", "AssertionError: 1 != 2", 0.1),
+        ("t.mod::test_still", "error", "OSError: disk full at block 1234", 0.1),
+        ("t.mod::test_fine", "passed", "", 0.1),
+        ("t.mod::test_skipped_now", "failed", "ValueError: gone", 0.1),
+    ]))  # fmt: skip
+    now = runs.collect(junit([
+        ("t.mod::test_fixed", "passed", "", 0.1),
+        ("t.mod::test_still", "error", "OSError: disk full at block 98", 0.1),
+        ("t.mod::test_fine", "failed", "KeyError: 'price'", 0.1),
+        ("t.mod::test_skipped_now", "skipped", "", 0.1),
+    ]))  # fmt: skip
+    s, d = now["summary"]["tests"]["unit"], now["details"]["tests"]["unit"]
+    assert s["transitions"] == {"new": 1, "fixed": 1, "still_failing": 1, "flaky": 0}
+    moved = d["transitions"]
+    assert (moved["new"], moved["fixed"], moved["still_failing"]) == (
+        ["t.mod::test_fine"],
+        ["t.mod::test_fixed"],
+        ["t.mod::test_still"],
+    )  # a test skipped now is not fixed
+    assert moved["baseline"]["run_key"] == base["summary"]["run_key"]
+    causes = {c["signature"]: c for c in d["causes"]}
+    assert causes["OSError: disk full at block <n>"]["new"] is False
+    assert causes["KeyError: 'price'"]["new"] is True
+    assert causes["OSError: disk full at block <n>"]["first_seen"]["run_key"] == base["summary"]["run_key"]
+    text = runs.comment(capsys)
+    assert "**Fixed (1)**: `t.mod::test_fixed`" in text
+    assert "**Still failing (1)**: `t.mod::test_still`" in text
+    assert "**New failures (1)**: `t.mod::test_fine`" in text
+    table = [line for line in text.splitlines() if line.startswith("| `")]
+    assert any("`KeyError: 'price'`" in row and "**new**" in row for row in table)
+    assert any("`OSError: disk full at block <n>`" in row and "known" in row for row in table)
+    md = (runs.out / "latest.md").read_text()
+    assert (
+        "- **Fixed (1)**: `t.mod::test_fixed`" in md and "- **Still failing (1)**: `t.mod::test_still`" in md
+    )
+
+
+def test_rerun_pass_is_flaky_not_fixed_and_new_suite_has_no_transitions(tmp_path, monkeypatch) -> None:
+    runs = Runs(tmp_path, monkeypatch)
+    runs.collect(junit([("t.m::test_wobbly", "failed", "AssertionError: x", 0.1)]))
+    flaky_now = junit([("t.m::test_wobbly", "failed", "AssertionError: x", 0.1)]).replace(
+        "</testsuite>", '<testcase classname="t.m" name="test_wobbly" time="0.1"/></testsuite>'
+    )  # pytest-rerunfailures: a failed attempt, then a pass
+    report = runs.collect(flaky_now)
+    moved = report["details"]["tests"]["unit"]["transitions"]
+    assert (moved["fixed"], moved["flaky"], moved["flaky_total"]) == ([], ["t.m::test_wobbly"], 1)
+    other = runs.root / "other.xml"
+    other.write_text(junit([("o::test_a", "failed", "ValueError: 1", 0.1)]))
+    report = runs.collect(junit([("t.m::test_wobbly", "passed", "", 0.1)]), "--junit", f"extra={other}")
+    assert report["summary"]["tests"]["extra"]["transitions"] is None  # the baseline did not run it
+    assert report["details"]["tests"]["extra"]["causes"][0]["new"] is None
+    # flaky in the baseline is not failing there, so passing now is not "fixed"
+    assert report["summary"]["tests"]["unit"]["transitions"] == dict.fromkeys(
+        ("new", "fixed", "still_failing", "flaky"), 0
+    )
+
+
+def test_capped_transition_lists_carry_exact_totals(tmp_path, monkeypatch, capsys) -> None:
+    runs = Runs(tmp_path, monkeypatch, config="max_failing_listed = 5\n")
+    runs.collect(junit([(f"t.m::test_{i:03d}", "failed", "AssertionError: x", 0.1) for i in range(40)]))
+    report = runs.collect(junit([(f"t.m::test_{i:03d}", "passed", "", 0.1) for i in range(40)]))
+    moved = report["details"]["tests"]["unit"]["transitions"]
+    assert (len(moved["fixed"]), moved["fixed_total"]) == (5, 40)
+    assert report["summary"]["tests"]["unit"]["transitions"]["fixed"] == 40
+    text = runs.comment(capsys)
+    assert "**Fixed (40)**:" in text and "… and 35 more" in text
+
+
+def test_duration_regressions(tmp_path, monkeypatch) -> None:
+    runs = Runs(tmp_path, monkeypatch, config="duration_floor = 0.5\n")
+    tests = {"doubled": (0.3, 0.8), "slightly_slower": (0.6, 0.9), "fast": (0.01, 0.4), "new": (None, 5.0),
+             "tripled": (1.0, 3.2)}  # fmt: skip
+    runs.collect(junit([(f"t.m::{k}", "passed", "", b) for k, (b, _) in tests.items() if b is not None]))
+    report = runs.collect(junit([(f"t.m::{k}", "passed", "", n) for k, (_, n) in tests.items()]))
+    assert report["summary"]["tests"]["unit"]["duration_regressions"] == 2
+    slower = report["details"]["tests"]["unit"]["duration_regressions"]
+    assert [(x["test_id"], x["baseline_seconds"], x["seconds"]) for x in slower["tests"]] == [
+        ("t.m::tripled", 1.0, 3.2),
+        ("t.m::doubled", 0.3, 0.8),
+    ]  # worst ratio first; 0.01 -> 0.4 stays under the floor; a test without a baseline time is not listed
+    md = (runs.out / "latest.md").read_text()
+    assert "### Slower than the baseline — unit" in md and "| `t.m::tripled` | 3.200 | 1.000 | 3.2× |" in md
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    server = Postgres(tmp_path_factory.mktemp("pg")).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_first_seen_and_a_tests_own_history(tmp_path, monkeypatch, request, backend: str) -> None:
+    url = (
+        None if backend == "sqlite" else request.getfixturevalue("postgres").create_database(f"tri_{backend}")
+    )
+    runs = Runs(tmp_path, monkeypatch, history=url)
+    outcomes = ["passed", "failed", "passed", "failed", "failed", "failed"]
+    keys = []
+    for i, outcome in enumerate(outcomes):
+        message = f"ConnectionError: db at 10.0.0.{i}:5432 refused" if outcome == "failed" else ""
+        report = runs.collect(
+            junit([("t.m::test_db", outcome, message, 0.5 + i), ("t.m::test_ok", "passed", "", 0.1)])
+        )
+        keys.append(report["summary"]["run_key"])
+    cause = report["details"]["tests"]["unit"]["causes"][0]
+    assert cause["first_seen"]["run_key"] == keys[1] and cause["new"] is False
+    store = open_store(runs.history)
+    try:
+        story = case_history(store, "unit", "t.m::test_db")
+        assert [c.outcome for c in story.runs] == outcomes
+        assert story.failing_since.run_key == keys[3] and not story.streak_covers_window
+        assert story.last_passed.run_key == keys[2] and story.last_passed.git_sha == SHA.format(3)
+        assert [c.seconds for c in story.runs] == [0.5 + i for i in range(6)]  # all above floor/2 = 0.25
+        assert [c.seconds for c in case_history(store, "unit", "t.m::test_ok").runs] == [None] * 6
+        assert case_history(store, "unit", "t.m::test_ok").failing_since is None
+        short = case_history(store, "unit", "t.m::test_db", window=2)
+        assert short.streak_covers_window and short.last_passed is None
+        latest = store.runs()[-1]
+        assert store.causes_of(latest.id) == {"unit": {cause["id"]: 1}}
+    finally:
+        store.close()
+
+
+def test_comment_stays_under_the_limit_with_huge_test_ids(tmp_path, monkeypatch, capsys) -> None:
+    runs = Runs(tmp_path, monkeypatch)
+    ids = [f"t.m::test_{'x' * 3000}_{i}" for i in range(60)]
+    runs.collect(junit([(t, "failed", f"ValueError: {i}", 0.1) for i, t in enumerate(ids)]))
+    runs.collect(junit([(t, "passed" if i % 2 else "failed", f"OSError: {i} {'y' * 2000}", 0.1)
+                        for i, t in enumerate(ids)]))  # fmt: skip
+    text = runs.comment(capsys)
+    assert (
+        len(text) <= GITHUB_LIMIT
+        and "**60 failing tests" not in text
+        and "**30 failing tests, 1 cause**" in text
+    )
+    assert "**Fixed (30)**" in text
