@@ -43,7 +43,8 @@ def _workflows(tmp_path: Path) -> Path:
         block = block.replace("OWNER/healthdeck@v0.1.0", "./")  # the documented Action is this one
         text = block if block.startswith("name:") else SKELETON.format(steps=_dedent_steps(block))
         (folder / f"doc-{i}.yml").write_text(text)
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # actionlint looks for the repository root
+    # actionlint looks for the repository root
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     return tmp_path
 
 
@@ -96,7 +97,9 @@ def test_actionlint_catches_a_wrong_input(tmp_path) -> None:
 
 def test_the_action_scripts_pass_shellcheck(tmp_path) -> None:
     tool = require("shellcheck", "apt-get install shellcheck")
-    scripts = re.findall(r"      run: \|\n(.*?)(?=\n    - |\Z)", (REPO / "action.yml").read_text(), flags=re.S)
+    scripts = re.findall(
+        r"      run: \|\n(.*?)(?=\n    - |\Z)", (REPO / "action.yml").read_text(), flags=re.S
+    )
     assert len(scripts) >= 5
     for i, script in enumerate(scripts):
         assert "${{" not in script  # inputs reach scripts through env:, never pasted into the code
@@ -111,7 +114,11 @@ def test_documented_inputs_are_the_actions_inputs() -> None:
     inputs = action.split("\ninputs:\n", 1)[1].split("\noutputs:\n", 1)[0]
     declared = set(re.findall(r"(?m)^  ([a-z][a-z-]*):\n    description:", inputs))
     table = DOC.read_text().split("## Inputs", 1)[1].split("\n## ", 1)[0]
-    documented = {name for cell in re.findall(r"(?m)^\| (`[^|]*`) \|", table) for name in re.findall(r"`([a-z-]+)`", cell)}
+    documented = {
+        name
+        for cell in re.findall(r"(?m)^\| (`[^|]*`) \|", table)
+        for name in re.findall(r"`([a-z-]+)`", cell)
+    }
     assert documented == declared
     used = set(re.findall(r"inputs\.([a-z-]+)", action))
     assert used == declared  # every input does something
