@@ -29,15 +29,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from lxml import etree
+from xml.parsers import expat
 
 from . import junit_dialects as dialects
-from .base import CollectorError, XmlRefused, first_line, iter_xml
-from .traces import NO_TRACE, TraceFacts, read_trace
+from .base import CollectorError, first_line, xml_pieces, xml_syntax_error
+from .traces import KEEP_CHARS, NO_TRACE, TraceFacts, read_trace
 
 SOURCE = "junit"
 
@@ -50,7 +50,6 @@ _FLAKY_MARK = 8
 
 _SUBTEST_SUMMARY = re.compile(r"^contains \d+ failed subtests?$")
 _CONTAINERS = ("testsuites", "testsuite")
-_TAGS = ("testsuites", "testsuite", "testcase", "error", "failure")
 _NOT_RUN_STATUS = frozenset(("notrun", "disabled"))
 _NOT_RUN_RESULT = frozenset(("suppressed", "skipped"))
 _UNNAMED = "\x1e"  # marks the name part of a testcase that had neither name nor classname
@@ -158,7 +157,7 @@ class _Tally:
         self.synthetic: list[FailingTest] = []
 
     def add(self, key: str, code: int, file_index: int) -> None:
-        self.attempts += 1
+        """A further attempt of a test already seen (the reader counts attempts)."""
         packed = code | (file_index << 4)
         previous = self.single.get(key)
         if previous is None:
@@ -188,19 +187,18 @@ class _Tally:
             self.slow_floor = min(self.slow.values())
 
     def finish(self) -> tuple[TestCounts, list[str]]:
-        tallies = dict.fromkeys(range(5), 0)
-        for packed in self.single.values():
-            tallies[packed & 7] += 1
-        flaky = [k for k, p in self.single.items() if p & 15 == PASSED | _FLAKY_MARK]
+        # C-speed tallies: a million single-attempt tests are counted without a Python-level loop
+        tallies = Counter(map((7).__and__, self.single.values()))
+        marked = Counter(map((15).__and__, self.single.values()))[PASSED | _FLAKY_MARK]
+        flaky = [k for k, p in self.single.items() if p & 15 == PASSED | _FLAKY_MARK] if marked else []
         for key, history in self.multi.items():
             outcome, is_flaky = _resolve(history)
             tallies[outcome] += 1
             if is_flaky:
                 flaky.append(key)
         counts = TestCounts(flaky=len(flaky))
-        for outcome, n in tallies.items():
-            name = _BUMP[outcome]
-            setattr(counts, name, n + getattr(self.extra, name))
+        for outcome, name in _BUMP.items():
+            setattr(counts, name, tallies[outcome] + getattr(self.extra, name))
         return counts, flaky
 
 
@@ -291,33 +289,121 @@ _CASES, _FAILURES, _ERRORS, _SKIPS = range(4)
 _DECLARED = ("tests", "failures", "errors", "skipped")
 _ROOT_PREFIX = "\x1f\x1e\x1f"
 _RERUN_TAGS = frozenset(("flakyFailure", "flakyError", "rerunFailure", "rerunError"))
-_KEEP_UNTRIMMED = 1000  # children kept before the dialect is known (its <properties> are read then)
+_RESULT_TAGS = frozenset(("failure", "error", "skipped", *_RERUN_TAGS))
+_TEXT_CHARS = 4096  # of a failure's text, when it has no message attribute
+_NO_LAYOUT = (-1, 0, 0, -1)
 
 
 @dataclass(slots=True)
 class _Frame:
     """An open <testsuite>/<testsuites>: the counters when it opened, its label, its stray errors."""
 
-    elem: etree._Element
+    tag: str
+    attrs: dict[str, str]
     start: tuple[int, ...]
     prefix: str  # the suite part of its testcases' keys: "\x1f" name "\x1e" label "\x1f"
     name: str = ""
     stray_errors: int = 0
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+class _Text:
+    """expat's character data handler for a failure body: keeps its first and last KEEP_CHARS
+    (what tells a cause lies at the ends of a traceback, and bodies can be megabytes long)."""
+
+    __slots__ = ("head", "size", "tail")
+
+    def __init__(self) -> None:
+        self.head: list[str] = []
+        self.size = 0
+        self.tail = ""
+
+    def __call__(self, data: str) -> None:
+        if self.size < KEEP_CHARS:
+            self.head.append(data)
+            self.size += len(data)
+        else:
+            self.tail = (self.tail + data)[-KEEP_CHARS:]
+
+    def __str__(self) -> str:
+        head = "".join(self.head)
+        return f"{head}\n{self.tail}" if self.tail else head
+
+
+@dataclass(slots=True)
+class _Child:
+    """A result element of the open testcase (<failure>, <skipped>, ...) or a stray one."""
+
+    tag: str
+    attrs: dict[str, str]
+    text: _Text | None = None
 
 
 class _FileReader:
-    """Reads one file (all its XML documents) into the shared tally."""
+    """Reads one file (all its XML documents) into the shared tally, through expat's callbacks.
+
+    No tree is built. The hot path is a childless testcase: `_start` computes its key from the
+    attribute list (one layout check per testcase, learned from the file's first testcase) and `_end`
+    counts it. Everything else (children, suites, strays) takes the general, commented paths.
+    """
+
+    __slots__ = (
+        "above",
+        "case_attrs",
+        "children",
+        "declared",
+        "depth",
+        "dialect",
+        "elements",
+        "fast",
+        "file_index",
+        "floor",
+        "frames",
+        "key",
+        "known",
+        "layout",
+        "message_chars",
+        "multi",
+        "notes",
+        "occurrences",
+        "parser",
+        "passed",
+        "path",
+        "prefix",
+        "read_file_attr",
+        "repeat",
+        "repeats",
+        "single",
+        "stray",
+        "stray_depth",
+        "synthetic",
+        "tally",
+        "top_declared",
+        "total_seconds",
+        "unnamed",
+    )
 
     def __init__(self, tally: _Tally, file_index: int, path: str | Path) -> None:
         self.tally = tally
         self.file_index = file_index
-        self.packed_file = file_index << 4
+        self.passed = PASSED | (file_index << 4)
         self.path = path
         self.message_chars = tally.options.message_chars
         self.dialect: dialects.Dialect | None = None
+        self.fast = False  # a dialect without per-testcase attribute rules
+        self.layout = _NO_LAYOUT  # attribute count and where classname, name, time sit
         self.frames: list[_Frame] = []
         self.prefix = _ROOT_PREFIX  # of the innermost open suite
-        self.attempts0 = tally.attempts
+        # testcase elements read (attempts) = new ids (the growth of the tally's dicts) + repeats
+        self.repeats = 0
+        self.known = len(tally.single) + len(tally.multi)
+        self.floor = tally.slow_floor
+        self.above = tally.durations_above
+        self.repeat = False  # the open testcase's id was seen before (counted at its end)
+        self.case_attrs: dict[str, str] | None = None  # only when the general path needs them
+        self.children: list[_Child] | None = None
+        self.single, self.multi = tally.single, tally.multi
+        self.total_seconds = 0.0
         self.elements = [0, 0, 0, 0]  # [unused, failures, errors, skipped testcases] seen as elements
         self.synthetic = [0, 0, 0, 0]  # cases, failures, errors, skips made from declared counts
         self.occurrences: dict[str, int] = {}
@@ -326,17 +412,25 @@ class _FileReader:
         self.notes: list[str] = []
         self.declared: dict[str, int] | None = None
         self.top_declared: dict[str, int] | None = None
+        # the open testcase
+        self.key: str | None = None
+        self.depth = 0  # inside the open testcase
+        self.stray: _Child | None = None
+        self.stray_depth = 0
+        self.parser: expat.XMLParserType | None = None
 
     # -- driving -------------------------------------------------------------------------------
 
     def read(self) -> FileReading:
-        try:
-            for events in iter_xml(SOURCE, self.path, _CONTAINERS, _TAGS):
-                self._consume(events)
-                self._trim()
-        except XmlRefused as exc:
-            raise CollectorError(SOURCE, self.path, str(exc)) from exc
-        cases = self.tally.attempts - self.attempts0
+        for new_document, piece in xml_pieces(SOURCE, self.path, _CONTAINERS):
+            if new_document or self.parser is None:
+                self._finish_document()
+                self.parser = self._new_parser()
+            self._parse(piece, final=False)
+        self._finish_document()
+        cases = self._cases()
+        self.tally.attempts += cases
+        self.tally.time_seconds += self.total_seconds
         counted = {
             "testcases": cases,
             "failures": self.elements[_FAILURES],
@@ -354,60 +448,304 @@ class _FileReader:
         dialect = (self.dialect or dialects.GENERIC).name
         return FileReading(str(self.path), dialect, declared, counted, self.notes)
 
-    def _consume(self, events: Iterable[tuple[str, etree._Element]]) -> None:
-        for event, elem in events:
-            tag = elem.tag
-            if event == "end":
-                if tag == "testcase":
-                    self._testcase(elem)
-                elif tag in _CONTAINERS:
-                    self._close(elem)
+    def _new_parser(self) -> expat.XMLParserType:
+        parser = expat.ParserCreate()
+        parser.ordered_attributes = True  # a flat [name, value, ...] list: no dict per element
+        parser.buffer_text = True
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        return parser
+
+    def _parse(self, data: bytes, final: bool) -> None:
+        try:
+            self.parser.Parse(data, final)  # type: ignore[union-attr]
+        except expat.ExpatError as exc:
+            raise xml_syntax_error(SOURCE, self.path, exc) from exc
+
+    def _finish_document(self) -> None:
+        if self.parser is not None:
+            self._parse(b"", final=True)
+            self.parser = None
+
+    # -- elements ------------------------------------------------------------------------------
+
+    def _start(self, tag: str, attrs: list[str]) -> None:
+        if tag == "testcase" and not self.depth:
+            self.depth = 1
+            count, classname_at, name_at, time_at = self.layout
+            if not (
+                len(attrs) == count
+                and attrs[name_at] == "name"
+                and attrs[classname_at] == "classname"
+                and attrs[name_at + 1]
+            ):
+                self._start_case(_attrs(attrs))
+                return
+            # The hot path: the file's usual attributes and no per-testcase rules. A test seen for the
+            # first time is counted as passed now; a child element found before its end corrects it.
+            # (children, case_attrs and repeat are reset by the testcase that set them)
+            key = self.key = f"{self.prefix}{attrs[classname_at + 1]}\x1f{attrs[name_at + 1]}"
+            if key in self.single or (self.multi and key in self.multi):
+                self.repeat = True
+                self.repeats += 1
+            else:
+                self.single[key] = self.passed
+            if time_at >= 0:
+                try:
+                    value = float(attrs[time_at + 1])
+                except ValueError:
+                    value = -1.0
+                if 0.0 <= value < _MAX_SECONDS:  # false for NaN too
+                    self.total_seconds += value
+                    if value > self.floor:
+                        self.tally.time(key, value)
+                        self.floor = self.tally.slow_floor
+                    if value >= self.above:
+                        self._duration(key, value)
                 else:
-                    self._maybe_stray(elem)
-            elif tag in _CONTAINERS:
-                self._open(elem)
+                    self.tally.bad_times += 1
+        elif self.depth:
+            self.depth += 1
+            if self.depth == 2 and tag in _RESULT_TAGS:
+                child = _Child(tag, _attrs(attrs))
+                if self.children is None:
+                    self.children = [child]
+                else:
+                    self.children.append(child)
+                self._collect_text(child)
+        elif tag in _CONTAINERS:
+            self._open(tag, _attrs(attrs))
+        elif self.stray is not None:
+            self.stray_depth += 1
+        elif tag in ("error", "failure") and self.frames:
+            self.stray = _Child(tag, _attrs(attrs))
+            self.stray_depth = 1
+            self._collect_text(self.stray)
+        elif tag == "property" and self.frames:
+            properties = _attrs(attrs)
+            self.frames[-1].properties[properties.get("name", "")] = properties.get("value", "")
 
-    def _trim(self) -> None:
-        """Free what has been read: every finished child of the open suites (the last may be open)."""
-        keep = 1 if self.dialect is not None else _KEEP_UNTRIMMED
+    def _end(self, tag: str) -> None:
+        depth = self.depth
+        if depth == 1:  # the testcase itself
+            self.depth = 0
+            if self.children is not None or self.case_attrs is not None:
+                self._finish_case()
+            elif self.repeat:
+                self.tally.add(self.key, PASSED, self.file_index)  # type: ignore[arg-type]
+                self.repeat = False
+        elif depth:
+            if depth == 2 and self.children and self.children[-1].text is not None:
+                self._stop_text()
+            self.depth = depth - 1
+        elif tag in _CONTAINERS:
+            self._close()
+        elif self.stray is not None:
+            self.stray_depth -= 1
+            if not self.stray_depth:
+                self._stray()
+
+    def _time(self, key: str, seconds: str | None) -> None:
+        """The general path's time handling (the hot path inlines the same)."""
+        if not seconds:
+            return
+        try:
+            value = float(seconds)
+        except ValueError:
+            value = -1.0
+        if 0.0 <= value < _MAX_SECONDS:  # false for NaN too
+            self.total_seconds += value
+            if value > self.floor:
+                self.tally.time(key, value)
+                self.floor = self.tally.slow_floor
+            if value >= self.above:
+                self._duration(key, value)
+        else:
+            self.tally.bad_times += 1
+
+    def _duration(self, key: str, value: float) -> None:
+        """JUnitOptions(durations_above=...): keep each slow test's slowest attempt."""
+        durations = self.tally.durations
+        if value > durations.get(key, -1.0):
+            durations[key] = value
+
+    def _collect_text(self, child: _Child) -> None:
+        """Keep the ends of a failure's body: its message when there is no attribute, its trace facts."""
+        if child.tag != "skipped":
+            child.text = _Text()
+            self.parser.CharacterDataHandler = child.text  # type: ignore[union-attr]
+
+    def _stop_text(self) -> None:
+        self.parser.CharacterDataHandler = None  # type: ignore[union-attr]
+
+    # -- testcases (general path) --------------------------------------------------------------
+
+    def _start_case(self, attrs: dict[str, str]) -> None:
+        """A testcase the hot path cannot take: the file's first, unusual attributes, or rules."""
+        dialect = self.dialect or self._detect(attrs)
+        classname = attrs.get("classname") or ""
+        name = attrs.get("name") or ""
+        if not name and not classname:
+            self.unnamed += 1
+            name = f"{_UNNAMED}{self.unnamed}"
+        if dialect.suite_as_classname and classname == "test" and self.frames:
+            classname = self.frames[-1].name
+        file = attrs.get("file") if self.read_file_attr else None
+        # \x1f (unit separator) is not a legal XML 1.0 character, so keys never collide.
+        key = self.key = f"{file or ''}{self.prefix}{classname}\x1f{name}"
+        self.case_attrs = attrs
+        if dialect is dialects.RUFF:
+            return
+        if key in self.single or key in self.multi:
+            self.repeat = True
+            self.repeats += 1
+        else:
+            self.single[key] = self.passed
+        self._time(key, attrs.get("time"))
+
+    def _finish_case(self) -> None:
+        if self.dialect is dialects.RUFF:
+            self.tally.ruff_cases += 1
+            self.children = self.case_attrs = None
+            return
+        key = self.key or ""
+        code = self._classify(self.case_attrs or {}, self.children or [], key)
+        if self.repeat:
+            self.tally.add(key, code, self.file_index)
+        else:  # counted as passed when it started
+            self.tally.single[key] = code | (self.file_index << 4)
+        self.children = self.case_attrs = None
+        self.repeat = False
+
+    def _detect(self, attrs: dict[str, str]) -> dialects.Dialect:
+        suite = self.frames[-1] if self.frames else None
+        root = self.frames[0] if self.frames else None
+        dialect = dialects.detect(
+            root.attrs if root else {},
+            root.tag if root else "testsuite",
+            suite.attrs if suite else None,
+            attrs,
+        )
+        dialect = dialects.with_properties(dialect, suite.properties if suite else {})
+        self.read_file_attr = "file" in attrs
+        self.dialect = dialect
+        self.fast = not (dialect.case_attributes or dialect.suite_as_classname or self.read_file_attr)
+        if self.fast and dialect is not dialects.RUFF and "name" in attrs and "classname" in attrs:
+            names = list(attrs)
+            where = {n: 2 * i for i, n in enumerate(names)}
+            self.layout = (2 * len(names), where["classname"], where["name"], where.get("time", -1))
+        # suites opened before the dialect was known take its labels now
         for frame in self.frames:
-            elem = frame.elem
-            if len(elem) > keep:
-                del elem[: len(elem) - 1]
+            if frame.tag == "testsuite":
+                label = dialect.suite_label(frame.name, self.occurrences.get(frame.name, 1) - 1, frame.attrs)
+                if label:
+                    frame.prefix = f"\x1f{frame.name}\x1e{label}\x1f"
+        if self.frames:
+            self.prefix = self.frames[-1].prefix
+        return dialect
 
-    def _snapshot(self) -> tuple[int, ...]:
-        e, s = self.elements, self.synthetic
-        cases = self.tally.attempts - self.attempts0 + s[_CASES]
-        return (cases, e[_FAILURES] + s[_FAILURES], e[_ERRORS] + s[_ERRORS], e[_SKIPS] + s[_SKIPS])
+    def _classify(self, attrs: dict[str, str], children: list[_Child], key: str) -> int:
+        """Outcome code (with the flaky mark) of a testcase that has children or telling attributes."""
+        tally = self.tally
+        dialect = self.dialect or dialects.GENERIC
+        failures: list[str] = []
+        subtest_summary = False
+        error = skipped = None
+        first_failure = error_child = None  # the elements whose body tells the cause
+        skipped_kind = SKIPPED
+        flaky_mark = _FLAKY_MARK if attrs.get("flaky") == "true" else 0
+        for child in children:
+            tag = child.tag
+            if tag == "failure":
+                self.elements[_FAILURES] += 1
+                text = _message(child)
+                if _SUBTEST_SUMMARY.match(text.strip()):
+                    subtest_summary = True
+                else:
+                    failures.append(text)
+                    first_failure = first_failure or child
+            elif tag == "error":
+                self.elements[_ERRORS] += 1
+                if error is None:
+                    error = _message(child)
+                    error_child = child
+            elif tag == "skipped":
+                if skipped is None:
+                    skipped = child.attrs.get("message") or ""
+                    skipped_kind = XFAILED if child.attrs.get("type") == "pytest.xfail" else SKIPPED
+            elif tag in _RERUN_TAGS:
+                # Surefire's attempts before the last: they count in the suite's totals
+                self.elements[_FAILURES if tag.endswith("Failure") else _ERRORS] += 1
+                if tag.startswith("flaky"):
+                    flaky_mark = _FLAKY_MARK
+        if subtest_summary:
+            # pytest subtests: one <failure> per failed subtest plus a "contains N failed subtests" line.
+            tally.failed_subtests += len(failures)
+        if failures or subtest_summary:
+            code, message = FAILED, failures[0] if failures else "failed subtests"
+        elif error is not None:
+            code, message = ERROR, error
+        elif dialect is dialects.CTEST and (skipped or "").startswith("Unable to find executable"):
+            # CTest counts a test whose executable is missing as failed ("Not Run"), whatever the XML says
+            code, message = ERROR, skipped or ""
+        elif skipped is not None:
+            code, message = skipped_kind, skipped
+        elif dialect.case_attributes and _not_run(attrs):
+            code, message = SKIPPED, ""
+        else:
+            code, message = PASSED, ""
+        if code <= XFAILED:
+            self.elements[_SKIPS] += 1
+        if code >= ERROR:
+            classname = attrs.get("classname") or ""
+            if classname == "" and code == ERROR and message.startswith("collection failure"):
+                tally.collection_errors += 1
+            previous = tally.details.get(key)
+            # Keep the most severe message: the call failure rather than its teardown error.
+            if previous is None or previous[0] < code:
+                file = attrs.get("file") if self.read_file_attr else None
+                told = first_failure if code == FAILED else error_child
+                kind = (told.attrs.get("type") or None) if told is not None else None
+                body = str(told.text) if told is not None and told.text is not None else None
+                trace = read_trace(body, self.message_chars) if body else NO_TRACE
+                tally.details[key] = (code, first_line(message, self.message_chars), file, kind, trace)
+        return code | flaky_mark
 
     # -- suites --------------------------------------------------------------------------------
 
-    def _open(self, elem: etree._Element) -> None:
+    def _cases(self) -> int:
+        return len(self.single) + len(self.multi) - self.known + self.repeats
+
+    def _snapshot(self) -> tuple[int, ...]:
+        e, s = self.elements, self.synthetic
+        cases = self._cases() + s[_CASES]
+        return (cases, e[_FAILURES] + s[_FAILURES], e[_ERRORS] + s[_ERRORS], e[_SKIPS] + s[_SKIPS])
+
+    def _open(self, tag: str, attrs: dict[str, str]) -> None:
         parent = self.frames[-1] if self.frames else None
         name = parent.name if parent else ""
-        if elem.tag == "testsuite":
-            name = elem.get("name") or ""
+        if tag == "testsuite":
+            name = attrs.get("name") or ""
             seen = self.occurrences.get(name, 0)
             self.occurrences[name] = seen + 1
-            label = (self.dialect or dialects.GENERIC).suite_label(name, seen, elem.attrib)
+            label = (self.dialect or dialects.GENERIC).suite_label(name, seen, attrs)
             if not label and parent:
                 label = parent.prefix.rstrip("\x1f").partition("\x1e")[2]
             self.prefix = f"\x1f{name}\x1e{label}\x1f"
-        self.frames.append(_Frame(elem, self._snapshot(), self.prefix, name=name))
+        self.frames.append(_Frame(tag, attrs, self._snapshot(), self.prefix, name=name))
 
-    def _close(self, elem: etree._Element) -> None:
+    def _close(self) -> None:
         frame = self.frames.pop()
         self.prefix = self.frames[-1].prefix if self.frames else _ROOT_PREFIX
-        declared = _declared(elem)
+        declared = _declared(frame.attrs)
         if self.dialect is None and not self.frames:  # a document without any testcase
-            self.dialect = dialects.detect(elem.attrib, elem.tag, None, None)
+            self.dialect = dialects.detect(frame.attrs, frame.tag, None, None)
         if declared and self.dialect is not dialects.RUFF:
             self._reconcile(frame, declared)
             if not self.frames:  # the root of a document
                 self.declared = _add(self.declared, declared)
-            elif len(self.frames) == 1 and self.frames[0].elem.tag == "testsuites":
+            elif len(self.frames) == 1 and self.frames[0].tag == "testsuites":
                 self.top_declared = _add(self.top_declared, declared)
-        elem.clear()
 
     def _reconcile(self, frame: _Frame, declared: dict[str, int]) -> None:
         """Make a suite's own counts and its elements agree without ever hiding a failure."""
@@ -430,11 +768,10 @@ class _FileReader:
                 "(for example a package that did not build, or a script that died)"
             )
             tally.synthetic.append(FailingTest(f"{where} (no testcase)", outcome, message, str(self.path)))
-            setattr(
-                tally.extra,
-                "failed" if outcome == "failed" else "errors",
-                getattr(tally.extra, "failed" if outcome == "failed" else "errors") + missing,
-            )
+            if outcome == "failed":
+                tally.extra.failed += missing
+            else:
+                tally.extra.errors += missing
             self.synthetic[slot] += missing
             self.synthetic[_CASES] += missing
             self.notes.append(f"{where}: {missing} {noun}{plural} without a testcase, reported as failing")
@@ -460,14 +797,16 @@ class _FileReader:
                 f"{where} counts {unlisted} skipped tests it does not list as testcases; counted as skipped"
             )
 
-    def _maybe_stray(self, elem: etree._Element) -> None:
+    def _stray(self) -> None:
         """An <error>/<failure> straight under a suite or the root: a failure outside any test."""
-        parent = elem.getparent()
-        if parent is None or parent.tag not in _CONTAINERS or not self.frames:
+        stray, self.stray = self.stray, None
+        if stray is None:
             return
+        if stray.text is not None:
+            self._stop_text()
         frame = self.frames[-1]
-        failed = elem.tag == "failure"
-        message = first_line(_message(elem), self.message_chars) or f"<{elem.tag}> without a message"
+        failed = stray.tag == "failure"
+        message = first_line(_message(stray), self.message_chars) or f"<{stray.tag}> without a message"
         where = _where(frame)
         self.tally.synthetic.append(
             FailingTest(f"{where} (no testcase)", "failed" if failed else "error", message, str(self.path))
@@ -479,176 +818,41 @@ class _FileReader:
             frame.stray_errors += 1
         self.elements[_FAILURES if failed else _ERRORS] += 1
         self.synthetic[_CASES] += 1
-        self.notes.append(f"{where}: an {elem.tag} element outside any testcase, reported as failing")
-
-    # -- testcases (the hot path) --------------------------------------------------------------
-
-    def _detect(self, elem: etree._Element) -> dialects.Dialect:
-        suite = elem.getparent()
-        root = self.frames[0].elem
-        properties = {
-            p.get("name") or "": p.get("value") or "" for p in suite.iterfind("properties/property")
-        }
-        dialect = dialects.detect(root.attrib, root.tag, suite.attrib, elem.attrib)
-        dialect = dialects.with_properties(dialect, properties)
-        self.read_file_attr = elem.get("file") is not None
-        self.dialect = dialect
-        # suites opened before the dialect was known take its labels now
-        for frame in self.frames:
-            if frame.elem.tag == "testsuite":
-                name = frame.elem.get("name") or ""
-                label = dialect.suite_label(name, self.occurrences.get(name, 1) - 1, frame.elem.attrib)
-                if label:
-                    frame.prefix = f"\x1f{name}\x1e{label}\x1f"
-        self.prefix = self.frames[-1].prefix
-        return dialect
-
-    def _testcase(self, elem: etree._Element) -> None:
-        dialect = self.dialect or self._detect(elem)
-        tally = self.tally
-        if dialect is dialects.RUFF:
-            tally.ruff_cases += 1
-            return
-        get = elem.get
-        classname = get("classname") or ""
-        name = get("name") or ""
-        if not name and not classname:
-            self.unnamed += 1
-            name = f"{_UNNAMED}{self.unnamed}"
-        if dialect.suite_as_classname and classname == "test":
-            classname = self.frames[-1].name
-        file = get("file") if self.read_file_attr else None
-        # \x1f (unit separator) is not a legal XML 1.0 character, so keys never collide.
-        key = f"{file or ''}{self.prefix}{classname}\x1f{name}"
-        if len(elem) or (dialect.case_attributes and _telling(elem)):
-            code = self._classify(elem, key, classname, file, dialect)
-        else:
-            code = PASSED
-        if key in tally.single or (tally.multi and key in tally.multi):
-            tally.add(key, code, self.file_index)
-        else:  # first sighting, the common case: inlined tally.add
-            tally.attempts += 1
-            tally.single[key] = code | self.packed_file
-        seconds = get("time")
-        if seconds:
-            try:
-                value = float(seconds)
-            except ValueError:
-                value = -1.0
-            if 0.0 <= value < _MAX_SECONDS:  # false for NaN too
-                tally.time_seconds += value
-                if value > tally.slow_floor:
-                    tally.time(key, value)
-                if value >= tally.durations_above and value > tally.durations.get(key, -1.0):
-                    tally.durations[key] = value
-            else:
-                tally.bad_times += 1
-
-    def _classify(
-        self, elem: etree._Element, key: str, classname: str, file: str | None, dialect: dialects.Dialect
-    ) -> int:
-        """Outcome code (with the flaky mark) of a testcase that has children or telling attributes."""
-        tally = self.tally
-        failures: list[str] = []
-        subtest_summary = False
-        error = skipped = None
-        first_failure = error_child = None  # the elements whose body tells the cause
-        skipped_kind = SKIPPED
-        flaky_mark = _FLAKY_MARK if elem.get("flaky") == "true" else 0
-        for child in elem:
-            tag = child.tag
-            if tag == "failure":
-                self.elements[_FAILURES] += 1
-                text = _message(child)
-                if _SUBTEST_SUMMARY.match(text.strip()):
-                    subtest_summary = True
-                else:
-                    failures.append(text)
-                    first_failure = first_failure if first_failure is not None else child
-            elif tag == "error":
-                self.elements[_ERRORS] += 1
-                if error is None:
-                    error = _message(child)
-                    error_child = child
-            elif tag == "skipped":
-                if skipped is None:
-                    skipped = child.get("message") or ""
-                    skipped_kind = XFAILED if child.get("type") == "pytest.xfail" else SKIPPED
-            elif tag in _RERUN_TAGS:
-                # Surefire's attempts before the last: they count in the suite's totals
-                self.elements[_FAILURES if tag.endswith("Failure") else _ERRORS] += 1
-                if tag.startswith("flaky"):
-                    flaky_mark = _FLAKY_MARK
-        if subtest_summary:
-            # pytest subtests: one <failure> per failed subtest plus a "contains N failed subtests" line.
-            tally.failed_subtests += len(failures)
-        if failures or subtest_summary:
-            code, message = FAILED, failures[0] if failures else "failed subtests"
-        elif error is not None:
-            code, message = ERROR, error
-        elif dialect is dialects.CTEST and (skipped or "").startswith("Unable to find executable"):
-            # CTest counts a test whose executable is missing as failed ("Not Run"), whatever the XML says
-            code, message = ERROR, skipped or ""
-        elif skipped is not None:
-            code, message = skipped_kind, skipped
-        elif dialect.case_attributes and _not_run(elem):
-            code, message = SKIPPED, ""
-        else:
-            code, message = PASSED, ""
-        if code <= XFAILED:
-            self.elements[_SKIPS] += 1
-        if code >= ERROR:
-            if classname == "" and code == ERROR and message.startswith("collection failure"):
-                tally.collection_errors += 1
-            previous = tally.details.get(key)
-            # Keep the most severe message: the call failure rather than its teardown error.
-            if previous is None or previous[0] < code:
-                told = first_failure if code == FAILED else error_child
-                kind = told.get("type") if told is not None else None
-                trace = read_trace(told.text, self.message_chars) if told is not None else NO_TRACE
-                tally.details[key] = (
-                    code,
-                    first_line(message, self.message_chars),
-                    file,
-                    kind or None,
-                    trace,
-                )
-        return code | flaky_mark
+        self.notes.append(f"{where}: an {stray.tag} element outside any testcase, reported as failing")
 
 
-def _telling(elem: etree._Element) -> bool:
-    """Attributes that change a childless testcase's outcome (Flank's flaky, not-run markers)."""
-    return elem.get("flaky") == "true" or _not_run(elem)
+def _attrs(flat: list[str]) -> dict[str, str]:
+    """expat's ordered attribute list as a dict (the first of a repeated name wins, as XML forbids repeats)."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def _not_run(elem: etree._Element) -> bool:
-    return elem.get("status") in _NOT_RUN_STATUS or elem.get("result") in _NOT_RUN_RESULT
+def _not_run(attrs: dict[str, str]) -> bool:
+    return attrs.get("status") in _NOT_RUN_STATUS or attrs.get("result") in _NOT_RUN_RESULT
 
 
-def _message(child: etree._Element) -> str:
+def _message(child: _Child) -> str:
     """A failure's message attribute, or the start of its text (bounded: texts can be huge)."""
-    message = child.get("message")
+    message = child.attrs.get("message")
     if message:
         return message
-    return (child.text or "")[:4096]
+    return str(child.text)[:_TEXT_CHARS] if child.text is not None else ""
 
 
 def _where(frame: _Frame) -> str:
     """How a suite or the root is named in entries and notes."""
-    elem = frame.elem
-    name = elem.get("name")
+    name = frame.attrs.get("name")
     label = frame.prefix.strip("\x1f").partition("\x1e")[2]
-    if elem.tag == "testsuites":
+    if frame.tag == "testsuites":
         return f"the file's <testsuites> {name}".rstrip() if name else "the file's <testsuites>"
     shown = f"suite {name}" if name else "an unnamed <testsuite>"
     return f"{shown} [{label}]" if label and label != name else shown
 
 
-def _declared(elem: etree._Element) -> dict[str, int]:
+def _declared(attrs: dict[str, str]) -> dict[str, int]:
     """The counts a suite or the root states about itself (absent or unreadable ones left out)."""
     out: dict[str, int] = {}
     for name in _DECLARED:
-        value = elem.get(name)
+        value = attrs.get(name)
         if value is not None:
             try:
                 number = int(value)
@@ -656,7 +860,7 @@ def _declared(elem: etree._Element) -> dict[str, int]:
                 continue
             if number >= 0:
                 out[name] = number
-    disabled = elem.get("disabled")
+    disabled = attrs.get("disabled")
     if disabled and disabled.isdigit() and int(disabled):
         out["skipped"] = out.get("skipped", 0) + int(disabled)  # GoogleTest and CTest count them apart
     return out

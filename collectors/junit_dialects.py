@@ -64,7 +64,7 @@ RUFF = Dialect("ruff")  # a lint report, not tests: its testcases are ignored
 _PLAYWRIGHT_TITLE = " \u203a "  # Playwright joins describe titles and the test title with " › "
 _TAP_NAME = re.compile(r"^\d+(?: - |$)")  # TAP::Formatter::JUnit: "<number> - <description>"
 _SUREFIRE_XSD = "surefire"
-_XSI_LOCATION = "{http://www.w3.org/2001/XMLSchema-instance}noNamespaceSchemaLocation"
+_XSI_LOCATION = "xsi:noNamespaceSchemaLocation"  # Surefire points it at its own report schema
 
 
 def detect(root: Attrs, root_tag: str, suite: Attrs | None, case: Attrs | None) -> Dialect:
