@@ -144,7 +144,9 @@ class DeadlineSession(requests.Session):
                 response = super().request(method, url, *args, **kwargs)
                 body = self._body(response)
             except requests.exceptions.RequestException as exc:
-                if deadline.fired:
+                # Both socket timeouts are the deadline's remaining time, so a timeout is the deadline
+                # too, even when it beats the timer by a few milliseconds.
+                if deadline.fired or isinstance(exc, requests.exceptions.Timeout):
                     raise self._late() from exc
                 raise
             if deadline.fired:  # a cut connection can look like an answer that ended early
