@@ -66,7 +66,9 @@ def build_report(
         _compileall(collected.compileall, config) if collected.compileall else (None, None)
     )
     summary["guardian"], details["guardian"] = _guardian(collected)
-    summary["missing"] = [s for s in SECTIONS if summary[s] is None]
+    # Guardian is one policy engine, not every project's: it is missing only where the project uses it.
+    expected = [s for s in SECTIONS if s != "guardian" or config.uses_guardian]
+    summary["missing"] = [s for s in expected if summary[s] is None]
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "healthdeck", "version": __version__},

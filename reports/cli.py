@@ -51,22 +51,24 @@ def _parser() -> argparse.ArgumentParser:
         "--ruff", metavar="PATH", help="ruff --statistics (text/JSON) or --output-format json"
     )
     collect.add_argument("--compileall", metavar="PATH", help="output of python -m compileall -q")
-    _guardian_args(collect)
-    collect.add_argument("--prometheus", metavar="URL", help="read Guardian's counters from this Prometheus")
-    collect.add_argument(
-        "--window", metavar="DURATION", help="Prometheus window, e.g. 24h (default: config or 24h)"
-    )
     collect.add_argument(
         "--baseline", metavar="SPEC",
         help=f"compare failures and durations with: {BASELINE_HELP} (default: gates.baseline)",
     )  # fmt: skip
-    collect.add_argument(
+    _common(collect)
+    # Guardian is one team's policy engine: its inputs stand apart in --help, for the projects that use it.
+    guardian = collect.add_argument_group("Guardian policy engine (only for projects that use it)")
+    _guardian_args(guardian)
+    guardian.add_argument("--prometheus", metavar="URL", help="read Guardian's counters from this Prometheus")
+    guardian.add_argument(
+        "--window", metavar="DURATION", help="Prometheus window, e.g. 24h (default: config or 24h)"
+    )
+    guardian.add_argument(
         "--at",
         metavar="ISO-TIME",
         type=_when,
         help="end of the Prometheus window (default: now), e.g. for backfills",
     )
-    _common(collect)
 
     delta = sub.add_parser(
         "guardian-delta",
@@ -156,7 +158,7 @@ def _when(value: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)  # naive = UTC, never local time
 
 
-def _guardian_args(p: argparse.ArgumentParser, required: bool = False) -> None:
+def _guardian_args(p: argparse.ArgumentParser | argparse._ArgumentGroup, required: bool = False) -> None:
     p.add_argument(
         "--guardian-permissive", "--permissive", dest="guardian_permissive", action="append",
         default=[], required=required, metavar="PATH", help="decision log(s) of the permissive run (JSONL, .gz, glob)",

@@ -78,6 +78,7 @@ class Config:
     max_input_mb: int = 4096  # a compressed input may not inflate past this (MiB)
     max_token_mb: int = 64  # nor may one XML attribute, text or comment exceed this (MiB)
     guardian: GuardianConfig = field(default_factory=GuardianConfig)
+    uses_guardian: bool = False  # [tool.healthdeck.guardian] is present: Guardian is expected in every run
     gates: GateConfig = field(default_factory=GateConfig)
     prod_lanes: tuple[str, ...] = ()  # the lanes the release gate counts lint/compile findings in
     smoke_suite: str = "smoke"  # the suite the comment, badge and dashboard headline
@@ -139,7 +140,7 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
 
 
 def _parse(section: dict[str, Any], source: Path) -> Config:
-    known = {f.name for f in fields(Config)} - {"source"}
+    known = {f.name for f in fields(Config)} - {"source", "uses_guardian"}
     values: dict[str, Any] = {"source": str(source)}
     for key, value in section.items():
         if key not in known:
@@ -147,6 +148,7 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
         if key == "lanes":
             values[key] = _lanes(value, source)
         elif key == "guardian":
+            values["uses_guardian"] = True
             values[key] = _guardian(value, source)
         elif key == "gates":
             values[key] = _gates(value, source)

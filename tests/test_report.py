@@ -74,7 +74,7 @@ def test_required_keys_and_values() -> None:
     by_lane = {lane: sum(f"/{prefix[0]}" in v["filename"] for v in raw) for lane, prefix in LANES.items()}
     assert s["ruff"]["count"]["lanes"] == by_lane
     assert s["compileall"]["failures"] == 7
-    assert s["git_sha"] == "01234567" and s["branch"] == "main" and s["missing"] == ["guardian"]
+    assert s["git_sha"] == "01234567" and s["branch"] == "main" and s["missing"] == []
 
 
 def test_schema_accepts_reports_and_rejects_broken_ones() -> None:
@@ -91,13 +91,14 @@ def test_missing_inputs_are_null_not_zero() -> None:
     )
     validate_report(report)
     s = report["summary"]
-    assert s["missing"] == ["tests", "coverage", "compileall", "guardian"]
+    assert s["missing"] == ["tests", "coverage", "compileall"]  # no Guardian configured: not expected
     assert s["tests"] is None and s["coverage"] is None and s["compileall"] is None
     assert s["ruff"]["count"]["lanes"] is None  # statistics do not say where
     md = render_markdown(report)
     assert (
         "_No JUnit input was given._" in md
-        and "**Missing inputs:** tests, coverage, compileall, guardian" in md
+        and "**Missing inputs:** tests, coverage, compileall —" in md
+        and "Guardian" not in md
     )
 
 
@@ -171,3 +172,12 @@ def test_code_span_holds_anything_verbatim(hostile: str) -> None:
     inner = rendered[len(fence) : -len(fence)]
     assert fence not in inner  # the span cannot be closed early, so nothing inside is interpreted
     assert "|" not in inner.replace("\\|", "")
+
+
+def test_guardian_is_missing_only_where_the_project_uses_it() -> None:
+    ruff = collect_ruff(REAL / "more-itertools.ruff-statistics.txt")
+    report = build_report(Collected(ruff=ruff), Config(uses_guardian=True), STAMP)
+    assert report["summary"]["missing"] == ["tests", "coverage", "compileall", "guardian"]
+    assert "## Guardian" in render_markdown(report)
+    generic = build_report(Collected(ruff=ruff), Config(), STAMP)
+    assert "guardian" not in generic["summary"]["missing"] and "Guardian" not in render_markdown(generic)

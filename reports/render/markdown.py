@@ -35,7 +35,8 @@ def render_markdown(report: dict, precision: int = 2) -> str:
     out += _coverage(s["coverage"], d["coverage"], precision)
     out += _ruff(s["ruff"], d["ruff"])
     out += _compileall(s["compileall"], d["compileall"])
-    out += guardian_section(s["guardian"], d["guardian"])
+    if s["guardian"] is not None or "guardian" in s["missing"]:  # only where the project uses Guardian
+        out += guardian_section(s["guardian"], d["guardian"])
     return "\n".join(out).rstrip() + "\n"
 
 
