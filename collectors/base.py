@@ -36,7 +36,7 @@ class InputLimits:
     """How much any one input may inflate to, and how large one XML token may be (MiB)."""
 
     max_input_mb: int = 4096
-    max_token_mb: int = 64
+    max_token_mb: int = 32
 
     @property
     def max_input(self) -> int:
@@ -260,6 +260,11 @@ class _Scanner:
         self.inner = 0  # bytes inside the current CDATA section or comment
         self.started = False  # markup seen: a later `<?xml` declaration starts another document
 
+    @property
+    def token(self) -> int:
+        """Bytes of the token still open at the end of what was scanned."""
+        return self.inner if self.closer is not None else self.run
+
     def _token(self, size: int) -> None:
         if size > self.max_token:
             raise InputTooLarge(
@@ -341,18 +346,46 @@ def _read_chunks(source: str, path: str | Path) -> Iterator[bytes]:
             raise CollectorError(source, path, f"cannot read: {exc}") from exc
 
 
+_LONG_TOKEN = MIB
+
+
 def _documents(source: str, path: str | Path) -> Iterator[tuple[bool, bytes]]:
-    """(starts a new document, bytes) pieces of a stream, after the size checks of `_Scanner`."""
+    """(starts a new document, bytes) pieces of a stream, after the size checks of `_Scanner`.
+
+    While a long token is open, pieces are held back and handed on only when they double what the
+    parser has of it: expat re-reads an unfinished token from its start on every feed, so feeding a
+    64 MiB attribute 64 KiB at a time would cost a thousand re-reads; doubling keeps it linear.
+    """
     scanner = _Scanner(current_limits().max_token)
     carry = b""
+    held: list[bytes] = []
+    size = 0
     try:
         for chunk in _read_chunks(source, path):
             buf = carry + chunk if carry else chunk
             limit = max(0, len(buf) - _Scanner.HOLD)
-            yield from _split(buf, limit, scanner.scan(buf, limit))
+            for new_document, piece in _split(buf, limit, scanner.scan(buf, limit)):
+                if new_document:
+                    if held:
+                        yield False, b"".join(held)
+                        held, size = [], 0
+                    yield True, piece
+                    continue
+                held.append(piece)
+                size += len(piece)
+                if scanner.token < _LONG_TOKEN or 2 * size >= scanner.token:
+                    yield False, b"".join(held) if len(held) > 1 else piece
+                    held, size = [], 0
             carry = buf[limit:]
-        if carry:
-            yield from _split(carry, len(carry), scanner.scan(carry, len(carry)))
+        for new_document, piece in _split(carry, len(carry), scanner.scan(carry, len(carry))):
+            if new_document:
+                yield False, b"".join(held)
+                yield True, piece
+                held = []
+            else:
+                held.append(piece)
+        if held:
+            yield False, b"".join(held)
     except InputTooLarge as exc:
         raise CollectorError(source, path, str(exc)) from exc
 

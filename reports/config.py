@@ -76,7 +76,7 @@ class Config:
     lowest_files: int = 10
     coverage_precision: int = 2
     max_input_mb: int = 4096  # a compressed input may not inflate past this (MiB)
-    max_token_mb: int = 64  # nor may one XML attribute, text or comment exceed this (MiB)
+    max_token_mb: int = 32  # nor may one XML attribute, text or comment exceed this (MiB)
     guardian: GuardianConfig = field(default_factory=GuardianConfig)
     uses_guardian: bool = False  # [tool.healthdeck.guardian] is present: Guardian is expected in every run
     gates: GateConfig = field(default_factory=GateConfig)

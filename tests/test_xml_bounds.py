@@ -1,0 +1,152 @@
+"""XML inputs stay within bounded memory and time whatever they hold, and odd-but-honest headers are
+read: a compression bomb, oversized tokens, a gcovr DOCTYPE, a JaCoCo report."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.base import InputLimits, input_limits
+from healthdeck.collectors.coveragepy import collect_coverage
+from healthdeck.collectors.junit import collect_junit
+from tests.conftest import FIXTURES
+
+GCOVR = FIXTURES / "runners" / "gcovr"
+PEAK_RSS_LIMIT = 300 * 2**20
+
+# Runs one command in a fresh interpreter and reports its children's peak RSS, so the figure is the
+# command's own and not the largest child the test process ever waited for.
+_MEASURE = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps({"rc": done.returncode, "stderr": done.stderr, "stdout": done.stdout, "peak": peak}))
+"""
+
+
+def _collect(*args: str, cwd: Path) -> dict:
+    argv = [sys.executable, "-c", "from healthdeck.reports.cli import main; raise SystemExit(main())"]
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *argv, "collect", *args, "--out", str(cwd / "out"), "--no-history"],
+        capture_output=True, text=True, cwd=cwd, check=True, timeout=300,
+    )  # fmt: skip
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory) -> Path:
+    """1 MB of gzip that inflates to a 1 GiB attribute value."""
+    path = tmp_path_factory.mktemp("bomb") / "junit.xml.gz"
+    block = b"a" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=6) as out:
+        out.write(b'<?xml version="1.0"?><testsuites><testsuite name="s"><testcase classname="c" name="')
+        for _ in range(1024):
+            out.write(block)
+        out.write(b'"/></testsuite></testsuites>')
+    assert path.stat().st_size < 2 * 2**20
+    return path
+
+
+def test_compression_bomb_is_one_line_exit_3_and_bounded_memory(bomb: Path, tmp_path: Path) -> None:
+    run = _collect("--junit", f"unit={bomb}", cwd=tmp_path)
+    assert run["rc"] == 3, run["stderr"]
+    lines = run["stderr"].strip().splitlines()
+    assert len(lines) == 1
+    assert str(bomb) in lines[0] and "larger than 32 MiB (limit max_token_mb" in lines[0]
+    assert run["peak"] < PEAK_RSS_LIMIT, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
+    print(f"compression bomb: peak RSS {run['peak'] / 2**20:.0f} MiB")
+
+
+def test_token_limit_is_configurable(write, tmp_path: Path) -> None:
+    path = write(
+        "big.xml", f'<testsuites><testsuite><testcase name="{"x" * (3 * 2**20)}"/></testsuite></testsuites>'
+    )
+    assert collect_junit([path]).counts.total == 1  # within the default
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\nmax_token_mb = 2\n")
+    run = _collect("--junit", f"unit={path}", cwd=tmp_path)
+    assert run["rc"] == 3 and "larger than 2 MiB (limit max_token_mb" in run["stderr"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<![CDATA[" + "<a>" * 700_000 + "]]>",  # CDATA may hold "<", so it is measured as one token
+        "<!--" + "<b>" * 700_000 + "-->",
+    ],
+)
+def test_cdata_and_comments_are_tokens_too(write, body: str) -> None:
+    path = write(
+        "t.xml",
+        f"<testsuites><testsuite><testcase name='t'><system-out>{body}</system-out></testcase></testsuite></testsuites>",
+    )
+    with input_limits(InputLimits(max_token_mb=1)), pytest.raises(CollectorError, match="larger than 1 MiB"):
+        collect_junit([path])
+
+
+def test_decompressed_size_is_capped(write) -> None:
+    cases = "".join(f'<testcase classname="c" name="t{i}"/>' for i in range(40_000))
+    path = write(
+        "many.xml.gz", gzip.compress(f"<testsuites><testsuite>{cases}</testsuite></testsuites>".encode())
+    )
+    assert collect_junit([path]).counts.total == 40_000
+    with input_limits(InputLimits(max_input_mb=1)), pytest.raises(CollectorError) as info:
+        collect_junit([path])
+    assert "decompresses to more than 1 MiB (limit max_input_mb" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [0, 5000, "32", True])
+def test_limits_are_range_checked(tmp_path: Path, value) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.healthdeck]\nmax_token_mb = {json.dumps(value)}\n")
+    run = _collect("--junit", "unit=x.xml", cwd=tmp_path)
+    assert run["rc"] == 2 and "max_token_mb" in run["stderr"]
+
+
+def test_gcovr_doctype_is_ignored_and_never_loaded() -> None:
+    # gcovr 8.8 on tests/fixtures/runners/gcovr/calc.c: lines 6 of 8 (75%), branches 1 of 4 (25%)
+    assert (GCOVR / "gcovr.xml").read_text().splitlines()[1].startswith("<!DOCTYPE coverage SYSTEM")
+    result = collect_coverage(GCOVR / "gcovr.xml", "/work/gcovr")
+    t = result.totals
+    assert (t.statements, t.covered_statements, t.branches, t.covered_branches) == (8, 6, 4, 1)
+    assert (t.statements_percent, t.branches_percent(True)) == (75.0, 25.0)
+
+
+def test_jacoco_is_named(write, tmp_path: Path) -> None:
+    path = write(
+        "jacoco.xml",
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><!DOCTYPE report PUBLIC '
+        '"-//JACOCO//DTD Report 1.1//EN" "report.dtd"><report name="corpus"><counter type="LINE" '
+        'missed="0" covered="1"/></report>',
+    )
+    run = _collect("--coverage", str(path), cwd=tmp_path)
+    assert run["rc"] == 3
+    assert (
+        run["stderr"]
+        .strip()
+        .endswith("JaCoCo XML is not supported; use coverage.py's Cobertura XML (coverage xml)")
+    )
+
+
+def test_inline_dtd_with_entities_stays_refused(write) -> None:
+    path = write(
+        "c.xml",
+        '<?xml version="1.0"?><!DOCTYPE coverage [<!ENTITY x "y">]><coverage lines-valid="1"/>',
+    )
+    with pytest.raises(CollectorError, match="inline DTD"):
+        collect_coverage(path)
+
+
+def test_cobertura_paths_keep_their_ampersand(write) -> None:
+    path = write(
+        "c.xml",
+        '<?xml version="1.0"?><coverage lines-valid="1" lines-covered="1" line-rate="1" branches-valid="0" '
+        'branches-covered="0" branch-rate="0"><packages><package name="p"><classes>'
+        '<class name="a" filename="r&amp;d/a.py"><lines><line number="1" hits="1"/></lines></class>'
+        "</classes></package></packages></coverage>",
+    )
+    assert [f.path for f in collect_coverage(path).files] == ["r&d/a.py"]
