@@ -290,7 +290,9 @@ class _Scanner:
                 self.run = 0
                 continue
             special = _find_after_lt(buf, b"!", pos, limit)
-            decl = _find_after_lt(buf, b"?xml", pos, limit)
+            decl = _find_after_lt(
+                buf, b"?", pos, limit
+            )  # any "<?": a processing instruction or a declaration
             stop = min(x for x in (special, decl, limit) if x >= 0)
             first = buf.find(b"<", pos, stop)
             if first < 0:
