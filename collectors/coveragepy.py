@@ -357,4 +357,10 @@ def _from_data_file(path: str | Path) -> CoverageResult:
             text = Path(out).read_text(encoding="utf-8")
     except (CoverageException, sqlite3.Error) as exc:
         raise CollectorError(SOURCE, path, f"coverage.py could not report on this data file: {exc}") from exc
+    except Exception as exc:
+        # coverage.py's reader is not hardened against corrupt files (a flipped byte gives
+        # UnicodeDecodeError, IndexError, ... from inside it): that is the same unreadable file.
+        raise CollectorError(
+            SOURCE, path, f"coverage.py could not read this data file (corrupt?): {type(exc).__name__}: {exc}"
+        ) from exc
     return _from_json_text(path, text, "data")
