@@ -6,7 +6,9 @@ a bare `raise Exception()` has an empty message. So the JUnit reader reads, from
 few KB of a failing test's body (`read_trace`):
 
 * `exception`: the exception line the traceback ends with (pytest's last block of `E   ` lines, or the
-  last `Type: message` line of a plain Python traceback);
+  last `Type: message` line of a plain Python traceback), else the first located message
+  (Go's `    calc_test.go:13: got 4, want 5`), else the line after a bare location (GoogleTest's
+  `calc_test.cpp:10` then `Expected equality of these values:`);
 * `exception_type`: the exception's type as pytest's long traceback closes it (`path.py:42: Type`);
 * `last_frame`: the innermost frame (`path.py:42 in func`, or a Java/JavaScript `at ...` line).
 
@@ -28,6 +30,13 @@ _PYTHON_FRAME = re.compile(r'^[ \t]*File "(?P<path>[^"\n]+)", line (?P<line>\d+)
 _STACK_FRAME = re.compile(r"^[ \t]+at (?P<where>\S[^\n]*?)[ \t]*$", re.M)  # Java, JavaScript, C#
 _E_LINE = re.compile(r"^E(?: +(?P<text>\S[^\n]*?))?[ \t]*$")
 _PYTHON_EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::[ \t]*(?P<message>[^\n]*))?$")
+# "path.ext:line: message" (Go's t.Errorf, compilers); pytest's "path:line: in func" frames are not messages
+_LOCATED = re.compile(
+    r"^[ \t]*(?P<path>[\w./\\-]+\.\w+):(?P<line>\d+):(?:\d+:)? (?!in \S+[ \t]*$)(?P<message>\S[^\n]*)$", re.M
+)
+# A first line that says only where: GoogleTest writes the location, then the message on the next line;
+# pytest's fixture errors start "file /src/tests/test_x.py, line 289" and say what went wrong in E lines.
+BARE_LOCATION = re.compile(r"^(?:[\w./\\-]+\.\w+:\d+|unknown file|file \S.*, line \d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,12 @@ def _exception_line(body: str) -> str | None:
         for line in body[frames[-1].end() :].splitlines()[1:]:
             if line and not line[0].isspace() and _PYTHON_EXCEPTION.match(line):
                 return line.strip()
+    located = _LOCATED.search(body)
+    if located:
+        return located["message"]
+    text = [line.strip() for line in lines if line.strip()]
+    if len(text) > 1 and BARE_LOCATION.match(text[0]):
+        return text[1]
     return None
 
 
@@ -99,7 +114,10 @@ def _frame(body: str, close: re.Match[str] | None) -> str | None:
         return f"{python['path']}:{python['line']} in {python['func']}"
     # Java/JavaScript stacks are innermost first.
     stack = _STACK_FRAME.search(body)
-    return stack["where"] if stack else None
+    if stack:
+        return stack["where"]
+    located = _LOCATED.search(body)
+    return f"{located['path']}:{located['line']}" if located else None
 
 
 def _bounded(text: str | None, limit: int) -> str | None:

@@ -242,3 +242,20 @@ def test_bad_category_config_is_exit_2_naming_the_key(tmp_path, capsys, table: s
     err = capsys.readouterr().err
     assert code == EXIT_USAGE
     assert "[tool.healthdeck.categories]" in err and named in err and len(err.strip().splitlines()) == 1
+
+
+def test_other_runners_causes() -> None:
+    """The runners corpus (tests/fixtures/runners): located messages and bare locations read right."""
+    runners = REAL.parent / "runners"
+    go = [c.signature for c in group_causes(collect_junit([runners / "gotestsum.xml"]).failing)]
+    assert "Add(<n>, <n>) = <n>, want <n> & more" in go and "got <n> want <n>" in go
+    gtest = [c.signature for c in group_causes(collect_junit([runners / "googletest.xml"]).failing)]
+    assert sorted(gtest) == [
+        'C++ exception with description "boom & bust" thrown in the test body.',
+        "Expected equality of these values:",
+        "Expected: (GetParam()) > (<n>), actual: -<n> vs <n>",
+    ]
+    java = group_causes(collect_junit([runners / "surefire-reruns.xml"]).failing)
+    assert [c.signature for c in java] == [
+        "java.lang.AssertionError: fails every time expected:<<n>> but was:<<n>>"
+    ]

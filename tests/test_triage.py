@@ -65,10 +65,12 @@ class Runs:
         self.config.write_text(f"[tool.healthdeck]\nsmoke_suite = 'unit'\n{config}")
         self.n = 0
 
-    def collect(self, xml: str, *extra: str) -> dict:
+    def collect(self, xml: str | Path, *extra: str) -> dict:
+        """Collect JUnit XML (text, or a file) as the next commit's run; returns the report."""
         self.n += 1
-        path = self.root / f"run{self.n}.xml"
-        path.write_text(xml, encoding="utf-8")
+        path = xml if isinstance(xml, Path) else self.root / f"run{self.n}.xml"
+        if not isinstance(xml, Path):
+            path.write_text(xml, encoding="utf-8")
         self.monkeypatch.setenv("GITHUB_SHA", SHA.format(self.n))
         self.monkeypatch.setenv("GITHUB_REF_NAME", "main")
         self.monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1_700_000_000 + 3600 * self.n))

@@ -93,11 +93,11 @@ def comment_transitions(summary_tests: dict, details: dict, names: int) -> list[
                 continue
             shown = [code(short(t, ID_CHARS)) for t in moved[key][:names]]
             more = total - len(shown)
-            parts.append(f"**{title} ({number(total)})**" + (": " if shown else "") + ", ".join(shown)
+            parts.append(f"- **{title} ({number(total)})**" + (": " if shown else "") + ", ".join(shown)
                          + (f" … and {number(more)} more" if more else ""))  # fmt: skip
         base = _baseline(moved["baseline"])
-        label = f"{cell(suite)} against {base}" if len(details) > 1 else f"Against {base}"
-        out += [f"{label}: " + (" · ".join(parts) if parts else "no failures in either run."), ""]
+        label = f"**{cell(suite)} against {base}**" if len(details) > 1 else f"**Against {base}**"
+        out += [label + (":" if parts else ": no failures in either run."), *parts, ""]
     return out
 
 
