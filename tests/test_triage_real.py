@@ -14,7 +14,7 @@ from tests.conftest import FIXTURES
 from tests.test_triage import Runs
 
 TRIAGE = FIXTURES / "triage"
-RUNS = ["requests-no-httpbin", "requests-no-socks"]
+RUNS = ["requests-no-httpbin", "requests-no-socks", "redis-no-server"]
 _COUNT = re.compile(r"(\d+) (failed|passed|skipped|xfailed|errors?)\b")
 _LINE = re.compile(r"^(FAILED|ERROR) (.+?)(?: - (.*))?$")  # ids can hold spaces
 
@@ -111,3 +111,16 @@ def test_transitions_between_two_real_runs(tmp_path, monkeypatch, capsys) -> Non
         f"- **Fixed ({len(before - now)})**:" in text
         and f"- **Still failing ({len(before & now)})**:" in text
     )
+
+
+def test_a_database_that_is_not_there_is_one_cause() -> None:
+    """redis-py's suite with no Redis server: setup errors and call failures, one cause whatever the port."""
+    causes = group_causes(collect_junit([_available("redis-no-server")]).failing)
+    refused = [c for c in causes if "Connection refused" in c.signature]
+    assert len(refused) == 1 and refused[0] is causes[0]  # one cause, the largest
+    assert refused[0].signature == (
+        "redis.exceptions.ConnectionError: Error <n> connecting to localhost:<n>. Connection refused."
+    )
+    reasons = pytest_failures("redis-no-server")
+    assert refused[0].count == sum(1 for r in reasons.values() if r and "Connection refused" in r)
+    assert set(refused[0].outcomes) == {"failed", "error"}
