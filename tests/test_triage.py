@@ -260,3 +260,17 @@ def test_comment_stays_under_the_limit_with_huge_test_ids(tmp_path, monkeypatch,
         and "**30 failing tests, 1 cause**" in text
     )
     assert "**Fixed (30)**" in text
+
+
+def test_categories_in_report_and_comment(tmp_path, monkeypatch, capsys) -> None:
+    runs = Runs(tmp_path, monkeypatch, config=(
+        "[tool.healthdeck.categories]\n"
+        'infrastructure = { message = "ConnectionRefused", outcome = "error" }\n'
+        '"product defect" = { outcome = ["failed"] }\n'
+    ))  # fmt: skip
+    report = runs.collect(broken_fixture((30, 20, 0), passing=1))
+    categories = [(c["category"], c["count"]) for c in report["details"]["tests"]["unit"]["causes"]]
+    assert categories == [("infrastructure", 30), ("product defect", 20)]
+    text = runs.comment(capsys)
+    assert "| infrastructure: `ConnectionRefusedError: [Errno <n>] Connect call failed ('<ip>', <n>)`" in text
+    assert "| Category |" in (runs.out / "latest.md").read_text()
