@@ -8,12 +8,12 @@ input was not given is `null` in `summary` and named in `summary.missing` — ne
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from healthdeck.collectors.compileall import CompileallResult
 from healthdeck.collectors.coveragepy import CoverageResult, Numbers
 from healthdeck.collectors.guardian.prometheus import PrometheusResult
-from healthdeck.collectors.junit import FileReading, JUnitResult
+from healthdeck.collectors.junit import JUnitResult
 from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
 
 from . import SCHEMA_VERSION, __version__
@@ -126,20 +126,9 @@ def _tests(
             "flaky": result.flaky,
             "slowest": [{"test_id": t.test_id, "seconds": t.seconds} for t in result.slowest],
             "warnings": result.warnings,
-            "readings": [_reading(r) for r in result.readings],
+            "readings": [asdict(r) for r in result.readings],  # file, dialect, declared, counted, notes
         }
     return summary, details
-
-
-def _reading(r: FileReading) -> dict:
-    """How one JUnit file was read: its dialect, its own totals, what was counted, the reconciliation."""
-    return {
-        "file": r.file,
-        "dialect": r.dialect,
-        "declared": r.declared,
-        "counted": r.counted,
-        "notes": r.notes,
-    }
 
 
 def cause_entry(cause: Cause, tests_listed: int) -> dict:
