@@ -195,6 +195,7 @@ _PARSER_OPTIONS = {
 }
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)")
 _XML_DECL = re.compile(rb"<\?xml\s")
+_BOM = b"\xef\xbb\xbf"
 
 
 class _Prolog:
@@ -296,7 +297,8 @@ class _Scanner:
             stop = min(x for x in (special, decl, limit) if x >= 0)
             first = buf.find(b"<", pos, stop)
             if first < 0:
-                self.started = self.started or (stop > pos and bool(buf[pos:stop].strip()))
+                # a byte-order mark or whitespace before the first declaration is not a document
+                self.started = self.started or bool(buf[pos:stop].replace(_BOM, b"").strip())
                 self.run += stop - pos
                 self._token(self.run)
             else:
