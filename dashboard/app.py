@@ -23,7 +23,11 @@ PAGES = [
     st.Page("app_pages/tests.py", title="Tests", icon=":material/science:", url_path="tests"),
     st.Page("app_pages/coverage.py", title="Coverage", icon=":material/shield:", url_path="coverage"),
     st.Page("app_pages/lint.py", title="Lint", icon=":material/cleaning_services:", url_path="lint"),
-    st.Page("app_pages/guardian.py", title="Guardian", icon=":material/policy:", url_path="guardian"),
+    *(
+        [st.Page("app_pages/guardian.py", title="Guardian", icon=":material/policy:", url_path="guardian")]
+        if context.uses_guardian(st.session_state["healthdeck_ctx"])
+        else []
+    ),
     st.Page("app_pages/review.py", title="Release review", icon=":material/fact_check:", url_path="review"),
 ]
 st.navigation(PAGES).run()

@@ -6,6 +6,7 @@ Built once per rerun from cached loaders; the verdict comes from `reports.gate` 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,18 @@ from . import data
 
 WINDOWS = {"7 days": 7, "30 days": 30, "90 days": 90, "1 year": 365, "all": None}
 BASELINES = ["previous", "branch:main"]
+
+
+def uses_guardian(ctx: Ctx) -> bool:
+    """Guardian is one policy engine, not every project's: its page shows where the report has Guardian
+    figures or expects them (`guardian` missing), or the configuration names Guardian or its Prometheus."""
+    s = (ctx.report or {}).get("summary") or {}
+    return bool(
+        s.get("guardian") is not None
+        or "guardian" in (s.get("missing") or [])
+        or ctx.src.config.uses_guardian
+        or os.environ.get("HEALTHDECK_PROMETHEUS")
+    )
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from healthdeck.dashboard.context import uses_guardian
 from healthdeck.dashboard.widgets import compact
 from healthdeck.reports.cli import EXIT_OK, main
 from healthdeck.reports.demo import history as demo
@@ -45,7 +46,7 @@ def _app(monkeypatch, report: Path, history: Path, config: Path | None = None) -
 def _render_all(at: AppTest) -> dict[str, AppTest]:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    for page in PAGES:
+    for page in _pages(at):
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
     return at
@@ -121,6 +122,20 @@ def test_each_input_missing(monkeypatch, tmp_path, inputs: list[str]) -> None:
     _render_all(_app(monkeypatch, tmp_path / "latest.json", tmp_path / "history.sqlite"))
 
 
+def test_guardian_page_only_where_the_project_uses_guardian(monkeypatch, tmp_path, demo_out) -> None:
+    assert (
+        main(["collect", "-q", "--out", str(tmp_path), "--junit", f"smoke={EDGE / 'xunit2.xml'}"]) == EXIT_OK
+    )
+    generic = _app(monkeypatch, tmp_path / "latest.json", tmp_path / "history.sqlite").run()
+    assert not uses_guardian(generic.session_state["healthdeck_ctx"])
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        generic.switch_page("app_pages/guardian.py")
+    out, config = demo_out  # the demo's project runs Guardian
+    guarded = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config).run()
+    guarded.switch_page("app_pages/guardian.py").run()
+    assert not guarded.exception
+
+
 def test_filters_come_from_the_url(monkeypatch, demo_out) -> None:
     out, config = demo_out
     everything = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config)
@@ -151,3 +166,8 @@ def test_prometheus_unreachable_is_a_clear_state_not_a_hang(monkeypatch, demo_ou
     assert time.monotonic() - started < 15
     assert not at.exception
     assert any(e.value.startswith("Prometheus unreachable") for e in at.error)
+
+
+def _pages(at: AppTest) -> list[str]:
+    """The pages the dashboard lists: Guardian's only for a project that uses Guardian."""
+    return [p for p in PAGES if p != "guardian" or uses_guardian(at.session_state["healthdeck_ctx"])]

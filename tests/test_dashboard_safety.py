@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from healthdeck.dashboard.charts import deny_delta, label, top_bars
+from healthdeck.dashboard.context import uses_guardian
 from healthdeck.dashboard.widgets import md
 from tests import crafted
 from tests.services import streamlit
@@ -105,7 +106,7 @@ def test_every_page_escapes_what_the_artifacts_say(monkeypatch, project) -> None
         monkeypatch.setenv(key, value)
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     seen = []
-    for page in PAGES:
+    for page in _pages(at):
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
         for text in _markdown_sinks(at):
@@ -192,3 +193,8 @@ def test_browser_tests_page_has_no_links_from_messages(crafted_server, watched) 
     watched.goto(f"{crafted_server}/tests")
     ready(watched)
     _no_leak(watched, crafted_server)
+
+
+def _pages(at: AppTest) -> list[str]:
+    """The pages the dashboard lists: Guardian's only for a project that uses Guardian."""
+    return [p for p in PAGES if p != "guardian" or uses_guardian(at.session_state["healthdeck_ctx"])]
