@@ -14,6 +14,7 @@ from healthdeck.collectors.compileall import CompileallResult
 from healthdeck.collectors.coveragepy import CoverageResult, Numbers
 from healthdeck.collectors.guardian.prometheus import PrometheusResult
 from healthdeck.collectors.junit import JUnitResult
+from healthdeck.collectors.openapi import OpenAPIResult
 from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
 
 from . import SCHEMA_VERSION, __version__
@@ -22,7 +23,7 @@ from .config import Config, lane_of
 from .guardian.delta import GuardianInputs, build_guardian
 from .stamp import Stamp
 
-SECTIONS = ("tests", "coverage", "ruff", "compileall", "guardian")
+SECTIONS = ("tests", "coverage", "ruff", "compileall", "openapi", "guardian")
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Collected:
     compileall: CompileallResult | None = None
     guardian: GuardianInputs | None = None
     prometheus: PrometheusResult | None = None
+    openapi: OpenAPIResult | None = None
 
 
 def pass_rate(passed: int, failed: int, errors: int) -> float | None:
@@ -65,9 +67,14 @@ def build_report(
     summary["compileall"], details["compileall"] = (
         _compileall(collected.compileall, config) if collected.compileall else (None, None)
     )
+    summary["openapi"], details["openapi"] = (
+        _openapi(collected.openapi) if collected.openapi else (None, None)
+    )
     summary["guardian"], details["guardian"] = _guardian(collected)
     # Guardian is one policy engine, not every project's: it is missing only where the project uses it.
-    expected = [s for s in SECTIONS if s != "guardian" or config.uses_guardian]
+    # The OpenAPI diff is a checklist item unless the project dropped it (no API to diff).
+    expected = [s for s in SECTIONS if (s != "guardian" or config.uses_guardian)
+                and (s != "openapi" or config.gates.openapi_breaking_max is not None)]  # fmt: skip
     summary["missing"] = [s for s in expected if summary[s] is None]
     return {
         "schema_version": SCHEMA_VERSION,
@@ -102,8 +109,12 @@ def _tests(
             "transitions": None,  # against the baseline: reports.triage fills it when history is read
             "duration_regressions": None,
         }
-        listed = result.failing[: config.max_failing_listed]
+        # The listed failures are the ones that say most: a cause many tests share first (one breakage
+        # failing many tests), then by name. The count next to the list is always the true one.
         cause_of = {test_id: cause.id for cause in causes for test_id in cause.tests}
+        shared = {test_id: len(cause.tests) for cause in causes for test_id in cause.tests}
+        ranked = sorted(result.failing, key=lambda f: (-shared.get(f.test_id, 1), f.test_id))
+        listed = ranked[: config.max_failing_listed]
         details[suite] = {
             "files": result.files,
             "failing": [
@@ -116,6 +127,7 @@ def _tests(
                 }
                 for f in listed
             ],
+            "failing_total": len(result.failing),
             "failing_truncated": len(result.failing) > len(listed),
             "causes": [
                 cause_entry(cause, config.cause_tests_listed) for cause in causes[: config.causes_listed]
@@ -243,6 +255,16 @@ def _compileall(result: CompileallResult, config: Config) -> tuple[dict, dict]:
         "file": result.file,
         "failures": failures,
     }
+
+
+def _openapi(result: OpenAPIResult) -> tuple[dict, list[dict]]:
+    """Counts in the summary; every change (breaking first, as the tool ordered them) in the details."""
+    summary = {"breaking": result.breaking, "non_breaking": result.non_breaking, "source": result.source,
+               "files": list(result.files)}  # fmt: skip
+    changes = sorted(result.changes, key=lambda c: not c.breaking)
+    details = [{"rule": c.rule, "level": c.level, "breaking": c.breaking, "method": c.method, "path": c.path,
+                "location": c.location, "message": c.message} for c in changes]  # fmt: skip
+    return summary, details
 
 
 def _guardian(collected: Collected) -> tuple[dict | None, dict | None]:

@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
         "--ruff", metavar="PATH", help="ruff --statistics (text/JSON) or --output-format json"
     )
     collect.add_argument("--compileall", metavar="PATH", help="output of python -m compileall -q")
+    collect.add_argument("--openapi", nargs=2, metavar=("BASE", "HEAD"),
+                         help="diff two OpenAPI specs (JSON/YAML; needs the 'openapi' extra)")  # fmt: skip
+    collect.add_argument(
+        "--openapi-report", metavar="PATH", help="a report of npm openapi-diff or oasdiff --format json"
+    )
     collect.add_argument(
         "--baseline", metavar="SPEC",
         help=f"compare failures and durations with: {BASELINE_HELP} (default: gates.baseline)",
@@ -98,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     igit.add_argument("--ref", default="HEAD", help="history to walk (default: HEAD)")
     _store_args(igit)
 
-    gate = sub.add_parser("gate", help="go/no-go against [tool.healthdeck.gates]; exit 0 go, 1 no-go")
+    gate = sub.add_parser(
+        "gate", help="go/no-go against the release checklist; exit 0 go, 1 no-go or incomplete"
+    )
     _report_args(gate)
     gate.add_argument("--junit-xml", metavar="PATH", help="also write the verdict as JUnit XML")
     gate.add_argument(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import tomllib
@@ -28,13 +29,28 @@ class GuardianConfig:
     timeout: float = 5.0
 
 
+# The team's release checklist: what `healthdeck gate` checks when the project configures nothing.
+# A [tool.healthdeck.gates] table adjusts it (an item set to false is dropped, others are added); it never
+# starts from an empty list, so a typo or an empty table cannot switch the gate off.
+DEFAULT_CHECKLIST = (
+    "smoke_pass_rate_min",
+    "ruff_prod_max",
+    "compileall_prod_max",
+    "report_current",
+    "openapi_breaking_max",
+)
+
+
 @dataclass(frozen=True)
 class GateConfig:
-    """[tool.healthdeck.gates]: the release checklist. A condition left out is not evaluated."""
+    """The release checklist: the default items, adjusted by [tool.healthdeck.gates]. None = not checked."""
 
-    ruff_prod_max: int | None = None  # ruff findings in the prod lanes
-    compileall_prod_max: int | None = None  # files failing to compile in the prod lanes
-    pass_rate_min: dict[str, float] = field(default_factory=dict)  # suite -> fraction, e.g. {smoke = 0.95}
+    smoke_pass_rate_min: float | None = 0.95  # the smoke suite's pass rate, a fraction
+    ruff_prod_max: int | None = 0  # ruff findings in the prod lanes (no prod lanes: the whole tree)
+    compileall_prod_max: int | None = 0  # files failing to compile in the prod lanes (likewise)
+    report_current: bool = True  # made from the checked-out commit; outside git, at most max_age_hours old
+    openapi_breaking_max: int | None = 0  # breaking OpenAPI changes
+    pass_rate_min: dict[str, float] = field(default_factory=dict)  # suite -> fraction, e.g. {unit = 0.9}
     coverage_min: float | None = None  # percent
     coverage_drop_max: float | None = None  # percentage points versus the baseline
     max_age_hours: float | None = None  # the report must be fresher than this
@@ -42,6 +58,25 @@ class GateConfig:
     guardian_new_in_strict_max: int | None = None
     unknown_blocks: bool = True  # a condition without data blocks the release
     baseline: str = "previous"
+    origin: str | None = None  # the file whose [tool.healthdeck.gates] adjusted the default; None: none did
+    dropped: tuple[str, ...] = ()  # default items the table set to false
+    added: tuple[str, ...] = ()  # conditions the table turned on beyond the default
+
+    def describe(self, config_file: str | None = None) -> str:
+        """Which checklist is in force, for the first line of the gate's output."""
+        if self.origin is None:
+            where = f" in {config_file}" if config_file else "; no [tool.healthdeck] found"
+            return f"the default release checklist (no [tool.healthdeck.gates] table{where})"
+        default = GateConfig()
+        changed = [f"{k} = {getattr(self, k)!r}" for k in DEFAULT_CHECKLIST
+                   if k not in self.dropped and getattr(self, k) != getattr(default, k)]  # fmt: skip
+        changes = [f"{label}: {', '.join(items)}" for label, items in
+                   (("dropped", self.dropped), ("changed", changed), ("added", self.added)) if items]  # fmt: skip
+        if not self.unknown_blocks:
+            changes.append("unknown items do not block")
+        return f"the default release checklist as adjusted by [tool.healthdeck.gates] in {self.origin}" + (
+            f" ({'; '.join(changes)})" if changes else " (unchanged)"
+        )
 
 
 @dataclass(frozen=True)
@@ -144,7 +179,7 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
     values: dict[str, Any] = {"source": str(source)}
     for key, value in section.items():
         if key not in known:
-            continue  # other sections (gates, guardian, history) belong to their own readers
+            raise _unknown(key, known, f"{source}: [tool.healthdeck]", table=isinstance(value, dict))
         if key == "lanes":
             values[key] = _lanes(value, source)
         elif key == "guardian":
@@ -178,7 +213,27 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
             if not isinstance(value, str):
                 raise ConfigError(f"{source}: [tool.healthdeck] {key} must be a string")
             values[key] = value
-    return Config(**values)
+    config = Config(**values)
+    unknown = [lane for lane in config.prod_lanes if lane not in config.lanes]
+    if unknown:  # a misspelt prod lane would silently drop out of the release checklist
+        raise ConfigError(
+            f"{source}: [tool.healthdeck] prod_lanes names lanes that [tool.healthdeck.lanes] does not define: "
+            + ", ".join(unknown)
+        )
+    return config
+
+
+def _unknown(key: str, known: set[str] | list[str], where: str, *, table: bool = False) -> ConfigError:
+    """A typo must never be ignored (it could switch a check off): name it and the nearest valid name."""
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    prefix = where.rsplit("[", 1)[-1].rstrip("]")
+    shown = f"table [{prefix}.{key}]" if table else f"key {key!r}"
+    hint = (
+        (f"; did you mean [{prefix}.{close[0]}]?" if table else f"; did you mean {close[0]!r}?")
+        if close
+        else ""
+    )
+    return ConfigError(f"{where}: unknown {shown}{hint} (valid: {', '.join(sorted(known))})")
 
 
 def _lanes(value: Any, source: Path) -> dict[str, tuple[str, ...]]:
@@ -194,10 +249,17 @@ def _lanes(value: Any, source: Path) -> dict[str, tuple[str, ...]]:
     return lanes
 
 
+_GUARDIAN_KEYS = {"preset", "decisions_metric", "denies_metric", "decision_labels", "deny_labels", "timeout",
+                  "prometheus_url", "window"}  # fmt: skip
+
+
 def _guardian(value: Any, source: Path) -> GuardianConfig:
     where = f"{source}: [tool.healthdeck.guardian]"
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a table")
+    for key in value:
+        if key not in _GUARDIAN_KEYS:
+            raise _unknown(key, _GUARDIAN_KEYS, where)
     preset = value.get("preset", "healthdeck")
     if preset not in PRESETS:
         raise ConfigError(f"{where} preset must be one of {', '.join(PRESETS)}, not {preset!r}")
@@ -223,36 +285,74 @@ def _guardian(value: Any, source: Path) -> GuardianConfig:
     )
 
 
+_GATE_SETTINGS = ("unknown_blocks", "baseline")  # how the checklist decides, not items of it
+_GATE_KEYS = tuple(f.name for f in fields(GateConfig) if f.name not in ("origin", "dropped", "added"))
+
+
 def _gates(value: Any, source: Path) -> GateConfig:
+    """The default checklist adjusted by the table: `item = false` drops an item, a value sets or adds it."""
     where = f"{source}: [tool.healthdeck.gates]"
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a table")
-    known = {f.name: f for f in fields(GateConfig)}
+    default = GateConfig()
     values: dict[str, Any] = {}
     for key, item in value.items():
-        if key not in known:
-            raise ConfigError(f"{where} unknown condition {key!r} (known: {', '.join(known)})")
-        if key == "pass_rate_min":
-            if not isinstance(item, dict) or not all(_number(v) and 0 <= v <= 1 for v in item.values()):
-                raise ConfigError(
-                    f"{where} pass_rate_min must map suites to fractions 0..1, e.g. {{smoke = 0.95}}"
-                )
-            values[key] = {str(k): float(v) for k, v in item.items()}
-        elif key in ("no_new_failures", "unknown_blocks"):
-            if not isinstance(item, bool):
-                raise ConfigError(f"{where} {key} must be true or false")
-            values[key] = item
-        elif key == "baseline":
-            values[key] = _string(item, f"{where} baseline")
-        elif key in ("coverage_min", "coverage_drop_max"):
-            if not _number(item) or not 0 <= item <= 100:
-                raise ConfigError(f"{where} {key} must be a percentage from 0 to 100")
-            values[key] = item
-        else:
-            if not _number(item) or item < 0:
-                raise ConfigError(f"{where} {key} must be a non-negative number")
-            values[key] = item
-    return GateConfig(**values)
+        if key not in _GATE_KEYS:
+            raise _unknown(key, set(_GATE_KEYS), where)
+        values[key] = _gate_value(key, item, where)
+    dropped = tuple(k for k in DEFAULT_CHECKLIST if k in values and values[k] in (None, False))
+    added = tuple(
+        k
+        for k in _GATE_KEYS
+        if k not in DEFAULT_CHECKLIST and k not in _GATE_SETTINGS and values.get(k) not in (None, False, {})
+    )
+    return replace(default, **values, origin=str(source), dropped=dropped, added=added)
+
+
+def _gate_value(key: str, item: Any, where: str) -> Any:
+    """One checklist entry, unit-checked. `false` turns any item off (None internally)."""
+    if key in ("no_new_failures", "unknown_blocks", "report_current"):
+        if not isinstance(item, bool):
+            raise ConfigError(f"{where} {key} must be true or false")
+        return item
+    if key == "baseline":
+        return _string(item, f"{where} baseline")
+    if item is False:
+        return {} if key == "pass_rate_min" else None
+    if key == "pass_rate_min":
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where} pass_rate_min must map suites to fractions, e.g. {{unit = 0.9}}")
+        return {str(suite): _fraction(v, f"{where} pass_rate_min.{suite}") for suite, v in item.items()}
+    if key == "smoke_pass_rate_min":
+        return _fraction(item, f"{where} {key}")
+    if not _number(item) or item < 0:
+        raise ConfigError(f"{where} {key} must be a non-negative number, or false to drop it")
+    if key == "coverage_min":
+        _percent(item, f"{where} {key}")
+    if key == "coverage_drop_max" and item > 100:
+        raise ConfigError(f"{where} {key} = {item}: a coverage drop is in percentage points (0..100)")
+    return item
+
+
+def _fraction(value: Any, where: str) -> float:
+    """Pass rates are fractions 0..1; 95 is almost certainly meant as 0.95."""
+    if not _number(value) or value < 0:
+        raise ConfigError(f"{where} must be a fraction between 0 and 1, e.g. 0.95")
+    if value > 1:
+        hint = f"; for {value:g} % write {value / 100:g}" if value <= 100 else ""
+        raise ConfigError(f"{where} = {value:g}: pass rates are fractions between 0 and 1{hint}")
+    return float(value)
+
+
+def _percent(value: float, where: str) -> None:
+    """Coverage thresholds are percent 0..100; 0.8 is almost certainly meant as 80 %."""
+    if 0 < value < 1:
+        raise ConfigError(
+            f"{where} = {value:g}: coverage thresholds are percent, not fractions; for {value * 100:g} % "
+            f"write {value * 100:g}"
+        )
+    if value > 100:
+        raise ConfigError(f"{where} = {value:g}: coverage is a percentage between 0 and 100")
 
 
 def _categories(value: Any, source: Path) -> tuple[Category, ...]:
@@ -286,15 +386,15 @@ def _thresholds(value: Any, source: Path) -> dict[str, tuple[float, float]]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a table")
     for key, pair in value.items():
-        if (
-            key not in out
-            or not isinstance(pair, list)
-            or len(pair) != 2
-            or not all(_number(p) for p in pair)
-        ):
-            raise ConfigError(
-                f"{where} {key} must be [green_at_or_above, yellow_at_or_above] for pass_rate or coverage"
-            )
+        if key not in out:
+            raise _unknown(key, set(out), where)
+        if not isinstance(pair, list) or len(pair) != 2 or not all(_number(p) for p in pair):
+            raise ConfigError(f"{where} {key} must be [green_at_or_above, yellow_at_or_above]")
+        for bound in pair:
+            if key == "coverage":
+                _percent(bound, f"{where} {key}")
+            else:
+                _fraction(bound, f"{where} {key}")
         out[key] = (float(pair[0]), float(pair[1]))
     return out
 

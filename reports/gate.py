@@ -1,8 +1,9 @@
-"""The go/no-go verdict: the release checklist from [tool.healthdeck.gates] against one report.
+"""The go/no-go verdict: the release checklist (reports.config.GateConfig) against one report.
 
-Each configured condition is PASS, FAIL or UNKNOWN (its input is missing) with the actual figure
-and the threshold. The verdict is NO-GO when any condition fails, INCOMPLETE when none fails but
-some are unknown, GO otherwise. Whether INCOMPLETE blocks the release is `unknown_blocks`.
+Each item is PASS, FAIL or UNKNOWN (its input is missing; the detail names the flag that supplies it)
+with the actual figure and the threshold. The verdict is NO-GO when any item fails, INCOMPLETE when
+none fails but some are unknown, GO otherwise. INCOMPLETE blocks the release unless `unknown_blocks`
+is off, and never when nothing at all could be evaluated: GO needs evidence.
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ from .config import GateConfig
 
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "UNKNOWN"
 GO, NO_GO, INCOMPLETE = "GO", "NO-GO", "INCOMPLETE"
+DEFAULT_MAX_AGE_HOURS = 24  # "health artifacts current" outside a git work tree
+
+# What to give `healthdeck collect` for each input an item needs (named in the UNKNOWN detail).
+SUPPLY = {
+    "tests": "give `healthdeck collect --junit smoke=PATH` (JUnit XML)",
+    "ruff": "give `healthdeck collect --ruff PATH` (ruff check --output-format json)",
+    "compileall": "give `healthdeck collect --compileall PATH` (python -m compileall -q output)",
+    "openapi": "give `healthdeck collect --openapi BASE HEAD` (two spec files) or `--openapi-report FILE`",
+    "coverage": "give `healthdeck collect --coverage PATH`",
+    "guardian": "give `healthdeck collect --guardian-permissive LOG --guardian-strict LOG`",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,26 @@ def show(value: float | int | str | None, unit: str) -> str:
     }.get(unit, f"{value:g}")
 
 
+def smoke_suite(summary: dict, configured: str) -> tuple[str | None, str]:
+    """The suite the checklist calls smoke, and a note when it is not the configured name.
+
+    The configured `smoke_suite` when the report has it; otherwise the only suite, saying so; with
+    several suites and none of that name there is no smoke suite (None, and why).
+    """
+    tests = summary.get("tests") or {}
+    if configured in tests:
+        return configured, ""
+    if len(tests) == 1:
+        only = next(iter(tests))
+        return only, f"suite {only!r}: the only suite (no suite named {configured!r})"
+    if not tests:
+        return None, f"no test results; {SUPPLY['tests']}"
+    return None, (
+        f"no suite named {configured!r} among {', '.join(sorted(tests))}: set [tool.healthdeck] smoke_suite "
+        "or name the suite in --junit"
+    )
+
+
 def evaluate(
     summary: dict,
     gates: GateConfig,
@@ -49,63 +81,156 @@ def evaluate(
     baseline: dict | None = None,
     new_failures: list[str] | None = None,
     now: float | None = None,
+    smoke: str = "smoke",
+    checkout: str | None = None,
 ) -> dict:
-    """The verdict as a JSON-ready dict. `new_failures` is None when there is no baseline to compare."""
+    """The verdict as a JSON-ready dict.
+
+    `new_failures` is None when there is no baseline to compare. `smoke` is the configured smoke suite.
+    `checkout` is the commit checked out where the gate runs (None outside a git work tree): the report
+    is current when it was made from that commit; without one, when it is at most max_age_hours old.
+    """
+    now = now or time.time()
     conditions: list[Condition] = []
     add = conditions.append
-    if gates.ruff_prod_max is not None:
-        add(_lane_sum("ruff_prod", "ruff findings in prod lanes", summary.get("ruff"), prod_lanes,
-                      gates.ruff_prod_max, lambda s: s["count"]["lanes"], "ruff input is statistics only (no files); "
-                      "give ruff --output-format json"))  # fmt: skip
-    if gates.compileall_prod_max is not None:
-        add(_lane_sum("compileall_prod", "compileall failures in prod lanes", summary.get("compileall"), prod_lanes,
-                      gates.compileall_prod_max, lambda s: s["lanes"], ""))  # fmt: skip
+    if gates.smoke_pass_rate_min is not None:
+        add(_smoke(summary, gates, smoke))
     for suite, minimum in gates.pass_rate_min.items():
-        rate = ((summary.get("tests") or {}).get(suite) or {}).get("pass_rate")
-        detail = "" if rate is not None else f"no {suite} results (or no test ran)"
-        add(_compare(f"pass_rate.{suite}", f"{suite} pass rate", rate, minimum, at_least=True, detail=detail,
-                     unit="fraction"))  # fmt: skip
+        if gates.smoke_pass_rate_min is not None and suite == smoke_suite(summary, smoke)[0]:
+            continue  # the smoke item above already used this suite's threshold
+        add(_pass_rate(summary, suite, minimum))
+    if gates.ruff_prod_max is not None:
+        add(_prod("ruff_prod", "ruff findings in prod lanes", summary.get("ruff"), prod_lanes, gates.ruff_prod_max,
+                  lambda s: s["count"]["lanes"], lambda s: s["count"]["total"], "ruff",
+                  "ruff input is statistics only (no files); give ruff --output-format json"))  # fmt: skip
+    if gates.compileall_prod_max is not None:
+        add(_prod("compileall_prod", "compileall failures in prod lanes", summary.get("compileall"), prod_lanes,
+                  gates.compileall_prod_max, lambda s: s["lanes"], lambda s: s["failures"], "compileall", ""))  # fmt: skip
+    if gates.report_current:
+        add(_current(summary, checkout, gates.max_age_hours or DEFAULT_MAX_AGE_HOURS, now))
+    elif gates.max_age_hours is not None:
+        age = round((now - summary["ts"]) / 3600, 2) if summary.get("ts") else None
+        add(_compare("freshness", "report age", age, gates.max_age_hours, at_least=False, unit="hours"))
+    if gates.openapi_breaking_max is not None:
+        api = summary.get("openapi")
+        add(_compare("openapi_breaking", "breaking OpenAPI changes", api["breaking"] if api else None,
+                     gates.openapi_breaking_max, at_least=False,
+                     detail=f"{api['source']}; {api['non_breaking']} non-breaking" if api
+                     else f"no OpenAPI input; {SUPPLY['openapi']}"))  # fmt: skip
     coverage = (summary.get("coverage") or {}).get("percent")
     if gates.coverage_min is not None:
         add(_compare("coverage_min", "coverage (coverage.py total)", coverage, gates.coverage_min, at_least=True,
-                     detail="" if coverage is not None else "no coverage data", unit="percent"))  # fmt: skip
+                     detail="" if coverage is not None else f"no coverage data; {SUPPLY['coverage']}",
+                     unit="percent"))  # fmt: skip
     if gates.coverage_drop_max is not None:
-        base = ((baseline or {}).get("coverage") or {}).get("percent")
-        drop = None if coverage is None or base is None else round(base - coverage, 4)
-        why = (
-            "no baseline run with coverage"
-            if base is None
-            else ("no coverage data" if coverage is None else "")
-        )
-        add(_compare("coverage_drop", "coverage drop vs baseline", drop, gates.coverage_drop_max,
-                     at_least=False, detail=why or f"baseline {base:.2f} %", unit="points"))  # fmt: skip
-    if gates.max_age_hours is not None:
-        age = round(((now or time.time()) - summary["ts"]) / 3600, 2) if summary.get("ts") else None
-        add(_compare("freshness", "report age", age, gates.max_age_hours, at_least=False, unit="hours"))
+        add(_coverage_drop(summary, baseline, gates.coverage_drop_max))
     if gates.no_new_failures:
-        if new_failures is None or not summary.get("tests"):
-            reason = (
-                "no tests in the report" if not summary.get("tests") else "no baseline run to compare with"
-            )
-            add(Condition("no_new_failures", "new failing tests vs baseline", UNKNOWN, None, 0, reason))
-        else:
-            shown = ", ".join(new_failures[:5]) + (" …" if len(new_failures) > 5 else "")
-            add(_compare("no_new_failures", "new failing tests vs baseline", len(new_failures), 0, at_least=False,
-                         detail=shown))  # fmt: skip
+        add(_new_failures(summary, new_failures))
     if gates.guardian_new_in_strict_max is not None:
         g = summary.get("guardian") or {}
         value = g.get("new_in_strict") if g.get("permissive") else None
         add(_compare("guardian_new_in_strict", "Guardian denies new in strict", value, gates.guardian_new_in_strict_max,
-                     at_least=False, detail="" if value is not None else "no Guardian decision logs"))  # fmt: skip
-    statuses = {c.status for c in conditions}
+                     at_least=False, detail="" if value is not None else f"no Guardian decision logs; {SUPPLY['guardian']}"))  # fmt: skip
+    if not conditions:
+        add(Condition("checklist", "release checklist", UNKNOWN, None, None,
+                      "every item is dropped in [tool.healthdeck.gates]: nothing to decide on"))  # fmt: skip
+    statuses = [c.status for c in conditions]
     status = NO_GO if FAIL in statuses else INCOMPLETE if UNKNOWN in statuses else GO
+    evaluated = sum(s != UNKNOWN for s in statuses)
     return {
         "status": status,
-        "blocks": status == NO_GO or (status == INCOMPLETE and gates.unknown_blocks),
+        # unknown_blocks = false lets an unknown item through, never a checklist with no evidence at all
+        "blocks": status == NO_GO or (status == INCOMPLETE and (gates.unknown_blocks or not evaluated)),
         "unknown_blocks": gates.unknown_blocks,
+        "evaluated": evaluated,
         "conditions": [asdict(c) for c in conditions],
-        "evaluated_at": int(now or time.time()),
+        "evaluated_at": int(now),
     }
+
+
+def _smoke(summary: dict, gates: GateConfig, configured: str) -> Condition:
+    suite, note = smoke_suite(summary, configured)
+    if suite is None:
+        return Condition("smoke_pass_rate", f"{configured} pass rate", UNKNOWN, None, gates.smoke_pass_rate_min,
+                         note, "fraction")  # fmt: skip
+    minimum = gates.pass_rate_min.get(suite, gates.smoke_pass_rate_min)
+    condition = _pass_rate(summary, suite, minimum)
+    detail = "; ".join(x for x in (note, condition.detail) if x)
+    return Condition("smoke_pass_rate", f"smoke pass rate ({suite})", condition.status, condition.actual,
+                     minimum, detail, "fraction")  # fmt: skip
+
+
+def _pass_rate(summary: dict, suite: str, minimum: float) -> Condition:
+    t = (summary.get("tests") or {}).get(suite)
+    rate = (t or {}).get("pass_rate")
+    if t is None:
+        detail = f"no {suite} results; give `healthdeck collect --junit {suite}=PATH`"
+    elif rate is None:
+        detail = "no test ran (every test skipped or xfailed)"
+    else:  # imported past reports may lack the counts
+        detail = ", ".join(f"{t[k]} {k}" for k in ("passed", "failed", "errors") if k in t)
+    return _compare(f"pass_rate.{suite}", f"{suite} pass rate", rate, minimum, at_least=True, detail=detail,
+                    unit="fraction")  # fmt: skip
+
+
+def _current(summary: dict, checkout: str | None, max_age: float, now: float) -> Condition:
+    """Inside a git work tree: made from the checked-out commit. Elsewhere: young enough."""
+    name, description = "report_current", "health report is current"
+    if checkout:
+        made = summary.get("git_sha_full") or summary.get("git_sha")
+        if not made:
+            return Condition(name, description, UNKNOWN, None, checkout[:8],
+                             "the report names no commit, so it cannot be matched to the checkout")  # fmt: skip
+        ok = checkout.startswith(made) or made.startswith(checkout)
+        detail = (
+            "made from the checked-out commit" if ok else "made from another commit than the one checked out"
+        )
+        return Condition(name, description, PASS if ok else FAIL, made[:8], checkout[:8], detail, "commit")
+    age = round((now - summary["ts"]) / 3600, 2) if summary.get("ts") else None
+    return _compare(name, description, age, max_age, at_least=False, unit="hours",
+                    detail=f"not in a git work tree: the report must be at most {max_age:g} h old")  # fmt: skip
+
+
+def _coverage_drop(summary: dict, baseline: dict | None, maximum: float) -> Condition:
+    """Like for like: statements-only on both sides unless both measured branches."""
+    now, base = summary.get("coverage") or {}, (baseline or {}).get("coverage") or {}
+    measure, key = comparable_coverage(now, base)
+    if base.get("percent") is None:
+        why = "no baseline run with coverage"
+    elif now.get("percent") is None:
+        why = f"no coverage data; {SUPPLY['coverage']}"
+    else:
+        why = ""
+    if not why and (base.get(key) is None or now.get(key) is None):
+        why = f"no {measure} figure on both sides"
+    drop = None if why else round(base[key] - now[key], 4)
+    detail = why or f"{measure}: baseline {base[key]:.2f} %, now {now[key]:.2f} %"
+    return _compare("coverage_drop", "coverage drop vs baseline", drop, maximum, at_least=False, detail=detail,
+                    unit="points")  # fmt: skip
+
+
+def comparable_coverage(now: dict, base: dict) -> tuple[str, str]:
+    """The measure both coverage summaries share: (label, summary key)."""
+    if "branch_measured" not in now or "branch_measured" not in base:  # a report that predates the split
+        return "coverage as reported", "percent"
+    if now.get("branch_measured") and base.get("branch_measured"):
+        return "statements + branches", "percent"
+    if now.get("branch_measured") or base.get("branch_measured"):
+        return "statements only (branches were measured on one side only)", "statements_percent"
+    return "statements only (branches not measured)", "statements_percent"
+
+
+def _new_failures(summary: dict, new_failures: list[str] | None) -> Condition:
+    if new_failures is None or not summary.get("tests"):
+        reason = (
+            f"no tests in the report; {SUPPLY['tests']}"
+            if not summary.get("tests")
+            else "no baseline run to compare with (or this run is not in the history)"
+        )
+        return Condition("no_new_failures", "new failing tests vs baseline", UNKNOWN, None, 0, reason)
+    shown = ", ".join(new_failures[:5]) + (" …" if len(new_failures) > 5 else "")
+    return _compare("no_new_failures", "new failing tests vs baseline", len(new_failures), 0, at_least=False,
+                    detail=shown)  # fmt: skip
 
 
 def _compare(
@@ -124,18 +249,30 @@ def _compare(
     return Condition(name, description, PASS if ok else FAIL, actual, threshold, detail, unit)
 
 
-def _lane_sum(name, description, section, prod_lanes, maximum, lanes_of, no_lanes) -> Condition:
+def _prod(
+    name, description, section, prod_lanes, maximum, lanes_of, total_of, input_name, no_lanes
+) -> Condition:
+    """Findings in the prod lanes; with no prod lanes configured the whole tree is prod."""
     if section is None:
-        return Condition(name, description, UNKNOWN, None, maximum, "input not given")
+        return Condition(
+            name, description, UNKNOWN, None, maximum, f"no {input_name} input; {SUPPLY[input_name]}"
+        )
     if not prod_lanes:
-        return Condition(name, description, UNKNOWN, None, maximum, "no prod_lanes configured")
+        actual = total_of(section)
+        return Condition(name, description, PASS if actual <= maximum else FAIL, actual, maximum,
+                         "whole tree (no prod_lanes configured)")  # fmt: skip
     lanes = lanes_of(section)
     if lanes is None:
         return Condition(name, description, UNKNOWN, None, maximum, no_lanes)
     missing = [lane for lane in prod_lanes if lane not in lanes]
     if missing:
         return Condition(
-            name, description, UNKNOWN, None, maximum, f"lanes not configured: {', '.join(missing)}"
+            name,
+            description,
+            UNKNOWN,
+            None,
+            maximum,
+            f"lanes not configured when collected: {', '.join(missing)}",
         )
     actual = sum(lanes[lane] for lane in prod_lanes)
     return Condition(name, description, PASS if actual <= maximum else FAIL, actual, maximum,
@@ -169,3 +306,24 @@ def junit_xml(verdict: dict) -> str:
         f'<testsuites><testsuite name="healthdeck gate" tests="{len(cases)}" failures="{failures}" '
         f'errors="{errors}" skipped="{skipped}">' + "".join(cases) + "</testsuite></testsuites>\n"
     )
+
+
+def verdict_line(verdict: dict | None, gated: bool) -> str:
+    """One line a log or summary can carry next to the figures, so healthy-looking figures always come
+    with the verdict they imply. Before `healthdeck gate` has run it never says GO."""
+    if verdict is None:
+        return "verdict: not gated yet — run `healthdeck gate`"
+    failing = [c["description"] for c in verdict["conditions"] if c["status"] == FAIL]
+    unknown = [c["description"] for c in verdict["conditions"] if c["status"] == UNKNOWN]
+    parts = [f"fails: {', '.join(failing)}"] if failing else []
+    parts += [f"unknown: {', '.join(unknown)}"] if unknown else []
+    reasons = f" ({'; '.join(parts)})" if parts else ""
+    if gated:
+        return f"verdict: {verdict['status']}{reasons}" + (
+            " — blocks the release" if verdict["blocks"] else ""
+        )
+    if verdict["status"] == GO:
+        return (
+            "verdict: not gated yet — no checklist item fails so far; `healthdeck gate` records the verdict"
+        )
+    return f"verdict: {verdict['status']} by the checklist{reasons} — `healthdeck gate` records it"

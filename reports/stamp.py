@@ -51,3 +51,10 @@ def read_stamp(root: Path, env: dict[str, str] | None = None) -> Stamp:
     ts = int(epoch) if epoch and epoch.isdigit() else int(time.time())
     run_id = env.get("GITHUB_RUN_ID") or env.get("CI_PIPELINE_ID")
     return Stamp(sha, branch, version, ts, run_id)
+
+
+def checked_out(root: Path) -> str | None:
+    """The commit checked out in the git work tree at `root`; None outside a work tree (or without git)."""
+    if _git(root, "rev-parse", "--is-inside-work-tree") != "true":
+        return None
+    return _git(root, "rev-parse", "HEAD")

@@ -65,35 +65,38 @@ def test_each_condition_pass_fail_unknown() -> None:
                        new_failures=[], now=1000 + 3600)  # fmt: skip
     status = {c["name"]: c["status"] for c in verdict["conditions"]}
     assert status == {
-        "ruff_prod": FAIL, "compileall_prod": PASS, "pass_rate.smoke": PASS, "pass_rate.unit": UNKNOWN,
-        "coverage_min": PASS, "coverage_drop": FAIL, "freshness": PASS, "no_new_failures": PASS,
-        "guardian_new_in_strict": UNKNOWN,
+        "smoke_pass_rate": PASS, "pass_rate.unit": UNKNOWN, "ruff_prod": FAIL, "compileall_prod": PASS,
+        "report_current": PASS, "openapi_breaking": UNKNOWN, "coverage_min": PASS, "coverage_drop": FAIL,
+        "no_new_failures": PASS, "guardian_new_in_strict": UNKNOWN,
     }  # fmt: skip
     assert verdict["status"] == NO_GO and verdict["blocks"]
     drop = next(c for c in verdict["conditions"] if c["name"] == "coverage_drop")
     assert drop["actual"] == pytest.approx(2.0) and drop["threshold"] == 1.0
+    api = next(c for c in verdict["conditions"] if c["name"] == "openapi_breaking")
+    assert "--openapi BASE HEAD" in api["detail"] and "--openapi-report" in api["detail"]
 
 
 def test_unknown_blocks_or_not() -> None:
-    unknown = GateConfig(pass_rate_min={"smoke": 0.9}, coverage_min=50, unknown_blocks=True)
-    verdict = evaluate(_summary(coverage=None), unknown, ())
+    summary = _summary(coverage=None, openapi={"breaking": 0, "non_breaking": 1, "source": "oasdiff"})
+    only = {"ruff_prod_max": None, "compileall_prod_max": None}
+    unknown = GateConfig(**only, pass_rate_min={"smoke": 0.9}, coverage_min=50, unknown_blocks=True)
+    verdict = evaluate(summary, unknown, (), now=1000)
     assert (verdict["status"], verdict["blocks"]) == (INCOMPLETE, True)
-    relaxed = GateConfig(pass_rate_min={"smoke": 0.9}, coverage_min=50, unknown_blocks=False)
-    verdict = evaluate(_summary(coverage=None), relaxed, ())
+    relaxed = GateConfig(**only, pass_rate_min={"smoke": 0.9}, coverage_min=50, unknown_blocks=False)
+    verdict = evaluate(summary, relaxed, (), now=1000)
     assert (verdict["status"], verdict["blocks"]) == (INCOMPLETE, False)
-    assert evaluate(_summary(), GateConfig(pass_rate_min={"smoke": 0.9}), ())["status"] == GO
+    assert evaluate(summary, GateConfig(**only, pass_rate_min={"smoke": 0.9}), (), now=1000)["status"] == GO
 
 
 def test_ruff_statistics_cannot_answer_a_lane_question() -> None:
-    verdict = evaluate(
-        _summary(ruff={"count": {"total": 3, "lanes": None}}), GateConfig(ruff_prod_max=0), ("core",)
-    )
-    [condition] = verdict["conditions"]
+    verdict = evaluate(_summary(ruff={"count": {"total": 3, "lanes": None}}), GateConfig(), ("core",))
+    [condition] = [c for c in verdict["conditions"] if c["name"] == "ruff_prod"]
     assert condition["status"] == UNKNOWN and "--output-format json" in condition["detail"]
 
 
 def test_gate_cli_exit_codes_junit_and_stored_verdict(project, tmp_path, capsys) -> None:
-    config = project("pass_rate_min = { smoke = 0.95 }\ncoverage_min = 85\nno_new_failures = true")
+    config = project("pass_rate_min = { smoke = 0.95 }\ncoverage_min = 85\nno_new_failures = true\n"
+                     "ruff_prod_max = false\ncompileall_prod_max = false\nopenapi_breaking_max = false")  # fmt: skip
     out = tmp_path / "out"
     _collect(
         config,
@@ -108,13 +111,19 @@ def test_gate_cli_exit_codes_junit_and_stored_verdict(project, tmp_path, capsys)
                  str(tmp_path / "gate.xml")])  # fmt: skip
     printed = capsys.readouterr().out
     assert code == EXIT_NO_GO
-    assert "FAIL     smoke pass rate: 35.71 % (threshold 95.00 %)" in printed
+    assert printed.startswith(f"checklist: the default release checklist as adjusted by [tool.healthdeck.gates] in {config} "
+                              "(dropped: ruff_prod_max, compileall_prod_max, openapi_breaking_max; added: pass_rate_min, "
+                              "coverage_min, no_new_failures)\n")  # fmt: skip
+    assert (
+        "FAIL     smoke pass rate (smoke): 35.71 % (threshold 95.00 %) — 5 passed, 6 failed, 3 errors"
+        in printed
+    )
     assert (
         "UNKNOWN  new failing tests vs baseline: — (threshold 0) — no baseline run to compare with" in printed
     )
-    assert printed.rstrip().endswith("verdict: NO-GO (blocks the release)")
+    assert printed.rstrip().endswith("blocks the release")
     junit = collect_junit([tmp_path / "gate.xml"])  # our own collector reads the gate's JUnit
-    assert (junit.counts.total, junit.counts.failed, junit.counts.errors) == (3, 1, 1)
+    assert (junit.counts.total, junit.counts.failed, junit.counts.errors) == (4, 1, 1)
     report = json.loads((out / "latest.json").read_text())
     assert report["summary"]["verdict"] == NO_GO
     assert "## Verdict: **NO-GO**" in (out / "latest.md").read_text()
@@ -171,7 +180,7 @@ def test_comment_stays_under_the_limit_with_10000_failures() -> None:
     text = render_comment(summary, {}, verdict=None, baseline=None, failures=long_names, smoke_suite="smoke",
                           prod_lanes=(), limit=GITHUB_LIMIT)  # fmt: skip
     assert len(text) <= GITHUB_LIMIT
-    assert "… and 9990 more failing tests" in text
+    assert "… and 9 990 more failing tests" in text
     tight = render_comment(summary, {}, verdict=None, baseline=None, failures=long_names, smoke_suite="smoke",
                            prod_lanes=(), limit=3_000)  # fmt: skip
     assert len(tight) <= 3_000 and tight.startswith(MARKER)
@@ -228,7 +237,7 @@ def test_step_summary_appends(project, tmp_path, monkeypatch) -> None:
 
 
 def test_badges(project, tmp_path) -> None:
-    config = project("pass_rate_min = { smoke = 0.95 }")
+    config = project("ruff_prod_max = false\nopenapi_breaking_max = false")
     out = tmp_path / "out"
     _collect(config, out, *SAMPLE)
     assert main(["gate", "--config", str(config), "--report", str(out / "latest.json")]) == EXIT_OK

@@ -74,7 +74,7 @@ def test_required_keys_and_values() -> None:
     by_lane = {lane: sum(f"/{prefix[0]}" in v["filename"] for v in raw) for lane, prefix in LANES.items()}
     assert s["ruff"]["count"]["lanes"] == by_lane
     assert s["compileall"]["failures"] == 7
-    assert s["git_sha"] == "01234567" and s["branch"] == "main" and s["missing"] == []
+    assert s["git_sha"] == "01234567" and s["branch"] == "main" and s["missing"] == ["openapi"]
 
 
 def test_schema_accepts_reports_and_rejects_broken_ones() -> None:
@@ -91,13 +91,18 @@ def test_missing_inputs_are_null_not_zero() -> None:
     )
     validate_report(report)
     s = report["summary"]
-    assert s["missing"] == ["tests", "coverage", "compileall"]  # no Guardian configured: not expected
+    assert s["missing"] == [
+        "tests",
+        "coverage",
+        "compileall",
+        "openapi",
+    ]  # no Guardian configured: not expected
     assert s["tests"] is None and s["coverage"] is None and s["compileall"] is None
     assert s["ruff"]["count"]["lanes"] is None  # statistics do not say where
     md = render_markdown(report)
     assert (
         "_No JUnit input was given._" in md
-        and "**Missing inputs:** tests, coverage, compileall —" in md
+        and "**Missing inputs:** tests, coverage, compileall, openapi —" in md
         and "Guardian" not in md
     )
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..config import Config, load_config
 from ..context import load_report
+from ..gate import smoke_suite as resolve_smoke
 from ..output import write_atomic
 from ..render.badge import color_for, endpoint, svg
 from ..render.md import percent
@@ -22,9 +23,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def smoke_suite(config: Config, summary: dict) -> str:
-    """The suite the checklist calls smoke: the configured one, else the only/first suite of the report."""
-    tests = summary.get("tests") or {}
-    return config.smoke_suite if config.smoke_suite in tests or not tests else next(iter(tests))
+    """The suite the checklist calls smoke (the configured one, else the only one); the configured name
+    when there is none, so figures show as unknown rather than some other suite's."""
+    return resolve_smoke(summary, config.smoke_suite)[0] or config.smoke_suite
 
 
 def cmd_badge(config: Config, report: dict, out: Path) -> list[Path]:

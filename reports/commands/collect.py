@@ -7,19 +7,23 @@ import sys
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from healthdeck.collectors.base import InputLimits, expand_paths, input_limits
 from healthdeck.collectors.compileall import collect_compileall
 from healthdeck.collectors.coveragepy import collect_coverage
 from healthdeck.collectors.guardian.prometheus import collect_prometheus
 from healthdeck.collectors.junit import JUnitOptions, collect_junit
+from healthdeck.collectors.openapi import OpenAPIResult, collect_openapi, collect_openapi_report
+from healthdeck.collectors.openapi_load import MissingExtra
 from healthdeck.collectors.ruff import collect_ruff
 
 from ..build import Collected, build_report, input_warnings
 from ..causes import group_causes
 from ..config import Config, load_config
-from ..context import baseline_for
+from ..context import baseline_for, context
 from ..errors import UsageError
+from ..gate import verdict_line
 from ..guardian.delta import GuardianInputs, read_logs
 from ..history.metrics import flatten
 from ..output import report_json, write_atomic
@@ -28,6 +32,10 @@ from ..render.md import percent
 from ..stamp import read_stamp
 from ..triage import cause_rows, compare_with_history, duration_rows, durations_kept_above
 from . import require_extra, store_for
+from .gate import decide
+
+if TYPE_CHECKING:
+    from ..history.store import HistoryStore
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,27 +49,28 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     with input_limits(InputLimits(config.max_input_mb, config.max_token_mb)):
         collected = collect_inputs(args, config)
     if not any((collected.tests, collected.coverage, collected.ruff, collected.compileall, collected.guardian,
-                collected.prometheus)):  # fmt: skip
+                collected.prometheus, collected.openapi)):  # fmt: skip
         raise UsageError(
-            "nothing to collect: give at least one of --junit, --coverage, --ruff, --compileall, "
-            "--guardian-permissive/--guardian-strict, --prometheus"
+            "nothing to collect: give at least one of --junit, --coverage, --ruff, --compileall, --openapi, "
+            "--openapi-report, --guardian-permissive/--guardian-strict, --prometheus"
         )
     out = Path(args.out or config.out)
     causes = {
         suite: group_causes(result.failing, config.categories) for suite, result in collected.tests.items()
     }
     report = build_report(collected, config, read_stamp(config.root_path), causes)
+    spec = args.baseline or config.gates.baseline
     if args.no_history:
+        report["details"]["checklist"] = checklist_preview(report, config, None, spec)
         _write(report, out, config)
     else:
         report["summary"]["run_key"] = f"collect:{uuid.uuid4().hex}"
         store = store_for(args, config, out)
         try:
             # Compared before writing: the baseline-dependent parts of the report need the history.
-            _, baseline = baseline_for(
-                report, store, args.baseline or config.gates.baseline, config.root_path
-            )
+            _, baseline = baseline_for(report, store, spec, config.root_path)
             compare_with_history(report, collected.tests, store, baseline, config)
+            report["details"]["checklist"] = checklist_preview(report, config, store, spec)
             _write(report, out, config)
             store.append(report["summary"], source="collect", run_key=report["summary"]["run_key"],
                          failing=failing_tests(collected), report_schema=report["schema_version"],
@@ -84,6 +93,20 @@ def _write(report: dict, out: Path, config: Config) -> None:
             out / "latest.md": render_markdown(report, config.coverage_precision),
         }
     )
+
+
+def checklist_preview(report: dict, config: Config, store: HistoryStore | None, spec: str) -> dict:
+    """What the checklist says of these figures now (`healthdeck gate` records the verdict itself).
+    Without history there is no baseline: an empty store in memory answers the baseline questions."""
+    if store is not None:
+        return decide(context(report, store, spec), config)
+    from ..history.store import open_store
+
+    empty = open_store("sqlite://")
+    try:
+        return decide(context(report, empty, spec), config)
+    finally:
+        empty.close()
 
 
 def failing_tests(collected: Collected) -> list[tuple[str, str, str]]:
@@ -117,12 +140,27 @@ def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
         ruff=collect_ruff(args.ruff, root) if args.ruff else None,
         compileall=collect_compileall(args.compileall) if args.compileall else None,
         guardian=guardian_inputs(args),
+        openapi=openapi_input(args),
         prometheus=collect_prometheus(
             url, args.window or guardian.window, at=args.at, names=guardian.metrics, timeout=guardian.timeout
         )
         if url
         else None,
     )
+
+
+def openapi_input(args: argparse.Namespace) -> OpenAPIResult | None:
+    """The built-in diff of --openapi BASE HEAD, or a tool's report given with --openapi-report."""
+    if args.openapi and args.openapi_report:
+        raise UsageError("give --openapi BASE HEAD or --openapi-report FILE, not both")
+    if args.openapi_report:
+        return collect_openapi_report(args.openapi_report)
+    if not args.openapi:
+        return None
+    try:
+        return collect_openapi(*args.openapi)
+    except MissingExtra as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def guardian_inputs(args: argparse.Namespace) -> GuardianInputs | None:
@@ -158,6 +196,10 @@ def headline(report: dict) -> str:
         parts.append(f"ruff {s['ruff']['count']['total']}")
     if s["compileall"]:
         parts.append(f"compileall {s['compileall']['failures']} failures")
+    if s.get("openapi"):
+        parts.append(
+            f"OpenAPI {s['openapi']['breaking']} breaking, {s['openapi']['non_breaking']} non-breaking"
+        )
     g = s["guardian"]
     if g and g.get("permissive"):
         parts.append(
@@ -166,4 +208,10 @@ def headline(report: dict) -> str:
         )
     if s["missing"]:
         parts.append("missing: " + ", ".join(s["missing"]))
-    return " · ".join(parts)
+    details = report.get("details") or {}
+    gated = bool(s.get("verdict") and details.get("verdict"))
+    return (
+        " · ".join(parts)
+        + "\n"
+        + verdict_line(details.get("verdict") if gated else details.get("checklist"), gated)
+    )

@@ -10,12 +10,14 @@ from pathlib import Path
 from ..config import Config, load_config
 from ..context import context, load_report
 from ..errors import UsageError
+from ..failures import failure_counts
 from ..gate import show
 from ..history.store import HistoryStore
 from ..output import write_atomic
 from ..render.comment import MARKER, render_comment
 from . import report_path, store_for
 from .badge import smoke_suite
+from .gate import run_ref
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,12 +72,16 @@ def post(text: str, number: int | None, *, in_summary: bool) -> None:
 def cmd_comment(
     config: Config, report: dict, store: HistoryStore, *, baseline: str | None, link: str | None
 ) -> str:
-    ctx = context(report, store, baseline or config.gates.baseline)
-    verdict = (report.get("details") or {}).get("verdict")
+    verdict = (report.get("details") or {}).get("verdict") if report["summary"].get("verdict") else None
+    # The comparison the stored verdict made, unless the command line asks for another baseline.
+    stored = (verdict or {}).get("baseline") or {}
+    spec = baseline or (f"run:{stored['run_key']}" if stored.get("run_key") else config.gates.baseline)
+    ctx = context(report, store, spec)
     return render_comment(
         ctx.summary, report.get("details") or {}, verdict=verdict,
         baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,
         smoke_suite=smoke_suite(config, ctx.summary), prod_lanes=config.prod_lanes, link=link,
+        counts=failure_counts(ctx), baseline_ref=run_ref(ctx.baseline),
     )  # fmt: skip
 
 

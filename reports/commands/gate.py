@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 from ..config import Config, load_config
-from ..context import context, load_report
-from ..gate import evaluate, junit_xml, show
+from ..context import Context, context, load_report
+from ..failures import failure_counts
+from ..gate import evaluate, junit_xml, show, verdict_line
 from ..history.store import HistoryStore, Run
 from ..output import report_json, write_atomic
 from ..render.markdown import render_markdown
+from ..stamp import checked_out
 from . import report_path, store_for
 
 EXIT_GO, EXIT_NO_GO = 0, 1
@@ -40,34 +42,24 @@ def cmd_gate(
     junit: str | None,
     write: bool,
     out=None,
-) -> tuple[dict, int]:
-    """Evaluate, print every condition, store the verdict in the report and history; (verdict, exit code)."""
+) -> dict:
+    """Evaluate, print every condition, store the verdict in the report and history; returns the verdict."""
     out = out or sys.stdout
     report = load_report(report_path)
     ctx = context(report, store, baseline or config.gates.baseline)
-    new = (
-        [f"{f['test_id']} ({f['suite']})" for f in ctx.failures if f["status"] == "new"]
-        if ctx.baseline
-        else None
-    )
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # reproducible builds: "now" is pinned
-    verdict = evaluate(
-        ctx.summary, config.gates, config.prod_lanes,
-        baseline=ctx.baseline.summary if ctx.baseline else None, new_failures=new,
-        now=int(epoch) if epoch.isdigit() else None,
-    )  # fmt: skip
-    verdict["baseline"] = _run_ref(ctx.baseline)
+    verdict = decide(ctx, config)
+    print(f"checklist: {verdict['checklist']}", file=out)
     for c in verdict["conditions"]:
         print(f"{c['status']:<8} {c['description']}: {show(c['actual'], c.get('unit', 'count'))} "
               f"(threshold {show(c['threshold'], c.get('unit', 'count'))})" + (f" — {c['detail']}" if c["detail"] else ""),
               file=out)  # fmt: skip
-    if not verdict["conditions"]:
-        print("UNKNOWN  no conditions configured in [tool.healthdeck.gates]", file=out)
-    print(f"verdict: {verdict['status']}" + (" (blocks the release)" if verdict["blocks"] else ""), file=out)
+    print(verdict_line(verdict, gated=True), file=out)
     outputs: dict[Path, str] = {}
     if write:
         report["summary"]["verdict"] = verdict["status"]
-        report.setdefault("details", {})["verdict"] = verdict
+        details = report.setdefault("details", {})
+        details["verdict"] = verdict
+        details.pop("checklist", None)  # collect's preview; the gate's verdict supersedes it
         outputs[report_path] = report_json(report)
         outputs[report_path.with_suffix(".md")] = render_markdown(report, config.coverage_precision)
     if junit:
@@ -79,7 +71,23 @@ def cmd_gate(
     return verdict
 
 
-def _run_ref(run: Run | None) -> dict | None:
+def decide(ctx: Context, config: Config) -> dict:
+    """The checklist against the report in `ctx`, as `healthdeck gate` records it (collect previews it)."""
+    counts = failure_counts(ctx)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # reproducible builds: "now" is pinned
+    verdict = evaluate(
+        ctx.summary, config.gates, config.prod_lanes,
+        baseline=ctx.baseline.summary if ctx.baseline else None,
+        new_failures=counts.new_ids if counts.new is not None and (counts.new_exact or counts.new) else None,
+        now=int(epoch) if epoch.isdigit() else None, smoke=config.smoke_suite,
+        checkout=checked_out(config.root_path),
+    )  # fmt: skip
+    verdict["checklist"] = config.gates.describe(config.source)
+    verdict["baseline"] = run_ref(ctx.baseline)
+    return verdict
+
+
+def run_ref(run: Run | None) -> dict | None:
     return (
         None
         if run is None

@@ -6,7 +6,10 @@ names can never break the Markdown or inject HTML, links or mentions (they are c
 
 from __future__ import annotations
 
-from ..gate import show
+from datetime import UTC, datetime
+
+from ..failures import FailureCounts, number, ordered, total_failing
+from ..gate import comparable_coverage, show, verdict_line
 from .md import cell, code, coverage_pc, percent, plural, table
 from .triage import comment_causes, comment_transitions
 
@@ -33,16 +36,24 @@ def render_comment(
     prod_lanes: tuple[str, ...],
     link: str | None = None,
     limit: int = GITHUB_LIMIT,
+    counts: FailureCounts | None = None,
+    baseline_ref: dict | None = None,
 ) -> str:
-    """`failures`: [{suite, test_id, outcome, message, status: new|known|unknown, flaky: bool}]."""
-    shown = min(TOP_FAILING, len(failures))
+    """`failures`: [{suite, test_id, outcome, message, status: new|known|unknown, flaky: bool}] (the listed
+    ones); `counts`: the exact totals (default: what `failures` and the summary say); `verdict`: the
+    gate's stored verdict, None before the gate has run (then the headline never says GO)."""
+    counts = counts or FailureCounts(
+        total_failing(summary) or len(failures), len(failures),
+        sum(f["status"] == "new" for f in failures) if any(f["status"] != "unknown" for f in failures) else None,
+        True,
+    )  # fmt: skip
+    ranked = ordered(failures)
+    shown = min(TOP_FAILING, len(ranked))
     message_chars = 200
     names = TRANSITION_NAMES
     while True:
-        text = _render(
-            summary, details, verdict, baseline, failures, shown, message_chars, names, smoke_suite, prod_lanes,
-            link,
-        )  # fmt: skip
+        text = _render(summary, details, verdict, baseline, baseline_ref, ranked, counts, shown, message_chars,
+                       names, smoke_suite, prod_lanes, link)  # fmt: skip
         if len(text) <= limit or (shown == 0 and message_chars == 0 and names == 0):
             return text[:limit] if len(text) > limit else text
         if message_chars > 40:
@@ -55,16 +66,16 @@ def render_comment(
             message_chars = 0
 
 
-def _render(
-    s, details, verdict, baseline, failures, shown, message_chars, names, smoke_suite, prod_lanes, link
-) -> str:
+def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown, message_chars, names,
+            smoke_suite, prod_lanes, link) -> str:  # fmt: skip
     out = [MARKER]
     where = " · ".join(code(x) for x in (s.get("branch"), s.get("git_sha")) if x)
     if verdict:
-        out.append(f"## {_ICONS[verdict['status']]} Release health: **{verdict['status']}** {where}")
+        out += [f"## {_ICONS[verdict['status']]} Release health: **{verdict['status']}** {where}", ""]
     else:
-        out.append(f"## Release health {where}")
-    out.append("")
+        out += [f"## ⏳ Release health: not gated yet {where}", "",
+                verdict_line(details.get("checklist"), gated=False) + ".", ""]  # fmt: skip
+    out += [_baseline_line(baseline_ref), ""]
     base = baseline or {}
     rows = []
     tests = (s.get("tests") or {}).get(smoke_suite)
@@ -76,14 +87,11 @@ def _render(
             else 100 * (tests["pass_rate"] - base_rate)
         )
         rows.append([f"{cell(smoke_suite)} pass rate", percent(tests["pass_rate"]) + _signed(d, " pts"),
-                     f"{tests['passed']} passed, {tests['failed']} failed, {tests['errors']} errors, {tests['flaky']} flaky"])  # fmt: skip
+                     f"{number(tests['passed'])} passed, {number(tests['failed'])} failed, "
+                     f"{number(tests['errors'])} errors, {number(tests['flaky'])} flaky"])  # fmt: skip
     cov = s.get("coverage")
     if cov and cov.get("percent") is not None:
-        base_cov = (base.get("coverage") or {}).get("percent")
-        d = None if base_cov is None else cov["percent"] - base_cov
-        rows.append(
-            ["coverage", coverage_pc(cov["percent"], 2) + _signed(d, " pts"), "statements + branches"]
-        )
+        rows.append(_coverage_row(cov, base.get("coverage") or {}))
     ruff = s.get("ruff")
     if ruff:
         lanes = ruff["count"].get("lanes")
@@ -98,6 +106,10 @@ def _render(
             base_total = ((base.get("ruff") or {}).get("count") or {}).get("total")
             d = None if base_total is None else ruff["count"]["total"] - base_total
             rows.append(["ruff", f"{ruff['count']['total']}{_signed(d, '', 0)}", "all files"])
+    api = s.get("openapi")
+    if api:
+        rows.append(["OpenAPI breaking changes", str(api["breaking"]),
+                     f"{api['non_breaking']} non-breaking ({cell(api['source'])})"])  # fmt: skip
     g = s.get("guardian") or {}
     if g.get("permissive"):
         rows.append(["Guardian would-deny → deny",
@@ -105,8 +117,9 @@ def _render(
                      f"{g['new_in_strict']} new in strict, {g['not_reproduced']} not reproduced (estimate)"])  # fmt: skip
     if rows:
         out += [*table(["", "now", "detail"], rows, "lll"), ""]
-    if verdict:
-        failing = [c for c in verdict["conditions"] if c["status"] != "PASS"]
+    decided = verdict or details.get("checklist")
+    if decided:
+        failing = [c for c in decided["conditions"] if c["status"] != "PASS"]
         if failing:
             out += table(
                 ["condition", "status", "actual", "threshold"],
@@ -122,21 +135,19 @@ def _render(
                 "llrr",
             )
             out.append("")
+    out += _breaking_api(api, details.get("openapi") or [], TOP_FAILING)
     if s.get("tests"):
         triage = (details or {}).get("tests") or {}
         out += comment_causes(s["tests"], triage, TOP_CAUSES if names else 0)
         out += comment_transitions(s["tests"], triage, names)
-    if failures:
-        ordered = sorted(
-            failures, key=lambda f: (f["status"] != "new", not f.get("flaky"), f["suite"], f["test_id"])
-        )
-        out.append(
-            f"**Failing tests** ({len(failures)}; new first"
-            + (f", top {shown}" if shown < len(failures) else "")
-            + "):"
-        )
-        out.append("")
-        for f in ordered[:shown]:
+    if failures or counts.total:
+        out += [
+            f"**{counts.headline(shown)}**"
+            + (" (new first, then the most shared causes)" if shown else "")
+            + ":",
+            "",
+        ]
+        for f in failures[:shown]:
             tags = " ".join(
                 t
                 for t in (f["status"] if f["status"] == "new" else "", "flaky" if f.get("flaky") else "")
@@ -145,8 +156,8 @@ def _render(
             message = cell(f["message"][:message_chars]) if message_chars and f["message"] else ""
             out.append(f"- {code(f['test_id'])} ({cell(f['suite'])}, {f['outcome']}{', ' + tags if tags else ''})"
                        + (f": {message}" if message else ""))  # fmt: skip
-        if shown < len(failures):
-            out.append(f"- … and {plural(len(failures) - shown, 'more failing test')}")
+        if shown < counts.total:
+            out.append(f"- … and {number(counts.total - shown)} more failing tests")
         out.append("")
     out.append(
         f"[Full report]({link})"
@@ -154,3 +165,43 @@ def _render(
         else "_Full report: `docs/audits/health/latest.md` in the CI artifacts._"
     )
     return "\n".join(out) + "\n"
+
+
+def _baseline_line(ref: dict | None) -> str:
+    """Which run the changes are against: the same one the stored verdict used, unless asked otherwise."""
+    if not ref:
+        return "_No baseline run: no changes are shown._"
+    when = (
+        datetime.fromtimestamp(ref["ts"], UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if ref.get("ts")
+        else "unknown time"
+    )
+    parts = [f"run {code(ref['run_key'])}", f"commit {code(ref.get('git_sha') or 'unknown')}",
+             f"branch {code(ref.get('branch') or 'unknown')}", when]  # fmt: skip
+    return "_Compared with " + " · ".join(parts) + "._"
+
+
+def _coverage_row(cov: dict, base: dict) -> list[str]:
+    """Coverage now, and its change measured the same way on both sides."""
+    measure, key = comparable_coverage(cov, base)
+    d = None if base.get(key) is None or cov.get(key) is None else cov[key] - base[key]
+    what = (
+        "statements + branches" if cov.get("branch_measured") else "statements only (branches not measured)"
+    )
+    if d is not None and key != "percent" and cov.get("branch_measured"):
+        what += f"; the change is {measure} ({coverage_pc(cov[key], 2)} now)"
+    return ["coverage", coverage_pc(cov["percent"], 2) + _signed(d, " pts"), what]
+
+
+def _breaking_api(api: dict | None, changes: list[dict], limit: int) -> list[str]:
+    breaking = [c for c in changes if c["breaking"]]
+    if not api or not breaking:
+        return []
+    listed = breaking[:limit]
+    out = [f"**{plural(api['breaking'], 'breaking OpenAPI change')}**"
+           + (f" — showing {len(listed)}" if len(listed) < api["breaking"] else "") + ":", ""]  # fmt: skip
+    for c in listed:
+        op = " ".join(x for x in (c["method"], c["path"]) if x)
+        out.append(f"- {code(c['rule'])} {code(op) if op else ''}{' ' + code(c['location']) if c['location'] else ''}"
+                   f": {cell(c['message'])}")  # fmt: skip
+    return [*out, ""]

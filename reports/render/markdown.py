@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..gate import show
+from ..failures import FAILING_ORDER, FailureCounts
+from ..gate import show, verdict_line
 from .guardian import guardian_section
 from .md import cell, code, coverage_pc, percent, plural, table
 from .triage import failing_headline, markdown_suite
@@ -23,9 +24,7 @@ def render_markdown(report: dict, precision: int = 2) -> str:
         + (f", version `{s['version']}`" if s.get("version") else ""),
         "",
     ]
-    verdict = (d.get("verdict") or {}) if s.get("verdict") else {}
-    if verdict:
-        out += _verdict(verdict)
+    out += verdict_section(s, d)
     if s["missing"]:
         out += [
             f"**Missing inputs:** {', '.join(s['missing'])} — not provided to this run, so not reported.",
@@ -35,6 +34,8 @@ def render_markdown(report: dict, precision: int = 2) -> str:
     out += _coverage(s["coverage"], d["coverage"], precision)
     out += _ruff(s["ruff"], d["ruff"])
     out += _compileall(s["compileall"], d["compileall"])
+    if s.get("openapi") is not None or "openapi" in s["missing"]:  # only where the checklist has the item
+        out += openapi_section(s.get("openapi"), d.get("openapi"))
     if s["guardian"] is not None or "guardian" in s["missing"]:  # only where the project uses Guardian
         out += guardian_section(s["guardian"], d["guardian"])
     return "\n".join(out).rstrip() + "\n"
@@ -83,15 +84,16 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
         out += _readings(suite, det.get("readings") or [])
         out += markdown_suite(suite, t, det)
         if det["failing"]:
-            out += [f"### Failing tests — {cell(suite)}", ""]
+            total = det.get("failing_total", t["failed"] + t["errors"])
+            counts = FailureCounts(total, len(det["failing"]), None, True).headline(len(det["failing"]))
+            out += [f"### Failing tests — {cell(suite)}: {counts}", ""]
             out += table(
                 ["Test", "Outcome", "Message"],
                 [[code(f["test_id"]), f["outcome"], cell(f["message"]) or "—"] for f in det["failing"]],
                 "lll",
             )
-            if det["failing_truncated"]:
-                shown = len(det["failing"])
-                out += ["", f"_Showing the first {shown} of {t['failed'] + t['errors']} failing tests._"]
+            if len(det["failing"]) < total:
+                out += ["", f"_{FAILING_ORDER}_"]
             out.append("")
         if det["flaky"]:
             out += [f"### Flaky tests — {cell(suite)}", ""] + [f"- {code(x)}" for x in det["flaky"]] + [""]
@@ -229,15 +231,44 @@ def _compileall(summary: dict | None, details: dict | None) -> list[str]:
     return out
 
 
-def _verdict(verdict: dict) -> list[str]:
-    blocks = " — blocks the release" if verdict["blocks"] else ""
-    out = [f"## Verdict: **{verdict['status']}**{blocks}", ""]
-    if verdict["conditions"]:
+def verdict_section(summary: dict, details: dict) -> list[str]:
+    """The gate's verdict; before the gate has run, what the checklist says of these figures (never GO)."""
+    verdict = details.get("verdict") if summary.get("verdict") else None
+    if verdict:
+        blocks = " — blocks the release" if verdict["blocks"] else ""
+        out = [f"## Verdict: **{verdict['status']}**{blocks}", ""]
+    else:
+        verdict = details.get("checklist")
+        out = ["## Verdict: not gated yet", "", f"_{verdict_line(verdict, gated=False)}._", ""]
+        if not verdict:
+            return out
+    if verdict.get("checklist"):
+        out += [f"_Checklist: {cell(verdict['checklist'])}._", ""]
+    out += table(
+        ["Condition", "Status", "Actual", "Threshold", "Detail"],
+        [[cell(c["description"]), c["status"], cell(show(c["actual"], c.get("unit", "count"))),
+          cell(show(c["threshold"], c.get("unit", "count"))), cell(c["detail"]) or "—"] for c in verdict["conditions"]],
+        "llrrl",
+    )  # fmt: skip
+    return [*out, ""]
+
+
+def openapi_section(summary: dict | None, changes: list[dict] | None) -> list[str]:
+    out = ["## OpenAPI changes", ""]
+    if summary is None or changes is None:
+        return [*out, "_No OpenAPI input was given._", ""]
+    source = {"healthdeck": "the built-in diff of", "openapi-diff": "the openapi-diff report", "oasdiff":
+              "the oasdiff report"}[summary["source"]]  # fmt: skip
+    files = " → ".join(code(f) for f in summary.get("files") or [])
+    out += [f"**{plural(summary['breaking'], 'breaking change')}**, {summary['non_breaking']} non-breaking "
+            f"(from {source} {files}).", ""]  # fmt: skip
+    if changes:
         out += table(
-            ["Condition", "Status", "Actual", "Threshold", "Detail"],
-            [[cell(c["description"]), c["status"], show(c["actual"], c.get("unit", "count")),
-              show(c["threshold"], c.get("unit", "count")), cell(c["detail"]) or "—"] for c in verdict["conditions"]],
-            "llrrl",
+            ["", "Rule", "Operation", "Location", "Change"],
+            [["breaking" if c["breaking"] else c["level"], code(c["rule"]),
+              code(" ".join(x for x in (c["method"], c["path"]) if x)) if c["path"] else "—",
+              code(c["location"]) if c["location"] else "—", cell(c["message"])] for c in changes],
+            "lllll",
         )  # fmt: skip
         out.append("")
     return out

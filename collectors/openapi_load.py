@@ -1,0 +1,169 @@
+"""Load one OpenAPI document (JSON or YAML; Swagger 2.0, OpenAPI 3.0, 3.1) and resolve its `$ref`s.
+
+Loading and validation are openapi-spec-validator's (the optional `openapi` extra, with PyYAML);
+`$ref`s are resolved with `referencing`, the library jsonschema itself uses. References to other
+files next to the spec are followed; references to the network are refused (a CI job must not fetch).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+from .base import CollectorError, read_text
+
+if TYPE_CHECKING:
+    from referencing._core import Resolver  # the type only; the public API returns it
+
+SOURCE = "openapi"
+EXTRA_HINT = "the built-in OpenAPI diff needs the optional dependencies: pip install 'healthdeck[openapi]'"
+
+
+class MissingExtra(Exception):
+    """openapi-spec-validator or PyYAML is not installed."""
+
+
+@dataclass
+class Spec:
+    """A validated document and a resolver for its `$ref`s."""
+
+    path: str
+    version: str  # "2.0", "3.0.3", "3.1.0", ...
+    document: dict
+    resolver: Resolver
+
+    def deref(self, node: Any, resolver: Resolver | None = None) -> tuple[Any, Resolver]:
+        """Follow `$ref` chains; returns the target and the resolver relative to it (other files)."""
+        resolver = resolver or self.resolver
+        seen: set[str] = set()
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            ref = node["$ref"]
+            if ref in seen:
+                raise CollectorError(SOURCE, self.path, f"$ref cycle through {ref}")
+            seen.add(ref)
+            try:
+                resolved = resolver.lookup(ref)
+            except Unresolvable as exc:
+                raise CollectorError(SOURCE, self.path, f"cannot resolve $ref {ref!r}: {exc}") from exc
+            node, resolver = resolved.contents, resolved.resolver
+        return node, resolver
+
+
+def require_extra() -> None:
+    try:
+        import openapi_spec_validator  # noqa: F401
+        import yaml  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtra(EXTRA_HINT) from exc
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read, validate and prepare one spec; any problem is one CollectorError naming the file."""
+    require_extra()
+    from openapi_spec_validator import (
+        OpenAPIV2SpecValidator,
+        OpenAPIV30SpecValidator,
+        OpenAPIV31SpecValidator,
+    )
+
+    document = _parse(path, read_text(SOURCE, path))
+    version = str(document.get("openapi") or document.get("swagger") or "")
+    validators = {
+        "2.0": OpenAPIV2SpecValidator,
+        "3.0": OpenAPIV30SpecValidator,
+        "3.1": OpenAPIV31SpecValidator,
+    }
+    validator = validators.get(version[:3])
+    if validator is None:
+        raise CollectorError(
+            SOURCE,
+            path,
+            f"unsupported OpenAPI version {version!r} (Swagger 2.0 and OpenAPI 3.0/3.1 are read)",
+        )
+    remote = next(_remote_refs(document), None)
+    if remote:
+        raise CollectorError(
+            SOURCE, path, f"$ref {remote!r} points to the network; only local files are read"
+        )
+    base = Path(path).resolve().as_uri()
+    resolver = _registry(base, document, path).resolver(base)
+    from jsonschema_path import SchemaPath
+
+    schema_path = SchemaPath.from_dict(document, base_uri=base, handlers={"file": _file_handler(path)})
+    error = next(validator(schema_path).iter_errors(), None)
+    if error is not None:
+        where = "/".join(str(p) for p in getattr(error, "path", ())) or "document"
+        raise CollectorError(
+            SOURCE, path, f"not a valid OpenAPI {version} document: {error.message} (at {where})"
+        )
+    return Spec(str(path), version, document, resolver)
+
+
+def _parse(path: str | Path, text: str) -> dict:
+    import yaml
+
+    if not text.strip():
+        raise CollectorError(SOURCE, path, "empty file")
+    try:
+        document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise CollectorError(SOURCE, path, f"neither JSON nor YAML: {exc}") from exc
+    if not isinstance(document, dict) or not ("openapi" in document or "swagger" in document):
+        raise CollectorError(
+            SOURCE, path, "not an OpenAPI document (no top-level 'openapi' or 'swagger' key)"
+        )
+    return document
+
+
+def _remote_refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and urlsplit(ref).scheme in ("http", "https"):
+            yield ref
+        for value in node.values():
+            yield from _remote_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _remote_refs(value)
+
+
+def _load_file(uri: str, spec_path: str | Path) -> Any:
+    parts = urlsplit(uri)
+    if parts.scheme != "file":
+        raise CollectorError(
+            SOURCE, spec_path, f"$ref {uri!r} points to the network; only local files are read"
+        )
+    return _parse_fragment(Path(url2pathname(parts.path)), spec_path)
+
+
+def _parse_fragment(file: Path, spec_path: str | Path) -> Any:
+    """A file another file refers to: any JSON/YAML value (a schema, a parameter...), not a whole spec."""
+    import yaml
+
+    try:
+        return yaml.safe_load(read_text(SOURCE, file))
+    except yaml.YAMLError as exc:
+        raise CollectorError(SOURCE, spec_path, f"{file}: neither JSON nor YAML: {exc}") from exc
+
+
+def _registry(base: str, document: dict, spec_path: str | Path) -> Registry:
+    def retrieve(uri: str) -> Resource:
+        return Resource.from_contents(_load_file(uri, spec_path), default_specification=DRAFT202012)
+
+    return Registry(retrieve=retrieve).with_resource(  # type: ignore[call-arg]
+        base, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+
+
+def _file_handler(spec_path: str | Path):
+    """The validator's handler for file refs: the same local-only loading as ours."""
+    return lambda uri: _load_file(uri, spec_path)

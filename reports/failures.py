@@ -1,0 +1,80 @@
+"""Failing tests counted exactly, whatever the caps, and ordered the way every renderer lists them.
+
+The report lists at most `max_failing_listed` failing tests per suite, but the history keeps every
+failing test of a run, so "how many are new" is exact whenever the run is in the history. The order of
+any shortened list is: new failures first, then failures sharing their message with many other tests
+(one cause breaking many tests), then by suite and test name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .context import Context
+
+FAILING = ("failed", "error")
+FAILING_ORDER = (
+    "Listed: new failures first, then failures whose message many tests share, then by suite and name; "
+    "the count is every failing test."
+)
+
+
+@dataclass(frozen=True)
+class FailureCounts:
+    total: int  # failing tests (failed + errors) over every suite: the true count, never a cap
+    listed: int  # how many of them the report lists with a message
+    new: int | None  # failing now, not failing in the baseline; None without a baseline
+    new_exact: bool  # False when only the listed failures could be compared (run not in the history)
+    new_ids: list[str] = field(default_factory=list)  # "test_id (suite)", in the documented order
+
+    def headline(self, shown: int | None = None) -> str:
+        """'10 000 failing tests (9 800 new) — showing 10'."""
+        new = "" if self.new is None else f" ({number(self.new)}{'' if self.new_exact else '+'} new)"
+        noun = "failing test" if self.total == 1 else "failing tests"
+        cut = f" — showing {number(shown)}" if shown is not None and shown < self.total else ""
+        return f"{number(self.total)} {noun}{new}{cut}"
+
+
+def number(n: int) -> str:
+    """10000 as '10 000' (a thin space would be lost in some terminals; a plain one reads fine)."""
+    return f"{n:,}".replace(",", " ")
+
+
+def total_failing(summary: dict) -> int:
+    return sum(t["failed"] + t["errors"] for t in (summary.get("tests") or {}).values())
+
+
+def failure_counts(ctx: Context) -> FailureCounts:
+    """Exact counts for the report in `ctx`: totals from the summary, new ones from the history."""
+    total = total_failing(ctx.summary)
+    listed = len(ctx.failures)
+    if ctx.baseline is None:
+        return FailureCounts(total, listed, None, True)
+    if ctx.current is not None:
+        ran_before = set(ctx.baseline.summary.get("tests") or {})
+        before = {k for k, o in ctx.store.failing_of(ctx.baseline.id).items() if o in FAILING}
+        now = [k for k, o in ctx.store.failing_of(ctx.current.id).items() if o in FAILING]
+        new = [k for k in now if k[0] in ran_before and k not in before]
+        ranked = {(f["suite"], f["test_id"]): i for i, f in enumerate(ordered(ctx.failures))}
+        new.sort(key=lambda k: (ranked.get(k, len(ranked)), k))
+        return FailureCounts(total, listed, len(new), True, [f"{t} ({s})" for s, t in new])
+    new_listed = [f for f in ordered(ctx.failures) if f["status"] == "new"]
+    return FailureCounts(total, listed, len(new_listed), listed >= total,
+                         [f"{f['test_id']} ({f['suite']})" for f in new_listed])  # fmt: skip
+
+
+def ordered(failures: list[dict]) -> list[dict]:
+    """New first, then by how many tests share the failure message, then by suite and name."""
+    shared = Counter(f["message"] for f in failures if f.get("message"))
+    return sorted(
+        failures,
+        key=lambda f: (
+            f.get("status") != "new",
+            -shared.get(f.get("message") or "", 1),
+            f["suite"],
+            f["test_id"],
+        ),
+    )

@@ -1,0 +1,325 @@
+"""OpenAPI changes: the built-in diff against the real npm openapi-diff, hand-made pairs, the report readers."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from healthdeck.collectors.openapi import collect_openapi, collect_openapi_report
+from healthdeck.reports.cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, main
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "openapi"
+SAMPLES = REPO / "reports" / "samples" / "openapi"
+OPENAPI_DIFF = REPO / ".ci-tools" / "node_modules" / ".bin" / "openapi-diff"
+
+
+def _fastapi_spec(version: str, openapi_version: str) -> dict:
+    """FastAPI's own spec of one version of the fixture app."""
+    spec = importlib.util.spec_from_file_location(f"fixture_app_{version}", FIXTURES / f"app_{version}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.app.openapi_version = openapi_version
+    return module.app.openapi()
+
+
+def _write(folder: Path, name: str, document: dict) -> Path:
+    path = folder / name
+    path.write_text(json.dumps(document, indent=1) if name.endswith(".json") else yaml.safe_dump(document))
+    return path
+
+
+def _openapi_diff(base: Path, head: Path, out: Path) -> Path:
+    """Run the real npm openapi-diff (installed by .ci/run); CI must have it, elsewhere the test skips."""
+    if not OPENAPI_DIFF.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{OPENAPI_DIFF} is missing: .ci/run installs it (npm install --prefix .ci-tools)")
+        pytest.skip("npm openapi-diff is not installed (npm install --prefix .ci-tools openapi-diff)")
+    done = subprocess.run(
+        [str(OPENAPI_DIFF), str(base), str(head)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode in (0, 1), done.stderr  # 1 = breaking changes found
+    out.write_text(done.stdout)
+    return out
+
+
+def _keys(changes, breaking: bool = True) -> set[tuple[str | None, str]]:
+    """(method, path template) of the changes; parameter names in templates are irrelevant."""
+    return {(c.method, re.sub(r"\{[^}]*\}", "{}", c.path or "")) for c in changes if c.breaking == breaking}
+
+
+def _covered(theirs, ours) -> list:
+    """openapi-diff breaking differences with no breaking built-in change on the same operation."""
+    mine = _keys(ours)
+    paths = {p for _, p in mine}
+    return [c for c in theirs if c.breaking and not (
+        (c.method, re.sub(r"\{[^}]*\}", "{}", c.path or "")) in mine
+        or (c.method is None and re.sub(r"\{[^}]*\}", "{}", c.path or "") in paths))]  # fmt: skip
+
+
+@pytest.mark.parametrize("openapi_version", ["3.0.3", "3.1.0"])
+def test_fastapi_versions_classified(tmp_path, openapi_version) -> None:
+    base = _write(tmp_path, "v1.json", _fastapi_spec("v1", openapi_version))
+    head = _write(tmp_path, "v2.json", _fastapi_spec("v2", openapi_version))
+    result = collect_openapi(base, head)
+    found = {(c.rule, c.method, c.path) for c in result.changes if c.breaking}
+    assert found == {
+        ("api-removed-without-deprecation", "DELETE", "/users/{user_id}"),
+        ("new-required-request-parameter", "GET", "/users"),
+        ("request-property-became-required", "POST", "/users"),
+        ("request-property-enum-value-removed", "POST", "/users"),
+        ("request-parameter-type-changed", "GET", "/items/{item_id}"),
+        ("response-property-type-changed", "GET", "/items/{item_id}"),
+        ("response-required-property-removed", "GET", "/users"),
+        ("response-required-property-removed", "POST", "/users"),
+        ("response-required-property-removed", "GET", "/users/{user_id}"),
+    }
+    assert {(c.rule, c.method, c.path) for c in result.changes if not c.breaking} == {
+        ("endpoint-added", "GET", "/health"),
+        ("new-optional-request-parameter", "GET", "/users/{user_id}"),
+    }
+    assert (result.breaking, result.non_breaking) == (9, 2)
+
+
+def test_builtin_finds_every_breaking_change_the_real_openapi_diff_finds(tmp_path) -> None:
+    base = _write(tmp_path, "v1.json", _fastapi_spec("v1", "3.0.3"))  # openapi-diff reads 3.0 only
+    head = _write(tmp_path, "v2.json", _fastapi_spec("v2", "3.0.3"))
+    theirs = collect_openapi_report(_openapi_diff(base, head, tmp_path / "openapi-diff.txt"))
+    raw = json.loads((tmp_path / "openapi-diff.txt").read_text().partition("\n")[2])
+    assert (theirs.breaking, theirs.non_breaking) == (
+        len(raw["breakingDifferences"]),
+        len(raw["nonBreakingDifferences"]) + len(raw["unclassifiedDifferences"]),
+    )  # its own counts, read back
+    ours = collect_openapi(base, head)
+    assert _covered(theirs.changes, ours.changes) == []
+    # What the built-in diff finds and openapi-diff does not see at all: the new required query
+    # parameter and the path parameter type change.
+    missed = _keys(ours.changes) - _keys(theirs.changes)
+    assert missed == {("GET", "/items/{}"), ("GET", "/users")} - _keys(theirs.changes)
+    assert ("GET", "/users") in _keys(theirs.changes)  # it did flag GET /users, for the response only
+    assert not any(
+        "parameter" in c.location or c.rule.startswith("path") for c in theirs.changes if c.breaking
+    )
+    assert {c.rule for c in ours.changes if c.method == "GET" and c.path == "/users" and c.breaking} == {
+        "new-required-request-parameter",
+        "response-required-property-removed",
+    }
+    # the committed sample is this very output
+    sample = collect_openapi_report(SAMPLES / "openapi-diff.txt")
+    assert (sample.breaking, sample.non_breaking) == (theirs.breaking, theirs.non_breaking)
+
+
+def _shop() -> dict:
+    return yaml.safe_load((FIXTURES / "shop.yaml").read_text())
+
+
+def _removed_operation(spec: dict) -> None:
+    del spec["paths"]["/orders/{orderId}"]["delete"]
+
+
+def _new_required_query(spec: dict) -> None:
+    spec["paths"]["/orders"]["get"]["parameters"].append(
+        {"name": "customer", "in": "query", "required": True, "schema": {"type": "string"}}
+    )
+
+
+def _property_made_required(spec: dict) -> None:
+    spec["components"]["schemas"]["NewOrder"]["required"] = ["item", "note"]
+
+
+def _path_param_type(spec: dict) -> None:
+    spec["paths"]["/orders/{orderId}"]["parameters"][0]["schema"] = {"type": "string"}
+
+
+def _path_added(spec: dict) -> None:
+    spec["paths"]["/health"] = {"get": {"responses": {"200": {"description": "alive"}}}}
+
+
+HAND_MADE = {
+    "removed operation": (
+        _removed_operation,
+        {("api-removed-without-deprecation", "DELETE", "/orders/{orderId}")},
+        True,
+    ),
+    "new required query parameter": (
+        _new_required_query,
+        {("new-required-request-parameter", "GET", "/orders")},
+        False,
+    ),
+    "request property made required": (
+        _property_made_required,
+        {("request-property-became-required", "POST", "/orders")},
+        True,
+    ),
+    "path parameter type changed": (
+        _path_param_type,
+        {
+            ("request-parameter-type-changed", "GET", "/orders/{orderId}"),
+            ("request-parameter-type-changed", "DELETE", "/orders/{orderId}"),
+        },
+        False,
+    ),
+    "path added": (_path_added, set(), False),
+}  # fmt: skip  (edit, breaking changes expected, whether openapi-diff sees it as breaking too)
+
+
+@pytest.mark.parametrize("case", list(HAND_MADE))
+def test_hand_made_pairs(tmp_path, case) -> None:
+    edit, expected, they_see_it = HAND_MADE[case]
+    head_doc = copy.deepcopy(_shop())
+    edit(head_doc)
+    base = _write(tmp_path, "base.yaml", _shop())
+    head = _write(tmp_path, "head.yaml", head_doc)
+    ours = collect_openapi(base, head)
+    assert {(c.rule, c.method, c.path) for c in ours.changes if c.breaking} == expected
+    if case == "path added":
+        assert [(c.rule, c.level, c.method, c.path) for c in ours.changes] == [
+            ("endpoint-added", "info", "GET", "/health")
+        ]
+    theirs = collect_openapi_report(_openapi_diff(base, head, tmp_path / "openapi-diff.txt"))
+    assert _covered(theirs.changes, ours.changes) == []
+    assert (theirs.breaking > 0) == they_see_it  # what openapi-diff misses, the built-in diff finds
+
+
+def test_refs_in_other_files_swagger2_and_31(tmp_path) -> None:
+    (tmp_path / "schemas.yaml").write_text(
+        "Pet:\n  type: object\n  required: [id]\n  properties:\n    id: {type: integer}\n"
+    )
+    spec = {"openapi": "3.1.0", "info": {"title": "pets", "version": "1"}, "paths": {"/pets": {"post": {
+        "requestBody": {"content": {"application/json": {"schema": {"$ref": "schemas.yaml#/Pet"}}}},
+        "responses": {"200": {"description": "ok"}}}}}}  # fmt: skip
+    base = _write(tmp_path, "base.json", spec)
+    head_dir = tmp_path / "head"
+    head_dir.mkdir()
+    (head_dir / "schemas.yaml").write_text(
+        "Pet:\n  type: object\n  required: [id]\n  properties:\n    id: {type: [string, 'null']}\n"
+    )
+    head = _write(head_dir, "head.json", spec)
+    [change] = collect_openapi(base, head).changes
+    assert (change.rule, change.location) == (
+        "request-property-type-changed",
+        "requestBody.application/json.id",
+    )
+    swagger = {"swagger": "2.0", "info": {"title": "t", "version": "1"}, "paths": {"/a": {"get": {
+        "parameters": [{"name": "q", "in": "query", "type": "string", "required": False}],
+        "responses": {"200": {"description": "ok", "schema": {"type": "object", "properties": {"x": {"type": "string"}},
+                                                                "required": ["x"]}}}}}}}  # fmt: skip
+    head2 = copy.deepcopy(swagger)
+    head2["paths"]["/a"]["get"]["parameters"][0]["required"] = True
+    del head2["paths"]["/a"]["get"]["responses"]["200"]["schema"]["properties"]["x"]
+    rules = {
+        c.rule
+        for c in collect_openapi(
+            _write(tmp_path, "s1.json", swagger), _write(tmp_path, "s2.json", head2)
+        ).changes
+    }
+    assert rules == {"request-parameter-became-required", "response-required-property-removed"}
+
+
+def test_security_added_where_there_was_none_is_breaking(tmp_path) -> None:
+    base = _shop()
+    head = copy.deepcopy(base)
+    head["components"]["securitySchemes"] = {"key": {"type": "apiKey", "in": "header", "name": "X-Key"}}
+    head["security"] = [{"key": []}]
+    changes = collect_openapi(_write(tmp_path, "a.yaml", base), _write(tmp_path, "b.yaml", head)).changes
+    assert {c.rule for c in changes} == {"api-security-added"} and all(c.breaking for c in changes)
+    alternative = copy.deepcopy(head)
+    alternative["security"] = [{"key": []}, {}]  # anonymous still allowed: an alternative, not breaking
+    changes = collect_openapi(
+        _write(tmp_path, "a.yaml", base), _write(tmp_path, "c.yaml", alternative)
+    ).changes
+    assert changes and not any(c.breaking for c in changes)
+
+
+def test_oasdiff_report(write) -> None:
+    # The shape oasdiff documents for `oasdiff breaking --format json` (docs/FINGERPRINT.md, SOURCE-LOCATOR.md);
+    # oasdiff itself (Go) cannot be installed from the registries reachable here.
+    report = write("oasdiff.json", json.dumps([
+        {"id": "response-success-status-removed", "text": "removed the success response with status '200'",
+         "level": 3, "operation": "GET", "path": "/users/{id}", "section": "paths", "fingerprint": "a3f8c21b9d04"},
+        {"id": "request-parameter-removed", "text": "deleted the 'query' request parameter 'q'", "level": 2,
+         "operation": "GET", "path": "/users", "section": "paths"},
+    ]))  # fmt: skip
+    result = collect_openapi_report(report)
+    assert (result.source, result.breaking, result.non_breaking) == ("oasdiff", 1, 1)
+    assert result.changes[0].rule == "response-success-status-removed" and result.changes[0].method == "GET"
+    assert collect_openapi_report(write("empty.json", "[]")).changes == ()
+
+
+def test_no_changes_header_alone(write) -> None:
+    result = collect_openapi_report(write("same.txt", "No changes found between the two specifications\n"))
+    assert (result.source, result.breaking, result.non_breaking) == ("openapi-diff", 0, 0)
+
+
+@pytest.mark.parametrize(
+    "name, content, flag",
+    [
+        ("junit.xml", '<?xml version="1.0"?><testsuite tests="0"/>', "--openapi"),
+        ("package.json", '{"name": "x", "version": "1.0.0"}', "--openapi"),
+        ("broken.yaml", "openapi: 3.0.3\npaths: [not, a, map]\n", "--openapi"),
+        ("future.json", '{"openapi": "4.0.0", "info": {}, "paths": {}}', "--openapi"),
+        ("other.json", '{"results": []}', "--openapi-report"),
+        ("log.txt", "Breaking changes found between the two specifications:\nnot json", "--openapi-report"),
+    ],
+)
+def test_not_openapi_is_exit_3_one_line(tmp_path, write, capsys, name, content, flag) -> None:
+    bad = write(name, content)
+    args = [flag, str(bad), str(FIXTURES / "shop.yaml")] if flag == "--openapi" else [flag, str(bad)]
+    assert main(["collect", "--out", str(tmp_path / "out"), "--no-history", *args]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_missing_extra_is_a_clear_usage_error(tmp_path, monkeypatch, capsys) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_validator(name, *args, **kwargs):
+        if name == "openapi_spec_validator":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_validator)
+    spec = str(FIXTURES / "shop.yaml")
+    assert main(["collect", "--out", str(tmp_path), "--no-history", "--openapi", spec, spec]) == EXIT_USAGE
+    assert "pip install 'healthdeck[openapi]'" in capsys.readouterr().err
+
+
+def test_report_markdown_and_comment_name_the_breaking_changes(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    base, head = SAMPLES / "base.json", SAMPLES / "head.json"
+    assert main(["collect", "-q", "--out", str(out), "--openapi", str(base), str(head)]) == EXIT_OK
+    report = json.loads((out / "latest.json").read_text())
+    assert report["summary"]["openapi"] == {"breaking": 9, "non_breaking": 2, "source": "healthdeck",
+                                            "files": [str(base), str(head)]}  # fmt: skip
+    assert len(report["details"]["openapi"]) == 11 and report["details"]["openapi"][0]["breaking"]
+    assert set(report["details"]["openapi"][0]) == {
+        "rule",
+        "level",
+        "breaking",
+        "method",
+        "path",
+        "location",
+        "message",
+    }
+    md = (out / "latest.md").read_text()
+    assert "**9 breaking changes**, 2 non-breaking" in md and "`new-required-request-parameter`" in md
+    assert (
+        main(
+            ["comment", "--report", str(out / "latest.json"), "--history", f"sqlite:///{out}/history.sqlite"]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "**9 breaking OpenAPI changes**:" in text
+    assert "- `new-required-request-parameter` `GET /users` `parameters.query.org`" in text
