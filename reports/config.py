@@ -300,11 +300,12 @@ def _gates(value: Any, source: Path) -> GateConfig:
         if key not in _GATE_KEYS:
             raise _unknown(key, set(_GATE_KEYS), where)
         values[key] = _gate_value(key, item, where)
-    dropped = tuple(k for k in DEFAULT_CHECKLIST if k in values and values[k] in (None, False))
+    off = {k for k, v in values.items() if v is None or v is False or v == {}}  # 0 is a threshold, not off
+    dropped = tuple(k for k in DEFAULT_CHECKLIST if k in off)
     added = tuple(
         k
         for k in _GATE_KEYS
-        if k not in DEFAULT_CHECKLIST and k not in _GATE_SETTINGS and values.get(k) not in (None, False, {})
+        if k not in DEFAULT_CHECKLIST and k not in _GATE_SETTINGS and k in values and k not in off
     )
     return replace(default, **values, origin=str(source), dropped=dropped, added=added)
 
@@ -352,7 +353,7 @@ def _percent(value: float, where: str) -> None:
             f"write {value * 100:g}"
         )
     if value > 100:
-        raise ConfigError(f"{where} = {value:g}: coverage is a percentage between 0 and 100")
+        raise ConfigError(f"{where} must be a percentage from 0 to 100, not {value:g}")
 
 
 def _categories(value: Any, source: Path) -> tuple[Category, ...]:

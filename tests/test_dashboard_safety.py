@@ -166,9 +166,9 @@ def test_browser_overview_shows_crafted_ids_as_text(crafted_server, watched, sho
         assert f"c::t[{test_id}]" in text, test_id
     # no emphasis, link, image or coloured text from the ids (the heading's own anchor is "#...")
     assert banner.locator('em, a:not([href^="#"]), img, .stMarkdownColoredText').count() == 0
-    # the only icons in a NO-GO banner are the verdict's and the failed conditions'
+    # the only icons in a NO-GO banner are the verdict's and the failed or unknown conditions'
     icons = banner.locator('[role="img"]').evaluate_all("els => els.map(e => e.textContent)")
-    assert set(icons) <= {"block", "close"}, icons
+    assert set(icons) <= {"block", "close", "question_mark"}, icons
     watched.screenshot(path=str(shots / "crafted-overview.png"))
 
 

@@ -242,7 +242,7 @@ def test_nothing_evaluated_is_never_go(tmp_path, capsys) -> None:
         ("[tool.healthdeck.gates]\ncoverage_mn = 80\n", "unknown key 'coverage_mn'; did you mean 'coverage_min'?"),
         ("[tool.healthdeck.guardian]\nprometheus = 'http://x'\n", "did you mean 'prometheus_url'?"),
         ("[tool.healthdeck.gates]\ncoverage_min = 0.8\n", "coverage thresholds are percent, not fractions; for 80 % write 80"),
-        ("[tool.healthdeck.gates]\ncoverage_min = 150\n", "coverage is a percentage between 0 and 100"),
+        ("[tool.healthdeck.gates]\ncoverage_min = 150\n", "coverage_min must be a percentage from 0 to 100, not 150"),
         ("[tool.healthdeck.gates]\npass_rate_min = {smoke = 95}\n", "pass rates are fractions between 0 and 1; for 95 % write 0.95"),
         ("[tool.healthdeck.badge_thresholds]\ncoverage = [0.9, 0.8]\n", "for 90 % write 90"),
         ("[tool.healthdeck]\nprod_lanes = ['core']\n", "prod_lanes names lanes that [tool.healthdeck.lanes] does not define: core"),
@@ -256,6 +256,18 @@ def test_config_mistakes_are_errors_with_a_suggestion(tmp_path, capsys, toml, me
     report = tmp_path / "latest.json"
     assert _run("gate", "--config", str(tmp_path / "pyproject.toml"), "--report", str(report)) == EXIT_USAGE
     assert message in capsys.readouterr().err
+
+
+def test_checklist_description_names_drops_changes_and_additions(tmp_path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck.gates]\nruff_prod_max = 0\ncompileall_prod_max = 2\n"
+                                             "openapi_breaking_max = false\nguardian_new_in_strict_max = 0\n")  # fmt: skip
+    assert (
+        load_config(tmp_path / "pyproject.toml")
+        .gates.describe()
+        .endswith(
+            "(dropped: openapi_breaking_max; changed: compileall_prod_max = 2; added: guardian_new_in_strict_max)"
+        )
+    )
 
 
 def test_empty_gates_table_is_the_default_checklist(tmp_path) -> None:
