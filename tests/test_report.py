@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -182,7 +183,11 @@ def test_code_span_holds_anything_verbatim(hostile: str) -> None:
 def test_guardian_is_missing_only_where_the_project_uses_it() -> None:
     ruff = collect_ruff(REAL / "more-itertools.ruff-statistics.txt")
     report = build_report(Collected(ruff=ruff), Config(uses_guardian=True), STAMP)
-    assert report["summary"]["missing"] == ["tests", "coverage", "compileall", "guardian"]
+    assert report["summary"]["missing"] == ["tests", "coverage", "compileall", "openapi", "guardian"]
     assert "## Guardian" in render_markdown(report)
     generic = build_report(Collected(ruff=ruff), Config(), STAMP)
     assert "guardian" not in generic["summary"]["missing"] and "Guardian" not in render_markdown(generic)
+    # likewise the OpenAPI item: missing unless the checklist drops it (a project without an API)
+    no_api = Config(gates=replace(Config().gates, openapi_breaking_max=None))
+    dropped = build_report(Collected(ruff=ruff), no_api, STAMP)
+    assert "openapi" not in dropped["summary"]["missing"] and "OpenAPI" not in render_markdown(dropped)
