@@ -121,7 +121,7 @@ def build() -> Ctx:
     if report and not stored:
         config = src.config
         new = [f["test_id"] for f in failures if f["status"] == "new"] if baseline else None
-        verdict = evaluate(report["summary"], config.gates, config.prod_lanes,
+        verdict = evaluate(report["summary"], config.gates, config.prod_lanes, smoke=config.smoke_suite,
                            baseline=baseline.summary if baseline else None, new_failures=new)  # fmt: skip
     return Ctx(src, report, version, branch, since, spec, runs, metrics, current, baseline, failures, verdict,
                bool(stored), error)  # fmt: skip

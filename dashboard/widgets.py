@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import PureWindowsPath
 
 import pandas as pd
 import streamlit as st
 
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
+from healthdeck.reports.failures import number
 from healthdeck.reports.gate import show
 
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
@@ -143,6 +145,32 @@ def deny_delta(ctx: Ctx, key: str) -> None:
                  "would-deny in permissive: " + ", ".join(f"{md(r['rule_id'], code=True)} {md(r['tenant'])} {md(r['action'], code=True)}"
                                                           for r in ctx.details["guardian"]["new_in_strict"][:5]))  # fmt: skip
     st.caption(md(ctx.details.get("guardian", {}).get("note", "")))
+
+
+def openapi_changes(summary: dict, details: dict | None, *, baseline: dict | None = None) -> None:
+    """The OpenAPI diff of a run: exact counts (and the baseline's, on a review), and every change when
+    the run's details are at hand (`details` None: only the summary is)."""
+    api = summary.get("openapi")
+    if not api:
+        missing("OpenAPI diff", "Give `healthdeck collect --openapi BASE HEAD` (two spec files) or "
+                "`--openapi-report FILE` (npm openapi-diff or oasdiff output).")  # fmt: skip
+        return
+    files = ", ".join(md(PureWindowsPath(str(f)).name, code=True) for f in api.get("files") or [])
+    before = (baseline or {}).get("openapi")
+    was = f" (baseline: {number(before['breaking'])} breaking)" if before else ""
+    text = (f"**{number(api['breaking'])} breaking OpenAPI {'change' if api['breaking'] == 1 else 'changes'}**, "
+            f"{number(api['non_breaking'])} non-breaking{was} — {md(api.get('source') or '?')}"
+            + (f" on {files}" if files else ""))  # fmt: skip
+    (st.error if api["breaking"] else st.success)(text, icon=":material/api:")
+    if details is None:
+        return
+    changes = details.get("openapi") or []
+    if changes:
+        columns = ["breaking", "rule", "method", "path", "location", "message"]
+        st.dataframe(pd.DataFrame(changes).reindex(columns=columns), hide_index=True)
+    shown = sum(1 for c in changes if c.get("breaking"))
+    if shown < api["breaking"]:
+        st.caption(f"{number(api['breaking'])} breaking changes — showing {number(shown)}")
 
 
 def table_or(rows: list, empty: str) -> None:

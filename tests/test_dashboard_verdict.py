@@ -3,7 +3,9 @@ and never GO for a run nobody gated."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,44 @@ def test_once_gated_the_banner_shows_the_gate_verdict(monkeypatch, passing, caps
     assert code == 0 and said == "verdict: GO"
     assert at.success and at.success[0].value.startswith("### :material/check_circle: GO")
     assert not any("Not gated yet" in w.value for w in at.warning)
+
+
+OPENAPI = Path(__file__).resolve().parents[1] / "reports" / "samples" / "openapi"
+
+
+@pytest.fixture(scope="module")
+def api_change(tmp_path_factory) -> dict[str, Path]:
+    """Two runs of FastAPI's own specs: the base against itself (no change), then base → head."""
+    folder = tmp_path_factory.mktemp("openapi")
+    out, history = folder / "out", f"sqlite:///{folder / 'out' / 'history.sqlite'}"
+    now = int(time.time())
+    for age, head in ((60, "base.json"), (0, "head.json")):
+        os.environ["SOURCE_DATE_EPOCH"] = str(now - age)  # one run a minute after the other
+        try:
+            assert main(["collect", "-q", "--out", str(out), "--history", history, "--openapi",
+                         str(OPENAPI / "base.json"), str(OPENAPI / head)]) == 0  # fmt: skip
+        finally:
+            del os.environ["SOURCE_DATE_EPOCH"]
+    return {"report": out / "latest.json", "history": out / "history.sqlite", "config": folder / "none.toml"}
+
+
+def test_openapi_breaking_changes_on_the_overview_and_the_review(monkeypatch, api_change) -> None:
+    import json
+
+    report = json.loads(api_change["report"].read_text())
+    api, changes = report["summary"]["openapi"], report["details"]["openapi"]
+    assert api["breaking"] > 0  # the sample's head removes and tightens operations
+    api_change["config"].write_text("")
+    at = _overview(monkeypatch, api_change)
+    [alert] = [e.value for e in at.error if e.value.startswith("**") and "OpenAPI" in e.value]
+    assert alert.startswith(
+        f"**{api['breaking']} breaking OpenAPI changes**, {api['non_breaking']} non-breaking"
+    )
+    assert "`head.json`" in alert and str(OPENAPI) not in alert  # file names, not the machine's paths
+    [table] = [d.value for d in at.dataframe if "rule" in d.value]
+    assert table["rule"].tolist() == [c["rule"] for c in changes]
+    assert int(table["breaking"].sum()) == api["breaking"]
+    at.switch_page("app_pages/review.py").run()
+    assert not at.exception
+    [review] = [e.value for e in at.error if e.value.startswith("**") and "OpenAPI" in e.value]
+    assert f"**{api['breaking']} breaking OpenAPI changes**" in review and "(baseline: 0 breaking)" in review

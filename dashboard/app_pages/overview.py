@@ -6,7 +6,16 @@ import streamlit as st
 
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import compact, deny_delta, md, missing, pct, provenance, verdict_banner
+from healthdeck.dashboard.widgets import (
+    compact,
+    deny_delta,
+    md,
+    missing,
+    openapi_changes,
+    pct,
+    provenance,
+    verdict_banner,
+)
 
 
 def _delta(now: float | None, base: float | None, scale: float = 1, unit: str = " pts") -> str | None:
@@ -100,6 +109,10 @@ def render(ctx: Ctx) -> None:
     provenance(ctx)
     if ctx.report:
         kpis(ctx)
+        with st.expander(
+            "OpenAPI changes", expanded=bool((ctx.summary.get("openapi") or {}).get("breaking"))
+        ):
+            openapi_changes(ctx.summary, ctx.details)
     headline_charts(ctx)
 
 

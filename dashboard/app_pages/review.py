@@ -9,7 +9,7 @@ import streamlit as st
 
 from healthdeck.dashboard import data
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import conditions_table, missing, table_or
+from healthdeck.dashboard.widgets import conditions_table, missing, openapi_changes, table_or
 from healthdeck.reports.gate import evaluate
 from healthdeck.reports.history.trends import classify_failures
 from healthdeck.reports.render.review import metric_deltas, render_review
@@ -63,6 +63,8 @@ def render(ctx: Ctx) -> None:
     deltas = metric_deltas(store.metrics_of(candidate.id), store.metrics_of(baseline.id))
     st.subheader("Every figure")
     st.dataframe(pd.DataFrame(deltas), hide_index=True)
+    st.subheader("OpenAPI")
+    openapi_changes(candidate.summary, None, baseline=baseline.summary)
     st.subheader(f"New failures ({len(new)})")
     table_or([{"test": t} for t in new], "No new failures.")
     markdown = render_review({"label": labels[candidate_key], "summary": candidate.summary},

@@ -12,15 +12,12 @@ import streamlit as st
 from healthdeck.dashboard import charts, data, triage_charts
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import md, missing
+from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.history.trends import CaseHistory, case_history, flaky_tests
 
 HISTORY_RUNS = 30  # outcomes in a test's strip
 TRANSITIONS = {"new": "new failures", "fixed": "fixed", "still_failing": "still failing", "flaky": "flaky"}
-
-
-def number(n: int) -> str:
-    return f"{n:,}".replace(",", " ")
 
 
 def tests_word(n: int) -> str:
@@ -126,7 +123,7 @@ def slower_section(suite: str, details: dict) -> None:
 
 def failures_table(ctx: Ctx, tests: dict) -> tuple[str, str] | None:
     """Every listed failing test with exact counts; returns the (suite, test id) the reader clicked."""
-    total = sum(t["failed"] + t["errors"] for t in tests.values())
+    total = total_failing(ctx.summary)
     st.subheader(f"Failing tests ({number(total)})")
     if not ctx.failures:
         if total:
