@@ -19,6 +19,7 @@ ICONS = {"GO": ":material/check_circle:", "NO-GO": ":material/block:", "INCOMPLE
          "PASS": ":material/check:", "FAIL": ":material/close:", "UNKNOWN": ":material/question_mark:"}  # fmt: skip
 VERDICTS = ("GO", "NO-GO", "INCOMPLETE")
 DETAIL_CHARS = 160
+NEW_IN_STRICT_SHOWN = 5
 
 # Terminal escape sequences (CSI, OSC, two-byte ESC), control characters, and the invisible
 # direction overrides that make text read differently from what it is.
@@ -141,9 +142,16 @@ def deny_delta(ctx: Ctx, key: str) -> None:
     new = {row[field] for row in ctx.details.get("guardian", {}).get("new_in_strict", [])}
     st.plotly_chart(charts.deny_delta(g["delta"][f"by_{dim}"], dim, new), key=f"{key}_deny")
     if g["new_in_strict"]:
-        st.error(f"**{g['new_in_strict']} requests are denied in strict** under rules, tenants and actions that never "
-                 "would-deny in permissive: " + ", ".join(f"{md(r['rule_id'], code=True)} {md(r['tenant'])} {md(r['action'], code=True)}"
-                                                          for r in ctx.details["guardian"]["new_in_strict"][:5]))  # fmt: skip
+        combos = ctx.details["guardian"]["new_in_strict"]
+        shown = ", ".join(f"{md(r['rule_id'], code=True)} {md(r['tenant'])} {md(r['action'], code=True)}"
+                          for r in combos[:NEW_IN_STRICT_SHOWN])  # fmt: skip
+        cut = (
+            f" (the first {NEW_IN_STRICT_SHOWN} of {number(len(combos))} combinations)"
+            if len(combos) > NEW_IN_STRICT_SHOWN
+            else ""
+        )
+        st.error(f"**{number(g['new_in_strict'])} requests are denied in strict** under rules, tenants and actions "
+                 f"that never would-deny in permissive: {shown}{cut}")  # fmt: skip
     st.caption(md(ctx.details.get("guardian", {}).get("note", "")))
 
 

@@ -64,8 +64,10 @@ def render(ctx: Ctx) -> None:
             st.write(f"{e['newly_denied']} requests allowed in permissive are denied in strict; "
                      f"{e['no_longer_denied']} would-denied in permissive are allowed in strict.")  # fmt: skip
             st.dataframe(pd.DataFrame(d["exact_samples"]["newly_denied"]), hide_index=True)
-        with st.expander("Rule × tenant × action"):
-            st.dataframe(pd.DataFrame(d["by_rule_tenant_action"]), hide_index=True)
+        combos = d["by_rule_tenant_action"]
+        more = "; the report keeps no more" if d.get("by_rule_tenant_action_truncated") else ""
+        with st.expander(f"Rule × tenant × action (the {len(combos)} largest{more})"):
+            st.dataframe(pd.DataFrame(combos), hide_index=True)
         if g["malformed_lines"]:
             # The file's name only: the folder is the collecting machine's, not the reader's business.
             st.warning(f"{g['malformed_lines']} malformed log lines were not counted: "
