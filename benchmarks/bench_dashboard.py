@@ -1,12 +1,16 @@
 """Dashboard render benchmark: the overview over a history of 10 000 runs.
 
-    python benchmarks/bench_dashboard.py [--runs 10000] [--reruns 5]
+    python benchmarks/bench_dashboard.py [--runs 10000] [--reruns 5] [--full-reports] [--store-only]
 
 Generates a history of N runs (two branches, four coverage lanes, a dozen ruff rules, failing tests)
 in a temporary SQLite store, writes a latest report, then runs the overview in Streamlit's AppTest:
 the first load (cold caches) and `--reruns` more (what a user's filter change costs). Reports the
 server-side render time of each, and the largest number of points any chart ships to the browser.
 Target (issue): after the first load, under 1.5 s; no chart over a few thousand points.
+
+`--full-reports` stores a full report with every run, as `collect` does (the real python-dateutil
+sample report's details, each run's own summary), and prints the store size and bytes per run.
+`--store-only` then gives the dashboard no report file: it reads the newest run from the store.
 """
 
 from __future__ import annotations
@@ -61,24 +65,49 @@ def summary(i: int, n: int, rng: random.Random, now: int) -> dict:
     }  # fmt: skip
 
 
-def build(folder: Path, n: int) -> tuple[Path, str]:
+def sample_report(folder: Path) -> dict:
+    """The real python-dateutil sample's report, made by `healthdeck collect` (no history)."""
+    from healthdeck.reports.cli import main as cli
+
+    sample = REPO / "reports" / "samples" / "dateutil"
+    out = folder / "sample"
+    args = ["collect", "-q", "--no-history", "--config", str(sample / "pyproject.toml"), "--out", str(out),
+            "--junit", f"smoke={sample / 'smoke.junit.xml.gz'}", "--junit", f"unit={sample / 'unit.junit.xml.gz'}",
+            "--coverage", str(sample / "coverage.xml.gz"), "--ruff", str(sample / "ruff.json.gz"),
+            "--compileall", str(sample / "compileall.txt")]  # fmt: skip
+    if cli(args) != 0:
+        raise SystemExit("collect failed on the bundled sample")
+    return json.loads((out / "latest.json").read_text())
+
+
+def build(folder: Path, n: int, full: bool = False) -> tuple[Path, str]:
     url = f"sqlite:///{folder / 'history.sqlite'}"
-    store = open_store(url)
+    store = open_store(url, project="bench")
     rng = random.Random(1)
     now = int(time.time())
+    real = sample_report(folder) if full else None
     last = None
     for i in range(n):
-        last = summary(i, n, rng, now)
+        last = {**summary(i, n, rng, now), "project": "bench"}
         failing = [
             ("smoke", f"tests/test_{k}.py::test_case", "failed")
             for k in range(800 - last["tests"]["smoke"]["passed"])
         ]
-        store.append(last, failing=failing)
+        report = {**real, "summary": {**real["summary"], **last}} if real else None
+        store.append(last, failing=failing, report=report)
     report_path = folder / "latest.json"
     key = store.runs(limit=1)[0].run_key
     report = {"schema_version": "1.1", "generator": {"name": "healthdeck", "version": "bench"},
               "summary": {**last, "run_key": key, "timestamp_iso": "2026-01-01T00:00:00Z"}, "details": {}}  # fmt: skip
     report_path.write_text(json.dumps(report))
+    sizes = store.report_sizes()
+    store.close()  # checkpoints the WAL into the file, so the file size is the store's size
+    size = sum(p.stat().st_size for p in folder.glob("history.sqlite*"))
+    count, stored, raw = sizes
+    if count:
+        print(f"full reports: {count:,} stored, {stored / count:,.0f} bytes per run compressed "
+              f"({raw / count:,.0f} uncompressed)")  # fmt: skip
+    print(f"store file: {size / 1e6:,.1f} MB for {n:,} runs ({size / n:,.0f} bytes per run in all)")
     return report_path, url
 
 
@@ -106,13 +135,19 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--reruns", type=int, default=5)
+    parser.add_argument("--full-reports", action="store_true", help="store a full report with every run")
+    parser.add_argument(
+        "--store-only", action="store_true", help="no report file: the dashboard reads the store"
+    )
     args = parser.parse_args()
     from streamlit.testing.v1 import AppTest
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        report, url = build(Path(tmp), args.runs)
+        report, url = build(Path(tmp), args.runs, full=args.full_reports or args.store_only)
         print(f"generated {args.runs:,} runs in {time.perf_counter() - started:.1f} s")
+        if args.store_only:
+            report.unlink()
         os.environ.update(HEALTHDECK_REPORT=str(report), HEALTHDECK_HISTORY=url)
         os.environ["HEALTHDECK_CONFIG"] = str(REPO / "pyproject.toml")
         at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=300)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
 
 from healthdeck.reports.context import context as failure_context
+from healthdeck.reports.failures import failure_counts
 from healthdeck.reports.gate import evaluate
 from healthdeck.reports.history.store import Run
+from healthdeck.reports.report_config import effective_config
 
 from . import data
 
@@ -71,10 +73,42 @@ class Ctx:
 
 
 @st.cache_data(show_spinner=False)
-def _failures(report_path: str, mtime: int, url: str, version: str, spec: str) -> tuple:
-    report = data.load_report(report_path, mtime)
-    ctx = failure_context(report, data.store(url), spec)
-    return ctx.current, ctx.baseline, ctx.failures
+def _failures(origin: str, stamp: int, url: str, version: str, spec: str, project: str | None) -> tuple:
+    report = _report(origin, stamp, url, version)
+    ctx = failure_context(report, data.store(url), spec, project=project)
+    return ctx.current, ctx.baseline, ctx.failures, failure_counts(ctx).for_gate
+
+
+def _report(origin: str, stamp: int, url: str, version: str) -> dict | None:
+    """origin "file:PATH" (stamp = its mtime) or "run:KEY" (a run stored in the history)."""
+    kind, _, where = origin.partition(":")
+    return data.load_report(where, stamp) if kind == "file" else data.load_stored_report(url, version, where)
+
+
+def _load(src: data.Source, version: str) -> tuple[dict | None, str, int, str | None]:
+    """(report, origin, stamp, error): the report file when there is one, else the project's newest
+    stored run, so the dashboard works from HEALTHDECK_HISTORY alone."""
+    mtime = data._mtime(src.report)
+    if mtime:
+        return data.load_report(str(src.report), mtime), f"file:{src.report}", mtime, None
+    if not src.history_exists:
+        return None, "", 0, None
+    try:
+        run = data.load_latest_run(src.history, version, src.project or src.config.project)
+    except data.HistoryError as exc:
+        return None, "", 0, str(exc)
+    if run is None:
+        return None, "", 0, None
+    return _report(f"run:{run.run_key}", 0, src.history, version), f"run:{run.run_key}", 0, None
+
+
+def _with_report_config(src: data.Source, report: dict | None) -> data.Source:
+    """The report's own configuration (prod lanes, smoke suite, checklist) wins over the local one."""
+    if not report:
+        return src
+    config, notes = effective_config(report, src.config)
+    project = src.project or report["summary"].get("project")
+    return replace(src, config=config, project=project, config_notes=tuple(notes))
 
 
 def sidebar_filters(branches: list[str]) -> tuple[str | None, int | None, str]:
@@ -93,26 +127,30 @@ def sidebar_filters(branches: list[str]) -> tuple[str | None, int | None, str]:
 
 def build() -> Ctx:
     src = data.source()
-    mtime = data._mtime(src.report)
-    report = data.load_report(str(src.report), mtime) if mtime else None
     version = data.history_version(src.history)
-    error = None
+    report, origin, stamp, error = _load(src, version)
+    src = _with_report_config(src, report)
     branches: list[str] = []
-    if src.history_exists:
+    if src.history_exists and error is None:
         try:
-            branches = data.load_branches(src.history, version)
+            branches = data.load_branches(src.history, version, src.project)
         except data.HistoryError as exc:
             error = str(exc)
     branch, since, spec = sidebar_filters(branches)
     runs, metrics = pd.DataFrame(columns=["run_id", "time", "sha", "ts"]), pd.DataFrame()
     current = baseline = None
     failures: list[dict] = []
+    new: list[str] | None = None
     if src.history_exists and error is None:
-        runs = data.load_runs(src.history, version, branch, since)
+        runs = data.load_runs(src.history, version, branch, since, src.project)
         prefixes = ("tests.", "coverage.lanes.", "ruff.", "compileall.")
-        metrics = data.load_metrics(src.history, version, branch, since, data.HEADLINE_METRICS, prefixes)
+        metrics = data.load_metrics(
+            src.history, version, branch, since, data.HEADLINE_METRICS, prefixes, src.project
+        )
         if report:
-            current, baseline, failures = _failures(str(src.report), mtime, src.history, version, spec)
+            current, baseline, failures, new = _failures(
+                origin, stamp, src.history, version, spec, src.project
+            )
     elif report:
         failures = [{**f, "suite": s, "status": "unknown", "flaky": False}
                     for s, d in ((report.get("details") or {}).get("tests") or {}).items() for f in d["failing"]]  # fmt: skip
@@ -120,7 +158,6 @@ def build() -> Ctx:
     verdict = stored
     if report and not stored:
         config = src.config
-        new = [f["test_id"] for f in failures if f["status"] == "new"] if baseline else None
         verdict = evaluate(report["summary"], config.gates, config.prod_lanes, smoke=config.smoke_suite,
                            baseline=baseline.summary if baseline else None, new_failures=new)  # fmt: skip
     return Ctx(src, report, version, branch, since, spec, runs, metrics, current, baseline, failures, verdict,

@@ -21,6 +21,7 @@ from . import SCHEMA_VERSION, __version__
 from .causes import Cause, group_causes
 from .config import Config, lane_of
 from .guardian.delta import GuardianInputs, build_guardian
+from .report_config import config_block
 from .stamp import Stamp
 
 SECTIONS = ("tests", "coverage", "ruff", "compileall", "openapi", "guardian")
@@ -55,8 +56,12 @@ def build_report(
         "ts": stamp.ts,
         "timestamp_iso": stamp.timestamp_iso,
         "ci_run_id": stamp.ci_run_id,
+        "project": stamp.project,
+        "tag": stamp.tag,
+        "merge_sha": stamp.merge_sha,
+        "pull_request": stamp.pull_request,
     }
-    details: dict = {}
+    details: dict = {"metadata": {"warnings": list(stamp.warnings)}}
     summary["tests"], details["tests"] = (
         _tests(collected.tests, config, causes or {}) if collected.tests else (None, None)
     )
@@ -79,7 +84,7 @@ def build_report(
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "healthdeck", "version": __version__},
-        "config": {"lanes": {lane: list(prefixes) for lane, prefixes in config.lanes.items()}},
+        "config": config_block(config),
         "summary": summary,
         "details": details,
     }
@@ -298,7 +303,8 @@ def input_warnings(report: dict) -> list[str]:
     """Every warning the collectors gave (already in latest.md, each in its section), named by
     section, for the CLI to repeat on standard error."""
     details = report["details"]
-    out = [f"tests {suite}: {w}" for suite, d in (details.get("tests") or {}).items() for w in d["warnings"]]
+    out = list((details.get("metadata") or {}).get("warnings") or [])
+    out += [f"tests {suite}: {w}" for suite, d in (details.get("tests") or {}).items() for w in d["warnings"]]
     for section in ("coverage", "ruff"):
         out += [f"{section}: {w}" for w in (details.get(section) or {}).get("warnings", [])]
     prometheus = (report["summary"].get("guardian") or {}).get("prometheus") or {}

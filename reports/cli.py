@@ -89,7 +89,26 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--branch", help="only runs of this branch")
     show.add_argument("--limit", type=int, default=30, help="the newest N runs (default 30)")
     show.add_argument("--format", choices=("table", "json"), default="table")
+    show.add_argument(
+        "--all-projects", action="store_true", help="every project's runs, not only this project's"
+    )
     _store_args(show)
+    prune = hsub.add_parser(
+        "prune", help="delete old runs (keeps runs of release tags); safe while CI writes"
+    )
+    prune.add_argument("--keep-days", type=float, metavar="N", help="keep every run younger than N days")
+    prune.add_argument("--keep-runs", type=int, metavar="N", help="keep the newest N runs of each branch")
+    prune.add_argument(
+        "--repo", metavar="DIR", help="also keep runs at commits a tag of this repository points at"
+    )
+    prune.add_argument("--all-projects", action="store_true", help="prune every project, not only this one")
+    prune.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    _lock_timeout(prune)
+    _store_args(prune)
+    migrate = hsub.add_parser(
+        "migrate", help="bring the store to this healthdeck's schema; runs without a project join this one"
+    )
+    _store_args(migrate)
     idir = hsub.add_parser("import-dir", help="import every *.json report under a folder")
     idir.add_argument("folder")
     _store_args(idir)
@@ -109,8 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     _report_args(gate)
     gate.add_argument("--junit-xml", metavar="PATH", help="also write the verdict as JUnit XML")
     gate.add_argument(
-        "--no-write", action="store_true", help="do not store the verdict in the report and history"
+        "--no-write",
+        action="store_true",
+        help="do not store the verdict in the report and history (read-only)",
     )
+    _lock_timeout(gate)
 
     comment = sub.add_parser("comment", help="the PR comment (Markdown with a marker for one sticky comment)")
     _report_args(comment)
@@ -139,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
         "--report", metavar="PATH", help="latest.json (default: latest.json in the output folder)"
     )
     dash.add_argument("--history", metavar="URL", help="history store (default: next to the report)")
+    dash.add_argument("--project", metavar="NAME", help="the project to show first (default: this folder's)")
     dash.add_argument(
         "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
     )
@@ -185,16 +208,31 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
 
 
+def _lock_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock-timeout", type=float, metavar="SECONDS",
+                   help="give up when the history store stays locked this long (default: [tool.healthdeck] "
+                   "history_lock_timeout, else 60)")  # fmt: skip
+
+
+def _project(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--project", metavar="NAME", help="the project runs belong to (default: [tool.healthdeck] "
+                   "project, else GITHUB_REPOSITORY, else the git remote's owner/name, else the folder name)")  # fmt: skip
+
+
 def _store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--history", metavar="URL", help="history store: sqlite:///PATH or postgresql://... "
                    "(default: [tool.healthdeck] history, else history.sqlite in the output folder)")  # fmt: skip
+    _project(p)
     p.add_argument(
         "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
     )
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--report", metavar="PATH", help="latest.json (default: latest.json in the output folder)")
+    p.add_argument("--report", metavar="PATH", help="latest.json (default: latest.json in the output folder, "
+                   "else the project's newest run in the history store)")  # fmt: skip
+    p.add_argument("--run", metavar="KEY", help="read this run from the history store instead of a file: "
+                   "a run key, or branch:NAME | sha:PREFIX | tag:NAME (the newest such run of the project)")  # fmt: skip
     p.add_argument(
         "--baseline", metavar="SPEC", help=f"compare with: {BASELINE_HELP} (default: gates.baseline)"
     )
@@ -213,6 +251,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--history", metavar="URL", help="history store to append the run to (default: "
                    "[tool.healthdeck] history, else history.sqlite in the output folder)")  # fmt: skip
     p.add_argument("--no-history", action="store_true", help="do not record the run in the history store")
+    _project(p)
+    _lock_timeout(p)
 
 
 # Each error type's exit code, found by module name: an error can only have been raised if its module was

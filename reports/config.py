@@ -118,6 +118,8 @@ class Config:
     prod_lanes: tuple[str, ...] = ()  # the lanes the release gate counts lint/compile findings in
     smoke_suite: str = "smoke"  # the suite the comment, badge and dashboard headline
     history: str | None = None  # history URL; default: SQLite file history.sqlite in `out`
+    history_lock_timeout: int = 60  # seconds a writer waits for a locked history store before giving up
+    project: str | None = None  # the project runs belong to (default: GITHUB_REPOSITORY, git remote, folder)
     badge_thresholds: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {"pass_rate": (0.95, 0.80), "coverage": (80.0, 60.0)}
     )  # metric -> (green at or above, yellow at or above); below is red
@@ -140,6 +142,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "causes_listed": (0, 100_000),
     "lowest_files": (0, 100_000),
     "coverage_precision": (0, 10),
+    "history_lock_timeout": (0, 86_400),
     "max_input_mb": (1, 1 << 20),
     "max_token_mb": (1, 4096),
 }

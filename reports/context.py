@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError
+from .history.baselines import FILE_KINDS, Baseline, find_baseline
+from .history.model import Run
+from .history.trends import classify_failures, flaky_tests
 
-if TYPE_CHECKING:  # the store (SQLAlchemy) loads only when a history is compared: badge never needs it
-    from .history.store import HistoryStore, Run
-
-
-def load_report(path: str | Path) -> dict:
-    try:
-        report = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the report: {exc.strerror or exc}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a JSON report: {exc}") from exc
-    if not isinstance(report, dict) or "summary" not in report or "schema_version" not in report:
-        raise InputError(f"{path}: not a healthdeck report (no schema_version/summary)")
-    return report
+if TYPE_CHECKING:  # the store imports SQLAlchemy; a report-file baseline needs no store at all
+    from .history.store import HistoryStore
 
 
 @dataclass
@@ -30,49 +19,80 @@ class Context:
     """A report, the history around it, and what comparing them says."""
 
     report: dict
-    store: HistoryStore
+    store: HistoryStore | None
     current: Run | None
-    baseline: Run | None
-    failures: list[dict]  # every failing test of the report, marked new/known and flaky
+    baseline: Run | None  # a stored run, or a stand-in (id 0) for a report:/git: baseline
+    failures: list[dict]  # every failing test the report lists, marked new/known/unknown and flaky
+    baseline_failing: dict[tuple[str, str], str] | None = None  # the baseline's non-passing tests
+    baseline_partial: frozenset[str] = frozenset()  # suites whose baseline list of failures was cut
+    baseline_origin: str | None = None  # history | report | git
+    baseline_spec: str | None = None
 
     @property
     def summary(self) -> dict:
         return self.report["summary"]
 
 
-def baseline_for(
-    report: dict, store: HistoryStore, spec: str, repo: str | Path = "."
-) -> tuple[Run | None, Run | None]:
-    """(the report's own run in the store, the baseline run); either may be None.
+def _probe(report: dict, store: HistoryStore | None, project: str | None) -> tuple[Run | None, Run]:
+    """(the report's own run in the store, a Run standing for the report): works before the run is
+    stored too (collect compares before it appends)."""
+    s = report["summary"]
+    current = store.run(s["run_key"]) if store is not None and s.get("run_key") else None
+    probe = current or Run(0, s.get("run_key") or "", s.get("git_sha_full"), s.get("branch"), s.get("version"),
+                           int(s["ts"]), None, "report", False, None, s, s.get("project"))  # fmt: skip
+    if project:
+        probe = Run(**{**probe.__dict__, "project": project})
+    return current, probe
 
-    Works before the report's run is stored too (collect compares before it appends).
-    """
-    from .history.store import Run
+
+def baseline_for(
+    report: dict, store: HistoryStore, spec: str, repo: str | Path = ".", project: str | None = None
+) -> tuple[Run | None, Run | None]:
+    """(the report's own run in the store, the stored baseline run); either may be None."""
     from .history.trends import resolve_baseline
 
+    current, probe = _probe(report, store, project)
+    kind = spec.partition(":")[0]
+    # collect's triage compares stored causes and durations: a report:/git: baseline has none of those
+    return current, (resolve_baseline(store, spec, probe, repo) if kind not in FILE_KINDS else None)
+
+
+def context(
+    report: dict,
+    store: HistoryStore | None,
+    spec: str,
+    repo: str | Path = ".",
+    *,
+    committed_report: str | Path = "docs/audits/health/latest.json",
+    project: str | None = None,
+) -> Context:
+    """`project` overrides the report's own (--project); `committed_report` is where `git:REF` looks."""
     s = report["summary"]
-    current = store.run(s["run_key"]) if s.get("run_key") else None
-    probe = current or Run(0, s.get("run_key") or "", s.get("git_sha_full"), s.get("branch"), s.get("version"),
-                           int(s["ts"]), None, "report", False, None, s)  # fmt: skip
-    return current, resolve_baseline(store, spec, probe, repo)
-
-
-def context(report: dict, store: HistoryStore, spec: str, repo: str | Path = ".") -> Context:
-    from .history.trends import classify_failures, flaky_tests
-
-    s = report["summary"]
-    current, baseline = baseline_for(report, store, spec, repo)
-    base_failing = store.failing_of(baseline.id) if baseline else None
-    failures = []
+    current, probe = _probe(report, store, project)
+    base = find_baseline(store, spec, probe, repo=repo, committed_report=committed_report)
+    failures: list[dict] = []
     for suite, det in ((report.get("details") or {}).get("tests") or {}).items():
-        current_failing = {f["test_id"]: f["outcome"] for f in det["failing"]}
-        # A suite the baseline did not run cannot tell new failures from known ones.
-        ran_before = base_failing is not None and suite in (baseline.summary.get("tests") or {})
-        base = {t: o for (su, t), o in base_failing.items() if su == suite} if ran_before else None
-        status = classify_failures(current_failing, base)
-        flaky = {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"))}
+        status = _classify(suite, {f["test_id"]: f["outcome"] for f in det["failing"]}, base)
+        flaky = (
+            {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"), project=probe.project)}
+            if store is not None
+            else set()
+        )
         for f in det["failing"]:
             failures.append(
                 {**f, "suite": suite, "status": status[f["test_id"]], "flaky": f["test_id"] in flaky}
             )
-    return Context(report, store, current, baseline, failures)
+    if base is None:
+        return Context(report, store, current, None, failures, baseline_spec=spec)
+    return Context(report, store, current, base.run, failures, base.failing, base.partial, base.origin, spec)
+
+
+def _classify(suite: str, failing: dict[str, str], base: Baseline | None) -> dict[str, str]:
+    """new / known / unknown per failing test of one suite."""
+    # A suite the baseline did not run cannot tell new failures from known ones.
+    if base is None or suite not in (base.summary.get("tests") or {}):
+        return classify_failures(failing, None)
+    status = classify_failures(failing, {t: o for (su, t), o in base.failing.items() if su == suite})
+    if suite in base.partial:  # the baseline's list was cut: a test missing from it may have failed too
+        status = {t: "unknown" if st == "new" else st for t, st in status.items()}
+    return status

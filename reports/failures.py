@@ -30,6 +30,12 @@ class FailureCounts:
     new_exact: bool  # False when only the listed failures could be compared (run not in the history)
     new_ids: list[str] = field(default_factory=list)  # "test_id (suite)", in the documented order
 
+    @property
+    def for_gate(self) -> list[str] | None:
+        """The new failures the no_new_failures condition counts; None when it cannot tell (no
+        baseline, or an inexact count that found none)."""
+        return self.new_ids if self.new is not None and (self.new_exact or self.new) else None
+
     def headline(self, shown: int | None = None) -> str:
         """'10 000 failing tests (9 800 new) — showing 10'."""
         new = "" if self.new is None else f" ({number(self.new)}{'' if self.new_exact else '+'} new)"
@@ -48,22 +54,29 @@ def total_failing(summary: dict) -> int:
 
 
 def failure_counts(ctx: Context) -> FailureCounts:
-    """Exact counts for the report in `ctx`: totals from the summary, new ones from the history."""
+    """Exact counts for the report in `ctx`: totals from the summary, new ones from the history.
+
+    The baseline's failing tests come with the baseline (a stored run's, or the ones a report file
+    lists). A failure the baseline cannot speak for — its suite did not run there, or its list of
+    failures was cut — is not counted as new, and makes the count inexact.
+    """
     total = total_failing(ctx.summary)
     listed = len(ctx.failures)
     if ctx.baseline is None:
         return FailureCounts(total, listed, None, True)
+    ran_before = set(ctx.baseline.summary.get("tests") or {})
+    before = {k for k, o in (ctx.baseline_failing or {}).items() if o in FAILING}
     if ctx.current is not None:
-        ran_before = set(ctx.baseline.summary.get("tests") or {})
-        before = {k for k, o in ctx.store.failing_of(ctx.baseline.id).items() if o in FAILING}
         now = [k for k, o in ctx.store.failing_of(ctx.current.id).items() if o in FAILING]
-        new = [k for k in now if k[0] in ran_before and k not in before]
-        ranked = {(f["suite"], f["test_id"]): i for i, f in enumerate(ordered(ctx.failures))}
-        new.sort(key=lambda k: (ranked.get(k, len(ranked)), k))
-        return FailureCounts(total, listed, len(new), True, [f"{t} ({s})" for s, t in new])
-    new_listed = [f for f in ordered(ctx.failures) if f["status"] == "new"]
-    return FailureCounts(total, listed, len(new_listed), listed >= total,
-                         [f"{f['test_id']} ({f['suite']})" for f in new_listed])  # fmt: skip
+        exact = True
+    else:
+        now = [(f["suite"], f["test_id"]) for f in ctx.failures]
+        exact = listed >= total
+    unsure = {k for k in now if k not in before and (k[0] not in ran_before or k[0] in ctx.baseline_partial)}
+    new = [k for k in now if k not in before and k not in unsure]
+    ranked = {(f["suite"], f["test_id"]): i for i, f in enumerate(ordered(ctx.failures))}
+    new.sort(key=lambda k: (ranked.get(k, len(ranked)), k))
+    return FailureCounts(total, listed, len(new), exact and not unsure, [f"{t} ({s})" for s, t in new])
 
 
 def ordered(failures: list[dict]) -> list[dict]:

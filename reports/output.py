@@ -2,6 +2,12 @@
 
 Every output is rendered in memory first, then each file lands by rename. A failure anywhere before
 the renames leaves the previous files untouched; temp files are removed.
+Files get the mode a plain `open()` would give them (0644 under umask 022), not mkstemp's 0600, so a
+web server or a dashboard running as another user can read them.
+
+The report pair (latest.json + latest.md) is written under a lock on its folder, Markdown first
+and JSON last: latest.json is the commit point. Both carry the run key, so a reader can tell the
+rare torn pair that a crash between the two renames leaves (`md_run_key`).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from .schema import ReportError, validate_report
@@ -64,6 +71,8 @@ def write_atomic(files: dict[Path, str]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             staged.append((tmp, target))
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
                 fh.flush()
@@ -75,3 +84,70 @@ def write_atomic(files: dict[Path, str]) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         raise OutputError(f"{exc.filename or target}: cannot write: {exc.strerror or exc}") from exc
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (/proc), else set and restored."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+RUN_MARK = "<!-- healthdeck:run {} -->"
+
+
+def write_report_pair(json_path: Path, json_text: str, md_text: str, run_key: str | None) -> None:
+    """latest.md then latest.json, atomically each, under the folder's lock (parallel writers of one
+    folder cannot interleave their pairs); the Markdown ends with the run key. Temp files a killed
+    writer left behind are removed first."""
+    md_path = json_path.with_suffix(".md")
+    if run_key:
+        md_text = (md_text if md_text.endswith("\n") else md_text + "\n") + RUN_MARK.format(run_key) + "\n"
+    with folder_lock(json_path.parent):
+        for path in (md_path, json_path):  # temp files of a writer killed mid-write (we hold the lock)
+            for stale in path.parent.glob(f".{path.name}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+        write_atomic({md_path: md_text, json_path: json_text})
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on the folder itself (POSIX flock on its descriptor: no lock file to
+    leave behind or commit by mistake); elsewhere no lock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: renames stay atomic, only the pair ordering is unguarded
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot write: {exc.strerror or exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def md_run_key(md_path: Path) -> str | None:
+    """The run key at the end of a latest.md (None when the file or the mark is absent)."""
+    try:
+        with open(md_path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 512))
+            tail = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    prefix, suffix = RUN_MARK.split("{}")
+    marks = [line for line in tail.splitlines() if line.startswith(prefix) and line.endswith(suffix)]
+    return marks[-1].removeprefix(prefix).removesuffix(suffix).strip() if marks else None

@@ -1,8 +1,14 @@
-"""Where a report came from: commit, branch, version, time, CI run. Read from CI variables, then git."""
+"""Where a report came from: project, commit, branch, tag, version, time, CI run. CI variables first, then git.
+
+When git cannot be read the run is still recorded, and `Stamp.warnings` says why its commit or
+version is missing and how to fix it (the usual cause in CI containers is git's "dubious ownership").
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -12,49 +18,154 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Stamp:
-    git_sha: str | None  # full
+    git_sha: str | None  # full; in a pull-request event the PR head commit, which baselines are keyed by
     branch: str | None
     version: str | None  # git describe
     ts: int  # epoch seconds
     ci_run_id: str | None
+    project: str | None = None
+    merge_sha: str | None = None  # in a pull-request event: the merge commit CI checked out and tested
+    pull_request: int | None = None
+    tag: str | None = None  # the release tag this run is of (CI tag builds, or a tag at HEAD)
+    warnings: tuple[str, ...] = ()
 
     @property
     def timestamp_iso(self) -> str:
         return datetime.fromtimestamp(self.ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _git(root: Path, *args: str) -> str | None:
+@dataclass(frozen=True)
+class _Git:
+    out: str | None
+    error: str | None  # git's own message when it failed
+
+
+def _git(root: Path, *args: str) -> _Git:
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10, check=False
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    except FileNotFoundError:
+        return _Git(None, "git is not installed")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return _Git(None, str(exc))
     out = done.stdout.strip()
-    return out if done.returncode == 0 and out else None
+    if done.returncode == 0:
+        return _Git(out or None, None)
+    return _Git(None, " ".join(done.stderr.split()) or f"git {args[0]} exited {done.returncode}")
 
 
-def read_stamp(root: Path, env: dict[str, str] | None = None) -> Stamp:
-    """SOURCE_DATE_EPOCH pins the time (reproducible builds); GitHub/GitLab variables win over git."""
+def git_problem(root: Path, error: str, missing: str = "commit, branch or version") -> str:
+    """One line for stderr and latest.md: what git said, what it means for the run, and the fix."""
+    if "dubious ownership" in error or "safe.directory" in error:
+        return (
+            f'git refused to read {root} ("dubious ownership": the checkout belongs to another user), '
+            f"so this run has no {missing} from git. Fix: git config --global --add safe.directory {root}"
+        )
+    if "not a git repository" in error:
+        return f"{root} is not a git repository, so this run has no {missing}"
+    return f"git could not be read in {root} ({error[:200]}), so this run has no {missing}"
+
+
+def read_stamp(root: Path, env: dict[str, str] | None = None, project: str | None = None) -> Stamp:
+    """SOURCE_DATE_EPOCH pins the time (reproducible builds); GitHub/GitLab variables win over git.
+
+    `project`: the --project option, which wins over every other source (see `resolve_project`).
+    """
     env = dict(os.environ) if env is None else env
-    sha = env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA") or _git(root, "rev-parse", "HEAD")
+    warnings: list[str] = []
+    problems: list[str] = []
+
+    def git(*args: str) -> str | None:
+        found = _git(root, *args)
+        if found.error and found.error not in problems:
+            problems.append(found.error)
+        return found.out
+
+    head, number = _pull_request_head(env, warnings)
+    env_sha = env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA")
+    sha = head or env_sha or git("rev-parse", "HEAD")
     branch = (
         env.get("GITHUB_HEAD_REF")
         or env.get("GITHUB_REF_NAME")
         or env.get("CI_COMMIT_REF_NAME")
-        or _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+        or git("rev-parse", "--abbrev-ref", "HEAD")
     )
     if branch == "HEAD":  # detached checkout
         branch = None
-    version = _git(root, "describe", "--tags", "--always", "--dirty")
+    version = git("describe", "--tags", "--always", "--dirty")
+    tag = _tag(env) or (git("describe", "--tags", "--exact-match", "HEAD") if not problems else None)
+    problems = [p for p in problems if "no tag exactly matches" not in p and "cannot describe" not in p]
+    missing = [
+        name for name, value in (("commit", sha), ("branch", branch), ("version", version)) if not value
+    ]
+    if problems and missing:
+        warnings.append(git_problem(root, problems[0], " or ".join(missing)))
     epoch = env.get("SOURCE_DATE_EPOCH")
     ts = int(epoch) if epoch and epoch.isdigit() else int(time.time())
     run_id = env.get("GITHUB_RUN_ID") or env.get("CI_PIPELINE_ID")
-    return Stamp(sha, branch, version, ts, run_id)
+    name, _ = resolve_project(root, configured=None, explicit=project, env=env)
+    return Stamp(
+        sha, branch, version, ts, run_id, name, env_sha if head else None, number, tag, tuple(warnings)
+    )
+
+
+def _pull_request_head(env: dict[str, str], warnings: list[str]) -> tuple[str | None, int | None]:
+    """In a GitHub pull_request run GITHUB_SHA is a merge commit that exists only for this run; the PR
+    head commit (what the author pushed, what later runs can find) is in the event payload."""
+    if env.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target"):
+        return None, None
+    path = env.get("GITHUB_EVENT_PATH")
+    try:
+        event = json.loads(Path(path).read_text(encoding="utf-8")) if path else None
+        pr = event["pull_request"]
+        head, number = pr["head"]["sha"], pr.get("number")
+        if not isinstance(head, str) or not re.fullmatch(r"[0-9a-f]{40,64}", head):
+            raise ValueError(f"head sha {head!r}")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        warnings.append(
+            f"pull-request event payload {path or '(GITHUB_EVENT_PATH unset)'} unreadable ({exc}): "
+            f"the run is keyed by the merge commit GITHUB_SHA, not the PR head"
+        )
+        return None, None
+    return head, number if isinstance(number, int) else None
+
+
+def _tag(env: dict[str, str]) -> str | None:
+    if env.get("GITHUB_REF_TYPE") == "tag":
+        return env.get("GITHUB_REF_NAME")
+    return env.get("CI_COMMIT_TAG") or None
+
+
+def resolve_project(
+    root: Path, configured: str | None, explicit: str | None = None, env: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """(project, where it came from): --project, else `project` in config, else GITHUB_REPOSITORY
+    (owner/name), else the git remote `origin` (its owner/name path), else the project folder's name."""
+    env = dict(os.environ) if env is None else env
+    if explicit:
+        return explicit, "--project"
+    if configured:
+        return configured, "[tool.healthdeck] project"
+    if env.get("GITHUB_REPOSITORY"):
+        return env["GITHUB_REPOSITORY"], "GITHUB_REPOSITORY"
+    remote = _git(root, "remote", "get-url", "origin").out
+    name = remote_name(remote) if remote else None
+    if name:
+        return name, "git remote origin"
+    return root.resolve().name, "project folder name"
+
+
+def remote_name(url: str) -> str | None:
+    """`owner/name` of a remote URL (https, ssh, scp-like), or the last path part of a local one."""
+    url = url.strip().removesuffix("/").removesuffix(".git")
+    hosted = re.match(r"^[a-z+]+://[^/]+/(.+)$", url) or re.match(r"^[^/:]+@[^:/]+:(.+)$", url)
+    path = hosted.group(1) if hosted else url.rsplit("/", 1)[-1]
+    return path.strip("/") or None
 
 
 def checked_out(root: Path) -> str | None:
     """The commit checked out in the git work tree at `root`; None outside a work tree (or without git)."""
-    if _git(root, "rev-parse", "--is-inside-work-tree") != "true":
+    if _git(root, "rev-parse", "--is-inside-work-tree").out != "true":
         return None
-    return _git(root, "rev-parse", "HEAD")
+    return _git(root, "rev-parse", "HEAD").out

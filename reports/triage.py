@@ -113,7 +113,7 @@ def compare_with_history(
         base_suite = ((baseline.summary.get("tests") or {}).get(suite)) if baseline else None
         # A baseline written before causes were recorded cannot say which causes are new.
         recorded = base_suite is not None and "causes" in base_suite
-        seen = store.first_seen(suite, [c["id"] for c in details["causes"]])
+        seen = store.first_seen(suite, [c["id"] for c in details["causes"]], project=s.get("project"))
         for cause in details["causes"]:
             first = seen.get(cause["id"])
             cause["first_seen"] = run_ref(first) if first else here
@@ -121,7 +121,9 @@ def compare_with_history(
         if base_suite is None or baseline is None:
             continue
         failing_now = [f.test_id for f in result.failing]
-        history_flaky = {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"))}
+        history_flaky = {
+            f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"), project=s.get("project"))
+        }
         moved = transitions(
             failing_now,
             result.outcomes or {},

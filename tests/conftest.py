@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import Postgres
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL = FIXTURES / "real"
 EDGE = FIXTURES / "edge"
@@ -27,3 +29,23 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """One real PostgreSQL server for the whole run; each test makes its own database."""
+    server = Postgres(tmp_path_factory.mktemp("pg")).start()
+    yield server
+    server.stop()
+
+
+_DB_COUNTER = iter(range(100_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """A fresh, empty history store: a SQLite file, and a database on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.sqlite'}"
+    server = request.getfixturevalue("postgres")
+    return server.create_database(f"hd_{next(_DB_COUNTER)}")

@@ -95,6 +95,12 @@ def test_output_path_is_a_file_exit_4(tmp_path, capsys) -> None:
     assert (
         _collect(blocker / "sub", "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")) == EXIT_OUTPUT
     )
+    err = capsys.readouterr().err  # the history is recorded first, so it is what cannot be made
+    assert "Not a directory" in err and err.count("\n") == 1
+    assert (
+        _collect(blocker / "sub", "--no-history", "--ruff", str(REAL / "more-itertools.ruff-statistics.txt"))
+        == EXIT_OUTPUT
+    )
     assert "cannot write" in capsys.readouterr().err
 
 

@@ -47,7 +47,9 @@ def actions_env(github, tmp_path, monkeypatch):
 
 
 def _post(report: Path, *extra: str) -> int:
+    # --config: the configuration the report was made with, so no note says the two differ
     return main(["comment", "--report", str(report), "--history", f"sqlite:///{report.parent / 'h.sqlite'}",
+                 "--config", str(report.parent.parent / "pyproject.toml"),
                  "--post", *extra])  # fmt: skip
 
 

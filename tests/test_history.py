@@ -13,26 +13,7 @@ from healthdeck.reports.cli import EXIT_OK, main
 from healthdeck.reports.history.importers import import_dir, import_git, normalize
 from healthdeck.reports.history.store import MIGRATIONS, HistoryStore, open_store
 from healthdeck.reports.history.trends import BaselineError, classify_failures, flaky_tests, resolve_baseline
-from tests.services import Postgres
 from tests.upstream_shapes import versions
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    server = Postgres(tmp_path_factory.mktemp("pg")).start()
-    yield server
-    server.stop()
-
-
-_DB_COUNTER = iter(range(10_000))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'history.sqlite'}"
-    server = request.getfixturevalue("postgres")
-    return server.create_database(f"hd_{next(_DB_COUNTER)}")
 
 
 def _summary(

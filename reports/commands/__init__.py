@@ -1,34 +1,13 @@
 """One module per `healthdeck` command, each with `run(args) -> int`.
 
 `healthdeck.reports.cli` parses the command line and imports only the module of the command it runs, so a
-light command never pays for the imports of a heavy one.
+light command never pays for the imports of a heavy one. Reading commands get their report through
+`healthdeck.reports.reading` (a file, or the history store alone).
 """
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from ..config import Config
 from ..errors import UsageError
-
-if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only by a command that opens it
-    from ..history.store import HistoryStore
-
-
-def report_path(args: argparse.Namespace, config: Config) -> Path:
-    return Path(getattr(args, "report", None) or Path(config.out) / "latest.json")
-
-
-def store_for(args: argparse.Namespace, config: Config, folder: Path) -> HistoryStore:
-    """The history store the command reads: --history, else the configured one, else the one in `folder`."""
-    from ..history.store import default_url, open_store
-
-    url = args.history or config.history or default_url(folder)
-    if url.startswith("postgresql"):
-        require_extra("postgres", "psycopg", f"a PostgreSQL history store ({url.split('@')[-1]})")
-    return open_store(url)
 
 
 def require_extra(extra: str, module: str, what: str) -> None:

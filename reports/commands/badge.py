@@ -6,18 +6,19 @@ import argparse
 from pathlib import Path
 
 from ..config import Config, load_config
-from ..context import load_report
 from ..gate import smoke_suite as resolve_smoke
 from ..output import write_atomic
+from ..reading import open_reading
 from ..render.badge import color_for, endpoint, svg
 from ..render.md import percent
-from . import report_path
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    path = report_path(args, config)
-    for written in cmd_badge(config, load_report(path), Path(args.out) if args.out else path.parent):
+    local = load_config(args.config)
+    reading = open_reading(args, local, history=False)
+    reading.close()
+    out = Path(args.out) if args.out else (reading.path.parent if reading.path else Path(local.out))
+    for written in cmd_badge(reading.config, reading.report, out):
         print(f"wrote {written}")
     return 0
 

@@ -26,12 +26,13 @@ from ..errors import UsageError
 from ..gate import verdict_line
 from ..guardian.delta import GuardianInputs, read_logs
 from ..history.metrics import flatten
-from ..output import report_json, write_atomic
+from ..output import report_json, write_report_pair
+from ..reading import open_history, store_url
 from ..render.markdown import render_markdown
 from ..render.md import percent
-from ..stamp import read_stamp
+from ..stamp import read_stamp, resolve_project
 from ..triage import cause_rows, compare_with_history, duration_rows, durations_kept_above
-from . import require_extra, store_for
+from . import require_extra
 from .gate import decide
 
 if TYPE_CHECKING:
@@ -46,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def collect(args: argparse.Namespace, config: Config) -> int:
+    """Collect, validate, record in history, then write latest.md + latest.json.
+
+    History first: a failure to record (a locked or unreachable store) leaves the previous pair on disk,
+    so the report on disk is always a run the history has. The pair is written Markdown first, JSON
+    last, under the folder's lock (see healthdeck.reports.output).
+    """
     with input_limits(InputLimits(config.max_input_mb, config.max_token_mb)):
         collected = collect_inputs(args, config)
     if not any((collected.tests, collected.coverage, collected.ruff, collected.compileall, collected.guardian,
@@ -55,29 +62,22 @@ def collect(args: argparse.Namespace, config: Config) -> int:
             "--openapi-report, --guardian-permissive/--guardian-strict, --prometheus"
         )
     out = Path(args.out or config.out)
+    stamp = read_stamp(
+        config.root_path, project=resolve_project(config.root_path, config.project, args.project)[0]
+    )
     causes = {
         suite: group_causes(result.failing, config.categories) for suite, result in collected.tests.items()
     }
-    report = build_report(collected, config, read_stamp(config.root_path), causes)
+    report = build_report(collected, config, stamp, causes)
     spec = args.baseline or config.gates.baseline
     if args.no_history:
         report["details"]["checklist"] = checklist_preview(report, config, None, spec)
-        _write(report, out, config)
+        json_text, md_text = report_json(report), render_markdown(report, config.coverage_precision)
+        write_report_pair(out / "latest.json", json_text, md_text, None)
     else:
         report["summary"]["run_key"] = f"collect:{uuid.uuid4().hex}"
-        store = store_for(args, config, out)
-        try:
-            # Compared before writing: the baseline-dependent parts of the report need the history.
-            _, baseline = baseline_for(report, store, spec, config.root_path)
-            compare_with_history(report, collected.tests, store, baseline, config)
-            report["details"]["checklist"] = checklist_preview(report, config, store, spec)
-            _write(report, out, config)
-            store.append(report["summary"], source="collect", run_key=report["summary"]["run_key"],
-                         failing=failing_tests(collected), report_schema=report["schema_version"],
-                         figures=flatten(report["summary"], report["details"]),
-                         causes=cause_rows(causes), durations=duration_rows(collected.tests))  # fmt: skip
-        finally:
-            store.close()
+        json_text, md_text = record(args, config, out, report, collected, causes, spec)
+        write_report_pair(out / "latest.json", json_text, md_text, report["summary"]["run_key"])
     if not args.quiet:
         for warning in input_warnings(report):
             print(f"healthdeck: warning: {warning}", file=sys.stderr)
@@ -86,27 +86,39 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _write(report: dict, out: Path, config: Config) -> None:
-    write_atomic(
-        {
-            out / "latest.json": report_json(report),
-            out / "latest.md": render_markdown(report, config.coverage_precision),
-        }
-    )
+def record(
+    args: argparse.Namespace,
+    config: Config,
+    out: Path,
+    report: dict,
+    collected: Collected,
+    causes: dict,
+    spec: str,
+) -> tuple[str, str]:
+    """Compare with the history (the baseline-dependent parts of the report need it), then append the
+    run, its figures, every non-passing test, its causes and durations and the full report. Returns the
+    pair's texts, rendered after the comparison and before anything is recorded."""
+    timeout = args.lock_timeout if args.lock_timeout is not None else config.history_lock_timeout
+    s = report["summary"]
+    store = open_history(store_url(args, config, out), project=s["project"], lock_timeout=timeout)
+    try:
+        _, baseline = baseline_for(report, store, spec, config.root_path)
+        compare_with_history(report, collected.tests, store, baseline, config)
+        report["details"]["checklist"] = checklist_preview(report, config, store, spec)
+        json_text = report_json(report)  # strict, schema-valid JSON or ReportError: before anything lands
+        md_text = render_markdown(report, config.coverage_precision)
+        store.append(s, source="collect", run_key=s["run_key"], failing=failing_tests(collected),
+                     report_schema=report["schema_version"], figures=flatten(s, report["details"]),
+                     causes=cause_rows(causes), durations=duration_rows(collected.tests), report=report)  # fmt: skip
+    finally:
+        store.close()
+    return json_text, md_text
 
 
 def checklist_preview(report: dict, config: Config, store: HistoryStore | None, spec: str) -> dict:
     """What the checklist says of these figures now (`healthdeck gate` records the verdict itself).
-    Without history there is no baseline: an empty store in memory answers the baseline questions."""
-    if store is not None:
-        return decide(context(report, store, spec), config)
-    from ..history.store import open_store
-
-    empty = open_store("sqlite://")
-    try:
-        return decide(context(report, empty, spec), config)
-    finally:
-        empty.close()
+    Without history only a report:/git: baseline can answer the baseline questions."""
+    return decide(context(report, store, spec, committed_report=Path(config.out) / "latest.json"), config)
 
 
 def failing_tests(collected: Collected) -> list[tuple[str, str, str]]:

@@ -8,26 +8,26 @@ import sys
 from pathlib import Path
 
 from ..config import Config, load_config
-from ..context import context, load_report
+from ..context import context
 from ..errors import UsageError
 from ..failures import failure_counts
 from ..gate import show
-from ..history.store import HistoryStore
 from ..output import write_atomic
+from ..reading import Reading, open_reading
 from ..render.comment import MARKER, render_comment
-from . import report_path, store_for
 from .badge import smoke_suite
 from .gate import run_ref
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    path = report_path(args, config)
-    store = store_for(args, config, path.parent)
+    local = load_config(args.config)
+    reading = open_reading(args, local)
     try:
-        text = cmd_comment(config, load_report(path), store, baseline=args.baseline, link=args.link)
+        text = cmd_comment(
+            reading, baseline=args.baseline, link=args.link, committed_report=Path(local.out) / "latest.json"
+        )
     finally:
-        store.close()
+        reading.close()
     if args.output:
         write_atomic({Path(args.output): text})
     elif not (args.github_step_summary or args.post):
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.github_step_summary and not github_step_summary(text):
         raise UsageError("--github-step-summary: $GITHUB_STEP_SUMMARY is not set")
     if args.annotations:
-        print("\n".join(annotations(load_report(path))))
+        print("\n".join(annotations(reading.report)))
     if args.post:
         post(text, args.pr, in_summary=args.github_step_summary)
     return 0
@@ -70,13 +70,20 @@ def post(text: str, number: int | None, *, in_summary: bool) -> None:
 
 
 def cmd_comment(
-    config: Config, report: dict, store: HistoryStore, *, baseline: str | None, link: str | None
+    reading: Reading, *, baseline: str | None, link: str | None, committed_report: Path | None = None
 ) -> str:
+    config: Config = reading.config
+    report = reading.report
     verdict = (report.get("details") or {}).get("verdict") if report["summary"].get("verdict") else None
     # The comparison the stored verdict made, unless the command line asks for another baseline.
     stored = (verdict or {}).get("baseline") or {}
-    spec = baseline or (f"run:{stored['run_key']}" if stored.get("run_key") else config.gates.baseline)
-    ctx = context(report, store, spec)
+    spec = (
+        baseline
+        or stored.get("spec")
+        or (f"run:{stored['run_key']}" if stored.get("run_key") else config.gates.baseline)
+    )
+    ctx = context(report, reading.store, spec, project=reading.project,
+                  committed_report=committed_report or Path(config.out) / "latest.json")  # fmt: skip
     return render_comment(
         ctx.summary, report.get("details") or {}, verdict=verdict,
         baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,

@@ -29,16 +29,22 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     report = Path(args.report or Path(config.out) / "latest.json")
     history = args.history or config.history or default_url(report.parent)
-    return serve(report, history, Path(config.source) if config.source else None, args.host, args.port)
+    config_file = Path(config.source) if config.source else None
+    return serve(report, history, config_file, args.host, args.port, project=args.project)
 
 
-def serve(report: Path, history: str, config: Path | None, host: str, port: int) -> int:
-    """Run `streamlit run dashboard/app.py` with the dashboard's read-only settings until it stops."""
+def serve(
+    report: Path, history: str, config: Path | None, host: str, port: int, project: str | None = None
+) -> int:
+    """Run `streamlit run dashboard/app.py` with the dashboard's read-only settings until it stops. Without a report
+    file the dashboard reads the project's newest run from the history store."""
     require_extra("dashboard", "streamlit", "the dashboard")
     app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     env = {**os.environ, "HEALTHDECK_REPORT": str(report.resolve()), "HEALTHDECK_HISTORY": _absolute(history)}
     if config:
         env["HEALTHDECK_CONFIG"] = str(Path(config).resolve())
+    if project:
+        env["HEALTHDECK_PROJECT"] = project
     print(f"dashboard: http://{host}:{port}  (Ctrl-C stops it)", flush=True)
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.address", host]  # fmt: skip

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..context import load_report
 from ..demo.history import DemoError, build
 from ..errors import UsageError
 from ..history.store import default_url
+from ..report_file import load_report
 from . import require_extra
 from .collect import headline
 from .dashboard import serve

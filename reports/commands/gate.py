@@ -8,45 +8,48 @@ import sys
 from pathlib import Path
 
 from ..config import Config, load_config
-from ..context import Context, context, load_report
+from ..context import Context, context
 from ..failures import failure_counts
 from ..gate import evaluate, junit_xml, show, verdict_line
-from ..history.store import HistoryStore, Run
-from ..output import report_json, write_atomic
+from ..history.baselines import FILE_KINDS
+from ..history.model import Run
+from ..output import report_json, write_atomic, write_report_pair
+from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
 from ..stamp import checked_out
-from . import report_path, store_for
 
 EXIT_GO, EXIT_NO_GO = 0, 1
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    path = report_path(args, config)
-    store = store_for(args, config, path.parent)
+    local = load_config(args.config)
+    reading = open_reading(args, local, writable=not args.no_write)
     try:
-        verdict = cmd_gate(
-            config, path, store, baseline=args.baseline, junit=args.junit_xml, write=not args.no_write
-        )
+        verdict = cmd_gate(reading, baseline=args.baseline, junit=args.junit_xml, write=not args.no_write,
+                           committed_report=Path(local.out) / "latest.json")  # fmt: skip
     finally:
-        store.close()
+        reading.close()
     return EXIT_NO_GO if verdict["blocks"] else EXIT_GO
 
 
 def cmd_gate(
-    config: Config,
-    report_path: Path,
-    store: HistoryStore,
+    reading: Reading,
     *,
     baseline: str | None,
     junit: str | None,
     write: bool,
+    committed_report: Path | None = None,
     out=None,
 ) -> dict:
-    """Evaluate, print every condition, store the verdict in the report and history; returns the verdict."""
+    """Evaluate, print every condition, store the verdict in the report (file and store); the verdict.
+
+    History first, then the file: a report on disk never carries a verdict the history lacks.
+    """
     out = out or sys.stdout
-    report = load_report(report_path)
-    ctx = context(report, store, baseline or config.gates.baseline)
+    config, report = reading.config, reading.report
+    spec = baseline or config.gates.baseline
+    ctx = context(report, reading.store, spec, project=reading.project,
+                  committed_report=committed_report or Path(config.out) / "latest.json")  # fmt: skip
     verdict = decide(ctx, config)
     print(f"checklist: {verdict['checklist']}", file=out)
     for c in verdict["conditions"]:
@@ -54,20 +57,19 @@ def cmd_gate(
               f"(threshold {show(c['threshold'], c.get('unit', 'count'))})" + (f" — {c['detail']}" if c["detail"] else ""),
               file=out)  # fmt: skip
     print(verdict_line(verdict, gated=True), file=out)
-    outputs: dict[Path, str] = {}
-    if write:
+    key = ctx.summary.get("run_key")
+    if write and reading.store is not None and key:
+        reading.store.set_verdict(key, verdict["status"], verdict)
+    if write and reading.path is not None:
         report["summary"]["verdict"] = verdict["status"]
         details = report.setdefault("details", {})
         details["verdict"] = verdict
         details.pop("checklist", None)  # collect's preview; the gate's verdict supersedes it
-        outputs[report_path] = report_json(report)
-        outputs[report_path.with_suffix(".md")] = render_markdown(report, config.coverage_precision)
+        write_report_pair(
+            reading.path, report_json(report), render_markdown(report, config.coverage_precision), key
+        )
     if junit:
-        outputs[Path(junit)] = junit_xml(verdict)
-    if outputs:
-        write_atomic(outputs)
-    if write and ctx.summary.get("run_key"):
-        store.set_verdict(ctx.summary["run_key"], verdict["status"], verdict)
+        write_atomic({Path(junit): junit_xml(verdict)})
     return verdict
 
 
@@ -78,12 +80,14 @@ def decide(ctx: Context, config: Config) -> dict:
     verdict = evaluate(
         ctx.summary, config.gates, config.prod_lanes,
         baseline=ctx.baseline.summary if ctx.baseline else None,
-        new_failures=counts.new_ids if counts.new is not None and (counts.new_exact or counts.new) else None,
+        new_failures=counts.for_gate,
         now=int(epoch) if epoch.isdigit() else None, smoke=config.smoke_suite,
         checkout=checked_out(config.root_path),
     )  # fmt: skip
     verdict["checklist"] = config.gates.describe(config.source)
     verdict["baseline"] = run_ref(ctx.baseline)
+    if verdict["baseline"] and ctx.baseline_origin in FILE_KINDS:  # not in the store: keep how to find it
+        verdict["baseline"]["spec"] = ctx.baseline_spec
     return verdict
 
 

@@ -1,46 +1,82 @@
-"""`healthdeck history show|import-dir|import-git`: the trend per run and importers of past reports."""
+"""`healthdeck history show|prune|migrate|import-dir|import-git`: the trend per run, retention, importers."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config, load_config
+from ..errors import InputError, UsageError
 from ..history.importers import import_dir, import_git
-from ..history.store import HistoryStore
-from . import store_for
+from ..reading import open_history, open_store_for, project_in_store, store_url
+from ..stamp import resolve_project
 from .badge import smoke_suite
+
+if TYPE_CHECKING:
+    from ..history.store import HistoryStore
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    store = store_for(args, config, Path(config.out))
+    if args.history_command == "show":
+        return show(args, config)
+    project, _ = resolve_project(config.root_path, config.project, args.project)
+    timeout = getattr(args, "lock_timeout", None)
+    store = open_history(store_url(args, config, Path(config.out)), project=project,
+                       lock_timeout=config.history_lock_timeout if timeout is None else timeout)  # fmt: skip
     try:
-        if args.history_command == "show":
-            rows = history_rows(store, config, branch=args.branch, limit=args.limit)
-            print(json.dumps(rows, indent=2) if args.format == "json" else format_history(rows), end="")
+        if args.history_command == "prune":
+            print(cmd_prune(store, args, project))
+        elif args.history_command == "migrate":
+            claimed = store.claimed + store.claim_projectless(project)
+            print(
+                f"history at schema {store.schema_version()}; {claimed} runs without a project assigned to {project}"
+            )
         else:
             folder = args.folder if args.history_command == "import-dir" else None
             repo, path, ref = (None, None, "HEAD") if folder else (args.repo, args.path, args.ref)
-            print(cmd_import(store, folder=folder, repo=repo, path=path, ref=ref))
+            print(cmd_import(store, folder=folder, repo=repo, path=path, ref=ref, project=project))
     finally:
         store.close()
     return 0
 
 
-def history_rows(store: HistoryStore, config: Config, *, branch: str | None, limit: int) -> list[dict]:
-    """Runs oldest first with the headline figures and their change from the previous row."""
+def show(args: argparse.Namespace, config: Config) -> int:
+    store = open_store_for(args, config, Path(config.out), writable=False)
+    if store is None:
+        raise InputError(f"{store_url(args, config, Path(config.out))}: no history store there")
+    try:
+        project = None
+        if not args.all_projects:
+            project, note = project_in_store(store, args, config)
+            if note:
+                print(f"healthdeck: note: {note}", file=sys.stderr)
+        rows = history_rows(store, config, branch=args.branch, limit=args.limit, project=project)
+    finally:
+        store.close()
+    print(json.dumps(rows, indent=2) if args.format == "json" else format_history(rows), end="")
+    return 0
+
+
+def history_rows(
+    store: HistoryStore, config: Config, *, branch: str | None, limit: int, project: str | None = None
+) -> list[dict]:
+    """Runs oldest first with the headline figures and their change from the previous row (of the
+    same project: with every project shown, each row compares with its own project's previous one)."""
     rows = []
-    previous: dict | None = None
-    for run in store.runs(branch=branch, limit=limit):
+    previous: dict[str | None, dict] = {}
+    for run in store.runs(branch=branch, limit=limit, project=project):
         figures = store.metrics_of(run.id)
         suite = smoke_suite(config, run.summary)
         row = {
-            "run_key": run.run_key, "ts": run.ts,
+            "run_key": run.run_key, "project": run.project, "ts": run.ts,
             "time": time.strftime("%Y-%m-%d %H:%M", time.gmtime(run.ts)),
-            "git_sha": run.short_sha, "branch": run.branch, "source": run.source,
+            "git_sha": run.short_sha, "branch": run.branch, "tag": run.tag, "source": run.source,
             "approximate": run.approximate, "verdict": run.verdict,
             "smoke_suite": suite,
             "smoke_pass_rate": figures.get(f"tests.{suite}.pass_rate"),
@@ -49,11 +85,12 @@ def history_rows(store: HistoryStore, config: Config, *, branch: str | None, lim
             "compileall": figures.get("compileall.failures"),
             "guardian_new_in_strict": figures.get("guardian.new_in_strict"),
         }  # fmt: skip
+        before = previous.get(run.project)
         for key in ("smoke_pass_rate", "coverage", "ruff", "compileall"):
-            before = previous.get(key) if previous else None
-            row[f"{key}_delta"] = None if row[key] is None or before is None else row[key] - before
+            value = before.get(key) if before else None
+            row[f"{key}_delta"] = None if row[key] is None or value is None else row[key] - value
         rows.append(row)
-        previous = row
+        previous[run.project] = row
     return rows
 
 
@@ -88,10 +125,47 @@ def format_history(rows: list[dict]) -> str:
 
 
 def cmd_import(
-    store: HistoryStore, *, folder: str | None, repo: str | None, path: str | None, ref: str
+    store: HistoryStore,
+    *,
+    folder: str | None,
+    repo: str | None,
+    path: str | None,
+    ref: str,
+    project: str | None = None,
 ) -> str:
-    result = import_dir(store, folder) if folder else import_git(store, repo or ".", path or "", ref)
+    if folder:
+        result = import_dir(store, folder, project=project)
+    else:
+        result = import_git(store, repo or ".", path or "", ref, project=project)
     text = (
         f"imported {result.imported} runs, {result.already} already in history, {len(result.skipped)} skipped"
     )
     return "\n".join([text, *(f"  skipped {s}" for s in result.skipped)])
+
+
+def cmd_prune(store: HistoryStore, args: argparse.Namespace, project: str) -> str:
+    if args.keep_days is None and args.keep_runs is None:
+        raise UsageError("history prune: give --keep-days N and/or --keep-runs N (what to keep)")
+    tagged = tagged_commits(Path(args.repo)) if args.repo else set()
+    result = store.prune(
+        keep_days=args.keep_days, keep_runs=args.keep_runs, now=int(time.time()),
+        project=None if args.all_projects else project, keep_shas=tagged, dry_run=args.dry_run,
+    )  # fmt: skip
+    verb = "would delete" if args.dry_run else "deleted"
+    lines = [f"{verb} {len(result.deleted)} runs, kept {result.kept}"]
+    lines += [f"  {r.run_key} {r.project or ''} {r.branch or '—'} {time.strftime('%Y-%m-%d', time.gmtime(r.ts))}"
+              for r in result.deleted[:20]]  # fmt: skip
+    if len(result.deleted) > 20:
+        lines.append(f"  … and {len(result.deleted) - 20} more")
+    return "\n".join(lines)
+
+
+def tagged_commits(repo: Path) -> set[str]:
+    """Every commit a tag points at in `repo` (runs there are release runs, whatever was recorded)."""
+    done = subprocess.run(["git", "-C", str(repo), "show-ref", "--tags", "-d"], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    if done.returncode not in (0, 1):  # 1: no tags at all
+        raise InputError(
+            f"history prune --repo {repo}: git show-ref failed: {' '.join(done.stderr.split())[:200]}"
+        )
+    return {line.split()[0] for line in done.stdout.splitlines() if line.strip()}

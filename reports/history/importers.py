@@ -16,8 +16,10 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .store import HistoryStore
+if TYPE_CHECKING:
+    from .store import HistoryStore
 
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
@@ -127,19 +129,27 @@ def _upstream_tests(value: object) -> dict | None:
 
 
 def _append(store: HistoryStore, data: object, key: str, source: str, result: ImportResult, where: str,
-            sha: str | None = None, ts: int | None = None) -> None:  # fmt: skip
+            sha: str | None = None, ts: int | None = None, project: str | None = None) -> None:  # fmt: skip
     try:
         summary, approximate = normalize(data, sha, ts)
     except ValueError as exc:
         result.skipped.append(f"{where}: {exc}")
         return
-    if store.append(summary, source=source, run_key=key, approximate=approximate) is None:
+    # a healthdeck report is stored whole, so readers of the store get its details too
+    full = {**data, "summary": summary} if isinstance(data, dict) and not approximate else None
+    if (
+        store.append(
+            summary, source=source, run_key=key, approximate=approximate, report=full, project=project
+        )
+        is None
+    ):
         result.already += 1
     else:
         result.imported += 1
 
 
-def import_dir(store: HistoryStore, folder: str | Path) -> ImportResult:
+def import_dir(store: HistoryStore, folder: str | Path, project: str | None = None) -> ImportResult:
+    """Every *.json report under `folder`; runs whose report names no project get `project`."""
     root = Path(folder)
     if not root.is_dir():
         raise ImportError_(f"{root}: not a folder")
@@ -154,7 +164,7 @@ def import_dir(store: HistoryStore, folder: str | Path) -> ImportResult:
             result.skipped.append(f"{path}: not JSON ({exc})")
     for path, raw, data in loaded:
         key = "file:" + hashlib.sha256(raw).hexdigest()
-        _append(store, data, key, "import-dir", result, str(path))
+        _append(store, data, key, "import-dir", result, str(path), project=project)
     return result
 
 
@@ -165,8 +175,11 @@ def _git(repo: str | Path, *args: str) -> str:
     return done.stdout
 
 
-def import_git(store: HistoryStore, repo: str | Path, path: str, ref: str = "HEAD") -> ImportResult:
-    """Every committed version of `path` (oldest first) becomes a run keyed by its commit.
+def import_git(
+    store: HistoryStore, repo: str | Path, path: str, ref: str = "HEAD", project: str | None = None
+) -> ImportResult:
+    """Every committed version of `path` (oldest first) becomes a run keyed by its commit (of `project`
+    unless the report names its own).
 
     Works on bare repositories too (only `git log` and `git show` are used).
     """
@@ -184,5 +197,6 @@ def import_git(store: HistoryStore, repo: str | Path, path: str, ref: str = "HEA
         except json.JSONDecodeError as exc:
             result.skipped.append(f"{commit[:8]}: not JSON ({exc.msg}, line {exc.lineno})")
             continue
-        _append(store, data, f"git:{commit}:{path}", "import-git", result, commit[:8], commit, int(committed))
+        _append(store, data, f"git:{commit}:{path}", "import-git", result, commit[:8], commit, int(committed),
+                project)  # fmt: skip
     return result

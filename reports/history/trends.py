@@ -6,9 +6,15 @@ import itertools
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import BASELINE_HELP
-from .store import HistoryStore, Run
+from .model import Run
+
+if TYPE_CHECKING:  # the store module imports SQLAlchemy; these functions only call its methods
+    from .store import HistoryStore
+
+STORE_KINDS = ("previous", "branch", "tag", "sha", "run")
 
 
 class BaselineError(Exception):
@@ -18,24 +24,27 @@ class BaselineError(Exception):
 def resolve_baseline(
     store: HistoryStore, spec: str, current: Run | None, repo: str | Path = "."
 ) -> Run | None:
-    """The run to compare `current` with; None when history has no such run."""
+    """The stored run to compare `current` with; None when history has no such run.
+
+    `previous`, `branch:`, `tag:` and `sha:` stay within the current run's project; `run:KEY` is exact.
+    """
     before = current.ts if current else None
     exclude = current.run_key if current else None
+    project = current.project if current else None
     kind, _, value = spec.partition(":")
     until = None if before is None else before + 1
     if kind == "previous":
         branch = current.branch if current else None
-        candidates = store.runs(
-            branch=branch, before_ts=until, limit=2
-        )  # the newest two: one may be `current`
+        # the newest two: one may be `current`
+        candidates = store.runs(branch=branch, before_ts=until, limit=2, project=project)
     elif kind == "branch" and value:
-        candidates = store.runs(branch=value, before_ts=until, limit=2)
+        candidates = store.runs(branch=value, before_ts=until, limit=2, project=project)
     elif kind == "tag" and value:
         sha = _git_rev(repo, value)
-        found = store.latest_for_sha(sha) if sha else None
+        found = store.latest_for_sha(sha, project) if sha else None
         return found if found and found.run_key != exclude else None
     elif kind == "sha" and value:
-        found = store.latest_for_sha(value)
+        found = store.latest_for_sha(value, project)
         return found if found and found.run_key != exclude else None
     elif kind == "run" and value:
         return store.run(value)
@@ -73,6 +82,7 @@ def flaky_tests(
     window: int = 30,
     min_runs: int = 5,
     min_flip_rate: float = 0.1,
+    project: str | None = None,
 ) -> list[FlakyTest]:
     """Tests that both passed and failed on one commit, or flip between passing and failing often
     (two flips or more, at least `min_flip_rate` of the runs) over the last `window` runs.
@@ -80,7 +90,11 @@ def flaky_tests(
     History keeps non-passing outcomes only, so "passed" means: the suite ran in that run and the test
     was not among its failures.
     """
-    runs = [r for r in store.runs(branch=branch, limit=window) if suite in (r.summary.get("tests") or {})]
+    runs = [
+        r
+        for r in store.runs(branch=branch, limit=window, project=project)
+        if suite in (r.summary.get("tests") or {})
+    ]
     history = store.test_history(suite, [r.id for r in runs])
     by_sha: dict[str, list[Run]] = {}
     for run in runs:
@@ -129,11 +143,20 @@ class CaseHistory:
 
 
 def case_history(
-    store: HistoryStore, suite: str, test_id: str, branch: str | None = None, window: int = 30
+    store: HistoryStore,
+    suite: str,
+    test_id: str,
+    branch: str | None = None,
+    window: int = 30,
+    project: str | None = None,
 ) -> CaseHistory:
     """The last `window` outcomes as a strip, when the test started failing, the last run where it passed,
     and its recorded durations (history keeps non-passing outcomes and slower tests' durations only)."""
-    runs = [r for r in store.runs(branch=branch, limit=window) if suite in (r.summary.get("tests") or {})]
+    runs = [
+        r
+        for r in store.runs(branch=branch, limit=window, project=project)
+        if suite in (r.summary.get("tests") or {})
+    ]
     timeline = store.test_timeline(suite, test_id, [r.id for r in runs])
     strip = [CaseRun(r, timeline[r.id][0] or "passed", timeline[r.id][1]) for r in runs]
     failing = [c.outcome in ("failed", "error") for c in strip]

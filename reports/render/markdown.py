@@ -24,6 +24,8 @@ def render_markdown(report: dict, precision: int = 2) -> str:
         + (f", version `{s['version']}`" if s.get("version") else ""),
         "",
     ]
+    for warning in (d.get("metadata") or {}).get("warnings") or []:
+        out += [f"**Warning:** {cell(warning)}", ""]
     out += verdict_section(s, d)
     if s["missing"]:
         out += [

@@ -1,0 +1,123 @@
+"""What a run is compared with: a stored run, a report file, or the report as committed at a git ref.
+
+`report:PATH` (a base-branch latest.json, e.g. a downloaded artifact) and `git:REF` (the report file
+committed at REF) need no history store, so a fresh CI runner gets the same deltas, new-failure marks
+and gate conditions as it would from a store baseline. A report lists at most `max_failing_listed`
+failing tests per suite; where its list was cut, a test missing from it proves nothing, and the
+comparison says "unknown" for such tests instead of "new".
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import InputError
+from ..report_file import load_report, parse_report
+from .model import Run
+from .trends import STORE_KINDS, BaselineError, resolve_baseline
+
+if TYPE_CHECKING:
+    from .store import HistoryStore
+
+FILE_KINDS = ("report", "git")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    run: Run  # a stored run, or a stand-in (id 0) made from a report file
+    failing: dict[tuple[str, str], str]  # (suite, test id) -> failed | error | flaky
+    partial: frozenset[str]  # suites whose failing list was cut: absence from it proves nothing
+    origin: str  # history | report | git
+
+    @property
+    def summary(self) -> dict:
+        return self.run.summary
+
+
+def check_spec(spec: str) -> None:
+    kind, _, value = spec.partition(":")
+    if kind not in (*STORE_KINDS, *FILE_KINDS) or (kind != "previous" and not value):
+        from . import BASELINE_HELP
+
+        raise BaselineError(f"baseline {spec!r} is not one of: {BASELINE_HELP}")
+
+
+def find_baseline(
+    store: HistoryStore | None,
+    spec: str,
+    current: Run,
+    *,
+    repo: str | Path = ".",
+    committed_report: str | Path = "docs/audits/health/latest.json",
+) -> Baseline | None:
+    """The baseline `spec` names; None when there is none (no such run, or no store to look in).
+
+    `committed_report`: where the report file lives in the working tree, for `git:REF`.
+    """
+    check_spec(spec)
+    kind, _, value = spec.partition(":")
+    if kind == "report":
+        return from_report(load_report(value), f"report:{value}", "report")
+    if kind == "git":
+        path = Path(committed_report)
+        return from_report(report_at_ref(Path(repo), value, path), f"git:{value}:{path.as_posix()}", "git")
+    if store is None:
+        return None
+    run = resolve_baseline(store, spec, current, repo)
+    return Baseline(run, store.failing_of(run.id), frozenset(), "history") if run else None
+
+
+def from_report(report: dict, key: str, origin: str) -> Baseline:
+    s = report["summary"]
+    run = Run(
+        id=0, run_key=s.get("run_key") or key, git_sha=s.get("git_sha_full") or s.get("git_sha"),
+        branch=s.get("branch"), version=s.get("version"), ts=int(s.get("ts") or 0), ci_run_id=s.get("ci_run_id"),
+        source=origin, approximate=False, verdict=s.get("verdict"), summary=s, project=s.get("project"),
+        tag=s.get("tag"),
+    )  # fmt: skip
+    failing: dict[tuple[str, str], str] = {}
+    partial = set()
+    for suite, det in ((report.get("details") or {}).get("tests") or {}).items():
+        failing.update({(suite, t): "flaky" for t in det.get("flaky") or []})
+        failing.update({(suite, f["test_id"]): f["outcome"] for f in det.get("failing") or []})
+        if det.get("failing_truncated"):
+            partial.add(suite)
+    return Baseline(run, failing, frozenset(partial), origin)
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InputError(f"git {args[0]} in {repo}: {exc}") from exc
+
+
+def report_at_ref(repo: Path, ref: str, path: Path) -> dict:
+    """The report file at `path` (in the working tree of `repo`) as committed at `ref`."""
+    top = _git(repo, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        raise InputError(f"baseline git:{ref}: {repo.resolve()} is not a git repository")
+    commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if commit.returncode != 0:
+        shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
+        hint = (
+            f"this is a shallow clone: fetch it first (git fetch --depth=1 origin tag {ref}, or "
+            f"git fetch --depth=1 origin {ref} for a branch; actions/checkout: fetch-depth: 0)"
+            if shallow
+            else "no such commit, branch or tag in this repository"
+        )
+        raise InputError(f"baseline git:{ref}: {ref} is not in this clone; {hint}")
+    root = Path(top.stdout.decode().strip()).resolve()
+    absolute = (path if path.is_absolute() else Path(repo) / path).resolve()
+    try:
+        inside = absolute.relative_to(root).as_posix()
+    except ValueError as exc:
+        raise InputError(f"baseline git:{ref}: {path} is outside the repository {root}") from exc
+    sha = commit.stdout.decode().strip()
+    shown = _git(repo, "show", f"{sha}:{inside}")
+    if shown.returncode != 0:
+        raise InputError(f"baseline git:{ref}: no {inside} committed at {ref} ({sha[:8]})")
+    return parse_report(shown.stdout, f"git:{ref}:{inside}")

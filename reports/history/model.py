@@ -1,0 +1,44 @@
+"""What the history store hands out: plain records, importable without the database layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    run_key: str
+    git_sha: str | None
+    branch: str | None
+    version: str | None
+    ts: int
+    ci_run_id: str | None
+    source: str
+    approximate: bool
+    verdict: str | None
+    summary: dict
+    project: str | None = None
+    tag: str | None = None
+
+    @property
+    def short_sha(self) -> str:
+        return (self.git_sha or "")[:8]
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    """One project of a shared store: its newest run and the recent values of the asked-for metrics."""
+
+    project: str | None
+    runs: int
+    latest: Run
+    series: dict[str, list[tuple[int, float]]] = field(
+        default_factory=dict
+    )  # metric -> [(ts, value)] oldest first
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    deleted: list[Run]
+    kept: int

@@ -1,0 +1,126 @@
+"""The configuration a report was made with, carried in its `config` block, and which one a reader uses.
+
+A report's lane figures were computed with its own lanes, and its verdict with its own checklist, so a
+reader on another machine (a fresh runner, the dashboard host) uses the report's configuration. A
+`--config` given on the command line is the reader asking for its local policy: then the local prod
+lanes, smoke suite, checklist and badge thresholds apply (lanes cannot change after the fact). Either
+way, every setting on which the two disagree is named in a note.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from .config import Config, GateConfig
+
+# Settings that decide how a report is read (and can be taken from either side) ...
+POLICY_KEYS = ("prod_lanes", "smoke_suite", "gates", "badge_thresholds", "coverage_precision")
+# ... and settings that decided how its figures were made (always the report's).
+MADE_WITH_KEYS = ("lanes", "max_failing_listed", "message_chars", "slowest", "lowest_files")
+
+
+def config_block(config: Config) -> dict:
+    """The report's `config` block: JSON-ready, no machine paths."""
+    block: dict[str, Any] = {
+        "lanes": {lane: list(prefixes) for lane, prefixes in config.lanes.items()},
+        "prod_lanes": list(config.prod_lanes),
+        "smoke_suite": config.smoke_suite,
+        "gates": _jsonable({**dataclasses.asdict(config.gates), "origin": _name(config.gates.origin)}),
+        "badge_thresholds": {k: list(v) for k, v in config.badge_thresholds.items()},
+        "coverage_precision": config.coverage_precision,
+        "max_failing_listed": config.max_failing_listed,
+        "message_chars": config.message_chars,
+        "slowest": config.slowest,
+        "lowest_files": config.lowest_files,
+        "source": _name(config.source),
+    }
+    return block
+
+
+def _name(path: str | None) -> str | None:
+    return Path(path).name if path else None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _from_block(block: dict, base: Config) -> tuple[Config, list[str]]:
+    """`base` with every setting the block carries; settings this healthdeck cannot read are named."""
+    values: dict[str, Any] = {}
+    unreadable: list[str] = []
+    if isinstance(block.get("lanes"), dict):
+        values["lanes"] = {lane: tuple(p) for lane, p in block["lanes"].items()}
+    if isinstance(block.get("prod_lanes"), list):
+        values["prod_lanes"] = tuple(block["prod_lanes"])
+    if isinstance(block.get("badge_thresholds"), dict):
+        values["badge_thresholds"] = {k: tuple(v) for k, v in block["badge_thresholds"].items()}
+    for key in (
+        "smoke_suite",
+        "coverage_precision",
+        "max_failing_listed",
+        "message_chars",
+        "slowest",
+        "lowest_files",
+    ):
+        if key in block and block[key] is not None:
+            values[key] = block[key]
+    if isinstance(block.get("gates"), dict):
+        known = {f.name for f in dataclasses.fields(GateConfig)}
+        unreadable += [f"gates.{k}" for k in block["gates"] if k not in known]
+        try:
+            gates = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in block["gates"].items() if k in known
+            }
+            values["gates"] = GateConfig(**gates)
+        except TypeError:
+            unreadable.append("gates")
+    return dataclasses.replace(base, **values), unreadable
+
+
+def effective_config(report: dict, local: Config, prefer_local: bool = False) -> tuple[Config, list[str]]:
+    """(the configuration to read `report` with, notes for stderr or the page).
+
+    Reports made before the `config` block carried the checklist (only lanes) are read with the local
+    configuration.
+    """
+    block = report.get("config") or {}
+    if "prod_lanes" not in block:
+        return local, []
+    from_report, unreadable = _from_block(block, local)
+    notes = (
+        [f"the report's setting {', '.join(unreadable)} is unknown to this healthdeck and ignored"]
+        if unreadable
+        else []
+    )
+    if prefer_local:
+        chosen = dataclasses.replace(local, **{k: getattr(from_report, k) for k in MADE_WITH_KEYS})
+    else:
+        chosen = from_report
+    if local.source:  # a local [tool.healthdeck] exists: say where it disagrees, in one line
+        mine, theirs = config_block(local), config_block(from_report)  # both as a report stores them
+        differ = [key for key in (*POLICY_KEYS, "lanes") if mine[key] != theirs[key]]
+        if differ:
+            where = Path(local.source).name
+            shown = "; ".join(
+                f"{key}: report {_show(theirs[key])}, {where} {_show(mine[key])}" for key in differ
+            )
+            used = (
+                f"using {where}'s (--config), except lanes, which made the report's figures"
+                if prefer_local
+                else f"using the report's (give --config {where} to use the local one)"
+            )
+            notes.append(f"the report's configuration differs from {where} ({shown}); {used}")
+    return chosen, notes
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= 80 else text[:77] + "..."
