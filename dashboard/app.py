@@ -29,5 +29,6 @@ PAGES = [
         else []
     ),
     st.Page("app_pages/review.py", title="Release review", icon=":material/fact_check:", url_path="review"),
+    st.Page("app_pages/projects.py", title="All projects", icon=":material/apps:", url_path="projects"),
 ]
 st.navigation(PAGES).run()

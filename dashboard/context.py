@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 import streamlit as st
 
+from healthdeck.reports.config import Config
 from healthdeck.reports.context import context as failure_context
 from healthdeck.reports.failures import failure_counts
 from healthdeck.reports.gate import evaluate
@@ -64,9 +65,7 @@ class Ctx:
 
     @property
     def smoke(self) -> str | None:
-        tests = self.summary.get("tests") or {}
-        name = self.src.config.smoke_suite
-        return name if name in tests else next(iter(tests), None)
+        return headline_suite(self.summary, self.src.config.smoke_suite)
 
     def metric_trend(self, columns: dict[str, str]) -> pd.DataFrame:
         return data.trend(self.runs, self.metrics, columns)
@@ -86,11 +85,12 @@ def _report(origin: str, stamp: int, url: str, version: str) -> dict | None:
 
 
 def _load(src: data.Source, version: str) -> tuple[dict | None, str, int, str | None]:
-    """(report, origin, stamp, error): the report file when there is one, else the project's newest
-    stored run, so the dashboard works from HEALTHDECK_HISTORY alone."""
+    """(report, origin, stamp, error): the report file when there is one (and it is of the project
+    picked), else the project's newest stored run, so the dashboard works from HEALTHDECK_HISTORY alone."""
     mtime = data._mtime(src.report)
-    if mtime:
-        return data.load_report(str(src.report), mtime), f"file:{src.report}", mtime, None
+    local = data.load_report(str(src.report), mtime) if mtime else None
+    if local is not None and src.project in (None, local["summary"].get("project")):
+        return local, f"file:{src.report}", mtime, None
     if not src.history_exists:
         return None, "", 0, None
     try:
@@ -111,6 +111,21 @@ def _with_report_config(src: data.Source, report: dict | None) -> data.Source:
     return replace(src, config=config, project=project, config_notes=tuple(notes))
 
 
+def headline_suite(summary: dict, configured: str) -> str | None:
+    """The suite a page headlines: the configured smoke suite if the report has it, else its first suite."""
+    tests = summary.get("tests") or {}
+    return configured if configured in tests else next(iter(tests), None)
+
+
+def unstored_verdict(
+    report: dict, config: Config, baseline: dict | None = None, new_failures: list[str] | None = None
+) -> dict:
+    """The checklist evaluated now, by the reports' own function, for a run `healthdeck gate` never
+    decided on; the pages say so and never show it as GO."""
+    return evaluate(report["summary"], config.gates, config.prod_lanes, smoke=config.smoke_suite,
+                    baseline=baseline, new_failures=new_failures)  # fmt: skip
+
+
 def sidebar_filters(branches: list[str]) -> tuple[str | None, int | None, str]:
     """Branch, window and baseline, kept in the URL so a pasted link shows the same view."""
     with st.sidebar:
@@ -125,9 +140,36 @@ def sidebar_filters(branches: list[str]) -> tuple[str | None, int | None, str]:
     return (None if branch == "all branches" else branch), since, baseline
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _project_names(url: str, version: str) -> list[str]:
+    return [name for name in data.store(url).project_names() if name is not None]
+
+
+def project_picker(src: data.Source, version: str) -> data.Source:
+    """With several projects in the store, the one to show (kept in the URL); the default is the
+    configured project (HEALTHDECK_PROJECT), else the report file's, else the first by name."""
+    if not src.history_exists:
+        return src
+    try:
+        names = _project_names(src.history, version)
+    except data.HistoryError:
+        return src  # the pages say the history cannot be read
+    if len(names) < 2:
+        return src
+    mtime = data._mtime(src.report)
+    local = data.load_report(str(src.report), mtime) if mtime else None
+    default = src.project or (local or {}).get("summary", {}).get("project")
+    default = default if default in names else names[0]
+    with st.sidebar:
+        picked = st.selectbox("Project", names, index=names.index(default), key="project", bind="query-params",
+                              help="Projects sharing this history store; All projects compares them")  # fmt: skip
+    return replace(src, project=picked)
+
+
 def build() -> Ctx:
     src = data.source()
     version = data.history_version(src.history)
+    src = project_picker(src, version)
     report, origin, stamp, error = _load(src, version)
     src = _with_report_config(src, report)
     branches: list[str] = []
@@ -157,8 +199,6 @@ def build() -> Ctx:
     stored = (report or {}).get("details", {}).get("verdict")
     verdict = stored
     if report and not stored:
-        config = src.config
-        verdict = evaluate(report["summary"], config.gates, config.prod_lanes, smoke=config.smoke_suite,
-                           baseline=baseline.summary if baseline else None, new_failures=new)  # fmt: skip
+        verdict = unstored_verdict(report, src.config, baseline.summary if baseline else None, new)
     return Ctx(src, report, version, branch, since, spec, runs, metrics, current, baseline, failures, verdict,
                bool(stored), error)  # fmt: skip

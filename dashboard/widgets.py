@@ -116,11 +116,23 @@ def provenance(ctx: Ctx) -> None:
             f"baseline {md(ctx.baseline.short_sha or ctx.baseline.run_key, code=True)} ({md(ctx.baseline_spec)})"
         )
     st.caption(" · ".join(parts))
+    config_notes(ctx)
     if age_h > limit:
         st.warning(
             f"The latest report is stale: {age_h:.0f} hours old (limit {limit:g} h).",
             icon=":material/schedule:",
         )
+
+
+def config_notes(ctx: Ctx) -> None:
+    """Which configuration the figures are read with, where the report's own and the local one disagree."""
+    notes = ctx.src.config_notes
+    if notes:
+        differ = (
+            f"{len(notes)} {'setting differs' if len(notes) == 1 else 'settings differ'} from the local one"
+        )
+        with st.expander(f"Configuration in force: the report's own — {differ}", icon=":material/tune:"):
+            st.markdown("\n".join(f"- {md(n)}" for n in notes))
 
 
 def pct(value: float | None, digits: int = 2) -> str:

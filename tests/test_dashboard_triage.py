@@ -103,7 +103,7 @@ def test_browser_clicking_a_failing_test_opens_its_history(triage_server, browse
         main = page.locator('[data-testid="stMain"]')
         assert main.locator('[data-testid="stExpander"]').count() == 2
         assert main.get_by_text("History of one test").count() == 0
-        grid = main.locator('[data-testid="stDataFrame"]').nth(_failing_grid(page))
+        grid = main.locator('[data-testid="stDataFrame"]').nth(failing_grid(page))
         box = grid.bounding_box()
         # the grid draws on a canvas: click the row-selection cell of the first data row
         page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
@@ -120,7 +120,7 @@ def test_browser_clicking_a_failing_test_opens_its_history(triage_server, browse
         context.close()
 
 
-def _failing_grid(page) -> int:
+def failing_grid(page) -> int:
     """The index of the failing-tests table among the page's dataframes (the one under its subheader)."""
     return page.evaluate("""() => {
         const grids = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"]')];

@@ -1,0 +1,63 @@
+"""All projects: one row per project of the shared store, worst first, for leads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+
+from healthdeck.dashboard import data, portfolio
+from healthdeck.dashboard.context import Ctx
+from healthdeck.dashboard.widgets import md, missing
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _rows(url: str, version: str, _config: object) -> list[portfolio.ProjectRow]:
+    return portfolio.project_rows(data.store(url), _config)
+
+
+def render(ctx: Ctx) -> None:
+    st.title("All projects")
+    if not ctx.src.history_exists or ctx.history_error:
+        missing(
+            "shared history",
+            "Point the dashboard at a history store (`HEALTHDECK_HISTORY`) that CI writes to.",
+        )
+        return
+    rows = _rows(ctx.src.history, ctx.version, data.source().config)
+    if not rows:
+        missing("runs", "The history store holds no run yet: rows appear after `healthdeck collect`.")
+        return
+    frame = pd.DataFrame([{
+        "project": r.project or "(no project)", "verdict": r.verdict, "smoke pass rate": r.pass_rate,
+        "coverage": r.coverage, "ruff (prod lanes)": r.ruff_prod,
+        "last run": datetime.fromtimestamp(r.last_run_ts, UTC), "runs": r.runs, "trend": r.spark,
+        "smoke suite": r.smoke_suite,
+    } for r in rows])  # fmt: skip
+    st.caption(f"{len(rows)} projects, worst first: NO-GO, then INCOMPLETE, then not gated, then GO; "
+               "within each, the lowest smoke pass rate first. Click a row to pick that project for every page.")  # fmt: skip
+    st.dataframe(
+        frame, hide_index=True, on_select=lambda: _open(rows), selection_mode="single-row", key="project_pick",
+        column_config={
+            "smoke pass rate": st.column_config.NumberColumn(format="%.2f %%"),
+            "coverage": st.column_config.NumberColumn(format="%.2f %%"),
+            "last run": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm z"),
+            "trend": st.column_config.LineChartColumn("smoke pass rate, last runs", y_min=0, y_max=100),
+        },
+    )  # fmt: skip
+    chosen = st.session_state.get("project")
+    if chosen and any(r.project == chosen for r in rows):
+        # st.switch_page cannot be used: it clears the URL's parameters, which the filters are bound to.
+        st.page_link("app_pages/overview.py", label=f"Open {md(chosen)}", icon=":material/arrow_forward:",
+                     query_params={"project": chosen})  # fmt: skip
+
+
+def _open(rows: list[portfolio.ProjectRow]) -> None:
+    """A row was clicked: pick that project in the sidebar (its state is set before the picker is drawn)."""
+    picked = st.session_state["project_pick"].selection.rows
+    if picked and rows[picked[0]].project is not None:
+        st.session_state["project"] = rows[picked[0]].project
+
+
+render(st.session_state["healthdeck_ctx"])

@@ -1,0 +1,87 @@
+"""The all-projects overview for leads: one row per project of a shared store, worst first.
+
+Each row reads the project's newest run and its stored report (one per project, so the cost does not
+grow with the number of runs), with the configuration that report was made with: its smoke suite and
+its prod lanes, not the dashboard host's. The verdict is the one `healthdeck gate` stored; a run nobody
+gated is "not gated", never GO (a failing checklist is still NO-GO, as on the overview's banner).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from healthdeck.reports.config import Config
+from healthdeck.reports.history.store import HistoryStore
+from healthdeck.reports.report_config import effective_config
+
+from .context import headline_suite, unstored_verdict
+
+SPARK_RUNS = 30
+NOT_GATED = "not gated"
+# Worst first: a failing release, then one that cannot be decided, then one nobody decided, then GO.
+RANK = {"NO-GO": 0, "INCOMPLETE": 1, NOT_GATED: 2, "GO": 3}
+
+
+@dataclass
+class ProjectRow:
+    project: str | None
+    verdict: str  # GO | NO-GO | INCOMPLETE as gated; "NO-GO (not gated)" or "not gated" otherwise
+    smoke_suite: str | None
+    pass_rate: float | None  # percent
+    coverage: float | None  # percent
+    ruff_prod: int | None
+    last_run_ts: int
+    runs: int
+    spark: list[float] = field(default_factory=list)  # smoke pass rate (percent) over the newest runs
+
+    @property
+    def rank(self) -> tuple:
+        word = (
+            self.verdict
+            if self.verdict in RANK
+            else "NO-GO"
+            if self.verdict.startswith("NO-GO")
+            else NOT_GATED
+        )
+        missing = -1.0  # an unknown figure sorts before every known one: it is not evidence of health
+        return (RANK[word], self.pass_rate if self.pass_rate is not None else missing,
+                self.coverage if self.coverage is not None else missing, self.project or "")  # fmt: skip
+
+
+def ruff_in_prod(summary: dict, prod_lanes: tuple[str, ...]) -> int | None:
+    """ruff findings in the prod lanes; every finding when no lane is prod; None without per-lane counts."""
+    ruff = summary.get("ruff")
+    if not ruff:
+        return None
+    if not prod_lanes:
+        return ruff["count"]["total"]
+    lanes = ruff["count"].get("lanes")
+    return None if lanes is None else sum(lanes.get(lane, 0) for lane in prod_lanes)
+
+
+def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:
+    """Every project of the store, worst first."""
+    newest = store.projects(spark=1)
+    made: list[tuple] = []
+    for summary in newest:
+        report = store.report(summary.latest) or {"summary": summary.latest.summary}
+        config, _ = effective_config(report, local)
+        made.append((summary, report, config, headline_suite(report["summary"], config.smoke_suite)))
+    names = tuple(sorted({f"tests.{suite}.pass_rate" for *_, suite in made if suite}))
+    series = {p.project: p.series for p in store.projects(spark=SPARK_RUNS, names=names)} if names else {}
+    rows = []
+    for summary, report, config, suite in made:
+        s, run = report["summary"], summary.latest
+        verdict = run.verdict or (report.get("details") or {}).get("verdict", {}).get("status")
+        if verdict is None:
+            evaluated = unstored_verdict(report, config)["status"]
+            verdict = "NO-GO (not gated)" if evaluated == "NO-GO" else NOT_GATED
+        rate = ((s.get("tests") or {}).get(suite) or {}).get("pass_rate") if suite else None
+        points = series.get(summary.project, {}).get(f"tests.{suite}.pass_rate", [])
+        rows.append(ProjectRow(
+            project=summary.project, verdict=verdict, smoke_suite=suite,
+            pass_rate=None if rate is None else rate * 100, coverage=(s.get("coverage") or {}).get("percent"),
+            ruff_prod=ruff_in_prod(s, config.prod_lanes), last_run_ts=run.ts, runs=summary.runs,
+            spark=[v * 100 for _, v in points],
+        ))  # fmt: skip
+    return sorted(rows, key=lambda r: r.rank)
