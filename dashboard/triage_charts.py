@@ -39,7 +39,8 @@ def outcome_strip(runs: Sequence[dict]) -> go.Figure:
         hovertemplate="%{customdata[0]}<br>%{customdata[2]} · %{customdata[1]} UTC<extra></extra>",
     ))  # fmt: skip
     fig.update_layout(height=140, bargap=0.08, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
-                      title={"text": f"Last {len(runs)} runs (oldest left)", "x": 0, "xanchor": "left"})  # fmt: skip
+                      title={"text": f"Last {len(runs)} {'run' if len(runs) == 1 else 'runs'} (oldest left)", "x": 0,
+                             "xanchor": "left"})  # fmt: skip
     fig.update_yaxes(visible=False, range=[0, 1])
     fig.update_xaxes(showticklabels=len(runs) <= 15, tickfont={"size": 10})
     return fig

@@ -140,6 +140,10 @@ def test_project_picker_and_all_projects(two_projects) -> None:
     # and its own: api's runs are no baseline for it
     banner = web.error[0].value
     assert banner.startswith("### :material/block: NO-GO") and "no baseline run with coverage" in banner
+    # a test's own history is its project's: KNOWN fails in every api run, passed in web's only run
+    history = _run("tests", project="web", test=f"smoke::{KNOWN}")
+    facts = next(m.value for m in history.markdown if "last passed" in m.value)
+    assert facts.startswith("not failing in the newest run")
     every = _run("projects")
     [table] = [d.value for d in every.dataframe if "project" in d.value]
     assert list(table["verdict"]) == ["NO-GO", "NO-GO"]

@@ -146,14 +146,20 @@ def failures_table(ctx: Ctx, tests: dict) -> tuple[str, str] | None:
         picked = frame.iloc[rows[0]]
         st.query_params["test"] = f"{picked['suite']}::{picked['test_id']}"  # a link opens the same test
         return picked["suite"], picked["test_id"]
-    linked = st.query_params.get("test", "")
-    suite, _, test_id = linked.partition("::")
+    return None
+
+
+def linked_test(tests: dict) -> tuple[str, str] | None:
+    """The test a link names (?test=SUITE::ID), failing now or not."""
+    suite, _, test_id = st.query_params.get("test", "").partition("::")
     return (suite, test_id) if suite in tests and test_id else None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _case(url: str, version: str, suite: str, test_id: str, branch: str | None) -> CaseHistory:
-    return case_history(data.store(url), suite, test_id, branch=branch, window=HISTORY_RUNS)
+def _case(
+    url: str, version: str, suite: str, test_id: str, branch: str | None, project: str | None
+) -> CaseHistory:
+    return case_history(data.store(url), suite, test_id, branch=branch, window=HISTORY_RUNS, project=project)
 
 
 def test_history(ctx: Ctx, suite: str, test_id: str) -> None:
@@ -163,7 +169,7 @@ def test_history(ctx: Ctx, suite: str, test_id: str) -> None:
     if not ctx.src.history_exists or ctx.history_error:
         missing("test history", "A test's own history needs the history store.")
         return
-    case = _case(ctx.src.history, ctx.version, suite, test_id, ctx.branch)
+    case = _case(ctx.src.history, ctx.version, suite, test_id, ctx.branch, ctx.src.project)
     if not case.runs:
         missing("test history", "No run of this suite in the history.")
         return
@@ -212,7 +218,7 @@ def render(ctx: Ctx) -> None:
         for suite in suites:
             transitions_section(suite, details.get(suite) or {})
             slower_section(suite, details.get(suite) or {})
-    picked = failures_table(ctx, tests)
+    picked = failures_table(ctx, tests) or linked_test(tests)
     if picked:
         test_history(ctx, *picked)
     left, right = st.columns(2)
@@ -225,7 +231,11 @@ def render(ctx: Ctx) -> None:
         st.subheader("Flaky over the window")
         if ctx.src.history_exists and not ctx.history_error:
             found = [
-                f for s in suites for f in flaky_tests(data.store(ctx.src.history), s, branch=ctx.branch)
+                f
+                for s in suites
+                for f in flaky_tests(
+                    data.store(ctx.src.history), s, branch=ctx.branch, project=ctx.src.project
+                )
             ]
             if found:
                 st.dataframe(pd.DataFrame([{"suite": f.suite, "test": f.test_id, "same commit": f.same_commit,
