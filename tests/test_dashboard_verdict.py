@@ -110,3 +110,5 @@ def test_openapi_breaking_changes_on_the_overview_and_the_review(monkeypatch, ap
     assert not at.exception
     [review] = [e.value for e in at.error if e.value.startswith("**") and "OpenAPI" in e.value]
     assert f"**{api['breaking']} breaking OpenAPI changes**" in review and "(baseline: 0 breaking)" in review
+    [listed] = [d.value for d in at.dataframe if "rule" in d.value]  # from the run's stored report
+    assert listed["rule"].tolist() == [c["rule"] for c in changes]

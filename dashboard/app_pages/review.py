@@ -64,7 +64,8 @@ def render(ctx: Ctx) -> None:
     st.subheader("Every figure")
     st.dataframe(pd.DataFrame(deltas), hide_index=True)
     st.subheader("OpenAPI")
-    openapi_changes(candidate.summary, None, baseline=baseline.summary)
+    stored = store.report(candidate)  # None for runs recorded before full reports were stored
+    openapi_changes(candidate.summary, stored.get("details") if stored else None, baseline=baseline.summary)
     st.subheader(f"New failures ({len(new)})")
     table_or([{"test": t} for t in new], "No new failures.")
     markdown = render_review({"label": labels[candidate_key], "summary": candidate.summary},
