@@ -274,3 +274,18 @@ def test_categories_in_report_and_comment(tmp_path, monkeypatch, capsys) -> None
     text = runs.comment(capsys)
     assert "| infrastructure: `ConnectionRefusedError: [Errno <n>] Connect call failed ('<ip>', <n>)`" in text
     assert "| Category |" in (runs.out / "latest.md").read_text()
+
+
+def test_schema_holds_the_triage_details(tmp_path, monkeypatch) -> None:
+    from healthdeck.reports.schema import ReportError, validate_report
+
+    runs = Runs(tmp_path, monkeypatch)
+    runs.collect(junit([("t.m::test_a", "failed", "ValueError: 1", 0.1)]))
+    report = runs.collect(
+        junit([("t.m::test_a", "passed", "", 0.1), ("t.m::test_b", "error", "OSError: 2", 0.1)])
+    )
+    validate_report(report)
+    suite = report["details"]["tests"]["unit"]
+    del suite["transitions"]["fixed_total"]  # a capped list without its exact count
+    with pytest.raises(ReportError, match="fixed_total"):
+        validate_report(report)
