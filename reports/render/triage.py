@@ -102,8 +102,9 @@ def comment_transitions(summary_tests: dict, details: dict, names: int) -> list[
 
 
 def _baseline(ref: dict) -> str:
+    """`main` `abc12345`, or the run's time when git could not say where it came from."""
     where = " ".join(code(x) for x in (ref.get("branch"), ref.get("git_sha")) if x)
-    return where or code(ref["run_key"])
+    return where or f"the run of {_when(ref['ts'])} UTC"
 
 
 def _when(ts: int) -> str:
