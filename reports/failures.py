@@ -2,7 +2,7 @@
 
 The report lists at most `max_failing_listed` failing tests per suite, but the history keeps every
 failing test of a run, so "how many are new" is exact whenever the run is in the history. The order of
-any shortened list is: new failures first, then failures sharing their message with many other tests
+any shortened list is: new failures first, then failures sharing their cause (or message) with many other tests
 (one cause breaking many tests), then by suite and test name.
 """
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 FAILING = ("failed", "error")
 FAILING_ORDER = (
-    "Listed: new failures first, then failures whose message many tests share, then by suite and name; "
+    "Listed: new failures first, then failures whose cause many tests share, then by suite and name; "
     "the count is every failing test."
 )
 
@@ -80,14 +80,22 @@ def failure_counts(ctx: Context) -> FailureCounts:
 
 
 def ordered(failures: list[dict]) -> list[dict]:
-    """New first, then by how many tests share the failure message, then by suite and name."""
-    shared = Counter(f["message"] for f in failures if f.get("message"))
+    """New first, then by how many tests share the failure's cause, then by suite and name.
+
+    The cause (reports.causes) groups messages that differ only in numbers, ids or ports; a report
+    written before causes existed falls back to the message itself.
+    """
+    shared = Counter(_shared_key(f) for f in failures)
     return sorted(
         failures,
         key=lambda f: (
             f.get("status") != "new",
-            -shared.get(f.get("message") or "", 1),
+            -shared[_shared_key(f)] if _shared_key(f) else -1,
             f["suite"],
             f["test_id"],
         ),
     )
+
+
+def _shared_key(failure: dict) -> str | None:
+    return failure.get("cause") or failure.get("message") or None

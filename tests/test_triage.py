@@ -289,3 +289,15 @@ def test_schema_holds_the_triage_details(tmp_path, monkeypatch) -> None:
     del suite["transitions"]["fixed_total"]  # a capped list without its exact count
     with pytest.raises(ReportError, match="fixed_total"):
         validate_report(report)
+
+
+def test_failing_list_ranks_the_most_shared_cause_first() -> None:
+    from healthdeck.reports.failures import ordered
+
+    failures = [{"suite": "u", "test_id": f"t{i}", "message": f"OSError: port {i}", "cause": "aaa", "status": "known"}
+                for i in range(3)]  # fmt: skip
+    failures.append(
+        {"suite": "u", "test_id": "a0", "message": "ValueError: x", "cause": "bbb", "status": "known"}
+    )
+    # three distinct messages, one cause: they outrank the single failure that sorts first by name
+    assert [f["test_id"] for f in ordered(failures)] == ["t0", "t1", "t2", "a0"]

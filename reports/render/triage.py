@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ..failures import number, total_failing
 from .md import cell, code, plural, table
 
 # Transition lists, in the order a reviewer reads them.
@@ -20,18 +21,13 @@ TRANSITIONS = (
 ID_CHARS = 120  # a parametrised test id can be kilobytes long
 
 
-def number(n: int) -> str:
-    """10 000, not 10000 or 10,000."""
-    return f"{n:,}".replace(",", " ")
-
-
 def short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def failing_headline(tests: dict) -> str | None:
     """'10 000 failing tests, 3 causes' over all suites; None when nothing fails."""
-    failing = sum(t["failed"] + t["errors"] for t in tests.values())
+    failing = total_failing({"tests": tests})
     if not failing:
         return None
     causes = sum(t.get("causes") or 0 for t in tests.values())
