@@ -50,7 +50,10 @@ class Source:
 
 
 def source() -> Source:
-    config = load_config(os.environ.get("HEALTHDECK_CONFIG") or None)
+    path = os.environ.get("HEALTHDECK_CONFIG")
+    # "" = the project has no pyproject: the defaults, never the pyproject nearest this process's folder
+    # (`healthdeck dashboard` runs Streamlit in dashboard/, inside healthdeck's own checkout).
+    config = Config() if path == "" else load_config(path or None)
     report = Path(os.environ.get("HEALTHDECK_REPORT") or Path(config.out) / "latest.json")
     history = os.environ.get("HEALTHDECK_HISTORY") or config.history or default_url(report.parent)
     project = os.environ.get("HEALTHDECK_PROJECT") or None

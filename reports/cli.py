@@ -26,7 +26,7 @@ EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 
 def _suite_spec(value: str) -> tuple[str, str]:
     suite, sep, path = value.partition("=")
     if not sep or not suite or not path:
-        raise argparse.ArgumentTypeError(f"expected SUITE=PATH, got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected SUITE=PATH (e.g. tests=junit.xml), got {value!r}")
     return suite, path
 
 
@@ -175,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--runs", type=int, default=30, help="runs of history to build (default 30)")
     demo.add_argument("--no-dashboard", action="store_true", help="only build the report and history")
-    demo.add_argument("-q", "--quiet", action="store_true")
+    demo.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _serve_args(demo)
     return parser
 

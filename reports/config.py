@@ -164,7 +164,9 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
         return Config()
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:  # strerror alone: the path is already the line's first word
+        raise ConfigError(f"{source}: cannot read config: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read config: {exc}") from exc
     tool = data.get("tool", {})
     if not isinstance(tool, dict):

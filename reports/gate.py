@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from .config import GateConfig
+from .render.md import display_covered, percent
 
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "UNKNOWN"
 GO, NO_GO, INCOMPLETE = "GO", "NO-GO", "INCOMPLETE"
@@ -22,7 +23,10 @@ SUPPLY = {
     "tests": "give `healthdeck collect --junit smoke=PATH` (JUnit XML)",
     "ruff": "give `healthdeck collect --ruff PATH` (ruff check --output-format json)",
     "compileall": "give `healthdeck collect --compileall PATH` (python -m compileall -q output)",
-    "openapi": "give `healthdeck collect --openapi BASE HEAD` (two spec files) or `--openapi-report FILE`",
+    "openapi": (
+        "give `healthdeck collect --openapi BASE HEAD` (two spec files) or `--openapi-report FILE`; "
+        "no HTTP API: set `openapi_breaking_max = false` in [tool.healthdeck.gates]"
+    ),
     "coverage": "give `healthdeck collect --coverage PATH`",
     "guardian": "give `healthdeck collect --guardian-permissive LOG --guardian-strict LOG`",
 }
@@ -46,8 +50,8 @@ def show(value: float | int | str | None, unit: str) -> str:
     if isinstance(value, str):
         return value
     return {
-        "fraction": f"{value * 100:.2f} %",
-        "percent": f"{value:.2f} %",
+        "fraction": percent(value),
+        "percent": f"{display_covered(value, 2)} %",
         "points": f"{value:.2f} pts",
         "hours": f"{value:.1f} h",
     }.get(unit, f"{value:g}")

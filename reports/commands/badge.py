@@ -10,7 +10,7 @@ from ..gate import smoke_suite as resolve_smoke
 from ..output import write_atomic
 from ..reading import open_reading
 from ..render.badge import color_for, endpoint, svg
-from ..render.md import percent
+from ..render.md import display_covered, percent
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +29,11 @@ def smoke_suite(config: Config, summary: dict) -> str:
     return resolve_smoke(summary, config.smoke_suite)[0] or config.smoke_suite
 
 
+def smoke_label(suite: str) -> str:
+    """'smoke tests', but 'tests' rather than 'tests tests' for a suite already named so."""
+    return suite if suite.lower().endswith(("test", "tests")) else f"{suite} tests"
+
+
 def cmd_badge(config: Config, report: dict, out: Path) -> list[Path]:
     s = report["summary"]
     suite = smoke_suite(config, s)
@@ -36,9 +41,9 @@ def cmd_badge(config: Config, report: dict, out: Path) -> list[Path]:
     cov = (s.get("coverage") or {}).get("percent")
     verdict = s.get("verdict")
     badges = {
-        "smoke": (f"{suite} tests", percent(rate, 1).replace(" ", "") if rate is not None else "unknown",
+        "smoke": (smoke_label(suite), percent(rate, 1).replace(" ", "") if rate is not None else "unknown",
                   color_for(rate, config.badge_thresholds["pass_rate"])),
-        "coverage": ("coverage", f"{cov:.1f}%" if cov is not None else "unknown",
+        "coverage": ("coverage", f"{display_covered(cov, 1)}%" if cov is not None else "unknown",
                      color_for(cov, config.badge_thresholds["coverage"])),
         "verdict": ("release", verdict or "not gated",
                     {"GO": "green", "NO-GO": "red", "INCOMPLETE": "yellow"}.get(verdict or "", "grey")),

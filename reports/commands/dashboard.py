@@ -41,8 +41,9 @@ def serve(
     require_extra("dashboard", "streamlit", "the dashboard")
     app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     env = {**os.environ, "HEALTHDECK_REPORT": str(report.resolve()), "HEALTHDECK_HISTORY": _absolute(history)}
-    if config:
-        env["HEALTHDECK_CONFIG"] = str(Path(config).resolve())
+    env["HEALTHDECK_CONFIG"] = (
+        str(Path(config).resolve()) if config else ""
+    )  # "": defaults, see dashboard/data.py
     if project:
         env["HEALTHDECK_PROJECT"] = project
     print(f"dashboard: http://{host}:{port}  (Ctrl-C stops it)", flush=True)

@@ -32,7 +32,8 @@ def plural(n: int, noun: str) -> str:
 
 
 def percent(fraction: float | None, digits: int = 2) -> str:
-    return "—" if fraction is None else f"{fraction * 100:.{digits}f} %"
+    """A fraction as a percentage that never reads 100 while something failed (nor 0 while something passed)."""
+    return "—" if fraction is None else f"{display_covered(fraction * 100, digits)} %"
 
 
 def coverage_pc(value: float | None, precision: int) -> str:

@@ -1,0 +1,72 @@
+"""What a first-time user meets: figures that never round to a lie, badges that read well, config
+errors in one plain line, and a dashboard that never borrows another project's config."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from healthdeck.reports.cli import EXIT_USAGE, main
+from healthdeck.reports.commands import dashboard as dashboard_cmd
+from healthdeck.reports.commands.badge import cmd_badge
+from healthdeck.reports.config import Config
+from healthdeck.reports.gate import show
+from healthdeck.reports.render.md import percent
+
+
+@pytest.mark.parametrize(("passed", "total"), [(1999, 2000), (19999, 20000), (199_999, 200_000)])
+def test_a_failure_never_shows_as_100_percent(passed: int, total: int) -> None:
+    rate = passed / total
+    assert percent(rate) != "100.00 %" and percent(rate, 1) != "100.0 %"
+    assert show(rate, "fraction") != "100.00 %"
+    assert show(99.999, "percent") == "99.99 %"  # coverage.py's own display for an incomplete total
+    assert percent(1.0) == "100.00 %" and percent(0.0) == "0.00 %" and percent(0.95) == "95.00 %"
+
+
+def _badges(tmp_path: Path, suite: str, rate: float, cov: float) -> dict[str, dict]:
+    summary = {"tests": {suite: {"pass_rate": rate}}, "coverage": {"percent": cov}, "verdict": None}
+    cmd_badge(Config(), {"summary": summary}, tmp_path)
+    return {n: json.loads((tmp_path / f"badge-{n}.json").read_text()) for n in ("smoke", "coverage")}
+
+
+def test_badges_round_like_coverage_py_and_name_the_suite_once(tmp_path: Path) -> None:
+    b = _badges(tmp_path, "tests", 1999 / 2000, 99.96)
+    assert b["smoke"]["label"] == "tests" and b["smoke"]["message"] == "99.9%"
+    assert b["coverage"]["message"] == "99.9%"
+    b = _badges(tmp_path, "smoke", 1.0, 100.0)
+    assert b["smoke"]["label"] == "smoke tests" and b["smoke"]["message"] == "100.0%"
+    assert b["coverage"]["message"] == "100.0%"
+
+
+def test_missing_config_is_one_plain_line(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "nothere.toml"
+    assert main(["gate", "--config", str(missing), "--report", str(tmp_path / "r.json")]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert err == f"healthdeck: error: {missing}: cannot read config: No such file or directory"
+
+
+def test_dashboard_without_a_project_config_uses_the_defaults(tmp_path: Path, monkeypatch) -> None:
+    """Streamlit runs in healthdeck's dashboard/ folder: searching from there would find healthdeck's own
+    pyproject (its prod lanes, its checklist) and show a stranger's figures for the user's report."""
+    seen: dict[str, str] = {}
+
+    class Child:
+        def __init__(self, command: list[str], env: dict[str, str], **_kw: object) -> None:
+            seen.update(env)
+
+    monkeypatch.setattr(dashboard_cmd.subprocess, "Popen", Child)
+    monkeypatch.setattr(dashboard_cmd, "_supervise", lambda child: 0)
+    monkeypatch.setenv("HEALTHDECK_CONFIG", "/somewhere/else/pyproject.toml")  # never inherited
+    monkeypatch.chdir(tmp_path)  # no pyproject.toml here or above
+    assert main(["dashboard", "--report", str(tmp_path / "latest.json")]) == 0
+    assert seen["HEALTHDECK_CONFIG"] == ""
+
+    from healthdeck.dashboard.data import source
+
+    monkeypatch.setenv("HEALTHDECK_CONFIG", "")
+    monkeypatch.chdir(Path(dashboard_cmd.__file__).resolve().parents[2] / "dashboard")
+    assert source().config == Config()
+    assert os.environ["HEALTHDECK_CONFIG"] == ""
