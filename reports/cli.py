@@ -80,7 +80,12 @@ def _parser() -> argparse.ArgumentParser:
         help="permissive-versus-strict Guardian delta as Markdown (rehearsal comment) or JSON",
     )
     _guardian_args(delta, required=True)
-    delta.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    delta.add_argument(
+        "--format",
+        choices=("markdown", "json"),
+        default="markdown",
+        help="markdown (default: the rehearsal comment) or json",
+    )
     delta.add_argument("--output", metavar="FILE", help="write here (atomically) instead of standard output")
 
     history = sub.add_parser("history", help="the run history: show trends, import past reports")
