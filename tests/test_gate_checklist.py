@@ -133,6 +133,23 @@ def test_complete_healthy_run_is_go(empty_project, tmp_path, capsys) -> None:
     assert "## ✅ Release health: **GO**" in capsys.readouterr().out
 
 
+def test_collect_alone_names_a_failing_checklist_in_every_headline(empty_project, tmp_path, capsys) -> None:
+    """Before `gate` runs, a failing item is already NO-GO in the comment and latest.md headings."""
+    junit = tmp_path / "smoke.xml"
+    junit.write_text('<testsuite name="s"><testcase classname="t" name="ok"/>'
+                     '<testcase classname="t" name="bad"><failure message="boom"/></testcase></testsuite>')  # fmt: skip
+    assert _run("collect", "--junit", f"smoke={junit}") == EXIT_OK
+    capsys.readouterr()
+    md = (empty_project / "docs" / "audits" / "health" / "latest.md").read_text()
+    assert "## Verdict: **NO-GO** (not gated yet)" in md
+    assert _run("comment") == EXIT_OK
+    assert "## ❌ Release health: **NO-GO** (not gated yet)" in capsys.readouterr().out
+    assert _run("gate") == EXIT_NO_GO  # and the gate agrees
+    capsys.readouterr()
+    assert _run("comment") == EXIT_OK
+    assert "## ❌ Release health: **NO-GO**" in capsys.readouterr().out
+
+
 def test_collect_alone_never_says_go(empty_project, tmp_path, capsys) -> None:
     ruff, compileall = _clean_artifacts(tmp_path)
     assert _run("collect", "--junit", f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}", "--ruff", str(ruff),

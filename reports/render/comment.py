@@ -70,11 +70,16 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
             smoke_suite, prod_lanes, link) -> str:  # fmt: skip
     out = [MARKER]
     where = " · ".join(code(x) for x in (s.get("branch"), s.get("git_sha")) if x)
+    preview = details.get("checklist")
     if verdict:
         out += [f"## {_ICONS[verdict['status']]} Release health: **{verdict['status']}** {where}", ""]
+    elif preview and preview["status"] != "GO":
+        # A checklist item already fails or is unknown: the headline says so, as `gate` will.
+        out += [f"## {_ICONS[preview['status']]} Release health: **{preview['status']}** (not gated yet) {where}", "",
+                verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
     else:
         out += [f"## ⏳ Release health: not gated yet {where}", "",
-                verdict_line(details.get("checklist"), gated=False) + ".", ""]  # fmt: skip
+                verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
     out += [_baseline_line(baseline_ref), ""]
     base = baseline or {}
     rows = []

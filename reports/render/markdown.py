@@ -241,7 +241,13 @@ def verdict_section(summary: dict, details: dict) -> list[str]:
         out = [f"## Verdict: **{verdict['status']}**{blocks}", ""]
     else:
         verdict = details.get("checklist")
-        out = ["## Verdict: not gated yet", "", f"_{verdict_line(verdict, gated=False)}._", ""]
+        # A preview that already fails or is unknown is named in the heading, as `gate` will name it.
+        status = (
+            f"**{verdict['status']}** (not gated yet)"
+            if verdict and verdict["status"] != "GO"
+            else "not gated yet"
+        )
+        out = [f"## Verdict: {status}", "", f"_{verdict_line(verdict, gated=False)}._", ""]
         if not verdict:
             return out
     if verdict.get("checklist"):
