@@ -1,0 +1,192 @@
+"""Where a run came from: its project, the PR head commit in a pull-request event, release tags, and
+git that cannot be read (said on stderr and in latest.md, with the fix). Also the dashboard reading
+the history store alone, with the report's own configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from healthdeck.reports.cli import EXIT_OK, main
+from healthdeck.reports.history.store import open_store
+from healthdeck.reports.stamp import read_stamp, remote_name, resolve_project
+from tests.conftest import EDGE, REAL
+
+SMALL = [
+    "--junit",
+    f"smoke={EDGE / 'xunit2.xml'}",
+    "--ruff",
+    str(REAL / "more-itertools.ruff-statistics.txt"),
+]
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@e",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@e",
+}
+
+
+@pytest.fixture
+def plain_git(tmp_path, monkeypatch):
+    """git with no global or system configuration (no safe.directory = * from the machine)."""
+    empty = tmp_path / "gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GITHUB_SHA", "GITHUB_REF_NAME", "GITHUB_HEAD_REF", "GITHUB_REPOSITORY", "GITHUB_EVENT_NAME",
+                 "GITHUB_EVENT_PATH", "GITHUB_REF_TYPE", "CI_COMMIT_SHA", "CI_COMMIT_TAG", "SOURCE_DATE_EPOCH"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+
+
+def _repo(path: Path, *, remote: str | None = None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=env)
+    subprocess.run(
+        ["git", "-C", str(path), "commit", "-q", "--allow-empty", "-m", "one"], check=True, env=env
+    )
+    if remote:
+        subprocess.run(["git", "-C", str(path), "remote", "add", "origin", remote], check=True, env=env)
+    return path
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making git see another owner needs root (chown)")
+def test_dubious_ownership_is_said_with_the_fix(plain_git, tmp_path, monkeypatch, capsys) -> None:
+    """The CI-container case for real: the checkout belongs to another user, so git refuses to read it."""
+    repo = _repo(tmp_path / "checkout")
+    shutil.chown(repo, "nobody")
+    for path in repo.rglob("*"):
+        shutil.chown(path, "nobody")
+    stamp = read_stamp(repo, env={})
+    assert stamp.git_sha is None and stamp.branch is None
+    [warning] = stamp.warnings
+    assert "dubious ownership" in warning and f"git config --global --add safe.directory {repo}" in warning
+    monkeypatch.chdir(repo)
+    assert main(["collect", "--no-history", "--out", str(tmp_path / "out"), *SMALL]) == EXIT_OK
+    assert "safe.directory" in capsys.readouterr().err
+    markdown = (tmp_path / "out" / "latest.md").read_text()
+    assert "**Warning:** git refused to read" in markdown and "safe.directory" in markdown
+    report = json.loads((tmp_path / "out" / "latest.json").read_text())
+    assert report["details"]["metadata"]["warnings"] == [warning]
+    # with the fix applied, git reads the checkout again and nothing is said
+    subprocess.run(["git", "config", "--global", "--add", "safe.directory", str(repo)], check=True)
+    assert read_stamp(repo, env={}).warnings == () and read_stamp(repo, env={}).git_sha
+
+
+def test_a_pull_request_run_is_keyed_by_the_head_commit(plain_git, tmp_path, monkeypatch) -> None:
+    head, merge = "a" * 40, "b" * 40
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 17, "head": {"sha": head, "ref": "feature"}}}))
+    env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event), "GITHUB_SHA": merge,
+           "GITHUB_HEAD_REF": "feature", "GITHUB_REPOSITORY": "octo/app", "SOURCE_DATE_EPOCH": "1700000000"}  # fmt: skip
+    stamp = read_stamp(_repo(tmp_path / "repo"), env=env)
+    assert (stamp.git_sha, stamp.merge_sha, stamp.pull_request, stamp.project) == (
+        head,
+        merge,
+        17,
+        "octo/app",
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path / "repo")
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    assert main(["collect", "-q", "--out", str(tmp_path / "out"), "--history", url, *SMALL]) == EXIT_OK
+    summary = json.loads((tmp_path / "out" / "latest.json").read_text())["summary"]
+    assert (summary["git_sha_full"], summary["merge_sha"], summary["pull_request"]) == (head, merge, 17)
+    store = open_store(url, readonly=True)
+    assert store.latest_for_sha(head[:8], "octo/app").run_key == summary["run_key"]  # found by the head
+    assert store.latest_for_sha(merge[:8]) is None
+    store.close()
+    event.write_text("{not json")
+    assert "unreadable" in read_stamp(tmp_path / "repo", env=env).warnings[0]
+
+
+def test_release_tags_are_recorded(plain_git, tmp_path) -> None:
+    repo = _repo(tmp_path / "repo")
+    assert read_stamp(repo, env={}).tag is None
+    subprocess.run(["git", "-C", str(repo), "tag", "v2.0"], check=True)
+    assert read_stamp(repo, env={}).tag == "v2.0"  # a tag exactly at HEAD
+    assert read_stamp(repo, env={"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v2.1"}).tag == "v2.1"
+    assert read_stamp(repo, env={"CI_COMMIT_TAG": "v2.2"}).tag == "v2.2"
+
+
+def test_project_resolution_order(plain_git, tmp_path) -> None:
+    repo = _repo(tmp_path / "service-folder", remote="git@github.com:octo/service.git")
+    env = {"GITHUB_REPOSITORY": "octo/from-env"}
+    assert resolve_project(repo, "configured", "explicit", env) == ("explicit", "--project")
+    assert resolve_project(repo, "configured", None, env) == ("configured", "[tool.healthdeck] project")
+    assert resolve_project(repo, None, None, env) == ("octo/from-env", "GITHUB_REPOSITORY")
+    assert resolve_project(repo, None, None, {}) == ("octo/service", "git remote origin")
+    bare = tmp_path / "no-git-here"
+    bare.mkdir()
+    assert resolve_project(bare, None, None, {}) == ("no-git-here", "project folder name")
+    assert remote_name("https://github.com/octo/service.git") == "octo/service"
+    assert remote_name("ssh://git@gitlab.example:2222/group/sub/service.git") == "group/sub/service"
+    assert remote_name("/srv/git/service.git") == "service"
+
+
+def test_the_dashboard_reads_the_store_alone_with_the_report_configuration(
+    plain_git, tmp_path, monkeypatch
+) -> None:
+    """No report file anywhere, a local pyproject that says otherwise: the dashboard shows the stored run's
+    verdict and failing test, with the prod lanes the report was made with."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    made_with = tmp_path / "made-with.toml"
+    made_with.write_text(
+        '[tool.healthdeck]\nprod_lanes = ["core"]\n[tool.healthdeck.lanes]\ncore = ["more_itertools/"]\n'
+    )
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    for k in range(3):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) - 3600 + k))  # inside the default window
+        args = ["collect", "-q", "--config", str(made_with), "--project", "svc", "--out", str(tmp_path / "out"),
+                "--history", url, "--junit", f"smoke={EDGE / 'xunit2.xml'}",
+                "--ruff", str(REAL / "more-itertools.ruff-violations.json.gz")]  # fmt: skip
+        assert main(args) == EXIT_OK
+    gate = [
+        "gate",
+        "--config",
+        str(made_with),
+        "--report",
+        str(tmp_path / "out" / "latest.json"),
+        "--history",
+        url,
+    ]
+    assert main(gate) == 1
+    failing = json.loads((tmp_path / "out" / "latest.json").read_text())["details"]["tests"]["smoke"][
+        "failing"
+    ][0]
+    shutil.rmtree(tmp_path / "out")
+    elsewhere = tmp_path / "dashboard-host"
+    elsewhere.mkdir()
+    (elsewhere / "pyproject.toml").write_text("[tool.healthdeck]\nprod_lanes = []\n")
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("HEALTHDECK_REPORT", str(elsewhere / "latest.json"))  # not there
+    monkeypatch.setenv("HEALTHDECK_HISTORY", url)
+    monkeypatch.delenv("HEALTHDECK_CONFIG", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"), default_timeout=60
+    )
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("No report yet" in i.value for i in at.info)
+    assert "NO-GO" in at.error[0].value
+    ctx = at.session_state["healthdeck_ctx"]
+    assert ctx.verdict_stored and ctx.verdict["status"] == "NO-GO"  # the verdict the gate stored
+    assert ctx.src.config.prod_lanes == ("core",) and ctx.src.project == "svc"  # the report's, not the host's
+    assert "differs from pyproject.toml" in ctx.src.config_notes[0]
+    assert len(ctx.runs) == 3
+    at.switch_page("app_pages/tests.py").run()
+    assert not at.exception
+    frames = [df.value for df in at.dataframe if "test_id" in df.value.columns]
+    [row] = [r for f in frames for _, r in f.iterrows() if r["test_id"] == failing["test_id"]]
+    assert row["message"] == failing["message"]  # the failing test with its message, from the store
