@@ -120,10 +120,11 @@ def load_projects(
 def load_runs(
     url: str, version: str, branch: str | None, since_ts: int | None, project: str | None = None
 ) -> pd.DataFrame:
-    runs = store(url).runs(branch=branch, since_ts=since_ts, project=project)
+    rows = store(url).run_table(project=project, branch=branch, since_ts=since_ts)  # no summaries: cheap
     frame = pd.DataFrame(
-        [{"run_id": r.id, "run_key": r.run_key, "ts": r.ts, "sha": r.short_sha, "branch": r.branch,
-          "verdict": r.verdict, "approximate": r.approximate, "source": r.source} for r in runs],
+        [{"run_id": r["id"], "run_key": r["run_key"], "ts": r["ts"], "sha": (r["git_sha"] or "")[:8],
+          "branch": r["branch"], "verdict": r["verdict"], "approximate": bool(r["approximate"]),
+          "source": r["source"]} for r in rows],
         columns=["run_id", "run_key", "ts", "sha", "branch", "verdict", "approximate", "source"],
     )  # fmt: skip
     frame["time"] = pd.to_datetime(frame["ts"], unit="s", utc=True)

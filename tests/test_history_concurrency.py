@@ -306,11 +306,10 @@ def test_readers_work_on_a_read_only_mount(tmp_path, capsys, monkeypatch) -> Non
     out = data / "out"
     url = f"sqlite:///{data / 'history.sqlite'}"
     for k in range(2):
-        os.environ["SOURCE_DATE_EPOCH"] = str(1_700_000_000 + k)
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) - 100 + k))  # in the dashboard's window
         assert (
             main(["collect", "-q", "--project", "p", "--out", str(out), "--history", url, *SMALL]) == EXIT_OK
         )
-    del os.environ["SOURCE_DATE_EPOCH"]
     ro = tmp_path / "ro"
     _bind_mount_read_only(data, ro)
     try:
@@ -332,5 +331,28 @@ def test_readers_work_on_a_read_only_mount(tmp_path, capsys, monkeypatch) -> Non
             line for line in capsys.readouterr().err.splitlines() if not line.startswith("healthdeck: note:")
         ]
         assert "the store is read-only here" in err  # when opening or when storing the verdict
+        _dashboard_on(ro_url, tmp_path / "no-report.json", monkeypatch)
     finally:
         subprocess.run(["umount", str(ro)], check=True)
+
+
+def _dashboard_on(url: str, report: Path, monkeypatch) -> None:
+    """The dashboard over a read-only store and no report file: it renders the stored run."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HEALTHDECK_REPORT", str(report))
+    monkeypatch.setenv("HEALTHDECK_HISTORY", url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"), default_timeout=60
+    )
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    ctx = at.session_state["healthdeck_ctx"]
+    assert ctx.history_error is None and ctx.report is not None and len(ctx.runs) == 2
+    from healthdeck.dashboard import data
+
+    data.store(url).close()  # let go of the file, so the mount can be undone
+    st.cache_resource.clear()
