@@ -129,7 +129,7 @@ def evaluate(
     if gates.coverage_drop_max is not None:
         add(_coverage_drop(summary, baseline, gates.coverage_drop_max))
     if gates.no_new_failures:
-        add(_new_failures(summary, new_failures))
+        add(_new_failures(summary, new_failures, baseline is not None))
     if gates.guardian_new_in_strict_max is not None:
         g = summary.get("guardian") or {}
         value = g.get("new_in_strict") if g.get("permissive") else None
@@ -224,13 +224,15 @@ def comparable_coverage(now: dict, base: dict) -> tuple[str, str]:
     return "statements only (branches not measured)", "statements_percent"
 
 
-def _new_failures(summary: dict, new_failures: list[str] | None) -> Condition:
+def _new_failures(summary: dict, new_failures: list[str] | None, has_baseline: bool) -> Condition:
     if new_failures is None or not summary.get("tests"):
-        reason = (
-            f"no tests in the report; {SUPPLY['tests']}"
-            if not summary.get("tests")
-            else "no baseline run to compare with (or this run is not in the history)"
-        )
+        if not summary.get("tests"):
+            reason = f"no tests in the report; {SUPPLY['tests']}"
+        elif has_baseline:
+            reason = ("the baseline cannot tell which failures are new: a suite failing now did not run there, "
+                      "or its list of failing tests was cut")  # fmt: skip
+        else:
+            reason = "no baseline run to compare with (or this run is not in the history)"
         return Condition("no_new_failures", "new failing tests vs baseline", UNKNOWN, None, 0, reason)
     shown = ", ".join(new_failures[:5]) + (" …" if len(new_failures) > 5 else "")
     return _compare("no_new_failures", "new failing tests vs baseline", len(new_failures), 0, at_least=False,

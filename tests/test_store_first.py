@@ -305,3 +305,19 @@ def test_outputs_follow_the_umask(umask, mode, artifacts, ci, tmp_path, monkeypa
         "latest.json",
         "latest.md",
     ]  # no temp files
+
+
+def test_failures_in_a_suite_the_baseline_did_not_run_are_not_called_new_or_known(
+    artifacts, ci, tmp_path, monkeypatch, capsys
+) -> None:
+    """No evidence either way: the condition is UNKNOWN and says why, never a silent PASS."""
+    monkeypatch.chdir(_project(tmp_path / "p"))
+    ci(1)
+    assert main(["collect", "-q", *artifacts["green"]]) == EXIT_OK  # smoke only
+    ci(2)
+    unit = ["--junit", f"unit={DATEUTIL / 'unit.junit.xml.gz'}"]
+    assert main(["collect", "-q", *artifacts["green"], *unit]) == EXIT_OK  # unit fails, smoke green
+    capsys.readouterr()
+    assert main(["gate", "--no-write"]) == EXIT_NO_GO
+    [line] = [x for x in capsys.readouterr().out.splitlines() if "new failing tests vs baseline:" in x]
+    assert line.startswith("UNKNOWN") and "a suite failing now did not run there" in line
