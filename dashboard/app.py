@@ -1,17 +1,20 @@
 """healthdeck dashboard: `healthdeck dashboard`, or `streamlit run dashboard/app.py`.
 
-This script loads the data once per rerun (cached), draws the shared filters, and hands the context
-to the selected page through the session, so every page of one session sees the same view.
+This script checks who may look (optional sign-in), draws the filters the selected page uses, loads
+the data once per rerun (cached), says what could not be read, and hands the context to the page
+through the session, so every page of one session sees the same view.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from healthdeck.dashboard import context
+from healthdeck.dashboard import auth, context, data, links
+from healthdeck.dashboard.widgets import data_state, new_run_notice
 
 st.set_page_config(page_title="healthdeck", page_icon=":material/monitor_heart:", layout="wide")
-st.session_state["healthdeck_ctx"] = context.build()
+SOURCE = data.source()
+REPORT = context.report_for_pages(SOURCE)
 PAGES = [
     st.Page(
         "app_pages/overview.py",
@@ -25,10 +28,23 @@ PAGES = [
     st.Page("app_pages/lint.py", title="Lint", icon=":material/cleaning_services:", url_path="lint"),
     *(
         [st.Page("app_pages/guardian.py", title="Guardian", icon=":material/policy:", url_path="guardian")]
-        if context.uses_guardian(st.session_state["healthdeck_ctx"])
+        if context.guardian_used(REPORT, SOURCE.config)
         else []
     ),
     st.Page("app_pages/review.py", title="Release review", icon=":material/fact_check:", url_path="review"),
     st.Page("app_pages/projects.py", title="All projects", icon=":material/apps:", url_path="projects"),
 ]
-st.navigation(PAGES).run()
+# The sidebar filters each page's view depends on; each lives in the URL (links.py).
+FILTERS = {"guardian": (), "review": ("branch", "window"), "projects": ()}
+
+if auth.allowed():
+    page = st.navigation(PAGES)
+    name = page.url_path or "overview"
+    filters = FILTERS.get(name, ("branch", "window", "baseline"))
+    links.notice_area()
+    ctx = context.build(filters)
+    st.session_state["healthdeck_ctx"] = ctx
+    data_state(ctx)
+    new_run_notice(ctx)
+    auth.sign_out_button()
+    page.run()

@@ -1,22 +1,30 @@
 """Pure plotly figure builders: data in, figure out. No Streamlit, so each is unit-tested.
 
-Every trend is downsampled to at most `MAX_POINTS` points per series before it reaches the browser.
-Colours are fixed per meaning (pass/fail/unknown, permissive/strict) and readable on light and dark.
+Trends stay readable at any volume: above `AGGREGATE_ABOVE` runs in the window a trend is drawn per
+day (per week past `MAX_BUCKETS` days): the daily median as a line, the day's min–max as a band, no
+per-run markers; the hover names the day, how many runs it holds and its worst run. The per-run view
+draws the newest `MAX_RAW` runs. Either way no trace sends more than a few hundred points.
+Times are UTC and say so; colours are fixed per meaning and readable on light and dark themes.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 import plotly.graph_objects as go
 
-MAX_POINTS = 1500
+AGGREGATE_ABOVE = 200  # runs in the window above which trends are drawn per day
+MAX_BUCKETS = 500  # days per trace; a longer window is drawn per week
+MAX_RAW = 500  # the per-run view draws the newest runs only
 PASS, FAIL, UNKNOWN = "#2da44e", "#cf222e", "#9a6700"
 PERMISSIVE, STRICT = "#8250df", "#cf222e"
 SERIES = ["#0969da", "#1a7f37", "#bf8700", "#8250df", "#bc4c00", "#1b7c83", "#cf222e", "#953800", "#6e7781"]
 OTHER = "#8c959f"  # the "everything else" series is always grey
+RELEASE = "#8c959f"
 STATUS_COLORS = {
     "GO": PASS,
     "PASS": PASS,
@@ -25,6 +33,9 @@ STATUS_COLORS = {
     "INCOMPLETE": UNKNOWN,
     "UNKNOWN": UNKNOWN,
 }
+View = Literal["daily", "each run"]
+VIEWS: tuple[View, ...] = ("daily", "each run")
+Worse = Literal["lower", "higher"]
 
 
 def label(value: object) -> str:
@@ -36,19 +47,103 @@ def labels(values: Iterable[object]) -> list[str]:
     return [label(v) for v in values]
 
 
-def downsample(frame: pd.DataFrame, x: str, max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """At most `max_points` rows: equal-width time buckets, numeric columns averaged, others last."""
-    if len(frame) <= max_points:
-        return frame
-    ordered = frame.sort_values(x)
-    buckets = pd.cut(ordered[x].astype("int64"), bins=max_points, labels=False)
-    numeric = ordered.select_dtypes("number").columns.drop(x, errors="ignore")
-    agg = {c: ("mean" if c in numeric else "last") for c in ordered.columns if c != x}
-    agg[x] = "last"
-    return ordered.groupby(buckets, sort=True).agg(agg).dropna(subset=[x]).reset_index(drop=True)
+def chart_config(name: str) -> dict:
+    """The one plotly `config` every chart uses: a named PNG download and a trimmed toolbar."""
+    return {
+        "displaylogo": False,
+        "modeBarButtonsToRemove": [
+            "select2d",
+            "lasso2d",
+            "autoScale2d",
+            "toggleSpikelines",
+            "hoverClosestCartesian",
+            "hoverCompareCartesian",
+        ],
+        "toImageButtonOptions": {"format": "png", "filename": f"healthdeck-{name}", "scale": 2},
+    }
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, percent: bool = False) -> go.Figure:
+def default_view(runs: int) -> View:
+    return "daily" if runs > AGGREGATE_ABOVE else "each run"
+
+
+@dataclass(frozen=True)
+class Release:
+    time: pd.Timestamp
+    tag: str
+
+
+# -- shaping the data --------------------------------------------------------------------------------
+
+
+def bucket_of(times: pd.Series) -> str:
+    """ "D" (a day) unless the window spans more than MAX_BUCKETS days, then "W" (a week)."""
+    if times.empty:
+        return "D"
+    days = (times.max() - times.min()).days + 1
+    return "D" if days <= MAX_BUCKETS else "W"
+
+
+def _bucket(times: pd.Series) -> pd.Series:
+    """Each time's day (00:00 UTC), or its week's Monday when the window is long."""
+    day = times.dt.floor("D")
+    return day if bucket_of(times) == "D" else day - pd.to_timedelta(day.dt.dayofweek, unit="D")
+
+
+def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.DataFrame:
+    """One row per day (or week) holding runs of `column`: median, min, max, runs, worst run.
+
+    Columns: time (the day, UTC), median, low, high, runs, worst, worst_sha, worst_time.
+    """
+    data = frame[["time", "sha", column]].dropna(subset=[column])
+    out = ["time", "median", "low", "high", "runs", "worst", "worst_sha", "worst_time"]
+    if data.empty:
+        return pd.DataFrame(columns=out)
+    day = _bucket(data["time"])
+    grouped = data.groupby(day, sort=True)[column]
+    worst_index = grouped.idxmin() if worse == "lower" else grouped.idxmax()
+    worst = data.loc[worst_index.to_numpy()]
+    return pd.DataFrame(
+        {
+            "time": grouped.median().index,
+            "median": grouped.median().to_numpy(),
+            "low": grouped.min().to_numpy(),
+            "high": grouped.max().to_numpy(),
+            "runs": grouped.size().to_numpy(),
+            "worst": worst[column].to_numpy(),
+            "worst_sha": worst["sha"].fillna("").to_numpy(),
+            "worst_time": worst["time"].to_numpy(),
+        }
+    )
+
+
+def last_per_day(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The last run of each day (or week): for stacked series, whose medians would not add up."""
+    if frame.empty:
+        return frame.assign(runs=pd.Series(dtype=int))
+    ordered = frame.sort_values("time")
+    day = _bucket(ordered["time"])
+    grouped = ordered.groupby(day.to_numpy(), sort=True)
+    last = grouped.last()[["sha", *[c for c in columns if c in ordered]]]
+    last["runs"] = grouped.size()
+    last.index.name = "time"
+    out = last.reset_index()
+    out["time"] = pd.to_datetime(out["time"], utc=True)
+    return out
+
+
+def _with_sha(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame if "sha" in frame else frame.assign(sha="")
+
+
+def newest(frame: pd.DataFrame, limit: int = MAX_RAW) -> pd.DataFrame:
+    return frame.sort_values("time").tail(limit)
+
+
+# -- building figures --------------------------------------------------------------------------------
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View) -> go.Figure:
     fig.update_layout(
         title={"text": label(title), "x": 0, "xanchor": "left"},
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
@@ -57,73 +152,207 @@ def _layout(fig: go.Figure, title: str, y_title: str, percent: bool = False) -> 
         legend={"orientation": "h", "y": -0.2},
         yaxis_title=label(y_title),
     )
-    if percent:
+    fig.update_xaxes(hoverformat="%Y-%m-%d (UTC)" if view == "daily" else "%Y-%m-%d %H:%M UTC")
+    if unit == "%":
         fig.update_yaxes(ticksuffix=" %")
     return fig
 
 
-def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], threshold: float | None) -> go.Figure:
-    """`frame`: columns time, sha and one pass-rate fraction column per suite."""
-    data = downsample(frame, "time")
+def whole_numbers(fig: go.Figure, top: float | None) -> go.Figure:
+    """A count axis shows whole numbers only, from zero."""
+    fig.update_yaxes(tickformat=",d", rangemode="tozero")
+    if top is None or top != top or top < 5:
+        fig.update_yaxes(dtick=1, range=[0, max(1, (top or 0) + 0.5)])
+    return fig
+
+
+def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: str, scale: float) -> None:
+    """The day's min–max as a band, its median as a line; the hover names the day, runs and worst run."""
+    fmt = ".2f" if unit == "%" else ",.0f"
+    fill = _rgba(color, 0.18)
+    name = label(name)
+    fig.add_trace(go.Scatter(x=day["time"], y=day["low"] * scale, mode="lines", line={"width": 0},
+                             hoverinfo="skip", showlegend=False, legendgroup=name))  # fmt: skip
+    fig.add_trace(go.Scatter(x=day["time"], y=day["high"] * scale, mode="lines", line={"width": 0},
+                             fill="tonexty", fillcolor=fill, hoverinfo="skip", showlegend=False,
+                             legendgroup=name, name=f"{name} min–max"))  # fmt: skip
+    custom = list(zip(day["runs"], day["worst"] * scale, labels(day["worst_sha"]),
+                      pd.to_datetime(day["worst_time"], utc=True).dt.strftime("%H:%M"), strict=True))  # fmt: skip
+    fig.add_trace(go.Scatter(
+        x=day["time"], y=day["median"] * scale, mode="lines", name=name, legendgroup=name,
+        line={"color": color, "width": 2}, customdata=custom,
+        hovertemplate=(f"{name}: median %{{y:{fmt}}}{_suffix(unit)} of %{{customdata[0]}} runs<br>"
+                       f"worst %{{customdata[1]:{fmt}}}{_suffix(unit)} · commit %{{customdata[2]}} · "
+                       "%{customdata[3]} UTC<extra></extra>"),
+    ))  # fmt: skip
+
+
+def _add_runs(fig: go.Figure, frame: pd.DataFrame, column: str, name: str, color: str, unit: str,
+              scale: float, width: float = 2) -> None:  # fmt: skip
+    data = frame.dropna(subset=[column])
+    fmt = ".2f" if unit == "%" else ",.0f"
+    name = label(name)
+    fig.add_trace(go.Scatter(
+        x=data["time"], y=data[column] * scale, name=name, mode="lines+markers" if len(data) < 120 else "lines",
+        line={"color": color, "width": width}, marker={"size": 5}, customdata=labels(data["sha"].fillna("")),
+        hovertemplate=f"{name}: %{{y:{fmt}}}{_suffix(unit)} (commit %{{customdata}})<extra></extra>",
+    ))  # fmt: skip
+
+
+def _suffix(unit: str) -> str:
+    return " %" if unit == "%" else ""
+
+
+def _rgba(color: str, alpha: float) -> str:
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _why_sparse(fig: go.Figure, frame: pd.DataFrame, columns: Sequence[str], scope: str) -> None:
+    """An empty or one-run series says so on the chart instead of drawing nothing or a lone dot."""
+    notes = []
+    for column in columns:
+        n = int(frame[column].notna().sum()) if column in frame else 0
+        if n == 0:
+            notes.append(f"{column}: no run in {scope}")
+        elif n == 1:
+            when = frame.loc[frame[column].notna(), "time"].iloc[0]
+            notes.append(f"{column}: one run in {scope} ({when:%Y-%m-%d}); a trend needs two")
+    if notes:
+        fig.add_annotation(text="<br>".join(labels(notes)), xref="paper", yref="paper", x=0.5, y=0.5,
+                           showarrow=False, font={"size": 13}, bgcolor="rgba(128,128,128,0.12)")  # fmt: skip
+
+
+def _mark_releases(fig: go.Figure, releases: Sequence[Release], drawn: pd.Series, limit: int = 12) -> None:
+    """Releases within the drawn times as dotted vertical lines labelled with their tag (the newest
+    `limit`). Added in one layout update: plotly re-validates every shape on each add_shape call."""
+    if drawn.empty:
+        return
+    first, last = drawn.min(), drawn.max()
+    shown = [r for r in releases if first <= r.time <= last][-limit:]
+    if not shown:
+        return
+    shapes = [{"type": "line", "x0": r.time.isoformat(), "x1": r.time.isoformat(), "xref": "x", "y0": 0, "y1": 1,
+               "yref": "paper", "line": {"color": RELEASE, "dash": "dot", "width": 1}} for r in shown]  # fmt: skip
+    notes = [{"x": r.time.isoformat(), "xref": "x", "y": 1, "yref": "paper", "text": label(r.tag), "showarrow": False,
+              "textangle": -90, "xanchor": "right", "yanchor": "top", "font": {"size": 10, "color": RELEASE}}
+             for r in shown]  # fmt: skip
+    fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
+
+
+def trend(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    title: str,
+    y_title: str,
+    unit: str,
+    scale: float = 1,
+    view: View | None = None,
+    worse: Worse = "lower",
+    releases: Sequence[Release] = (),
+    scope: str = "this window",
+    emphasis: str | None = None,
+) -> go.Figure:
+    """A trend of one or more series (`frame`: time, sha and one column per series), per day or per run.
+
+    `unit` "%" draws percentages (`scale` 100 turns fractions into them); "count" draws whole numbers.
+    Only `emphasis` (else the first series) gets a min–max band, so several series stay readable.
+    """
+    view = view or default_view(len(frame))
+    frame = _with_sha(frame)
     fig = go.Figure()
-    for i, suite in enumerate(suites):
-        if suite in data:
-            fig.add_trace(go.Scatter(
-                x=data["time"], y=data[suite] * 100, name=label(suite), mode="lines+markers",
-                line={"color": SERIES[i % len(SERIES)]},
-                customdata=labels(data["sha"].fillna("")) if "sha" in data else None,
-                hovertemplate="%{y:.2f} %<extra>%{fullData.name} %{customdata}</extra>",
-            ))  # fmt: skip
+    present = [c for c in columns if c in frame and frame[c].notna().any()]
+    banded = emphasis if emphasis in present else (present[0] if present else None)
+    top = None
+    for i, column in enumerate(columns):
+        if column not in present:
+            continue
+        color = SERIES[i % len(SERIES)]
+        if view == "daily":
+            day = per_day(frame, column, worse)
+            if column == banded:
+                _add_band(fig, day, column, color, unit, scale)
+            else:
+                fig.add_trace(go.Scatter(x=day["time"], y=day["median"] * scale, mode="lines", name=label(column),
+                                         line={"color": color, "width": 1.5},
+                                         hovertemplate=f"{label(column)}: median %{{y:.2f}}{_suffix(unit)}<extra></extra>"))  # fmt: skip
+            top = max(top or 0, float(day["high"].max()) * scale)
+        else:
+            _add_runs(fig, newest(frame), column, column, color, unit, scale,
+                      width=2 if column == banded else 1.5)  # fmt: skip
+            top = max(top or 0, float(frame[column].max()) * scale)
+    _why_sparse(fig, frame, columns, scope)
+    _mark_releases(fig, releases, frame["time"] if view == "daily" else newest(frame)["time"])
+    fig = _layout(fig, title, y_title, unit, view)
+    if unit == "count":
+        whole_numbers(fig, top)
+    return fig
+
+
+def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], threshold: float | None, *,
+                    view: View | None = None, releases: Sequence[Release] = (), scope: str = "this window") -> go.Figure:  # fmt: skip
+    """`frame`: columns time, sha and one pass-rate fraction column per suite."""
+    fig = trend(frame, suites, title="Pass rate", y_title="pass rate", unit="%", scale=100, view=view,
+                releases=releases, scope=scope)  # fmt: skip
     if threshold is not None:
         fig.add_hline(y=threshold * 100, line={"color": FAIL, "dash": "dash"},
                       annotation_text=f"gate {threshold * 100:g} %", annotation_position="bottom right")  # fmt: skip
-    return _layout(fig, "Pass rate", "pass rate", percent=True)
+    return fig
 
 
-def coverage_trend(frame: pd.DataFrame, lanes: Sequence[str], target: float | None) -> go.Figure:
-    """`frame`: time, "total" and one percent column per lane."""
-    data = downsample(frame, "time")
-    fig = go.Figure()
-    for i, column in enumerate(["total", *lanes]):
-        if column in data and data[column].notna().any():
-            fig.add_trace(go.Scatter(
-                x=data["time"], y=data[column], name=label(column), mode="lines",
-                line={"color": SERIES[i % len(SERIES)], "width": 3 if column == "total" else 1.5},
-                hovertemplate="%{y:.2f} %<extra>%{fullData.name}</extra>",
-            ))  # fmt: skip
+def coverage_trend(frame: pd.DataFrame, lanes: Sequence[str], target: float | None, *,
+                   view: View | None = None, releases: Sequence[Release] = (), scope: str = "this window") -> go.Figure:  # fmt: skip
+    """`frame`: time, sha, "total" and one percent column per lane; lanes without data are left out."""
+    columns = ["total", *(lane for lane in lanes if lane in frame and frame[lane].notna().any())]
+    fig = trend(frame, columns, title="Coverage (statements + branches)", y_title="coverage", unit="%",
+                view=view, releases=releases, scope=scope, emphasis="total")  # fmt: skip
     if target is not None:
         fig.add_hline(y=target, line={"color": FAIL, "dash": "dash"}, annotation_text=f"target {target:g} %",
                       annotation_position="bottom right")  # fmt: skip
-    return _layout(fig, "Coverage (statements + branches)", "coverage", percent=True)
+    return fig
 
 
-def ruff_trend(frame: pd.DataFrame, rules: Sequence[str]) -> go.Figure:
-    """Stacked areas: one column per rule (already limited to the top ones plus "other")."""
-    data = downsample(frame, "time")
+def count_trend(frame: pd.DataFrame, columns: Sequence[str], title: str, y_title: str, *,
+                view: View | None = None, releases: Sequence[Release] = (), scope: str = "this window") -> go.Figure:  # fmt: skip
+    """Counts where more is worse (findings, files failing to compile)."""
+    return trend(frame, columns, title=title, y_title=y_title, unit="count", view=view, worse="higher",
+                 releases=releases, scope=scope)  # fmt: skip
+
+
+def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None = None,
+               releases: Sequence[Release] = ()) -> go.Figure:  # fmt: skip
+    """Stacked areas, one per rule (the top ones, and "other": `total` minus them); per day it is the
+    day's last run, since medians of parts do not add up to the median of the total."""
+    view = view or default_view(len(frame))
+    frame = _with_sha(frame)
+    named = [r for r in rules if r != "other" and r in frame]
+    if "other" in rules and "other" not in frame and "total" in frame:
+        frame = frame.assign(other=(frame["total"] - frame[named].fillna(0).sum(axis=1)).clip(lower=0))
+    data = last_per_day(frame, rules) if view == "daily" else newest(frame)
+    runs = data["runs"] if "runs" in data else pd.Series(1, index=data.index)
     fig = go.Figure()
     for i, rule in enumerate(rules):
         if rule in data:
             fig.add_trace(go.Scatter(
                 x=data["time"], y=data[rule].fillna(0), name=label(rule), mode="lines", stackgroup="ruff",
                 line={"width": 0.5, "color": OTHER if rule == "other" else SERIES[i % (len(SERIES) - 1)]},
+                customdata=list(zip(labels(data["sha"].fillna("")), runs, strict=True)),
+                hovertemplate=f"{label(rule)}: %{{y:,d}}<extra></extra>" if i else
+                              (f"{label(rule)}: %{{y:,d}}" + (" (last of %{customdata[1]} runs, commit %{customdata[0]})"
+                               if view == "daily" else " (commit %{customdata[0]})") + "<extra></extra>"),
             ))  # fmt: skip
-    return _layout(fig, "ruff findings by rule", "findings")
-
-
-def count_trend(frame: pd.DataFrame, columns: Sequence[str], title: str, y_title: str) -> go.Figure:
-    data = downsample(frame, "time")
-    fig = go.Figure()
-    for i, column in enumerate(columns):
-        if column in data:
-            fig.add_trace(go.Scatter(x=data["time"], y=data[column], name=label(column), mode="lines+markers",
-                                     line={"color": SERIES[i % len(SERIES)]}))  # fmt: skip
-    return _layout(fig, title, y_title)
+    top = float(data[[r for r in rules if r in data]].fillna(0).sum(axis=1).max()) if len(data) else None
+    _mark_releases(fig, releases, data["time"])
+    return whole_numbers(_layout(fig, "ruff findings by rule", "findings", "count", view), top)
 
 
 def top_bars(names: Sequence[str], values: Sequence[float], title: str, color: str = SERIES[0]) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(values)[::-1], y=labels(names)[::-1], orientation="h", marker_color=color))
-    fig = _layout(fig, title, "")
+    fig = go.Figure(go.Bar(x=list(values)[::-1], y=labels(names)[::-1], orientation="h", marker_color=color,
+                           hovertemplate="%{y}: %{x:,}<extra></extra>"))  # fmt: skip
+    fig = _layout(fig, title, "", "count", "each run")
     fig.update_layout(height=max(220, 28 * len(names) + 80), hovermode="closest")
+    fig.update_xaxes(tickformat=",d")
     return fig
 
 
@@ -145,7 +374,7 @@ def deny_delta(rows: dict[str, dict], dimension: str, new_in_strict: set[str] = 
                hovertemplate="%{y:.1f} per 1 000 (%{customdata} requests)<extra>strict</extra>"),
     ])  # fmt: skip
     fig = _layout(fig, f"Deny rate by {dimension}, permissive vs strict (estimate; ★ new in strict)",
-                  "per 1 000 decisions")  # fmt: skip
+                  "per 1 000 decisions", "", "each run")  # fmt: skip
     fig.update_layout(barmode="group", hovermode="closest")
     return fig
 
@@ -158,16 +387,32 @@ def decisions_over_time(series: dict[str, list[list[float]]]) -> go.Figure:
         if points:
             x = pd.to_datetime([p[0] for p in points], unit="s", utc=True)
             fig.add_trace(go.Scatter(x=x, y=[p[1] for p in points], name=label(decision), stackgroup="d", mode="lines",
-                                     line={"color": colors.get(decision, UNKNOWN)}))  # fmt: skip
-    return _layout(fig, "Guardian decisions over time (Prometheus)", "decisions per step")
+                                     line={"color": colors.get(decision, UNKNOWN)},
+                                     hovertemplate=f"{label(decision)}: %{{y:,.0f}}<extra></extra>"))  # fmt: skip
+    return _layout(fig, "Guardian decisions over time (Prometheus)", "decisions per step", "", "each run")
 
 
 def share_bars(shares: dict[str, float], title: str) -> go.Figure:
     keys = sorted(shares, key=shares.get, reverse=True)
-    fig = go.Figure(go.Bar(x=labels(keys), y=[shares[k] * 100 for k in keys], marker_color=PERMISSIVE))
-    return _layout(fig, title, "share", percent=True)
+    fig = go.Figure(go.Bar(x=labels(keys), y=[shares[k] * 100 for k in keys], marker_color=PERMISSIVE,
+                           hovertemplate="%{x}: %{y:.2f} %<extra></extra>"))  # fmt: skip
+    return _layout(fig, title, "share", "%", "each run")
 
 
 def sparkline(values: Sequence[float], limit: int = 30) -> list[float]:
     """The last `limit` values for st.metric's chart_data (None dropped)."""
     return [v for v in list(values)[-limit:] if v is not None and v == v]
+
+
+def describe(
+    frame: pd.DataFrame, column: str, what: str, unit: str, scale: float = 1, view: View = "daily"
+) -> str:
+    """Alt text for a trend: what it shows, over how many runs, from where to where."""
+    data = frame.dropna(subset=[column]) if column in frame else frame.iloc[0:0]
+    if data.empty:
+        return f"{what}: no run in this window."
+    first, last = data.sort_values("time").iloc[[0, -1]][column] * scale
+    fmt = (lambda v: f"{v:.2f} %") if unit == "%" else (lambda v: f"{v:,.0f}")
+    how = "daily median and min–max band" if view == "daily" else "one point per run"
+    return (f"{what} over {len(data):,} runs from {data['time'].min():%Y-%m-%d} to {data['time'].max():%Y-%m-%d} "
+            f"(UTC), {how}: {fmt(first)} at the first run, {fmt(last)} at the last.")  # fmt: skip

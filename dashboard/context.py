@@ -1,14 +1,15 @@
 """Everything a page needs for one rerun: the filters, the report, the history around it, the verdict.
 
-Built once per rerun from cached loaders; the verdict comes from `reports.gate` (stored by
-`healthdeck gate`, or evaluated the same way when the report was not gated yet), never from the UI.
+Built once per rerun from cached loaders. What is cheap (the report, the verdict, the filters) is
+ready at once, so the banner and the KPI cards paint first; the window's runs and metrics load when a
+chart asks for them. The verdict comes from `reports.gate` (stored by `healthdeck gate`, or evaluated
+the same way when the report was not gated yet), never from the UI.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import streamlit as st
@@ -20,40 +21,56 @@ from healthdeck.reports.gate import evaluate
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.report_config import effective_config
 
-from . import data
+from . import charts, data, links
 
-WINDOWS = {"7 days": 7, "30 days": 30, "90 days": 90, "1 year": 365, "all": None}
-BASELINES = ["previous", "branch:main"]
+WINDOWS = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
+WINDOW_LABELS = {"7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "1 year", "all": "all time"}
+DEFAULT_WINDOW = "90d"
+ALL_BRANCHES = "all branches"
+RECENT = 30  # runs behind each KPI's sparkline
 
 
-def uses_guardian(ctx: Ctx) -> bool:
+def guardian_used(report: dict | None, config: data.Config) -> bool:
     """Guardian is one policy engine, not every project's: its page shows where the report has Guardian
     figures or expects them (`guardian` missing), or the configuration names Guardian or its Prometheus."""
-    s = (ctx.report or {}).get("summary") or {}
+    s = (report or {}).get("summary") or {}
     return bool(
         s.get("guardian") is not None
         or "guardian" in (s.get("missing") or [])
-        or ctx.src.config.uses_guardian
+        or config.uses_guardian
         or os.environ.get("HEALTHDECK_PROMETHEUS")
     )
+
+
+def uses_guardian(ctx: Ctx) -> bool:
+    return guardian_used(ctx.report, ctx.src.config)
 
 
 @dataclass
 class Ctx:
     src: data.Source
     report: dict | None
+    report_problem: str | None  # the report exists but cannot be read
     version: str
-    branch: str | None
+    history_problem: str | None  # the history exists but cannot be read
+    branches: list[str]
+    branch: str | None  # None: all branches
+    window: str
     since_ts: int | None
     baseline_spec: str
-    runs: pd.DataFrame
-    metrics: pd.DataFrame
-    current: Run | None
-    baseline: Run | None
-    failures: list[dict]
-    verdict: dict | None
-    verdict_stored: bool
-    history_error: str | None = None
+    current: Run | None = None
+    baseline: Run | None = None
+    failures: list[dict] = field(default_factory=list)
+    verdict: dict | None = None
+    verdict_stored: bool = False
+
+    @property
+    def history_error(self) -> str | None:
+        return self.history_problem
+
+    @property
+    def history_ok(self) -> bool:
+        return self.src.history_exists and self.history_problem is None
 
     @property
     def summary(self) -> dict:
@@ -67,39 +84,88 @@ class Ctx:
     def smoke(self) -> str | None:
         return headline_suite(self.summary, self.src.config.smoke_suite)
 
+    @property
+    def scope(self) -> str:
+        """Where the trends come from, in words: "main, last 90 days"."""
+        where = self.branch or ALL_BRANCHES
+        return f"{where}, {'all time' if self.window == 'all' else 'last ' + WINDOW_LABELS[self.window]}"
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        if not self.history_ok:
+            return data._run_frame([])
+        return data.load_runs(self.src.history, self.version, self.branch, self.since_ts, self.src.project)
+
     def metric_trend(self, columns: dict[str, str]) -> pd.DataFrame:
-        return data.trend(self.runs, self.metrics, columns)
+        """time, sha and the named metrics (renamed) of every run in the window."""
+        if not self.history_ok:
+            return data.trend(data._run_frame([]), pd.DataFrame(), columns)
+        return data.window_trend(
+            self.src.history, self.version, self.branch, self.since_ts, tuple(columns.items())
+        )
+
+    def recent(self, columns: dict[str, str]) -> pd.DataFrame:
+        """The same for the newest RECENT runs of the branch, whatever the window: cheap, for sparklines."""
+        if not self.history_ok:
+            return data.trend(data._run_frame([]), pd.DataFrame(), columns)
+        runs = data.load_recent(self.src.history, self.version, self.branch, RECENT, self.src.project)
+        since = int(runs["ts"].min()) if len(runs) else None
+        metrics = data.load_metrics(
+            self.src.history, self.version, self.branch, since, tuple(sorted(columns))
+        )
+        return data.trend(runs, metrics, columns)
+
+    def releases(self) -> list[charts.Release]:
+        if not self.history_ok:
+            return []
+        return data.release_marks(
+            self.src.history, self.version, self.branch, self.since_ts, self.src.project
+        )
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(**data.CACHE)
 def _failures(origin: str, stamp: int, url: str, version: str, spec: str, project: str | None) -> tuple:
-    report = _report(origin, stamp, url, version)
+    report, _ = _report(origin, stamp, url, version)
     ctx = failure_context(report, data.store(url), spec, project=project)
     return ctx.current, ctx.baseline, ctx.failures, failure_counts(ctx).for_gate
 
 
-def _report(origin: str, stamp: int, url: str, version: str) -> dict | None:
+def _report(origin: str, stamp: int, url: str, version: str) -> tuple[dict | None, str | None]:
     """origin "file:PATH" (stamp = its mtime) or "run:KEY" (a run stored in the history)."""
     kind, _, where = origin.partition(":")
-    return data.load_report(where, stamp) if kind == "file" else data.load_stored_report(url, version, where)
+    return (
+        data.load_report(where, stamp)
+        if kind == "file"
+        else (data.load_stored_report(url, version, where), None)
+    )
 
 
-def _load(src: data.Source, version: str) -> tuple[dict | None, str, int, str | None]:
-    """(report, origin, stamp, error): the report file when there is one (and it is of the project
-    picked), else the project's newest stored run, so the dashboard works from HEALTHDECK_HISTORY alone."""
-    mtime = data._mtime(src.report)
-    local = data.load_report(str(src.report), mtime) if mtime else None
-    if local is not None and src.project in (None, local["summary"].get("project")):
-        return local, f"file:{src.report}", mtime, None
+def load(src: data.Source, version: str) -> tuple[dict | None, str | None, str, int, str | None]:
+    """(report, report problem, origin, stamp, history problem): the report file when there is one, else
+    the project's newest stored run, so the dashboard works from HEALTHDECK_HISTORY alone."""
+    mtime = data.mtime(src.report)
+    local, problem = data.load_report(str(src.report), mtime) if mtime else (None, None)
+    if problem or (local is not None and src.project in (None, local["summary"].get("project"))):
+        return local, problem, f"file:{src.report}", mtime, None
     if not src.history_exists:
-        return None, "", 0, None
+        return None, None, "", 0, None
     try:
         run = data.load_latest_run(src.history, version, src.project or src.config.project)
-    except data.HistoryError as exc:
-        return None, "", 0, str(exc)
+    except Exception as exc:  # an unreadable store is shown on every page, never a traceback
+        return None, None, "", 0, _one_line(exc)
     if run is None:
-        return None, "", 0, None
-    return _report(f"run:{run.run_key}", 0, src.history, version), f"run:{run.run_key}", 0, None
+        return None, None, "", 0, None
+    report, problem = _report(f"run:{run.run_key}", 0, src.history, version)
+    return report, problem, f"run:{run.run_key}", 0, None
+
+
+def report_for_pages(src: data.Source) -> dict | None:
+    """The report that decides which pages are listed (Guardian's only where it is used); None when
+    nothing can be read (build() then says why)."""
+    try:
+        return load(src, data.history_version(src.history) if src.history_exists else "")[0]
+    except Exception:  # build() shows the problem on the page
+        return None
 
 
 def _with_report_config(src: data.Source, report: dict | None) -> data.Source:
@@ -126,21 +192,7 @@ def unstored_verdict(
                     baseline=baseline, new_failures=new_failures)  # fmt: skip
 
 
-def sidebar_filters(branches: list[str]) -> tuple[str | None, int | None, str]:
-    """Branch, window and baseline, kept in the URL so a pasted link shows the same view."""
-    with st.sidebar:
-        st.header("Filters")
-        branch = st.selectbox("Branch", ["all branches", *branches], key="branch", bind="query-params")
-        window = st.selectbox("Window", list(WINDOWS), index=2, key="window", bind="query-params")
-        options = [*BASELINES, *(f"branch:{b}" for b in branches if f"branch:{b}" not in BASELINES)]
-        baseline = st.selectbox("Baseline", options, key="baseline", bind="query-params",
-                                help="What deltas compare with: the previous run, or a branch's latest run")  # fmt: skip
-    days = WINDOWS[window]
-    since = int(time.time()) - days * 86_400 if days else None
-    return (None if branch == "all branches" else branch), since, baseline
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(**data.CACHE)
 def _project_names(url: str, version: str) -> list[str]:
     return [name for name in data.store(url).project_names() if name is not None]
 
@@ -152,53 +204,81 @@ def project_picker(src: data.Source, version: str) -> data.Source:
         return src
     try:
         names = _project_names(src.history, version)
-    except data.HistoryError:
-        return src  # the pages say the history cannot be read
+    except Exception:  # the pages say the history cannot be read
+        return src
     if len(names) < 2:
         return src
-    mtime = data._mtime(src.report)
-    local = data.load_report(str(src.report), mtime) if mtime else None
+    mtime = data.mtime(src.report)
+    local = data.load_report(str(src.report), mtime)[0] if mtime else None
     default = src.project or (local or {}).get("summary", {}).get("project")
     default = default if default in names else names[0]
     with st.sidebar:
-        picked = st.selectbox("Project", names, index=names.index(default), key="project", bind="query-params",
+        picked = links.choice("Project", names, "project", default,
                               help="Projects sharing this history store; All projects compares them")  # fmt: skip
     return replace(src, project=picked)
 
 
-def build() -> Ctx:
+def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple[str, ...]) -> tuple:
+    """Branch, window and baseline, kept in the URL so a pasted link shows the same view."""
+    branch, window, baseline = default_branch, DEFAULT_WINDOW, "previous"
+    with st.sidebar:
+        st.header("Filters")
+        if "branch" in show:
+            start = default_branch or ALL_BRANCHES
+            others = [b for b in branches if b != default_branch]
+            options = [start, *([ALL_BRANCHES] if start != ALL_BRANCHES else []), *others]
+            choice = links.choice("Branch", options, "branch", start,
+                                  help="Trends start on the default branch; feature branches are one choice away")  # fmt: skip
+            branch = None if choice == ALL_BRANCHES else choice
+        if "window" in show:
+            window = links.choice("Window", list(WINDOWS), "window", DEFAULT_WINDOW,
+                                  format_func=WINDOW_LABELS.get)  # fmt: skip
+        if "baseline" in show:
+            options = ["previous", *(f"branch:{b}" for b in branches)]
+            baseline = links.choice("Baseline", options, "baseline", "previous",
+                                    help="What deltas compare with: the previous run, or a branch's latest run")  # fmt: skip
+    return branch, window, baseline
+
+
+def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
     src = data.source()
-    version = data.history_version(src.history)
-    src = project_picker(src, version)
-    report, origin, stamp, error = _load(src, version)
+    version, history_problem, branches = "", None, []
+    if src.history_exists:
+        try:
+            version = data.history_version(src.history)
+        except Exception as exc:  # any failure to read the store is shown, never a traceback
+            history_problem = _one_line(exc)
+    src = project_picker(src, version) if history_problem is None else src
+    report, report_problem, origin, stamp, problem = load(src, version)
+    history_problem = history_problem or problem
     src = _with_report_config(src, report)
-    branches: list[str] = []
-    if src.history_exists and error is None:
+    if src.history_exists and history_problem is None:
         try:
             branches = data.load_branches(src.history, version, src.project)
-        except data.HistoryError as exc:
-            error = str(exc)
-    branch, since, spec = sidebar_filters(branches)
-    runs, metrics = pd.DataFrame(columns=["run_id", "time", "sha", "ts"]), pd.DataFrame()
-    current = baseline = None
-    failures: list[dict] = []
+        except Exception as exc:  # as above
+            history_problem = _one_line(exc)
+    default = data.default_branch(src.config, branches)
+    branch, window, spec = sidebar_filters(branches, default, filters)
+    ctx = Ctx(src, report, report_problem, version, history_problem, branches, branch, window,
+              data.window_start(WINDOWS[window]), spec)  # fmt: skip
     new: list[str] | None = None
-    if src.history_exists and error is None:
-        runs = data.load_runs(src.history, version, branch, since, src.project)
-        prefixes = ("tests.", "coverage.lanes.", "ruff.", "compileall.")
-        metrics = data.load_metrics(
-            src.history, version, branch, since, data.HEADLINE_METRICS, prefixes, src.project
-        )
-        if report:
-            current, baseline, failures, new = _failures(
-                origin, stamp, src.history, version, spec, src.project
-            )
-    elif report:
-        failures = [{**f, "suite": s, "status": "unknown", "flaky": False}
-                    for s, d in ((report.get("details") or {}).get("tests") or {}).items() for f in d["failing"]]  # fmt: skip
+    if report and ctx.history_ok:
+        try:
+            ctx.current, ctx.baseline, ctx.failures, new = _failures(origin, stamp, src.history, version, spec,
+                                                                     src.project)  # fmt: skip
+        except Exception as exc:  # shown on every page, as above
+            ctx.history_problem = _one_line(exc)
+    if report and not ctx.history_ok:
+        ctx.failures = [{**f, "suite": s, "status": "unknown", "flaky": False}
+                        for s, d in ((report.get("details") or {}).get("tests") or {}).items() for f in d["failing"]]  # fmt: skip
     stored = (report or {}).get("details", {}).get("verdict")
-    verdict = stored
+    ctx.verdict, ctx.verdict_stored = stored, bool(stored)
     if report and not stored:
-        verdict = unstored_verdict(report, src.config, baseline.summary if baseline else None, new)
-    return Ctx(src, report, version, branch, since, spec, runs, metrics, current, baseline, failures, verdict,
-               bool(stored), error)  # fmt: skip
+        ctx.verdict = unstored_verdict(
+            report, src.config, ctx.baseline.summary if ctx.baseline else None, new
+        )
+    return ctx
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__

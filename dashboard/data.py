@@ -1,17 +1,20 @@
-"""Where the dashboard's data comes from, loaded once and cached until the files change.
+"""Where the dashboard's data comes from, loaded once and cached until the data changes.
 
-The dashboard reads latest.json and the history store only, and the store alone is enough: without a
-report file it shows the project's newest stored run. Paths come from the environment that
-`healthdeck dashboard` sets (HEALTHDECK_REPORT, HEALTHDECK_HISTORY, HEALTHDECK_CONFIG,
-HEALTHDECK_PROJECT), else from the project's [tool.healthdeck] config. The store is opened read-only.
-Caches are keyed on the report's and the SQLite file's modification times, so a new
-`healthdeck collect` shows up on the next rerun.
+The dashboard reads latest.json and the history store only. Paths come from the environment that
+`healthdeck dashboard` sets (HEALTHDECK_REPORT, HEALTHDECK_HISTORY, HEALTHDECK_CONFIG), else from the
+project's [tool.healthdeck] config.
+
+Cache keys never hold a value that changes by itself: the report is keyed on its modification time,
+the history on a version that changes only when a run lands (SQLite: the file's times; other
+databases: the newest run id, asked at most every few seconds), and a dated window on the start of
+its first day (UTC), so a rerun a second later hits the cache. Every cache is bounded.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from healthdeck.dashboard.charts import Release
 from healthdeck.reports.config import Config, load_config
 from healthdeck.reports.history.store import (
     HistoryError,
@@ -31,9 +35,12 @@ from healthdeck.reports.history.store import (
 )
 from healthdeck.reports.stamp import resolve_project
 
-HEADLINE_METRICS = ("coverage.percent", "ruff.total", "compileall.failures", "guardian.permissive.would_deny",
-                    "guardian.strict.denied", "guardian.new_in_strict", "guardian.permissive.decisions",
-                    "guardian.strict.decisions")  # fmt: skip
+DAY = 86_400
+CACHE = {"max_entries": 64, "ttl": 6 * 3600, "show_spinner": False}  # every cache is bounded
+RUN_COLUMNS = ["run_id", "run_key", "ts", "sha", "branch", "version", "verdict", "approximate", "source"]
+# `git describe` names a release exactly ("v1.4.0"); past a tag it adds "-N-g<sha>", dirty trees "-dirty",
+# and without any tag it is a bare sha.
+_NOT_A_TAG = r"^[0-9a-f]{7,40}(?:-dirty)?$|-\d+-g[0-9a-f]+(?:-dirty)?$|-dirty$"
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ def source() -> Source:
     return Source(config, report, history, project)
 
 
-def _mtime(path: Path) -> int:
+def mtime(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns
     except OSError:
@@ -68,34 +75,41 @@ def _mtime(path: Path) -> int:
 
 
 def history_version(url: str) -> str:
-    """Changes whenever the history changes: SQLite file times; other databases every 30 s."""
+    """Changes when a run lands: SQLite file times; other databases the newest run (asked every 5 s)."""
     if url.startswith("sqlite:///"):
         db = Path(url.removeprefix("sqlite:///"))
-        return f"{_mtime(db)}:{_mtime(db.with_name(db.name + '-wal'))}"
-    return str(int(time.time() // 30))
+        return f"{mtime(db)}:{mtime(db.with_name(db.name + '-wal'))}"
+    newest = latest_run(url, str(int(time.time() // 5)))
+    return newest["run_key"] if newest else "empty"
 
 
-@st.cache_data(show_spinner=False)
-def load_report(path: str, mtime_ns: int) -> dict | None:
+@st.cache_data(**CACHE)
+def load_report(path: str, mtime_ns: int) -> tuple[dict | None, str | None]:
+    """(report, None), or (None, why it cannot be read)."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        return None, f"{path}: cannot read it: {exc.strerror or exc}"
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, f"{path}: not JSON: {exc}"
+    if not isinstance(report, dict) or not isinstance(report.get("summary"), dict):
+        return None, f"{path}: not a healthdeck report (no summary)"
+    return report, None
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def store(url: str) -> HistoryStore:
     return open_store(url, readonly=True)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(**CACHE)
 def load_stored_report(url: str, version: str, run_key: str) -> dict | None:
     """The full report stored with a run (None for runs stored before reports were)."""
     run = store(url).run(run_key)
     return store(url).report(run) if run else None
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(**CACHE)
 def load_latest_run(url: str, version: str, project: str | None) -> Run | None:
     """The newest run of `project`; with none named: of the store's only project, else of the project
     this folder resolves to, else the newest run of any project."""
@@ -108,7 +122,7 @@ def load_latest_run(url: str, version: str, project: str | None) -> Run | None:
     return s.latest(resolve_project(Path.cwd(), None)[0]) or s.latest()
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(**CACHE)
 def load_projects(
     url: str, version: str, names: tuple[str, ...], prefixes: tuple[str, ...]
 ) -> list[ProjectSummary]:
@@ -116,53 +130,119 @@ def load_projects(
     return store(url).projects(names=names, prefixes=prefixes)
 
 
-@st.cache_data(show_spinner=False)
+def window_start(days: int | None, now: float | None = None) -> int | None:
+    """The window's first day at 00:00 UTC: stable all day long, so it can key a cache."""
+    if days is None:
+        return None
+    today = int((now if now is not None else time.time()) // DAY) * DAY
+    return today - days * DAY
+
+
+@st.cache_data(**CACHE)
 def load_runs(
     url: str, version: str, branch: str | None, since_ts: int | None, project: str | None = None
 ) -> pd.DataFrame:
-    rows = store(url).run_table(project=project, branch=branch, since_ts=since_ts)  # no summaries: cheap
+    """The window's runs of the project, oldest first, without their summaries."""
+    rows = store(url).run_index(branch=branch, since_ts=since_ts, project=project)
+    return _run_frame(rows)
+
+
+def _run_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(
         [{"run_id": r["id"], "run_key": r["run_key"], "ts": r["ts"], "sha": (r["git_sha"] or "")[:8],
-          "branch": r["branch"], "verdict": r["verdict"], "approximate": bool(r["approximate"]),
-          "source": r["source"]} for r in rows],
-        columns=["run_id", "run_key", "ts", "sha", "branch", "verdict", "approximate", "source"],
+          "branch": r["branch"], "version": r["version"], "verdict": r["verdict"],
+          "approximate": bool(r["approximate"]), "source": r["source"]} for r in rows],
+        columns=RUN_COLUMNS,
     )  # fmt: skip
     frame["time"] = pd.to_datetime(frame["ts"], unit="s", utc=True)
     return frame
 
 
-@st.cache_data(show_spinner=False)
-def load_metrics(
-    url: str,
-    version: str,
-    branch: str | None,
-    since_ts: int | None,
-    names: tuple[str, ...],
-    prefixes: tuple[str, ...],
-    project: str | None = None,
+@st.cache_data(**CACHE)
+def load_recent(
+    url: str, version: str, branch: str | None, limit: int, project: str | None = None
 ) -> pd.DataFrame:
-    """One row per run (index run_id), one column per metric."""
-    rows = store(url).metric_table(names, prefixes, branch=branch, since_ts=since_ts, project=project)
+    """The newest `limit` runs of the branch, whatever the window."""
+    return _run_frame(store(url).run_index(branch=branch, limit=limit, project=project))
+
+
+@st.cache_data(**CACHE)
+def latest_run(url: str, version: str) -> dict | None:
+    """The newest run of the store (key, commit, branch, time), for "a new run has landed"."""
+    rows = store(url).run_index(limit=1)
+    return rows[-1] if rows else None
+
+
+@st.cache_data(**CACHE)
+def load_metrics(
+    url: str, version: str, branch: str | None, since_ts: int | None, names: tuple[str, ...],
+    project: str | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """One row per run (index run_id), one column per metric asked for."""
+    rows = store(url).metric_table(names, branch=branch, since_ts=since_ts, project=project)
     if not rows:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=list(names))
     return pd.DataFrame(rows, columns=["run_id", "name", "value"]).pivot(
         index="run_id", columns="name", values="value"
     )
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(**CACHE)
 def load_run(url: str, version: str, run_key: str) -> Run | None:
     return store(url).run(run_key)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(**CACHE)
+def load_run_metrics(url: str, version: str, run_id: int) -> dict[str, float]:
+    return store(url).metrics_of(run_id)
+
+
+@st.cache_data(**CACHE)
 def load_failing(url: str, version: str, run_id: int) -> dict[tuple[str, str], str]:
     return store(url).failing_of(run_id)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(**CACHE)
 def load_branches(url: str, version: str, project: str | None = None) -> list[str]:
     return store(url).branches(project)
+
+
+def default_branch(config: Config, branches: list[str]) -> str | None:
+    """The configured default branch, else main or master as seen in the store, else None (all)."""
+    if config.default_branch:
+        return config.default_branch
+    return next((b for b in ("main", "master") if b in branches), None)
+
+
+def is_release(version: object) -> bool:
+    """True when `git describe` named a tag exactly (not a commit past it, not a bare sha)."""
+    return isinstance(version, str) and bool(version) and re.search(_NOT_A_TAG, version) is None
+
+
+def releases(runs: pd.DataFrame) -> pd.DataFrame:
+    """The first run of each release tag, oldest first."""
+    versions = runs["version"]
+    tagged = versions.notna() & (versions != "") & ~versions.fillna("").str.contains(_NOT_A_TAG, regex=True)
+    return runs[tagged].sort_values("ts").drop_duplicates("version", keep="first")
+
+
+@st.cache_data(**CACHE)
+def release_marks(url: str, version: str, branch: str | None, since_ts: int | None) -> list[Release]:
+    return [
+        Release(row.time, row.version)
+        for row in releases(load_runs(url, version, branch, since_ts)).itertuples()
+    ]
+
+
+def window_trend(
+    url: str, version: str, branch: str | None, since_ts: int | None, columns: tuple[tuple[str, str], ...],
+    project: str | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """time, sha and the named metrics (renamed) of every run in the window, oldest first."""
+    runs = load_runs(url, version, branch, since_ts, project)
+    names = tuple(sorted(name for name, _ in columns))
+    metrics = load_metrics(url, version, branch, since_ts, names, project) if len(runs) else pd.DataFrame()
+    return trend(runs, metrics, dict(columns))
 
 
 def trend(runs: pd.DataFrame, metrics: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import time
+from collections.abc import Callable
 from pathlib import PureWindowsPath
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from healthdeck.dashboard import charts
+from healthdeck.dashboard import charts, data, links
 from healthdeck.dashboard.context import Ctx
+from healthdeck.dashboard.text import md
 from healthdeck.reports.failures import number
 from healthdeck.reports.gate import show
+from healthdeck.reports.render.review import figure
 
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
 ICONS = {"GO": ":material/check_circle:", "NO-GO": ":material/block:", "INCOMPLETE": ":material/help:",
@@ -20,58 +23,40 @@ ICONS = {"GO": ":material/check_circle:", "NO-GO": ":material/block:", "INCOMPLE
 VERDICTS = ("GO", "NO-GO", "INCOMPLETE")
 DETAIL_CHARS = 160
 NEW_IN_STRICT_SHOWN = 5
-
-# Terminal escape sequences (CSI, OSC, two-byte ESC), control characters, and the invisible
-# direction overrides that make text read differently from what it is.
-_TERMINAL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Every ASCII punctuation mark may be backslash-escaped in Markdown: escaping them all leaves no syntax.
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-# Streamlit finds links, e-mail addresses, icons (:material/x:), emoji (:x:) and colours (:green[x]) in
-# the text *after* escapes are resolved, so a zero-width space has to break each of those sequences.
-_ZWSP = "\u200b"
-_AFTER_ESCAPES = re.compile(r"(?i)(\\:|\\@)(?=\S)|(?<![\w\u200b])(w)(?=ww\\\.)")
-_ICON_IN_CODE = re.compile(r":(?=material/)")
-
-
-def md(value: object, *, code: bool = False, limit: int | None = None) -> str:
-    """Text from an artifact, a log or git, made safe for any Streamlit Markdown sink.
-
-    Prose is shown literally (every Markdown special escaped, links and shortcodes broken); with
-    `code=True` it is an inline code span, which suits identifiers (test ids, rules, etags, branches).
-    Terminal escapes and control characters go, line breaks become spaces (a heading or list cannot
-    start), and `limit` shortens the text before escaping so an escape is never cut in half.
-    """
-    text = " ".join(_CONTROL.sub("", _TERMINAL.sub("", str(value)).replace("\t", " ")).split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    if code:
-        text = _ICON_IN_CODE.sub(":" + _ZWSP, text)
-        fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-        pad = " " if text.startswith("`") or text.endswith("`") else ""
-        return f"{fence}{pad}{text}{pad}{fence}"
-    return _AFTER_ESCAPES.sub(
-        lambda m: (m[1] + _ZWSP) if m[1] else m[2] + _ZWSP, _PUNCTUATION.sub(r"\\\1", text)
-    )
+VIEW_LABELS = {"daily": "per day", "each run": "each run"}
 
 
 def missing(what: str, how: str) -> None:
     st.info(f"**No {what} yet.** {how}", icon=":material/info:")
 
 
+def data_state(ctx: Ctx) -> None:
+    """What the dashboard could not read, on every page: no report, an unreadable report, no history
+    yet, an unreadable history are four different things and are told apart."""
+    if ctx.report_problem:
+        st.error(f"**Unreadable report.** {md(ctx.report_problem)}", icon=":material/error:")
+    elif ctx.report is None:
+        missing(
+            "report", f"`{ctx.src.report}` does not exist: run `healthdeck collect` (or `healthdeck demo`)."
+        )
+    if ctx.history_problem:
+        st.error(f"**History unreadable.** {md(ctx.history_problem)}", icon=":material/database:")
+    elif not ctx.src.history_exists:
+        missing("history", f"{md(ctx.src.history, code=True)} does not exist yet: trends appear after `healthdeck collect` "
+                           "has recorded runs.")  # fmt: skip
+    elif not ctx.branches and data.latest_run(ctx.src.history, ctx.version) is None:
+        missing("history", "The history store holds no run yet: trends appear after `healthdeck collect`.")
+
+
 def verdict_banner(ctx: Ctx) -> None:
     verdict = ctx.verdict
     if verdict is None:
-        missing(
-            "report",
-            "Run `healthdeck collect` (or `healthdeck demo`) to write docs/audits/health/latest.json.",
-        )
-        return
+        return  # data_state already said why there is no report
     status = verdict["status"]
     trouble = [c for c in verdict["conditions"] if c["status"] != "PASS"]
-    lines = [f"- {ICONS[c['status']]} **{md(c['description'])}**: {md(show(c['actual'], c.get('unit', 'count')))} "
-             f"vs {md(show(c['threshold'], c.get('unit', 'count')))}"
-             + (f" — {md(c['detail'], limit=DETAIL_CHARS)}" if c["detail"] else "") for c in trouble]  # fmt: skip
+    lines = [f"- {ICONS[c['status']]} **{md(label)}**: {md(actual)} vs {md(threshold)}"
+             + (f" — {md(c['detail'], limit=DETAIL_CHARS)}" if c["detail"] else "")
+             for c in trouble for label, actual, threshold in [condition_figures(c)]]  # fmt: skip
     if not verdict["conditions"]:
         st.warning(
             f"### {ICONS['INCOMPLETE']} No release checklist in force\n\nNothing was checked: this is not a GO."
@@ -92,15 +77,24 @@ def verdict_banner(ctx: Ctx) -> None:
         st.warning(f"### {ICONS['INCOMPLETE']} Not gated yet\n\n{body}\n\n{note}")
 
 
+def condition_figures(c: dict) -> tuple[str, str, str]:
+    """(label, actual, threshold) as a person reads them. A drop is shown as the change it is:
+    coverage going from 90 to 91 % is "coverage change +1.00 pts", never "drop −1.00 pts"."""
+    unit = c.get("unit", "count")
+    if c["name"] == "coverage_drop":
+        actual = "—" if c["actual"] is None else f"{-c['actual']:+.2f} pts"
+        return "coverage change vs baseline", actual, f"no drop over {show(c['threshold'], unit)}"
+    return c["description"], show(c["actual"], unit), show(c["threshold"], unit)
+
+
 def compact(n: int) -> str:
     """1 882 -> "1.9k": KPI values must fit a quarter of a 1280 px screen."""
     return f"{n / 1000:.1f}k" if 1000 <= n < 10_000 else f"{n // 1000}k" if n >= 10_000 else str(n)
 
 
 def conditions_table(verdict: dict) -> list[dict]:
-    return [{"condition": c["description"], "status": c["status"], "actual": show(c["actual"], c.get("unit", "count")),
-             "threshold": show(c["threshold"], c.get("unit", "count")), "detail": c["detail"]}
-            for c in verdict["conditions"]]  # fmt: skip
+    return [{"condition": label, "status": c["status"], "actual": actual, "threshold": threshold, "detail": c["detail"]}
+            for c in verdict["conditions"] for label, actual, threshold in [condition_figures(c)]]  # fmt: skip
 
 
 def provenance(ctx: Ctx) -> None:
@@ -139,6 +133,68 @@ def pct(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f} %"
 
 
+def change(now: float | None, base: float | None, *, unit: str, higher_is_better: bool) -> dict:
+    """st.metric's delta arguments for a change ("+1.20 pts", "+3"; `unit` "percent" or "count"): red only
+    when it is worse, grey and arrowless when nothing changed, nothing at all without a baseline."""
+    if now is None or base is None:
+        return {}
+    text = figure(now - base, unit, signed=True)
+    if text == "no change":
+        return {"delta": text, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": text, "delta_color": "normal" if higher_is_better else "inverse"}
+
+
+def chart(fig: go.Figure, name: str, alt: str, key: str | None = None) -> None:
+    """Every plotly chart: one shared config (named PNG, trimmed toolbar) and alt text."""
+    st.plotly_chart(fig, key=key or name, config=charts.chart_config(name), alt=alt)
+
+
+@st.cache_resource(max_entries=64, ttl=6 * 3600, show_spinner=False)
+def _trend_figure(url: str, version: str, branch: str | None, since_ts: int | None, builder: str,
+                  columns: tuple[tuple[str, str], ...], view: charts.View, options: tuple,
+                  alt: tuple) -> tuple[go.Figure, str]:  # fmt: skip
+    """A trend figure and its alt text, built once per data version, window and view. A resource cache:
+    the figure is handed out as is (pickling a plotly figure would validate it all over again)."""
+    frame = data.window_trend(url, version, branch, since_ts, columns)
+    releases = data.release_marks(url, version, branch, since_ts)
+    fig = getattr(charts, builder)(frame, **dict(options), view=view, releases=releases)
+    return fig, charts.describe(frame, *alt, view=view)
+
+
+def trend_chart(ctx: Ctx, name: str, builder: str, metrics: dict[str, str], view: charts.View,
+                alt: tuple[str, str, str, float], key: str, **options: object) -> None:  # fmt: skip
+    """Draw charts.<builder>(the window's `metrics`, renamed, **options); `alt`: (column, what, unit, scale)."""
+    fig, text = _trend_figure(ctx.src.history, ctx.version, ctx.branch, ctx.since_ts, builder,
+                              tuple(metrics.items()), view, tuple(options.items()), alt)  # fmt: skip
+    chart(fig, name, text, key)
+
+
+def trend_view(ctx: Ctx, key: str = "view") -> charts.View:
+    """Per day or each run; per day by default above charts.AGGREGATE_ABOVE runs in the window."""
+    runs = len(ctx.runs)
+    default = charts.default_view(runs)
+    view = links.choice("Trend", list(charts.VIEWS), key, default, control="segmented",
+                        format_func=VIEW_LABELS.get,
+                        help=f"Above {charts.AGGREGATE_ABOVE} runs in the window trends are drawn per day: the "
+                             "daily median with the day's min–max band. 'each run' draws the newest "
+                             f"{charts.MAX_RAW} runs one by one.")  # fmt: skip
+    if view == "each run" and runs > charts.MAX_RAW:
+        st.caption(f"Each run: the newest {charts.MAX_RAW:,} of {runs:,} runs in {md(ctx.scope)}.")
+    return view
+
+
+def trends(ctx: Ctx, draw: Callable[[charts.View], None], key: str = "view") -> None:
+    """A view toggle and the charts it changes, rerun alone when the toggle moves (st.fragment)."""
+
+    @st.fragment
+    def panel() -> None:
+        draw(trend_view(ctx, key))
+
+    with st.spinner(f"Loading the runs of {md(ctx.scope)}…"):
+        _ = ctx.runs  # load the window under the spinner, before the toggle asks its size
+    panel()
+
+
 def deny_delta(ctx: Ctx, key: str) -> None:
     g = ctx.summary.get("guardian") or {}
     if not g.get("permissive"):
@@ -147,12 +203,20 @@ def deny_delta(ctx: Ctx, key: str) -> None:
             "Give `--guardian-permissive` and `--guardian-strict` decision logs to collect.",
         )
         return
-    dim = st.segmented_control("Deny delta by", ["rule", "tenant", "action"], default="rule", key=f"{key}_dim",
-                               bind="query-params")  # fmt: skip
-    dim = dim or "rule"
-    field = {"rule": "rule_id", "tenant": "tenant", "action": "action"}[dim]
-    new = {row[field] for row in ctx.details.get("guardian", {}).get("new_in_strict", [])}
-    st.plotly_chart(charts.deny_delta(g["delta"][f"by_{dim}"], dim, new), key=f"{key}_deny")
+
+    @st.fragment
+    def panel() -> None:
+        dim = links.choice(
+            "Deny delta by", ["rule", "tenant", "action"], f"{key}_dim", "rule", control="segmented"
+        )
+        field = {"rule": "rule_id", "tenant": "tenant", "action": "action"}[dim]
+        new = {row[field] for row in ctx.details.get("guardian", {}).get("new_in_strict", [])}
+        rows = g["delta"][f"by_{dim}"]
+        chart(charts.deny_delta(rows, dim, new), f"deny-delta-by-{dim}", key=f"{key}_deny",
+              alt=f"Permissive would-deny versus strict deny per 1 000 decisions for {len(rows)} {dim}s; "
+                  f"{len(new)} new in strict.")  # fmt: skip
+
+    panel()
     if g["new_in_strict"]:
         combos = ctx.details["guardian"]["new_in_strict"]
         shown = ", ".join(f"{md(r['rule_id'], code=True)} {md(r['tenant'])} {md(r['action'], code=True)}"
@@ -193,9 +257,32 @@ def openapi_changes(summary: dict, details: dict | None, *, baseline: dict | Non
         st.caption(f"{number(api['breaking'])} breaking changes — showing {number(shown)}")
 
 
-def table_or(rows: list, empty: str) -> None:
+def table_or(rows: list, empty: str, column_config: dict | None = None) -> None:
     """The rows as a table, or a success note saying why there is none."""
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=column_config)
     else:
         st.success(empty)
+
+
+def new_run_notice(ctx: Ctx, every: int = 30) -> None:
+    """Tell the lead when a run lands while the page is open (checked every `every` seconds)."""
+    if not ctx.history_ok:
+        return
+    shown = data.latest_run(ctx.src.history, ctx.version)
+
+    @st.fragment(run_every=every)
+    def watch() -> None:
+        version = data.history_version(ctx.src.history)
+        if version == ctx.version:
+            return
+        newest = data.latest_run(ctx.src.history, version)
+        if newest is None or (shown is not None and newest["run_key"] == shown["run_key"]):
+            return
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(newest["ts"]))
+        st.info(f"**A new run landed**: commit {md((newest['git_sha'] or '?')[:8], code=True)} on {md(newest['branch'] or '?', code=True)} "
+                f"at {when} UTC.", icon=":material/fiber_new:")  # fmt: skip
+        if st.button("Show it", key="show_new_run", icon=":material/refresh:"):
+            st.rerun()
+
+    watch()

@@ -117,6 +117,7 @@ class Config:
     gates: GateConfig = field(default_factory=GateConfig)
     prod_lanes: tuple[str, ...] = ()  # the lanes the release gate counts lint/compile findings in
     smoke_suite: str = "smoke"  # the suite the comment, badge and dashboard headline
+    default_branch: str | None = None  # the dashboard starts on it; default: main or master if seen
     history: str | None = None  # history URL; default: SQLite file history.sqlite in `out`
     history_lock_timeout: int = 60  # seconds a writer waits for a locked history store before giving up
     project: str | None = None  # the project runs belong to (default: GITHUB_REPOSITORY, git remote, folder)

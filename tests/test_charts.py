@@ -1,38 +1,143 @@
-"""Chart builders are pure functions: check what each figure would show."""
+"""Chart builders are pure functions: check what each figure would show and how much it sends."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from healthdeck.dashboard import charts
+from healthdeck.dashboard.data import is_release, releases, window_start
+
+SPAN = pd.Timedelta(days=425)  # 14 months
 
 
-def _frame(n: int) -> pd.DataFrame:
-    time = pd.date_range("2026-01-01", periods=n, freq="h", tz="UTC")
-    return pd.DataFrame(
-        {
-            "time": time,
-            "sha": [f"{i:08x}" for i in range(n)],
-            "smoke": [0.9 + (i % 10) / 100 for i in range(n)],
-        }
+def _store_like(n: int = 10_000, span: pd.Timedelta = SPAN, seed: int = 1) -> pd.DataFrame:
+    """n runs evenly over `span`, a pass rate that improves with noise, one dip a day."""
+    rng = np.random.default_rng(seed)
+    time = pd.date_range(end=pd.Timestamp("2026-11-01", tz="UTC"), periods=n, freq=span / n)
+    rate = np.clip(0.93 + 0.06 * np.arange(n) / n + rng.uniform(-0.01, 0.01, n), 0, 1)
+    return pd.DataFrame({"time": time, "sha": [f"{i:08x}" for i in range(n)], "unit": rate,
+                         "total": 70 + 15 * np.arange(n) / n, "ruff": rng.integers(0, 40, n)})  # fmt: skip
+
+
+def _points(fig) -> int:
+    return max((len(t.x) for t in fig.data if t.x is not None), default=0)
+
+
+@pytest.mark.parametrize("view", charts.VIEWS)
+def test_every_trace_stays_a_few_hundred_points_at_10_000_runs(view) -> None:
+    frame = _store_like()
+    figures = [
+        charts.pass_rate_trend(frame, ["unit"], 0.95, view=view),
+        charts.coverage_trend(frame, [], 80, view=view),
+        charts.count_trend(frame, ["ruff"], "ruff", "findings", view=view),
+        charts.ruff_trend(frame.assign(E501=frame["ruff"] // 2), ["E501", "other"], view=view),
+    ]
+    for fig in figures:
+        assert 0 < _points(fig) <= 500, (fig.layout.title.text, _points(fig))
+    # the same whatever the store holds: ten times the runs, still bounded
+    assert _points(charts.pass_rate_trend(_store_like(100_000), ["unit"], 0.95, view=view)) <= 500
+
+
+def test_daily_view_is_a_median_line_and_a_min_max_band_without_markers() -> None:
+    frame = _store_like()
+    fig = charts.pass_rate_trend(frame, ["unit"], 0.95, view="daily")
+    low, high, median = fig.data
+    assert high.fill == "tonexty" and low.hoverinfo == high.hoverinfo == "skip"
+    assert "markers" not in median.mode
+    assert all(lo <= me <= hi for lo, me, hi in zip(low.y, median.y, high.y, strict=True))
+    day = charts.per_day(frame, "unit")
+    assert day["runs"].sum() == len(frame) and len(day) == len(median.x)  # every run counted once
+    # the hover names the day's runs and its worst run (lowest pass rate) by commit and time
+    busiest = day.iloc[10]
+    runs_that_day = frame[frame["time"].dt.floor("D") == busiest["time"]]
+    worst = runs_that_day.loc[runs_that_day["unit"].idxmin()]
+    runs, worst_value, sha, _ = median.customdata[10]
+    assert (
+        runs == len(runs_that_day)
+        and sha == worst["sha"]
+        and worst_value == pytest.approx(worst["unit"] * 100)
     )
+    assert (
+        "runs" in median.hovertemplate and "worst" in median.hovertemplate and "UTC" in median.hovertemplate
+    )
+    assert fig.layout.xaxis.hoverformat.endswith("(UTC)")
 
 
-def test_downsample_bounds_points_and_keeps_the_range() -> None:
-    frame = _frame(10_000)
-    small = charts.downsample(frame, "time", 500)
-    assert len(small) <= 500
-    assert small["time"].min() >= frame["time"].min() and small["time"].max() == frame["time"].max()
-    assert abs(small["smoke"].mean() - frame["smoke"].mean()) < 0.01
-    assert charts.downsample(frame.head(10), "time", 500).equals(frame.head(10))
+def test_more_is_worse_for_counts() -> None:
+    frame = _store_like(500, pd.Timedelta(days=5))
+    day = charts.per_day(frame, "ruff", worse="higher")
+    assert (day["worst"] == day["high"]).all()
 
 
-def test_pass_rate_trend_has_threshold_and_percent_axis() -> None:
-    fig = charts.pass_rate_trend(_frame(20_000), ["smoke"], 0.95)
-    [trace] = fig.data
-    assert len(trace.x) <= charts.MAX_POINTS and max(trace.y) <= 100
-    assert fig.layout.shapes[0].y0 == 95
-    assert fig.layout.yaxis.ticksuffix == " %"
+def test_aggregates_per_day_above_the_documented_threshold() -> None:
+    assert charts.default_view(charts.AGGREGATE_ABOVE) == "each run"
+    assert charts.default_view(charts.AGGREGATE_ABOVE + 1) == "daily"
+    small = _store_like(30, pd.Timedelta(days=30))
+    [trace] = charts.pass_rate_trend(small, ["unit"], None).data  # each run, with markers, by default
+    assert len(trace.x) == 30 and "markers" in trace.mode and "commit" in trace.hovertemplate
+
+
+def test_a_window_longer_than_max_buckets_days_goes_weekly() -> None:
+    frame = _store_like(20_000, pd.Timedelta(days=3 * 365))
+    day = charts.per_day(frame, "unit")
+    assert len(day) <= charts.MAX_BUCKETS and day["runs"].sum() == len(frame)
+    assert (day["time"].diff().dropna() == pd.Timedelta(days=7)).all()
+
+
+def test_each_run_view_draws_the_newest_runs() -> None:
+    frame = _store_like(2_000, pd.Timedelta(days=90))
+    [trace] = charts.pass_rate_trend(frame, ["unit"], None, view="each run").data
+    assert len(trace.x) == charts.MAX_RAW and pd.Timestamp(trace.x[-1], tz="UTC") == frame["time"].max()
+
+
+def test_an_empty_or_one_run_series_says_why() -> None:
+    frame = _store_like(50, pd.Timedelta(days=3))
+    frame["smoke"] = [None] * 49 + [0.9]
+    fig = charts.pass_rate_trend(frame, ["unit", "smoke", "e2e"], 0.95, scope="main, last 7 days")
+    [note] = [a.text for a in fig.layout.annotations if "trend needs two" in a.text]
+    assert "smoke: one run in main, last 7 days" in note and "e2e: no run in main, last 7 days" in note
+    assert not any("unit" in a.text for a in fig.layout.annotations)
+
+
+def test_count_axes_show_whole_numbers() -> None:
+    frame = _store_like(40, pd.Timedelta(days=40)).assign(failures=[0] * 39 + [1])
+    fig = charts.count_trend(frame, ["failures"], "compileall failures", "files")
+    assert fig.layout.yaxis.tickformat == ",d" and fig.layout.yaxis.dtick == 1
+    assert fig.layout.yaxis.range[0] == 0
+    fig = charts.count_trend(frame.assign(failures=frame["ruff"] * 100), ["failures"], "ruff", "findings")
+    assert fig.layout.yaxis.tickformat == ",d" and fig.layout.yaxis.dtick is None
+
+
+def test_releases_are_marked_on_trend_lines() -> None:
+    frame = _store_like(300, pd.Timedelta(days=30))
+    tags = [charts.Release(frame["time"].iloc[0] - pd.Timedelta(days=9), "v0.9.0")]  # before the window
+    tags += [charts.Release(frame["time"].iloc[i], f"v1.{i}.0") for i in (50, 150)]
+    fig = charts.coverage_trend(frame, [], 80, releases=tags)
+    assert [a.text for a in fig.layout.annotations if a.text.startswith("v")] == ["v1.50.0", "v1.150.0"]
+    assert sum(s.line.dash == "dot" for s in fig.layout.shapes) == 2
+    # each run draws the newest runs only: no release outside them is marked
+    fig = charts.coverage_trend(_store_like(2_000, pd.Timedelta(days=90)), [], 80, view="each run",
+                                releases=[charts.Release(pd.Timestamp("2026-08-10", tz="UTC"), "v1.0.0")])  # fmt: skip
+    assert not fig.layout.shapes or all(s.line.dash != "dot" for s in fig.layout.shapes)
+
+
+def test_release_tags_from_git_describe() -> None:
+    assert is_release("v1.4.0") and is_release("2026.11") and is_release("release-7")
+    assert not is_release("v1.4.0-3-gabc1234") and not is_release("v1.4.0-dirty")
+    assert not is_release("abc1234") and not is_release(None) and not is_release("")
+    runs = pd.DataFrame({"ts": [1, 2, 3, 4], "version": ["v1.0", "v1.0-1-g1234567", "v1.0", "v1.1"]})
+    assert list(releases(runs)["ts"]) == [1, 4]  # the first run of each tag
+
+
+def test_window_start_is_stable_all_day() -> None:
+    morning, night = (
+        1_764_000_000 - 1_764_000_000 % 86_400 + 60,
+        1_764_000_000 - 1_764_000_000 % 86_400 + 86_000,
+    )
+    assert window_start(90, morning) == window_start(90, night) == window_start(90, morning + 1)
+    assert window_start(90, morning) % 86_400 == 0 and window_start(None, morning) is None
 
 
 def test_coverage_trend_skips_empty_lanes() -> None:
@@ -40,6 +145,23 @@ def test_coverage_trend_skips_empty_lanes() -> None:
                           "core": [70, None, 72], "empty": [None, None, None]})  # fmt: skip
     fig = charts.coverage_trend(frame, ["core", "empty"], 80)
     assert [t.name for t in fig.data] == ["total", "core"]
+
+
+def test_one_config_for_every_chart() -> None:
+    config = charts.chart_config("coverage")
+    assert config["toImageButtonOptions"] == {"format": "png", "filename": "healthdeck-coverage", "scale": 2}
+    assert config["displaylogo"] is False and "lasso2d" in config["modeBarButtonsToRemove"]
+
+
+def test_alt_text_says_what_and_how_much() -> None:
+    frame = _store_like(300, pd.Timedelta(days=30))
+    text = charts.describe(frame, "unit", "unit pass rate", "%", 100)
+    assert text.startswith("unit pass rate over 300 runs from ") and "(UTC)" in text
+    assert f"{frame['unit'].iloc[-1] * 100:.2f} % at the last" in text
+    assert (
+        charts.describe(frame.iloc[0:0], "unit", "unit pass rate", "%")
+        == "unit pass rate: no run in this window."
+    )
 
 
 def test_deny_delta_calls_out_new_in_strict() -> None:
@@ -54,12 +176,13 @@ def test_deny_delta_calls_out_new_in_strict() -> None:
     assert fig.layout.barmode == "group"
 
 
-def test_ruff_trend_stacks_rules() -> None:
-    frame = pd.DataFrame(
-        {"time": pd.date_range("2026-01-01", periods=2, tz="UTC"), "E501": [3, 2], "F401": [1, None]}
-    )
-    fig = charts.ruff_trend(frame, ["E501", "F401"])
+def test_ruff_trend_stacks_rules_and_the_rest() -> None:
+    frame = pd.DataFrame({"time": pd.date_range("2026-01-01", periods=2, tz="UTC"), "total": [10, 5],
+                          "E501": [3, 2], "F401": [1, None]})  # fmt: skip
+    fig = charts.ruff_trend(frame, ["E501", "F401", "other"])
     assert {t.stackgroup for t in fig.data} == {"ruff"} and list(fig.data[1].y) == [1, 0]
+    assert list(fig.data[2].y) == [6, 3]  # total minus the named rules
+    assert fig.layout.yaxis.tickformat == ",d"
 
 
 def test_decisions_over_time_and_sparkline() -> None:

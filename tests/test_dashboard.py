@@ -1,18 +1,25 @@
-"""The dashboard in Streamlit's AppTest: every page renders on the demo data, on an empty history and
-with inputs missing; KPI values and deltas equal the report's figures."""
+"""The dashboard in Streamlit's AppTest: every page renders on the demo data, on an empty history, with
+inputs missing or unreadable, and at CI volume (hundreds of runs a month on two branches); KPI values
+and deltas equal the report's figures; links keep the view."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.bench_dashboard import build as build_volume
+from benchmarks.bench_dashboard import trace_points
+from healthdeck.dashboard import auth
 from healthdeck.dashboard.context import uses_guardian
-from healthdeck.dashboard.widgets import compact
+from healthdeck.dashboard.widgets import change, compact, condition_figures
 from healthdeck.reports.cli import EXIT_OK, main
 from healthdeck.reports.demo import history as demo
+from healthdeck.reports.history.store import HistoryStore, open_store
+from healthdeck.reports.render.review import figure
 from tests.conftest import EDGE, REAL
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -24,6 +31,14 @@ def demo_out(tmp_path_factory) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("demo")
     config = demo.build(out, runs=8, progress=False)
     return out, config
+
+
+@pytest.fixture(scope="module")
+def volume(tmp_path_factory) -> Path:
+    """720 runs over 30 days (24 a day), main and a feature branch, release tags, a real latest run."""
+    folder = tmp_path_factory.mktemp("volume")
+    build_volume(folder, 720, span_days=30)
+    return folder
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +58,10 @@ def _app(monkeypatch, report: Path, history: Path, config: Path | None = None) -
     return AppTest.from_file(APP, default_timeout=60)
 
 
+def _volume_app(monkeypatch, folder: Path) -> AppTest:
+    return _app(monkeypatch, folder / "latest.json", folder / "history.sqlite", folder / "pyproject.toml")
+
+
 def _render_all(at: AppTest) -> dict[str, AppTest]:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -50,6 +69,14 @@ def _render_all(at: AppTest) -> dict[str, AppTest]:
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
     return at
+
+
+def _every_page(at: AppTest):
+    at.run()
+    yield "overview"
+    for page in _pages(at):
+        at.switch_page(f"app_pages/{page}.py").run()
+        yield page
 
 
 def test_overview_kpis_equal_the_report(monkeypatch, demo_out) -> None:
@@ -63,26 +90,42 @@ def test_overview_kpis_equal_the_report(monkeypatch, demo_out) -> None:
     assert smoke.value == f"{s['tests']['smoke']['pass_rate'] * 100:.2f} %"
     assert metrics["coverage"].value == f"{s['coverage']['percent']:.2f} %"
     prod = sum(s["ruff"]["count"]["lanes"][lane] for lane in ("tz", "parser"))
-    assert metrics["ruff errors (prod lanes)"].value == str(prod)
+    assert metrics["ruff errors (prod lanes)"].value == f"{prod:,}"
     g = s["guardian"]
     guardian = metrics["Guardian would-deny → deny"]
     assert guardian.value == f"{compact(g['permissive']['would_deny'])} → {compact(g['strict']['denied'])}"
     assert compact(1882) == "1.9k" and compact(751) == "751" and compact(12_345) == "12k"
     assert guardian.delta == f"{g['new_in_strict']} new in strict"
     # the deltas are against the previous run of the same branch, as the history says
-    from healthdeck.reports.history.store import open_store
-
     store = open_store(f"sqlite:///{out / 'history.sqlite'}")
     runs = [r for r in store.runs(branch=s["branch"]) if r.run_key != s["run_key"]]
     base = runs[-1].summary
-    assert (
-        smoke.delta
-        == f"{(s['tests']['smoke']['pass_rate'] - base['tests']['smoke']['pass_rate']) * 100:+.2f} pts"
+    rate_change = (s["tests"]["smoke"]["pass_rate"] - base["tests"]["smoke"]["pass_rate"]) * 100
+    assert smoke.delta == figure(rate_change, "percent", signed=True)
+    assert metrics["coverage"].delta == figure(
+        s["coverage"]["percent"] - base["coverage"]["percent"], "percent", True
     )
-    assert metrics["coverage"].delta == f"{s['coverage']['percent'] - base['coverage']['percent']:+.2f} pts"
-    assert len(at.get("plotly_chart")) == 3  # smoke trend, coverage trend, deny delta
+    assert len(at.get("plotly_chart")) == 3  # pass-rate trend, coverage trend, deny delta
     banner = (at.error or at.warning or at.success)[0].value
     assert s["verdict"] in banner
+    assert {b.label.split(" (")[0] for b in at.get("download_button")} == {"Report", "Failures"}
+
+
+def test_a_change_reads_as_a_person_reads_it() -> None:
+    assert change(91.2, 90.0, unit="percent", higher_is_better=True) == {
+        "delta": "+1.20 pts",
+        "delta_color": "normal",
+    }
+    assert change(3, 5, unit="count", higher_is_better=False) == {"delta": "-2", "delta_color": "inverse"}
+    unchanged = change(7, 7, unit="count", higher_is_better=False)
+    assert unchanged == {"delta": "no change", "delta_color": "off", "delta_arrow": "off"}  # never a red "+0"
+    assert change(7, None, unit="count", higher_is_better=False) == {}
+    # a coverage "drop" of -1.2 points is a rise, and is worded as one
+    drop = {"name": "coverage_drop", "description": "coverage drop vs baseline", "actual": -1.2, "threshold": 1.0,
+            "unit": "points"}  # fmt: skip
+    assert condition_figures(drop) == ("coverage change vs baseline", "+1.20 pts", "no drop over 1.00 pts")
+    assert figure(0.917059, "fraction") == "91.71 %" and figure(1.3195, "count") == "1"
+    assert figure(-0.00001, "percent", signed=True) == "no change"
 
 
 def test_every_page_renders_on_the_demo_data(monkeypatch, demo_out) -> None:
@@ -92,19 +135,35 @@ def test_every_page_renders_on_the_demo_data(monkeypatch, demo_out) -> None:
     assert at.get("download_button"), "the release review offers its Markdown"
 
 
-def test_empty_history_renders_and_creates_nothing(monkeypatch, demo_out, tmp_path) -> None:
+def test_no_history_yet_is_said_on_every_page_and_nothing_is_created(monkeypatch, demo_out, tmp_path) -> None:
     out, config = demo_out
     history = tmp_path / "none.sqlite"
-    at = _render_all(_app(monkeypatch, out / "latest.json", history, config))
+    at = _app(monkeypatch, out / "latest.json", history, config)
+    for page in _every_page(at):
+        assert not at.exception, page
+        assert any("No history yet" in i.value for i in at.info), page
     assert not history.exists()  # the dashboard only reads
-    at.switch_page("app_pages/overview.py").run()
-    assert any("trend" in i.value for i in at.info)
 
 
 def test_no_report_at_all(monkeypatch, tmp_path) -> None:
-    at = _render_all(_app(monkeypatch, tmp_path / "latest.json", tmp_path / "h.sqlite"))
-    at.switch_page("app_pages/overview.py").run()
-    assert "No report yet" in at.info[0].value
+    at = _app(monkeypatch, tmp_path / "latest.json", tmp_path / "h.sqlite")
+    for page in _every_page(at):
+        assert not at.exception, page
+        assert "No report yet" in at.info[0].value and not at.error, page
+
+
+def test_unreadable_report_and_unreadable_history_are_told_apart(monkeypatch, tmp_path) -> None:
+    (tmp_path / "latest.json").write_text('{"summary": ')
+    (tmp_path / "h.sqlite").write_bytes(b"this is not a database" * 100)
+    at = _app(monkeypatch, tmp_path / "latest.json", tmp_path / "h.sqlite")
+    for page in _every_page(at):
+        assert not at.exception, page
+        errors = [e.value for e in at.error]
+        assert any(e.startswith("**Unreadable report.**") and "latest.json: not JSON" in e for e in errors), (
+            page
+        )
+        assert any(e.startswith("**History unreadable.**") for e in errors), page
+        assert not any("No report yet" in i.value for i in at.info), page
 
 
 @pytest.mark.parametrize(
@@ -136,21 +195,136 @@ def test_guardian_page_only_where_the_project_uses_guardian(monkeypatch, tmp_pat
     assert not guarded.exception
 
 
-def test_filters_come_from_the_url(monkeypatch, demo_out) -> None:
+def _pages(at: AppTest) -> list[str]:
+    """The pages the dashboard lists: Guardian's only for a project that uses Guardian."""
+    return [p for p in PAGES if p != "guardian" or uses_guardian(at.session_state["healthdeck_ctx"])]
+
+
+def test_one_run_trace_says_why(monkeypatch, tmp_path) -> None:
+    assert (
+        main(["collect", "-q", "--out", str(tmp_path), "--junit", f"unit={EDGE / 'xunit2.xml'}"]) == EXIT_OK
+    )
+    at = _app(monkeypatch, tmp_path / "latest.json", tmp_path / "history.sqlite").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    notes = [a["text"] for a in spec["layout"].get("annotations", [])]
+    assert any(n.startswith("unit: one run in ") and "a trend needs two" in n for n in notes), notes
+    assert at.metric[0].label == "unit pass rate"  # the suite as the project names it, never "smoke"
+
+
+def test_filters_come_from_the_url_and_are_always_written(monkeypatch, demo_out) -> None:
     out, config = demo_out
     everything = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config)
     everything.query_params["window"] = "all"
+    everything.query_params["branch"] = "all branches"
     everything.run()
+    filters = {k: everything.query_params[k] for k in ("branch", "window", "baseline")}
+    assert filters == {"branch": "all branches", "window": "all", "baseline": "previous"}
     week = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config)
-    week.query_params["window"] = "7 days"
-    week.query_params["branch"] = "main"
+    week.query_params["window"] = "7d"
     week.run()
     assert not week.exception
-    assert (week.selectbox(key="window").value, week.selectbox(key="branch").value) == ("7 days", "main")
+    # the defaults are written too: a pasted link never depends on what the default is that day
+    assert week.query_params == {
+        "branch": "main",
+        "window": "7d",
+        "baseline": "previous",
+        "view": "each run",
+        "overview_dim": "rule",
+    }
     all_runs = everything.session_state["healthdeck_ctx"].runs
     shown = week.session_state["healthdeck_ctx"].runs
     assert len(all_runs) == 8 and 0 < len(shown) < len(all_runs)
     assert set(shown["branch"]) == {"main"}
+
+
+def test_an_unknown_value_in_the_link_is_said_not_swallowed(monkeypatch, demo_out) -> None:
+    out, config = demo_out
+    at = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config)
+    at.query_params.update(branch="release/9.9", window="fortnight")
+    at.run()
+    notices = [w.value for w in at.warning]
+    assert any("branch `release/9.9`" in n and "showing `main`" in n for n in notices), notices
+    assert any("window `fortnight`" in n and "showing `90d`" in n for n in notices), notices
+    assert at.query_params["branch"] == "main" and at.query_params["window"] == "90d"
+
+
+def test_at_volume_the_branch_starts_on_main_and_trends_are_daily(monkeypatch, volume) -> None:
+    at = _volume_app(monkeypatch, volume).run()
+    assert not at.exception, [e.value for e in at.exception]
+    branch = at.selectbox(key="branch")
+    assert branch.value == "main" and branch.options[:2] == ["main", "all branches"]
+    ctx = at.session_state["healthdeck_ctx"]
+    assert set(ctx.runs["branch"]) == {"main"} and len(ctx.runs) > 500
+    assert at.session_state["view"] == "daily"
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert 0 < trace_points(specs) <= 31  # one point per day of the 30-day store
+    assert all("markers" not in t.get("mode", "") for s in specs for t in s["data"])
+    assert any(
+        a["text"].startswith("v1.") for s in specs for a in s["layout"].get("annotations", [])
+    )  # releases
+    # the raw view is one click away, and still bounded
+    at.segmented_control(key="view").set_value("each run").run()
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert 31 < trace_points(specs) <= 500 and at.query_params["view"] == "each run"
+
+
+def test_a_rerun_with_a_dated_window_reads_nothing_again(monkeypatch, volume) -> None:
+    """The window's start is the start of its first day: a rerun a second later hits every cache."""
+    calls: list[str] = []
+    for name in ("run_index", "metric_table", "runs", "run", "metrics_of", "failing_of", "branches"):
+        original = getattr(HistoryStore, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(HistoryStore, name, counted)
+    at = _volume_app(monkeypatch, volume)
+    at.query_params["window"] = "1y"
+    at.run()
+    assert calls and not at.exception
+    calls.clear()
+    at.run()
+    assert calls == []
+
+
+def test_a_pasted_review_link_shows_the_same_runs(monkeypatch, volume) -> None:
+    store = open_store(f"sqlite:///{volume / 'history.sqlite'}")
+    runs = store.run_index(branch="main")
+    at = _volume_app(monkeypatch, volume)
+    at.switch_page("app_pages/review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    # by default: the newest run against the last release before it
+    candidate = at.selectbox(key="candidate")
+    releases = [r for r in store.run_index() if r["version"] and "-g" not in r["version"]]
+    last_release = next(r for r in releases if r["version"] == releases[-1]["version"])
+    assert at.selectbox(key="base").value == last_release["run_key"]
+    assert (
+        at.query_params["candidate"] == candidate.value and at.query_params["base"] == last_release["run_key"]
+    )
+    assert "baseline" not in at.query_params  # one baseline control on this page
+    # a link to two older runs by key, one of them outside the offered window
+    link = {"candidate": runs[-40]["run_key"], "base": runs[0]["run_key"]}
+    pasted = _volume_app(monkeypatch, volume)
+    pasted.switch_page("app_pages/review.py")
+    pasted.query_params.update(link)
+    pasted.query_params["window"] = "7d"
+    pasted.run()
+    assert not pasted.exception and not pasted.warning
+    assert (pasted.selectbox(key="candidate").value, pasted.selectbox(key="base").value) == tuple(
+        link.values()
+    )
+    # every figure is rounded to its unit: no raw floats
+    table = pasted.dataframe[2].value
+    for column in ("candidate", "baseline", "change"):
+        for cell in table[column]:
+            assert re.fullmatch(r"—|no change|[+-]?[\d,]+|[+-]?\d+\.\d{2} (%|pts)", cell), (column, cell)
+    # an unknown key is said, not swallowed
+    broken = _volume_app(monkeypatch, volume)
+    broken.switch_page("app_pages/review.py")
+    broken.query_params["candidate"] = "bench:nope"
+    broken.run()
+    assert any("candidate run `bench:nope`" in w.value for w in broken.warning)
 
 
 def test_prometheus_unreachable_is_a_clear_state_not_a_hang(monkeypatch, demo_out) -> None:
@@ -168,6 +342,29 @@ def test_prometheus_unreachable_is_a_clear_state_not_a_hang(monkeypatch, demo_ou
     assert any(e.value.startswith("Prometheus unreachable") for e in at.error)
 
 
-def _pages(at: AppTest) -> list[str]:
-    """The pages the dashboard lists: Guardian's only for a project that uses Guardian."""
-    return [p for p in PAGES if p != "guardian" or uses_guardian(at.session_state["healthdeck_ctx"])]
+def test_who_may_look(tmp_path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[tool.healthdeck.dashboard]\nallowed_domains = ["@Example.com"]\nallowed_groups = ["leads"]\n'
+    )
+    access = auth.read_access(str(pyproject))
+    assert access.sign_in and access.domains == ("example.com",)
+    assert auth.permitted({"email": "ann@example.com", "email_verified": True}, access)
+    assert not auth.permitted({"email": "ann@example.com", "email_verified": False}, access)
+    assert not auth.permitted({"email": "ann@example.com.evil.org"}, access)
+    assert auth.permitted({"email": "bob@elsewhere.org", "groups": ["leads", "devs"]}, access)
+    assert not auth.permitted({"email": "bob@elsewhere.org", "groups": "devs"}, access)
+    assert not auth.read_access(None).sign_in
+    pyproject.write_text("[tool.healthdeck.dashboard]\nsign_in = true\n")
+    assert auth.permitted({"email": "anyone@anywhere.org"}, auth.read_access(str(pyproject)))
+
+
+def test_sign_in_asked_for_but_not_configured_stays_closed(monkeypatch, demo_out, tmp_path) -> None:
+    out, _ = demo_out
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.healthdeck]\n[tool.healthdeck.dashboard]\nallowed_domains = ["example.com"]\n')
+    monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml here
+    at = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config).run()
+    assert not at.exception
+    assert any("Sign-in is required" in e.value for e in at.error)
+    assert not at.metric and not at.get("plotly_chart")

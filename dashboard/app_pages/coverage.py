@@ -7,7 +7,10 @@ import streamlit as st
 
 from healthdeck.dashboard import charts, data
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import md, missing
+from healthdeck.dashboard.widgets import md, missing, trend_chart, trends
+
+PERCENT = st.column_config.NumberColumn(format="%.2f %%")
+POINTS = st.column_config.NumberColumn(format="%+.2f pts")
 
 
 def render(ctx: Ctx) -> None:
@@ -17,13 +20,17 @@ def render(ctx: Ctx) -> None:
         missing("coverage", "Give coverage.py XML/JSON/.coverage to `healthdeck collect --coverage`.")
         return
     lanes = list(ctx.src.config.lanes)
-    if len(ctx.runs):
-        frame = ctx.metric_trend(
-            {"coverage.percent": "total", **{f"coverage.lanes.{lane}.percent": lane for lane in lanes}}
-        )
-        st.plotly_chart(
-            charts.coverage_trend(frame, lanes, ctx.src.config.gates.coverage_min), key="cov_trend"
-        )
+    if ctx.history_ok:
+
+        def draw(view: charts.View) -> None:
+            columns = {
+                "coverage.percent": "total",
+                **{f"coverage.lanes.{lane}.percent": lane for lane in lanes},
+            }
+            trend_chart(ctx, "coverage", "coverage_trend", columns, view, ("total", "coverage", "%", 1), "cov_trend",
+                        lanes=tuple(lanes), target=ctx.src.config.gates.coverage_min, scope=ctx.scope)  # fmt: skip
+
+        trends(ctx, draw)
     st.caption(
         "coverage = (covered statements + covered branches) ÷ (statements + branches), as coverage.py says."
     )
@@ -33,23 +40,23 @@ def render(ctx: Ctx) -> None:
         st.subheader("Lowest coverage")
         if len(files):
             lowest = files[files["statements"] > 0].sort_values("percent").head(15)
-            st.dataframe(lowest[["path", "lane", "percent", "statements"]], hide_index=True,
+            st.dataframe(lowest[["percent", "path", "lane", "statements"]], hide_index=True,
                          column_config={"percent": st.column_config.ProgressColumn(min_value=0, max_value=100,
-                                                                                   format="%.1f %%")})  # fmt: skip
+                                                                                   format="%.2f %%"),
+                                        "statements": st.column_config.NumberColumn(format="%d")})  # fmt: skip
     with right:
         st.subheader("Biggest drops vs baseline")
         if ctx.baseline is None or not len(files):
             missing("baseline", "Drops need an earlier run in the history (see the Baseline filter).")
             return
-        base = data.store(ctx.src.history).metrics_of(ctx.baseline.id)
+        base = data.load_run_metrics(ctx.src.history, ctx.version, ctx.baseline.id)
         files["baseline"] = files["path"].map(lambda p: base.get(f"coverage.file.{p}"))
         files["change"] = files["percent"] - files["baseline"]
         drops = files.dropna(subset=["change"]).sort_values("change").head(15)
         drops = drops[drops["change"] < 0]
         if len(drops):
-            st.dataframe(drops[["path", "baseline", "percent", "change"]], hide_index=True,
-                         column_config={c: st.column_config.NumberColumn(format="%.2f") for c in
-                                        ("baseline", "percent", "change")})  # fmt: skip
+            st.dataframe(drops[["change", "path", "baseline", "percent"]], hide_index=True,
+                         column_config={"change": POINTS, "baseline": PERCENT, "percent": PERCENT})  # fmt: skip
         else:
             st.success(
                 f"No file lost coverage since {md(ctx.baseline.short_sha or ctx.baseline.run_key, code=True)}."

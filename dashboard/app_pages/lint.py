@@ -7,31 +7,30 @@ import streamlit as st
 
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import missing
+from healthdeck.dashboard.widgets import chart, missing, trend_chart, trends
 
 TOP_RULES = 8
+COUNT = st.column_config.NumberColumn(format="%d")
 
 
 def render(ctx: Ctx) -> None:
     st.title("Lint")
     ruff = ctx.summary.get("ruff")
+    comp = ctx.summary.get("compileall")
+    if ctx.history_ok and (ruff or comp):
+        trends(ctx, lambda view: _trends(ctx, view))
     if not ruff:
         missing(
             "ruff results", "Give `ruff check --output-format json` output to `healthdeck collect --ruff`."
         )
     else:
-        rules = list(ruff["stats"])[:TOP_RULES]
-        if len(ctx.runs):
-            columns = {f"ruff.rule.{r}": r for r in rules}
-            frame = ctx.metric_trend({"ruff.total": "total", **columns})
-            frame["other"] = (frame["total"] - frame[rules].fillna(0).sum(axis=1)).clip(lower=0)
-            st.plotly_chart(charts.ruff_trend(frame, [*rules, "other"]), key="ruff_trend")
         left, right = st.columns(2)
         with left:
             names = ctx.details.get("ruff", {}).get("names", {})
             top = list(ruff["stats"].items())[:15]
-            st.plotly_chart(charts.top_bars([f"{c} {names.get(c, '')}" for c, _ in top], [n for _, n in top],
-                                            "Top rules now"), key="ruff_top")  # fmt: skip
+            chart(charts.top_bars([f"{c} {names.get(c, '')}" for c, _ in top], [n for _, n in top], "Top rules now"),
+                  "ruff-top-rules", key="ruff_top",
+                  alt="Top ruff rules now: " + ", ".join(f"{c} {n:,}" for c, n in top[:5]))  # fmt: skip
         with right:
             lanes = ruff["count"].get("lanes")
             prod = ctx.src.config.prod_lanes
@@ -42,30 +41,33 @@ def render(ctx: Ctx) -> None:
                 )
             else:
                 in_prod = sum(v for k, v in lanes.items() if k in prod)
-                rows = [{"lane": k, "prod": k in prod, "findings": v} for k, v in lanes.items()]
-                rows.append(
-                    {
-                        "lane": "(outside every lane)",
-                        "prod": False,
-                        "findings": ruff["count"]["total"] - sum(lanes.values()),
-                    }
-                )
-                st.metric("ruff findings in prod lanes", in_prod, border=True)
-                st.dataframe(pd.DataFrame(rows), hide_index=True)
+                rows = [{"findings": v, "lane": k, "prod": k in prod} for k, v in lanes.items()]
+                rows.append({"findings": ruff["count"]["total"] - sum(lanes.values()),
+                             "lane": "(outside every lane)", "prod": False})  # fmt: skip
+                st.metric("ruff findings in prod lanes", f"{in_prod:,}", border=True)
+                st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"findings": COUNT})
     st.subheader("Compile (compileall)")
-    comp = ctx.summary.get("compileall")
     if not comp:
         missing(
             "compileall output", "Give `python -m compileall -q` output to `healthdeck collect --compileall`."
         )
         return
     failures = ctx.details.get("compileall", {}).get("failures", [])
-    st.metric("files failing to compile", comp["failures"], border=True)
+    st.metric("files failing to compile", f"{comp['failures']:,}", border=True)
     if failures:
         st.dataframe(pd.DataFrame(failures), hide_index=True)
-    if len(ctx.runs) and "compileall.failures" in ctx.metrics:
-        st.plotly_chart(charts.count_trend(ctx.metric_trend({"compileall.failures": "failures"}), ["failures"],
-                                           "compileall failures", "files"), key="compile_trend")  # fmt: skip
+
+
+def _trends(ctx: Ctx, view: charts.View) -> None:
+    ruff = ctx.summary.get("ruff")
+    if ruff:
+        rules = tuple(ruff["stats"])[:TOP_RULES]
+        trend_chart(ctx, "ruff-by-rule", "ruff_trend", {"ruff.total": "total", **{f"ruff.rule.{r}": r for r in rules}},
+                    view, ("total", "ruff findings", "count", 1), "ruff_trend", rules=(*rules, "other"))  # fmt: skip
+    if ctx.summary.get("compileall"):
+        trend_chart(ctx, "compileall-failures", "count_trend", {"compileall.failures": "failures"}, view,
+                    ("failures", "files failing to compile", "count", 1), "compile_trend", columns=("failures",),
+                    title="compileall failures", y_title="files", scope=ctx.scope)  # fmt: skip
 
 
 render(st.session_state["healthdeck_ctx"])

@@ -1,12 +1,19 @@
-"""Overview: what a lead needs to decide in ten seconds."""
+"""Overview: what a lead needs to decide in ten seconds.
+
+The verdict and the KPI cards paint first (they need the report and a few recent runs); the trends,
+which read the window's runs, follow under a spinner, and their per-day/each-run toggle reruns them
+alone.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import (
+    change,
     compact,
     deny_delta,
     md,
@@ -14,106 +21,125 @@ from healthdeck.dashboard.widgets import (
     openapi_changes,
     pct,
     provenance,
+    trend_chart,
+    trends,
     verdict_banner,
 )
-
-
-def _delta(now: float | None, base: float | None, scale: float = 1, unit: str = " pts") -> str | None:
-    return None if now is None or base is None else f"{(now - base) * scale:+.2f}{unit}"
+from healthdeck.reports.render.markdown import render_markdown
 
 
 def kpis(ctx: Ctx) -> None:
     s, b = ctx.summary, (ctx.baseline.summary if ctx.baseline else {})
+    since = f"vs {md(ctx.baseline.short_sha or 'baseline', code=True)}" if ctx.baseline else None
     cols = st.columns(4)
     smoke = ctx.smoke
     tests = (s.get("tests") or {}).get(smoke) if smoke else None
+    lanes_cfg = ctx.src.config.prod_lanes
+    recent = ctx.recent({f"tests.{smoke}.pass_rate": "rate", "coverage.percent": "coverage", "ruff.total": "ruff",
+                         "guardian.strict.denied": "denied", **{f"ruff.lanes.{lane}": lane for lane in lanes_cfg}})  # fmt: skip
     with cols[0]:
         if tests:
+            rate = tests["pass_rate"]
             base = ((b.get("tests") or {}).get(smoke) or {}).get("pass_rate")
-            spark = ctx.metric_trend({f"tests.{smoke}.pass_rate": "v"})["v"] * 100
-            st.metric(f"{md(smoke)} pass rate", pct(tests["pass_rate"] * 100 if tests["pass_rate"] is not None else None),
-                      _delta(tests["pass_rate"], base, 100), chart_data=charts.sparkline(spark), border=True,
-                      help="passed ÷ (passed + failed + errors)")  # fmt: skip
+            st.metric(f"{md(smoke)} pass rate", pct(rate * 100 if rate is not None else None),
+                      **change(None if rate is None else rate * 100, None if base is None else base * 100,
+                               unit="percent", higher_is_better=True),
+                      delta_description=since, chart_data=charts.sparkline(recent["rate"] * 100), border=True,
+                      help="passed ÷ (passed + failed + errors); the line is the last 30 runs")  # fmt: skip
         else:
-            st.metric("smoke pass rate", "—", border=True, help="no JUnit input in the latest report")
+            st.metric("pass rate", "—", border=True, help="no JUnit input in the latest report")
     with cols[1]:
         cov = (s.get("coverage") or {}).get("percent")
         base = (b.get("coverage") or {}).get("percent")
-        spark = ctx.metric_trend({"coverage.percent": "v"})["v"]
-        st.metric("coverage", pct(cov), _delta(cov, base), chart_data=charts.sparkline(spark), border=True,
+        st.metric("coverage", pct(cov), **change(cov, base, unit="percent", higher_is_better=True),
+                  delta_description=since, chart_data=charts.sparkline(recent["coverage"]), border=True,
                   help="coverage.py total: statements + branches")  # fmt: skip
     with cols[2]:
-        lanes_cfg = ctx.src.config.prod_lanes
         ruff = s.get("ruff")
         lanes = (ruff or {}).get("count", {}).get("lanes")
         if ruff and lanes is not None and lanes_cfg:
             now = sum(lanes.get(lane, 0) for lane in lanes_cfg)
             base_lanes = ((b.get("ruff") or {}).get("count") or {}).get("lanes")
             base = sum(base_lanes.get(lane, 0) for lane in lanes_cfg) if base_lanes is not None else None
-            frame = ctx.metric_trend({f"ruff.lanes.{lane}": lane for lane in lanes_cfg})
-            spark = frame[list(lanes_cfg)].sum(axis=1, min_count=1)
-            st.metric("ruff errors (prod lanes)", f"{now}", None if base is None else f"{now - base:+d}",
-                      delta_color="inverse", chart_data=charts.sparkline(spark), border=True)  # fmt: skip
+            spark = recent[list(lanes_cfg)].sum(axis=1, min_count=1)
+            st.metric("ruff errors (prod lanes)", f"{now:,}", **change(now, base, unit="count", higher_is_better=False),
+                      delta_description=since, chart_data=charts.sparkline(spark), border=True)  # fmt: skip
         else:
             total = ruff["count"]["total"] if ruff else None
             base = ((b.get("ruff") or {}).get("count") or {}).get("total")
-            st.metric("ruff errors (all)", "—" if total is None else f"{total}",
-                      None if total is None or base is None else f"{total - base:+d}", delta_color="inverse",
-                      chart_data=charts.sparkline(ctx.metric_trend({"ruff.total": "v"})["v"]), border=True,
+            st.metric("ruff errors (all)", "—" if total is None else f"{total:,}",
+                      **change(total, base, unit="count", higher_is_better=False), delta_description=since,
+                      chart_data=charts.sparkline(recent["ruff"]), border=True,
                       help="per-lane counts need ruff --output-format json and [tool.healthdeck] prod_lanes")  # fmt: skip
     with cols[3]:
         g = s.get("guardian") or {}
         if g.get("permissive"):
-            spark = ctx.metric_trend({"guardian.strict.denied": "v"})["v"]
             st.metric("Guardian would-deny → deny",
                       f"{compact(g['permissive']['would_deny'])} → {compact(g['strict']['denied'])}",
                       f"{g['new_in_strict']} new in strict", delta_color="inverse" if g["new_in_strict"] else "off",
-                      chart_data=charts.sparkline(spark), border=True,
-                      help=f"permissive would-deny {g['permissive']['would_deny']} → strict rehearsal deny "
-                           f"{g['strict']['denied']} (estimate); the line is strict denies per run")  # fmt: skip
+                      delta_arrow="auto" if g["new_in_strict"] else "off",
+                      chart_data=charts.sparkline(recent["denied"]), border=True,
+                      help=f"permissive would-deny {g['permissive']['would_deny']:,} → strict rehearsal deny "
+                           f"{g['strict']['denied']:,} (estimate); the line is strict denies per run")  # fmt: skip
         else:
             st.metric("Guardian would-deny → deny", "—", border=True, help="no Guardian decision logs")
 
 
+def downloads(ctx: Ctx) -> None:
+    sha = ctx.summary.get("git_sha") or "latest"
+    failures = pd.DataFrame(
+        ctx.failures, columns=["suite", "test_id", "outcome", "status", "flaky", "message"]
+    )
+    with st.container(horizontal=True):
+        st.download_button("Report (Markdown)", render_markdown(ctx.report, ctx.src.config.coverage_precision),
+                           file_name=f"health-{sha}.md", mime="text/markdown", on_click="ignore",
+                           icon=":material/description:")  # fmt: skip
+        st.download_button(f"Failures (CSV, {len(failures):,})", failures.to_csv(index=False),
+                           file_name=f"failures-{sha}.csv", mime="text/csv", on_click="ignore", icon=":material/table:")  # fmt: skip
+
+
 def headline_charts(ctx: Ctx) -> None:
-    left, right = st.columns(2)
+    if not ctx.history_ok:
+        return  # the page header already says why there are no trends
     gates = ctx.src.config.gates
-    with left:
-        smoke = ctx.smoke
-        if smoke and len(ctx.runs):
-            frame = ctx.metric_trend({f"tests.{smoke}.pass_rate": smoke})
-            threshold = gates.pass_rate_min.get(smoke, 0.95)
-            st.plotly_chart(charts.pass_rate_trend(frame, [smoke], threshold), key="smoke_trend")
-        else:
-            missing(
-                "smoke pass-rate trend", "It appears after `healthdeck collect --junit smoke=...` has run."
-            )
-    with right:
-        lanes = list(ctx.src.config.lanes)
-        if len(ctx.runs) and "coverage.percent" in ctx.metrics:
-            frame = ctx.metric_trend({"coverage.percent": "total",
-                                      **{f"coverage.lanes.{lane}.percent": lane for lane in lanes}})  # fmt: skip
-            st.plotly_chart(charts.coverage_trend(frame, lanes, gates.coverage_min), key="coverage_trend")
-        else:
-            missing(
-                "coverage trend", "It appears after `healthdeck collect --coverage coverage.xml` has run."
-            )
-    deny_delta(ctx, key="overview")
+    smoke = ctx.smoke
+    lanes = tuple(ctx.src.config.lanes)
+    coverage = {"coverage.percent": "total", **{f"coverage.lanes.{lane}.percent": lane for lane in lanes}}
+
+    def draw(view: charts.View) -> None:
+        left, right = st.columns(2)
+        with left:
+            if smoke:
+                trend_chart(ctx, f"pass-rate-{smoke}", "pass_rate_trend", {f"tests.{smoke}.pass_rate": smoke}, view,
+                            (smoke, f"{smoke} pass rate", "%", 100), "smoke_trend", suites=(smoke,),
+                            threshold=gates.pass_rate_min.get(smoke, 0.95), scope=ctx.scope)  # fmt: skip
+            else:
+                missing("pass-rate trend", "It appears after `healthdeck collect --junit SUITE=...` has run.")
+        with right:
+            if (ctx.summary.get("coverage") or {}).get("percent") is not None or not ctx.report:
+                trend_chart(ctx, "coverage", "coverage_trend", coverage, view, ("total", "coverage", "%", 1),
+                            "coverage_trend", lanes=lanes, target=gates.coverage_min, scope=ctx.scope)  # fmt: skip
+            else:
+                missing(
+                    "coverage trend", "It appears after `healthdeck collect --coverage coverage.xml` has run."
+                )
+
+    trends(ctx, draw)
 
 
 def render(ctx: Ctx) -> None:
     st.title("Release health")
-    if ctx.history_error:
-        st.error(f"History unavailable: {md(ctx.history_error)}")
     verdict_banner(ctx)
     provenance(ctx)
     if ctx.report:
         kpis(ctx)
+        downloads(ctx)
         with st.expander(
             "OpenAPI changes", expanded=bool((ctx.summary.get("openapi") or {}).get("breaking"))
         ):
             openapi_changes(ctx.summary, ctx.details)
     headline_charts(ctx)
+    deny_delta(ctx, key="overview")
 
 
 render(st.session_state["healthdeck_ctx"])

@@ -474,6 +474,31 @@ class HistoryStore:
             rows = conn.execute(query).mappings().all()
         return [_run(r) for r in reversed(rows)]
 
+    def run_index(
+        self,
+        branch: str | None = None,
+        since_ts: int | None = None,
+        limit: int | None = None,
+        project: str | None = None,
+    ) -> list[dict]:
+        """Runs oldest first (the newest `limit`), without their summaries, with their `git describe`
+        version (release tags on trends); every project's unless `project` is given."""
+        columns = [runs.c.id, runs.c.run_key, runs.c.git_sha, runs.c.branch, runs.c.version, runs.c.ts,
+                   runs.c.verdict, runs.c.approximate, runs.c.source]  # fmt: skip
+        query = sa.select(*columns).order_by(runs.c.ts.desc(), runs.c.id.desc())
+        if project is not None:
+            query = query.where(runs.c.project == project)
+        if branch:
+            query = query.where(runs.c.branch == branch)
+        if since_ts is not None:
+            query = query.where(runs.c.ts >= since_ts)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        keys = [c.name for c in columns]
+        return [dict(zip(keys, r, strict=True)) for r in reversed(rows)]
+
     def run_table(
         self, project: str | None = None, branch: str | None = None, since_ts: int | None = None
     ) -> list[dict]:

@@ -6,16 +6,44 @@ from ..gate import show
 from .md import cell, code, table
 
 
+def unit_of(metric: str) -> str:
+    """How a stored figure reads: pass rates are fractions, coverage is percent, the rest are counts."""
+    if metric.endswith(".pass_rate"):
+        return "fraction"
+    if metric.startswith("coverage.") and metric.endswith("percent"):
+        return "percent"
+    return "count"
+
+
+def figure(value: float | None, unit: str, signed: bool = False) -> str:
+    """A figure rounded to its unit's precision; a change reads "+1.20 pts", "−3" or "no change"."""
+    if value is None:
+        return "—"
+    if unit in ("fraction", "percent"):
+        shown = value * 100 if unit == "fraction" else value
+        if not signed:
+            return f"{shown:.2f} %"
+        return "no change" if round(shown, 2) == 0 else f"{shown:+.2f} pts"
+    count = round(value)
+    if not signed:
+        return f"{count:,}"
+    return "no change" if count == 0 else f"{count:+,}"
+
+
 def metric_deltas(candidate: dict[str, float], baseline: dict[str, float]) -> list[dict]:
-    """Every headline figure of either run with its change (per-file coverage left out)."""
+    """Every headline figure of either run with its change (per-file coverage left out), the numbers
+    and, under `shown`, the same rounded to the figure's unit."""
     names = sorted(
         n for n in set(candidate) | set(baseline) if not n.startswith(("coverage.file.", "ruff.rule."))
     )
-    return [
-        {"metric": n, "baseline": baseline.get(n), "candidate": candidate.get(n),
-         "change": None if n not in candidate or n not in baseline else candidate[n] - baseline[n]}
-        for n in names
-    ]  # fmt: skip
+    rows = []
+    for n in names:
+        before, now, unit = baseline.get(n), candidate.get(n), unit_of(n)
+        change = None if now is None or before is None else now - before
+        rows.append({"metric": n, "baseline": before, "candidate": now, "change": change, "unit": unit,
+                     "shown": {"baseline": figure(before, unit), "candidate": figure(now, unit),
+                               "change": figure(change, unit, signed=True)}})  # fmt: skip
+    return rows
 
 
 def render_review(
@@ -48,17 +76,10 @@ def render_review(
     out += ["## Every figure", ""]
     out += table(
         ["Metric", "Baseline", "Candidate", "Change"],
-        [[code(d["metric"]), _num(d["baseline"]), _num(d["candidate"]), _num(d["change"], signed=True)] for d in deltas],
+        [[code(d["metric"]), d["shown"]["baseline"], d["shown"]["candidate"], d["shown"]["change"]] for d in deltas],
     )  # fmt: skip
     out += ["", f"## New failures ({len(new_failures)})", ""]
     out += [f"- {code(t)}" for t in new_failures] or [
         "None: every failing test of the candidate also failed in the baseline."
     ]
     return "\n".join(out) + "\n"
-
-
-def _num(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:+.4g}" if signed else f"{value:.4g}"
-    return text

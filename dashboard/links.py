@@ -1,0 +1,64 @@
+"""Links a lead can paste into a release thread: every filter lives in the URL under a stable key.
+
+Streamlit's own `bind="query-params"` drops a value equal to the default and silently ignores an
+unknown one; a pasted link must do neither. So each control here reads its start value from the URL,
+says visibly when the URL asks for something that does not exist, and writes its value back on every
+run, default or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from healthdeck.dashboard.text import md
+
+SLOT = "healthdeck_link_notices"  # where the notices go: the top of the page
+
+
+def _start(key: str, options: Sequence[str], default: str, what: str) -> None:
+    """Seed the control from the URL the first time it is drawn in this session."""
+    if key in st.session_state and st.session_state[key] in options:
+        return
+    asked = st.query_params.get(key)
+    if asked is not None and asked not in options:
+        where = st.session_state.get(SLOT) or st
+        where.warning(f"The link asks for {what} {md(asked, code=True)}, which is not there; showing "
+                      f"{md(default, code=True)} instead.", icon=":material/link_off:")  # fmt: skip
+        asked = None
+    st.session_state[key] = asked if asked is not None else default
+
+
+def choice(
+    label: str,
+    options: Sequence[str],
+    key: str,
+    default: str,
+    *,
+    what: str | None = None,
+    format_func: Callable[[Any], str] = str,
+    control: str = "selectbox",
+    container: Any = None,
+    help: str | None = None,
+) -> str:
+    """A selectbox (or segmented control) whose value is `?key=value` in the URL, always."""
+    options = list(options)
+    if default not in options:
+        options.insert(0, default)
+    _start(key, options, default, what or label.lower())
+    where = container or st
+    if control == "segmented":
+        value = where.segmented_control(label, options, key=key, format_func=format_func, help=help,
+                                        required=True)  # fmt: skip
+    else:
+        value = where.selectbox(label, options, key=key, format_func=format_func, help=help)
+    st.query_params[key] = value
+    return value
+
+
+def notice_area() -> None:
+    """Reserve the top of the page for what a pasted link asked for and could not get (any control,
+    in the sidebar or on the page, writes there)."""
+    st.session_state[SLOT] = st.container()
