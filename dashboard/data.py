@@ -33,6 +33,7 @@ from healthdeck.reports.history.store import (
     open_store,
     store_exists,
 )
+from healthdeck.reports.history.trends import FlakyTest, flaky_tests
 from healthdeck.reports.stamp import resolve_project
 
 DAY = 86_400
@@ -205,6 +206,13 @@ def load_failing(url: str, version: str, run_id: int) -> dict[tuple[str, str], s
 @st.cache_data(**CACHE)
 def load_branches(url: str, version: str, project: str | None = None) -> list[str]:
     return store(url).branches(project)
+
+
+@st.cache_data(**CACHE)
+def load_flaky(
+    url: str, version: str, suite: str, branch: str | None, project: str | None = None
+) -> list[FlakyTest]:
+    return flaky_tests(store(url), suite, branch=branch, project=project)
 
 
 def default_branch(config: Config, branches: list[str]) -> str | None:

@@ -200,7 +200,7 @@ def _pages(at: AppTest) -> list[str]:
     return [p for p in PAGES if p != "guardian" or uses_guardian(at.session_state["healthdeck_ctx"])]
 
 
-def test_one_run_trace_says_why(monkeypatch, tmp_path) -> None:
+def test_one_run_trace_says_why(monkeypatch, tmp_path, capsys) -> None:
     assert (
         main(["collect", "-q", "--out", str(tmp_path), "--junit", f"unit={EDGE / 'xunit2.xml'}"]) == EXIT_OK
     )
@@ -209,6 +209,10 @@ def test_one_run_trace_says_why(monkeypatch, tmp_path) -> None:
     notes = [a["text"] for a in spec["layout"].get("annotations", [])]
     assert any(n.startswith("unit: one run in ") and "a trend needs two" in n for n in notes), notes
     assert at.metric[0].label == "unit pass rate"  # the suite as the project names it, never "smoke"
+    capsys.readouterr()
+    assert main(["history", "show", "--history", f"sqlite:///{tmp_path / 'history.sqlite'}"]) == EXIT_OK
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "unit" in header and "smoke" not in header
 
 
 def test_filters_come_from_the_url_and_are_always_written(monkeypatch, demo_out) -> None:
@@ -368,3 +372,43 @@ def test_sign_in_asked_for_but_not_configured_stays_closed(monkeypatch, demo_out
     assert not at.exception
     assert any("Sign-in is required" in e.value for e in at.error)
     assert not at.metric and not at.get("plotly_chart")
+
+
+def test_the_dashboard_needs_only_select_on_postgres(monkeypatch, demo_out, tmp_path_factory) -> None:
+    """docs/deployment.md: the dashboard's database role needs read access only."""
+    import sqlalchemy as sa
+
+    from healthdeck.reports.history.store import HistoryError
+    from tests.services import Postgres
+
+    out, config = demo_out
+    server = Postgres(tmp_path_factory.mktemp("pg")).start()
+    try:
+        url = server.create_database("hd_dashboard_ro")
+        writer, source = open_store(url), open_store(f"sqlite:///{out / 'history.sqlite'}")
+        for run in source.runs():
+            failing = [(s, t, o) for (s, t), o in source.failing_of(run.id).items()]
+            writer.append(run.summary, run_key=run.run_key, source=run.source, failing=failing)
+        writer.close()
+        admin = sa.create_engine(
+            url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            for statement in ("CREATE ROLE health_ro LOGIN", "GRANT CONNECT ON DATABASE hd_dashboard_ro TO health_ro",
+                              "GRANT USAGE ON SCHEMA public TO health_ro",
+                              "GRANT SELECT ON ALL TABLES IN SCHEMA public TO health_ro"):  # fmt: skip
+                conn.execute(sa.text(statement))
+        admin.dispose()
+        read_only = url.replace("postgres@", "health_ro@", 1)
+        with pytest.raises(HistoryError):  # the role really cannot write
+            open_store(read_only).append({"ts": 1, "branch": "main"}, run_key="nope")
+        monkeypatch.setenv("HEALTHDECK_REPORT", str(out / "latest.json"))
+        monkeypatch.setenv("HEALTHDECK_HISTORY", read_only)
+        monkeypatch.setenv("HEALTHDECK_CONFIG", str(config))
+        at = AppTest.from_file(APP, default_timeout=60)
+        for page in _every_page(at):
+            assert not at.exception, (page, [e.value for e in at.exception])
+            assert not any("History unreadable" in e.value for e in at.error), page
+        assert len(at.session_state["healthdeck_ctx"].runs) == len(source.runs())
+    finally:
+        server.stop()

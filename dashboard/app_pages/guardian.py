@@ -14,7 +14,7 @@ from healthdeck.collectors import CollectorError
 from healthdeck.collectors.guardian.prometheus import collect_prometheus
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import deny_delta, md, missing, table_or
+from healthdeck.dashboard.widgets import chart, deny_delta, md, missing, table_or
 from healthdeck.reports.build import prometheus_summary
 
 
@@ -95,16 +95,25 @@ def _live(ctx: Ctx) -> None:
     st.caption(
         f"{md(url)}, last {md(result['window'])} to {md(result['at_iso'])} (UTC now {datetime.now(UTC):%H:%M})"
     )
-    st.plotly_chart(charts.decisions_over_time(result["series"]), key="prom_series")
+    chart(
+        charts.decisions_over_time(result["series"]),
+        "guardian-decisions",
+        key="prom_series",
+        alt=f"Guardian decisions per step over the last {result['window']}, stacked by decision.",
+    )
     share = {r["key"]: r["value"] for r in (result.get("would_deny_share_by_tenant") or [])}
     if share:
-        st.plotly_chart(
-            charts.share_bars(share, "Would-deny share of each tenant's decisions"), key="prom_share"
+        chart(
+            charts.share_bars(share, "Would-deny share of each tenant's decisions"),
+            "guardian-would-deny-share",
+            key="prom_share",
+            alt=f"Would-deny share of the decisions of {len(share)} tenants.",
         )
     delta = {r["key"]: r["value"] for r in (result.get("delta_by_tenant") or [])}
     if delta:
-        st.plotly_chart(charts.top_bars(list(delta), list(delta.values()), "Strict deny − permissive would-deny, by tenant"),
-                        key="prom_tenants")  # fmt: skip
+        chart(charts.top_bars(list(delta), list(delta.values()), "Strict deny − permissive would-deny, by tenant"),
+              "guardian-delta-by-tenant", key="prom_tenants",
+              alt=f"Strict denies minus permissive would-denies for {len(delta)} tenants.")  # fmt: skip
 
 
 render(st.session_state["healthdeck_ctx"])

@@ -11,10 +11,10 @@ import streamlit as st
 
 from healthdeck.dashboard import charts, data, triage_charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import md, missing
+from healthdeck.dashboard.widgets import chart, md, missing, trend_chart, trends
 from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.history.store import Run
-from healthdeck.reports.history.trends import CaseHistory, case_history, flaky_tests
+from healthdeck.reports.history.trends import CaseHistory, case_history
 
 HISTORY_RUNS = 30  # outcomes in a test's strip
 TRANSITIONS = {"new": "new failures", "fixed": "fixed", "still_failing": "still failing", "flaky": "flaky"}
@@ -75,13 +75,13 @@ def causes_section(ctx: Ctx, suite: str, summary: dict, details: dict) -> None:
 
 
 def causes_trend(ctx: Ctx, suites: list[str]) -> None:
-    if not len(ctx.runs):
+    if not ctx.history_ok:
         return
-    frame = ctx.metric_trend({f"tests.{s}.causes": s for s in suites})
-    if frame[suites].notna().any().any():
-        st.plotly_chart(
-            charts.count_trend(frame, suites, "Failure causes per run", "causes"), key="causes_trend"
-        )
+    metrics = {f"tests.{s}.causes": s for s in suites}
+    if ctx.metric_trend(metrics)[suites].notna().any().any():
+        view = st.session_state.get("view") or charts.default_view(len(ctx.runs))  # the page's trend toggle
+        trend_chart(ctx, "failure-causes", "count_trend", metrics, view, (suites[0], "failure causes", "count", 1),
+                    "causes_trend", columns=tuple(suites), title="Failure causes", y_title="causes", scope=ctx.scope)  # fmt: skip
 
 
 def transitions_section(suite: str, details: dict) -> None:
@@ -175,7 +175,12 @@ def test_history(ctx: Ctx, suite: str, test_id: str) -> None:
         return
     runs = [{"ts": c.run.ts, "sha": c.run.short_sha or None, "outcome": c.outcome, "seconds": c.seconds}
             for c in case.runs]  # fmt: skip
-    st.plotly_chart(triage_charts.outcome_strip(runs), key="case_strip")
+    chart(
+        triage_charts.outcome_strip(runs),
+        "test-outcomes",
+        key="case_strip",
+        alt=f"Outcomes of {test_id} in its last {len(runs)} runs.",
+    )
     facts = []
     if case.failing_since is not None:
         earlier = " or earlier (it fails in every run shown)" if case.streak_covers_window else ""
@@ -188,8 +193,11 @@ def test_history(ctx: Ctx, suite: str, test_id: str) -> None:
         facts.append(f"did not pass in the last {len(case.runs)} runs")
     st.markdown(" · ".join(facts))
     if any(r["seconds"] is not None for r in runs):
-        st.plotly_chart(
-            triage_charts.duration_trend(runs, ctx.src.config.duration_floor), key="case_durations"
+        chart(
+            triage_charts.duration_trend(runs, ctx.src.config.duration_floor),
+            "test-durations",
+            key="case_durations",
+            alt=f"Durations of {test_id} in its last {len(runs)} runs.",
         )
     st.caption("The store keeps failing outcomes and the durations of slower tests (at least half the "
                "duration floor); a run without a duration for this test shows a gap.")  # fmt: skip
@@ -203,10 +211,12 @@ def render(ctx: Ctx) -> None:
         return
     suites = list(tests)
     details = ctx.details.get("tests") or {}
-    if len(ctx.runs):
-        frame = ctx.metric_trend({f"tests.{s}.pass_rate": s for s in suites})
-        st.plotly_chart(charts.pass_rate_trend(frame, suites, ctx.src.config.gates.pass_rate_min.get(ctx.smoke)),
-                        key="suites_trend")  # fmt: skip
+    if ctx.history_ok:
+        threshold = ctx.src.config.gates.pass_rate_min.get(ctx.smoke)
+        trends(ctx, lambda view: trend_chart(
+            ctx, "pass-rate", "pass_rate_trend", {f"tests.{s}.pass_rate": s for s in suites}, view,
+            (suites[0], f"{suites[0]} pass rate", "%", 100), "suites_trend", suites=tuple(suites),
+            threshold=threshold, scope=ctx.scope))  # fmt: skip
     suites_table(tests)
     if any((details.get(s) or {}).get("causes") for s in suites):
         st.subheader("Failures by cause")
@@ -233,9 +243,7 @@ def render(ctx: Ctx) -> None:
             found = [
                 f
                 for s in suites
-                for f in flaky_tests(
-                    data.store(ctx.src.history), s, branch=ctx.branch, project=ctx.src.project
-                )
+                for f in data.load_flaky(ctx.src.history, ctx.version, s, ctx.branch, ctx.src.project)
             ]
             if found:
                 st.dataframe(pd.DataFrame([{"suite": f.suite, "test": f.test_id, "same commit": f.same_commit,

@@ -105,7 +105,10 @@ def format_history(rows: list[dict]) -> str:
             return ""
         return {"rate": f"{value * 100:+.2f}", "pct": f"{value:+.2f}", "int": f"{value:+.0f}"}[kind]
 
-    header = f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {'smoke':>8} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
+    # the headline suite as the project names it ("unit", "smoke", ...), "pass rate" when runs differ
+    suites = {r["smoke_suite"] for r in rows}
+    suite = (next(iter(suites)) if len(suites) == 1 else "pass rate")[:8]
+    header = f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {suite:>8} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
              f"{'ruff':>6} {'Δ':>6} {'compile':>7} {'verdict':<10}"  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in rows:
