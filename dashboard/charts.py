@@ -176,14 +176,14 @@ def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: st
     fig.add_trace(go.Scatter(x=day["time"], y=day["high"] * scale, mode="lines", line={"width": 0},
                              fill="tonexty", fillcolor=fill, hoverinfo="skip", showlegend=False,
                              legendgroup=name, name=f"{name} min–max"))  # fmt: skip
-    custom = list(zip(day["runs"], day["worst"] * scale, labels(day["worst_sha"]),
-                      pd.to_datetime(day["worst_time"], utc=True).dt.strftime("%H:%M"), strict=True))  # fmt: skip
+    # one hover string per day: a list of tuples would cost plotly a validation pass per element
+    worst_at = pd.to_datetime(day["worst_time"], utc=True).dt.strftime("%H:%M")
+    hover = [f"{name}: median {m:{fmt}}{_suffix(unit)} of {n:,} runs<br>worst {w:{fmt}}{_suffix(unit)} · commit "
+             f"{sha} · {at} UTC" for m, n, w, sha, at in zip(day["median"] * scale, day["runs"], day["worst"] * scale,
+                                                              labels(day["worst_sha"]), worst_at, strict=True)]  # fmt: skip
     fig.add_trace(go.Scatter(
         x=day["time"], y=day["median"] * scale, mode="lines", name=name, legendgroup=name,
-        line={"color": color, "width": 2}, customdata=custom,
-        hovertemplate=(f"{name}: median %{{y:{fmt}}}{_suffix(unit)} of %{{customdata[0]}} runs<br>"
-                       f"worst %{{customdata[1]:{fmt}}}{_suffix(unit)} · commit %{{customdata[2]}} · "
-                       "%{customdata[3]} UTC<extra></extra>"),
+        line={"color": color, "width": 2}, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     ))  # fmt: skip
 
 
