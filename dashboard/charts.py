@@ -87,7 +87,7 @@ def bucket_of(times: pd.Series) -> str:
 def _bucket(times: pd.Series) -> pd.Series:
     """Each time's day (00:00 UTC), or its week's Monday when the window is long."""
     day = times.dt.floor("D")
-    return day if bucket_of(times) == "D" else day - pd.to_timedelta(day.dt.dayofweek, unit="D")
+    return day if bucket_of(times) == "D" else day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
 def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.DataFrame:
