@@ -15,50 +15,25 @@ asked for but not configured, the dashboard stays closed and says why: never ope
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
 from healthdeck.dashboard import data
+from healthdeck.reports.config import DashboardConfig
 
 
-@dataclass(frozen=True)
-class Access:
-    sign_in: bool = False
-    domains: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    provider: str | None = None
-
-
-def read_access(pyproject: str | None) -> Access:
-    """[tool.healthdeck.dashboard] of the project's pyproject.toml (absent: no sign-in)."""
-    if not pyproject:
-        return Access()
-    try:
-        section = tomllib.loads(Path(pyproject).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return Access()  # load_config already read this file; it cannot fail here in practice
-    table = section.get("tool", {}).get("healthdeck", {}).get("dashboard", {})
-    domains = tuple(d.lower().lstrip("@") for d in table.get("allowed_domains", ()))
-    groups = tuple(table.get("allowed_groups", ()))
-    return Access(bool(table.get("sign_in", False)) or bool(domains or groups), domains, groups,
-                  table.get("provider"))  # fmt: skip
-
-
-def permitted(claims: dict, access: Access) -> bool:
+def permitted(claims: dict, access: DashboardConfig) -> bool:
     """Is the signed-in person let in? Any signed-in person when no list is given; otherwise a verified
     e-mail address in an allowed domain, or membership of an allowed group."""
-    if not access.domains and not access.groups:
+    if not access.allowed_domains and not access.allowed_groups:
         return True
     email = str(claims.get("email") or "").lower()
     verified = claims.get("email_verified", True) is not False  # providers that omit the claim verify
-    if verified and "@" in email and email.rsplit("@", 1)[1] in access.domains:
+    if verified and "@" in email and email.rsplit("@", 1)[1] in access.allowed_domains:
         return True
     groups = claims.get("groups") or []
-    return bool(set(_strings(groups)) & set(access.groups))
+    return bool(set(_strings(groups)) & set(access.allowed_groups))
 
 
 def _strings(value: object) -> Iterable[str]:
@@ -67,8 +42,8 @@ def _strings(value: object) -> Iterable[str]:
 
 def allowed() -> bool:
     """Draw the sign-in page (and return False) unless the viewer may see the dashboard."""
-    access = read_access(data.source().config.source)
-    if not access.sign_in:
+    access = data.source().config.dashboard
+    if not access.requires_sign_in:
         return True
     auth = st.secrets.get("auth") if st.secrets.load_if_toml_exists() else None
     if not auth:
@@ -91,7 +66,7 @@ def allowed() -> bool:
 
 def sign_out_button() -> None:
     """Who is signed in, and the way out, in the sidebar (only when sign-in is on)."""
-    if read_access(data.source().config.source).sign_in and st.user.is_logged_in:
+    if data.source().config.dashboard.requires_sign_in and st.user.is_logged_in:
         with st.sidebar:
             st.caption(f"Signed in as {st.user.get('email') or st.user.get('name') or 'unknown'}")
             st.button("Sign out", on_click=st.logout, icon=":material/logout:")

@@ -96,6 +96,20 @@ CATEGORY_OUTCOMES = ("failed", "error")
 
 
 @dataclass(frozen=True)
+class DashboardConfig:
+    """[tool.healthdeck.dashboard]: who may look. Sign-in is on when asked for or when a list is given."""
+
+    sign_in: bool = False
+    allowed_domains: tuple[str, ...] = ()  # verified e-mail domains let in
+    allowed_groups: tuple[str, ...] = ()  # or members of these groups (the ID token's `groups` claim)
+    provider: str | None = None  # an [auth.NAME] section of .streamlit/secrets.toml; default: [auth]
+
+    @property
+    def requires_sign_in(self) -> bool:
+        return self.sign_in or bool(self.allowed_domains or self.allowed_groups)
+
+
+@dataclass(frozen=True)
 class Config:
     out: str = DEFAULT_OUT
     root: str = "."  # project root: lanes and file paths are relative to it
@@ -115,6 +129,7 @@ class Config:
     guardian: GuardianConfig = field(default_factory=GuardianConfig)
     uses_guardian: bool = False  # [tool.healthdeck.guardian] is present: Guardian is expected in every run
     gates: GateConfig = field(default_factory=GateConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     prod_lanes: tuple[str, ...] = ()  # the lanes the release gate counts lint/compile findings in
     smoke_suite: str = "smoke"  # the suite the comment, badge and dashboard headline
     default_branch: str | None = None  # the dashboard starts on it; default: main or master if seen
@@ -193,6 +208,8 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
             values[key] = _guardian(value, source)
         elif key == "gates":
             values[key] = _gates(value, source)
+        elif key == "dashboard":
+            values[key] = _dashboard(value, source)
         elif key == "prod_lanes":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{source}: [tool.healthdeck] prod_lanes must be a list of lane names")
@@ -293,6 +310,30 @@ def _guardian(value: Any, source: Path) -> GuardianConfig:
 
 _GATE_SETTINGS = ("unknown_blocks", "baseline")  # how the checklist decides, not items of it
 _GATE_KEYS = tuple(f.name for f in fields(GateConfig) if f.name not in ("origin", "dropped", "added"))
+
+
+def _dashboard(value: Any, source: Path) -> DashboardConfig:
+    where = f"{source}: [tool.healthdeck.dashboard]"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {f.name for f in fields(DashboardConfig)}
+    values: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in known:
+            raise _unknown(key, known, where)
+        if key == "sign_in":
+            if not isinstance(item, bool):
+                raise ConfigError(f"{where} sign_in must be true or false")
+            values[key] = item
+        elif key == "provider":
+            values[key] = _string(item, f"{where} provider")
+        else:
+            if not isinstance(item, list) or not all(isinstance(v, str) and v.strip("@ ") for v in item):
+                raise ConfigError(f"{where} {key} must be a list of non-empty strings")
+            values[key] = tuple(
+                v.strip().lstrip("@").lower() if key == "allowed_domains" else v for v in item
+            )
+    return DashboardConfig(**values)
 
 
 def _gates(value: Any, source: Path) -> GateConfig:

@@ -347,20 +347,28 @@ def test_prometheus_unreachable_is_a_clear_state_not_a_hang(monkeypatch, demo_ou
 
 
 def test_who_may_look(tmp_path) -> None:
+    from healthdeck.reports.config import ConfigError, load_config
+
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(
         '[tool.healthdeck.dashboard]\nallowed_domains = ["@Example.com"]\nallowed_groups = ["leads"]\n'
     )
-    access = auth.read_access(str(pyproject))
-    assert access.sign_in and access.domains == ("example.com",)
+    access = load_config(pyproject).dashboard
+    assert access.requires_sign_in and access.allowed_domains == ("example.com",)
     assert auth.permitted({"email": "ann@example.com", "email_verified": True}, access)
     assert not auth.permitted({"email": "ann@example.com", "email_verified": False}, access)
     assert not auth.permitted({"email": "ann@example.com.evil.org"}, access)
     assert auth.permitted({"email": "bob@elsewhere.org", "groups": ["leads", "devs"]}, access)
     assert not auth.permitted({"email": "bob@elsewhere.org", "groups": "devs"}, access)
-    assert not auth.read_access(None).sign_in
+    pyproject.write_text("[tool.healthdeck]\nout = 'x'\n")
+    assert not load_config(pyproject).dashboard.requires_sign_in
     pyproject.write_text("[tool.healthdeck.dashboard]\nsign_in = true\n")
-    assert auth.permitted({"email": "anyone@anywhere.org"}, auth.read_access(str(pyproject)))
+    assert auth.permitted({"email": "anyone@anywhere.org"}, load_config(pyproject).dashboard)
+    pyproject.write_text(
+        '[tool.healthdeck.dashboard]\nallowed_domain = ["example.com"]\n'
+    )  # a typo never opens it
+    with pytest.raises(ConfigError, match="allowed_domains"):
+        load_config(pyproject)
 
 
 def test_sign_in_asked_for_but_not_configured_stays_closed(monkeypatch, demo_out, tmp_path) -> None:
