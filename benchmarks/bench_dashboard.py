@@ -78,7 +78,7 @@ def summary(i: int, n: int, rng: random.Random, now: int, span_days: int) -> dic
     version = f"v1.{release}.0" if tagged else f"v1.{release}.0-{i % 24}-g{i:07x}"
     sha = hashlib.sha1(f"run {i}".encode()).hexdigest()
     return {
-        "git_sha": sha[:8], "git_sha_full": sha, "branch": branch, "version": version,
+        "project": "bench", "git_sha": sha[:8], "git_sha_full": sha, "branch": branch, "version": version,
         "ts": ts, "timestamp_iso": "", "ci_run_id": str(i),
         "tests": {"unit": {"passed": int(rate * 800), "failed": 800 - int(rate * 800), "errors": 0, "skipped": 3,
                            "xfailed": 1, "flaky": rng.randrange(3), "total": 804, "pass_rate": rate}},
@@ -97,7 +97,7 @@ def build(folder: Path, n: int, span_days: int = SPAN_DAYS, full: bool = False) 
 
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'history.sqlite'}"
-    store = open_store(url)
+    store = open_store(url, project="bench")
     real = sample_report(folder) if full else None
     rng = random.Random(1)
     now = int(time.time())
@@ -113,7 +113,7 @@ def build(folder: Path, n: int, span_days: int = SPAN_DAYS, full: bool = False) 
     store.close()
     config = folder / "pyproject.toml"
     config.write_text(
-        '[tool.healthdeck]\nsmoke_suite = "unit"\nprod_lanes = ["lukhas", "core"]\n'
+        '[tool.healthdeck]\nproject = "bench"\nsmoke_suite = "unit"\nprod_lanes = ["lukhas", "core"]\n'
         '[tool.healthdeck.lanes]\n' + "".join(f'{lane} = ["{lane}/"]\n' for lane in LANES) +
         '[tool.healthdeck.gates]\npass_rate_min = { unit = 0.95 }\ncoverage_min = 80\n'
     )  # fmt: skip
