@@ -499,33 +499,6 @@ class HistoryStore:
         keys = [c.name for c in columns]
         return [dict(zip(keys, r, strict=True)) for r in reversed(rows)]
 
-    def run_table(
-        self, project: str | None = None, branch: str | None = None, since_ts: int | None = None
-    ) -> list[dict]:
-        """Runs oldest first as plain rows (id, run_key, project, ts, git_sha, branch, tag, verdict,
-        approximate, source) without their summaries: a list of 10 000 runs costs ten times less."""
-        columns = (
-            "id",
-            "run_key",
-            "project",
-            "ts",
-            "git_sha",
-            "branch",
-            "tag",
-            "verdict",
-            "approximate",
-            "source",
-        )
-        query = sa.select(*(runs.c[name] for name in columns)).order_by(runs.c.ts, runs.c.id)
-        if project is not None:
-            query = query.where(runs.c.project == project)
-        if branch:
-            query = query.where(runs.c.branch == branch)
-        if since_ts is not None:
-            query = query.where(runs.c.ts >= since_ts)
-        with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
-
     def run(self, run_key: str) -> Run | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.run_key == run_key)).mappings().first()
