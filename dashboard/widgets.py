@@ -14,7 +14,7 @@ from healthdeck.dashboard import charts, data, links
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.text import md
 from healthdeck.reports.failures import number
-from healthdeck.reports.gate import show
+from healthdeck.reports.gate import condition_figures
 from healthdeck.reports.render.review import figure
 
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
@@ -75,16 +75,6 @@ def verdict_banner(ctx: Ctx) -> None:
         st.error(f"### {ICONS['NO-GO']} NO-GO\n\n{body}\n\n{note}")
     else:
         st.warning(f"### {ICONS['INCOMPLETE']} Not gated yet\n\n{body}\n\n{note}")
-
-
-def condition_figures(c: dict) -> tuple[str, str, str]:
-    """(label, actual, threshold) as a person reads them. A drop is shown as the change it is:
-    coverage going from 90 to 91 % is "coverage change +1.00 pts", never "drop −1.00 pts"."""
-    unit = c.get("unit", "count")
-    if c["name"] == "coverage_drop":
-        actual = "—" if c["actual"] is None else f"{-c['actual']:+.2f} pts"
-        return "coverage change vs baseline", actual, f"no drop over {show(c['threshold'], unit)}"
-    return c["description"], show(c["actual"], unit), show(c["threshold"], unit)
 
 
 def compact(n: int) -> str:

@@ -156,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     badge = sub.add_parser("badge", help="SVG badges and shields.io endpoint JSON (smoke, coverage, verdict)")
-    _report_args(badge)
+    _report_args(badge, baseline=False)
     badge.add_argument("--out", metavar="DIR", help="where the badges go (default: next to the report)")
 
     dash = sub.add_parser(
@@ -233,14 +233,15 @@ def _store_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _report_args(p: argparse.ArgumentParser) -> None:
+def _report_args(p: argparse.ArgumentParser, baseline: bool = True) -> None:
     p.add_argument("--report", metavar="PATH", help="latest.json (default: latest.json in the output folder, "
                    "else the project's newest run in the history store)")  # fmt: skip
     p.add_argument("--run", metavar="KEY", help="read this run from the history store instead of a file: "
                    "a run key, or branch:NAME | sha:PREFIX | tag:NAME (the newest such run of the project)")  # fmt: skip
-    p.add_argument(
-        "--baseline", metavar="SPEC", help=f"compare with: {BASELINE_HELP} (default: gates.baseline)"
-    )
+    if baseline:  # badges show one run's figures: nothing to compare with
+        p.add_argument(
+            "--baseline", metavar="SPEC", help=f"compare with: {BASELINE_HELP} (default: gates.baseline)"
+        )
     _store_args(p)
 
 

@@ -49,6 +49,13 @@ def number(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
+def outcome_words(tests: dict) -> str:
+    """'765 passed, 2 failed, 0 errors, 12 skipped': skipped, xfailed and flaky only when there are some."""
+    words = [f"{number(tests[k])} {k}" for k in ("passed", "failed", "errors")]
+    words += [f"{number(tests[k])} {k}" for k in ("skipped", "xfailed", "flaky") if tests.get(k)]
+    return ", ".join(words)
+
+
 def total_failing(summary: dict) -> int:
     return sum(t["failed"] + t["errors"] for t in (summary.get("tests") or {}).values())
 

@@ -57,6 +57,16 @@ def show(value: float | int | str | None, unit: str) -> str:
     }.get(unit, f"{value:g}")
 
 
+def condition_figures(c: dict) -> tuple[str, str, str]:
+    """(label, actual, threshold) as a person reads them. A drop is shown as the change it is:
+    coverage going from 90 to 91 % is "coverage change +1.00 pts", never "drop −1.00 pts"."""
+    unit = c.get("unit", "count")
+    if c["name"] == "coverage_drop":
+        actual = "—" if c["actual"] is None else f"{-c['actual']:+.2f} pts"
+        return "coverage change vs baseline", actual, f"no drop over {show(c['threshold'], unit)}"
+    return c["description"], show(c["actual"], unit), show(c["threshold"], unit)
+
+
 def smoke_suite(summary: dict, configured: str) -> tuple[str | None, str]:
     """The suite the checklist calls smoke, and a note when it is not the configured name.
 

@@ -15,9 +15,10 @@ from benchmarks.bench_dashboard import build as build_volume
 from benchmarks.bench_dashboard import trace_points
 from healthdeck.dashboard import auth
 from healthdeck.dashboard.context import uses_guardian
-from healthdeck.dashboard.widgets import change, compact, condition_figures
+from healthdeck.dashboard.widgets import change, compact
 from healthdeck.reports.cli import EXIT_OK, main
 from healthdeck.reports.demo import history as demo
+from healthdeck.reports.gate import condition_figures
 from healthdeck.reports.history.store import HistoryStore, open_store
 from healthdeck.reports.render.review import figure
 from tests.conftest import EDGE, REAL

@@ -17,7 +17,7 @@ from healthdeck.collectors.ruff import collect_ruff
 from healthdeck.reports.build import Collected, build_report, pass_rate
 from healthdeck.reports.config import Config
 from healthdeck.reports.render.markdown import render_markdown
-from healthdeck.reports.render.md import cell, code
+from healthdeck.reports.render.md import cell, code, prose
 from healthdeck.reports.schema import ReportError, validate_report
 from healthdeck.reports.stamp import Stamp
 from tests.conftest import EDGE, FIXTURES, REAL
@@ -178,6 +178,19 @@ def test_code_span_holds_anything_verbatim(hostile: str) -> None:
     inner = rendered[len(fence) : -len(fence)]
     assert fence not in inner  # the span cannot be closed early, so nothing inside is interpreted
     assert "|" not in inner.replace("\\|", "")
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_prose_keeps_its_code_spans_and_escapes_the_rest(hostile: str) -> None:
+    rendered = prose(f"give `healthdeck collect --openapi A B` for {hostile} or set `x_y = false`")
+    assert rendered.startswith("give `healthdeck collect --openapi A B` for ")
+    assert rendered.endswith(" or set `x_y = false`")
+    assert "\n" not in rendered and "<script" not in rendered and "@team" not in rendered
+    assert "https://" not in rendered and "|" not in rendered.replace("\\|", "")
+
+
+def test_prose_with_an_odd_backtick_is_all_text() -> None:
+    assert prose("a ` b `c` d") == cell("a ` b `c` d")
 
 
 def test_guardian_is_missing_only_where_the_project_uses_it() -> None:

@@ -146,7 +146,7 @@ def test_three_runs_then_every_local_file_deleted(
     out, err = capsys.readouterr()
     assert "verdict: NO-GO" in out
     assert "FAIL     new failing tests vs baseline: 1" in out and NEW in out
-    assert "FAIL     coverage drop vs baseline" in out
+    assert "FAIL     coverage change vs baseline" in out
     assert "PASS     smoke pass rate" in out
     assert "reading run collect:" in err and "project svc" in err  # says where the report came from
     assert not list(fresh.iterdir())  # a reader writes nothing

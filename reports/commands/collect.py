@@ -23,13 +23,14 @@ from ..causes import group_causes
 from ..config import Config, load_config
 from ..context import baseline_for, context
 from ..errors import UsageError
+from ..failures import outcome_words
 from ..gate import verdict_line
 from ..guardian.delta import GuardianInputs, read_logs
 from ..history.metrics import flatten
 from ..output import report_json, write_report_pair
 from ..reading import open_history, store_url
 from ..render.markdown import render_markdown
-from ..render.md import percent
+from ..render.md import display_covered, percent
 from ..stamp import read_stamp, resolve_project
 from ..triage import cause_rows, compare_with_history, duration_rows, durations_kept_above
 from . import require_extra
@@ -201,9 +202,9 @@ def headline(report: dict) -> str:
     s = report["summary"]
     parts = []
     for suite, t in (s["tests"] or {}).items():
-        parts.append(f"{suite} {percent(t['pass_rate'])} ({t['failed']} failed, {t['errors']} errors)")
+        parts.append(f"{suite} {percent(t['pass_rate'])} ({outcome_words(t)})")
     if s["coverage"] and s["coverage"]["percent"] is not None:
-        parts.append(f"coverage {s['coverage']['percent']:.2f} %")
+        parts.append(f"coverage {display_covered(s['coverage']['percent'], 2)} %")
     if s["ruff"]:
         parts.append(f"ruff {s['ruff']['count']['total']}")
     if s["compileall"]:

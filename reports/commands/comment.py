@@ -11,7 +11,7 @@ from ..config import Config, load_config
 from ..context import context
 from ..errors import UsageError
 from ..failures import failure_counts
-from ..gate import show
+from ..gate import condition_figures
 from ..output import write_atomic
 from ..reading import Reading, open_reading
 from ..render.comment import MARKER, render_comment
@@ -98,8 +98,10 @@ def annotations(report: dict) -> list[str]:
     lines = []
     for c in verdict["conditions"]:
         if c["status"] == "FAIL" or (c["status"] == "UNKNOWN" and verdict["unknown_blocks"]):
-            text = (f"{c['description']}: {show(c['actual'], c.get('unit', 'count'))} vs threshold {show(c['threshold'], c.get('unit', 'count'))}"
-                    + (f" ({c['detail']})" if c["detail"] else ""))  # fmt: skip
+            label, actual, threshold = condition_figures(c)
+            text = f"{label}: {actual} vs threshold {threshold}" + (
+                f" ({c['detail']})" if c["detail"] else ""
+            )
             level = "error" if c["status"] == "FAIL" else "warning"
             lines.append(f"::{level} title=healthdeck gate {c['name']}::{_escape_command(text)}")
     return lines

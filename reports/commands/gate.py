@@ -10,7 +10,7 @@ from pathlib import Path
 from ..config import Config, load_config
 from ..context import Context, context
 from ..failures import failure_counts
-from ..gate import evaluate, junit_xml, show, verdict_line
+from ..gate import condition_figures, evaluate, junit_xml, verdict_line
 from ..history.baselines import FILE_KINDS
 from ..history.model import Run
 from ..output import report_json, write_atomic, write_report_pair
@@ -53,8 +53,8 @@ def cmd_gate(
     verdict = decide(ctx, config)
     print(f"checklist: {verdict['checklist']}", file=out)
     for c in verdict["conditions"]:
-        print(f"{c['status']:<8} {c['description']}: {show(c['actual'], c.get('unit', 'count'))} "
-              f"(threshold {show(c['threshold'], c.get('unit', 'count'))})" + (f" — {c['detail']}" if c["detail"] else ""),
+        label, actual, threshold = condition_figures(c)
+        print(f"{c['status']:<8} {label}: {actual} (threshold {threshold})" + (f" — {c['detail']}" if c["detail"] else ""),
               file=out)  # fmt: skip
     print(verdict_line(verdict, gated=True), file=out)
     key = ctx.summary.get("run_key")

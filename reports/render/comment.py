@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..failures import FailureCounts, number, ordered, total_failing
-from ..gate import comparable_coverage, show, verdict_line
-from .md import cell, code, coverage_pc, percent, plural, table
+from ..failures import FailureCounts, number, ordered, outcome_words, total_failing
+from ..gate import comparable_coverage, condition_figures, verdict_line
+from .md import cell, code, coverage_pc, percent, plural, prose, table
 from .triage import comment_causes, comment_transitions
 
 MARKER = "<!-- healthdeck:comment -->"
@@ -92,8 +92,7 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
             else 100 * (tests["pass_rate"] - base_rate)
         )
         rows.append([f"{cell(smoke_suite)} pass rate", percent(tests["pass_rate"]) + _signed(d, " pts"),
-                     f"{number(tests['passed'])} passed, {number(tests['failed'])} failed, "
-                     f"{number(tests['errors'])} errors, {number(tests['flaky'])} flaky"])  # fmt: skip
+                     outcome_words(tests)])  # fmt: skip
     cov = s.get("coverage")
     if cov and cov.get("percent") is not None:
         rows.append(_coverage_row(cov, base.get("coverage") or {}))
@@ -126,18 +125,23 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
     if decided:
         failing = [c for c in decided["conditions"] if c["status"] != "PASS"]
         if failing:
+            passed = len(decided["conditions"]) - len(failing)
+            out += [f"_{passed} of {plural(len(decided['conditions']), 'checklist condition')} pass; "
+                    f"the {'one that does' if len(failing) == 1 else 'ones that do'} not:_", ""]  # fmt: skip
             out += table(
-                ["condition", "status", "actual", "threshold"],
+                ["condition", "status", "actual", "threshold", "why"],
                 [
                     [
-                        cell(c["description"]),
+                        cell(label),
                         f"{_ICONS[c['status']]} {c['status']}",
-                        cell(show(c["actual"], c.get("unit", "count"))),
-                        cell(show(c["threshold"], c.get("unit", "count"))),
+                        cell(actual),
+                        cell(threshold),
+                        prose(c["detail"]) or "—",
                     ]
                     for c in failing
+                    for label, actual, threshold in [condition_figures(c)]
                 ],
-                "llrr",
+                "llrrl",
             )
             out.append("")
     out += _breaking_api(api, details.get("openapi") or [], TOP_FAILING)

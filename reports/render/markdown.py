@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..failures import FAILING_ORDER, FailureCounts
-from ..gate import show, verdict_line
+from ..gate import condition_figures, verdict_line
 from .guardian import guardian_section
-from .md import cell, code, coverage_pc, percent, plural, table
+from .md import cell, code, coverage_pc, percent, plural, prose, table
 from .triage import failing_headline, markdown_suite
 
 PASS_RATE_FORMULA = "pass rate = passed ÷ (passed + failed + errors)"
@@ -254,8 +254,8 @@ def verdict_section(summary: dict, details: dict) -> list[str]:
         out += [f"_Checklist: {cell(verdict['checklist'])}._", ""]
     out += table(
         ["Condition", "Status", "Actual", "Threshold", "Detail"],
-        [[cell(c["description"]), c["status"], cell(show(c["actual"], c.get("unit", "count"))),
-          cell(show(c["threshold"], c.get("unit", "count"))), cell(c["detail"]) or "—"] for c in verdict["conditions"]],
+        [[cell(label), c["status"], cell(actual), cell(threshold), prose(c["detail"]) or "—"]
+         for c in verdict["conditions"] for label, actual, threshold in [condition_figures(c)]],
         "llrrl",
     )  # fmt: skip
     return [*out, ""]

@@ -18,6 +18,22 @@ def cell(text: object) -> str:
     return s.replace("@", "@\u200b")  # a zero-width space keeps "@team" from notifying anyone
 
 
+def prose(text: object) -> str:
+    """A cell of healthdeck's own wording, whose `...` spans (commands, config keys) show as code; the
+    rest is escaped as `cell` does. With an odd number of backticks no span can be trusted: all is text."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:
+        return cell(text)
+    return "".join((code(p) if p else "") if i % 2 else _spaced(p) for i, p in enumerate(parts))
+
+
+def _spaced(text: str) -> str:
+    """`cell` that keeps one space at either end, where a code span follows or precedes."""
+    lead = " " if text[:1].isspace() else ""
+    trail = " " if text[-1:].isspace() and text.strip() else ""
+    return lead + cell(text) + trail
+
+
 def code(text: object) -> str:
     """Inline code for identifiers (test ids, paths, rule codes): shown verbatim, never interpreted."""
     s = " ".join(str(text).split()).replace("|", "\\|")

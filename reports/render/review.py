@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..gate import show
+from ..gate import condition_figures
 from .md import cell, code, table
 
 
@@ -66,11 +66,11 @@ def render_review(
     rows = []
     old = {c["name"]: c for c in (before or {}).get("conditions", [])}
     for c in now["conditions"]:
-        unit = c.get("unit", "count")
+        label, actual, threshold = condition_figures(c)
         prior = old.get(c["name"])
-        rows.append([cell(c["description"]), show(c["threshold"], unit),
-                     f"{prior['status']} {show(prior['actual'], unit)}" if prior else "—",
-                     f"{c['status']} {show(c['actual'], unit)}"])  # fmt: skip
+        rows.append([cell(label), cell(threshold),
+                     f"{prior['status']} {cell(condition_figures(prior)[1])}" if prior else "—",
+                     f"{c['status']} {cell(actual)}"])  # fmt: skip
     if rows:
         out += [*table(["Condition", "Threshold", "Baseline", "Candidate"], rows, "lrll"), ""]
     out += ["## Every figure", ""]
