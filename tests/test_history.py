@@ -204,5 +204,20 @@ def test_history_errors_are_one_line(tmp_path, capsys) -> None:
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "argv", [["history", "show"], ["history", "prune", "--keep-runs", "1"], ["gate"], ["comment"], ["badge"]]
+)
+def test_a_file_that_is_not_a_database_is_one_line_and_exit_3(tmp_path, capsys, argv) -> None:
+    store = tmp_path / "history.sqlite"
+    store.write_bytes(b"not a database, a text file saved over the store\n" * 200)
+    before = store.read_bytes()
+    from_store = ["--run", "branch:main"] if argv[0] in ("gate", "comment", "badge") else []  # no report file
+    code = main([*argv, "--history", f"sqlite:///{store}", *from_store])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert err.startswith(f"healthdeck: error: sqlite:///{store}: ") and err.count("\n") == 1, err
+    assert store.read_bytes() == before  # nothing written over it
+
+
 def test_store_type_is_reused(tmp_path) -> None:
     assert isinstance(open_store(f"sqlite:///{tmp_path / 'x' / 'h.sqlite'}"), HistoryStore)

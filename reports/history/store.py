@@ -215,6 +215,8 @@ class HistoryStore:
             raise HistoryError(f"{_safe(url)}: cannot open history: {_why(url, exc)}") from exc
         except OSError as exc:  # the folder of a SQLite store cannot be made
             raise HistoryError(f"{_safe(url)}: cannot open history: {exc.strerror or exc}") from exc
+        except sqlite3.DatabaseError as exc:  # the read-only probe opens the file itself: not a database
+            raise HistoryError(f"{_safe(url)}: cannot open history: {exc}") from exc
 
     # -- schema ---------------------------------------------------------------------------------
     def _check_or_migrate(self, project: str | None) -> None:
