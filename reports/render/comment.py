@@ -22,7 +22,11 @@ _ICONS = {"GO": "✅", "NO-GO": "❌", "INCOMPLETE": "⚠️", "PASS": "✅", "F
 
 
 def _signed(value: float | None, unit: str = "", digits: int = 2) -> str:
-    return "" if value is None else f" ({value:+.{digits}f}{unit} vs base)"
+    if value is None:
+        return ""
+    if round(value, digits) == 0:  # "+0.00" reads as a change; a sign on nothing misleads
+        return " (no change vs base)"
+    return f" ({value:+.{digits}f}{unit} vs base)"
 
 
 def render_comment(
