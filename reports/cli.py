@@ -285,13 +285,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _exit_code(exc, args.command)
         if code is None:
             raise
-        print(f"healthdeck: error: {exc}", file=sys.stderr)
+        print(f"healthdeck: error: {_message(exc)}", file=sys.stderr)
         return code
+
+
+def _database_error(exc: Exception) -> bool:
+    """An error of the history store's database that no store method turned into a HistoryError (a
+    server gone mid-command, a read that timed out on a lock): still one line, not a traceback."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return bool(
+        sa_exc
+        and "healthdeck.reports.history.store" in sys.modules
+        and isinstance(exc, sa_exc.SQLAlchemyError)
+    )
+
+
+def _message(exc: Exception) -> str:
+    if _database_error(exc):
+        return "history store: " + sys.modules["healthdeck.reports.history.store"].one_line(exc)
+    return str(exc)
 
 
 def _exit_code(exc: Exception, command: str) -> int | None:
     history = sys.modules.get("healthdeck.reports.history.store")
-    if history and isinstance(exc, history.HistoryError):
+    if (history and isinstance(exc, history.HistoryError)) or _database_error(exc):
         # collect could not record its run (an output); every other command could not read (an input)
         return EXIT_OUTPUT if command == "collect" else EXIT_INPUT
     for module_name, name, code in _EXIT_CODES:

@@ -13,6 +13,7 @@ from healthdeck.reports.cli import EXIT_OK, main
 from healthdeck.reports.history.importers import import_dir, import_git, normalize
 from healthdeck.reports.history.store import MIGRATIONS, HistoryStore, open_store
 from healthdeck.reports.history.trends import BaselineError, classify_failures, flaky_tests, resolve_baseline
+from tests.conftest import REAL
 from tests.upstream_shapes import versions
 
 
@@ -217,6 +218,33 @@ def test_a_file_that_is_not_a_database_is_one_line_and_exit_3(tmp_path, capsys, 
     assert code == 3, err
     assert err.startswith(f"healthdeck: error: sqlite:///{store}: ") and err.count("\n") == 1, err
     assert store.read_bytes() == before  # nothing written over it
+
+
+@pytest.mark.parametrize("command", ["history", "collect"])
+def test_a_database_error_mid_command_is_one_line(tmp_path, capsys, monkeypatch, command) -> None:
+    """A server gone while a command reads (not while it opens the store): one line naming the store's
+    error, exit 3 for a reader and exit 4 for collect (its run could not be recorded) — never a traceback."""
+    import sqlalchemy as sa
+
+    from healthdeck.reports.history import store as store_module
+
+    def gone(*_args, **_kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection\nunexpectedly"))
+
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    junit = str(REAL / "more-itertools.junit.xml")
+    assert main(["collect", "-q", "--out", str(tmp_path), "--history", url, "--junit", f"unit={junit}"]) == 0
+    monkeypatch.setattr(store_module.HistoryStore, "runs", gone)
+    monkeypatch.setattr(store_module.HistoryStore, "run", gone)
+    argv = (
+        ["history", "show"]
+        if command == "history"
+        else ["collect", "--out", str(tmp_path), "--junit", f"unit={junit}"]
+    )
+    code = main([*argv, "--history", url])
+    err = capsys.readouterr().err
+    assert code == (3 if command == "history" else 4), err
+    assert err == "healthdeck: error: history store: server closed the connection unexpectedly\n"
 
 
 def test_store_type_is_reused(tmp_path) -> None:

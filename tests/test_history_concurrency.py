@@ -89,6 +89,35 @@ def test_a_locked_store_waits_says_so_gives_up_and_keeps_the_previous_pair(tmp_p
     store.close()
 
 
+def test_a_locked_postgresql_store_says_it_waits_then_records(postgres, tmp_path, capsys) -> None:
+    """PostgreSQL waits inside the server: it is asked to give up after a short slice so that the wait is
+    said, then the transaction is retried until the command's own lock timeout."""
+    import threading
+
+    import psycopg
+
+    url, out = postgres.create_database("hd_locked"), tmp_path / "out"
+    assert main(["collect", "-q", "--out", str(out), "--history", url, *SMALL]) == EXIT_OK
+    holder = psycopg.connect(url)
+    holder.execute("LOCK TABLE runs IN SHARE MODE")  # blocks writers, not readers: another writer mid-way
+    release = threading.Timer(2.5, holder.rollback)
+    release.start()
+    try:
+        started = time.monotonic()
+        code = main(["collect", "-q", "--lock-timeout", "30", "--out", str(out), "--history", url, *SMALL])
+        waited = time.monotonic() - started
+    finally:
+        release.join()
+        holder.close()
+    err = capsys.readouterr().err
+    assert code == EXIT_OK, err
+    assert 2.5 <= waited < 25
+    assert "is locked by another writer; waiting up to 30 s" in err and err.count("\n") == 1
+    store = open_store(url, readonly=True)
+    assert len(store.runs()) == 2
+    store.close()
+
+
 WRITER = """
 import json, sys
 from pathlib import Path

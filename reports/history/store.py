@@ -265,6 +265,8 @@ class HistoryStore:
 
         def transaction() -> _T:
             with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+                if conn.dialect.name == "postgresql":  # reads keep the session's whole lock_timeout
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {_LOCK_SLICE_MS}")
                 return work(conn)
 
         return self._waiting(what, transaction)
@@ -783,8 +785,9 @@ def _run(row: sa.RowMapping) -> Run:
 
 
 _WRITE = "healthdeck_write"  # execution option marking a write transaction
-# How long SQLite itself waits for a lock before `_write` takes over (and says that it waits).
-_SQLITE_BUSY_SLICE_MS = 1000
+# How long SQLite (busy_timeout) or PostgreSQL (lock_timeout) itself waits for a lock before `_waiting`
+# takes over: says that it waits, then retries the whole transaction until the command's lock timeout.
+_LOCK_SLICE_MS = 1000
 
 
 def _engine(url: str, readonly: bool, lock_timeout: float) -> Engine:
@@ -794,7 +797,7 @@ def _engine(url: str, readonly: bool, lock_timeout: float) -> Engine:
     if url.startswith("sqlite"):
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": _SQLITE_BUSY_SLICE_MS / 1000})
+        engine = sa.create_engine(url, connect_args={"timeout": _LOCK_SLICE_MS / 1000})
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -802,7 +805,7 @@ def _engine(url: str, readonly: bool, lock_timeout: float) -> Engine:
             # little inside SQLite, then `_write` retries (and says so) until `lock_timeout`.
             dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
-            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_SLICE_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={_LOCK_SLICE_MS}")
             if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":  # switching needs a lock
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -860,22 +863,22 @@ def _safe(url: str) -> str:
         return url
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """The driver's own message (without SQLAlchemy's statement dump and help link), on one line."""
     text = str(getattr(exc, "orig", None) or exc)
     return " ".join(text.split())[:300]
 
 
 def _why(url: str, exc: BaseException) -> str:
-    """`_one_line`, plus what SQLite's "unable to open database file" means when the file is read-only."""
+    """`one_line`, plus what SQLite's "unable to open database file" means when the file is read-only."""
     path = sqlite_path(url)
     if (
         path is not None
         and path.exists()
         and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
     ):
-        return f"{_one_line(exc)} (the store is read-only here; a reader such as gate --no-write needs no write access)"
-    return _one_line(exc)
+        return f"{one_line(exc)} (the store is read-only here; a reader such as gate --no-write needs no write access)"
+    return one_line(exc)
 
 
 __all__ = ["HistoryError", "HistoryStore", "ProjectSummary", "PruneResult", "Run"]
