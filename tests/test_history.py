@@ -247,5 +247,38 @@ def test_a_database_error_mid_command_is_one_line(tmp_path, capsys, monkeypatch,
     assert err == "healthdeck: error: history store: server closed the connection unexpectedly\n"
 
 
+def test_a_reader_leaves_no_wal_files_and_cannot_write(tmp_path) -> None:
+    """Readers (gate --no-write, comment, badge, the dashboard) must not leave -wal/-shm files beside the
+    store, which CI uploads as an artifact, and must not be able to write."""
+    import sqlalchemy as sa
+
+    path = tmp_path / "history.sqlite"
+    junit = str(REAL / "more-itertools.junit.xml")
+    assert (
+        main(
+            [
+                "collect",
+                "-q",
+                "--out",
+                str(tmp_path),
+                "--history",
+                f"sqlite:///{path}",
+                "--junit",
+                f"unit={junit}",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in tmp_path.glob("history.sqlite*")) == ["history.sqlite"]
+    store = open_store(f"sqlite:///{path}", readonly=True)
+    assert len(store.runs()) == 1
+    with pytest.raises(sa.exc.OperationalError, match="readonly"), store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM runs")
+    store.close()
+    assert sorted(p.name for p in tmp_path.glob("history.sqlite*")) == ["history.sqlite"]
+    assert main(["comment", "--output", str(tmp_path / "c.md"), "--history", f"sqlite:///{path}"]) == 0
+    assert sorted(p.name for p in tmp_path.glob("history.sqlite*")) == ["history.sqlite"]
+
+
 def test_store_type_is_reused(tmp_path) -> None:
     assert isinstance(open_store(f"sqlite:///{tmp_path / 'x' / 'h.sqlite'}"), HistoryStore)

@@ -839,12 +839,17 @@ def _sqlite_readonly_engine(url: str, path: Path | None) -> Engine:
 
     def connect(mode: str) -> sqlite3.Connection:
         conn = sqlite3.connect(f"file:{target}?{mode}", uri=True, check_same_thread=False, timeout=5)
+        if mode == "mode=rw":
+            conn.execute("PRAGMA query_only=ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opening is lazy: fail here
         return conn
 
+    # Where the store is writable a reader opens it read-write but query-only: a `mode=ro` reader of a WAL
+    # store creates its -wal and -shm files and, being read-only, cannot remove them when it closes.
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
     try:
-        connect("mode=ro").close()
-        mode = "mode=ro"
+        mode = "mode=rw" if writable else "mode=ro"
+        connect(mode).close()
     except sqlite3.OperationalError:
         mode = "immutable=1"
     return sa.create_engine("sqlite://", creator=lambda: connect(mode))
