@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .history.baselines import FILE_KINDS, Baseline, find_baseline
+from .history.baselines import Baseline, find_baseline
 from .history.model import Run
 from .history.trends import classify_failures, flaky_tests
 
@@ -46,15 +46,17 @@ def _probe(report: dict, store: HistoryStore | None, project: str | None) -> tup
 
 
 def baseline_for(
-    report: dict, store: HistoryStore, spec: str, repo: str | Path = ".", project: str | None = None
-) -> tuple[Run | None, Run | None]:
-    """(the report's own run in the store, the stored baseline run); either may be None."""
-    from .history.trends import resolve_baseline
-
-    current, probe = _probe(report, store, project)
-    kind = spec.partition(":")[0]
-    # collect's triage compares stored causes and durations: a report:/git: baseline has none of those
-    return current, (resolve_baseline(store, spec, probe, repo) if kind not in FILE_KINDS else None)
+    report: dict,
+    store: HistoryStore | None,
+    spec: str,
+    repo: str | Path = ".",
+    *,
+    committed_report: str | Path = "docs/audits/health/latest.json",
+) -> Baseline | None:
+    """The baseline collect's triage compares with: a stored run, or a report file (report:/git:)."""
+    return find_baseline(
+        store, spec, _probe(report, store, None)[1], repo=repo, committed_report=committed_report
+    )
 
 
 def context(

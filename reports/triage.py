@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # collect --no-history never loads the store (SQLAlchemy)
 
     from .causes import Cause
     from .config import Config
+    from .history.baselines import Baseline
     from .history.store import HistoryStore, Run
 
 DURATION_ROWS = 2000  # per suite and run: the store keeps the slowest tests above half the floor
@@ -89,11 +90,18 @@ def run_ref(run: Run) -> dict:
 
 
 def compare_with_history(
-    report: dict, suites: Mapping[str, JUnitResult], store: HistoryStore, baseline: Run | None, config: Config
+    report: dict,
+    suites: Mapping[str, JUnitResult],
+    store: HistoryStore | None,
+    baseline: Baseline | None,
+    config: Config,
 ) -> None:
     """Fill the report's baseline-dependent triage: cause `new`/`first_seen`, transitions, slower tests.
 
     `suites` must have been collected with every test's outcome (JUnitOptions(keep_outcomes=True)).
+    The baseline is a stored run or a report file; a file holds no durations (no slower tests), its
+    causes only where it lists them all, and its failing tests only where that list was not cut.
+    Without a store (`collect --no-history`) there is no first-seen run and no flaky history.
     """
     from .history.trends import flaky_tests
 
@@ -104,26 +112,40 @@ def compare_with_history(
         "branch": s.get("branch"),
         "ts": s["ts"],
     }
-    base_failing = store.failing_of(baseline.id) if baseline else {}
-    base_causes = store.causes_of(baseline.id) if baseline else {}
-    base_durations = store.durations_of(baseline.id) if baseline else {}
+    stored = baseline is not None and baseline.origin == "history" and store is not None
+    base_failing = baseline.failing if baseline else {}
+    base_durations = store.durations_of(baseline.run.id) if stored else {}
+    if stored:
+        # A baseline written before causes were recorded cannot say which causes are new.
+        by_suite = store.causes_of(baseline.run.id)
+        recorded = {su for su, t in (baseline.summary.get("tests") or {}).items() if "causes" in t}
+        base_causes = {su: set(by_suite.get(su, {})) for su in recorded}
+    else:
+        base_causes = baseline.causes if baseline else {}
     cap = config.max_failing_listed
     for suite, result in suites.items():
         summary, details = s["tests"][suite], report["details"]["tests"][suite]
         base_suite = ((baseline.summary.get("tests") or {}).get(suite)) if baseline else None
-        # A baseline written before causes were recorded cannot say which causes are new.
-        recorded = base_suite is not None and "causes" in base_suite
-        seen = store.first_seen(suite, [c["id"] for c in details["causes"]], project=s.get("project"))
+        known = base_causes.get(suite) if base_suite is not None else None
+        seen = (
+            store.first_seen(suite, [c["id"] for c in details["causes"]], project=s.get("project"))
+            if store is not None
+            else None
+        )
         for cause in details["causes"]:
-            first = seen.get(cause["id"])
-            cause["first_seen"] = run_ref(first) if first else here
-            cause["new"] = cause["id"] not in base_causes.get(suite, {}) if recorded else None
-        if base_suite is None or baseline is None:
+            if seen is not None:
+                first = seen.get(cause["id"])
+                cause["first_seen"] = run_ref(first) if first else here
+            cause["new"] = cause["id"] not in known if known is not None else None
+        # A suite the baseline did not run, or whose failing list it cut, has no transitions.
+        if baseline is None or base_suite is None or suite in baseline.partial:
             continue
         failing_now = [f.test_id for f in result.failing]
-        history_flaky = {
-            f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"), project=s.get("project"))
-        }
+        history_flaky = (
+            {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"), project=s.get("project"))}
+            if store is not None
+            else set()
+        )
         moved = transitions(
             failing_now,
             result.outcomes or {},
@@ -131,11 +153,11 @@ def compare_with_history(
             {*result.flaky, *history_flaky.intersection(failing_now)},
         )
         summary["transitions"] = moved.counts()
-        details["transitions"] = {"baseline": run_ref(baseline)}
+        details["transitions"] = {"baseline": run_ref(baseline.run)}
         for key, ids in moved.__dict__.items():
             details["transitions"][key] = ids[:cap]
             details["transitions"][f"{key}_total"] = len(ids)
-        if recorded:
+        if stored and known is not None:  # durations were recorded with causes
             before = {t: x for (su, t), x in base_durations.items() if su == suite}
             slower = duration_regressions(
                 result.durations or {}, before, config.duration_floor, config.duration_ratio
@@ -144,7 +166,7 @@ def compare_with_history(
             details["duration_regressions"] = {
                 "floor_seconds": config.duration_floor,
                 "ratio": config.duration_ratio,
-                "baseline": run_ref(baseline),
+                "baseline": run_ref(baseline.run),
                 "tests": [
                     {
                         "test_id": x.test_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -158,6 +159,78 @@ def test_fixed_still_failing_and_new_against_the_baseline(tmp_path, monkeypatch,
     assert (
         "- **Fixed (1)**: `t.mod::test_fixed`" in md and "- **Still failing (1)**: `t.mod::test_still`" in md
     )
+
+
+BASE_RUN = [
+    ("t.mod::test_fixed", "failed", "AssertionError: 1 != 2", 0.1),
+    ("t.mod::test_still", "error", "OSError: disk full at block 1234", 0.1),
+    ("t.mod::test_fine", "passed", "", 0.1),
+    ("t.mod::test_skipped_now", "failed", "ValueError: gone", 0.1),
+]
+NEXT_RUN = [
+    ("t.mod::test_fixed", "passed", "", 0.1),
+    ("t.mod::test_still", "error", "OSError: disk full at block 98", 0.1),
+    ("t.mod::test_fine", "failed", "KeyError: 'price'", 0.1),
+    ("t.mod::test_skipped_now", "skipped", "", 0.1),
+]
+
+
+@pytest.mark.parametrize("kind", ["report", "git"])
+def test_a_file_baseline_gives_the_same_triage_as_the_stored_run(tmp_path, monkeypatch, kind) -> None:
+    """On a runner without a store, the base branch's report file (an artifact, or committed) says what
+    is new, fixed and still failing exactly as the stored run would; it holds no durations."""
+    runs = Runs(tmp_path, monkeypatch)
+    runs.collect(junit(BASE_RUN))
+    base_file = tmp_path / "base.json"
+    base_file.write_bytes((runs.out / "latest.json").read_bytes())
+    stored = runs.collect(junit(NEXT_RUN))["details"]["tests"]["unit"]
+    spec = f"report:{base_file}"
+    if kind == "git":  # the base report committed at the output path of a repository
+        repo = tmp_path / "repo"
+        (repo / "docs/audits/health").mkdir(parents=True)
+        (repo / "docs/audits/health/latest.json").write_bytes(base_file.read_bytes())
+        for args in (["init", "-q"], ["add", "-A"], ["-c", "user.email=a@b", "-c", "user.name=t", "commit", "-qm", "base"],
+                     ["tag", "v1"]):  # fmt: skip
+            subprocess.run(["git", *args], cwd=repo, check=True)
+        spec = "git:v1"
+    xml = tmp_path / "next.xml"
+    xml.write_text(junit(NEXT_RUN), encoding="utf-8")
+    out = tmp_path / "no-store"
+    root = ["--root", str(tmp_path / "repo")] if kind == "git" else []
+    assert main(["collect", "-q", "--config", str(runs.config), "--out", str(out), "--no-history", *root,
+                 "--baseline", spec, "--junit", f"unit={xml}"]) == EXIT_OK  # fmt: skip
+    report = json.loads((out / "latest.json").read_text())
+    alone = report["details"]["tests"]["unit"]
+    assert report["summary"]["tests"]["unit"]["transitions"] == {
+        "new": 1,
+        "fixed": 1,
+        "still_failing": 1,
+        "flaky": 0,
+    }
+    for key in ("new", "fixed", "still_failing", "flaky"):
+        assert alone["transitions"][key] == stored["transitions"][key]
+    assert [(c["id"], c["new"]) for c in alone["causes"]] == [(c["id"], c["new"]) for c in stored["causes"]]
+    assert {c["new"] for c in alone["causes"]} == {True, False}
+    assert all(c["first_seen"] is None for c in alone["causes"])  # no store: nothing says where first seen
+    assert "duration_regressions" not in alone or alone["duration_regressions"] is None
+
+
+def test_a_cut_base_report_leaves_transitions_unknown(tmp_path, monkeypatch) -> None:
+    """A base report that listed only 5 of its 40 failures cannot say which of today's are new."""
+    runs = Runs(tmp_path, monkeypatch, config="max_failing_listed = 5\n")
+    runs.collect(junit([(f"t.m::test_{i:03d}", "failed", "AssertionError: x", 0.1) for i in range(40)]))
+    base_file = tmp_path / "base.json"
+    base_file.write_bytes((runs.out / "latest.json").read_bytes())
+    xml = tmp_path / "next.xml"
+    xml.write_text(junit([(f"t.m::test_{i:03d}", "failed", "AssertionError: x", 0.1) for i in range(41)]))
+    out = tmp_path / "no-store"
+    assert main(["collect", "-q", "--config", str(runs.config), "--out", str(out), "--no-history",
+                 "--baseline", f"report:{base_file}", "--junit", f"unit={xml}"]) == EXIT_OK  # fmt: skip
+    report = json.loads((out / "latest.json").read_text())
+    assert report["summary"]["tests"]["unit"]["transitions"] is None
+    assert [c["new"] for c in report["details"]["tests"]["unit"]["causes"]] == [
+        False
+    ]  # its causes are all listed
 
 
 def test_rerun_pass_is_flaky_not_fixed_and_new_suite_has_no_transitions(tmp_path, monkeypatch) -> None:

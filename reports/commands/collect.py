@@ -26,6 +26,7 @@ from ..errors import UsageError
 from ..failures import outcome_words
 from ..gate import verdict_line
 from ..guardian.delta import GuardianInputs, read_logs
+from ..history.baselines import FILE_KINDS
 from ..history.metrics import flatten
 from ..output import report_json, write_report_pair
 from ..reading import open_history, store_url
@@ -72,6 +73,9 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     report = build_report(collected, config, stamp, causes)
     spec = args.baseline or config.gates.baseline
     if args.no_history:
+        if file_baseline(args, config):  # a report file can still say what is new, fixed or still failing
+            baseline = baseline_for(report, None, spec, config.root_path, committed_report=committed(config))
+            compare_with_history(report, collected.tests, None, baseline, config)
         report["details"]["checklist"] = checklist_preview(report, config, None, spec)
         json_text, md_text = report_json(report), render_markdown(report, config.coverage_precision)
         write_report_pair(out / "latest.json", json_text, md_text, None)
@@ -103,7 +107,7 @@ def record(
     s = report["summary"]
     store = open_history(store_url(args, config, out), project=s["project"], lock_timeout=timeout)
     try:
-        _, baseline = baseline_for(report, store, spec, config.root_path)
+        baseline = baseline_for(report, store, spec, config.root_path, committed_report=committed(config))
         compare_with_history(report, collected.tests, store, baseline, config)
         report["details"]["checklist"] = checklist_preview(report, config, store, spec)
         json_text = report_json(report)  # strict, schema-valid JSON or ReportError: before anything lands
@@ -119,7 +123,16 @@ def record(
 def checklist_preview(report: dict, config: Config, store: HistoryStore | None, spec: str) -> dict:
     """What the checklist says of these figures now (`healthdeck gate` records the verdict itself).
     Without history only a report:/git: baseline can answer the baseline questions."""
-    return decide(context(report, store, spec, committed_report=Path(config.out) / "latest.json"), config)
+    return decide(context(report, store, spec, config.root_path, committed_report=committed(config)), config)
+
+
+def committed(config: Config) -> Path:
+    """Where `git:REF` baselines find the report file in the repository."""
+    return Path(config.out) / "latest.json"
+
+
+def file_baseline(args: argparse.Namespace, config: Config) -> bool:
+    return (args.baseline or config.gates.baseline).partition(":")[0] in FILE_KINDS
 
 
 def failing_tests(collected: Collected) -> list[tuple[str, str, str]]:
@@ -136,10 +149,12 @@ def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
     suites: dict[str, list[str]] = {}
     for suite, pattern in args.junit:
         suites.setdefault(suite, []).append(pattern)
-    # Every test's outcome and the slower tests' durations: triage compares them with the baseline.
+    # Every test's outcome and the slower tests' durations: triage compares them with the baseline
+    # (durations only with a store: a report file holds none).
     history = not args.no_history
     options = JUnitOptions(
-        message_chars=config.message_chars, slowest=config.slowest, keep_outcomes=history,
+        message_chars=config.message_chars, slowest=config.slowest,
+        keep_outcomes=history or file_baseline(args, config),
         durations_above=durations_kept_above(config) if history else None,
     )  # fmt: skip
     root = config.root_path

@@ -10,7 +10,7 @@ comparison says "unknown" for such tests instead of "new".
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,9 @@ class Baseline:
     failing: dict[tuple[str, str], str]  # (suite, test id) -> failed | error | flaky
     partial: frozenset[str]  # suites whose failing list was cut: absence from it proves nothing
     origin: str  # history | report | git
+    # A report file's cause ids per suite, for the suites whose list of causes is complete (a stored
+    # baseline's causes come from the store); a suite missing here cannot say which causes are new.
+    causes: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict:
@@ -80,12 +83,16 @@ def from_report(report: dict, key: str, origin: str) -> Baseline:
     )  # fmt: skip
     failing: dict[tuple[str, str], str] = {}
     partial = set()
+    causes: dict[str, set[str]] = {}
     for suite, det in ((report.get("details") or {}).get("tests") or {}).items():
         failing.update({(suite, t): "flaky" for t in det.get("flaky") or []})
         failing.update({(suite, f["test_id"]): f["outcome"] for f in det.get("failing") or []})
         if det.get("failing_truncated"):
             partial.add(suite)
-    return Baseline(run, failing, frozenset(partial), origin)
+        listed, counted = det.get("causes"), ((s.get("tests") or {}).get(suite) or {}).get("causes")
+        if listed is not None and counted is not None and len(listed) == counted:
+            causes[suite] = {c["id"] for c in listed}
+    return Baseline(run, failing, frozenset(partial), origin, causes)
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
