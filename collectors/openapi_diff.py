@@ -224,16 +224,7 @@ class _OperationDiff:
             self.add("request-body-became-required", ERROR, "requestBody", "request body became required")
         elif base.node.get("required") and not head.node.get("required"):
             self.add("request-body-became-optional", INFO, "requestBody", "request body became optional")
-        bmedia, hmedia = _media(base), _media(head)
-        for media in sorted(bmedia.keys() - hmedia.keys()):
-            self.add("request-body-media-type-removed", ERROR, f"requestBody.{media}",
-                     f"removed the media type {media} from the request body")  # fmt: skip
-        for media in sorted(hmedia.keys() - bmedia.keys()):
-            self.add("request-body-media-type-added", INFO, f"requestBody.{media}",
-                     f"added the media type {media} to the request body")  # fmt: skip
-        for media in sorted(bmedia.keys() & hmedia.keys()):
-            if bmedia[media] is not None and hmedia[media] is not None:
-                self._schema(bmedia[media], hmedia[media], "request", f"requestBody.{media}", "", set(), 0)
+        self._media_types(base, head, "request-body", "requestBody", ("from", "to", "the request body"))
 
     # -- responses ----------------------------------------------------------------------------------
     def _responses(self) -> None:
@@ -256,17 +247,27 @@ class _OperationDiff:
             bresp, hresp = base.get(bcodes[status]), head.get(hcodes[status])
             if bresp is None or hresp is None:
                 continue
-            bmedia, hmedia = _media(bresp), _media(hresp)
-            for media in sorted(bmedia.keys() - hmedia.keys()):
-                self.add("response-media-type-removed", ERROR, f"responses.{status}.{media}",
-                         f"removed the media type {media} for the response with the status {status}")  # fmt: skip
-            for media in sorted(hmedia.keys() - bmedia.keys()):
-                self.add("response-media-type-added", INFO, f"responses.{status}.{media}",
-                         f"added the media type {media} for the response with the status {status}")  # fmt: skip
-            for media in sorted(bmedia.keys() & hmedia.keys()):
-                if bmedia[media] is not None and hmedia[media] is not None:
-                    self._schema(bmedia[media], hmedia[media], "response", f"responses.{status}.{media}", "",
-                                 set(), 0, status=status)  # fmt: skip
+            self._media_types(bresp, hresp, "response", f"responses.{status}",
+                              ("for", "for", f"the response with the status {status}"), status)  # fmt: skip
+
+    def _media_types(self, base: _Side, head: _Side, rule: str, loc: str, words: tuple[str, str, str],
+                     status: str = "") -> None:  # fmt: skip
+        """Media types removed (breaking) and added, then the schemas of those on both sides.
+        `words`: the prepositions for removed/added and what the media types belong to."""
+        removed_from, added_to, whose = words
+        bmedia, hmedia = _media(base), _media(head)
+        for media in sorted(bmedia.keys() - hmedia.keys()):
+            self.add(f"{rule}-media-type-removed", ERROR, f"{loc}.{media}",
+                     f"removed the media type {media} {removed_from} {whose}")  # fmt: skip
+        for media in sorted(hmedia.keys() - bmedia.keys()):
+            self.add(f"{rule}-media-type-added", INFO, f"{loc}.{media}",
+                     f"added the media type {media} {added_to} {whose}")  # fmt: skip
+        for media in sorted(bmedia.keys() & hmedia.keys()):
+            if bmedia[media] is not None and hmedia[media] is not None:
+                direction = "response" if rule == "response" else "request"
+                self._schema(
+                    bmedia[media], hmedia[media], direction, f"{loc}.{media}", "", set(), 0, status=status
+                )
 
     # -- schemas ------------------------------------------------------------------------------------
     def _schema(self, base: _Side, head: _Side, direction: str, loc: str, prop: str, seen: set, depth: int,

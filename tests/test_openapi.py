@@ -139,6 +139,13 @@ def _path_param_type(spec: dict) -> None:
     spec["paths"]["/orders/{orderId}"]["parameters"][0]["schema"] = {"type": "string"}
 
 
+def _media_types_swapped(spec: dict) -> None:
+    post = spec["paths"]["/orders"]["post"]["requestBody"]["content"]
+    post["application/xml"] = post.pop("application/json")
+    one = spec["paths"]["/orders/{orderId}"]["get"]["responses"]["200"]["content"]
+    one["application/xml"] = one.pop("application/json")
+
+
 def _path_added(spec: dict) -> None:
     spec["paths"]["/health"] = {"get": {"responses": {"200": {"description": "alive"}}}}
 
@@ -167,6 +174,14 @@ HAND_MADE = {
         },
         False,
     ),
+    "media types swapped": (
+        _media_types_swapped,
+        {
+            ("request-body-media-type-removed", "POST", "/orders"),
+            ("response-media-type-removed", "GET", "/orders/{orderId}"),
+        },
+        True,
+    ),
     "path added": (_path_added, set(), False),
 }  # fmt: skip  (edit, breaking changes expected, whether openapi-diff sees it as breaking too)
 
@@ -184,6 +199,17 @@ def test_hand_made_pairs(tmp_path, case) -> None:
         assert [(c.rule, c.level, c.method, c.path) for c in ours.changes] == [
             ("endpoint-added", "info", "GET", "/health")
         ]
+    if case == "media types swapped":
+        assert sorted((c.rule, c.location, c.message) for c in ours.changes) == [
+            ("request-body-media-type-added", "requestBody.application/xml",
+             "added the media type application/xml to the request body"),
+            ("request-body-media-type-removed", "requestBody.application/json",
+             "removed the media type application/json from the request body"),
+            ("response-media-type-added", "responses.200.application/xml",
+             "added the media type application/xml for the response with the status 200"),
+            ("response-media-type-removed", "responses.200.application/json",
+             "removed the media type application/json for the response with the status 200"),
+        ]  # fmt: skip
     theirs = collect_openapi_report(_openapi_diff(base, head, tmp_path / "openapi-diff.txt"))
     assert _covered(theirs.changes, ours.changes) == []
     assert (theirs.breaking > 0) == they_see_it  # what openapi-diff misses, the built-in diff finds
