@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from .config import GateConfig
+from .failures import number
 from .render.md import display_covered, percent
 
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "UNKNOWN"
@@ -182,7 +183,7 @@ def _pass_rate(summary: dict, suite: str, minimum: float) -> Condition:
     elif rate is None:
         detail = "no test ran (every test skipped or xfailed)"
     else:  # imported past reports may lack the counts
-        detail = ", ".join(f"{t[k]} {k}" for k in ("passed", "failed", "errors") if k in t)
+        detail = ", ".join(f"{number(t[k])} {k}" for k in ("passed", "failed", "errors") if k in t)
     return _compare(f"pass_rate.{suite}", f"{suite} pass rate", rate, minimum, at_least=True, detail=detail,
                     unit="fraction")  # fmt: skip
 

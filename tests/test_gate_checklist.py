@@ -49,7 +49,7 @@ def test_10000_failing_run_is_no_go_everywhere(empty_project, capsys) -> None:
         "checklist: the default release checklist (no [tool.healthdeck.gates] table; no [tool.healthdeck] found)"
     )
     assert (
-        "FAIL     smoke pass rate (smoke): 1.96 % (threshold 95.00 %) — 200 passed, 10000 failed, 0 errors"
+        "FAIL     smoke pass rate (smoke): 1.96 % (threshold 95.00 %) — 200 passed, 10 000 failed, 0 errors"
         in gate
     )
     assert (
