@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import pandas as pd
 import streamlit as st
@@ -21,7 +22,7 @@ from healthdeck.reports.gate import evaluate
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.report_config import effective_config
 
-from . import charts, data, links
+from . import data, links
 
 WINDOWS = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
 WINDOW_LABELS = {"7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "1 year", "all": "all time"}
@@ -90,8 +91,9 @@ class Ctx:
         where = self.branch or ALL_BRANCHES
         return f"{where}, {'all time' if self.window == 'all' else 'last ' + WINDOW_LABELS[self.window]}"
 
-    @property
+    @cached_property
     def runs(self) -> pd.DataFrame:
+        """The window's runs (a slice of the project's runs, read once per history version)."""
         if not self.history_ok:
             return data._run_frame([])
         return data.load_runs(self.src.history, self.version, self.branch, self.since_ts, self.src.project)
@@ -100,26 +102,15 @@ class Ctx:
         """time, sha and the named metrics (renamed) of every run in the window."""
         if not self.history_ok:
             return data.trend(data._run_frame([]), pd.DataFrame(), columns)
-        return data.window_trend(
-            self.src.history, self.version, self.branch, self.since_ts, tuple(columns.items())
-        )
+        return data.window_trend(self.src.history, self.version, self.src.project, self.branch, self.since_ts,
+                                 tuple(columns.items()))  # fmt: skip
 
     def recent(self, columns: dict[str, str]) -> pd.DataFrame:
         """The same for the newest RECENT runs of the branch, whatever the window: cheap, for sparklines."""
         if not self.history_ok:
             return data.trend(data._run_frame([]), pd.DataFrame(), columns)
-        runs = data.load_recent(self.src.history, self.version, self.branch, RECENT, self.src.project)
-        since = int(runs["ts"].min()) if len(runs) else None
-        metrics = data.load_metrics(
-            self.src.history, self.version, self.branch, since, tuple(sorted(columns))
-        )
-        return data.trend(runs, metrics, columns)
-
-    def releases(self) -> list[charts.Release]:
-        if not self.history_ok:
-            return []
-        return data.release_marks(
-            self.src.history, self.version, self.branch, self.since_ts, self.src.project
+        return data.recent_trend(
+            self.src.history, self.version, self.src.project, self.branch, RECENT, columns
         )
 
 

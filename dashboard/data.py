@@ -8,6 +8,9 @@ Cache keys never hold a value that changes by itself: the report is keyed on its
 the history on a version that changes only when a run lands (SQLite: the file's times; other
 databases: the newest run id, asked at most every few seconds), and a dated window on the start of
 its first day (UTC), so a rerun a second later hits the cache. Every cache is bounded.
+
+The project's runs and each set of trend metrics are read once per history version, whatever the
+filters: a window or a branch is a slice of them in pandas, so a filter change reads nothing again.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from healthdeck.reports.stamp import resolve_project
 
 DAY = 86_400
 CACHE = {"max_entries": 64, "ttl": 6 * 3600, "show_spinner": False}  # every cache is bounded
+_INDEX_COLUMNS = ["id", "run_key", "git_sha", "branch", "version", "ts", "verdict", "approximate", "source"]
 RUN_COLUMNS = ["run_id", "run_key", "ts", "sha", "branch", "version", "verdict", "approximate", "source"]
 # `git describe` names a release exactly ("v1.4.0"); past a tag it adds "-N-g<sha>", dirty trees "-dirty",
 # and without any tag it is a bare sha.
@@ -79,9 +83,20 @@ def history_version(url: str) -> str:
     """Changes when a run lands: SQLite file times; other databases the newest run (asked every 5 s)."""
     if url.startswith("sqlite:///"):
         db = Path(url.removeprefix("sqlite:///"))
-        return f"{mtime(db)}:{mtime(db.with_name(db.name + '-wal'))}"
+        return f"{mtime(db)}:{_wal_stamp(db.with_name(db.name + '-wal'))}"
     newest = latest_run(url, str(int(time.time() // 5)))
     return newest["run_key"] if newest else "empty"
+
+
+def _wal_stamp(wal: Path) -> str:
+    """The WAL file's time and size while it holds a write. A reader opening the store creates it empty,
+    which changes nothing: counting that would make the second load after a dashboard start miss every
+    cache."""
+    try:
+        stat = wal.stat()
+    except OSError:
+        return "0"
+    return f"{stat.st_mtime_ns}+{stat.st_size}" if stat.st_size else "0"
 
 
 @st.cache_data(**CACHE)
@@ -140,31 +155,40 @@ def window_start(days: int | None, now: float | None = None) -> int | None:
 
 
 @st.cache_data(**CACHE)
+def project_runs(url: str, version: str, project: str | None) -> pd.DataFrame:
+    """Every run of the project (of every project with None), oldest first, without their summaries.
+
+    Read once per history version: a window or a branch is a slice of it (`window`), so changing a
+    filter reads nothing from the store."""
+    return _run_frame(store(url).run_index(project=project))
+
+
+def window(runs: pd.DataFrame, branch: str | None, since_ts: int | None) -> pd.DataFrame:
+    """The runs of `branch` (None: every branch) since `since_ts` (None: all time), oldest first."""
+    keep = pd.Series(True, index=runs.index)
+    if branch:
+        keep &= runs["branch"] == branch
+    if since_ts is not None:
+        keep &= runs["ts"] >= since_ts
+    return runs[keep]
+
+
 def load_runs(
-    url: str, version: str, branch: str | None, since_ts: int | None, project: str | None = None
+    url: str, version: str, branch: str | None, since_ts: int | None, project: str | None
 ) -> pd.DataFrame:
     """The window's runs of the project, oldest first, without their summaries."""
-    rows = store(url).run_index(branch=branch, since_ts=since_ts, project=project)
-    return _run_frame(rows)
+    return window(project_runs(url, version, project), branch, since_ts)
 
 
 def _run_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        [{"run_id": r["id"], "run_key": r["run_key"], "ts": r["ts"], "sha": (r["git_sha"] or "")[:8],
-          "branch": r["branch"], "version": r["version"], "verdict": r["verdict"],
-          "approximate": bool(r["approximate"]), "source": r["source"]} for r in rows],
-        columns=RUN_COLUMNS,
-    )  # fmt: skip
-    frame["time"] = pd.to_datetime(frame["ts"], unit="s", utc=True)
+    frame = pd.DataFrame.from_records(rows, columns=_INDEX_COLUMNS).rename(
+        columns={"id": "run_id", "git_sha": "sha"}
+    )
+    frame["sha"] = frame["sha"].fillna("").str[:8]
+    frame["approximate"] = frame["approximate"].astype(bool)
+    frame = frame[RUN_COLUMNS]
+    frame["time"] = pd.to_datetime(frame["ts"].astype("int64"), unit="s", utc=True)
     return frame
-
-
-@st.cache_data(**CACHE)
-def load_recent(
-    url: str, version: str, branch: str | None, limit: int, project: str | None = None
-) -> pd.DataFrame:
-    """The newest `limit` runs of the branch, whatever the window."""
-    return _run_frame(store(url).run_index(branch=branch, limit=limit, project=project))
 
 
 @st.cache_data(**CACHE)
@@ -175,14 +199,27 @@ def latest_run(url: str, version: str) -> dict | None:
 
 
 @st.cache_data(**CACHE)
-def load_metrics(
-    url: str, version: str, branch: str | None, since_ts: int | None, names: tuple[str, ...],
-    project: str | None = None,
-) -> pd.DataFrame:  # fmt: skip
-    """One row per run (index run_id), one column per metric asked for."""
-    rows = store(url).metric_table(names, branch=branch, since_ts=since_ts, project=project)
+def project_metrics(url: str, version: str, project: str | None, names: tuple[str, ...]) -> pd.DataFrame:
+    """The named metrics of every run of the project: one row per run (index run_id), one column per
+    metric. Read once per history version and set of names; a window is a slice (`window_trend`)."""
+    return _metric_frame(store(url).metric_table(names, project=project), names)
+
+
+@st.cache_data(**CACHE)
+def run_metrics(url: str, version: str, run_ids: tuple[int, ...], names: tuple[str, ...]) -> pd.DataFrame:
+    """The named metrics of a few runs (sparklines), shaped as `project_metrics`."""
+    s = store(url)
+    rows = [(run_id, name, value) for run_id in run_ids for name, value in s.metrics_of(run_id).items()
+            if name in names]  # fmt: skip
+    return _metric_frame(rows, names)
+
+
+def _metric_frame(rows: list[tuple[int, str, float]], names: tuple[str, ...]) -> pd.DataFrame:
+    """(run id, metric, value) rows as one row per run (index run_id), one column per metric."""
     if not rows:
-        return pd.DataFrame(columns=list(names))
+        return pd.DataFrame(
+            columns=list(names), index=pd.Index([], name="run_id", dtype="int64"), dtype=float
+        )
     return pd.DataFrame(rows, columns=["run_id", "name", "value"]).pivot(
         index="run_id", columns="name", values="value"
     )
@@ -235,22 +272,34 @@ def releases(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 @st.cache_data(**CACHE)
-def release_marks(url: str, version: str, branch: str | None, since_ts: int | None) -> list[Release]:
+def release_marks(
+    url: str, version: str, project: str | None, branch: str | None, since_ts: int | None
+) -> list[Release]:
     return [
         Release(row.time, row.version)
-        for row in releases(load_runs(url, version, branch, since_ts)).itertuples()
+        for row in releases(load_runs(url, version, branch, since_ts, project)).itertuples()
     ]
 
 
 def window_trend(
-    url: str, version: str, branch: str | None, since_ts: int | None, columns: tuple[tuple[str, str], ...],
-    project: str | None = None,
+    url: str, version: str, project: str | None, branch: str | None, since_ts: int | None,
+    columns: tuple[tuple[str, str], ...],
 ) -> pd.DataFrame:  # fmt: skip
     """time, sha and the named metrics (renamed) of every run in the window, oldest first."""
     runs = load_runs(url, version, branch, since_ts, project)
     names = tuple(sorted(name for name, _ in columns))
-    metrics = load_metrics(url, version, branch, since_ts, names, project) if len(runs) else pd.DataFrame()
+    metrics = project_metrics(url, version, project, names) if len(runs) else pd.DataFrame()
     return trend(runs, metrics, dict(columns))
+
+
+def recent_trend(
+    url: str, version: str, project: str | None, branch: str | None, limit: int, columns: dict[str, str]
+) -> pd.DataFrame:
+    """The same for the newest `limit` runs of the branch, whatever the window (sparklines): their
+    metrics are read for those runs only."""
+    runs = window(project_runs(url, version, project), branch, None).tail(limit)
+    metrics = run_metrics(url, version, tuple(int(i) for i in runs["run_id"]), tuple(sorted(columns)))
+    return trend(runs, metrics, columns)
 
 
 def trend(runs: pd.DataFrame, metrics: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:

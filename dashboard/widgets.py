@@ -140,13 +140,13 @@ def chart(fig: go.Figure, name: str, alt: str, key: str | None = None) -> None:
 
 
 @st.cache_resource(max_entries=64, ttl=6 * 3600, show_spinner=False)
-def _trend_figure(url: str, version: str, branch: str | None, since_ts: int | None, builder: str,
-                  columns: tuple[tuple[str, str], ...], view: charts.View, options: tuple,
+def _trend_figure(url: str, version: str, project: str | None, branch: str | None, since_ts: int | None,
+                  builder: str, columns: tuple[tuple[str, str], ...], view: charts.View, options: tuple,
                   alt: tuple) -> tuple[go.Figure, str]:  # fmt: skip
-    """A trend figure and its alt text, built once per data version, window and view. A resource cache:
-    the figure is handed out as is (pickling a plotly figure would validate it all over again)."""
-    frame = data.window_trend(url, version, branch, since_ts, columns)
-    releases = data.release_marks(url, version, branch, since_ts)
+    """A trend figure and its alt text, built once per data version, project, window and view. A resource
+    cache: the figure is handed out as is (pickling a plotly figure would validate it all over again)."""
+    frame = data.window_trend(url, version, project, branch, since_ts, columns)
+    releases = data.release_marks(url, version, project, branch, since_ts)
     fig = getattr(charts, builder)(frame, **dict(options), view=view, releases=releases)
     return fig, charts.describe(frame, *alt, view=view)
 
@@ -154,7 +154,7 @@ def _trend_figure(url: str, version: str, branch: str | None, since_ts: int | No
 def trend_chart(ctx: Ctx, name: str, builder: str, metrics: dict[str, str], view: charts.View,
                 alt: tuple[str, str, str, float], key: str, **options: object) -> None:  # fmt: skip
     """Draw charts.<builder>(the window's `metrics`, renamed, **options); `alt`: (column, what, unit, scale)."""
-    fig, text = _trend_figure(ctx.src.history, ctx.version, ctx.branch, ctx.since_ts, builder,
+    fig, text = _trend_figure(ctx.src.history, ctx.version, ctx.src.project, ctx.branch, ctx.since_ts, builder,
                               tuple(metrics.items()), view, tuple(options.items()), alt)  # fmt: skip
     chart(fig, name, text, key)
 

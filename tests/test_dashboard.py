@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -273,8 +274,12 @@ def test_at_volume_the_branch_starts_on_main_and_trends_are_daily(monkeypatch, v
     assert 31 < trace_points(specs) <= 500 and at.query_params["view"] == "each run"
 
 
-def test_a_rerun_with_a_dated_window_reads_nothing_again(monkeypatch, volume) -> None:
-    """The window's start is the start of its first day: a rerun a second later hits every cache."""
+def test_a_rerun_with_a_dated_window_reads_nothing_again(monkeypatch, volume, tmp_path) -> None:
+    """The window's start is the start of its first day: a rerun a second later hits every cache. Also
+    on a store nobody has read yet: opening it creates an empty WAL file, which is no new data."""
+    volume = Path(
+        shutil.copytree(volume, tmp_path / "fresh", ignore=shutil.ignore_patterns("*-wal", "*-shm"))
+    )
     calls: list[str] = []
     for name in ("run_index", "metric_table", "runs", "run", "metrics_of", "failing_of", "branches"):
         original = getattr(HistoryStore, name)
@@ -291,6 +296,34 @@ def test_a_rerun_with_a_dated_window_reads_nothing_again(monkeypatch, volume) ->
     calls.clear()
     at.run()
     assert calls == []
+
+
+def test_a_filter_change_reads_no_run_list_or_trend_again(monkeypatch, volume) -> None:
+    """The project's runs and trend metrics are read once per history version: every window and branch
+    after the first load is a slice of them, so a lead's click costs no store read of the trends."""
+    calls: list[str] = []
+    for name in ("run_index", "metric_table", "runs"):
+        original = getattr(HistoryStore, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(HistoryStore, name, counted)
+    at = _volume_app(monkeypatch, volume).run()
+    assert "metric_table" in calls and "run_index" in calls
+    seen = {}
+    for window in ("7d", "30d", "1y", "all"):
+        calls.clear()
+        at.selectbox(key="window").set_value(window).run()
+        assert not at.exception and calls == [], (window, calls)
+        seen[window] = len(at.session_state["healthdeck_ctx"].runs)
+    calls.clear()
+    at.selectbox(key="branch").set_value("all branches").run()
+    assert not at.exception and calls == []
+    everything = len(at.session_state["healthdeck_ctx"].runs)
+    # the slices are the windows they say: 7 days hold fewer runs than 30, all branches more than main
+    assert 0 < seen["7d"] < seen["30d"] <= seen["all"] < everything == 721
 
 
 def test_a_pasted_review_link_shows_the_same_runs(monkeypatch, volume) -> None:

@@ -4,12 +4,14 @@ and the configuration the report carries — in AppTest and in Chromium."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.bench_dashboard import trace_points
 from healthdeck.reports.cli import EXIT_NO_GO, EXIT_OK, main
 from tests.services import streamlit
 from tests.test_browser import APP, browser, ready, shots  # noqa: F401 - browser and shots are fixtures
@@ -140,6 +142,10 @@ def test_project_picker_and_all_projects(two_projects) -> None:
     # and its own: api's runs are no baseline for it
     banner = web.error[0].value
     assert banner.startswith("### :material/block: NO-GO") and "no baseline run with coverage" in banner
+    # trends are the project's own runs: web's one run, api's two (never the three of the store)
+    for at, runs in ((web, 1), (api, 2)):
+        assert len(at.session_state["healthdeck_ctx"].runs) == runs
+        assert trace_points([json.loads(c.proto.spec) for c in at.get("plotly_chart")]) == runs
     # a test's own history is its project's: KNOWN fails in every api run, passed in web's only run
     history = _run("tests", project="web", test=f"smoke::{KNOWN}")
     facts = next(m.value for m in history.markdown if "last passed" in m.value)

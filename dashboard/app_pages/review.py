@@ -47,7 +47,7 @@ def render(ctx: Ctx) -> None:
     st.title("Release review")
     if not ctx.history_ok:
         return  # the page header says why
-    everything = data.load_runs(ctx.src.history, ctx.version, None, None)
+    everything = data.load_runs(ctx.src.history, ctx.version, None, None, ctx.src.project)
     window = ctx.runs.sort_values("ts", ascending=False).head(OFFERED)
     rows = {r["run_key"]: r for r in window.to_dict("records")}
     for r in data.releases(everything).to_dict("records"):
