@@ -201,6 +201,8 @@ def test_browser_all_projects_opens_the_clicked_project(two_projects, browser, s
             page.goto(f"{url}/projects")
             ready(page)
             grid = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first
+            # the grid draws its rows after the script ends
+            grid.locator('[role="row"]').nth(2).wait_for(state="attached")
             rows = grid.locator('[role="row"]').all_inner_texts()[1:]  # the grid's accessible rows
             assert rows[0].startswith("apiNO-GO99.67") and rows[1].startswith("webNO-GO100"), (
                 rows
