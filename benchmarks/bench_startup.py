@@ -1,6 +1,6 @@
 """Start-up benchmark: the light CLI commands vs a bare `python -c pass`, as whole processes.
 
-    python benchmarks/bench_startup.py [--repeat 15] [--max-ratio 5]
+    python benchmarks/bench_startup.py [--repeat 15] [--max-ratio 5] [--python PATH]
 
 Builds a small report (the bundled sample's smoke suite and coverage) and its SQLite history in a
 temporary folder, starts a local stand-in for GitHub's REST API for `comment --post`, then times each
@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from github_standin import GitHubStandIn  # noqa: E402  (tests/ holds the stand-in the tests use too)
 
 
-def prepare(tmp: Path) -> Path:
+def prepare(tmp: Path, python: str) -> Path:
     """A small report with its history: one collect over the sample's smoke suite and coverage."""
     sample = REPO / "reports" / "samples" / "dateutil"
     for name in ("smoke.junit.xml.gz", "coverage.xml.gz"):
@@ -39,6 +39,7 @@ def prepare(tmp: Path) -> Path:
     shutil.copy(sample / "pyproject.toml", tmp / "pyproject.toml")
     out = tmp / "out"
     cli(
+        python,
         tmp,
         "collect",
         "--junit",
@@ -52,9 +53,9 @@ def prepare(tmp: Path) -> Path:
     return out / "latest.json"
 
 
-def cli(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def cli(python: str, cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "healthdeck.reports.cli", *args],
+        [python, "-m", "healthdeck.reports.cli", *args],
         cwd=cwd, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
 
@@ -82,15 +83,19 @@ def main() -> int:
     parser.add_argument(
         "--max-ratio", type=float, default=None, help="fail when a command exceeds this ratio"
     )
+    parser.add_argument(
+        "--python", default=sys.executable, metavar="PATH",
+        help="the interpreter to time (default: this one), e.g. a fresh venv with only the built wheel",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name, GitHubStandIn() as github:
         tmp = Path(name)
-        report = prepare(tmp)
+        report = prepare(tmp, args.python)
         github.add_comments(3)
         event = tmp / "event.json"
         event.write_text(json.dumps({"pull_request": {"number": github.pr}}))
         env = {**os.environ, **github.env(), "GITHUB_EVENT_PATH": str(event)}
-        py = [sys.executable]
+        py = [args.python]
         hd = [*py, "-m", "healthdeck.reports.cli"]
         r = ["--report", str(report)]
         contenders = {
@@ -113,9 +118,7 @@ def main() -> int:
         statistics.median(cpus["python -c pass"]),
     )
     load = os.getloadavg()[0]
-    print(
-        f"{args.repeat} runs each, medians; {sys.executable}; {os.cpu_count()} cores, load average {load:.1f}"
-    )
+    print(f"{args.repeat} runs each, medians; {args.python}; {os.cpu_count()} cores, load average {load:.1f}")
     print(f"{'command':<28} {'wall (ms)':>10} {'vs bare':>8} {'CPU (ms)':>10} {'vs bare':>8}")
     worst = 0.0
     for label in contenders:

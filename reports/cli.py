@@ -302,12 +302,12 @@ def _database_error(exc: Exception) -> bool:
 
 def _message(exc: Exception) -> str:
     if _database_error(exc):
-        return "history store: " + sys.modules["healthdeck.reports.history.store"].one_line(exc)
+        return "history store: " + sys.modules["healthdeck.reports.history.reader"].one_line(exc)
     return str(exc)
 
 
 def _exit_code(exc: Exception, command: str) -> int | None:
-    history = sys.modules.get("healthdeck.reports.history.store")
+    history = sys.modules.get("healthdeck.reports.history.reader")
     if (history and isinstance(exc, history.HistoryError)) or _database_error(exc):
         # collect could not record its run (an output); every other command could not read (an input)
         return EXIT_OUTPUT if command == "collect" else EXIT_INPUT

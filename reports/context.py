@@ -10,8 +10,8 @@ from .history.baselines import Baseline, find_baseline
 from .history.model import Run
 from .history.trends import classify_failures, flaky_tests
 
-if TYPE_CHECKING:  # the store imports SQLAlchemy; a report-file baseline needs no store at all
-    from .history.store import HistoryStore
+if TYPE_CHECKING:  # a report-file baseline needs no store at all
+    from .history.reader import HistoryReader
 
 
 @dataclass
@@ -19,7 +19,7 @@ class Context:
     """A report, the history around it, and what comparing them says."""
 
     report: dict
-    store: HistoryStore | None
+    store: HistoryReader | None
     current: Run | None
     baseline: Run | None  # a stored run, or a stand-in (id 0) for a report:/git: baseline
     failures: list[dict]  # every failing test the report lists, marked new/known/unknown and flaky
@@ -33,7 +33,7 @@ class Context:
         return self.report["summary"]
 
 
-def _probe(report: dict, store: HistoryStore | None, project: str | None) -> tuple[Run | None, Run]:
+def _probe(report: dict, store: HistoryReader | None, project: str | None) -> tuple[Run | None, Run]:
     """(the report's own run in the store, a Run standing for the report): works before the run is
     stored too (collect compares before it appends)."""
     s = report["summary"]
@@ -47,7 +47,7 @@ def _probe(report: dict, store: HistoryStore | None, project: str | None) -> tup
 
 def baseline_for(
     report: dict,
-    store: HistoryStore | None,
+    store: HistoryReader | None,
     spec: str,
     repo: str | Path = ".",
     *,
@@ -61,7 +61,7 @@ def baseline_for(
 
 def context(
     report: dict,
-    store: HistoryStore | None,
+    store: HistoryReader | None,
     spec: str,
     repo: str | Path = ".",
     *,

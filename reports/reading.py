@@ -25,6 +25,7 @@ from .report_file import load_report, torn_pair_note
 from .stamp import resolve_project
 
 if TYPE_CHECKING:
+    from .history.reader import HistoryReader
     from .history.store import HistoryStore
 
 
@@ -33,7 +34,7 @@ class Reading:
     report: dict
     path: Path | None  # the report file it came from; None when it came from the store
     run: Run | None  # the report's run in the store, when the store has it
-    store: HistoryStore | None
+    store: HistoryReader | None
     config: Config  # the configuration in force (the report's own, unless --config)
     project: str | None
     notes: list[str] = field(default_factory=list)
@@ -45,7 +46,7 @@ class Reading:
 
 def store_url(args: argparse.Namespace, config: Config, folder: Path) -> str:
     """--history, else the configured store, else history.sqlite in `folder`."""
-    from .history.store import default_url
+    from .history.reader import default_url
 
     return getattr(args, "history", None) or config.history or default_url(folder)
 
@@ -64,16 +65,18 @@ def open_history(
 
 
 def _store_exists(url: str) -> bool:
-    from .history.store import store_exists
+    from .history.reader import store_exists
 
     return store_exists(url)
 
 
 def open_store_for(
     args: argparse.Namespace, config: Config, folder: Path, *, writable: bool, required: bool = True
-) -> HistoryStore | None:
-    """The store a command reads (read-only unless `writable`). A SQLite file that is not there is an
-    error when the command needs the store, else no store (a report file is read without history)."""
+) -> HistoryReader | None:
+    """The store a command reads (read-only unless `writable`, and then only to store gate's verdict):
+    a SQLite file through sqlite3 (sqlite.py), so reading costs no SQLAlchemy import. A SQLite file that
+    is not there is an error when the command needs the store, else no store (a report file is read
+    without history)."""
     url = store_url(args, config, folder)
     if not _store_exists(url):
         if required:
@@ -81,8 +84,13 @@ def open_store_for(
         return None
     project = resolve_project(config.root_path, config.project, getattr(args, "project", None))[0]
     timeout = getattr(args, "lock_timeout", None)
-    return open_history(url, readonly=not writable, project=project,
-                        lock_timeout=config.history_lock_timeout if timeout is None else timeout)  # fmt: skip
+    if url.startswith("postgresql"):
+        return open_history(url, readonly=not writable, project=project,
+                            lock_timeout=config.history_lock_timeout if timeout is None else timeout)  # fmt: skip
+    from .history.sqlite import open_reader
+
+    return open_reader(url, readonly=not writable, project=project,
+                       lock_timeout=config.history_lock_timeout if timeout is None else timeout)  # fmt: skip
 
 
 def open_reading(
@@ -146,7 +154,7 @@ def open_reading(
 
 
 def _stored_run(
-    store: HistoryStore, args: argparse.Namespace, local: Config, spec: str | None
+    store: HistoryReader, args: argparse.Namespace, local: Config, spec: str | None
 ) -> tuple[Run, str | None, str | None]:
     """(the run, its project, a note): `--run`, else the newest run of the project."""
     from .history.trends import resolve_baseline
@@ -167,7 +175,7 @@ def _stored_run(
     return run, project, note
 
 
-def project_in_store(store: HistoryStore, args: argparse.Namespace, local: Config) -> tuple[str, str | None]:
+def project_in_store(store: HistoryReader, args: argparse.Namespace, local: Config) -> tuple[str, str | None]:
     """(the project to read, a note): --project / config / GITHUB_REPOSITORY / git remote / folder name.
     When only the weak guesses (remote, folder) name it and the store holds runs of one other project
     alone (a dashboard host, a bare runner), that one; several projects: an error listing them."""

@@ -61,13 +61,13 @@ def test_help_and_badge_import_nothing_heavy(tmp_path, report) -> None:
     assert imported(tmp_path, "badge", "--report", str(report), "--out", str(tmp_path)) & HEAVY == set()
 
 
-def test_gate_and_comment_load_only_the_store(tmp_path, report) -> None:
-    """The SQLite history needs SQLAlchemy (docs/benchmarks.md: start-up); nothing else heavy comes along."""
+def test_gate_and_comment_read_sqlite_history_without_sqlalchemy(tmp_path, report) -> None:
+    """The SQLite history is read (and gate's verdict stored) through the standard library's sqlite3."""
     r = ["--report", str(report)]
-    assert imported(tmp_path, "gate", *r, "--no-write") & HEAVY == {"sqlalchemy"}
-    assert imported(tmp_path, "comment", *r) & HEAVY == {"sqlalchemy"}
+    assert imported(tmp_path, "gate", *r, "--no-write") & HEAVY == set()
+    assert imported(tmp_path, "comment", *r) & HEAVY == set()
     # writing the verdict validates the report against its schema first
-    assert imported(tmp_path, "gate", *r) & HEAVY == {"sqlalchemy", "jsonschema"}
+    assert imported(tmp_path, "gate", *r) & HEAVY == {"jsonschema"}
 
 
 def test_comment_post_adds_only_the_http_client(tmp_path, report) -> None:
@@ -77,7 +77,7 @@ def test_comment_post_adds_only_the_http_client(tmp_path, report) -> None:
             tmp_path, "comment", "--report", str(report), "--post", "--pr", str(github.pr), env=env
         )
         assert len(github.calls("POST")) == 1
-    assert modules & HEAVY == {"sqlalchemy", "httpx"}
+    assert modules & HEAVY == {"httpx"}
 
 
 def test_coverage_rounding_restated_exactly() -> None:

@@ -18,6 +18,7 @@ from ..stamp import resolve_project
 from .badge import smoke_suite
 
 if TYPE_CHECKING:
+    from ..history.reader import HistoryReader
     from ..history.store import HistoryStore
 
 
@@ -64,7 +65,7 @@ def show(args: argparse.Namespace, config: Config) -> int:
 
 
 def history_rows(
-    store: HistoryStore, config: Config, *, branch: str | None, limit: int, project: str | None = None
+    store: HistoryReader, config: Config, *, branch: str | None, limit: int, project: str | None = None
 ) -> list[dict]:
     """Runs oldest first with the headline figures and their change from the previous row (of the
     same project: with every project shown, each row compares with its own project's previous one)."""

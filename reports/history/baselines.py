@@ -20,7 +20,7 @@ from .model import Run
 from .trends import STORE_KINDS, BaselineError, resolve_baseline
 
 if TYPE_CHECKING:
-    from .store import HistoryStore
+    from .reader import HistoryReader
 
 FILE_KINDS = ("report", "git")
 
@@ -49,7 +49,7 @@ def check_spec(spec: str) -> None:
 
 
 def find_baseline(
-    store: HistoryStore | None,
+    store: HistoryReader | None,
     spec: str,
     current: Run,
     *,

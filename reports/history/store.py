@@ -12,27 +12,43 @@ missing ones under a lock, so parallel CI jobs can open and append at once. A re
 read-only (SQLite `mode=ro`, PostgreSQL read-only transactions) and never migrates: it says which
 command to run instead. Each append is one transaction. A writer that finds the store locked says so
 on stderr and gives up after `lock_timeout` seconds with a message naming the setting.
+
+The read queries live in reader.py (SQL text both databases speak), shared with the sqlite3 reader
+that the reading commands open (sqlite.py); this module adds the tables, migrations and writes.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import sys
 import time
 import uuid
-import zlib
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
-from urllib.parse import quote
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 
 from .metrics import flatten
 from .model import ProjectSummary, PruneResult, Run
+from .reader import (
+    CODEC,
+    DEFAULT_LOCK_TIMEOUT,
+    LOCK_SLICE_MS,
+    SCHEMA_VERSION,
+    HistoryError,
+    HistoryReader,
+    Query,
+    check_schema,
+    default_url,
+    encode_report,
+    safe_url,
+    sqlite_path,
+    store_exists,
+    why,
+)
+from .sqlite import readonly_connector, writer_settings
 
 metadata = sa.MetaData()
 
@@ -151,32 +167,11 @@ MIGRATIONS: list[Callable[[Connection, str | None], None]] = [
     _v3_projects_and_reports,
 ]
 PROJECTS_SINCE = 3  # the version that gave runs a project
-SCHEMA_VERSION = len(MIGRATIONS)
-CODEC = "zlib"
+if len(MIGRATIONS) != SCHEMA_VERSION:  # readers know the version without importing this module
+    raise RuntimeError(
+        f"reader.SCHEMA_VERSION is {SCHEMA_VERSION}, but there are {len(MIGRATIONS)} migrations"
+    )
 _T = TypeVar("_T")
-DEFAULT_LOCK_TIMEOUT = 60.0
-
-
-class HistoryError(Exception):
-    """The history store cannot be opened or written; the message names the URL and the reason."""
-
-
-def default_url(out: str | Path) -> str:
-    return f"sqlite:///{Path(out) / 'history.sqlite'}"
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split("///", 1)[1] if "///" in url else ""
-    return Path(path) if path and path != ":memory:" else None
-
-
-def store_exists(url: str) -> bool:
-    """False only for a SQLite file that is not there (a server database is assumed to exist)."""
-    path = sqlite_path(url)
-    return path is None or path.exists()
 
 
 def open_store(
@@ -190,7 +185,10 @@ def open_store(
     return HistoryStore(url, readonly=readonly, project=project, lock_timeout=lock_timeout)
 
 
-class HistoryStore:
+class HistoryStore(HistoryReader):
+    _lock_error = sa.exc.OperationalError
+    _db_errors = (sa.exc.SQLAlchemyError,)
+
     def __init__(
         self,
         url: str,
@@ -204,37 +202,22 @@ class HistoryStore:
         self.readonly = readonly
         self.claimed = 0  # runs without a project that this opening's migration gave to `project`
         self.lock_timeout = lock_timeout
-        self.on_wait = on_wait or (
-            lambda message: print(f"healthdeck: {message}", file=sys.stderr, flush=True)
-        )
+        self.on_wait = self._say_waits(on_wait)
         try:
             self.engine = _engine(url, readonly, lock_timeout)
             # a fresh SQLite file is locked while the first opener switches it to WAL and migrates
             self._waiting("open", lambda: self._check_or_migrate(project))
         except sa.exc.SQLAlchemyError as exc:
-            raise HistoryError(f"{_safe(url)}: cannot open history: {_why(url, exc)}") from exc
+            raise HistoryError(f"{safe_url(url)}: cannot open history: {why(url, exc)}") from exc
         except OSError as exc:  # the folder of a SQLite store cannot be made
-            raise HistoryError(f"{_safe(url)}: cannot open history: {exc.strerror or exc}") from exc
+            raise HistoryError(f"{safe_url(url)}: cannot open history: {exc.strerror or exc}") from exc
         except sqlite3.DatabaseError as exc:  # the read-only probe opens the file itself: not a database
-            raise HistoryError(f"{_safe(url)}: cannot open history: {exc}") from exc
+            raise HistoryError(f"{safe_url(url)}: cannot open history: {exc}") from exc
 
     # -- schema ---------------------------------------------------------------------------------
     def _check_or_migrate(self, project: str | None) -> None:
-        version = self.schema_version()
-        if version > SCHEMA_VERSION:
-            raise HistoryError(
-                f"{_safe(self.url)}: history schema {version} was written by a newer healthdeck "
-                f"(this one knows {SCHEMA_VERSION}): upgrade healthdeck"
-            )
-        if version == SCHEMA_VERSION:
-            return
-        if self.readonly:
-            raise HistoryError(
-                f"{_safe(self.url)}: history schema {version} is older than this healthdeck's "
-                f"({SCHEMA_VERSION}) and this command opens it read-only: run "
-                f"`healthdeck history migrate --history URL` (or any collect) with write access first"
-            )
-        self._write("migrate", lambda conn: self._migrate(conn, project))
+        if check_schema(self.url, self.schema_version(), self.readonly):
+            self._write_core("migrate", lambda conn: self._migrate(conn, project))
 
     def _migrate(self, conn: Connection, project: str | None) -> None:
         if conn.dialect.name == "postgresql":
@@ -258,41 +241,29 @@ class HistoryStore:
                 return 0
             return conn.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar() or 0
 
-    def _write(self, what: str, work: Callable[[Connection], _T]) -> _T:
-        """Run `work` in one write transaction, waiting for other writers up to `lock_timeout` seconds."""
+    # -- transactions ---------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[Query]:
+        with self.engine.connect() as conn:
+            yield lambda sql, params: _rows(conn.execute(sa.text(sql), params))
+
+    def _in_write_transaction(self, work: Callable[[Connection], _T]) -> _T:
+        with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":  # reads keep the session's whole lock_timeout
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {LOCK_SLICE_MS}")
+            return work(conn)
+
+    def _writing(self, work: Callable[[Query], _T]) -> _T:
+        return self._in_write_transaction(
+            lambda conn: work(lambda sql, params: _rows(conn.execute(sa.text(sql), params)))
+        )
+
+    def _write_core(self, what: str, work: Callable[[Connection], _T]) -> _T:
+        """Run `work` (SQLAlchemy Core) in one write transaction, waiting for other writers up to
+        `lock_timeout` seconds."""
         if self.readonly:
-            raise HistoryError(f"{_safe(self.url)}: opened read-only, cannot {what}")
-
-        def transaction() -> _T:
-            with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
-                if conn.dialect.name == "postgresql":  # reads keep the session's whole lock_timeout
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {_LOCK_SLICE_MS}")
-                return work(conn)
-
-        return self._waiting(what, transaction)
-
-    def _waiting(self, what: str, attempt: Callable[[], _T]) -> _T:
-        """`attempt()`, retried while another writer holds the lock: says so once, gives up at the timeout."""
-        deadline = time.monotonic() + self.lock_timeout
-        said = False
-        while True:
-            try:
-                return attempt()
-            except sa.exc.OperationalError as exc:
-                if not _is_lock_wait(exc):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise HistoryError(
-                        f"{_safe(self.url)}: still locked by another writer after {self.lock_timeout:g} s, "
-                        f"gave up ({what}); raise [tool.healthdeck] history_lock_timeout or --lock-timeout"
-                    ) from exc
-                if not said:
-                    self.on_wait(
-                        f"history {_safe(self.url)} is locked by another writer; waiting up to "
-                        f"{self.lock_timeout:g} s ({what})"
-                    )
-                    said = True
-                time.sleep(0.05)
+            raise HistoryError(f"{safe_url(self.url)}: opened read-only, cannot {what}")
+        return self._waiting(what, lambda: self._in_write_transaction(work))
 
     # -- writing --------------------------------------------------------------------------------
     def append(
@@ -362,47 +333,17 @@ class HistoryStore:
             return run_id
 
         try:
-            return self._write("record the run", work)
+            return self._write_core("record the run", work)
         except sa.exc.IntegrityError as exc:
             if self.run(key) is not None:
                 return None  # a concurrent writer stored the same run_key first
-            raise HistoryError(f"{_safe(self.url)}: cannot record the run: {_why(self.url, exc)}") from exc
+            raise HistoryError(f"{safe_url(self.url)}: cannot record the run: {why(self.url, exc)}") from exc
         except sa.exc.SQLAlchemyError as exc:
-            raise HistoryError(f"{_safe(self.url)}: cannot record the run: {_why(self.url, exc)}") from exc
-
-    def set_verdict(self, run_key: str, verdict: str, detail: dict) -> bool:
-        """Store the gate's verdict on the run and in its stored report (so readers of the store see it)."""
-
-        def work(conn: Connection) -> bool:
-            row = conn.execute(sa.select(runs.c.id).where(runs.c.run_key == run_key)).first()
-            if row is None:
-                return False
-            conn.execute(
-                runs.update()
-                .where(runs.c.id == row.id)
-                .values(verdict=verdict, verdict_json=json.dumps(detail))
-            )
-            stored = (
-                conn.execute(sa.select(run_reports).where(run_reports.c.run_id == row.id)).mappings().first()
-            )
-            if stored is not None:
-                report = decode_report(stored["codec"], stored["body"])
-                report["summary"]["verdict"] = verdict
-                report.setdefault("details", {})["verdict"] = detail
-                size, body = encode_report(report)
-                conn.execute(
-                    run_reports.update().where(run_reports.c.run_id == row.id).values(size=size, body=body)
-                )
-            return True
-
-        try:
-            return self._write("store the verdict", work)
-        except sa.exc.SQLAlchemyError as exc:
-            raise HistoryError(f"{_safe(self.url)}: cannot store the verdict: {_why(self.url, exc)}") from exc
+            raise HistoryError(f"{safe_url(self.url)}: cannot record the run: {why(self.url, exc)}") from exc
 
     def claim_projectless(self, project: str) -> int:
         """Give the runs recorded without a project to `project`; returns how many."""
-        return self._write(
+        return self._write_core(
             "assign runs to a project",
             lambda conn: (
                 conn.execute(runs.update().where(runs.c.project.is_(None)).values(project=project)).rowcount
@@ -430,11 +371,7 @@ class HistoryStore:
         if keep_days is None and keep_runs is None:
             raise ValueError("prune needs keep_days or keep_runs")
         shas = {s.lower() for s in keep_shas}
-        query = sa.select(runs).order_by(runs.c.ts.desc(), runs.c.id.desc())
-        if project is not None:
-            query = query.where(runs.c.project == project)
-        with self.engine.connect() as conn:
-            every = [_run(r) for r in conn.execute(query).mappings()]
+        every = self.runs(project=project)[::-1]  # newest first
         seen: dict[tuple[str | None, str | None], int] = {}
         doomed: list[Run] = []
         for run in every:
@@ -450,306 +387,11 @@ class HistoryStore:
         if not dry_run:
             for start in range(0, len(doomed), batch):
                 ids = [r.id for r in doomed[start : start + batch]]
-                self._write("prune", lambda conn, ids=ids: _delete_runs(conn, ids))
+                self._write_core("prune", lambda conn, ids=ids: _delete_runs(conn, ids))
         return PruneResult(doomed, len(every) - len(doomed))
-
-    # -- reading --------------------------------------------------------------------------------
-    def runs(
-        self,
-        branch: str | None = None,
-        limit: int | None = None,
-        before_ts: int | None = None,
-        since_ts: int | None = None,
-        project: str | None = None,
-    ) -> list[Run]:
-        """Runs oldest first (the newest `limit` of them); every project's unless `project` is given."""
-        query = sa.select(runs).order_by(runs.c.ts.desc(), runs.c.id.desc())
-        if project is not None:
-            query = query.where(runs.c.project == project)
-        if branch:
-            query = query.where(runs.c.branch == branch)
-        if before_ts is not None:
-            query = query.where(runs.c.ts < before_ts)
-        if since_ts is not None:
-            query = query.where(runs.c.ts >= since_ts)
-        if limit:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [_run(r) for r in reversed(rows)]
-
-    def run_index(
-        self,
-        branch: str | None = None,
-        since_ts: int | None = None,
-        limit: int | None = None,
-        project: str | None = None,
-    ) -> list[dict]:
-        """Runs oldest first (the newest `limit`), without their summaries, with their `git describe`
-        version (release tags on trends); every project's unless `project` is given."""
-        columns = [runs.c.id, runs.c.run_key, runs.c.git_sha, runs.c.branch, runs.c.version, runs.c.ts,
-                   runs.c.verdict, runs.c.approximate, runs.c.source]  # fmt: skip
-        query = sa.select(*columns).order_by(runs.c.ts.desc(), runs.c.id.desc())
-        if project is not None:
-            query = query.where(runs.c.project == project)
-        if branch:
-            query = query.where(runs.c.branch == branch)
-        if since_ts is not None:
-            query = query.where(runs.c.ts >= since_ts)
-        if limit:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        keys = [c.name for c in columns]
-        return [dict(zip(keys, r, strict=True)) for r in reversed(rows)]
-
-    def run(self, run_key: str) -> Run | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(runs).where(runs.c.run_key == run_key)).mappings().first()
-        return _run(row) if row else None
-
-    def latest(self, project: str | None = None, branch: str | None = None) -> Run | None:
-        """The newest run (of the project, of the branch when given)."""
-        found = self.runs(branch=branch, limit=1, project=project)
-        return found[0] if found else None
-
-    def latest_for_sha(self, sha_prefix: str, project: str | None = None) -> Run | None:
-        query = sa.select(runs).where(runs.c.git_sha.like(f"{sha_prefix}%"))
-        if project is not None:
-            query = query.where(runs.c.project == project)
-        with self.engine.connect() as conn:
-            row = conn.execute(query.order_by(runs.c.ts.desc(), runs.c.id.desc()).limit(1)).mappings().first()
-        return _run(row) if row else None
-
-    def report(self, run: Run | int) -> dict | None:
-        """The full report stored with the run (None for runs recorded before reports were stored)."""
-        run_id = run.id if isinstance(run, Run) else run
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(run_reports).where(run_reports.c.run_id == run_id)).mappings().first()
-            )
-        return decode_report(row["codec"], row["body"]) if row else None
-
-    def report_sizes(self) -> tuple[int, int, int]:
-        """(runs with a stored report, compressed bytes, uncompressed bytes) over the whole store."""
-        query = sa.select(
-            sa.func.count(), sa.func.sum(sa.func.length(run_reports.c.body)), sa.func.sum(run_reports.c.size)
-        )
-        with self.engine.connect() as conn:
-            count, stored, raw = conn.execute(query).one()
-        return int(count or 0), int(stored or 0), int(raw or 0)
-
-    def projects(
-        self, spark: int = 30, names: Iterable[str] = (), prefixes: Iterable[str] = ()
-    ) -> list[ProjectSummary]:
-        """Every project with its run count, newest run, and the asked-for metrics over its newest
-        `spark` runs (for sparklines). Three queries whatever the number of runs; no report is opened."""
-        rank = (
-            sa.func.row_number()
-            .over(partition_by=runs.c.project, order_by=(runs.c.ts.desc(), runs.c.id.desc()))
-            .label("rank")
-        )
-        ranked = sa.select(runs.c.id, runs.c.project, runs.c.ts, rank).subquery()
-        counts = sa.select(runs.c.project, sa.func.count()).group_by(runs.c.project)
-        with self.engine.connect() as conn:
-            recent = conn.execute(sa.select(ranked).where(ranked.c.rank <= max(spark, 1))).mappings().all()
-            totals = dict(conn.execute(counts).all())
-            newest_ids = [r["id"] for r in recent if r["rank"] == 1]
-            newest = {
-                r["project"]: _run(r)
-                for r in conn.execute(sa.select(runs).where(runs.c.id.in_(newest_ids))).mappings()
-            }
-        ts_of = {r["id"]: (r["project"], r["ts"]) for r in recent}
-        series: dict[str | None, dict[str, list[tuple[int, float]]]] = {}
-        names, prefixes = list(names), list(prefixes)
-        if (names or prefixes) and ts_of:
-            for run_id, name, value in self._metric_rows(names, prefixes, run_ids=list(ts_of)):
-                project, ts = ts_of[run_id]
-                series.setdefault(project, {}).setdefault(name, []).append((ts, value))
-        for per_metric in series.values():
-            for points in per_metric.values():
-                points.sort()
-        return [
-            ProjectSummary(project, totals.get(project, 0), run, series.get(project, {}))
-            for project, run in sorted(newest.items(), key=lambda kv: kv[0] or "")
-        ]
-
-    def metric_table(
-        self,
-        names: Iterable[str] = (),
-        prefixes: Iterable[str] = (),
-        branch: str | None = None,
-        since_ts: int | None = None,
-        project: str | None = None,
-    ) -> list[tuple[int, str, float]]:
-        """(run id, metric, value) for the named metrics (or names starting with a prefix), in one query."""
-        return self._metric_rows(
-            list(names), list(prefixes), branch=branch, since_ts=since_ts, project=project
-        )
-
-    def _metric_rows(
-        self,
-        names: list[str],
-        prefixes: list[str],
-        *,
-        branch: str | None = None,
-        since_ts: int | None = None,
-        project: str | None = None,
-        run_ids: list[int] | None = None,
-    ) -> list[tuple[int, str, float]]:
-        conditions = [metrics.c.name.in_(names)] if names else []
-        conditions += [metrics.c.name.startswith(prefix, autoescape=True) for prefix in prefixes]
-        query = sa.select(metrics.c.run_id, metrics.c.name, metrics.c.value).join(
-            runs, runs.c.id == metrics.c.run_id
-        )
-        if conditions:
-            query = query.where(sa.or_(*conditions))
-        if branch:
-            query = query.where(runs.c.branch == branch)
-        if since_ts is not None:
-            query = query.where(runs.c.ts >= since_ts)
-        if project is not None:
-            query = query.where(runs.c.project == project)
-        if run_ids is not None:
-            query = query.where(runs.c.id.in_(run_ids))
-        with self.engine.connect() as conn:
-            return [(run_id, name, float(value)) for run_id, name, value in conn.execute(query)]
-
-    def branches(self, project: str | None = None) -> list[str]:
-        query = sa.select(runs.c.branch).where(runs.c.branch.is_not(None)).distinct()
-        if project is not None:
-            query = query.where(runs.c.project == project)
-        with self.engine.connect() as conn:
-            return sorted(r[0] for r in conn.execute(query))
-
-    def project_names(self) -> list[str | None]:
-        with self.engine.connect() as conn:
-            return sorted(
-                (r[0] for r in conn.execute(sa.select(runs.c.project).distinct())), key=lambda p: p or ""
-            )
-
-    def metrics_of(self, run_id: int) -> dict[str, float]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(metrics.c.name, metrics.c.value).where(metrics.c.run_id == run_id))
-            return {name: float(value) for name, value in rows}
-
-    def failing_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], str]:
-        query = sa.select(test_results.c.suite, test_results.c.test_id, test_results.c.outcome).where(
-            test_results.c.run_id == run_id
-        )
-        if suite:
-            query = query.where(test_results.c.suite == suite)
-        with self.engine.connect() as conn:
-            return {(s, t): o for s, t, o in conn.execute(query)}
-
-    def test_history(self, suite: str, run_ids: list[int]) -> dict[str, dict[int, str]]:
-        """test id -> {run id: outcome} over `run_ids` (non-passing outcomes only)."""
-        if not run_ids:
-            return {}
-        query = sa.select(test_results.c.test_id, test_results.c.run_id, test_results.c.outcome).where(
-            test_results.c.suite == suite, test_results.c.run_id.in_(run_ids)
-        )
-        out: dict[str, dict[int, str]] = {}
-        with self.engine.connect() as conn:
-            for test_id, run_id, outcome in conn.execute(query):
-                out.setdefault(test_id, {})[run_id] = outcome
-        return out
-
-    def causes_of(self, run_id: int) -> dict[str, dict[str, int]]:
-        """suite -> {cause id: count} recorded for a run."""
-        query = sa.select(run_causes.c.suite, run_causes.c.cause_id, run_causes.c.count).where(
-            run_causes.c.run_id == run_id
-        )
-        out: dict[str, dict[str, int]] = {}
-        with self.engine.connect() as conn:
-            for suite, cause_id, count in conn.execute(query):
-                out.setdefault(suite, {})[cause_id] = int(count)
-        return out
-
-    def first_seen(
-        self, suite: str, cause_ids: Iterable[str], branch: str | None = None, project: str | None = None
-    ) -> dict[str, Run]:
-        """cause id -> the oldest stored run (of the project) in which the suite had that cause (ids never
-        seen are left out)."""
-        ids = list(cause_ids)
-        if not ids:
-            return {}
-        first = (
-            sa.select(run_causes.c.cause_id, sa.func.min(runs.c.ts).label("ts"))
-            .join(runs, runs.c.id == run_causes.c.run_id)
-            .where(run_causes.c.suite == suite, run_causes.c.cause_id.in_(ids))
-            .group_by(run_causes.c.cause_id)
-        )
-        if branch:
-            first = first.where(runs.c.branch == branch)
-        if project is not None:
-            first = first.where(runs.c.project == project)
-        first = first.subquery()
-        # The runs at each cause's earliest time (usually one; the lowest id wins a tie).
-        query = (
-            sa.select(run_causes.c.cause_id, runs)
-            .join(runs, runs.c.id == run_causes.c.run_id)
-            .join(first, sa.and_(first.c.cause_id == run_causes.c.cause_id, first.c.ts == runs.c.ts))
-            .where(run_causes.c.suite == suite)
-            .order_by(runs.c.id.desc())
-        )
-        if branch:
-            query = query.where(runs.c.branch == branch)
-        if project is not None:
-            query = query.where(runs.c.project == project)
-        with self.engine.connect() as conn:
-            return {row["cause_id"]: _run(row) for row in conn.execute(query).mappings()}
-
-    def durations_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], float]:
-        """(suite, test id) -> seconds, for the tests whose duration the run recorded."""
-        query = sa.select(test_durations.c.suite, test_durations.c.test_id, test_durations.c.seconds).where(
-            test_durations.c.run_id == run_id
-        )
-        if suite:
-            query = query.where(test_durations.c.suite == suite)
-        with self.engine.connect() as conn:
-            return {(s, t): float(x) for s, t, x in conn.execute(query)}
-
-    def test_timeline(
-        self, suite: str, test_id: str, run_ids: list[int]
-    ) -> dict[int, tuple[str | None, float | None]]:
-        """run id -> (stored outcome or None when not failing, recorded seconds or None) for one test."""
-        if not run_ids:
-            return {}
-        out: dict[int, tuple[str | None, float | None]] = dict.fromkeys(run_ids, (None, None))
-        outcomes = sa.select(test_results.c.run_id, test_results.c.outcome).where(
-            test_results.c.suite == suite,
-            test_results.c.test_id == test_id,
-            test_results.c.run_id.in_(run_ids),
-        )
-        seconds = sa.select(test_durations.c.run_id, test_durations.c.seconds).where(
-            test_durations.c.suite == suite,
-            test_durations.c.test_id == test_id,
-            test_durations.c.run_id.in_(run_ids),
-        )
-        with self.engine.connect() as conn:
-            for run_id, outcome in conn.execute(outcomes):
-                out[run_id] = (outcome, out[run_id][1])
-            for run_id, value in conn.execute(seconds):
-                out[run_id] = (out[run_id][0], float(value))
-        return out
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def encode_report(report: dict) -> tuple[int, bytes]:
-    """(uncompressed size, body): compact JSON, zlib level 9 (≈ 4× smaller; decoding takes microseconds)."""
-    raw = json.dumps(report, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-    return len(raw), zlib.compress(raw, 9)
-
-
-def decode_report(codec: str, body: bytes) -> dict:
-    if codec != CODEC:
-        raise HistoryError(
-            f"stored report uses codec {codec!r}, which this healthdeck cannot read: upgrade it"
-        )
-    return json.loads(zlib.decompress(body).decode("utf-8"))
 
 
 def _delete_runs(conn: Connection, ids: list[int]) -> None:
@@ -766,50 +408,24 @@ def _unique_tests(rows: list[dict]) -> list[dict]:
     return list(seen.values())
 
 
-def _run(row: sa.RowMapping) -> Run:
-    return Run(
-        id=row["id"],
-        run_key=row["run_key"],
-        git_sha=row["git_sha"],
-        branch=row["branch"],
-        version=row["version"],
-        ts=int(row["ts"]),
-        ci_run_id=row["ci_run_id"],
-        source=row["source"],
-        approximate=bool(row["approximate"]),
-        verdict=row["verdict"],
-        summary=json.loads(row["summary_json"]),
-        project=row.get("project"),
-        tag=row.get("tag"),
-    )
+def _rows(result: CursorResult) -> list[tuple]:
+    return [tuple(row) for row in result] if result.returns_rows else []
 
 
 _WRITE = "healthdeck_write"  # execution option marking a write transaction
-# How long SQLite (busy_timeout) or PostgreSQL (lock_timeout) itself waits for a lock before `_waiting`
-# takes over: says that it waits, then retries the whole transaction until the command's lock timeout.
-_LOCK_SLICE_MS = 1000
 
 
 def _engine(url: str, readonly: bool, lock_timeout: float) -> Engine:
     path = sqlite_path(url)
     if url.startswith("sqlite") and readonly:
-        return _sqlite_readonly_engine(url, path)
+        if path is None:
+            return sa.create_engine(url)
+        return sa.create_engine("sqlite://", creator=readonly_connector(url, path))
     if url.startswith("sqlite"):
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": _LOCK_SLICE_MS / 1000})
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:
-            # WAL lets readers run beside the writer; a short busy timeout makes parallel writers wait a
-            # little inside SQLite, then `_write` retries (and says so) until `lock_timeout`.
-            dbapi_conn.isolation_level = None
-            cursor = dbapi_conn.cursor()
-            cursor.execute(f"PRAGMA busy_timeout={_LOCK_SLICE_MS}")
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":  # switching needs a lock
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+        engine = sa.create_engine(url, connect_args={"timeout": LOCK_SLICE_MS / 1000})
+        sa.event.listen(engine, "connect", lambda dbapi_conn, _record: writer_settings(dbapi_conn))
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:
@@ -827,63 +443,12 @@ def _engine(url: str, readonly: bool, lock_timeout: float) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _sqlite_readonly_engine(url: str, path: Path | None) -> Engine:
-    """`mode=ro`: nothing can be written through this connection. On a read-only mount a WAL database
-    cannot create its shared-memory file, so it is opened `immutable=1` instead: nobody can be writing
-    through a read-only mount, so there is nothing to lock against."""
-    if path is None:
-        return sa.create_engine(url)
-    if not path.exists():
-        raise HistoryError(f"{_safe(url)}: no history store there")
-    target = quote(str(path.resolve()))
-
-    def connect(mode: str) -> sqlite3.Connection:
-        conn = sqlite3.connect(f"file:{target}?{mode}", uri=True, check_same_thread=False, timeout=5)
-        if mode == "mode=rw":
-            conn.execute("PRAGMA query_only=ON")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opening is lazy: fail here
-        return conn
-
-    # Where the store is writable a reader opens it read-write but query-only: a `mode=ro` reader of a WAL
-    # store creates its -wal and -shm files and, being read-only, cannot remove them when it closes.
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    try:
-        mode = "mode=rw" if writable else "mode=ro"
-        connect(mode).close()
-    except sqlite3.OperationalError:
-        mode = "immutable=1"
-    return sa.create_engine("sqlite://", creator=lambda: connect(mode))
-
-
-def _is_lock_wait(exc: sa.exc.OperationalError) -> bool:
-    text = str(exc.orig).lower()
-    return "database is locked" in text or "database is busy" in text or "lock timeout" in text
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
-
-
-def one_line(exc: BaseException) -> str:
-    """The driver's own message (without SQLAlchemy's statement dump and help link), on one line."""
-    text = str(getattr(exc, "orig", None) or exc)
-    return " ".join(text.split())[:300]
-
-
-def _why(url: str, exc: BaseException) -> str:
-    """`one_line`, plus what SQLite's "unable to open database file" means when the file is read-only."""
-    path = sqlite_path(url)
-    if (
-        path is not None
-        and path.exists()
-        and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
-    ):
-        return f"{one_line(exc)} (the store is read-only here; a reader such as gate --no-write needs no write access)"
-    return one_line(exc)
-
-
-__all__ = ["HistoryError", "HistoryStore", "ProjectSummary", "PruneResult", "Run"]
+__all__ = [
+    "HistoryError",
+    "HistoryStore",
+    "ProjectSummary",
+    "PruneResult",
+    "Run",
+    "default_url",
+    "store_exists",
+]

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from . import BASELINE_HELP
 from .model import Run
 
-if TYPE_CHECKING:  # the store module imports SQLAlchemy; these functions only call its methods
-    from .store import HistoryStore
+if TYPE_CHECKING:  # these functions only call the reader's methods, whichever database runs them
+    from .reader import HistoryReader
 
 STORE_KINDS = ("previous", "branch", "tag", "sha", "run")
 
@@ -22,7 +22,7 @@ class BaselineError(Exception):
 
 
 def resolve_baseline(
-    store: HistoryStore, spec: str, current: Run | None, repo: str | Path = "."
+    store: HistoryReader, spec: str, current: Run | None, repo: str | Path = "."
 ) -> Run | None:
     """The stored run to compare `current` with; None when history has no such run.
 
@@ -76,7 +76,7 @@ class FlakyTest:
 
 
 def flaky_tests(
-    store: HistoryStore,
+    store: HistoryReader,
     suite: str,
     branch: str | None = None,
     window: int = 30,
@@ -143,7 +143,7 @@ class CaseHistory:
 
 
 def case_history(
-    store: HistoryStore,
+    store: HistoryReader,
     suite: str,
     test_id: str,
     branch: str | None = None,

@@ -1,0 +1,472 @@
+"""Reading the history store, in SQL that SQLite and PostgreSQL both speak, without SQLAlchemy.
+
+Every read query lives here once, as SQL text with `:name` parameters, and so does the mapping of
+its rows. Two backends run it: `HistoryStore` (store.py: SQLAlchemy Core, for writing, migrations
+and PostgreSQL) and `SqliteHistory` (sqlite.py: the standard library's `sqlite3`, for the commands a
+CI job calls several times — `gate`, `comment`, `badge`, `history show` — which must not pay for
+importing SQLAlchemy). A backend only says how to run a query in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from .model import ProjectSummary, Run
+
+# The number of migrations in store.py (checked there): a reader knows the version it can read
+# without importing the migrations, which need SQLAlchemy.
+SCHEMA_VERSION = 3
+CODEC = "zlib"
+DEFAULT_LOCK_TIMEOUT = 60.0
+# How long SQLite (busy_timeout) or PostgreSQL (lock_timeout) itself waits for a lock before `_waiting`
+# takes over: says that it waits, then retries the whole transaction until the command's lock timeout.
+LOCK_SLICE_MS = 1000
+RUN_FIELDS = ("id", "run_key", "git_sha", "branch", "version", "ts", "ci_run_id", "source", "approximate",
+              "verdict", "summary_json", "project", "tag")  # fmt: skip
+RUN_COLUMNS = ", ".join(f"runs.{name}" for name in RUN_FIELDS)
+# run_index's columns: what a list of runs shows, without the summaries
+INDEX_FIELDS = ("id", "run_key", "git_sha", "branch", "version", "ts", "verdict", "approximate", "source")
+_T = TypeVar("_T")
+Query = Callable[[str, dict], list[tuple]]  # runs one statement in the open transaction: its rows
+
+
+class HistoryError(Exception):
+    """The history store cannot be opened or written; the message names the URL and the reason."""
+
+
+def default_url(out: str | Path) -> str:
+    return f"sqlite:///{Path(out) / 'history.sqlite'}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
+def store_exists(url: str) -> bool:
+    """False only for a SQLite file that is not there (a server database is assumed to exist)."""
+    path = sqlite_path(url)
+    return path is None or path.exists()
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"^([a-z0-9+]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def one_line(exc: BaseException) -> str:
+    """The driver's own message (without SQLAlchemy's statement dump and help link), on one line."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return " ".join(text.split())[:300]
+
+
+def why(url: str, exc: BaseException) -> str:
+    """`one_line`, plus what SQLite's "unable to open database file" means when the file is read-only."""
+    path = sqlite_path(url)
+    if (
+        path is not None
+        and path.exists()
+        and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+    ):
+        return f"{one_line(exc)} (the store is read-only here; a reader such as gate --no-write needs no write access)"
+    return one_line(exc)
+
+
+def is_lock_wait(exc: BaseException) -> bool:
+    text = one_line(exc).lower()
+    return "database is locked" in text or "database is busy" in text or "lock timeout" in text
+
+
+def check_schema(url: str, version: int, readonly: bool) -> bool:
+    """True when the store needs migrating (and this opening may write); HistoryError when it cannot
+    be read: written by a newer healthdeck, or older and opened read-only (a reader never migrates)."""
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"{safe_url(url)}: history schema {version} was written by a newer healthdeck "
+            f"(this one knows {SCHEMA_VERSION}): upgrade healthdeck"
+        )
+    if version < SCHEMA_VERSION and readonly:
+        raise HistoryError(
+            f"{safe_url(url)}: history schema {version} is older than this healthdeck's "
+            f"({SCHEMA_VERSION}) and this command opens it read-only: run "
+            f"`healthdeck history migrate --history URL` (or any collect) with write access first"
+        )
+    return version < SCHEMA_VERSION
+
+
+def encode_report(report: dict) -> tuple[int, bytes]:
+    """(uncompressed size, body): compact JSON, zlib level 9 (≈ 4× smaller; decoding takes microseconds)."""
+    raw = json.dumps(report, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    return len(raw), zlib.compress(raw, 9)
+
+
+def decode_report(codec: str, body: bytes) -> dict:
+    if codec != CODEC:
+        raise HistoryError(
+            f"stored report uses codec {codec!r}, which this healthdeck cannot read: upgrade it"
+        )
+    return json.loads(zlib.decompress(body).decode("utf-8"))
+
+
+def run_from_row(row: tuple) -> Run:
+    """A Run from a row of RUN_COLUMNS."""
+    r = dict(zip(RUN_FIELDS, row, strict=True))
+    return Run(
+        id=r["id"],
+        run_key=r["run_key"],
+        git_sha=r["git_sha"],
+        branch=r["branch"],
+        version=r["version"],
+        ts=int(r["ts"]),
+        ci_run_id=r["ci_run_id"],
+        source=r["source"],
+        approximate=bool(r["approximate"]),
+        verdict=r["verdict"],
+        summary=json.loads(r["summary_json"]),
+        project=r["project"],
+        tag=r["tag"],
+    )
+
+
+def _in(column: str, name: str, values: Iterable, params: dict) -> str:
+    """`column IN (:name0, :name1, ...)`, its values added to `params` (one spelling for both databases)."""
+    keys = []
+    for i, value in enumerate(values):
+        params[f"{name}{i}"] = value
+        keys.append(f":{name}{i}")
+    return f"{column} IN ({', '.join(keys)})" if keys else "1 = 0"
+
+
+def _starts_with(column: str, name: str, prefix: str, params: dict) -> str:
+    params[name] = re.sub(r"([/%_])", r"/\1", prefix) + "%"
+    return f"{column} LIKE :{name} ESCAPE '/'"
+
+
+def _where(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _run_filters(
+    params: dict,
+    *,
+    project: str | None = None,
+    branch: str | None = None,
+    before_ts: int | None = None,
+    since_ts: int | None = None,
+) -> list[str]:
+    """The conditions every run list shares; `branch` only when given (empty means every branch)."""
+    conditions = []
+    for column, value, op in (("project", project, "="), ("branch", branch or None, "="),
+                              ("ts", before_ts, "<"), ("ts", since_ts, ">=")):  # fmt: skip
+        if value is not None:
+            key = f"{column}_{len(params)}"
+            params[key] = value
+            conditions.append(f"runs.{column} {op} :{key}")
+    return conditions
+
+
+class HistoryReader:
+    """Every read of the history store. Subclasses provide `_transaction` (and, to write, `_writing`)."""
+
+    url: str
+    readonly: bool
+    lock_timeout: float
+    on_wait: Callable[[str], None]
+    _lock_error: type[BaseException]  # the driver's error that a lock wait raises
+    _db_errors: tuple[type[BaseException], ...]  # the driver's errors, for messages naming the URL
+
+    def _say_waits(self, on_wait: Callable[[str], None] | None) -> Callable[[str], None]:
+        return on_wait or (lambda message: print(f"healthdeck: {message}", file=sys.stderr, flush=True))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Query]:
+        """One read transaction (one snapshot of the store)."""
+        raise NotImplementedError
+
+    def _writing(self, work: Callable[[Query], _T]) -> _T:
+        """`work` in one write transaction that takes the write lock up front."""
+        raise NotImplementedError
+
+    def _query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        with self._transaction() as query:
+            return query(sql, params or {})
+
+    # -- waiting for writers --------------------------------------------------------------------
+    def _waiting(self, what: str, attempt: Callable[[], _T]) -> _T:
+        """`attempt()`, retried while another writer holds the lock: says so once, gives up at the timeout."""
+        deadline = time.monotonic() + self.lock_timeout
+        said = False
+        while True:
+            try:
+                return attempt()
+            except self._lock_error as exc:
+                if not is_lock_wait(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise HistoryError(
+                        f"{safe_url(self.url)}: still locked by another writer after {self.lock_timeout:g} s, "
+                        f"gave up ({what}); raise [tool.healthdeck] history_lock_timeout or --lock-timeout"
+                    ) from exc
+                if not said:
+                    self.on_wait(
+                        f"history {safe_url(self.url)} is locked by another writer; waiting up to "
+                        f"{self.lock_timeout:g} s ({what})"
+                    )
+                    said = True
+                time.sleep(0.05)
+
+    def _write(self, what: str, work: Callable[[Query], _T]) -> _T:
+        if self.readonly:
+            raise HistoryError(f"{safe_url(self.url)}: opened read-only, cannot {what}")
+        try:
+            return self._waiting(what, lambda: self._writing(work))
+        except self._db_errors as exc:
+            raise HistoryError(f"{safe_url(self.url)}: cannot {what}: {why(self.url, exc)}") from exc
+
+    # -- the one write a reader does: gate's verdict --------------------------------------------
+    def set_verdict(self, run_key: str, verdict: str, detail: dict) -> bool:
+        """Store the gate's verdict on the run and in its stored report (so readers of the store see it)."""
+
+        def work(query: Query) -> bool:
+            found = query("SELECT id FROM runs WHERE run_key = :key", {"key": run_key})
+            if not found:
+                return False
+            run_id = found[0][0]
+            query("UPDATE runs SET verdict = :verdict, verdict_json = :detail WHERE id = :id",
+                  {"verdict": verdict, "detail": json.dumps(detail), "id": run_id})  # fmt: skip
+            stored = query("SELECT codec, body FROM run_reports WHERE run_id = :id", {"id": run_id})
+            if stored:
+                report = decode_report(*stored[0])
+                report["summary"]["verdict"] = verdict
+                report.setdefault("details", {})["verdict"] = detail
+                size, body = encode_report(report)
+                query("UPDATE run_reports SET size = :size, body = :body WHERE run_id = :id",
+                      {"size": size, "body": body, "id": run_id})  # fmt: skip
+            return True
+
+        return self._write("store the verdict", work)
+
+    # -- reading --------------------------------------------------------------------------------
+    def runs(
+        self,
+        branch: str | None = None,
+        limit: int | None = None,
+        before_ts: int | None = None,
+        since_ts: int | None = None,
+        project: str | None = None,
+    ) -> list[Run]:
+        """Runs oldest first (the newest `limit` of them); every project's unless `project` is given."""
+        params: dict = {}
+        where = _where(
+            _run_filters(params, project=project, branch=branch, before_ts=before_ts, since_ts=since_ts)
+        )
+        sql = f"SELECT {RUN_COLUMNS} FROM runs{where} ORDER BY runs.ts DESC, runs.id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [run_from_row(r) for r in reversed(self._query(sql, params))]
+
+    def run_index(
+        self,
+        branch: str | None = None,
+        since_ts: int | None = None,
+        limit: int | None = None,
+        project: str | None = None,
+    ) -> list[dict]:
+        """Runs oldest first (the newest `limit`), without their summaries, with their `git describe`
+        version (release tags on trends); every project's unless `project` is given."""
+        params: dict = {}
+        where = _where(_run_filters(params, project=project, branch=branch, since_ts=since_ts))
+        columns = ", ".join(f"runs.{name}" for name in INDEX_FIELDS)
+        sql = f"SELECT {columns} FROM runs{where} ORDER BY runs.ts DESC, runs.id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [dict(zip(INDEX_FIELDS, r, strict=True)) for r in reversed(self._query(sql, params))]
+
+    def run(self, run_key: str) -> Run | None:
+        rows = self._query(f"SELECT {RUN_COLUMNS} FROM runs WHERE runs.run_key = :key", {"key": run_key})
+        return run_from_row(rows[0]) if rows else None
+
+    def latest(self, project: str | None = None, branch: str | None = None) -> Run | None:
+        """The newest run (of the project, of the branch when given)."""
+        found = self.runs(branch=branch, limit=1, project=project)
+        return found[0] if found else None
+
+    def latest_for_sha(self, sha_prefix: str, project: str | None = None) -> Run | None:
+        params: dict = {}
+        conditions = [_starts_with("runs.git_sha", "sha", sha_prefix, params)]
+        conditions += _run_filters(params, project=project)
+        rows = self._query(f"SELECT {RUN_COLUMNS} FROM runs{_where(conditions)} "
+                           "ORDER BY runs.ts DESC, runs.id DESC LIMIT 1", params)  # fmt: skip
+        return run_from_row(rows[0]) if rows else None
+
+    def report(self, run: Run | int) -> dict | None:
+        """The full report stored with the run (None for runs recorded before reports were stored)."""
+        run_id = run.id if isinstance(run, Run) else run
+        rows = self._query("SELECT codec, body FROM run_reports WHERE run_id = :id", {"id": run_id})
+        return decode_report(*rows[0]) if rows else None
+
+    def report_sizes(self) -> tuple[int, int, int]:
+        """(runs with a stored report, compressed bytes, uncompressed bytes) over the whole store."""
+        [(count, stored, raw)] = self._query("SELECT count(*), sum(length(body)), sum(size) FROM run_reports")
+        return int(count or 0), int(stored or 0), int(raw or 0)
+
+    def projects(
+        self, spark: int = 30, names: Iterable[str] = (), prefixes: Iterable[str] = ()
+    ) -> list[ProjectSummary]:
+        """Every project with its run count, newest run, and the asked-for metrics over its newest
+        `spark` runs (for sparklines). Three queries whatever the number of runs; no report is opened."""
+        ranked = ("SELECT id, project, ts, rn FROM (SELECT runs.id AS id, runs.project AS project, runs.ts AS ts, "
+                  "row_number() OVER (PARTITION BY runs.project ORDER BY runs.ts DESC, runs.id DESC) AS rn "
+                  "FROM runs) AS ranked WHERE rn <= :spark")  # fmt: skip
+        with self._transaction() as query:
+            recent = query(ranked, {"spark": max(spark, 1)})
+            totals = dict(query("SELECT project, count(*) FROM runs GROUP BY project", {}))
+            params: dict = {}
+            newest_ids = _in("runs.id", "id", [r[0] for r in recent if r[3] == 1], params)
+            newest = {run.project: run for run in map(run_from_row, query(
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE {newest_ids}", params))}  # fmt: skip
+        ts_of = {run_id: (project, ts) for run_id, project, ts, _ in recent}
+        series: dict[str | None, dict[str, list[tuple[int, float]]]] = {}
+        names, prefixes = list(names), list(prefixes)
+        if (names or prefixes) and ts_of:
+            for run_id, name, value in self._metric_rows(names, prefixes, run_ids=list(ts_of)):
+                project, ts = ts_of[run_id]
+                series.setdefault(project, {}).setdefault(name, []).append((ts, value))
+        for per_metric in series.values():
+            for points in per_metric.values():
+                points.sort()
+        return [
+            ProjectSummary(project, totals.get(project, 0), run, series.get(project, {}))
+            for project, run in sorted(newest.items(), key=lambda kv: kv[0] or "")
+        ]
+
+    def metric_table(
+        self,
+        names: Iterable[str] = (),
+        prefixes: Iterable[str] = (),
+        branch: str | None = None,
+        since_ts: int | None = None,
+        project: str | None = None,
+    ) -> list[tuple[int, str, float]]:
+        """(run id, metric, value) for the named metrics (or names starting with a prefix), in one query."""
+        return self._metric_rows(
+            list(names), list(prefixes), branch=branch, since_ts=since_ts, project=project
+        )
+
+    def _metric_rows(
+        self,
+        names: list[str],
+        prefixes: list[str],
+        *,
+        branch: str | None = None,
+        since_ts: int | None = None,
+        project: str | None = None,
+        run_ids: list[int] | None = None,
+    ) -> list[tuple[int, str, float]]:
+        params: dict = {}
+        which = [_in("metrics.name", "name", names, params)] if names else []
+        which += [_starts_with("metrics.name", f"prefix{i}", p, params) for i, p in enumerate(prefixes)]
+        conditions = [f"({' OR '.join(which)})"] if which else []
+        conditions += _run_filters(params, branch=branch, since_ts=since_ts, project=project)
+        if run_ids is not None:
+            conditions.append(_in("runs.id", "run", run_ids, params))
+        sql = ("SELECT metrics.run_id, metrics.name, metrics.value FROM metrics "
+               f"JOIN runs ON runs.id = metrics.run_id{_where(conditions)}")  # fmt: skip
+        return [(run_id, name, float(value)) for run_id, name, value in self._query(sql, params)]
+
+    def branches(self, project: str | None = None) -> list[str]:
+        params: dict = {}
+        conditions = ["runs.branch IS NOT NULL", *_run_filters(params, project=project)]
+        return sorted(
+            r[0] for r in self._query(f"SELECT DISTINCT runs.branch FROM runs{_where(conditions)}", params)
+        )
+
+    def project_names(self) -> list[str | None]:
+        return sorted((r[0] for r in self._query("SELECT DISTINCT project FROM runs")), key=lambda p: p or "")
+
+    def metrics_of(self, run_id: int) -> dict[str, float]:
+        rows = self._query("SELECT name, value FROM metrics WHERE run_id = :id", {"id": run_id})
+        return {name: float(value) for name, value in rows}
+
+    def failing_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], str]:
+        params = {"id": run_id, **({"suite": suite} if suite else {})}
+        sql = "SELECT suite, test_id, outcome FROM test_results WHERE run_id = :id"
+        rows = self._query(sql + (" AND suite = :suite" if suite else ""), params)
+        return {(s, t): o for s, t, o in rows}
+
+    def test_history(self, suite: str, run_ids: list[int]) -> dict[str, dict[int, str]]:
+        """test id -> {run id: outcome} over `run_ids` (non-passing outcomes only)."""
+        if not run_ids:
+            return {}
+        params: dict = {"suite": suite}
+        sql = ("SELECT test_id, run_id, outcome FROM test_results WHERE suite = :suite AND "
+               + _in("run_id", "run", run_ids, params))  # fmt: skip
+        out: dict[str, dict[int, str]] = {}
+        for test_id, run_id, outcome in self._query(sql, params):
+            out.setdefault(test_id, {})[run_id] = outcome
+        return out
+
+    def causes_of(self, run_id: int) -> dict[str, dict[str, int]]:
+        """suite -> {cause id: count} recorded for a run."""
+        out: dict[str, dict[str, int]] = {}
+        for suite, cause_id, count in self._query(
+            "SELECT suite, cause_id, count FROM run_causes WHERE run_id = :id", {"id": run_id}
+        ):
+            out.setdefault(suite, {})[cause_id] = int(count)
+        return out
+
+    def first_seen(
+        self, suite: str, cause_ids: Iterable[str], branch: str | None = None, project: str | None = None
+    ) -> dict[str, Run]:
+        """cause id -> the oldest stored run (of the project) in which the suite had that cause (ids never
+        seen are left out)."""
+        ids = list(cause_ids)
+        if not ids:
+            return {}
+        params: dict = {"suite": suite}
+        scope = _run_filters(params, branch=branch, project=project)
+        earliest = ("SELECT run_causes.cause_id AS cause_id, min(runs.ts) AS ts FROM run_causes "
+                    "JOIN runs ON runs.id = run_causes.run_id"
+                    + _where(["run_causes.suite = :suite", _in("run_causes.cause_id", "cause", ids, params), *scope])
+                    + " GROUP BY run_causes.cause_id")  # fmt: skip
+        # The runs at each cause's earliest time (usually one; the lowest id wins a tie).
+        sql = (f"SELECT run_causes.cause_id, {RUN_COLUMNS} FROM run_causes "
+               "JOIN runs ON runs.id = run_causes.run_id "
+               f"JOIN ({earliest}) AS earliest ON earliest.cause_id = run_causes.cause_id AND earliest.ts = runs.ts"
+               + _where(["run_causes.suite = :suite", *scope]) + " ORDER BY runs.id DESC")  # fmt: skip
+        return {row[0]: run_from_row(row[1:]) for row in self._query(sql, params)}
+
+    def durations_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], float]:
+        """(suite, test id) -> seconds, for the tests whose duration the run recorded."""
+        sql = "SELECT suite, test_id, seconds FROM test_durations WHERE run_id = :id"
+        params = {"id": run_id, **({"suite": suite} if suite else {})}
+        rows = self._query(sql + (" AND suite = :suite" if suite else ""), params)
+        return {(s, t): float(x) for s, t, x in rows}
+
+    def test_timeline(
+        self, suite: str, test_id: str, run_ids: list[int]
+    ) -> dict[int, tuple[str | None, float | None]]:
+        """run id -> (stored outcome or None when not failing, recorded seconds or None) for one test."""
+        if not run_ids:
+            return {}
+        out: dict[int, tuple[str | None, float | None]] = dict.fromkeys(run_ids, (None, None))
+        params: dict = {"suite": suite, "test": test_id}
+        which = "WHERE suite = :suite AND test_id = :test AND " + _in("run_id", "run", run_ids, params)
+        with self._transaction() as query:
+            for run_id, outcome in query(f"SELECT run_id, outcome FROM test_results {which}", params):
+                out[run_id] = (outcome, out[run_id][1])
+            for run_id, value in query(f"SELECT run_id, seconds FROM test_durations {which}", params):
+                out[run_id] = (out[run_id][0], float(value))
+        return out
