@@ -222,6 +222,35 @@ def test_report_failing_its_schema_is_exit_5_one_line(tmp_path, capsys, monkeypa
     assert not (tmp_path / "latest.json").exists()
 
 
+def test_gate_refuses_a_hand_edited_report_in_one_line(tmp_path, capsys) -> None:
+    """A latest.json edited by hand (a count made a string, a section cut out): exit 3, one line naming
+    the file and the place, the file left as it was, with and without --no-write."""
+    out = tmp_path / "out"
+    collect = ["collect", "-q", "--no-history", "--out", str(out), "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")]  # fmt: skip
+    assert main(collect) == EXIT_OK
+    path = out / "latest.json"
+    report = json.loads(path.read_text())
+    edits = [("summary", "ruff", "count", "total", "12"), ("summary", "ts", None)]
+    for *keys, value in edits:
+        edited = json.loads(json.dumps(report))
+        node = edited
+        for key in keys[:-1]:
+            node = node[key]
+        if value is None:
+            del node[keys[-1]]
+        else:
+            node[keys[-1]] = value
+        path.write_text(json.dumps(edited))
+        before = path.read_bytes()
+        for extra in ([], ["--no-write"]):
+            capsys.readouterr()
+            assert main(["gate", "--report", str(path), *extra]) == EXIT_INPUT
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and f"{path}: not a valid healthdeck report at " in err
+            assert (".".join(keys) if value is not None else "'ts' is a required property") in err
+            assert path.read_bytes() == before
+
+
 # --- configuration ---
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..config import Config, load_config
 from ..context import Context, context
+from ..errors import InputError
 from ..failures import failure_counts
 from ..gate import condition_figures, evaluate, junit_xml, verdict_line
 from ..history.baselines import FILE_KINDS
@@ -16,6 +17,7 @@ from ..history.model import Run
 from ..output import report_json, write_atomic, write_report_pair
 from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
+from ..schema import schema_error
 from ..stamp import checked_out
 
 EXIT_GO, EXIT_NO_GO = 0, 1
@@ -25,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     local = load_config(args.config)
     reading = open_reading(args, local, writable=not args.no_write)
     try:
+        check_report_file(reading)
         verdict = cmd_gate(reading, baseline=args.baseline, junit=args.junit_xml, write=not args.no_write,
                            committed_report=Path(local.out) / "latest.json")  # fmt: skip
     finally:
@@ -71,6 +74,14 @@ def cmd_gate(
     if junit:
         write_atomic({Path(junit): junit_xml(verdict)})
     return verdict
+
+
+def check_report_file(reading: Reading) -> None:
+    """A report file is checked against the schema before the gate reads it (and rewrites it): one that
+    was edited by hand, or cut short, is an input error in one line, never a traceback or a rewrite.
+    (A report from the store was checked when collect recorded it.)"""
+    if reading.path is not None and (problem := schema_error(reading.report)):
+        raise InputError(f"{reading.path}: not a valid healthdeck report at {problem}")
 
 
 def decide(ctx: Context, config: Config) -> dict:
