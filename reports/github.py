@@ -8,6 +8,8 @@ Endpoints (REST API version 2022-11-28):
   POST  /repos/{owner}/{repo}/issues/{number}/comments                201
   PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}            200
 
+Requests go through a small client on the standard library (http_client.py: proxies, TLS, timeouts and
+redirects as an HTTP library would handle them, at a fraction of the start-up cost).
 Server errors (5xx), secondary rate limits (403/429 with `retry-after`, or `x-ratelimit-remaining: 0`
 with `x-ratelimit-reset`) and dropped connections are retried with a bounded backoff: a few attempts,
 never more than `max_wait` seconds of waiting in all. Everything else is a `GitHubError` carrying the
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import httpx
+    from .http_client import Response
 
 API_VERSION = "2022-11-28"
 BODY_LIMIT = 65_536  # GitHub refuses a longer comment body (422)
@@ -112,22 +114,20 @@ class GitHub:
         timeout: float = 15.0,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.time,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
-        import httpx  # here, not at the top: only `comment --post` pays for the HTTP client
+        from . import http_client  # here, not at the top: only `comment --post` pays for the HTTP client
 
-        self._httpx = httpx
+        self._transport_error = http_client.TransportError
         self.attempts, self.max_wait, self.sleep, self.now = attempts, max_wait, sleep, now
-        self.client = httpx.Client(
-            headers={
+        # redirects are followed: a renamed repository answers with a redirect to its new name
+        self.client = http_client.Client(
+            {
                 "Authorization": f"Bearer {token}",
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION,
                 "User-Agent": "healthdeck",
             },
             timeout=timeout,
-            follow_redirects=True,  # a renamed repository answers 301 to its new name
-            transport=transport,
         )
 
     def close(self) -> None:
@@ -139,14 +139,14 @@ class GitHub:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, method: str, url: str, body: dict | None = None) -> httpx.Response:
+    def request(self, method: str, url: str, body: dict | None = None) -> Response:
         """Send, retrying what GitHub says is temporary; a final non-2xx answer raises GitHubError."""
         waited = 0.0
         for attempt in range(1, self.attempts + 1):
             try:
-                response = self.client.request(method, url, json=body)
-            except self._httpx.TransportError as exc:
-                response, reason = None, f"{type(exc).__name__}: {exc}"
+                response = self.client.request(method, url, body)
+            except self._transport_error as exc:
+                response, reason = None, str(exc)
                 wait = 2.0 ** (attempt - 1)
             else:
                 if response.is_success:
@@ -168,7 +168,7 @@ class GitHub:
             waited += wait
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _retry_after(self, response: httpx.Response, attempt: int) -> float | None:
+    def _retry_after(self, response: Response, attempt: int) -> float | None:
         """Seconds to wait before retrying, or None when the answer is final."""
         status, headers = response.status_code, response.headers
         if status >= 500:
@@ -233,7 +233,7 @@ def read_only_cause(error: GitHubError) -> str | None:
     return None
 
 
-def _reason(response: httpx.Response) -> str:
+def _reason(response: Response) -> str:
     try:
         payload = response.json()
     except ValueError:
@@ -245,7 +245,7 @@ def _reason(response: httpx.Response) -> str:
     return message
 
 
-def _status(response: httpx.Response | None) -> str:
+def _status(response: Response | None) -> str:
     return f"{response.status_code} " if response is not None else "no answer: "
 
 

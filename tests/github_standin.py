@@ -11,11 +11,14 @@ wrong or missing token, 404 "Not Found" for another repository, pull request or 
 "Validation Failed" for a body over 65 536 characters or without `body`, and — with `read_only` — 403
 "Resource not accessible by integration" on writes, the answer a fork's pull request gets. `fail_next`
 queues answers (5xx, secondary rate limits) served before the normal handling of matching requests.
+`moved` maps an old repository name to its new one, answered as GitHub answers for a renamed repository:
+301 to the new URL for GET, 307 for other methods. `tls` (a server-side SSLContext) serves https://.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,8 +38,15 @@ class Queued:
 
 
 class GitHubStandIn:
-    def __init__(self, repository: str = "octo/app", pr: int = 7, token: str = "ghs_standin") -> None:
+    def __init__(
+        self,
+        repository: str = "octo/app",
+        pr: int = 7,
+        token: str = "ghs_standin",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.repository, self.pr, self.token = repository, pr, token
+        self.moved: dict[str, str] = {}
         self.comments: list[dict] = []  # oldest first, as GitHub lists them
         self.requests: list[dict] = []  # {method, path, query, authorization}
         self.queued: list[Queued] = []
@@ -44,7 +54,9 @@ class GitHubStandIn:
         self._next_id = 1000
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     # -- set-up ---------------------------------------------------------------------------------------
@@ -137,6 +149,13 @@ class GitHubStandIn:
                 return q.status, q.headers, q.body
         if auth not in (f"Bearer {self.token}", f"token {self.token}"):
             return 401, {}, {"message": "Bad credentials", "documentation_url": DOCS}
+        for old, new in self.moved.items():
+            if path.startswith(f"/repos/{old}/"):
+                location = f"{self.url}/repos/{new}/{path.removeprefix(f'/repos/{old}/')}"
+                query_string = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
+                location += f"?{query_string}" if query_string else ""
+                return (301 if method == "GET" else 307), {"location": location}, {
+                    "message": "Moved Permanently", "url": location, "documentation_url": DOCS}  # fmt: skip
         prefix = f"/repos/{self.repository}/issues/"
         if not path.startswith(prefix):
             return _not_found()

@@ -1,0 +1,192 @@
+"""`comment --post`'s HTTP client (reports/http_client.py) the way CI uses it: real TLS to a stand-in
+with a certificate of a throwaway CA, through a real proxy (proxy.py: CONNECT for https://, forwarding for
+http://, with credentials), NO_PROXY, a renamed repository's redirects, and a server that never answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import trustme
+
+from healthdeck.reports.cli import EXIT_OK, main
+from healthdeck.reports.github import GitHub, GitHubError, PullRequest
+from healthdeck.reports.http_client import proxy_for
+from healthdeck.reports.render.comment import MARKER
+from tests.github_standin import GitHubStandIn
+
+DATEUTIL = Path(__file__).resolve().parents[1] / "reports" / "samples" / "dateutil"
+PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory) -> tuple[trustme.CA, Path]:
+    ca = trustme.CA()
+    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return ca, bundle
+
+
+@pytest.fixture
+def https_github(ca):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca[0].issue_cert("127.0.0.1").configure_cert(context)
+    with GitHubStandIn(tls=context) as standin:
+        yield standin
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    """A real HTTP proxy (proxy.py) on 127.0.0.1 that wants credentials; yields (url with them, log)."""
+    port_file, log = tmp_path / "proxy.port", tmp_path / "proxy.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+         "--num-acceptors", "1", "--num-workers", "1", "--basic-auth", "ci:s3cret", "--log-file", str(log),
+         "--log-level", "INFO"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert process.poll() is None and time.monotonic() < deadline, "proxy.py did not start"
+            time.sleep(0.05)
+        yield f"http://ci:s3cret@127.0.0.1:{port_file.read_text().split()[0]}", log
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _client(attempts: int = 1, **options) -> GitHub:
+    return GitHub("ghs_standin", attempts=attempts, sleep=lambda _: None, **options)
+
+
+def _post(client: GitHub, standin: GitHubStandIn) -> str:
+    pr = PullRequest(standin.url, standin.repository, standin.pr, standin.token)
+    with client:
+        return client.upsert(pr, MARKER + "\nbody", MARKER).action
+
+
+def test_comment_post_over_tls_verified_against_ssl_cert_file(
+    https_github, ca, tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\n")
+    out = tmp_path / "out"
+    assert main(["collect", "-q", "--config", str(tmp_path / "pyproject.toml"), "--out", str(out),
+                 "--junit", f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}"]) == EXIT_OK  # fmt: skip
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": https_github.pr}}))
+    for key, value in {
+        **https_github.env(),
+        "GITHUB_EVENT_PATH": str(event),
+        "SSL_CERT_FILE": str(ca[1]),
+    }.items():
+        monkeypatch.setenv(key, value)
+    argv = [
+        "comment",
+        "--report",
+        str(out / "latest.json"),
+        "--config",
+        str(tmp_path / "pyproject.toml"),
+        "--post",
+    ]
+    assert main(argv) == EXIT_OK and main(argv) == EXIT_OK
+    assert [len(https_github.calls("POST")), len(https_github.calls("PATCH"))] == [1, 1]
+    assert "comment updated: " in capsys.readouterr().out
+
+
+def test_an_untrusted_certificate_is_no_answer(https_github) -> None:
+    """Without SSL_CERT_FILE the stand-in's CA is not trusted (certifi's bundle is): nothing is sent."""
+    with pytest.raises(GitHubError, match=r"no answer: .*CERTIFICATE_VERIFY_FAILED") as caught:
+        _post(_client(), https_github)
+    assert caught.value.status is None and https_github.requests == []
+
+
+def test_https_through_a_proxy_with_connect(https_github, ca, proxy, monkeypatch) -> None:
+    url, log = proxy
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca[1]))
+    monkeypatch.setenv("HTTPS_PROXY", url)
+    assert _post(_client(), https_github) == "created"
+    assert f"CONNECT 127.0.0.1:{https_github.url.rsplit(':', 1)[1]}" in log.read_text()
+    monkeypatch.setenv("HTTPS_PROXY", url.replace("s3cret", "wrong"))
+    with pytest.raises(GitHubError, match=r"no answer: .*407"):
+        _post(_client(), https_github)
+
+
+def test_http_forwarded_by_a_proxy_and_no_proxy_skips_it(proxy, monkeypatch) -> None:
+    url, log = proxy
+    with GitHubStandIn() as github:
+        monkeypatch.setenv("http_proxy", url)  # lower case, as curl and most CI images spell it
+        assert _post(_client(), github) == "created"
+        assert f"GET {github.url.removeprefix('http://')}/repos/" in log.read_text()
+        monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+        with pytest.raises(GitHubError, match="no answer"):
+            _post(_client(), github)
+        monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.1")
+        assert _post(_client(), github) == "updated"
+
+
+def test_a_renamed_repository_is_followed_keeping_method_and_body() -> None:
+    with GitHubStandIn() as github:
+        github.moved["octo/old-name"] = github.repository
+        pr = PullRequest(github.url, "octo/old-name", github.pr, github.token)
+        with _client() as client:
+            assert client.upsert(pr, MARKER + "\nfirst", MARKER).action == "created"
+            assert client.upsert(pr, MARKER + "\nsecond", MARKER).action == "updated"
+        assert [c["body"] for c in github.comments] == [MARKER + "\nsecond"]
+        moved = [r for r in github.requests if r["path"].startswith("/repos/octo/old-name/")]
+        assert [r["method"] for r in moved] == ["GET", "POST", "GET", "PATCH"]  # each answered 301/307
+        assert all(r["authorization"] == f"Bearer {github.token}" for r in github.requests)
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    with socket.socket() as listener:  # connections wait in the backlog: connected, never answered
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        pr = PullRequest(f"http://127.0.0.1:{listener.getsockname()[1]}", "octo/app", 7, "t")
+        started = time.monotonic()
+        with pytest.raises(GitHubError, match=r"no answer: .*timed out"), _client(timeout=0.5) as client:
+            client.comments(pr)
+        assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "want"),
+    [
+        ({"HTTPS_PROXY": "proxy:3128"}, "https://api.github.com/x", "http://proxy:3128"),
+        ({"https_proxy": "http://a:1", "HTTPS_PROXY": "http://b:2"}, "https://api.github.com", "http://a:1"),
+        ({"ALL_PROXY": "http://all:1"}, "http://ghe.corp/api", "http://all:1"),
+        ({"HTTP_PROXY": "http://p:1"}, "https://api.github.com", None),  # http's proxy is not https's
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*"}, "https://api.github.com", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": ".github.com"}, "https://api.github.com", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "github.com"}, "https://api.github.com", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "notgithub.com"}, "https://github.com", "http://p:1"),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "ghe.corp:8443"}, "https://ghe.corp/api", "http://p:1"),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "ghe.corp:443"}, "https://ghe.corp/api", None),
+    ],
+)
+def test_which_proxy(env, url, want) -> None:
+    from urllib.parse import urlsplit
+
+    found = proxy_for(urlsplit(url), env)
+    assert (found.geturl() if found else None) == want
+
+
+def test_no_http_library_is_imported(tmp_path) -> None:
+    code = "import sys, healthdeck.reports.github as g; g.GitHub('t'); print(sorted(m for m in ('httpx', 'requests', 'urllib3') if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), check=True
+    )
+    assert done.stdout.strip() == "[]"
