@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from . import __version__
@@ -30,13 +30,27 @@ def _suite_spec(value: str) -> tuple[str, str]:
     return suite, path
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line. Every command is named with its one-line help, but only `command`'s own
+    arguments are declared: declaring all of them costs half of what a light command's whole run does."""
     parser = argparse.ArgumentParser(prog="healthdeck", description="Release-health report for a project.")
     parser.add_argument("--version", action="version", version=f"healthdeck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, declare) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if name == command:
+            declare(p)
+    return parser
 
-    collect = sub.add_parser("collect", help="read CI artifacts and write latest.json + latest.md")
-    collect.add_argument(
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command word: the first argument that is not an option (the top level has no option that
+    takes a value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _collect_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
         "--junit",
         action="append",
         type=_suite_spec,
@@ -44,25 +58,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SUITE=PATH",
         help="JUnit XML for a suite (plain or .gz; a glob is allowed; repeat for more files or suites)",
     )
-    collect.add_argument(
-        "--coverage", metavar="PATH", help="coverage.py XML, `coverage json` output or .coverage"
-    )
-    collect.add_argument(
-        "--ruff", metavar="PATH", help="ruff --statistics (text/JSON) or --output-format json"
-    )
-    collect.add_argument("--compileall", metavar="PATH", help="output of python -m compileall -q")
-    collect.add_argument("--openapi", nargs=2, metavar=("BASE", "HEAD"),
-                         help="diff two OpenAPI specs (JSON/YAML; needs the 'openapi' extra)")  # fmt: skip
-    collect.add_argument(
+    p.add_argument("--coverage", metavar="PATH", help="coverage.py XML, `coverage json` output or .coverage")
+    p.add_argument("--ruff", metavar="PATH", help="ruff --statistics (text/JSON) or --output-format json")
+    p.add_argument("--compileall", metavar="PATH", help="output of python -m compileall -q")
+    p.add_argument("--openapi", nargs=2, metavar=("BASE", "HEAD"),
+                   help="diff two OpenAPI specs (JSON/YAML; needs the 'openapi' extra)")  # fmt: skip
+    p.add_argument(
         "--openapi-report", metavar="PATH", help="a report of npm openapi-diff or oasdiff --format json"
     )
-    collect.add_argument(
+    p.add_argument(
         "--baseline", metavar="SPEC",
         help=f"compare failures and durations with: {BASELINE_HELP} (default: gates.baseline)",
     )  # fmt: skip
-    _common(collect)
+    _common(p)
     # Guardian is one team's policy engine: its inputs stand apart in --help, for the projects that use it.
-    guardian = collect.add_argument_group("Guardian policy engine (only for projects that use it)")
+    guardian = p.add_argument_group("Guardian policy engine (only for projects that use it)")
     _guardian_args(guardian)
     guardian.add_argument("--prometheus", metavar="URL", help="read Guardian's counters from this Prometheus")
     guardian.add_argument(
@@ -75,21 +85,20 @@ def _parser() -> argparse.ArgumentParser:
         help="end of the Prometheus window (default: now), e.g. for backfills",
     )
 
-    delta = sub.add_parser(
-        "guardian-delta",
-        help="permissive-versus-strict Guardian delta as Markdown (rehearsal comment) or JSON",
-    )
-    _guardian_args(delta, required=True)
-    delta.add_argument(
+
+def _guardian_delta_args(p: argparse.ArgumentParser) -> None:
+    _guardian_args(p, required=True)
+    p.add_argument(
         "--format",
         choices=("markdown", "json"),
         default="markdown",
         help="markdown (default: the rehearsal comment) or json",
     )
-    delta.add_argument("--output", metavar="FILE", help="write here (atomically) instead of standard output")
+    p.add_argument("--output", metavar="FILE", help="write here (atomically) instead of standard output")
 
-    history = sub.add_parser("history", help="the run history: show trends, import past reports")
-    hsub = history.add_subparsers(dest="history_command", required=True, metavar="ACTION")
+
+def _history_args(p: argparse.ArgumentParser) -> None:
+    hsub = p.add_subparsers(dest="history_command", required=True, metavar="ACTION")
     show = hsub.add_parser("show", help="runs with smoke pass rate, coverage, ruff and their changes")
     show.add_argument("--branch", help="only runs of this branch")
     show.add_argument("--limit", type=int, default=30, help="the newest N runs (default 30)")
@@ -127,62 +136,72 @@ def _parser() -> argparse.ArgumentParser:
     igit.add_argument("--ref", default="HEAD", help="history to walk (default: HEAD)")
     _store_args(igit)
 
-    gate = sub.add_parser(
-        "gate", help="go/no-go against the release checklist; exit 0 go, 1 no-go or incomplete"
-    )
-    _report_args(gate)
-    gate.add_argument("--junit-xml", metavar="PATH", help="also write the verdict as JUnit XML")
-    gate.add_argument(
+
+def _gate_args(p: argparse.ArgumentParser) -> None:
+    _report_args(p)
+    p.add_argument("--junit-xml", metavar="PATH", help="also write the verdict as JUnit XML")
+    p.add_argument(
         "--no-write",
         action="store_true",
         help="do not store the verdict in the report and history (read-only)",
     )
-    _lock_timeout(gate)
+    _lock_timeout(p)
 
-    comment = sub.add_parser("comment", help="the PR comment (Markdown with a marker for one sticky comment)")
-    _report_args(comment)
-    comment.add_argument("--output", metavar="FILE", help="write here instead of standard output")
-    comment.add_argument("--link", metavar="URL", help="link to the full report")
-    comment.add_argument("--github-step-summary", action="store_true", help="append to $GITHUB_STEP_SUMMARY")
-    comment.add_argument(
-        "--annotations", action="store_true", help="print ::error:: lines for failing conditions"
-    )
-    comment.add_argument(
+
+def _comment_args(p: argparse.ArgumentParser) -> None:
+    _report_args(p)
+    p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--link", metavar="URL", help="link to the full report")
+    p.add_argument("--github-step-summary", action="store_true", help="append to $GITHUB_STEP_SUMMARY")
+    p.add_argument("--annotations", action="store_true", help="print ::error:: lines for failing conditions")
+    p.add_argument(
         "--post", action="store_true",
         help="keep one sticky comment on the pull request (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH)",
     )  # fmt: skip
-    comment.add_argument(
+    p.add_argument(
         "--pr", type=int, metavar="N", help="the pull request to post to (default: from the event)"
     )
 
-    badge = sub.add_parser("badge", help="SVG badges and shields.io endpoint JSON (smoke, coverage, verdict)")
-    _report_args(badge, baseline=False)
-    badge.add_argument("--out", metavar="DIR", help="where the badges go (default: next to the report)")
 
-    dash = sub.add_parser(
-        "dashboard", help="serve the Streamlit dashboard (reads the report and history only)"
-    )
-    dash.add_argument(
-        "--report", metavar="PATH", help="latest.json (default: latest.json in the output folder)"
-    )
-    dash.add_argument("--history", metavar="URL", help="history store (default: next to the report)")
-    dash.add_argument("--project", metavar="NAME", help="the project to show first (default: this folder's)")
-    dash.add_argument(
+def _badge_args(p: argparse.ArgumentParser) -> None:
+    _report_args(p, baseline=False)
+    p.add_argument("--out", metavar="DIR", help="where the badges go (default: next to the report)")
+
+
+def _dashboard_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report", metavar="PATH", help="latest.json (default: latest.json in the output folder)")
+    p.add_argument("--history", metavar="URL", help="history store (default: next to the report)")
+    p.add_argument("--project", metavar="NAME", help="the project to show first (default: this folder's)")
+    p.add_argument(
         "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
     )
-    _serve_args(dash)
+    _serve_args(p)
 
-    demo = sub.add_parser(
-        "demo", help="build a history from the bundled real sample artifacts, then open the dashboard on it"
-    )
-    demo.add_argument(
-        "--out", metavar="DIR", default=None, help="output folder (default: docs/audits/health)"
-    )
-    demo.add_argument("--runs", type=int, default=30, help="runs of history to build (default 30)")
-    demo.add_argument("--no-dashboard", action="store_true", help="only build the report and history")
-    demo.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
-    _serve_args(demo)
-    return parser
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", default=None, help="output folder (default: docs/audits/health)")
+    p.add_argument("--runs", type=int, default=30, help="runs of history to build (default 30)")
+    p.add_argument("--no-dashboard", action="store_true", help="only build the report and history")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    _serve_args(p)
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "collect": ("read CI artifacts and write latest.json + latest.md", _collect_args),
+    "guardian-delta": (
+        "permissive-versus-strict Guardian delta as Markdown (rehearsal comment) or JSON",
+        _guardian_delta_args,
+    ),
+    "history": ("the run history: show trends, import past reports", _history_args),
+    "gate": ("go/no-go against the release checklist; exit 0 go, 1 no-go or incomplete", _gate_args),
+    "comment": ("the PR comment (Markdown with a marker for one sticky comment)", _comment_args),
+    "badge": ("SVG badges and shields.io endpoint JSON (smoke, coverage, verdict)", _badge_args),
+    "dashboard": ("serve the Streamlit dashboard (reads the report and history only)", _dashboard_args),
+    "demo": (
+        "build a history from the bundled real sample artifacts, then open the dashboard on it",
+        _demo_args,
+    ),
+}
 
 
 def _when(value: str) -> datetime:
@@ -277,7 +296,8 @@ _EXIT_CODES: tuple[tuple[str, str, int], ...] = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)  # exits 2 on usage errors, like every argparse tool
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(_command(argv)).parse_args(argv)  # exits 2 on usage errors, like every argparse tool
     module = args.command.replace("-", "_")
     try:
         return importlib.import_module(f".commands.{module}", __package__).run(args)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from healthdeck.collectors.guardian.format import PRESETS, MetricNames
 
@@ -19,11 +17,15 @@ class ConfigError(Exception):
     """The configuration is unusable; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
-class GuardianConfig:
+# The settings are NamedTuples rather than dataclasses: a dataclass costs about 1 ms to define, and gate,
+# comment and badge would define a dozen on every run. A NamedTuple's default is one object shared by all
+# instances, so a setting is never changed in place: `config._replace(...)` makes a new one.
+
+
+class GuardianConfig(NamedTuple):
     """[tool.healthdeck.guardian]: metric names/labels (a preset plus overrides) and Prometheus."""
 
-    metrics: MetricNames = field(default_factory=MetricNames)
+    metrics: MetricNames = MetricNames()
     prometheus_url: str | None = None
     window: str = "24h"
     timeout: float = 5.0
@@ -41,8 +43,7 @@ DEFAULT_CHECKLIST = (
 )
 
 
-@dataclass(frozen=True)
-class GateConfig:
+class GateConfig(NamedTuple):
     """The release checklist: the default items, adjusted by [tool.healthdeck.gates]. None = not checked."""
 
     smoke_pass_rate_min: float | None = 0.95  # the smoke suite's pass rate, a fraction
@@ -50,7 +51,7 @@ class GateConfig:
     compileall_prod_max: int | None = 0  # files failing to compile in the prod lanes (likewise)
     report_current: bool = True  # made from the checked-out commit; outside git, at most max_age_hours old
     openapi_breaking_max: int | None = 0  # breaking OpenAPI changes
-    pass_rate_min: dict[str, float] = field(default_factory=dict)  # suite -> fraction, e.g. {unit = 0.9}
+    pass_rate_min: dict[str, float] = {}  # noqa: RUF012 (shared, never changed) suite -> fraction, e.g. {unit = 0.9}
     coverage_min: float | None = None  # percent
     coverage_drop_max: float | None = None  # percentage points versus the baseline
     max_age_hours: float | None = None  # the report must be fresher than this
@@ -79,8 +80,7 @@ class GateConfig:
         )
 
 
-@dataclass(frozen=True)
-class Category:
+class Category(NamedTuple):
     """[tool.healthdeck.categories] NAME = {message = "regex", outcome = ["failed", "error"]}.
 
     A cause belongs to the first category (in file order) whose message regex is found in the cause's
@@ -95,8 +95,7 @@ class Category:
 CATEGORY_OUTCOMES = ("failed", "error")
 
 
-@dataclass(frozen=True)
-class DashboardConfig:
+class DashboardConfig(NamedTuple):
     """[tool.healthdeck.dashboard]: who may look. Sign-in is on when asked for or when a list is given."""
 
     sign_in: bool = False
@@ -109,11 +108,10 @@ class DashboardConfig:
         return self.sign_in or bool(self.allowed_domains or self.allowed_groups)
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     out: str = DEFAULT_OUT
     root: str = "."  # project root: lanes and file paths are relative to it
-    lanes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lane -> path prefixes
+    lanes: dict[str, tuple[str, ...]] = {}  # noqa: RUF012 (shared, never changed) lane -> path prefixes
     message_chars: int = 300  # failing-test message excerpt
     slowest: int = 10
     max_failing_listed: int = 200  # per suite, in latest.json/latest.md (counts stay exact)
@@ -126,19 +124,18 @@ class Config:
     coverage_precision: int = 2
     max_input_mb: int = 4096  # a compressed input may not inflate past this (MiB)
     max_token_mb: int = 32  # nor may one XML attribute, text or comment exceed this (MiB)
-    guardian: GuardianConfig = field(default_factory=GuardianConfig)
+    guardian: GuardianConfig = GuardianConfig()
     uses_guardian: bool = False  # [tool.healthdeck.guardian] is present: Guardian is expected in every run
-    gates: GateConfig = field(default_factory=GateConfig)
-    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    gates: GateConfig = GateConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     prod_lanes: tuple[str, ...] = ()  # the lanes the release gate counts lint/compile findings in
     smoke_suite: str = "smoke"  # the suite the comment, badge and dashboard headline
     default_branch: str | None = None  # the dashboard starts on it; default: main or master if seen
     history: str | None = None  # history URL; default: SQLite file history.sqlite in `out`
     history_lock_timeout: int = 60  # seconds a writer waits for a locked history store before giving up
     project: str | None = None  # the project runs belong to (default: GITHUB_REPOSITORY, git remote, folder)
-    badge_thresholds: dict[str, tuple[float, float]] = field(
-        default_factory=lambda: {"pass_rate": (0.95, 0.80), "coverage": (80.0, 60.0)}
-    )  # metric -> (green at or above, yellow at or above); below is red
+    # metric -> (green at or above, yellow at or above); below is red
+    badge_thresholds: dict[str, tuple[float, float]] = {"pass_rate": (0.95, 0.80), "coverage": (80.0, 60.0)}  # noqa: RUF012
     source: str | None = None  # the pyproject.toml it came from
 
     @property
@@ -147,7 +144,10 @@ class Config:
         return (base / self.root).resolve()
 
 
-_INT_KEYS = {f.name for f in fields(Config) if f.type == "int"}
+# (the field types as written: NamedTuple keeps postponed annotations as ForwardRef("int"))
+_INT_KEYS = {
+    name for name, kind in Config.__annotations__.items() if getattr(kind, "__forward_arg__", kind) == "int"
+}
 # Bounds for the integer settings: beyond them a value is a typo, and some would stall a run
 # (a precision of 10**8 formats every percentage with a hundred million digits).
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -196,7 +196,7 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
 
 
 def _parse(section: dict[str, Any], source: Path) -> Config:
-    known = {f.name for f in fields(Config)} - {"source", "uses_guardian"}
+    known = set(Config._fields) - {"source", "uses_guardian"}
     values: dict[str, Any] = {"source": str(source)}
     for key, value in section.items():
         if key not in known:
@@ -248,6 +248,8 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
 
 def _unknown(key: str, known: set[str] | list[str], where: str, *, table: bool = False) -> ConfigError:
     """A typo must never be ignored (it could switch a check off): name it and the nearest valid name."""
+    import difflib  # here: only a configuration with a typo pays for it
+
     close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     prefix = where.rsplit("[", 1)[-1].rstrip("]")
     shown = f"table [{prefix}.{key}]" if table else f"key {key!r}"
@@ -289,13 +291,13 @@ def _guardian(value: Any, source: Path) -> GuardianConfig:
     metrics = PRESETS[preset]
     for key, attr in (("decisions_metric", "decisions"), ("denies_metric", "denies")):
         if key in value:
-            metrics = replace(metrics, **{attr: _string(value[key], f"{where} {key}")})
+            metrics = metrics._replace(**{attr: _string(value[key], f"{where} {key}")})
     for key in ("decision_labels", "deny_labels"):
         if key in value:
             labels = value[key]
             if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
                 raise ConfigError(f"{where} {key} must map concepts to label keys (strings)")
-            metrics = replace(metrics, **{key: {**getattr(metrics, key), **labels}})
+            metrics = metrics._replace(**{key: {**getattr(metrics, key), **labels}})
     timeout = value.get("timeout", 5.0)
     if not _number(timeout) or not 0 < timeout <= MAX_TIMEOUT:
         raise ConfigError(f"{where} timeout must be a number of seconds above 0, at most {MAX_TIMEOUT:g}")
@@ -309,14 +311,14 @@ def _guardian(value: Any, source: Path) -> GuardianConfig:
 
 
 _GATE_SETTINGS = ("unknown_blocks", "baseline")  # how the checklist decides, not items of it
-_GATE_KEYS = tuple(f.name for f in fields(GateConfig) if f.name not in ("origin", "dropped", "added"))
+_GATE_KEYS = tuple(name for name in GateConfig._fields if name not in ("origin", "dropped", "added"))
 
 
 def _dashboard(value: Any, source: Path) -> DashboardConfig:
     where = f"{source}: [tool.healthdeck.dashboard]"
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a table")
-    known = {f.name for f in fields(DashboardConfig)}
+    known = set(DashboardConfig._fields)
     values: dict[str, Any] = {}
     for key, item in value.items():
         if key not in known:
@@ -354,7 +356,7 @@ def _gates(value: Any, source: Path) -> GateConfig:
         for k in _GATE_KEYS
         if k not in DEFAULT_CHECKLIST and k not in _GATE_SETTINGS and k in values and k not in off
     )
-    return replace(default, **values, origin=str(source), dropped=dropped, added=added)
+    return default._replace(**values, origin=str(source), dropped=dropped, added=added)
 
 
 def _gate_value(key: str, item: Any, where: str) -> Any:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .history.baselines import Baseline, find_baseline
 from .history.model import Run
@@ -14,8 +13,7 @@ if TYPE_CHECKING:  # a report-file baseline needs no store at all
     from .history.reader import HistoryReader
 
 
-@dataclass
-class Context:
+class Context(NamedTuple):
     """A report, the history around it, and what comparing them says."""
 
     report: dict
@@ -41,7 +39,7 @@ def _probe(report: dict, store: HistoryReader | None, project: str | None) -> tu
     probe = current or Run(0, s.get("run_key") or "", s.get("git_sha_full"), s.get("branch"), s.get("version"),
                            int(s["ts"]), None, "report", False, None, s, s.get("project"))  # fmt: skip
     if project:
-        probe = Run(**{**probe.__dict__, "project": project})
+        probe = probe._replace(project=project)
     return current, probe
 
 

@@ -9,8 +9,8 @@ any shortened list is: new failures first, then failures sharing their cause (or
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from .context import Context
@@ -22,13 +22,12 @@ FAILING_ORDER = (
 )
 
 
-@dataclass(frozen=True)
-class FailureCounts:
+class FailureCounts(NamedTuple):
     total: int  # failing tests (failed + errors) over every suite: the true count, never a cap
     listed: int  # how many of them the report lists with a message
     new: int | None  # failing now, not failing in the baseline; None without a baseline
     new_exact: bool  # False when only the listed failures could be compared (run not in the history)
-    new_ids: list[str] = field(default_factory=list)  # "test_id (suite)", in the documented order
+    new_ids: Sequence[str] = ()  # "test_id (suite)", in the documented order
 
     @property
     def for_gate(self) -> list[str] | None:

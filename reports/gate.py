@@ -9,7 +9,7 @@ is off, and never when nothing at all could be evaluated: GO needs evidence.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from .config import GateConfig
 from .failures import number
@@ -33,8 +33,7 @@ SUPPLY = {
 }
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     name: str
     description: str
     status: str
@@ -158,7 +157,7 @@ def evaluate(
         "blocks": status == NO_GO or (status == INCOMPLETE and (gates.unknown_blocks or not evaluated)),
         "unknown_blocks": gates.unknown_blocks,
         "evaluated": evaluated,
-        "conditions": [asdict(c) for c in conditions],
+        "conditions": [c._asdict() for c in conditions],
         "evaluated_at": int(now),
     }
 

@@ -22,8 +22,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from .http_client import Response
@@ -45,8 +44,7 @@ class GitHubError(Exception):
         super().__init__(message)
 
 
-@dataclass(frozen=True)
-class PullRequest:
+class PullRequest(NamedTuple):
     api_url: str
     repository: str  # owner/name
     number: int
@@ -57,8 +55,7 @@ class PullRequest:
         return f"{self.api_url}/repos/{self.repository}/issues/{self.number}/comments"
 
 
-@dataclass(frozen=True)
-class Posted:
+class Posted(NamedTuple):
     action: str  # created | updated
     comment_id: int
     url: str

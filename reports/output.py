@@ -16,7 +16,6 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,7 +68,7 @@ def write_atomic(files: dict[Path, str]) -> None:
     try:
         for target, text in files.items():
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            fd, tmp = _new_temp(target)
             staged.append((tmp, target))
             if hasattr(os, "fchmod"):
                 os.fchmod(fd, 0o666 & ~_umask())
@@ -84,6 +83,18 @@ def write_atomic(files: dict[Path, str]) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         raise OutputError(f"{exc.filename or target}: cannot write: {exc.strerror or exc}") from exc
+
+
+def _new_temp(target: Path) -> tuple[int, str]:
+    """A new file beside `target` that nobody else can have opened (O_EXCL): what tempfile.mkstemp
+    gives, without importing tempfile (which brings shutil, random and the compression modules)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = str(target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:  # 48 random bits: practically never
+            continue
 
 
 def _umask() -> int:

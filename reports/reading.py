@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import SCHEMA_VERSION, __version__
 from .config import Config
@@ -29,15 +28,14 @@ if TYPE_CHECKING:
     from .history.store import HistoryStore
 
 
-@dataclass
-class Reading:
+class Reading(NamedTuple):
     report: dict
     path: Path | None  # the report file it came from; None when it came from the store
     run: Run | None  # the report's run in the store, when the store has it
     store: HistoryReader | None
     config: Config  # the configuration in force (the report's own, unless --config)
     project: str | None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
 
     def close(self) -> None:
         if self.store is not None:

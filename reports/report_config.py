@@ -9,7 +9,6 @@ way, every setting on which the two disagree is named in a note.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ def config_block(config: Config) -> dict:
         "lanes": {lane: list(prefixes) for lane, prefixes in config.lanes.items()},
         "prod_lanes": list(config.prod_lanes),
         "smoke_suite": config.smoke_suite,
-        "gates": _jsonable({**dataclasses.asdict(config.gates), "origin": _name(config.gates.origin)}),
+        "gates": _jsonable({**config.gates._asdict(), "origin": _name(config.gates.origin)}),
         "badge_thresholds": {k: list(v) for k, v in config.badge_thresholds.items()},
         "coverage_precision": config.coverage_precision,
         "max_failing_listed": config.max_failing_listed,
@@ -73,7 +72,7 @@ def _from_block(block: dict, base: Config) -> tuple[Config, list[str]]:
         if key in block and block[key] is not None:
             values[key] = block[key]
     if isinstance(block.get("gates"), dict):
-        known = {f.name for f in dataclasses.fields(GateConfig)}
+        known = set(GateConfig._fields)
         unreadable += [f"gates.{k}" for k in block["gates"] if k not in known]
         try:
             gates = {
@@ -82,7 +81,7 @@ def _from_block(block: dict, base: Config) -> tuple[Config, list[str]]:
             values["gates"] = GateConfig(**gates)
         except TypeError:
             unreadable.append("gates")
-    return dataclasses.replace(base, **values), unreadable
+    return base._replace(**values), unreadable
 
 
 def effective_config(report: dict, local: Config, prefer_local: bool = False) -> tuple[Config, list[str]]:
@@ -101,7 +100,7 @@ def effective_config(report: dict, local: Config, prefer_local: bool = False) ->
         else []
     )
     if prefer_local:
-        chosen = dataclasses.replace(local, **{k: getattr(from_report, k) for k in MADE_WITH_KEYS})
+        chosen = local._replace(**{k: getattr(from_report, k) for k in MADE_WITH_KEYS})
     else:
         chosen = from_report
     if local.source:  # a local [tool.healthdeck] exists: say where it disagrees, in one line

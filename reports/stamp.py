@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     git_sha: str | None  # full; in a pull-request event the PR head commit, which baselines are keyed by
     branch: str | None
     version: str | None  # git describe
@@ -34,13 +32,14 @@ class Stamp:
         return datetime.fromtimestamp(self.ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True)
-class _Git:
+class _Git(NamedTuple):
     out: str | None
     error: str | None  # git's own message when it failed
 
 
 def _git(root: Path, *args: str) -> _Git:
+    import subprocess  # here: a command that runs no git does not pay for it
+
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10, check=False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -201,6 +200,6 @@ def test_guardian_is_missing_only_where_the_project_uses_it() -> None:
     generic = build_report(Collected(ruff=ruff), Config(), STAMP)
     assert "guardian" not in generic["summary"]["missing"] and "Guardian" not in render_markdown(generic)
     # likewise the OpenAPI item: missing unless the checklist drops it (a project without an API)
-    no_api = Config(gates=replace(Config().gates, openapi_breaking_max=None))
+    no_api = Config(gates=Config().gates._replace(openapi_breaking_max=None))
     dropped = build_report(Collected(ruff=ruff), no_api, STAMP)
     assert "openapi" not in dropped["summary"]["missing"] and "OpenAPI" not in render_markdown(dropped)

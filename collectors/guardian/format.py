@@ -6,7 +6,7 @@ reports/schema/guardian-decision.schema.json is its JSON Schema; tests check all
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 MODES = ("permissive", "strict")
 DECISIONS = ("allow", "deny")
@@ -41,25 +41,22 @@ def metric_decision(decision: str, enforced: bool) -> str:
     return WOULD_DENY if decision == "deny" and not enforced else decision
 
 
-@dataclass(frozen=True)
-class MetricNames:
+class MetricNames(NamedTuple):
     """Metric names and label keys. A label mapped to None is not exported (and cannot be queried)."""
 
     decisions: str = "guardian_decisions_total"
     denies: str = "guardian_denies_total"
     # concept -> label key on the decisions counter
-    decision_labels: dict[str, str | None] = field(
-        default_factory=lambda: {
-            "tenant": "tenant",
-            "action": "action",
-            "decision": "decision",
-            "mode": "mode",
-        }
-    )
+    # (A NamedTuple's default is one object shared by every instance: these dicts are never changed in
+    # place; `_replace` makes a new MetricNames.)
+    decision_labels: dict[str, str | None] = {  # noqa: RUF012
+        "tenant": "tenant",
+        "action": "action",
+        "decision": "decision",
+        "mode": "mode",
+    }
     # concept -> label key on the denies counter
-    deny_labels: dict[str, str | None] = field(
-        default_factory=lambda: {"rule_id": "rule_id", "reason": "reason", "mode": "mode"}
-    )
+    deny_labels: dict[str, str | None] = {"rule_id": "rule_id", "reason": "reason", "mode": "mode"}  # noqa: RUF012
 
     def label(self, counter: str, concept: str) -> str | None:
         labels = self.decision_labels if counter == "decisions" else self.deny_labels

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +43,7 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.root:
-        config = replace(config, root=str(Path(args.root).resolve()), source=None)
+        config = config._replace(root=str(Path(args.root).resolve()), source=None)
     return collect(args, config)
 
 

@@ -9,10 +9,8 @@ comparison says "unknown" for such tests instead of "new".
 
 from __future__ import annotations
 
-import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import InputError
 from ..report_file import load_report, parse_report
@@ -20,20 +18,21 @@ from .model import Run
 from .trends import STORE_KINDS, BaselineError, resolve_baseline
 
 if TYPE_CHECKING:
+    import subprocess
+
     from .reader import HistoryReader
 
 FILE_KINDS = ("report", "git")
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(NamedTuple):
     run: Run  # a stored run, or a stand-in (id 0) made from a report file
     failing: dict[tuple[str, str], str]  # (suite, test id) -> failed | error | flaky
     partial: frozenset[str]  # suites whose failing list was cut: absence from it proves nothing
     origin: str  # history | report | git
     # A report file's cause ids per suite, for the suites whose list of causes is complete (a stored
     # baseline's causes come from the store); a suite missing here cannot say which causes are new.
-    causes: dict[str, set[str]] = field(default_factory=dict)
+    causes: dict[str, set[str]]
 
     @property
     def summary(self) -> dict:
@@ -70,7 +69,7 @@ def find_baseline(
     if store is None:
         return None
     run = resolve_baseline(store, spec, current, repo)
-    return Baseline(run, store.failing_of(run.id), frozenset(), "history") if run else None
+    return Baseline(run, store.failing_of(run.id), frozenset(), "history", {}) if run else None
 
 
 def from_report(report: dict, key: str, origin: str) -> Baseline:
@@ -96,6 +95,8 @@ def from_report(report: dict, key: str, origin: str) -> Baseline:
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    import subprocess  # here: only a git: baseline runs git
+
     try:
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     id: int
     run_key: str
     git_sha: str | None
@@ -26,19 +25,15 @@ class Run:
         return (self.git_sha or "")[:8]
 
 
-@dataclass(frozen=True)
-class ProjectSummary:
+class ProjectSummary(NamedTuple):
     """One project of a shared store: its newest run and the recent values of the asked-for metrics."""
 
     project: str | None
     runs: int
     latest: Run
-    series: dict[str, list[tuple[int, float]]] = field(
-        default_factory=dict
-    )  # metric -> [(ts, value)] oldest first
+    series: dict[str, list[tuple[int, float]]]  # metric -> [(ts, value)] oldest first
 
 
-@dataclass(frozen=True)
-class PruneResult:
+class PruneResult(NamedTuple):
     deleted: list[Run]
     kept: int

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import BASELINE_HELP
 from .model import Run
@@ -55,6 +53,8 @@ def resolve_baseline(
 
 
 def _git_rev(repo: str | Path, ref: str) -> str | None:
+    import subprocess  # here: only a tag: baseline runs git
+
     done = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
         capture_output=True, text=True, timeout=30,
@@ -66,8 +66,7 @@ def delta(current: float | None, baseline: float | None) -> float | None:
     return None if current is None or baseline is None else current - baseline
 
 
-@dataclass(frozen=True)
-class FlakyTest:
+class FlakyTest(NamedTuple):
     suite: str
     test_id: str
     same_commit: bool  # failed and passed on the same commit (including in-run reruns)
@@ -123,15 +122,13 @@ def classify_failures(current: dict[str, str], baseline: dict[str, str] | None) 
     return {t: ("known" if baseline.get(t) in ("failed", "error") else "new") for t in current}
 
 
-@dataclass(frozen=True)
-class CaseRun:
+class CaseRun(NamedTuple):
     run: Run
     outcome: str  # failed | error | flaky | passed ("passed": the suite ran and the test was not failing)
     seconds: float | None  # None when the run did not record it (faster than the recording floor)
 
 
-@dataclass(frozen=True)
-class CaseHistory:
+class CaseHistory(NamedTuple):
     """One test's own history over the last runs that ran its suite (oldest first)."""
 
     suite: str

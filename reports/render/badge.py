@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
-from html import escape  # not xml.sax.saxutils: that one imports urllib.request (~15 ms)
 
 COLORS = {"green": "#2da44e", "yellow": "#d4a72c", "red": "#cf222e", "grey": "#6e7781"}
 _CHAR_WIDTH = 6.6  # average glyph width of 11 px Verdana; close enough for short labels
+
+
+def escape(text: str) -> str:
+    """Text for XML content and attributes, as html.escape makes it (importing `html` loads its whole
+    entity table; xml.sax.saxutils imports urllib.request)."""
+    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+        text = text.replace(raw, entity)
+    return text
 
 
 def color_for(value: float | None, thresholds: tuple[float, float]) -> str:
