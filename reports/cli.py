@@ -31,12 +31,15 @@ def _suite_spec(value: str) -> tuple[str, str]:
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The command line. Every command is named with its one-line help, but only `command`'s own
-    arguments are declared: declaring all of them costs half of what a light command's whole run does."""
+    """The command line. For a known `command`, only that command and its own arguments are declared:
+    declaring every command costs as much as a light command's whole run. Otherwise (--help, a
+    misspelt command) every command is listed with its one-line help."""
     parser = argparse.ArgumentParser(prog="healthdeck", description="Release-health report for a project.")
     parser.add_argument("--version", action="version", version=f"healthdeck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, declare) in COMMANDS.items():
+        if command in COMMANDS and name != command:
+            continue
         p = sub.add_parser(name, help=help_text)
         if name == command:
             declare(p)

@@ -33,12 +33,15 @@ def json_text(data: object) -> str:
     healthdeck bug, so the run fails rather than writing `NaN` that JavaScript, Go and strict parsers
     reject.
     """
-    where = _non_finite(data, "")
-    if where is not None:
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:  # only then look for where it is (a walk over the whole report)
+        where = _non_finite(data, "")
+        if where is None:
+            raise
         raise ReportError(
             f"internal error: non-finite number at {where or 'the top level'}; nothing was written"
-        )
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        ) from None
 
 
 def report_json(report: dict) -> str:

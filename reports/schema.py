@@ -35,9 +35,10 @@ def report_schema() -> dict:
     return json.loads((Path(__file__).parent / "schema" / SCHEMA_FILE).read_text(encoding="utf-8"))
 
 
-def validate_report(report: dict) -> None:
-    """Raise ReportError (one line: where and why) if the report does not match its schema."""
-    found = schema_error(report)
+def validate_report(report: dict, part: str | None = None) -> None:
+    """Raise ReportError (one line: where and why) if the report does not match its schema; with `part`
+    (a top-level key), only that part of it is checked."""
+    found = schema_error(report) if part is None else _part_error(report, part)
     if found is not None:
         raise ReportError(
             f"internal error: the report does not match its schema at {found}; nothing was written"
@@ -48,8 +49,16 @@ def schema_error(report: dict, schema: dict | None = None) -> str | None:
     """Where and why `report` breaks the schema ("summary.ts: 'x' is not of type 'integer'"), or None."""
     root = schema if schema is not None else report_schema()
     error = _Validator(root).first_error(report, root, ())
-    if error is None:
-        return None
+    return None if error is None else _where(error)
+
+
+def _part_error(report: dict, part: str) -> str | None:
+    root = report_schema()
+    error = _Validator(root).first_error(report.get(part), root["properties"][part], (part,))
+    return None if error is None else _where(error)
+
+
+def _where(error: tuple[Path_, str, str]) -> str:
     path, reason, _ = error
     return f"{'.'.join(str(p) for p in path) or 'the top level'}: {' '.join(reason.split())[:200]}"
 

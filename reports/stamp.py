@@ -165,6 +165,5 @@ def remote_name(url: str) -> str | None:
 
 def checked_out(root: Path) -> str | None:
     """The commit checked out in the git work tree at `root`; None outside a work tree (or without git)."""
-    if _git(root, "rev-parse", "--is-inside-work-tree").out != "true":
-        return None
-    return _git(root, "rev-parse", "HEAD").out
+    lines = (_git(root, "rev-parse", "--is-inside-work-tree", "HEAD").out or "").splitlines()
+    return lines[1] if len(lines) == 2 and lines[0] == "true" else None  # one git run, not two

@@ -24,6 +24,13 @@ DATEUTIL = Path(__file__).resolve().parents[1] / "reports" / "samples" / "dateut
 HEAVY = {"pandas", "plotly", "streamlit", "numpy", "pyarrow", "lxml", "coverage", "jsonschema", "httpx",
          "requests", "urllib3", "prometheus_api_client", "psycopg", "orjson", "sqlalchemy"}  # fmt: skip
 
+# Standard-library modules that each cost a light command a visible share of its start on a CI runner
+# (docs/benchmarks.md): dataclasses (with inspect: ~1 ms per class defined), tempfile (shutil, random),
+# subprocess (run only by gate, which asks git for the checked-out commit), the HTTP and TLS stack
+# (only comment --post), html's entity table, difflib.
+COSTLY_STDLIB = {"dataclasses", "inspect", "tempfile", "random", "subprocess", "http", "email", "ssl", "socket",
+                 "html", "difflib", "urllib.request", "asyncio", "concurrent", "logging", "importlib.metadata"}  # fmt: skip
+
 PROBE = """
 import json, sys
 from healthdeck.reports.cli import main
@@ -32,18 +39,27 @@ try:
 except SystemExit as exc:
     code = exc.code
 with open(sys.argv[1], "w") as fh:
-    json.dump(sorted({m.split(".")[0] for m in sys.modules}), fh)
+    json.dump(sorted(sys.modules), fh)
 sys.exit(code)
 """
 
 
-def imported(tmp_path: Path, *argv: str, env: dict | None = None) -> set[str]:
-    """Top-level modules loaded by one whole `healthdeck` run in a fresh interpreter."""
+def loaded(tmp_path: Path, *argv: str, env: dict | None = None) -> set[str]:
+    """Every module loaded by one whole `healthdeck` run in a fresh interpreter."""
     modules = tmp_path / "modules.json"
     done = subprocess.run([sys.executable, "-c", PROBE, str(modules), *argv], capture_output=True, text=True,
                           env=env, cwd=tmp_path, check=False)  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
     return set(json.loads(modules.read_text()))
+
+
+def imported(tmp_path: Path, *argv: str, env: dict | None = None) -> set[str]:
+    """Top-level packages loaded by one whole `healthdeck` run in a fresh interpreter."""
+    return {m.split(".")[0] for m in loaded(tmp_path, *argv, env=env)}
+
+
+def _costly(modules: set[str]) -> set[str]:
+    return {m for m in COSTLY_STDLIB if m in modules}
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +94,47 @@ def test_comment_post_adds_only_the_http_client(tmp_path, report) -> None:
         )
         assert len(github.calls("POST")) == 1
     assert modules & HEAVY == set()  # the standard library's http.client (reports/http_client.py)
+
+
+def test_light_commands_skip_the_costly_standard_modules(tmp_path, report) -> None:
+    """Not a timing test: the modules whose import was most of what a light command cost stay out."""
+    env = {**os.environ, "GITHUB_REPOSITORY": "octo/app"}  # as in CI: naming the project needs no git
+    r = ["--report", str(report)]
+    for argv in (
+        ["--help"],
+        ["badge", *r, "--out", str(tmp_path)],
+        ["comment", *r],
+        ["gate", *r, "--no-write"],
+    ):
+        assert _costly(loaded(tmp_path, *argv, env=env)) == (
+            {"subprocess"} if argv[0] == "gate" else set()  # git: which commit is checked out
+        ), argv
+    with GitHubStandIn() as github:
+        modules = loaded(
+            tmp_path, "comment", *r, "--post", "--pr", str(github.pr), env={**env, **github.env()}
+        )
+        assert len(github.calls("POST")) == 1
+    # the standard library's HTTP client and what it imports (email.utils brings random), no more
+    assert _costly(modules) == {"http", "email", "ssl", "socket", "random"}
+
+
+def test_every_command_still_declares_its_arguments(capsys) -> None:
+    """Only the chosen command's arguments are declared (start-up): each one's --help still shows them."""
+    from healthdeck.reports.cli import COMMANDS
+
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as done:
+            main([name, "--help"])
+        assert done.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: healthdeck {name} ") and "options:" in out, name
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in COMMANDS)  # the top level lists them all
+    with pytest.raises(SystemExit) as done:
+        main(["gat"])
+    assert done.value.code == EXIT_USAGE and "invalid choice: 'gat'" in capsys.readouterr().err
 
 
 def test_coverage_rounding_restated_exactly() -> None:

@@ -14,10 +14,10 @@ from ..failures import failure_counts
 from ..gate import condition_figures, evaluate, junit_xml, verdict_line
 from ..history.baselines import FILE_KINDS
 from ..history.model import Run
-from ..output import report_json, write_atomic, write_report_pair
+from ..output import json_text, write_atomic, write_report_pair
 from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
-from ..schema import schema_error
+from ..schema import schema_error, validate_report
 from ..stamp import checked_out
 
 EXIT_GO, EXIT_NO_GO = 0, 1
@@ -68,8 +68,11 @@ def cmd_gate(
         details = report.setdefault("details", {})
         details["verdict"] = verdict
         details.pop("checklist", None)  # collect's preview; the gate's verdict supersedes it
+        # The file was checked whole before the gate read it; of what the schema constrains, the gate
+        # changed the summary (its verdict) alone.
+        validate_report(report, part="summary")
         write_report_pair(
-            reading.path, report_json(report), render_markdown(report, config.coverage_precision), key
+            reading.path, json_text(report), render_markdown(report, config.coverage_precision), key
         )
     if junit:
         write_atomic({Path(junit): junit_xml(verdict)})
