@@ -236,8 +236,8 @@ def test_a_database_error_mid_command_is_one_line(tmp_path, capsys, monkeypatch,
     assert main(["collect", "-q", "--out", str(tmp_path), "--history", url, "--junit", f"unit={junit}"]) == 0
     monkeypatch.setattr(store_module.HistoryStore, "runs", gone)
     monkeypatch.setattr(store_module.HistoryStore, "run", gone)
-    argv = (
-        ["history", "show"]
+    argv = (  # prune reads the runs through SQLAlchemy before it deletes (show reads through sqlite3: below)
+        ["history", "prune", "--keep-runs", "1", "--dry-run"]
         if command == "history"
         else ["collect", "--out", str(tmp_path), "--junit", f"unit={junit}"]
     )
@@ -245,6 +245,29 @@ def test_a_database_error_mid_command_is_one_line(tmp_path, capsys, monkeypatch,
     err = capsys.readouterr().err
     assert code == (3 if command == "history" else 4), err
     assert err == "healthdeck: error: history store: server closed the connection unexpectedly\n"
+
+
+def test_a_database_error_mid_read_through_sqlite3_is_one_line(tmp_path, capsys, monkeypatch) -> None:
+    """The same for the readers that open SQLite through the standard library (gate, comment, badge,
+    history show): the store breaks after it was opened, and the command says so in one line, exit 3."""
+    import sqlite3
+
+    from healthdeck.reports.history.sqlite import SqliteHistory
+
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    junit = str(REAL / "more-itertools.junit.xml")
+    assert main(["collect", "-q", "--out", str(tmp_path), "--history", url, "--junit", f"unit={junit}"]) == 0
+    opened = SqliteHistory._connection
+
+    def broken(self) -> sqlite3.Connection:
+        conn = opened(self)
+        conn.close()  # what a vanished file system or a disk error looks like to the next query
+        return conn
+
+    monkeypatch.setattr(SqliteHistory, "_connection", broken)
+    assert main(["history", "show", "--history", url]) == 3
+    err = capsys.readouterr().err
+    assert err == f"healthdeck: error: {url}: cannot read history: Cannot operate on a closed database.\n"
 
 
 def test_a_reader_leaves_no_wal_files_and_cannot_write(tmp_path) -> None:
