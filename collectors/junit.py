@@ -32,11 +32,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from xml.parsers import expat
 
 from . import junit_dialects as dialects
 from .base import CollectorError, first_line, xml_pieces, xml_syntax_error
+from .junit_runs import RunShape, read_run, run_shape
 from .traces import KEEP_CHARS, NO_TRACE, TraceFacts, read_trace
 
 SOURCE = "junit"
@@ -295,7 +297,20 @@ _ROOT_PREFIX = "\x1f\x1e\x1f"
 _RERUN_TAGS = frozenset(("flakyFailure", "flakyError", "rerunFailure", "rerunError"))
 _RESULT_TAGS = frozenset(("failure", "error", "skipped", *_RERUN_TAGS))
 _TEXT_CHARS = 4096  # of a failure's text, when it has no message attribute
-_NO_LAYOUT = (-1, 0, 0, -1)
+_NO_LAYOUT = (-1, 0, 0, 0)
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+_END_TAG = re.compile(b"</")  # re finds it several times faster than bytes.find (whose "<" is everywhere)
+
+
+def _run_end(data: bytes, start: bytes, begin: int, stop: int) -> int:
+    """Where a run that begins at `begin` may end, before `stop` (the next end tag): after the last
+    testcase when it closes itself, else before it (its children come before `stop`); -1 if nowhere."""
+    last = data.rfind(start, begin, stop)
+    close = data.find(b">", last, stop)
+    if close > 0 and data[close - 1] == 0x2F:  # "/>"
+        return close + 1
+    close = data.rfind(b"/>", begin, last)
+    return close + 2 if close >= 0 else -1
 
 
 @dataclass(slots=True)
@@ -346,25 +361,33 @@ class _Child:
 class _FileReader:
     """Reads one file (all its XML documents) into the shared tally, through expat's callbacks.
 
-    No tree is built. The hot path is a childless testcase: `_start` computes its key from the
-    attribute list (one layout check per testcase, learned from the file's first testcase) and `_end`
-    counts it. Everything else (children, suites, strays) takes the general, commented paths.
+    No tree is built. Every `<testcase>` element is one attempt: its key and its raw `time` join two
+    pending lists in document order, and its outcome is noted (by pending index) only when it is not
+    a plain pass. After each fed piece (some hundreds of testcases) `_commit` settles the pending
+    attempts with C-level bulk operations when all their keys are new, which is the usual case, and
+    one by one with the rerun rules when not; times are parsed, summed and ranked the same way. The
+    hot path is a childless testcase with this file's usual attributes: the start handler builds its
+    key and returns. Everything else (children, suites, strays) takes the general, commented paths.
     """
 
     __slots__ = (
         "above",
         "case_attrs",
         "children",
+        "codes",
         "declared",
         "dialect",
         "elements",
+        "fed",
         "file_index",
         "floor",
         "frames",
         "handlers",
-        "key",
+        "in_cdata",
+        "keys",
         "known",
         "layout",
+        "marked",
         "message_chars",
         "multi",
         "notes",
@@ -374,16 +397,20 @@ class _FileReader:
         "path",
         "prefix",
         "read_file_attr",
-        "repeat",
         "repeats",
+        "run_prefix",
+        "shape",
         "single",
         "stray",
         "stray_depth",
         "synthetic",
+        "taken",
         "tally",
+        "times",
         "top_declared",
         "total_seconds",
         "unnamed",
+        "utf8",
     )
 
     def __init__(self, tally: _Tally, file_index: int, path: str | Path) -> None:
@@ -396,12 +423,16 @@ class _FileReader:
         self.layout = _NO_LAYOUT  # attribute count and where classname, name, time sit
         self.frames: list[_Frame] = []
         self.prefix = _ROOT_PREFIX  # of the innermost open suite
-        # testcase elements read (attempts) = new ids (the growth of the tally's dicts) + repeats
+        # attempts not settled yet, in document order: keys, raw times, outcomes other than a plain pass
+        self.keys: list[str] = []
+        self.times: list[str | None] = []
+        self.codes: dict[int, int] = {}
+        self.marked: dict[str, int] = {}  # first file only: ids whose one attempt so far is not a pass
+        # testcase elements read (attempts) = new ids (the growth of the tally's dicts) + repeats + pending
         self.repeats = 0
         self.known = len(tally.single) + len(tally.multi)
         self.floor = tally.slow_floor
         self.above = tally.durations_above
-        self.repeat = False  # the open testcase's id was seen before (counted at its end)
         self.case_attrs: dict[str, str] | None = None  # only when the general path needs them
         self.children: list[_Child] | None = None
         self.single, self.multi = tally.single, tally.multi
@@ -414,23 +445,30 @@ class _FileReader:
         self.notes: list[str] = []
         self.declared: dict[str, int] | None = None
         self.top_declared: dict[str, int] | None = None
-        # the open testcase
-        self.key: str | None = None
         self.stray: _Child | None = None
         self.stray_depth = 0
+        # runs of plain testcases read without expat (collectors/junit_runs.py), once the layout is known
+        self.shape: RunShape | None = None
+        self.run_prefix = ("", b"")  # the suite prefix of the last run, as text and as UTF-8
+        self.taken = False  # a run was taken out of expat's input: its error positions are off
         self.parser: expat.XMLParserType | None = None
+        self.fed = 0  # bytes fed to this document's parser
+        self.in_cdata = False
+        self.utf8 = True  # the document is UTF-8 (not declared otherwise, no UTF-16 byte-order mark)
         self.handlers = self._handlers()
 
     # -- driving -------------------------------------------------------------------------------
 
     def read(self) -> FileReading:
+        settle = self.handlers[2]
         for new_document, piece in xml_pieces(SOURCE, self.path, _CONTAINERS):
             if new_document or self.parser is None:
                 self._finish_document()
                 self.parser = self._new_parser()
-            self._parse(piece, final=False)
+            self._feed(piece)
+            settle()
         self._finish_document()
-        self.handlers[2]()  # the hot path's running total of times
+        settle()
         cases = self._cases()
         self.tally.attempts += cases
         self.tally.time_seconds += self.total_seconds
@@ -455,14 +493,95 @@ class _FileReader:
         parser = expat.ParserCreate()
         parser.ordered_attributes = True  # a flat [name, value, ...] list: no dict per element
         parser.buffer_text = True
-        parser.StartElementHandler, parser.EndElementHandler, _ = self.handlers
+        parser.StartElementHandler, parser.EndElementHandler, *_ = self.handlers
+        parser.XmlDeclHandler = self._declaration
+        parser.StartCdataSectionHandler = self._cdata_start
+        parser.EndCdataSectionHandler = self._cdata_end
+        self.fed, self.in_cdata, self.utf8 = 0, False, True
         return parser
 
-    def _parse(self, data: bytes, final: bool) -> None:
+    def _declaration(self, version: str, encoding: str | None, standalone: int) -> None:
+        self.utf8 = self.utf8 and (encoding is None or encoding.upper() == "UTF-8")
+
+    def _cdata_start(self) -> None:
+        self.in_cdata = True
+
+    def _cdata_end(self) -> None:
+        self.in_cdata = False
+
+    def _feed(self, data: bytes) -> None:
+        """Feed a piece to expat, except the runs of plain testcases in it, which are counted in bulk.
+
+        A run is taken only where expat would read it as elements of the open suite: everything before
+        it has been fed and fully read (no token left open: not inside a tag, a comment or a processing
+        instruction), no CDATA section is open, and no testcase or stray element is open. Between two
+        end tags the run stops before the last testcase when that one has children (its end tag is
+        what ends the stretch). What is not taken, expat reads as usual.
+        """
+        shape = self.shape
+        if not self.fed and data[:2] in _UTF16_MARKS:
+            self.utf8 = False
+        if shape is None or not self.utf8:
+            self._parse(data)
+            return
+        start, size = shape.start, len(data)
+        fed = look = 0  # data[:fed] is fed to expat; runs are looked for from `look` on
+        while (begin := data.find(start, look)) >= 0:
+            stop = _END_TAG.search(data, begin)
+            look = stop.start() if stop else size
+            end = _run_end(data, start, begin, look)
+            if end > begin:
+                if begin > fed:
+                    self._parse(data[fed:begin])
+                    fed = begin
+                if self._take(data[begin:end]):
+                    fed = look = end
+        if fed < size:
+            self._parse(data[fed:] if fed else data)
+
+    def _take(self, run: bytes) -> bool:
+        """Count `run` as plain testcases of the open suite, if expat would read it so (see `_feed`)."""
+        parser = self.parser
+        if parser is None or parser.CurrentByteIndex != self.fed or self.in_cdata or not self.frames:
+            return False
+        if not self.handlers[3]():  # a testcase or a stray element is open
+            return False
+        prefix, encoded = self.run_prefix
+        if prefix is not self.prefix:
+            prefix, encoded = self.run_prefix = (self.prefix, self.prefix.encode())
+        read = read_run(self.shape, run, encoded)  # type: ignore[arg-type]
+        if read is None:
+            return False
+        keys, times = read
+        self.keys.extend(keys)
+        self.times.extend(times)
+        self.taken = True
+        return True
+
+    def _parse(self, data: bytes, final: bool = False) -> None:
         try:
             self.parser.Parse(data, final)  # type: ignore[union-attr]
         except expat.ExpatError as exc:
-            raise xml_syntax_error(SOURCE, self.path, exc) from exc
+            error = self._error_again() if self.taken else None
+            raise (error or xml_syntax_error(SOURCE, self.path, exc)) from exc
+        self.fed += len(data)
+
+    def _error_again(self) -> CollectorError | None:
+        """The first syntax error of the file as expat reports it on the whole input: where runs were
+        taken out, the line and column expat saw are not the file's."""
+        parser = None
+        try:
+            for new_document, piece in xml_pieces(SOURCE, self.path, _CONTAINERS):
+                if new_document or parser is None:
+                    if parser is not None:
+                        parser.Parse(b"", True)
+                    parser = expat.ParserCreate()
+                parser.Parse(piece, False)
+            if parser is not None:
+                parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            return xml_syntax_error(SOURCE, self.path, exc)
+        return None
 
     def _finish_document(self) -> None:
         if self.parser is not None:
@@ -471,71 +590,44 @@ class _FileReader:
 
     # -- elements ------------------------------------------------------------------------------
 
-    def _handlers(self) -> tuple[Callable[[str, list[str]], None], Callable[[str], None], Callable[[], None]]:
-        """expat's start and end handlers, and a flush for the end of the file.
+    def _handlers(
+        self,
+    ) -> tuple[
+        Callable[[str, list[str]], None], Callable[[str], None], Callable[[], None], Callable[[], bool]
+    ]:
+        """expat's start and end handlers, `settle`, which commits the pending attempts, and `at_rest`
+        (no testcase and no stray element open, so a run can be taken).
 
         The state the hot path touches on every testcase lives in the closures' own variables: it
         costs a third less than the same code reading and writing attributes of the reader. The hot
-        path is a testcase with this file's usual attributes and no per-testcase rules; a test seen
-        for the first time is counted as passed when it starts, and a child element found before its
-        end corrects that. Everything else calls the reader's general, commented methods and then
-        takes back what they changed.
+        path is a testcase with exactly this file's usual attributes (classname, name and time, in the
+        order of its first testcase) and no per-testcase rules: it appends the key and the raw time,
+        nothing else. A child element found before its end, or unusual attributes, send it through the
+        reader's general methods, which note its outcome against its pending index.
         """
-        single, multi, tally, file_index, passed = (
-            self.single,
-            self.multi,
-            self.tally,
-            self.file_index,
-            self.passed,
-        )
+        keys, times, codes = self.keys, self.times, self.codes
+        append_key, append_time = keys.append, times.append
         depth = 0  # inside the open testcase
-        key = ""
-        repeat = False
-        total = 0.0
-        floor, above = self.floor, self.above
         layout, prefix = self.layout, self.prefix
         skip: list[str] | None = None  # a lone <skipped> of the open testcase, kept as expat gave it
 
         def start(tag: str, attrs: list[str]) -> None:
-            nonlocal depth, key, repeat, total, floor, layout, prefix, skip
+            nonlocal depth, layout, prefix, skip
             if tag == "testcase" and not depth:
                 depth = 1
                 count, classname_at, name_at, time_at = layout
-                if not (
+                if (
                     len(attrs) == count
                     and attrs[name_at] == "name"
                     and attrs[classname_at] == "classname"
+                    and attrs[time_at] == "time"
                     and attrs[name_at + 1]
                 ):
-                    self._start_case(_attrs(attrs))
-                    key, repeat, floor, layout, prefix = (
-                        self.key,
-                        self.repeat,
-                        self.floor,
-                        self.layout,
-                        self.prefix,
-                    )
+                    append_key(f"{prefix}{attrs[classname_at + 1]}\x1f{attrs[name_at + 1]}")
+                    append_time(attrs[time_at + 1])
                     return
-                key = f"{prefix}{attrs[classname_at + 1]}\x1f{attrs[name_at + 1]}"
-                if key in single or (multi and key in multi):
-                    repeat = True
-                    self.repeats += 1
-                else:
-                    single[key] = passed
-                if time_at >= 0:
-                    try:
-                        value = float(attrs[time_at + 1])
-                    except ValueError:
-                        value = -1.0
-                    if 0.0 <= value < _MAX_SECONDS:  # false for NaN too
-                        total += value
-                        if value > floor:
-                            tally.time(key, value)
-                            floor = self.floor = tally.slow_floor
-                        if value >= above:
-                            self._duration(key, value)
-                    else:
-                        tally.bad_times += 1
+                self._start_case(_attrs(attrs))
+                layout, prefix = self.layout, self.prefix
             elif depth:
                 depth += 1
                 if depth == 2 and tag in _RESULT_TAGS:
@@ -555,28 +647,15 @@ class _FileReader:
                 self._other_start(tag, attrs)
 
         def end(tag: str) -> None:
-            nonlocal depth, repeat, prefix, skip
+            nonlocal depth, prefix, skip
             if depth == 1:  # the testcase itself
                 depth = 0
-                if skip is not None and self.case_attrs is not None:
-                    self._child("skipped", skip)  # the general path reads it with the attributes
-                    skip = None
-                if self.children is not None or self.case_attrs is not None:
-                    self.key, self.repeat = key, repeat
+                if self.children is not None:
                     self._finish_case()
-                    repeat = False
                 elif skip is not None:
-                    code = XFAILED if _attrs(skip).get("type") == "pytest.xfail" else SKIPPED
                     self.elements[_SKIPS] += 1
-                    if repeat:
-                        tally.add(key, code, file_index)
-                        repeat = False
-                    else:  # counted as passed when it started
-                        single[key] = code | (file_index << 4)
+                    codes[len(keys) - 1] = XFAILED if _attrs(skip).get("type") == "pytest.xfail" else SKIPPED
                     skip = None
-                elif repeat:
-                    tally.add(key, PASSED, file_index)
-                    repeat = False
             elif depth:
                 if depth == 2 and self.children and self.children[-1].text is not None:
                     self._stop_text()
@@ -589,12 +668,121 @@ class _FileReader:
                 if not self.stray_depth:
                     self._stray()
 
-        def flush() -> None:
-            nonlocal total
-            self.total_seconds += total
-            total = 0.0
+        def settle() -> None:
+            """Commit the pending attempts; the open testcase's stays pending until its end."""
+            settled = len(keys) - 1 if depth else len(keys)
+            if settled > 0:
+                self._commit(settled)
 
-        return start, end, flush
+        def at_rest() -> bool:
+            return not depth and self.stray is None
+
+        return start, end, settle, at_rest
+
+    def _commit(self, n: int) -> None:
+        """Settle the first n pending attempts (none of them open): their ids, then their times."""
+        keys, times = self.keys, self.times
+        batch, raw = (keys, times) if n == len(keys) else (keys[:n], times[:n])
+        self._settle_ids(batch)
+        self._settle_times(batch, raw)
+        del keys[:n], times[:n]
+        self.codes.clear()  # an open testcase gets its outcome only at its end
+
+    def _settle_ids(self, batch: list[str]) -> None:
+        """Count the batch's attempts per test id, exactly as if each had been added in turn."""
+        single, multi, codes = self.single, self.multi, self.codes
+        fresh = dict.fromkeys(batch, self.passed)
+        # ids seen before or twice in the batch (reruns, shards) are added attempt by attempt, in order
+        again: set[str] = set()
+        if multi and not multi.keys().isdisjoint(fresh.keys()):
+            again = fresh.keys() & multi.keys()
+        if len(fresh) != len(batch):
+            again.update(key for key, n in Counter(batch).items() if n > 1)
+        if self.file_index:
+            if not single.keys().isdisjoint(fresh.keys()):
+                again |= fresh.keys() & single.keys()
+            for key in again:
+                del fresh[key]
+            single.update(fresh)
+        else:
+            for key in again:
+                del fresh[key]
+            again |= self._update_first(fresh)
+        # every id left in `fresh` is new and seen once: the outcomes that are not a pass
+        shift = self.file_index << 4
+        for index, code in codes.items():
+            key = batch[index]
+            if key in fresh:
+                single[key] = code | shift
+                if not shift:
+                    self.marked[key] = code
+        add, file_index = self.tally.add, self.file_index
+        for key in again:  # each id's attempts in document order (ids do not affect each other)
+            index = -1
+            for _ in range(batch.count(key)):
+                index = batch.index(key, index + 1)
+                if key in single or key in multi:
+                    self.repeats += 1
+                add(key, codes.get(index, PASSED), file_index)
+
+    def _update_first(self, fresh: dict[str, int]) -> set[str]:
+        """The first file's ids go into `single` with one probe each (checking first would be a second):
+        an id already there (from an earlier batch) had its value overwritten, so it is found by what
+        was *not* appended (dicts keep insertion order), given back its value from `marked` (the
+        first file's outcomes other than a pass) and returned, to be added attempt by attempt."""
+        single = self.single
+        before = len(single)
+        single.update(fresh)
+        added = len(single) - before
+        if added == len(fresh):
+            return set()
+        earlier = fresh.keys() - set(islice(reversed(single), added))
+        for key in earlier:
+            single[key] = self.marked.get(key, PASSED)
+            del fresh[key]
+        return earlier
+
+    def _settle_times(self, batch: list[str], raw: list[str | None]) -> None:
+        """Sum the batch's times and keep the slowest tests; unreadable times are counted, not summed."""
+        try:
+            values = list(map(float, raw))  # type: ignore[arg-type]
+        except (TypeError, ValueError):  # a missing or unreadable time: read them one by one
+            values = None
+        if values:
+            top = max(values)
+            # NaN escapes max() and min(), not fsum(); infinities and negatives are caught first
+            total = math.fsum(values) if min(values) >= 0.0 and top < _MAX_SECONDS else math.nan
+            if total == total:
+                self.total_seconds += total
+                if top > self.floor or top >= self.above:
+                    self._rank(batch, values)
+                return
+        readable: list[float] = []
+        timed: list[str] = []
+        for key, text in zip(batch, raw, strict=True):
+            if text is None:
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = -1.0
+            if 0.0 <= value < _MAX_SECONDS:  # false for NaN too
+                readable.append(value)
+                timed.append(key)
+            else:
+                self.tally.bad_times += 1
+        self.total_seconds += math.fsum(readable)
+        self._rank(timed, readable)
+
+    def _rank(self, keys: list[str], values: list[float]) -> None:
+        """Offer each time above the slowest-test floor (or the durations floor) to the tally, in order."""
+        tally, above = self.tally, self.above
+        for key, value in zip(keys, values, strict=True):
+            if value > self.floor:
+                tally.time(key, value)
+                self.floor = tally.slow_floor
+            if value >= above:
+                self._duration(key, value)
 
     def _child(self, tag: str, attrs: list[str]) -> None:
         """A result element (<failure>, <skipped>, ...) of the open testcase."""
@@ -616,24 +804,6 @@ class _FileReader:
         elif tag == "property" and self.frames:
             properties = _attrs(attrs)
             self.frames[-1].properties[properties.get("name", "")] = properties.get("value", "")
-
-    def _time(self, key: str, seconds: str | None) -> None:
-        """The general path's time handling (the hot path inlines the same)."""
-        if not seconds:
-            return
-        try:
-            value = float(seconds)
-        except ValueError:
-            value = -1.0
-        if 0.0 <= value < _MAX_SECONDS:  # false for NaN too
-            self.total_seconds += value
-            if value > self.floor:
-                self.tally.time(key, value)
-                self.floor = self.tally.slow_floor
-            if value >= self.above:
-                self._duration(key, value)
-        else:
-            self.tally.bad_times += 1
 
     def _duration(self, key: str, value: float) -> None:
         """JUnitOptions(durations_above=...): keep each slow test's slowest attempt."""
@@ -663,31 +833,24 @@ class _FileReader:
         if dialect.suite_as_classname and classname == "test" and self.frames:
             classname = self.frames[-1].name
         file = attrs.get("file") if self.read_file_attr else None
-        # \x1f (unit separator) is not a legal XML 1.0 character, so keys never collide.
-        key = self.key = f"{file or ''}{self.prefix}{classname}\x1f{name}"
         self.case_attrs = attrs
-        if dialect is dialects.RUFF:
-            return
-        if key in self.single or key in self.multi:
-            self.repeat = True
-            self.repeats += 1
-        else:
-            self.single[key] = self.passed
-        self._time(key, attrs.get("time"))
+        self.children = []  # read at its end, whether or not children come
+        if dialect is not dialects.RUFF:
+            # \x1f (unit separator) is not a legal XML 1.0 character, so keys never collide.
+            self.keys.append(f"{file or ''}{self.prefix}{classname}\x1f{name}")
+            self.times.append(attrs.get("time"))
 
     def _finish_case(self) -> None:
+        """The end of a testcase with children or unusual attributes: note its outcome unless a pass."""
+        attrs, children = self.case_attrs, self.children
+        self.case_attrs = self.children = None
         if self.dialect is dialects.RUFF:
             self.tally.ruff_cases += 1
-            self.children = self.case_attrs = None
             return
-        key = self.key or ""
-        code = self._classify(self.case_attrs or {}, self.children or [], key)
-        if self.repeat:
-            self.tally.add(key, code, self.file_index)
-        else:  # counted as passed when it started
-            self.tally.single[key] = code | (self.file_index << 4)
-        self.children = self.case_attrs = None
-        self.repeat = False
+        index = len(self.keys) - 1  # an open testcase is always the last pending attempt
+        code = self._classify(attrs or {}, children or [], self.keys[index])
+        if code != PASSED:
+            self.codes[index] = code
 
     def _detect(self, attrs: dict[str, str]) -> dialects.Dialect:
         suite = self.frames[-1] if self.frames else None
@@ -703,10 +866,10 @@ class _FileReader:
         self.dialect = dialect
         # the hot path serves dialects without per-testcase rules, once it knows where attributes sit
         fast = not (dialect.case_attributes or dialect.suite_as_classname or self.read_file_attr)
-        if fast and dialect is not dialects.RUFF and "name" in attrs and "classname" in attrs:
-            names = list(attrs)
-            where = {n: 2 * i for i, n in enumerate(names)}
-            self.layout = (2 * len(names), where["classname"], where["name"], where.get("time", -1))
+        if fast and dialect is not dialects.RUFF and sorted(attrs) == ["classname", "name", "time"]:
+            where = {n: 2 * i for i, n in enumerate(attrs)}
+            self.layout = (6, where["classname"], where["name"], where["time"])
+            self.shape = run_shape(list(attrs))
         # suites opened before the dialect was known take its labels now
         for frame in self.frames:
             if frame.tag == "testsuite":
@@ -787,7 +950,7 @@ class _FileReader:
     # -- suites --------------------------------------------------------------------------------
 
     def _cases(self) -> int:
-        return len(self.single) + len(self.multi) - self.known + self.repeats
+        return len(self.single) + len(self.multi) - self.known + self.repeats + len(self.keys)
 
     def _snapshot(self) -> tuple[int, ...]:
         e, s = self.elements, self.synthetic

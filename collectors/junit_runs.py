@@ -1,0 +1,101 @@
+"""Runs of plain testcases, read from the raw bytes without the XML parser.
+
+Most of a large JUnit file is a run of childless testcases written the same way, for example pytest's
+`<testcase classname="m" name="t" time="0.001" />` a million times. Handing each to expat costs two
+Python callbacks and an attribute list; reading a whole run with a few C-level bytes operations
+costs a fraction of that. The JUnit reader (collectors/junit.py) takes a run out of expat's input
+only where expat would read it as elements of the open suite (see `_FileReader._feed`), and this
+module accepts a run only when the bytes say exactly what expat would report, else the reader feeds
+them to expat as usual. `read_run` accepts a run when:
+
+* every `<` of the run opens one of its testcase tags, and every tag is `<testcase` followed by the
+  file's three attributes (classname, name, time, in its first testcase's order), each `="..."`
+  with one space before it, then optional whitespace and `/>`; whitespace may separate the tags,
+  the same between every two of them;
+* no value holds `&` (an entity or a character reference), a control character (tabs and line
+  ends are normalised to spaces in attribute values), U+FFFE/U+FFFF, or bytes that are not UTF-8;
+  so each value is its own bytes, decoded;
+* every name is non-empty (a nameless testcase gets a key of its own, on the general path).
+
+Nothing else in XML can look like this: `<` cannot appear inside an attribute value or text, and
+comments, CDATA sections and processing instructions are excluded by where the reader looks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_C0 = bytes(range(32))  # control characters: refused or normalised by XML in attribute values
+_NOT_XML = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")  # U+FFFE, U+FFFF: valid UTF-8, not XML characters
+_SPACE = rb"[ \t\r\n]*"
+
+
+@dataclass(frozen=True, slots=True)
+class RunShape:
+    """How this file writes a plain testcase: its attribute names in order."""
+
+    start: bytes  # b'<testcase classname="', where a run can begin
+    open: bytes  # the first piece of a run split on '"'
+    second: bytes  # b' name='
+    third: bytes  # b' time='
+    between: re.Pattern[bytes]  # the piece between two testcases: close one, open the next
+    close: re.Pattern[bytes]  # the last piece: whitespace and "/>"
+    classname_at: int  # where each value sits among the six pieces of a testcase
+    name_at: int
+    time_at: int
+
+
+def run_shape(names: list[str]) -> RunShape:
+    """The shape of plain testcases whose attributes are `names` (classname, name and time, in order)."""
+    first, second, third = (name.encode() for name in names)
+    opener = b"<testcase " + first + b"="
+    return RunShape(
+        start=opener + b'"',
+        open=opener,
+        second=b" " + second + b"=",
+        third=b" " + third + b"=",
+        between=re.compile(_SPACE + b"/>" + _SPACE + re.escape(opener)),
+        close=re.compile(_SPACE + b"/>"),
+        classname_at=1 + 2 * names.index("classname"),
+        name_at=1 + 2 * names.index("name"),
+        time_at=1 + 2 * names.index("time"),
+    )
+
+
+def read_run(shape: RunShape, run: bytes, prefix: bytes) -> tuple[list[str], list[bytes]] | None:
+    """The keys (`prefix` classname \\x1f name) and raw times of a run of plain testcases, or None
+    when `run` is not exactly such a run (see the module docstring)."""
+    parts = run.split(b'"')
+    count, rest = divmod(len(parts), 6)
+    if rest != 1 or not count or parts[0] != shape.open or shape.close.fullmatch(parts[-1]) is None:
+        return None
+    if parts[2::6].count(shape.second) != count or parts[4::6].count(shape.third) != count:
+        return None
+    between = parts[6:-1:6]
+    if between and (between.count(between[0]) != count - 1 or shape.between.fullmatch(between[0]) is None):
+        return None
+    # the pieces around the values are exact, so only the values can hide markup or odd characters
+    values = b"".join(parts[1::2])
+    if b"<" in values or b"&" in values or len(values.translate(None, _C0)) != len(values):
+        return None
+    if _NOT_XML[0] in values or _NOT_XML[1] in values:
+        return None
+    names = parts[shape.name_at :: 6]
+    if b"" in names:
+        return None
+    # one blob of \x00 prefix classname \x1f name per testcase (no XML text holds NUL), decoded at once
+    flat = [b"\x00" + prefix, b"", b"\x1f", b""] * count
+    flat[1::4] = parts[shape.classname_at :: 6]
+    flat[3::4] = names
+    try:
+        keys = b"".join(flat)[1:].decode("utf-8").split("\x00")
+    except UnicodeDecodeError:
+        return None
+    times = parts[shape.time_at :: 6]
+    if not values.isascii():  # float() reads non-ASCII digits from str only
+        try:
+            times = [t.decode("utf-8") for t in times]  # type: ignore[misc]
+        except UnicodeDecodeError:
+            return None
+    return keys, times
