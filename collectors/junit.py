@@ -32,7 +32,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from xml.parsers import expat
 
@@ -133,16 +132,19 @@ class JUnitOptions:
 class _Tally:
     """Per-test state while streaming, shared by all files of a suite.
 
-    Most tests have exactly one element, so they cost one dict entry holding a small int
-    (outcome | flaky-mark | file index << 4). Only ids seen more than once are promoted to a list of
-    attempts, and only non-passing tests keep their name and message. Tests known only from a
-    suite's counts are added to `extra` and, when failing, to `synthetic`.
+    Every test id costs one set entry (in the reader's `here` while its file is read, then in `seen`);
+    most tests have exactly one element and it passes, which is all they cost. A test with one
+    element that did not simply pass also has a dict entry holding a small int (outcome | flaky-mark |
+    file index << 4). Only ids seen more than once are promoted to a list of attempts, and only
+    non-passing tests keep their name and message. Tests known only from a suite's counts are added to
+    `extra` and, when failing, to `synthetic`.
     """
 
     def __init__(self, options: JUnitOptions) -> None:
         self.options = options
-        self.single: dict[str, int] = {}
-        self.multi: dict[str, list[int]] = {}
+        self.seen: set[str] = set()  # every id of the files already read
+        self.single: dict[str, int] = {}  # one attempt that is not a plain pass
+        self.multi: dict[str, list[int]] = {}  # several attempts
         # id -> (outcome, message, file, exception type, trace facts)
         self.details: dict[str, tuple[int, str, str | None, str | None, TraceFacts]] = {}
         self.slow: dict[str, float] = {}  # at most options.slowest entries
@@ -158,18 +160,25 @@ class _Tally:
         self.extra = TestCounts()
         self.synthetic: list[FailingTest] = []
 
-    def add(self, key: str, code: int, file_index: int) -> None:
-        """A further attempt of a test already seen (the reader counts attempts)."""
+    def add(self, key: str, code: int, file_index: int, here: set[str]) -> None:
+        """One attempt, in document order, of a test that may have been seen before; `here` holds the
+        ids of the file being read so far (the reader counts attempts)."""
         packed = code | (file_index << 4)
-        previous = self.single.get(key)
-        if previous is None:
-            history = self.multi.get(key)
-            if history is None:
-                self.single[key] = packed
-                return
-        else:
+        history = self.multi.get(key)
+        if history is None:
+            previous = self.single.pop(key, None)
+            if previous is None:
+                if key in here:  # one plain pass, earlier in this file
+                    previous = PASSED | (file_index << 4)
+                elif key in self.seen:  # one plain pass in an earlier file: not a rerun of this one
+                    previous = PASSED | ((file_index - 1) << 4)
+                else:
+                    here.add(key)
+                    if code != PASSED:
+                        self.single[key] = packed
+                    return
+            here.add(key)
             history = self.multi[key] = [previous]
-            del self.single[key]
         last = history[-1]
         # A pass immediately followed by the same id in the same file was a failed attempt (rerun).
         if last & 7 == PASSED and last >> 4 == file_index:
@@ -191,7 +200,7 @@ class _Tally:
     def finish(self) -> tuple[TestCounts, list[str]]:
         # C-speed tallies: a million single-attempt tests are counted without a Python-level loop
         by_packed = Counter(self.single.values())  # a handful of distinct values: outcome | mark | file
-        tallies: Counter[int] = Counter()
+        tallies: Counter[int] = Counter({PASSED: len(self.seen) - len(self.single) - len(self.multi)})
         marked = False
         for packed, n in by_packed.items():
             tallies[packed & 7] += n
@@ -268,11 +277,7 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
         failed_subtests=tally.failed_subtests,
         time_seconds=round(tally.time_seconds, 6),
         warnings=warnings,
-        outcomes=(
-            {display_id(k): _NAMES[_final_outcome(tally, k)] for k in (*tally.single, *tally.multi)}
-            if options.keep_outcomes
-            else None
-        ),
+        outcomes=_outcomes(tally) if options.keep_outcomes else None,
         readings=readings,
         durations=(
             {display_id(k): round(t, 6) for k, t in tally.durations.items()}
@@ -286,7 +291,12 @@ def _final_outcome(tally: _Tally, key: str) -> int:
     packed = tally.single.get(key)
     if packed is not None:
         return packed & 7
-    return _resolve(tally.multi[key])[0]
+    history = tally.multi.get(key)
+    return PASSED if history is None else _resolve(history)[0]
+
+
+def _outcomes(tally: _Tally) -> dict[str, str]:
+    return {display_id(k): _NAMES[_final_outcome(tally, k)] for k in tally.seen}
 
 
 # Counters kept per file and compared with what suites declare: <failure> and <error> elements,
@@ -383,24 +393,20 @@ class _FileReader:
         "floor",
         "frames",
         "handlers",
+        "here",
         "in_cdata",
         "keys",
-        "known",
         "layout",
-        "marked",
         "message_chars",
-        "multi",
         "notes",
         "occurrences",
         "parser",
-        "passed",
         "path",
         "prefix",
         "read_file_attr",
-        "repeats",
         "run_prefix",
+        "settled",
         "shape",
-        "single",
         "stray",
         "stray_depth",
         "synthetic",
@@ -416,7 +422,6 @@ class _FileReader:
     def __init__(self, tally: _Tally, file_index: int, path: str | Path) -> None:
         self.tally = tally
         self.file_index = file_index
-        self.passed = PASSED | (file_index << 4)
         self.path = path
         self.message_chars = tally.options.message_chars
         self.dialect: dialects.Dialect | None = None
@@ -427,15 +432,12 @@ class _FileReader:
         self.keys: list[str] = []
         self.times: list[str | None] = []
         self.codes: dict[int, int] = {}
-        self.marked: dict[str, int] = {}  # first file only: ids whose one attempt so far is not a pass
-        # testcase elements read (attempts) = new ids (the growth of the tally's dicts) + repeats + pending
-        self.repeats = 0
-        self.known = len(tally.single) + len(tally.multi)
+        self.here: set[str] = set()  # the ids of this file so far
+        self.settled = 0  # testcase elements read (attempts) = settled + pending
         self.floor = tally.slow_floor
         self.above = tally.durations_above
         self.case_attrs: dict[str, str] | None = None  # only when the general path needs them
         self.children: list[_Child] | None = None
-        self.single, self.multi = tally.single, tally.multi
         self.total_seconds = 0.0
         self.elements = [0, 0, 0, 0]  # [unused, failures, errors, skipped testcases] seen as elements
         self.synthetic = [0, 0, 0, 0]  # cases, failures, errors, skips made from declared counts
@@ -470,7 +472,13 @@ class _FileReader:
         self._finish_document()
         settle()
         cases = self._cases()
-        self.tally.attempts += cases
+        tally = self.tally
+        if tally.seen:
+            tally.seen |= self.here
+        else:
+            tally.seen = self.here
+        self.here = set()
+        tally.attempts += cases
         self.tally.time_seconds += self.total_seconds
         counted = {
             "testcases": cases,
@@ -689,58 +697,33 @@ class _FileReader:
         self.codes.clear()  # an open testcase gets its outcome only at its end
 
     def _settle_ids(self, batch: list[str]) -> None:
-        """Count the batch's attempts per test id, exactly as if each had been added in turn."""
-        single, multi, codes = self.single, self.multi, self.codes
-        fresh = dict.fromkeys(batch, self.passed)
-        # ids seen before or twice in the batch (reruns, shards) are added attempt by attempt, in order
-        again: set[str] = set()
-        if multi and not multi.keys().isdisjoint(fresh.keys()):
-            again = fresh.keys() & multi.keys()
-        if len(fresh) != len(batch):
-            again.update(key for key, n in Counter(batch).items() if n > 1)
-        if self.file_index:
-            if not single.keys().isdisjoint(fresh.keys()):
-                again |= fresh.keys() & single.keys()
-            for key in again:
-                del fresh[key]
-            single.update(fresh)
-        else:
-            for key in again:
-                del fresh[key]
-            again |= self._update_first(fresh)
-        # every id left in `fresh` is new and seen once: the outcomes that are not a pass
+        """Count the batch's attempts per test id, exactly as if each had been added in turn.
+
+        Usually every id is new and seen once: the batch joins `here` (the file's ids) in one C-level
+        update, and the few that did not simply pass get their outcome in the tally's `single`. Ids
+        seen before, or twice in the batch (reruns, shards), are added attempt by attempt, in order.
+        """
+        tally, here, codes = self.tally, self.here, self.codes
+        earlier = here.intersection(batch) if not here.isdisjoint(batch) else set()
+        in_here = earlier.copy()
+        if tally.seen and not tally.seen.isdisjoint(batch):
+            earlier |= tally.seen.intersection(batch)
+        size = len(here)
+        here.update(batch)
+        again = earlier
+        if earlier or len(here) - size != len(batch):
+            again = earlier | {key for key, n in Counter(batch).items() if n > 1}
+            here.difference_update(again - in_here)  # as before this batch, for `add`
         shift = self.file_index << 4
         for index, code in codes.items():
-            key = batch[index]
-            if key in fresh:
-                single[key] = code | shift
-                if not shift:
-                    self.marked[key] = code
-        add, file_index = self.tally.add, self.file_index
+            if batch[index] not in again:
+                tally.single[batch[index]] = code | shift
         for key in again:  # each id's attempts in document order (ids do not affect each other)
             index = -1
             for _ in range(batch.count(key)):
                 index = batch.index(key, index + 1)
-                if key in single or key in multi:
-                    self.repeats += 1
-                add(key, codes.get(index, PASSED), file_index)
-
-    def _update_first(self, fresh: dict[str, int]) -> set[str]:
-        """The first file's ids go into `single` with one probe each (checking first would be a second):
-        an id already there (from an earlier batch) had its value overwritten, so it is found by what
-        was *not* appended (dicts keep insertion order), given back its value from `marked` (the
-        first file's outcomes other than a pass) and returned, to be added attempt by attempt."""
-        single = self.single
-        before = len(single)
-        single.update(fresh)
-        added = len(single) - before
-        if added == len(fresh):
-            return set()
-        earlier = fresh.keys() - set(islice(reversed(single), added))
-        for key in earlier:
-            single[key] = self.marked.get(key, PASSED)
-            del fresh[key]
-        return earlier
+                tally.add(key, codes.get(index, PASSED), self.file_index, here)
+        self.settled += len(batch)
 
     def _settle_times(self, batch: list[str], raw: list[str | None]) -> None:
         """Sum the batch's times and keep the slowest tests; unreadable times are counted, not summed."""
@@ -950,7 +933,7 @@ class _FileReader:
     # -- suites --------------------------------------------------------------------------------
 
     def _cases(self) -> int:
-        return len(self.single) + len(self.multi) - self.known + self.repeats + len(self.keys)
+        return self.settled + len(self.keys)
 
     def _snapshot(self) -> tuple[int, ...]:
         e, s = self.elements, self.synthetic
