@@ -543,7 +543,7 @@ class _FileReader:
                     self._parse(data[fed:begin])
                     fed = begin
                 if self._take(data[begin:end]):
-                    fed = look = end
+                    fed = end  # the rest up to the end tag (a testcase with children) is expat's
         if fed < size:
             self._parse(data[fed:] if fed else data)
 

@@ -24,7 +24,7 @@ comments, CDATA sections and processing instructions are excluded by where the r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _C0 = bytes(range(32))  # control characters: refused or normalised by XML in attribute values
 _NOT_XML = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")  # U+FFFE, U+FFFF: valid UTF-8, not XML characters
@@ -37,13 +37,14 @@ class RunShape:
 
     start: bytes  # b'<testcase classname="', where a run can begin
     open: bytes  # the first piece of a run split on '"'
-    second: bytes  # b' name='
-    third: bytes  # b' time='
+    inner: bytes  # the pieces between a testcase's values, joined: b' name= time='
     between: re.Pattern[bytes]  # the piece between two testcases: close one, open the next
     close: re.Pattern[bytes]  # the last piece: whitespace and "/>"
     classname_at: int  # where each value sits among the six pieces of a testcase
     name_at: int
     time_at: int
+    # separators that matched `between` or `close` already (a file uses one or two of each)
+    checked: tuple[set[bytes], set[bytes]] = field(default_factory=lambda: (set(), set()))
 
 
 def run_shape(names: list[str]) -> RunShape:
@@ -53,8 +54,7 @@ def run_shape(names: list[str]) -> RunShape:
     return RunShape(
         start=opener + b'"',
         open=opener,
-        second=b" " + second + b"=",
-        third=b" " + third + b"=",
+        inner=b" " + second + b"= " + third + b"=",
         between=re.compile(_SPACE + b"/>" + _SPACE + re.escape(opener)),
         close=re.compile(_SPACE + b"/>"),
         classname_at=1 + 2 * names.index("classname"),
@@ -68,18 +68,22 @@ def read_run(shape: RunShape, run: bytes, prefix: bytes) -> tuple[list[str], lis
     when `run` is not exactly such a run (see the module docstring)."""
     parts = run.split(b'"')
     count, rest = divmod(len(parts), 6)
-    if rest != 1 or not count or parts[0] != shape.open or shape.close.fullmatch(parts[-1]) is None:
+    if rest != 1 or not count:
         return None
-    if parts[2::6].count(shape.second) != count or parts[4::6].count(shape.third) != count:
+    # every piece between two values at once: what the shape says, with one `between` throughout
+    between, close = parts[6] if count > 1 else b"", parts[-1]
+    if count > 1 and not _matches(shape.between, between, shape.checked[0]):
         return None
-    between = parts[6:-1:6]
-    if between and (between.count(between[0]) != count - 1 or shape.between.fullmatch(between[0]) is None):
+    if not _matches(shape.close, close, shape.checked[1]):
         return None
-    # the pieces around the values are exact, so only the values can hide markup or odd characters
+    if b"".join(parts[0::2]) != shape.open + (shape.inner + between) * (count - 1) + shape.inner + close:
+        return None
+    # so only the values can hide markup or characters expat would refuse or change
     values = b"".join(parts[1::2])
     if b"<" in values or b"&" in values or len(values.translate(None, _C0)) != len(values):
         return None
-    if _NOT_XML[0] in values or _NOT_XML[1] in values:
+    ascii = values.isascii()
+    if not ascii and (_NOT_XML[0] in values or _NOT_XML[1] in values):
         return None
     names = parts[shape.name_at :: 6]
     if b"" in names:
@@ -93,9 +97,19 @@ def read_run(shape: RunShape, run: bytes, prefix: bytes) -> tuple[list[str], lis
     except UnicodeDecodeError:
         return None
     times = parts[shape.time_at :: 6]
-    if not values.isascii():  # float() reads non-ASCII digits from str only
+    if not ascii:  # float() reads non-ASCII digits from str only
         try:
             times = [t.decode("utf-8") for t in times]  # type: ignore[misc]
         except UnicodeDecodeError:
             return None
     return keys, times
+
+
+def _matches(pattern: re.Pattern[bytes], piece: bytes, checked: set[bytes]) -> bool:
+    if piece in checked:
+        return True
+    if pattern.fullmatch(piece) is None:
+        return False
+    if len(checked) < 16:
+        checked.add(piece)
+    return True
