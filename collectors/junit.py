@@ -524,36 +524,60 @@ class _FileReader:
         it has been fed and fully read (no token left open: not inside a tag, a comment or a processing
         instruction), no CDATA section is open, and no testcase or stray element is open. Between two
         end tags the run stops before the last testcase when that one has children (its end tag is
-        what ends the stretch). What is not taken, expat reads as usual.
+        what ends the stretch). When the stretch is not a run as a whole, what comes before its first
+        odd testcase is taken and that one left to expat. What is not taken, expat reads as usual.
         """
-        shape = self.shape
         if not self.fed and data[:2] in _UTF16_MARKS:
             self.utf8 = False
+        if self.dialect is None and self.utf8:
+            data = self._learn(data)
+        shape = self.shape
         if shape is None or not self.utf8:
             self._parse(data)
             return
         start, size = shape.start, len(data)
         fed = look = 0  # data[:fed] is fed to expat; runs are looked for from `look` on
         while (begin := data.find(start, look)) >= 0:
-            stop = _END_TAG.search(data, begin)
-            look = stop.start() if stop else size
+            if begin > fed:
+                self._parse(data[fed:begin])
+                fed = begin
+            if not self._at_rest():  # in a comment, a CDATA section, a testcase: try the next one
+                look = begin + 1
+                continue
+            found = _END_TAG.search(data, begin)
+            look = found.start() if found else size
             end = _run_end(data, start, begin, look)
-            if end > begin:
-                if begin > fed:
-                    self._parse(data[fed:begin])
-                    fed = begin
-                if self._take(data[begin:end]):
-                    fed = end  # the rest up to the end tag (a testcase with children) is expat's
+            if end <= begin:
+                continue
+            if self._take(data[begin:end]):
+                fed = end  # the rest up to the end tag (a testcase with children) is expat's
+                continue
+            cut = data.rfind(b"/>", begin, shape.plain.match(data, begin, end).end()) + 2  # type: ignore[union-attr]
+            if cut > begin and self._take(data[begin:cut]):
+                fed = cut
+                look = data.find(b"<", cut) + 1  # past the odd testcase
         if fed < size:
             self._parse(data[fed:] if fed else data)
 
-    def _take(self, run: bytes) -> bool:
-        """Count `run` as plain testcases of the open suite, if expat would read it so (see `_feed`)."""
+    def _learn(self, data: bytes) -> bytes:
+        """Feed expat up to the end of the first testcase's start tag: its attributes may allow runs in
+        the rest of the piece (the first piece of a file, about 700 of pytest's testcases)."""
+        first = data.find(b"<testcase")
+        close = data.find(b">", first) if first >= 0 else -1
+        if close < 0:
+            return data
+        self._parse(data[: close + 1])
+        return data[close + 1 :]
+
+    def _at_rest(self) -> bool:
+        """Whether expat has read everything fed so far and nothing but suites is open (see `_feed`)."""
         parser = self.parser
         if parser is None or parser.CurrentByteIndex != self.fed or self.in_cdata or not self.frames:
             return False
-        if not self.handlers[3]():  # a testcase or a stray element is open
-            return False
+        return self.handlers[3]()  # no testcase and no stray element open
+
+    def _take(self, run: bytes) -> bool:
+        """Count `run` as plain testcases of the open suite, if it is a run (collectors/junit_runs.py)."""
         prefix, encoded = self.run_prefix
         if prefix is not self.prefix:
             prefix, encoded = self.run_prefix = (self.prefix, self.prefix.encode())
@@ -848,7 +872,8 @@ class _FileReader:
         self.read_file_attr = "file" in attrs
         self.dialect = dialect
         # the hot path serves dialects without per-testcase rules, once it knows where attributes sit
-        fast = not (dialect.case_attributes or dialect.suite_as_classname or self.read_file_attr)
+        # (rules on attributes other than these three, such as case_attributes, cannot apply to it)
+        fast = not (dialect.suite_as_classname or self.read_file_attr)
         if fast and dialect is not dialects.RUFF and sorted(attrs) == ["classname", "name", "time"]:
             where = {n: 2 * i for i, n in enumerate(attrs)}
             self.layout = (6, where["classname"], where["name"], where["time"])

@@ -39,6 +39,7 @@ class RunShape:
     open: bytes  # the first piece of a run split on '"'
     inner: bytes  # the pieces between a testcase's values, joined: b' name= time='
     between: re.Pattern[bytes]  # the piece between two testcases: close one, open the next
+    plain: re.Pattern[bytes]  # plain testcases, most of these checks in one (slow) regex: to find the odd one
     close: re.Pattern[bytes]  # the last piece: whitespace and "/>"
     classname_at: int  # where each value sits among the six pieces of a testcase
     name_at: int
@@ -51,11 +52,14 @@ def run_shape(names: list[str]) -> RunShape:
     """The shape of plain testcases whose attributes are `names` (classname, name and time, in order)."""
     first, second, third = (name.encode() for name in names)
     opener = b"<testcase " + first + b"="
+    value = b'"[^"<&\\x00-\\x1f]*"'
+    tag = opener + value + b" " + second + b"=" + value + b" " + third + b"=" + value + _SPACE + b"/>"
     return RunShape(
         start=opener + b'"',
         open=opener,
         inner=b" " + second + b"= " + third + b"=",
         between=re.compile(_SPACE + b"/>" + _SPACE + re.escape(opener)),
+        plain=re.compile(b"(?:" + tag + _SPACE + b")*"),
         close=re.compile(_SPACE + b"/>"),
         classname_at=1 + 2 * names.index("classname"),
         name_at=1 + 2 * names.index("name"),
