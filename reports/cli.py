@@ -312,6 +312,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
 
 
+def entry() -> int:
+    """The `healthdeck` command: `main`, where a crash is exit 5 (internal error), never Python's exit 1,
+    which a CI script reads as the gate's NO-GO. The traceback stays: it is what a bug report needs."""
+    try:
+        return main()
+    except Exception as exc:  # a healthdeck bug, or a broken environment (e.g. a dependency that fails)
+        import traceback
+
+        traceback.print_exc()
+        print(f"healthdeck: internal error: {type(exc).__name__}: {exc} (exit 5; if healthdeck shares its "
+              "environment with the project, install it in a venv of its own)", file=sys.stderr)  # fmt: skip
+        return EXIT_INTERNAL
+
+
 def _database_error(exc: Exception) -> bool:
     """An error of the history store's database that no store method turned into a HistoryError (a
     server gone mid-command, a read that timed out on a lock): still one line, not a traceback."""
@@ -342,4 +356,4 @@ def _exit_code(exc: Exception, command: str) -> int | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

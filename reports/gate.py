@@ -303,9 +303,8 @@ def junit_xml(verdict: dict) -> str:
     failures = errors = skipped = 0
     for c in verdict["conditions"]:
         head = f'<testcase classname="healthdeck.gate" name={quoteattr(c["name"])}>'
-        text = quoteattr(
-            f"{c['description']}: actual {c['actual']} vs threshold {c['threshold']}. {c['detail']}".strip()
-        )
+        label, actual, threshold = condition_figures(c)
+        text = quoteattr(f"{label}: {actual} vs threshold {threshold}. {c['detail']}".strip())
         if c["status"] == FAIL:
             failures += 1
             cases.append(f"{head}<failure message={text}/></testcase>")

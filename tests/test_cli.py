@@ -149,3 +149,21 @@ def test_console_script_demo(tmp_path) -> None:
     assert report["summary"]["tests"]["unit"]["passed"] == 4908
     assert report["summary"]["missing"] == []  # the demo includes every input
     assert report["summary"]["verdict"] in ("GO", "NO-GO", "INCOMPLETE")  # the demo gates every run
+
+
+def test_a_crash_is_exit_5_never_the_gates_exit_1(tmp_path) -> None:
+    """A project that breaks a package healthdeck imports (here jsonschema, shadowed by a file with a syntax
+    error, as an editable install of a broken commit does): exit 5 with the traceback, not exit 1 (NO-GO)."""
+    broken = tmp_path / "site" / "jsonschema"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("def broken(:\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "site")}
+    done = subprocess.run(
+        [sys.executable, "-m", "healthdeck.reports.cli", "collect", "--no-history", "--out", str(tmp_path / "out"),
+         "--junit", f"smoke={EDGE / 'xunit2.xml'}"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 5, done.stderr
+    assert "Traceback" in done.stderr and "SyntaxError" in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("healthdeck: internal error: SyntaxError:")
+    assert not (tmp_path / "out" / "latest.json").exists()

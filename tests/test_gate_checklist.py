@@ -302,3 +302,28 @@ def test_gate_junit_lists_every_item(empty_project) -> None:
     assert _run("gate", "--junit-xml", "gate.xml") == EXIT_NO_GO
     names = [c.get("name") for c in etree.parse(str(empty_project / "gate.xml")).iter("testcase")]
     assert names == ["smoke_pass_rate", "ruff_prod", "compileall_prod", "report_current", "openapi_breaking"]
+
+
+@pytest.mark.parametrize("unknown_blocks", [True, False])
+def test_annotations_and_the_gates_junit_agree_on_what_blocks(unknown_blocks: bool) -> None:
+    from healthdeck.reports.commands.comment import annotations
+    from healthdeck.reports.gate import junit_xml
+
+    conditions = [
+        {"name": "smoke_pass_rate", "description": "smoke pass rate (smoke)", "status": "FAIL", "actual": 0.5,
+         "threshold": 0.95, "detail": "1 passed, 1 failed, 0 errors", "unit": "fraction"},
+        {"name": "openapi_breaking", "description": "breaking OpenAPI changes", "status": "UNKNOWN", "actual": None,
+         "threshold": 0, "detail": "no OpenAPI input", "unit": "count"},
+        {"name": "ruff_prod", "description": "ruff findings in prod lanes", "status": "PASS", "actual": 0,
+         "threshold": 0, "detail": "", "unit": "count"},
+    ]  # fmt: skip
+    verdict = {"status": "NO-GO", "conditions": conditions, "unknown_blocks": unknown_blocks}
+    lines = annotations({"details": {"verdict": verdict}})
+    assert [line.split(" title=")[0] for line in lines] == [
+        "::error",
+        "::error" if unknown_blocks else "::warning",
+    ]
+    assert "50.00 %25 vs threshold 95.00 %25" in lines[0]  # % escaped as workflow commands need and "— vs threshold 0" in lines[1]
+    xml = junit_xml(verdict)
+    assert "None" not in xml and "actual" not in xml
+    assert 'message="breaking OpenAPI changes: — vs threshold 0. no OpenAPI input"' in xml

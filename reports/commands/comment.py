@@ -93,17 +93,17 @@ def cmd_comment(
 
 
 def annotations(report: dict) -> list[str]:
-    """GitHub workflow commands for failing and blocking-unknown gate conditions."""
+    """GitHub workflow commands for the gate conditions that did not pass: an error for each one that
+    blocks the release (a failure, or an unknown while unknowns block), a warning for an unknown that does not."""
     verdict = (report.get("details") or {}).get("verdict") or {"conditions": [], "unknown_blocks": True}
     lines = []
     for c in verdict["conditions"]:
-        if c["status"] == "FAIL" or (c["status"] == "UNKNOWN" and verdict["unknown_blocks"]):
-            label, actual, threshold = condition_figures(c)
-            text = f"{label}: {actual} vs threshold {threshold}" + (
-                f" ({c['detail']})" if c["detail"] else ""
-            )
-            level = "error" if c["status"] == "FAIL" else "warning"
-            lines.append(f"::{level} title=healthdeck gate {c['name']}::{_escape_command(text)}")
+        if c["status"] == "PASS":
+            continue
+        label, actual, threshold = condition_figures(c)
+        text = f"{label}: {actual} vs threshold {threshold}" + (f" ({c['detail']})" if c["detail"] else "")
+        level = "error" if c["status"] == "FAIL" or verdict["unknown_blocks"] else "warning"
+        lines.append(f"::{level} title=healthdeck gate {c['name']}::{_escape_command(text)}")
     return lines
 
 
