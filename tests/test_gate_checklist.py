@@ -323,7 +323,9 @@ def test_annotations_and_the_gates_junit_agree_on_what_blocks(unknown_blocks: bo
         "::error",
         "::error" if unknown_blocks else "::warning",
     ]
-    assert "50.00 %25 vs threshold 95.00 %25" in lines[0]  # % escaped as workflow commands need and "— vs threshold 0" in lines[1]
+    assert (
+        "50.00 %25 vs threshold 95.00 %25" in lines[0]
+    )  # % escaped as workflow commands need and "— vs threshold 0" in lines[1]
     xml = junit_xml(verdict)
     assert "None" not in xml and "actual" not in xml
     assert 'message="breaking OpenAPI changes: — vs threshold 0. no OpenAPI input"' in xml
