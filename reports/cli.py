@@ -261,9 +261,8 @@ def _report_args(p: argparse.ArgumentParser, baseline: bool = True) -> None:
     p.add_argument("--run", metavar="KEY", help="read this run from the history store instead of a file: "
                    "a run key, or branch:NAME | sha:PREFIX | tag:NAME (the newest such run of the project)")  # fmt: skip
     if baseline:  # badges show one run's figures: nothing to compare with
-        p.add_argument(
-            "--baseline", metavar="SPEC", help=f"compare with: {BASELINE_HELP} (default: gates.baseline)"
-        )
+        p.add_argument("--baseline", metavar="SPEC", help=f"compare with: {BASELINE_HELP} (default: the "
+                       "baseline the report was compared with when collected or gated, else gates.baseline)")  # fmt: skip
     _store_args(p)
 
 

@@ -43,6 +43,21 @@ def _probe(report: dict, store: HistoryReader | None, project: str | None) -> tu
     return current, probe
 
 
+def compared_with(report: dict) -> str | None:
+    """The baseline this report was compared with, as a spec: the stored verdict's, else the one collect
+    previewed the checklist (and computed the triage) against. So collect, gate and comment speak of one
+    baseline unless a command line names another."""
+    details = report.get("details") or {}
+    sources = (details.get("verdict") if report["summary"].get("verdict") else None, details.get("checklist"))
+    for decided in sources:
+        ref = (decided or {}).get("baseline") or {}
+        if ref.get("spec"):
+            return ref["spec"]
+        if ref.get("run_key"):
+            return f"run:{ref['run_key']}"
+    return None
+
+
 def baseline_for(
     report: dict,
     store: HistoryReader | None,

@@ -374,3 +374,25 @@ def test_failing_list_ranks_the_most_shared_cause_first() -> None:
     )
     # three distinct messages, one cause: they outrank the single failure that sorts first by name
     assert [f["test_id"] for f in ordered(failures)] == ["t0", "t1", "t2", "a0"]
+
+
+def test_collect_gate_and_comment_speak_of_one_baseline(tmp_path, monkeypatch, capsys) -> None:
+    """Only collect is given the baseline (a base report on a runner): gate and comment compare with the
+    same run, so the comment's deltas, its new/fixed lists and the verdict agree."""
+    runs = Runs(tmp_path, monkeypatch)
+    runs.collect(junit(BASE_RUN))
+    base_file = tmp_path / "base.json"
+    base_file.write_bytes((runs.out / "latest.json").read_bytes())
+    runs.collect(junit([("t.mod::test_other", "passed", "", 0.1)]))  # the previous run is another one
+    runs.collect(junit(NEXT_RUN), "--baseline", f"report:{base_file}")
+    capsys.readouterr()
+    report = str(runs.out / "latest.json")
+    assert main(["gate", "--config", str(runs.config), "--report", report, "--history", runs.history]) == 1
+    verdict = json.loads((runs.out / "latest.json").read_text())["details"]["verdict"]
+    assert verdict["baseline"]["spec"] == f"report:{base_file}"
+    text = runs.comment(capsys)
+    base_sha = SHA.format(1)[:8]
+    compared = next(line for line in text.splitlines() if line.startswith("_Compared with"))
+    assert f"commit `{base_sha}`" in compared
+    assert f"**Against `main` `{base_sha}`**" in text
+    assert "**New failures (1)**: `t.mod::test_fine`" in text and "No baseline run" not in text

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..config import Config, load_config
-from ..context import context
+from ..context import compared_with, context
 from ..errors import UsageError
 from ..failures import failure_counts
 from ..gate import condition_figures
@@ -75,13 +75,7 @@ def cmd_comment(
     config: Config = reading.config
     report = reading.report
     verdict = (report.get("details") or {}).get("verdict") if report["summary"].get("verdict") else None
-    # The comparison the stored verdict made, unless the command line asks for another baseline.
-    stored = (verdict or {}).get("baseline") or {}
-    spec = (
-        baseline
-        or stored.get("spec")
-        or (f"run:{stored['run_key']}" if stored.get("run_key") else config.gates.baseline)
-    )
+    spec = baseline or compared_with(report) or config.gates.baseline
     ctx = context(report, reading.store, spec, project=reading.project,
                   committed_report=committed_report or Path(config.out) / "latest.json")  # fmt: skip
     return render_comment(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..config import Config, load_config
-from ..context import Context, context
+from ..context import Context, compared_with, context
 from ..errors import InputError
 from ..failures import failure_counts
 from ..gate import condition_figures, evaluate, junit_xml, verdict_line
@@ -50,7 +50,7 @@ def cmd_gate(
     """
     out = out or sys.stdout
     config, report = reading.config, reading.report
-    spec = baseline or config.gates.baseline
+    spec = baseline or compared_with(report) or config.gates.baseline
     ctx = context(report, reading.store, spec, project=reading.project,
                   committed_report=committed_report or Path(config.out) / "latest.json")  # fmt: skip
     verdict = decide(ctx, config)
