@@ -70,3 +70,50 @@ def test_dashboard_without_a_project_config_uses_the_defaults(tmp_path: Path, mo
     monkeypatch.chdir(Path(dashboard_cmd.__file__).resolve().parents[2] / "dashboard")
     assert source().config == Config()
     assert os.environ["HEALTHDECK_CONFIG"] == ""
+
+
+def _readme_ci_snippet() -> str:
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    after = text[text.index("Anywhere else, the same steps as commands") :]
+    return after[after.index("```bash\n") + len("```bash\n") : after.index("\n```", after.index("```bash"))]
+
+
+def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> None:
+    """The README's "anywhere else" steps on a small project with a failing test, as a strict CI shell runs
+    them (bash -e, no GitHub variables): every step runs, the comment and badges are written on the
+    NO-GO, and the job's exit code is the gate's. Only the install line is left out (no network)."""
+    import shutil
+    import subprocess
+    import sys
+
+    samples = Path(__file__).parents[1] / "reports" / "samples" / "openapi"
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    (tmp_path / "src" / "app" / "__init__.py").write_text("def double(x):\n    return 2 * x\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_app.py").write_text(
+        "from app import double\n\ndef test_ok():\n    assert double(2) == 4\n\n"
+        "def test_broken():\n    assert double(3) == 7\n"
+    )
+    (tmp_path / "base").mkdir()
+    shutil.copy(samples / "base.json", tmp_path / "base" / "openapi.json")
+    shutil.copy(samples / "head.json", tmp_path / "openapi.json")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\npythonpath = ['src']\n")
+    snippet = _readme_ci_snippet()
+    assert snippet.splitlines()[0].startswith("pipx install")
+    script = "set -e\n" + "\n".join(snippet.splitlines()[1:]) + "\n"
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    for tool in ("pytest", "ruff", "healthdeck"):
+        assert shutil.which(tool, path=env["PATH"]), f"{tool} is not installed beside this Python"
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    report = json.loads((tmp_path / "docs/audits/health/latest.json").read_text())
+    assert report["summary"]["tests"]["unit"]["failed"] == 1
+    assert report["summary"]["verdict"] == "NO-GO"  # 50 % pass rate, and the sample API breaks
+    assert done.returncode == 1, done.stderr  # the gate's code, after comment and badges ran
+    assert (tmp_path / "reports" / "comment.md").read_text().startswith("<!-- healthdeck:comment -->")
+    assert (tmp_path / "docs/audits/health/badge-verdict.svg").exists()
+    assert "breaking" in (tmp_path / "reports" / "comment.md").read_text()
