@@ -15,13 +15,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from referencing import Registry, Resource
-from referencing.exceptions import Unresolvable
-from referencing.jsonschema import DRAFT202012
-
 from .base import CollectorError, read_text
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # referencing comes with the [openapi] extra (openapi-spec-validator): imported where used
+    from referencing import Registry
     from referencing._core import Resolver  # the type only; the public API returns it
 
 SOURCE = "openapi"
@@ -43,6 +40,8 @@ class Spec:
 
     def deref(self, node: Any, resolver: Resolver | None = None) -> tuple[Any, Resolver]:
         """Follow `$ref` chains; returns the target and the resolver relative to it (other files)."""
+        from referencing.exceptions import Unresolvable
+
         resolver = resolver or self.resolver
         seen: set[str] = set()
         while isinstance(node, dict) and isinstance(node.get("$ref"), str):
@@ -156,6 +155,9 @@ def _parse_fragment(file: Path, spec_path: str | Path) -> Any:
 
 
 def _registry(base: str, document: dict, spec_path: str | Path) -> Registry:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     def retrieve(uri: str) -> Resource:
         return Resource.from_contents(_load_file(uri, spec_path), default_specification=DRAFT202012)
 

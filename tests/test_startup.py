@@ -137,6 +137,41 @@ def test_every_command_still_declares_its_arguments(capsys) -> None:
     assert done.value.code == EXIT_USAGE and "invalid choice: 'gat'" in capsys.readouterr().err
 
 
+# What the extras bring (pyproject.toml): a CI job that installed only the core has none of them.
+NOT_IN_CORE = ["jsonschema", "referencing", "jsonschema_path", "openapi_spec_validator", "yaml", "httpx",
+               "requests", "streamlit", "pandas", "plotly", "psycopg", "prometheus_api_client", "prometheus_client"]  # fmt: skip
+WITHOUT_EXTRAS = f"""
+import sys
+for name in {NOT_IN_CORE!r}:
+    sys.modules[name] = None  # importing it fails, as in a venv with only the core installed
+from healthdeck.reports.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_ci_job_needs_no_extra(tmp_path) -> None:
+    """collect (every input a CI job has that needs no extra), gate, comment, badge and history show run
+    with none of the extras' packages importable."""
+    samples = DATEUTIL.parent
+    g, out = samples / "guardian", tmp_path / "out"
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\n")
+    commands = [
+        ["collect", "-q", "--out", str(out), "--junit", f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}",
+         "--coverage", str(DATEUTIL / "coverage.xml.gz"), "--ruff", str(DATEUTIL / "ruff.json.gz"),
+         "--compileall", str(DATEUTIL / "compileall.txt"),
+         "--openapi-report", str(samples / "openapi" / "openapi-diff.txt"),
+         "--guardian-permissive", str(g / "permissive.jsonl.gz"), "--guardian-strict", str(g / "strict.jsonl.gz")],
+        ["gate", "--report", str(out / "latest.json")],
+        ["comment", "--report", str(out / "latest.json")],
+        ["badge", "--report", str(out / "latest.json")],
+        ["history", "show", "--history", f"sqlite:///{out / 'history.sqlite'}"],
+    ]  # fmt: skip
+    for argv in commands:
+        done = subprocess.run([sys.executable, "-c", WITHOUT_EXTRAS, *argv], capture_output=True, text=True,
+                              cwd=tmp_path, check=False)  # fmt: skip
+        assert done.returncode in (0, 1), (argv[0], done.stderr[-2000:])
+
+
 def test_coverage_rounding_restated_exactly() -> None:
     from coverage.results import display_covered as coverage_display
 
