@@ -196,6 +196,7 @@ def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
     )
     rows = json.loads(capsys.readouterr().out)
     assert rows[1]["smoke_pass_rate_delta"] == pytest.approx(6 / 14 - 5 / 14)
+    assert type(rows[1]["ruff"]) is int and rows[1]["ruff_delta"] == 0  # counts as counts, not 79.0
 
 
 def test_history_errors_are_one_line(tmp_path, capsys) -> None:

@@ -30,7 +30,7 @@ from ..history.metrics import flatten
 from ..output import report_json, write_report_pair
 from ..reading import open_history, store_url
 from ..render.markdown import render_markdown
-from ..render.md import display_covered, percent
+from ..render.md import display_covered, percent, plural
 from ..stamp import read_stamp, resolve_project
 from ..triage import cause_rows, compare_with_history, duration_rows, durations_kept_above
 from . import require_extra
@@ -222,7 +222,7 @@ def headline(report: dict) -> str:
     if s["ruff"]:
         parts.append(f"ruff {s['ruff']['count']['total']}")
     if s["compileall"]:
-        parts.append(f"compileall {s['compileall']['failures']} failures")
+        parts.append(f"compileall {plural(s['compileall']['failures'], 'failure')}")
     if s.get("openapi"):
         parts.append(
             f"OpenAPI {s['openapi']['breaking']} breaking, {s['openapi']['non_breaking']} non-breaking"

@@ -14,6 +14,7 @@ from ..config import Config, load_config
 from ..errors import InputError, UsageError
 from ..history.importers import import_dir, import_git
 from ..reading import open_history, open_store_for, project_in_store, store_url
+from ..render.md import display_covered
 from ..stamp import resolve_project
 from .badge import smoke_suite
 
@@ -82,9 +83,9 @@ def history_rows(
             "smoke_suite": suite,
             "smoke_pass_rate": figures.get(f"tests.{suite}.pass_rate"),
             "coverage": figures.get("coverage.percent"),
-            "ruff": figures.get("ruff.total"),
-            "compileall": figures.get("compileall.failures"),
-            "guardian_new_in_strict": figures.get("guardian.new_in_strict"),
+            "ruff": _count(figures.get("ruff.total")),
+            "compileall": _count(figures.get("compileall.failures")),
+            "guardian_new_in_strict": _count(figures.get("guardian.new_in_strict")),
         }  # fmt: skip
         before = previous.get(run.project)
         for key in ("smoke_pass_rate", "coverage", "ruff", "compileall"):
@@ -95,11 +96,19 @@ def history_rows(
     return rows
 
 
+def _count(value: float | None) -> int | None:
+    """Counts are stored as floats beside the rates; JSON readers expect 79, not 79.0."""
+    return None if value is None else int(value)
+
+
 def format_history(rows: list[dict]) -> str:
     def fmt(value: float | None, kind: str) -> str:
         if value is None:
             return "—"
-        return {"rate": f"{value * 100:.2f}%", "pct": f"{value:.2f}%", "int": f"{value:.0f}"}[kind]
+        if kind == "int":
+            return f"{value:.0f}"
+        # never "100.00%" while something failed or was not covered (the report's own rounding)
+        return f"{display_covered(value * 100 if kind == 'rate' else value, 2)}%"
 
     def fmt_delta(value: float | None, kind: str) -> str:
         if value is None:

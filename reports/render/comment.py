@@ -113,7 +113,7 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
         else:
             base_total = ((base.get("ruff") or {}).get("count") or {}).get("total")
             d = None if base_total is None else ruff["count"]["total"] - base_total
-            rows.append(["ruff", f"{ruff['count']['total']}{_signed(d, '', 0)}", "all files"])
+            rows.append(["ruff", f"{ruff['count']['total']}{_signed(d, '', 0)}", "whole tree"])
     api = s.get("openapi")
     if api:
         rows.append(["OpenAPI breaking changes", str(api["breaking"]),
@@ -170,7 +170,8 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
             out.append(f"- {code(f['test_id'])} ({cell(f['suite'])}, {f['outcome']}{', ' + tags if tags else ''})"
                        + (f": {message}" if message else ""))  # fmt: skip
         if shown < counts.total:
-            out.append(f"- … and {number(counts.total - shown)} more failing tests")
+            more = counts.total - shown
+            out.append(f"- … and {number(more)} more failing {'test' if more == 1 else 'tests'}")
         out.append("")
     out.append(
         f"[Full report]({link})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..failures import FAILING_ORDER, FailureCounts
+from ..failures import FAILING_ORDER, FailureCounts, number
 from ..gate import condition_figures, verdict_line
 from .guardian import guardian_section
 from .md import cell, code, coverage_pc, percent, plural, prose, table
@@ -51,13 +51,7 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
         [
             cell(suite),
             percent(t["pass_rate"]),
-            t["passed"],
-            t["failed"],
-            t["errors"],
-            t["skipped"],
-            t["xfailed"],
-            t["flaky"],
-            t["total"],
+            *(number(t[k]) for k in ("passed", "failed", "errors", "skipped", "xfailed", "flaky", "total")),
         ]
         for suite, t in summary.items()
     ]
@@ -185,7 +179,8 @@ def _ruff(summary: dict | None, details: dict | None) -> list[str]:
     if details["reported_total"] is not None:
         line += f" (ruff: “Found {details['reported_total']} errors.”)"
     if summary["syntax_errors"]:
-        line += f", of which **{summary['syntax_errors']} syntax errors** (files ruff could not parse)"
+        n = summary["syntax_errors"]
+        line += f", of which **{plural(n, 'syntax error')}** (where ruff could not parse the code)"
     out += [line + ".", ""]
     if summary["count"]["lanes"]:
         out += [
