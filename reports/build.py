@@ -8,6 +8,7 @@ input was not given is `null` in `summary` and named in `summary.missing` — ne
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
 from healthdeck.collectors.compileall import CompileallResult
@@ -114,24 +115,10 @@ def _tests(
             "transitions": None,  # against the baseline: reports.triage fills it when history is read
             "duration_regressions": None,
         }
-        # The listed failures are the ones that say most: a cause many tests share first (one breakage
-        # failing many tests), then by name. The count next to the list is always the true one.
-        cause_of = {test_id: cause.id for cause in causes for test_id in cause.tests}
-        shared = {test_id: len(cause.tests) for cause in causes for test_id in cause.tests}
-        ranked = sorted(result.failing, key=lambda f: (-shared.get(f.test_id, 1), f.test_id))
-        listed = ranked[: config.max_failing_listed]
+        listed = listed_failing(result, causes, config.max_failing_listed)
         details[suite] = {
             "files": result.files,
-            "failing": [
-                {
-                    "test_id": f.test_id,
-                    "outcome": f.outcome,
-                    "message": f.message,
-                    "file": f.file,
-                    "cause": cause_of[f.test_id],
-                }
-                for f in listed
-            ],
+            "failing": listed,
             "failing_total": len(result.failing),
             "failing_truncated": len(result.failing) > len(listed),
             "causes": [
@@ -146,6 +133,24 @@ def _tests(
             "readings": [asdict(r) for r in result.readings],  # file, dialect, declared, counted, notes
         }
     return summary, details
+
+
+def listed_failing(
+    result: JUnitResult, causes: list[Cause], cap: int, new: Collection[str] = ()
+) -> list[dict]:
+    """The failures that say most, at most `cap`: new ones first (once the baseline is known), then a
+    cause many tests share (one breakage failing many tests), then by name — the order every renderer
+    lists them in. The count next to the list is always the true one."""
+    cause_of = {test_id: cause.id for cause in causes for test_id in cause.tests}
+    shared = {test_id: len(cause.tests) for cause in causes for test_id in cause.tests}
+    fresh = set(new)
+    ranked = sorted(
+        result.failing, key=lambda f: (f.test_id not in fresh, -shared.get(f.test_id, 1), f.test_id)
+    )
+    return [
+        {"test_id": f.test_id, "outcome": f.outcome, "message": f.message, "file": f.file, "cause": cause_of[f.test_id]}
+        for f in ranked[:cap]
+    ]  # fmt: skip
 
 
 def cause_entry(cause: Cause, tests_listed: int) -> dict:

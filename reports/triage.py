@@ -95,8 +95,9 @@ def compare_with_history(
     store: HistoryStore | None,
     baseline: Baseline | None,
     config: Config,
-) -> None:
-    """Fill the report's baseline-dependent triage: cause `new`/`first_seen`, transitions, slower tests.
+) -> dict[str, Transitions]:
+    """Fill the report's baseline-dependent triage: cause `new`/`first_seen`, transitions, slower tests;
+    returns each compared suite's transitions.
 
     `suites` must have been collected with every test's outcome (JUnitOptions(keep_outcomes=True)).
     The baseline is a stored run or a report file; a file holds no durations (no slower tests), its
@@ -123,6 +124,7 @@ def compare_with_history(
     else:
         base_causes = baseline.causes if baseline else {}
     cap = config.max_failing_listed
+    compared: dict[str, Transitions] = {}
     for suite, result in suites.items():
         summary, details = s["tests"][suite], report["details"]["tests"][suite]
         base_suite = ((baseline.summary.get("tests") or {}).get(suite)) if baseline else None
@@ -152,6 +154,7 @@ def compare_with_history(
             (t for (su, t), o in base_failing.items() if su == suite and o in FAILING),
             {*result.flaky, *history_flaky.intersection(failing_now)},
         )
+        compared[suite] = moved
         summary["transitions"] = moved.counts()
         details["transitions"] = {"baseline": run_ref(baseline.run)}
         for key, ids in moved.__dict__.items():
@@ -178,6 +181,8 @@ def compare_with_history(
                 ],
                 "tests_total": len(slower),
             }
+
+    return compared
 
 
 def cause_rows(causes: Mapping[str, list[Cause]]) -> list[tuple[str, str, str, int]]:

@@ -396,3 +396,28 @@ def test_collect_gate_and_comment_speak_of_one_baseline(tmp_path, monkeypatch, c
     assert f"commit `{base_sha}`" in compared
     assert f"**Against `main` `{base_sha}`**" in text
     assert "**New failures (1)**: `t.mod::test_fine`" in text and "No baseline run" not in text
+
+
+@pytest.mark.parametrize("with_store", [True, False])
+def test_the_listed_failures_are_new_first_in_the_report_too(tmp_path, monkeypatch, with_store) -> None:
+    """latest.json and latest.md list new failures first, as the comment does; with a cut list a new
+    failure is never the one cut away for a known one whose name sorts first."""
+    runs = Runs(tmp_path, monkeypatch, config="max_failing_listed = 2\n")
+    base = runs.collect(junit([("t.a::test_known", "failed", "AssertionError: old", 0.1),
+                               ("t.z::test_new1", "passed", "", 0.1), ("t.z::test_new2", "passed", "", 0.1)]))  # fmt: skip
+    base_file = tmp_path / "base.json"
+    base_file.write_text(json.dumps(base))
+    now = junit([("t.a::test_known", "failed", "AssertionError: old", 0.1),
+                 ("t.z::test_new1", "failed", "KeyError: 'a'", 0.1), ("t.z::test_new2", "failed", "OSError: b", 0.1)])  # fmt: skip
+    if with_store:
+        report = runs.collect(now)
+    else:
+        xml = tmp_path / "now.xml"
+        xml.write_text(now)
+        out = tmp_path / "alone"
+        assert main(["collect", "-q", "--config", str(runs.config), "--out", str(out), "--no-history",
+                     "--baseline", f"report:{base_file}", "--junit", f"unit={xml}"]) == EXIT_OK  # fmt: skip
+        report = json.loads((out / "latest.json").read_text())
+    failing = report["details"]["tests"]["unit"]["failing"]
+    assert [f["test_id"] for f in failing] == ["t.z::test_new1", "t.z::test_new2"]
+    assert report["details"]["tests"]["unit"]["failing_total"] == 3

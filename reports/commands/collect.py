@@ -17,7 +17,7 @@ from healthdeck.collectors.openapi import OpenAPIResult, collect_openapi, collec
 from healthdeck.collectors.openapi_load import MissingExtra
 from healthdeck.collectors.ruff import collect_ruff
 
-from ..build import Collected, build_report, input_warnings
+from ..build import Collected, build_report, input_warnings, listed_failing
 from ..causes import group_causes
 from ..config import Config, load_config
 from ..context import baseline_for, context
@@ -37,6 +37,7 @@ from . import require_extra
 from .gate import decide
 
 if TYPE_CHECKING:
+    from ..history.baselines import Baseline
     from ..history.store import HistoryStore
 
 
@@ -74,7 +75,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     if args.no_history:
         if file_baseline(args, config):  # a report file can still say what is new, fixed or still failing
             baseline = baseline_for(report, None, spec, config.root_path, committed_report=committed(config))
-            compare_with_history(report, collected.tests, None, baseline, config)
+            triage(report, collected, None, baseline, config, causes)
         report["details"]["checklist"] = checklist_preview(report, config, None, spec)
         json_text, md_text = report_json(report), render_markdown(report, config.coverage_precision)
         write_report_pair(out / "latest.json", json_text, md_text, None)
@@ -107,7 +108,7 @@ def record(
     store = open_history(store_url(args, config, out), project=s["project"], lock_timeout=timeout)
     try:
         baseline = baseline_for(report, store, spec, config.root_path, committed_report=committed(config))
-        compare_with_history(report, collected.tests, store, baseline, config)
+        triage(report, collected, store, baseline, config, causes)
         report["details"]["checklist"] = checklist_preview(report, config, store, spec)
         json_text = report_json(report)  # strict, schema-valid JSON or ReportError: before anything lands
         md_text = render_markdown(report, config.coverage_precision)
@@ -117,6 +118,23 @@ def record(
     finally:
         store.close()
     return json_text, md_text
+
+
+def triage(
+    report: dict,
+    collected: Collected,
+    store: HistoryStore | None,
+    baseline: Baseline | None,
+    config: Config,
+    causes: dict,
+) -> None:
+    """Compare with the baseline, then list each compared suite's failures new first (the listed ones
+    are cut at max_failing_listed: new failures must not be the ones cut away)."""
+    compared = compare_with_history(report, collected.tests, store, baseline, config)
+    for suite, moved in compared.items():
+        report["details"]["tests"][suite]["failing"] = listed_failing(
+            collected.tests[suite], causes[suite], config.max_failing_listed, moved.new
+        )
 
 
 def checklist_preview(report: dict, config: Config, store: HistoryStore | None, spec: str) -> dict:
