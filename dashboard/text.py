@@ -40,3 +40,24 @@ def md(value: object, *, code: bool = False, limit: int | None = None) -> str:
     return _AFTER_ESCAPES.sub(
         lambda m: (m[1] + _ZWSP) if m[1] else m[2] + _ZWSP, _PUNCTUATION.sub(r"\\\1", text)
     )
+
+
+def md_prose(value: object, *, limit: int | None = None) -> str:
+    """healthdeck's own wording (a condition's detail): its `...` spans (commands, config keys) shown as
+    code, the rest as `md` shows prose. With an odd number of backticks (a value holding one, or a cut
+    through a span) no span can be trusted, and all of it is prose."""
+    text = " ".join(str(value).split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    parts = text.split("`")
+    if len(parts) % 2 == 0:
+        return md(text)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(md(part, code=True) if part else "")
+        else:  # md drops the spaces at either end, which separate the prose from the code spans
+            lead = " " if part[:1] == " " else ""
+            trail = " " if part[-1:] == " " and part.strip() else ""
+            out.append(lead + md(part) + trail)
+    return "".join(out)

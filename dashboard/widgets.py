@@ -12,7 +12,7 @@ import streamlit as st
 
 from healthdeck.dashboard import charts, data, links
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.text import md
+from healthdeck.dashboard.text import md, md_prose
 from healthdeck.reports.failures import number
 from healthdeck.reports.gate import condition_figures
 from healthdeck.reports.render.review import figure
@@ -21,7 +21,7 @@ from healthdeck.reports.render.review import figure
 ICONS = {"GO": ":material/check_circle:", "NO-GO": ":material/block:", "INCOMPLETE": ":material/help:",
          "PASS": ":material/check:", "FAIL": ":material/close:", "UNKNOWN": ":material/question_mark:"}  # fmt: skip
 VERDICTS = ("GO", "NO-GO", "INCOMPLETE")
-DETAIL_CHARS = 160
+DETAIL_CHARS = 240
 NEW_IN_STRICT_SHOWN = 5
 VIEW_LABELS = {"daily": "per day", "each run": "each run"}
 
@@ -55,7 +55,7 @@ def verdict_banner(ctx: Ctx) -> None:
     status = verdict["status"]
     trouble = [c for c in verdict["conditions"] if c["status"] != "PASS"]
     lines = [f"- {ICONS[c['status']]} **{md(label)}**: {md(actual)} vs {md(threshold)}"
-             + (f" — {md(c['detail'], limit=DETAIL_CHARS)}" if c["detail"] else "")
+             + (f" — {md_prose(c['detail'], limit=DETAIL_CHARS)}" if c["detail"] else "")
              for c in trouble for label, actual, threshold in [condition_figures(c)]]  # fmt: skip
     if not verdict["conditions"]:
         st.warning(
@@ -241,7 +241,8 @@ def openapi_changes(summary: dict, details: dict | None, *, baseline: dict | Non
     changes = details.get("openapi") or []
     if changes:
         columns = ["breaking", "rule", "method", "path", "location", "message"]
-        st.dataframe(pd.DataFrame(changes).reindex(columns=columns), hide_index=True)
+        # a document-level change (a path added) has no method: shown blank, not "None"
+        st.dataframe(pd.DataFrame(changes).reindex(columns=columns).fillna(""), hide_index=True)
     shown = sum(1 for c in changes if c.get("breaking"))
     if shown < api["breaking"]:
         st.caption(f"{number(api['breaking'])} breaking changes — showing {number(shown)}")

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from healthdeck.dashboard.charts import deny_delta, label, top_bars
 from healthdeck.dashboard.context import uses_guardian
+from healthdeck.dashboard.text import md_prose
 from healthdeck.dashboard.widgets import md
 from tests import crafted
 from tests.services import streamlit
@@ -59,6 +60,21 @@ def test_md_code_is_one_span_the_content_cannot_close(raw: str) -> None:
     inner = out[len(fence) : -len(fence)]
     assert all(len(run) < len(fence) for run in re.findall(r"`+", inner))
     assert inner.strip(" ").replace(":" + ZWSP, ":") == _visible(raw)
+    assert "\n" not in out and "\x1b" not in out
+
+
+@pytest.mark.parametrize("raw", HOSTILE)
+def test_md_prose_of_a_detail_keeps_its_code_spans_and_nothing_else(raw: str) -> None:
+    """A condition's detail is healthdeck's wording around values from artifacts (a suite name, a path):
+    its own `...` spans show as code; a value holding backticks cannot open markup outside a code span."""
+    detail = f"no {raw} results; give `healthdeck collect --junit unit=PATH` or set `x = false`"
+    out = md_prose(detail)
+    if raw.count("`") % 2:  # an odd backtick: no span can be trusted, all of it is escaped prose
+        assert out == md(detail)
+        return
+    assert out.endswith(" or set `x = false`") and "`healthdeck collect --junit unit=PATH`" in out
+    outside = re.sub(r"(`+)(?:(?!\1).)*?\1", "", out)  # what is left outside the code spans
+    assert not PUNCTUATION & set(re.sub(r"\\.", "", outside)), outside
     assert "\n" not in out and "\x1b" not in out
 
 
