@@ -14,20 +14,23 @@ reruns) and measures, each contender in its own fresh interpreter:
 * a junitparser DOM walk, the common approach, for memory.
 
 In-process figures time the parse alone (imports excluded); whole-process figures are timed from
-outside, start-up included, against the floor run as a whole process too. Wall time is the best of
---repeat; CPU time is shown too, because on a shared machine wall time swings with the load.
+outside, start-up included, against the floor run as a whole process too. The floor and healthdeck
+runs are interleaved, `--repeat` times each, and the best of each is kept; junitparser and the run with
+the history store run once. CPU time (user + system) is what the targets are checked on: on a shared
+machine wall time also holds the time other work had the cores, and the load average is printed.
 Targets: whole process <= 2x the floor, in-process <= 1.5x, peak RSS <= 1/4 of junitparser's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
 from pathlib import Path
 
-from harness import best, best_of, run_command
+from harness import best_run, run, run_command
 
 FLOOR = """
 n = 0
@@ -59,6 +62,9 @@ result = n
 }
 FLOOR_SCRIPT = "import sys\nfrom lxml import etree\nPATH = sys.argv[1]\n" + FLOOR
 CLI = "from healthdeck.reports.cli import main; raise SystemExit(main())"
+FLOOR_PROCESS = "floor as a process (python -c, lxml import)"
+COLLECT = "healthdeck collect --no-history"
+COLLECT_HISTORY = "healthdeck collect (SQLite history)"
 
 
 def generate(path: Path, cases: int, seed: int = 7) -> None:
@@ -98,29 +104,34 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "junit.xml"
         generate(path, args.cases)
         size_mb = path.stat().st_size / 1e6
-        inside = {name: best(body, path, args.repeat, setup) for name, (setup, body) in IN_PROCESS.items()}
         collect = [sys.executable, "-c", CLI, "collect", "--junit", f"unit={path}", "--out", tmp, "--quiet"]
-        whole = {
-            "floor as a process (python -c, lxml import)": best_of(
-                lambda: run_command([sys.executable, "-c", FLOOR_SCRIPT, str(path)]), args.repeat
-            ),
-            "healthdeck collect --no-history": best_of(
-                lambda: run_command([*collect, "--no-history"]), args.repeat
-            ),
-            "healthdeck collect (SQLite history)": best_of(
-                lambda: run_command([*collect, "--history", f"sqlite:///{tmp}/h.sqlite"]), args.repeat
-            ),
+        floor_name, ours_name, dom_name = IN_PROCESS
+        paired = {
+            floor_name: lambda: run(IN_PROCESS[floor_name][1], path, IN_PROCESS[floor_name][0]),
+            ours_name: lambda: run(IN_PROCESS[ours_name][1], path, IN_PROCESS[ours_name][0]),
+            FLOOR_PROCESS: lambda: run_command([sys.executable, "-c", FLOOR_SCRIPT, str(path)]),
+            COLLECT: lambda: run_command([*collect, "--no-history"]),
         }
-    floor, ours, dom = (inside[k] for k in IN_PROCESS)
+        runs: dict[str, list[dict]] = {name: [] for name in paired}
+        for _ in range(args.repeat):  # interleaved, so that load on the machine hits each alike
+            for name, measure in paired.items():
+                runs[name].append(measure())
+        measured = {name: best_run(found) for name, found in runs.items()}
+        measured[dom_name] = run(IN_PROCESS[dom_name][1], path, IN_PROCESS[dom_name][0])
+        measured[COLLECT_HISTORY] = run_command([*collect, "--history", f"sqlite:///{tmp}/h.sqlite"])
+    load_after = os.getloadavg()[0]
+    floor, ours, dom = (measured[k] for k in IN_PROCESS)
     assert ours["result"] == floor["result"], (ours["result"], floor["result"])  # every testcase read
-    floor_process = whole["floor as a process (python -c, lxml import)"]
+    floor_process = measured[FLOOR_PROCESS]
     print(
-        f"JUnit benchmark: {args.cases:,} testcases, {size_mb:.0f} MB, Python {sys.version.split()[0]}, "
-        f"best of {args.repeat}"
+        f"JUnit benchmark: {args.cases:,} testcases, {size_mb:.0f} MB; Python {sys.version.split()[0]}, "
+        f"{versions()}; {os.cpu_count()} cores ({cpu_model()}), load average {load_before:.1f} before, "
+        f"{load_after:.1f} after; best of {args.repeat} (junitparser and the history run: once)"
     )
     print()
     print("In-process (the parse alone, imports excluded):")
@@ -129,7 +140,8 @@ def main() -> int:
         "| contender | wall (s) | CPU (s) | peak RSS (MB) | wall vs floor | CPU vs floor | RSS vs junitparser |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, r in inside.items():
+    for name in IN_PROCESS:
+        r = measured[name]
         print(
             f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss'] / 1e6:.0f} | "
             f"{r['wall'] / floor['wall']:.2f}x | {r['cpu'] / floor['cpu']:.2f}x | {r['rss'] / dom['rss']:.2f}x |"
@@ -139,21 +151,42 @@ def main() -> int:
     print()
     print("| command | wall (s) | CPU (s) | peak RSS (MB) | wall vs floor | CPU vs floor |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name, r in whole.items():
+    for name in (FLOOR_PROCESS, COLLECT, COLLECT_HISTORY):
+        r = measured[name]
         print(
             f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss'] / 1e6:.0f} | "
             f"{r['wall'] / floor_process['wall']:.2f}x | {r['cpu'] / floor_process['cpu']:.2f}x |"
         )
-    collect_ratio = whole["healthdeck collect --no-history"]["wall"] / floor_process["wall"]
     targets = [
-        ("whole process <= 2x floor", collect_ratio, collect_ratio <= 2),
-        ("in-process <= 1.5x floor", ours["wall"] / floor["wall"], ours["wall"] <= 1.5 * floor["wall"]),
-        ("peak RSS <= 1/4 junitparser", ours["rss"] / dom["rss"], ours["rss"] <= dom["rss"] / 4),
+        ("whole process <= 2x the floor (CPU)", measured[COLLECT]["cpu"] / floor_process["cpu"], 2.0),
+        ("in-process <= 1.5x the floor (CPU)", ours["cpu"] / floor["cpu"], 1.5),
+        ("peak RSS <= 1/4 of junitparser's", ours["rss"] / dom["rss"], 0.25),
     ]
     print()
-    for label, ratio, met in targets:
-        print(f"target {label}: {'met' if met else 'MISSED'} ({ratio:.2f}x)")
-    return 0 if all(met for *_, met in targets) or not args.check else 1
+    for label, ratio, limit in targets:
+        print(f"target {label}: {'met' if ratio <= limit else 'MISSED'} ({ratio:.2f}x)")
+    return 0 if all(ratio <= limit for _, ratio, limit in targets) or not args.check else 1
+
+
+def versions() -> str:
+    from importlib.metadata import version
+    from xml.parsers import expat
+
+    from lxml import etree
+
+    libxml2 = ".".join(map(str, etree.LIBXML_VERSION))
+    return (
+        f"lxml {etree.__version__} (libxml2 {libxml2}), {expat.EXPAT_VERSION.replace('_', ' ')}, "
+        f"junitparser {version('junitparser')}"
+    )
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "CPU model unknown"
 
 
 if __name__ == "__main__":

@@ -86,7 +86,11 @@ def best(body: str, path: Path, repeat: int, setup: str = "") -> dict:
 
 def best_of(measure: Callable[[], dict], repeat: int) -> dict:
     """Best wall and CPU time and highest peak memory over `repeat` calls of `measure()`."""
-    runs = [measure() for _ in range(repeat)]
+    return best_run([measure() for _ in range(repeat)])
+
+
+def best_run(runs: list[dict]) -> dict:
+    """Best wall and CPU time and highest peak memory over measured runs of one contender."""
     return {
         "wall": min(r["wall"] for r in runs),
         "cpu": min(r["cpu"] for r in runs),

@@ -32,12 +32,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, islice
+from operator import eq
 from pathlib import Path
 from xml.parsers import expat
 
 from . import junit_dialects as dialects
 from .base import CollectorError, first_line, xml_pieces, xml_syntax_error
-from .junit_runs import RunShape, read_run, run_shape
+from .junit_runs import RunShape, SkipUnit, read_run, rewrite, run_shape, skip_unit
 from .traces import KEEP_CHARS, NO_TRACE, TraceFacts, read_trace
 
 SOURCE = "junit"
@@ -316,6 +318,8 @@ def _run_end(data: bytes, start: bytes, begin: int, stop: int) -> int:
     """Where a run that begins at `begin` may end, before `stop` (the next end tag): after the last
     testcase when it closes itself, else before it (its children come before `stop`); -1 if nowhere."""
     last = data.rfind(start, begin, stop)
+    if last < 0:
+        return -1
     close = data.find(b">", last, stop)
     if close > 0 and data[close - 1] == 0x2F:  # "/>"
         return close + 1
@@ -384,6 +388,7 @@ class _FileReader:
         "above",
         "case_attrs",
         "children",
+        "close",
         "codes",
         "declared",
         "dialect",
@@ -452,6 +457,7 @@ class _FileReader:
         # runs of plain testcases read without expat (collectors/junit_runs.py), once the layout is known
         self.shape: RunShape | None = None
         self.run_prefix = ("", b"")  # the suite prefix of the last run, as text and as UTF-8
+        self.close = b" />"  # what closes the plain testcases of this file (pytest's, until a run says)
         self.taken = False  # a run was taken out of expat's input: its error positions are off
         self.parser: expat.XMLParserType | None = None
         self.fed = 0  # bytes fed to this document's parser
@@ -546,16 +552,31 @@ class _FileReader:
                 continue
             found = _END_TAG.search(data, begin)
             look = found.start() if found else size
-            end = _run_end(data, start, begin, look)
+            units: list[SkipUnit] = []  # skipped testcases the run holds, each closed by the end tag found
+            while self.dialect is not dialects.CTEST and (unit := skip_unit(shape, data, begin, look)):
+                units.append(unit)
+                found = _END_TAG.search(data, unit.end)
+                look = found.start() if found else size
+            after = units[-1].end if units else begin
+            end = max(_run_end(data, start, after, look), after)
             if end <= begin:
                 continue
-            if self._take(data[begin:end]):
+            if self._take(data, begin, end, units):
                 fed = end  # the rest up to the end tag (a testcase with children) is expat's
                 continue
+            if units:  # not a run with its skipped testcases: try the plain testcases before them
+                close = data.rfind(b"/>", begin, units[0].start)
+                if close < 0:
+                    continue
+                end, look = close + 2, units[0].start  # (> begin: the loop goes on)
+                if self._take(data, begin, end):
+                    fed = end
+                    continue
             cut = data.rfind(b"/>", begin, shape.plain.match(data, begin, end).end()) + 2  # type: ignore[union-attr]
-            if cut > begin and self._take(data[begin:cut]):
+            if cut > begin and self._take(data, begin, cut):
                 fed = cut
-                look = data.find(b"<", cut) + 1  # past the odd testcase
+                odd = data.find(b"<", cut)
+                look = odd + 1 if odd >= 0 else size  # past the odd testcase
         if fed < size:
             self._parse(data[fed:] if fed else data)
 
@@ -576,17 +597,29 @@ class _FileReader:
             return False
         return self.handlers[3]()  # no testcase and no stray element open
 
-    def _take(self, run: bytes) -> bool:
-        """Count `run` as plain testcases of the open suite, if it is a run (collectors/junit_runs.py)."""
+    def _take(self, data: bytes, begin: int, end: int, units: Sequence[SkipUnit] = ()) -> bool:
+        """Count data[begin:end] as testcases of the open suite, if it is a run (collectors/junit_runs.py):
+        plain ones, and the skipped ones in `units` with their outcome."""
+        shape = self.shape
+        assert shape is not None
         prefix, encoded = self.run_prefix
         if prefix is not self.prefix:
             prefix, encoded = self.run_prefix = (self.prefix, self.prefix.encode())
-        read = read_run(self.shape, run, encoded)  # type: ignore[arg-type]
+        if units:
+            run, places = rewrite(shape, data, begin, end, list(units), self.close)
+        else:
+            run, places = data[begin:end], []
+        read = read_run(shape, run, encoded)
         if read is None:
             return False
         keys, times = read
+        base = len(self.keys)
+        for unit, place in zip(units, places, strict=True):
+            self.codes[base + place] = XFAILED if unit.xfail else SKIPPED
+        self.elements[_SKIPS] += len(places)
         self.keys.extend(keys)
         self.times.extend(times)
+        self.close = run[run.rfind(b'"') + 1 :]  # how this file closes a testcase, for the skipped ones
         self.taken = True
         return True
 
@@ -736,7 +769,7 @@ class _FileReader:
         here.update(batch)
         again = earlier
         if earlier or len(here) - size != len(batch):
-            again = earlier | {key for key, n in Counter(batch).items() if n > 1}
+            again = earlier | _twice(batch, None if earlier else len(batch) - (len(here) - size))
             here.difference_update(again - in_here)  # as before this batch, for `add`
         shift = self.file_index << 4
         for index, code in codes.items():
@@ -1063,6 +1096,17 @@ class _FileReader:
         self.elements[_FAILURES if failed else _ERRORS] += 1
         self.synthetic[_CASES] += 1
         self.notes.append(f"{where}: an {stray.tag} element outside any testcase, reported as failing")
+
+
+def _twice(batch: list[str], extra: int | None) -> set[str]:
+    """The ids found more than once in `batch`, given `extra` (when known), the number of attempts
+    beyond one per id: reruns follow each other, so neighbours are compared first (in C); that finds
+    them all exactly when every id's attempts are together, i.e. when it finds `extra` equal pairs."""
+    if extra is not None:
+        pairs = list(compress(batch, map(eq, batch, islice(batch, 1, None))))
+        if len(pairs) == extra:
+            return set(pairs)
+    return {key for key, n in Counter(batch).items() if n > 1}
 
 
 def _attrs(flat: list[str]) -> dict[str, str]:

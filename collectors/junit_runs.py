@@ -17,6 +17,12 @@ them to expat as usual. `read_run` accepts a run when:
   so each value is its own bytes, decoded;
 * every name is non-empty (a nameless testcase gets a key of its own, on the general path).
 
+A testcase whose only child is pytest's `<skipped type="..." message="...">text</skipped>` (or the
+self-closing form that xfail writes) belongs to a run too, so that skips do not cut runs short:
+`skip_unit` accepts one when its child is exactly that, with no `&` and only characters expat takes
+as they are, and no `]]>` in the text; `rewrite` then writes it as a plain testcase for `read_run`,
+which checks its attributes like any other's, and says where it is and whether it was an xfail.
+
 Nothing else in XML can look like this: `<` cannot appear inside an attribute value or text, and
 comments, CDATA sections and processing instructions are excluded by where the reader looks.
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _C0 = bytes(range(32))  # control characters: refused or normalised by XML in attribute values
 _NOT_XML = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")  # U+FFFE, U+FFFF: valid UTF-8, not XML characters
@@ -117,3 +124,66 @@ def _matches(pattern: re.Pattern[bytes], piece: bytes, checked: set[bytes]) -> b
     if len(checked) < 16:
         checked.add(piece)
     return True
+
+
+# pytest's only child of a skipped or xfailed test; type, message and text need no decoding to be read
+_SKIPPED = re.compile(
+    rb'<skipped type="([^"<&\x00-\x1f]*)" message="[^"<&\x00-\x08\x0b\x0c\x0e-\x1f]*"'
+    rb"(?:" + _SPACE + rb"/>|>([^<&\x00-\x08\x0b\x0c\x0e-\x1f]*)</skipped>)"
+)
+_SKIPPED_END = b"</skipped></testcase>"
+_CASE_END = b"</testcase>"
+
+
+class SkipUnit(NamedTuple):
+    """A testcase whose only child is a <skipped> element: data[start:head] is its start tag but the ">"."""
+
+    start: int
+    head: int
+    end: int
+    xfail: bool
+
+
+def skip_unit(shape: RunShape, data: bytes, begin: int, stop: int) -> SkipUnit | None:
+    """The skipped testcase that the end tag at `stop` closes, if it is one a run can hold."""
+    if data.startswith(_SKIPPED_END, stop):
+        child_end, end = stop + len(b"</skipped>"), stop + len(_SKIPPED_END)
+    elif data.startswith(_CASE_END, stop) and data[stop - 2 : stop] == b"/>":
+        child_end, end = stop, stop + len(_CASE_END)
+    else:
+        return None
+    start = data.rfind(shape.start, begin, stop)
+    head = data.find(b"><skipped ", start, stop) if start >= 0 else -1
+    if head < 0:
+        return None
+    child = _SKIPPED.fullmatch(data, head + 1, child_end)
+    if child is None or (child[2] and b"]]>" in child[2]):  # "]]>" is not allowed in text
+        return None
+    text = data[head + 1 : child_end]
+    if not text.isascii():
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _NOT_XML[0] in text or _NOT_XML[1] in text:
+            return None
+    return SkipUnit(start, head, end, child[1] == b"pytest.xfail")
+
+
+def rewrite(
+    shape: RunShape, data: bytes, begin: int, end: int, units: list[SkipUnit], close: bytes
+) -> tuple[bytes, list[int]]:
+    """data[begin:end] with each skipped testcase written as a plain one closed by `close`, and where
+    in the run each of them is (its index among the run's testcases)."""
+    pieces: list[bytes] = []
+    places: list[int] = []
+    at, index = begin, 0
+    start = shape.start
+    for unit in units:
+        index += data.count(start, at, unit.start)
+        places.append(index)
+        index += 1
+        pieces += (data[at : unit.head], close)
+        at = unit.end
+    pieces.append(data[at:end])
+    return b"".join(pieces), places

@@ -68,16 +68,24 @@ def read_trace(body: str | None, limit: int = 300) -> TraceFacts:
 
 
 def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
-    found = None
-    for found in pattern.finditer(text):  # noqa: B007 - the last match is the one wanted
-        pass
-    return found
+    """The last match of a pattern that matches within one line, from its start (`^`, re.M): tried
+    line by line from the end, as the last match is nearly always near it."""
+    end = len(text)
+    while end >= 0:
+        start = text.rfind("\n", 0, end) + 1
+        found = pattern.match(text, start, end)
+        if found:
+            return found
+        end = start - 1
+    return None
 
 
 def _exception_line(body: str) -> str | None:
     lines = body.splitlines()
     # pytest: the first line of the last block of "E   " lines is the exception the test ended with.
-    end = next((i for i in range(len(lines) - 1, -1, -1) if _E_LINE.match(lines[i])), None)
+    end = next(
+        (i for i in range(len(lines) - 1, -1, -1) if lines[i][:1] == "E" and _E_LINE.match(lines[i])), None
+    )
     if end is not None:
         start = end
         while start > 0 and _E_LINE.match(lines[start - 1]):
