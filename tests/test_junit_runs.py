@@ -166,6 +166,43 @@ def test_values_expat_would_change_go_through_expat(write, monkeypatch) -> None:
     )  # "\u0661.5" is 1.5 to expat too
 
 
+@pytest.mark.parametrize(
+    ("child", "outcome"),
+    [
+        ('<skipped type="pytest.skip" message="no network">t.py:9: no network</skipped>', "skipped"),
+        ('<skipped type="pytest.xfail" message="known bug" />', "xfailed"),
+        ('<skipped type="pytest.skip" message="a &amp; b">x</skipped>', "skipped"),  # an entity
+        ('<skipped type="pytest.skip" message="m">say "hi" &gt; 3</skipped>', "skipped"),
+        ('<skipped type="pytest.xfail" message="caf\u00e9">\u4e2d\u6587</skipped>', "xfailed"),
+        ('<skipped type="pytest.skip" message="m">line\nline</skipped>', "skipped"),
+        ('<skipped type="p&#46;xfail" message="m"/>', "skipped"),  # a reference in the type: not pytest.xfail
+        ('<skipped message="no type" />', "skipped"),
+        ('<skipped type="pytest.xfail" message="m"/><system-out>out</system-out>', "xfailed"),
+    ],
+)
+def test_skipped_testcases_in_runs(write, monkeypatch, child: str, outcome: str) -> None:
+    body = "".join(
+        _plain(i * 100, 100) + f'<testcase classname="m.S" name="s{i}" time="0.5">{child}</testcase>'
+        for i in range(30)
+    )
+    path = write("skips.xml", _pytest_file(f'<testsuite name="pytest">{body}</testsuite>'))
+    with_runs, expat_only, taken = _read_both(monkeypatch, [path])
+    _same(with_runs, expat_only)
+    assert taken > 2_000
+    assert getattr(with_runs.counts, outcome) == 30 and with_runs.counts.total == 3030
+
+
+def test_text_that_expat_refuses_inside_a_skip_is_an_error(write) -> None:
+    body = (
+        _plain(0, 1000) + '<testcase classname="m.S" name="s" time="0"><skipped type="t" message="m">a ]]> b'
+    )
+    path = write(
+        "cdata-end.xml", _pytest_file(f'<testsuite name="pytest">{body}</skipped></testcase></testsuite>')
+    )
+    with pytest.raises(CollectorError, match="malformed XML"):
+        collect_junit([path])
+
+
 def test_a_file_declared_in_another_encoding_is_read_by_expat(write, monkeypatch) -> None:
     cases = _plain(0, 1500, "m.\u00e9")
     text = f'<?xml version="1.0" encoding="ISO-8859-1"?><testsuites><testsuite name="s">{cases}</testsuite></testsuites>'
