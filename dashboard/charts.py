@@ -103,10 +103,11 @@ def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.Data
     grouped = data.groupby(day, sort=True)[column]
     worst_index = grouped.idxmin() if worse == "lower" else grouped.idxmax()
     worst = data.loc[worst_index.to_numpy()]
+    median = grouped.median()
     return pd.DataFrame(
         {
-            "time": grouped.median().index,
-            "median": grouped.median().to_numpy(),
+            "time": median.index,
+            "median": median.to_numpy(),
             "low": grouped.min().to_numpy(),
             "high": grouped.max().to_numpy(),
             "runs": grouped.size().to_numpy(),
@@ -115,6 +116,14 @@ def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.Data
             "worst_time": worst["time"].to_numpy(),
         }
     )
+
+
+def daily_median(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """time (the day, UTC) and the median of `column` for each day (or week) holding runs of it: the
+    line of a series drawn without a band."""
+    data = frame[["time", column]].dropna(subset=[column])
+    median = data[column].groupby(_bucket(data["time"]), sort=True).median()
+    return pd.DataFrame({"time": median.index, "median": median.to_numpy()})
 
 
 def last_per_day(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -208,7 +217,21 @@ def _rgba(color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _why_sparse(fig: go.Figure, frame: pd.DataFrame, columns: Sequence[str], scope: str) -> None:
+Marks = tuple[list[dict], list[dict]]  # (shapes, annotations) to add to a figure's layout
+
+
+def decorate(fig: go.Figure, marks: Iterable[Marks]) -> go.Figure:
+    """Add every mark in one layout update: plotly re-validates the shapes and annotations already there
+    on each update (and on each add_shape, add_annotation or add_hline call)."""
+    marks = list(marks)
+    shapes = [shape for s, _ in marks for shape in s]
+    notes = [note for _, n in marks for note in n]
+    if shapes or notes:
+        fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
+    return fig
+
+
+def _why_sparse(frame: pd.DataFrame, columns: Sequence[str], scope: str) -> Marks:
     """An empty or one-run series says so on the chart instead of drawing nothing or a lone dot."""
     notes = []
     for column in columns:
@@ -218,26 +241,33 @@ def _why_sparse(fig: go.Figure, frame: pd.DataFrame, columns: Sequence[str], sco
         elif n == 1:
             when = frame.loc[frame[column].notna(), "time"].iloc[0]
             notes.append(f"{column}: one run in {scope} ({when:%Y-%m-%d}); a trend needs two")
-    if notes:
-        fig.add_annotation(text="<br>".join(labels(notes)), xref="paper", yref="paper", x=0.5, y=0.5,
-                           showarrow=False, font={"size": 13}, bgcolor="rgba(128,128,128,0.12)")  # fmt: skip
+    if not notes:
+        return [], []
+    return [], [{"text": "<br>".join(labels(notes)), "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+                 "showarrow": False, "font": {"size": 13}, "bgcolor": "rgba(128,128,128,0.12)"}]  # fmt: skip
 
 
-def _mark_releases(fig: go.Figure, releases: Sequence[Release], drawn: pd.Series, limit: int = 12) -> None:
-    """Releases within the drawn times as dotted vertical lines labelled with their tag (the newest
-    `limit`). Added in one layout update: plotly re-validates every shape on each add_shape call."""
+def _release_marks(releases: Sequence[Release], drawn: pd.Series, limit: int = 12) -> Marks:
+    """Releases within the drawn times as dotted vertical lines labelled with their tag (the newest `limit`)."""
     if drawn.empty:
-        return
+        return [], []
     first, last = drawn.min(), drawn.max()
     shown = [r for r in releases if first <= r.time <= last][-limit:]
-    if not shown:
-        return
     shapes = [{"type": "line", "x0": r.time.isoformat(), "x1": r.time.isoformat(), "xref": "x", "y0": 0, "y1": 1,
                "yref": "paper", "line": {"color": RELEASE, "dash": "dot", "width": 1}} for r in shown]  # fmt: skip
     notes = [{"x": r.time.isoformat(), "xref": "x", "y": 1, "yref": "paper", "text": label(r.tag), "showarrow": False,
               "textangle": -90, "xanchor": "right", "yanchor": "top", "font": {"size": 10, "color": RELEASE}}
              for r in shown]  # fmt: skip
-    fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
+    return shapes, notes
+
+
+def guide(y: float, text: str) -> Marks:
+    """A dashed red line across the chart at `y` (a gate, a target, a floor), labelled at its right end."""
+    shape = {"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
+             "line": {"color": FAIL, "dash": "dash"}}  # fmt: skip
+    note = {"xref": "x domain", "x": 1, "yref": "y", "y": y, "text": label(text), "showarrow": False,
+            "xanchor": "right", "yanchor": "top"}  # fmt: skip
+    return [shape], [note]
 
 
 def trend(
@@ -253,11 +283,13 @@ def trend(
     releases: Sequence[Release] = (),
     scope: str = "this window",
     emphasis: str | None = None,
+    guides: Sequence[tuple[float, str]] = (),
 ) -> go.Figure:
     """A trend of one or more series (`frame`: time, sha and one column per series), per day or per run.
 
     `unit` "%" draws percentages (`scale` 100 turns fractions into them); "count" draws whole numbers.
     Only `emphasis` (else the first series) gets a min–max band, so several series stay readable.
+    `guides`: (y, label) of dashed lines across the chart (a gate, a target).
     """
     view = view or default_view(len(frame))
     frame = _with_sha(frame)
@@ -270,20 +302,21 @@ def trend(
             continue
         color = SERIES[i % len(SERIES)]
         if view == "daily":
-            day = per_day(frame, column, worse)
             if column == banded:
-                _add_band(fig, day, column, color, unit, scale)
+                _add_band(fig, per_day(frame, column, worse), column, color, unit, scale)
             else:
-                fig.add_trace(go.Scatter(x=day["time"], y=day["median"] * scale, mode="lines", name=label(column),
+                line = daily_median(frame, column)
+                fig.add_trace(go.Scatter(x=line["time"], y=line["median"] * scale, mode="lines", name=label(column),
                                          line={"color": color, "width": 1.5},
                                          hovertemplate=f"{label(column)}: median %{{y:.2f}}{_suffix(unit)}<extra></extra>"))  # fmt: skip
-            top = max(top or 0, float(day["high"].max()) * scale)
+            top = max(top or 0, float(frame[column].max()) * scale)
         else:
             _add_runs(fig, newest(frame), column, column, color, unit, scale,
                       width=2 if column == banded else 1.5)  # fmt: skip
             top = max(top or 0, float(frame[column].max()) * scale)
-    _why_sparse(fig, frame, columns, scope)
-    _mark_releases(fig, releases, frame["time"] if view == "daily" else newest(frame)["time"])
+    drawn = frame["time"] if view == "daily" else newest(frame)["time"]
+    decorate(fig, [_why_sparse(frame, columns, scope), _release_marks(releases, drawn),
+                   *(guide(y, text) for y, text in guides)])  # fmt: skip
     fig = _layout(fig, title, y_title, unit, view)
     if unit == "count":
         whole_numbers(fig, top)
@@ -293,24 +326,18 @@ def trend(
 def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], threshold: float | None, *,
                     view: View | None = None, releases: Sequence[Release] = (), scope: str = "this window") -> go.Figure:  # fmt: skip
     """`frame`: columns time, sha and one pass-rate fraction column per suite."""
-    fig = trend(frame, suites, title="Pass rate", y_title="pass rate", unit="%", scale=100, view=view,
-                releases=releases, scope=scope)  # fmt: skip
-    if threshold is not None:
-        fig.add_hline(y=threshold * 100, line={"color": FAIL, "dash": "dash"},
-                      annotation_text=f"gate {threshold * 100:g} %", annotation_position="bottom right")  # fmt: skip
-    return fig
+    guides = [] if threshold is None else [(threshold * 100, f"gate {threshold * 100:g} %")]
+    return trend(frame, suites, title="Pass rate", y_title="pass rate", unit="%", scale=100, view=view,
+                 releases=releases, scope=scope, guides=guides)  # fmt: skip
 
 
 def coverage_trend(frame: pd.DataFrame, lanes: Sequence[str], target: float | None, *,
                    view: View | None = None, releases: Sequence[Release] = (), scope: str = "this window") -> go.Figure:  # fmt: skip
     """`frame`: time, sha, "total" and one percent column per lane; lanes without data are left out."""
     columns = ["total", *(lane for lane in lanes if lane in frame and frame[lane].notna().any())]
-    fig = trend(frame, columns, title="Coverage (statements + branches)", y_title="coverage", unit="%",
-                view=view, releases=releases, scope=scope, emphasis="total")  # fmt: skip
-    if target is not None:
-        fig.add_hline(y=target, line={"color": FAIL, "dash": "dash"}, annotation_text=f"target {target:g} %",
-                      annotation_position="bottom right")  # fmt: skip
-    return fig
+    guides = [] if target is None else [(target, f"target {target:g} %")]
+    return trend(frame, columns, title="Coverage (statements + branches)", y_title="coverage", unit="%",
+                 view=view, releases=releases, scope=scope, emphasis="total", guides=guides)  # fmt: skip
 
 
 def count_trend(frame: pd.DataFrame, columns: Sequence[str], title: str, y_title: str, *,
@@ -343,7 +370,7 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
                                if view == "daily" else " (commit %{customdata[0]})") + "<extra></extra>"),
             ))  # fmt: skip
     top = float(data[[r for r in rules if r in data]].fillna(0).sum(axis=1).max()) if len(data) else None
-    _mark_releases(fig, releases, data["time"])
+    decorate(fig, [_release_marks(releases, data["time"])])
     return whole_numbers(_layout(fig, "ruff findings by rule", "findings", "count", view), top)
 
 

@@ -41,6 +41,9 @@ from healthdeck.reports.stamp import resolve_project
 
 DAY = 86_400
 CACHE = {"max_entries": 64, "ttl": 6 * 3600, "show_spinner": False}  # every cache is bounded
+# The project-wide frames are shared as they are, not copied per use (a pickle round trip each time):
+# only this module hands out slices of them, and pandas' copy-on-write keeps every slice from writing back.
+SHARED = {"max_entries": 16, "ttl": 6 * 3600, "show_spinner": False}
 _INDEX_COLUMNS = ["id", "run_key", "git_sha", "branch", "version", "ts", "verdict", "approximate", "source"]
 RUN_COLUMNS = ["run_id", "run_key", "ts", "sha", "branch", "version", "verdict", "approximate", "source"]
 # `git describe` names a release exactly ("v1.4.0"); past a tag it adds "-N-g<sha>", dirty trees "-dirty",
@@ -84,7 +87,7 @@ def history_version(url: str) -> str:
     if url.startswith("sqlite:///"):
         db = Path(url.removeprefix("sqlite:///"))
         return f"{mtime(db)}:{_wal_stamp(db.with_name(db.name + '-wal'))}"
-    newest = latest_run(url, str(int(time.time() // 5)))
+    newest = newest_run(url, str(int(time.time() // 5)))
     return newest["run_key"] if newest else "empty"
 
 
@@ -154,7 +157,7 @@ def window_start(days: int | None, now: float | None = None) -> int | None:
     return today - days * DAY
 
 
-@st.cache_data(**CACHE)
+@st.cache_resource(**SHARED)
 def project_runs(url: str, version: str, project: str | None) -> pd.DataFrame:
     """Every run of the project (of every project with None), oldest first, without their summaries.
 
@@ -192,13 +195,20 @@ def _run_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 @st.cache_data(**CACHE)
-def latest_run(url: str, version: str) -> dict | None:
-    """The newest run of the store (key, commit, branch, time), for "a new run has landed"."""
+def newest_run(url: str, version: str) -> dict | None:
+    """The newest run of the store, any project's (key, commit, branch, time): one cheap query."""
     rows = store(url).run_index(limit=1)
     return rows[-1] if rows else None
 
 
-@st.cache_data(**CACHE)
+def latest_run(url: str, version: str, project: str | None) -> dict | None:
+    """The project's newest run (run_key, sha, branch, ts), for "a new run has landed": the last of the
+    project's runs, which the trends have read anyway."""
+    runs = project_runs(url, version, project)
+    return runs.iloc[-1][["run_key", "sha", "branch", "ts"]].to_dict() if len(runs) else None
+
+
+@st.cache_resource(**SHARED)
 def project_metrics(url: str, version: str, project: str | None, names: tuple[str, ...]) -> pd.DataFrame:
     """The named metrics of every run of the project: one row per run (index run_id), one column per
     metric. Read once per history version and set of names; a window is a slice (`window_trend`)."""

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 
-from healthdeck.dashboard.charts import FAIL, PASS, SERIES, UNKNOWN, label
+from healthdeck.dashboard.charts import FAIL, PASS, SERIES, UNKNOWN, decorate, guide, label
 
 OUTCOME_COLORS = {"passed": PASS, "failed": FAIL, "error": "#82071e", "flaky": UNKNOWN}
 OUTCOME_WORDS = {
@@ -54,8 +54,7 @@ def duration_trend(runs: Sequence[dict], floor: float | None) -> go.Figure:
         customdata=[label(r["sha"] or "—") for r in runs], hovertemplate="%{y:.2f} s<extra>%{customdata}</extra>",
     ))  # fmt: skip
     if floor is not None:
-        fig.add_hline(y=floor, line={"color": FAIL, "dash": "dash"}, annotation_text=f"floor {floor:g} s",
-                      annotation_position="bottom right")  # fmt: skip
+        decorate(fig, [guide(floor, f"floor {floor:g} s")])
     fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title="seconds",
                       title={"text": "Duration", "x": 0, "xanchor": "left"}, hovermode="closest")  # fmt: skip
     return fig

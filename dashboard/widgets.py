@@ -44,7 +44,7 @@ def data_state(ctx: Ctx) -> None:
     elif not ctx.src.history_exists:
         missing("history", f"{md(ctx.src.history, code=True)} does not exist yet: trends appear after `healthdeck collect` "
                            "has recorded runs.")  # fmt: skip
-    elif not ctx.branches and data.latest_run(ctx.src.history, ctx.version) is None:
+    elif not ctx.branches and data.newest_run(ctx.src.history, ctx.version) is None:
         missing("history", "The history store holds no run yet: trends appear after `healthdeck collect`.")
 
 
@@ -260,18 +260,18 @@ def new_run_notice(ctx: Ctx, every: int = 30) -> None:
     """Tell the lead when a run lands while the page is open (checked every `every` seconds)."""
     if not ctx.history_ok:
         return
-    shown = data.latest_run(ctx.src.history, ctx.version)
+    shown = data.latest_run(ctx.src.history, ctx.version, ctx.src.project)
 
     @st.fragment(run_every=every)
     def watch() -> None:
         version = data.history_version(ctx.src.history)
         if version == ctx.version:
             return
-        newest = data.latest_run(ctx.src.history, version)
+        newest = data.latest_run(ctx.src.history, version, ctx.src.project)
         if newest is None or (shown is not None and newest["run_key"] == shown["run_key"]):
             return
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(newest["ts"]))
-        st.info(f"**A new run landed**: commit {md((newest['git_sha'] or '?')[:8], code=True)} on {md(newest['branch'] or '?', code=True)} "
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(int(newest["ts"])))
+        st.info(f"**A new run landed**: commit {md(newest['sha'] or '?', code=True)} on {md(newest['branch'] or '?', code=True)} "
                 f"at {when} UTC.", icon=":material/fiber_new:")  # fmt: skip
         if st.button("Show it", key="show_new_run", icon=":material/refresh:"):
             st.rerun()

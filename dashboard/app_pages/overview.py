@@ -103,7 +103,8 @@ def headline_charts(ctx: Ctx) -> None:
         return  # the page header already says why there are no trends
     gates = ctx.src.config.gates
     smoke = ctx.smoke
-    lanes = tuple(ctx.src.config.lanes)
+    # the lanes the release gate counts (every lane without prod lanes); the Coverage page draws them all
+    lanes = ctx.src.config.prod_lanes or tuple(ctx.src.config.lanes)
     coverage = {"coverage.percent": "total", **{f"coverage.lanes.{lane}.percent": lane for lane in lanes}}
 
     def draw(view: charts.View) -> None:
