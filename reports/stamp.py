@@ -38,20 +38,74 @@ class _Git(NamedTuple):
 
 
 def _git(root: Path, *args: str) -> _Git:
-    import subprocess  # here: a command that runs no git does not pay for it
-
     try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10, check=False
-        )
+        code, out, err = run_briefly(["git", "-C", str(root), *args], timeout=10)
     except FileNotFoundError:
         return _Git(None, "git is not installed")
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except OSError as exc:  # TimeoutError too
         return _Git(None, str(exc))
-    out = done.stdout.strip()
-    if done.returncode == 0:
+    out = out.strip()
+    if code == 0:
         return _Git(out or None, None)
-    return _Git(None, " ".join(done.stderr.split()) or f"git {args[0]} exited {done.returncode}")
+    return _Git(None, " ".join(err.split()) or f"git {args[0]} exited {code}")
+
+
+def run_briefly(argv: list[str], timeout: float) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of a short command, run without a shell; TimeoutError (after killing
+    it) when it takes longer than `timeout` seconds.
+
+    os.posix_spawnp and two pipes rather than subprocess: importing subprocess (threading, selectors,
+    signal) costs half a bare interpreter's start, and `gate` asks git for the checked-out commit on
+    every run. Where there is no posix_spawn (Windows), subprocess it is.
+    """
+    if not hasattr(os, "posix_spawnp"):
+        import subprocess
+
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise TimeoutError(f"{argv[0]} took longer than {timeout:g} s") from exc
+        return done.returncode, done.stdout, done.stderr
+    import select
+
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, out_w, 1),
+            (os.POSIX_SPAWN_DUP2, err_w, 2),
+        ])  # fmt: skip
+    except OSError:
+        os.close(out_r)
+        os.close(err_r)
+        raise
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    read: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    deadline = time.monotonic() + timeout
+    try:
+        pending = [out_r, err_r]
+        while pending:  # both pipes at once: a full stderr pipe must not block the child's stdout
+            left = deadline - time.monotonic()
+            ready = select.select(pending, [], [], max(left, 0))[0]
+            if not ready and left <= 0:
+                os.kill(pid, 9)  # SIGKILL, without importing signal
+                os.waitpid(pid, 0)
+                raise TimeoutError(f"{argv[0]} took longer than {timeout:g} s")
+            for fd in ready:
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    read[fd].append(chunk)
+                else:
+                    pending.remove(fd)
+        status = os.waitpid(pid, 0)[1]
+    finally:
+        os.close(out_r)
+        os.close(err_r)
+    out, err = (b"".join(read[fd]).decode("utf-8", "replace") for fd in (out_r, err_r))
+    return os.waitstatus_to_exitcode(status), out, err
 
 
 def git_problem(root: Path, error: str, missing: str = "commit, branch or version") -> str:

@@ -25,11 +25,13 @@ HEAVY = {"pandas", "plotly", "streamlit", "numpy", "pyarrow", "lxml", "coverage"
          "requests", "urllib3", "prometheus_api_client", "psycopg", "orjson", "sqlalchemy"}  # fmt: skip
 
 # Standard-library modules that each cost a light command a visible share of its start on a CI runner
-# (docs/benchmarks.md): dataclasses (with inspect: ~1 ms per class defined), tempfile (shutil, random),
-# subprocess (run only by gate, which asks git for the checked-out commit), the HTTP and TLS stack
-# (only comment --post), html's entity table, difflib.
-COSTLY_STDLIB = {"dataclasses", "inspect", "tempfile", "random", "subprocess", "http", "email", "ssl", "socket",
-                 "html", "difflib", "urllib.request", "asyncio", "concurrent", "logging", "importlib.metadata"}  # fmt: skip
+# (docs/benchmarks.md): dataclasses (with inspect: ~1 ms per class defined), tempfile and shutil (with
+# random and the compression modules; argparse's own terminal-width lookup brings shutil), subprocess
+# (gate asks git through os.posix_spawn), the HTTP and TLS stack (only comment --post), html's entity
+# table, difflib.
+COSTLY_STDLIB = {"dataclasses", "inspect", "tempfile", "shutil", "random", "subprocess", "http", "email", "ssl",
+                 "socket", "html", "difflib", "urllib.request", "asyncio", "concurrent", "logging",
+                 "importlib.metadata"}  # fmt: skip
 
 PROBE = """
 import json, sys
@@ -100,15 +102,10 @@ def test_light_commands_skip_the_costly_standard_modules(tmp_path, report) -> No
     """Not a timing test: the modules whose import was most of what a light command cost stay out."""
     env = {**os.environ, "GITHUB_REPOSITORY": "octo/app"}  # as in CI: naming the project needs no git
     r = ["--report", str(report)]
-    for argv in (
-        ["--help"],
-        ["badge", *r, "--out", str(tmp_path)],
-        ["comment", *r],
-        ["gate", *r, "--no-write"],
-    ):
-        assert _costly(loaded(tmp_path, *argv, env=env)) == (
-            {"subprocess"} if argv[0] == "gate" else set()  # git: which commit is checked out
-        ), argv
+    light = (["--help"], ["badge", *r, "--out", str(tmp_path)], ["comment", *r], ["gate", *r, "--no-write"],
+             ["gate", *r])  # fmt: skip
+    for argv in light:
+        assert _costly(loaded(tmp_path, *argv, env=env)) == set(), argv
     with GitHubStandIn() as github:
         modules = loaded(
             tmp_path, "comment", *r, "--post", "--pr", str(github.pr), env={**env, **github.env()}
@@ -116,6 +113,21 @@ def test_light_commands_skip_the_costly_standard_modules(tmp_path, report) -> No
         assert len(github.calls("POST")) == 1
     # the standard library's HTTP client and what it imports (email.utils brings random), no more
     assert _costly(modules) == {"http", "email", "ssl", "socket", "random"}
+
+
+def test_git_without_subprocess(tmp_path) -> None:
+    """gate asks git through os.posix_spawn (stamp.run_briefly): output of both pipes, exit status,
+    a missing program, and a command that outlives its timeout (killed)."""
+    from healthdeck.reports.stamp import run_briefly
+
+    big = "import sys; sys.stdout.write('o' * 300000); sys.stderr.write('e' * 300000); sys.exit(3)"
+    code, out, err = run_briefly([sys.executable, "-c", big], timeout=60)  # both pipes past their buffers
+    assert (code, len(out), len(err), set(out), set(err)) == (3, 300000, 300000, {"o"}, {"e"})
+    assert run_briefly(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], timeout=30)[0] == 128
+    with pytest.raises(FileNotFoundError):
+        run_briefly(["no-such-program-here"], timeout=5)
+    with pytest.raises(TimeoutError):
+        run_briefly([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
 
 
 def test_every_command_still_declares_its_arguments(capsys) -> None:
