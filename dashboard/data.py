@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +28,13 @@ import streamlit as st
 
 from healthdeck.dashboard.charts import Release
 from healthdeck.reports.config import Config, load_config
+from healthdeck.reports.history.reader import HistoryReader
+from healthdeck.reports.history.sqlite import SqliteHistory, open_reader
 from healthdeck.reports.history.store import (
     HistoryError,
-    HistoryStore,
     ProjectSummary,
     Run,
     default_url,
-    open_store,
     store_exists,
 )
 from healthdeck.reports.history.trends import FlakyTest, flaky_tests
@@ -116,9 +117,31 @@ def load_report(path: str, mtime_ns: int) -> tuple[dict | None, str | None]:
     return report, None
 
 
+class _OneAtATime:
+    """A store whose reads take turns: the standard library's sqlite3 reader of a SQLite file holds one
+    connection, and a dashboard's sessions run in threads of their own."""
+
+    def __init__(self, reader: HistoryReader) -> None:
+        self._reader, self._turn = reader, threading.RLock()
+
+    def __getattr__(self, name: str):
+        found = getattr(self._reader, name)
+        if not callable(found):
+            return found
+
+        def in_turn(*args, **kwargs):
+            with self._turn:
+                return found(*args, **kwargs)
+
+        return in_turn
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
-def store(url: str) -> HistoryStore:
-    return open_store(url, readonly=True)
+def store(url: str) -> HistoryReader:
+    """The store, read-only: a SQLite file through sqlite3 (no SQLAlchemy row overhead), one read at a
+    time; other databases through SQLAlchemy, whose connection pool serves every session at once."""
+    reader = open_reader(url, readonly=True)
+    return _OneAtATime(reader) if isinstance(reader, SqliteHistory) else reader  # type: ignore[return-value]
 
 
 @st.cache_data(**CACHE)

@@ -20,7 +20,8 @@ from healthdeck.dashboard.widgets import change, compact
 from healthdeck.reports.cli import EXIT_OK, main
 from healthdeck.reports.demo import history as demo
 from healthdeck.reports.gate import condition_figures
-from healthdeck.reports.history.store import HistoryStore, open_store
+from healthdeck.reports.history.reader import HistoryReader
+from healthdeck.reports.history.store import open_store
 from healthdeck.reports.render.review import figure
 from tests.conftest import EDGE, REAL
 
@@ -282,13 +283,13 @@ def test_a_rerun_with_a_dated_window_reads_nothing_again(monkeypatch, volume, tm
     )
     calls: list[str] = []
     for name in ("run_index", "metric_table", "runs", "run", "metrics_of", "failing_of", "branches"):
-        original = getattr(HistoryStore, name)
+        original = getattr(HistoryReader, name)
 
         def counted(self, *args, _original=original, _name=name, **kwargs):
             calls.append(_name)
             return _original(self, *args, **kwargs)
 
-        monkeypatch.setattr(HistoryStore, name, counted)
+        monkeypatch.setattr(HistoryReader, name, counted)
     at = _volume_app(monkeypatch, volume)
     at.query_params["window"] = "1y"
     at.run()
@@ -303,13 +304,13 @@ def test_a_filter_change_reads_no_run_list_or_trend_again(monkeypatch, volume) -
     after the first load is a slice of them, so a lead's click costs no store read of the trends."""
     calls: list[str] = []
     for name in ("run_index", "metric_table", "runs"):
-        original = getattr(HistoryStore, name)
+        original = getattr(HistoryReader, name)
 
         def counted(self, *args, _original=original, _name=name, **kwargs):
             calls.append(_name)
             return _original(self, *args, **kwargs)
 
-        monkeypatch.setattr(HistoryStore, name, counted)
+        monkeypatch.setattr(HistoryReader, name, counted)
     at = _volume_app(monkeypatch, volume).run()
     assert "metric_table" in calls and "run_index" in calls
     seen = {}
@@ -454,3 +455,22 @@ def test_the_dashboard_needs_only_select_on_postgres(monkeypatch, demo_out, tmp_
         assert len(at.session_state["healthdeck_ctx"].runs) == len(source.runs(branch="main"))
     finally:
         server.stop()
+
+
+def test_sessions_read_the_sqlite_store_at_once(volume) -> None:
+    """Every session shares one sqlite3 reader (a server runs each session's script in its own thread):
+    reads from many threads at once take turns instead of breaking each other's transaction."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from healthdeck.dashboard import data
+
+    url = f"sqlite:///{volume / 'history.sqlite'}"
+    shared = data.store(url)
+    assert data.store(url) is shared
+    expected = (len(shared.run_index()), len(shared.metric_table(["coverage.percent"])))
+
+    def read(_: int) -> tuple[int, int]:
+        return len(shared.run_index()), len(shared.metric_table(["coverage.percent"]))
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(read, range(64))) == {expected}
