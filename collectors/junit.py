@@ -314,6 +314,14 @@ _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 _END_TAG = re.compile(b"</")  # re finds it several times faster than bytes.find (whose "<" is everywhere)
 
 
+def _cut(data: bytes, begin: int, limit: int, units: list[SkipUnit]) -> tuple[int, list[SkipUnit]]:
+    """The end of the last whole testcase (plain, or one of `units`) that ends before `limit`."""
+    units = [unit for unit in units if unit.end <= limit]
+    after = units[-1].end if units else begin
+    close = data.rfind(b"/>", after, limit)
+    return (close + 2 if close >= 0 else after), units
+
+
 def _run_end(data: bytes, start: bytes, begin: int, stop: int) -> int:
     """Where a run that begins at `begin` may end, before `stop` (the next end tag): after the last
     testcase when it closes itself, else before it (its children come before `stop`); -1 if nowhere."""
@@ -543,6 +551,7 @@ class _FileReader:
             return
         start, size = shape.start, len(data)
         fed = look = 0  # data[:fed] is fed to expat; runs are looked for from `look` on
+        stop, units, dirty = -1, [], False  # the stretch being read: its end, its skipped testcases
         while (begin := data.find(start, look)) >= 0:
             if begin > fed:
                 self._parse(data[fed:begin])
@@ -550,35 +559,46 @@ class _FileReader:
             if not self._at_rest():  # in a comment, a CDATA section, a testcase: try the next one
                 look = begin + 1
                 continue
-            found = _END_TAG.search(data, begin)
-            look = found.start() if found else size
-            units: list[SkipUnit] = []  # skipped testcases the run holds, each closed by the end tag found
-            while self.dialect is not dialects.CTEST and (unit := skip_unit(shape, data, begin, look)):
-                units.append(unit)
-                found = _END_TAG.search(data, unit.end)
-                look = found.start() if found else size
-            after = units[-1].end if units else begin
-            end = max(_run_end(data, start, after, look), after)
-            if end <= begin:
+            if begin >= stop:
+                stop, units = self._stretch(shape, data, begin)
+                dirty = False
+            held = [unit for unit in units if unit.start >= begin] if units else units
+            after = held[-1].end if held else begin
+            whole = end = max(_run_end(data, start, after, stop), after)
+            if dirty:  # a run failed in this stretch: cut the next one at its first odd testcase
+                held, end = [], data.rfind(b"/>", begin, shape.plain.match(data, begin, whole).end()) + 2  # type: ignore[union-attr]
+            amp = data.find(b"&", begin, end)
+            if amp >= 0:  # an entity or a character reference: that testcase is expat's
+                end, held = _cut(data, begin, data.rfind(start, begin, amp), held)
+            if end <= begin:  # the testcase at `begin` is odd: expat reads it
+                look = begin + 1
                 continue
-            if self._take(data, begin, end, units):
-                fed = end  # the rest up to the end tag (a testcase with children) is expat's
+            if self._take(data, begin, end, held):
+                fed = end
+                look = stop if end == whole else end  # the rest up to the end tag is expat's
                 continue
-            if units:  # not a run with its skipped testcases: try the plain testcases before them
-                close = data.rfind(b"/>", begin, units[0].start)
-                if close < 0:
+            if not dirty:  # find the first odd testcase, take what comes before it
+                dirty = True
+                cut = data.rfind(b"/>", begin, shape.plain.match(data, begin, end).end()) + 2  # type: ignore[union-attr]
+                if begin < cut < end and self._take(data, begin, cut):
+                    fed = look = cut
                     continue
-                end, look = close + 2, units[0].start  # (> begin: the loop goes on)
-                if self._take(data, begin, end):
-                    fed = end
-                    continue
-            cut = data.rfind(b"/>", begin, shape.plain.match(data, begin, end).end()) + 2  # type: ignore[union-attr]
-            if cut > begin and self._take(data, begin, cut):
-                fed = cut
-                odd = data.find(b"<", cut)
-                look = odd + 1 if odd >= 0 else size  # past the odd testcase
+            look = stop  # what the check refuses is not what the pattern sees: the stretch is expat's
         if fed < size:
             self._parse(data[fed:] if fed else data)
+
+    def _stretch(self, shape: RunShape, data: bytes, begin: int) -> tuple[int, list[SkipUnit]]:
+        """Where the stretch from `begin` ends (the next end tag that does not close a skipped testcase
+        a run can hold, or the end of the piece), and those skipped testcases."""
+        size = len(data)
+        found = _END_TAG.search(data, begin)
+        stop = found.start() if found else size
+        units: list[SkipUnit] = []
+        while self.dialect is not dialects.CTEST and (unit := skip_unit(shape, data, begin, stop)):
+            units.append(unit)
+            found = _END_TAG.search(data, unit.end)
+            stop = found.start() if found else size
+        return stop, units
 
     def _learn(self, data: bytes) -> bytes:
         """Feed expat up to the end of the first testcase's start tag: its attributes may allow runs in

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import NamedTuple
 from xml.parsers import expat
 
 import pytest
@@ -29,20 +30,27 @@ def _plain(first: int, count: int, module: str = "m.A", end: str = " />") -> str
     )
 
 
-def _read_both(monkeypatch: pytest.MonkeyPatch, paths: list[Path]) -> tuple[JUnitResult, JUnitResult, int]:
-    """(the reading with runs, the reading with every byte through expat, testcases taken in runs)"""
-    taken = 0
+class Readings(NamedTuple):
+    with_runs: JUnitResult
+    expat_only: JUnitResult  # every byte through expat
+    taken: int  # testcases taken in runs
+    tried: int  # bytes offered to read_run
 
-    def counting(*args):  # type: ignore[no-untyped-def]
-        nonlocal taken
-        found = READ_RUN(*args)
+
+def _read_both(monkeypatch: pytest.MonkeyPatch, paths: list[Path]) -> Readings:
+    taken = tried = 0
+
+    def counting(shape, run: bytes, prefix: bytes):  # type: ignore[no-untyped-def]
+        nonlocal taken, tried
+        found = READ_RUN(shape, run, prefix)
         taken += len(found[0]) if found else 0
+        tried += len(run)
         return found
 
     monkeypatch.setattr(junit, "read_run", counting)
     with_runs = collect_junit(paths, OPTIONS)
     monkeypatch.setattr(junit, "read_run", lambda *args: None)
-    return with_runs, collect_junit(paths, OPTIONS), taken
+    return Readings(with_runs, collect_junit(paths, OPTIONS), taken, tried)
 
 
 def _same(a: JUnitResult, b: JUnitResult) -> None:
@@ -76,7 +84,7 @@ def test_a_large_pytest_file_reads_the_same(write, monkeypatch) -> None:
     )
     path = write("big.xml", _pytest_file(body))
     assert path.stat().st_size > 4 * 64 * 1024
-    with_runs, expat_only, taken = _read_both(monkeypatch, [path])
+    with_runs, expat_only, taken, _ = _read_both(monkeypatch, [path])
     _same(with_runs, expat_only)
     assert taken > 5_900
     c = with_runs.counts
@@ -100,7 +108,7 @@ def test_nested_and_same_named_suites_keep_their_tests_apart(write, monkeypatch)
         + "</testsuite>"
     )
     path = write("nested.xml", f"<testsuites>{body}</testsuites>")
-    with_runs, expat_only, taken = _read_both(monkeypatch, [path])
+    with_runs, expat_only, taken, _ = _read_both(monkeypatch, [path])
     _same(with_runs, expat_only)
     assert taken > 1_000
     # the inner suite inherits the outer's label; the second "outer" is a suite of its own
@@ -125,7 +133,7 @@ def test_testcases_expat_would_not_read_are_not_counted(write, monkeypatch, betw
     path = write(
         "fake.xml", _pytest_file(f'<testsuite name="pytest">{filler}{between}{_plain(700, 700)}</testsuite>')
     )
-    with_runs, expat_only, taken = _read_both(monkeypatch, [path])
+    with_runs, expat_only, taken, _ = _read_both(monkeypatch, [path])
     _same(with_runs, expat_only)
     assert taken > 1_000
     assert "m.A::fake" not in with_runs.outcomes
@@ -151,7 +159,7 @@ def test_values_expat_would_change_go_through_expat(write, monkeypatch) -> None:
     path = write(
         "odd.xml", _pytest_file(f'<testsuite name="pytest">{plain(0)}{odd}{plain(1500)}</testsuite>')
     )
-    with_runs, expat_only, taken = _read_both(monkeypatch, [path])
+    with_runs, expat_only, taken, _ = _read_both(monkeypatch, [path])
     _same(with_runs, expat_only)
     assert taken > 2_000
     assert {
@@ -186,10 +194,39 @@ def test_skipped_testcases_in_runs(write, monkeypatch, child: str, outcome: str)
         for i in range(30)
     )
     path = write("skips.xml", _pytest_file(f'<testsuite name="pytest">{body}</testsuite>'))
-    with_runs, expat_only, taken = _read_both(monkeypatch, [path])
+    with_runs, expat_only, taken, _ = _read_both(monkeypatch, [path])
     _same(with_runs, expat_only)
     assert taken > 2_000
     assert getattr(with_runs.counts, outcome) == 30 and with_runs.counts.total == 3030
+
+
+def _every_tenth(odd: str) -> str:
+    """3 000 plain testcases; every tenth is written `odd` ({i} is its number)."""
+    return "".join(
+        odd.format(i=i) if i % 10 == 5 else f'<testcase classname="m.A" name="test_{i}" time="0.001" />'
+        for i in range(3000)
+    )
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        '<testcase classname="m.A" name="test_{i}[a&amp;b]" time="0.001" />',
+        "<testcase classname='m.A' name='test_{i}' time='0.001' />",
+        '<testcase classname="m.A" name="test_{i}" time="0.001" /><!-- <testcase classname="x" name="y" /> -->',
+        '<testcase classname="m.A" name="test_{i}" time="0.001"><skipped type="s" message="&amp;">x</skipped>'
+        "</testcase>",
+        '\n   <testcase classname="m.A" name="test_{i}" time="0.001" />\n',
+    ],
+    ids=["entity", "single-quotes", "comment", "skip-with-entity", "other-whitespace"],
+)
+def test_odd_testcases_among_runs_cost_one_look_each(write, monkeypatch, odd: str) -> None:
+    # a stretch with an odd testcase in it is cut there, not tried again from each testcase after it
+    path = write("odd.xml", _pytest_file(f'<testsuite name="pytest">{_every_tenth(odd)}</testsuite>'))
+    with_runs, expat_only, _, tried = _read_both(monkeypatch, [path])
+    _same(with_runs, expat_only)
+    assert with_runs.counts.total == 3000
+    assert tried <= 3 * path.stat().st_size  # each byte offered to the run check a few times at most
 
 
 def test_text_that_expat_refuses_inside_a_skip_is_an_error(write) -> None:
@@ -207,7 +244,7 @@ def test_a_file_declared_in_another_encoding_is_read_by_expat(write, monkeypatch
     cases = _plain(0, 1500, "m.\u00e9")
     text = f'<?xml version="1.0" encoding="ISO-8859-1"?><testsuites><testsuite name="s">{cases}</testsuite></testsuites>'
     path = write("latin1.xml", text.encode("latin-1"))
-    with_runs, expat_only, taken = _read_both(monkeypatch, [path])
+    with_runs, expat_only, taken, _ = _read_both(monkeypatch, [path])
     _same(with_runs, expat_only)
     assert taken == 0
     assert "m.\u00e9::test_0" in with_runs.outcomes
@@ -224,7 +261,7 @@ def test_several_documents_and_several_files(write, monkeypatch) -> None:
             + _plain(0, 900)
         ),
     )
-    with_runs, expat_only, taken = _read_both(monkeypatch, [first, second])
+    with_runs, expat_only, taken, _ = _read_both(monkeypatch, [first, second])
     _same(with_runs, expat_only)
     assert taken > 2_000
     assert with_runs.counts.total == 800 + 800 + 100  # the stream's second binary is another suite
@@ -240,7 +277,7 @@ def test_a_testcase_with_children_across_a_piece_boundary(write, monkeypatch) ->
         body = head + filler[: 64 * 1024 - len(head) - 200 - shift] + "/>"
         body = body[: body.rfind("<testcase")] + failing + _plain(1000, 800) + "</testsuite></testsuites>"
         path = write(f"cut{shift}.xml", body)
-        with_runs, expat_only, taken = _read_both(monkeypatch, [path])
+        with_runs, expat_only, taken, _ = _read_both(monkeypatch, [path])
         _same(with_runs, expat_only)
         assert taken > 1_000 and with_runs.counts.failed == 1
 
