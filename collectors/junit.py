@@ -39,7 +39,7 @@ from xml.parsers import expat
 
 from . import junit_dialects as dialects
 from .base import CollectorError, first_line, xml_pieces, xml_syntax_error
-from .junit_runs import RunShape, SkipUnit, read_run, rewrite, run_shape, skip_unit
+from .junit_runs import RunShape, SkipUnit, cut, plain_end, read_run, rewrite, run_end, run_shape, stretch
 from .traces import KEEP_CHARS, NO_TRACE, TraceFacts, read_trace
 
 SOURCE = "junit"
@@ -311,28 +311,6 @@ _RESULT_TAGS = frozenset(("failure", "error", "skipped", *_RERUN_TAGS))
 _TEXT_CHARS = 4096  # of a failure's text, when it has no message attribute
 _NO_LAYOUT = (-1, 0, 0, 0)
 _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
-_END_TAG = re.compile(b"</")  # re finds it several times faster than bytes.find (whose "<" is everywhere)
-
-
-def _cut(data: bytes, begin: int, limit: int, units: list[SkipUnit]) -> tuple[int, list[SkipUnit]]:
-    """The end of the last whole testcase (plain, or one of `units`) that ends before `limit`."""
-    units = [unit for unit in units if unit.end <= limit]
-    after = units[-1].end if units else begin
-    close = data.rfind(b"/>", after, limit)
-    return (close + 2 if close >= 0 else after), units
-
-
-def _run_end(data: bytes, start: bytes, begin: int, stop: int) -> int:
-    """Where a run that begins at `begin` may end, before `stop` (the next end tag): after the last
-    testcase when it closes itself, else before it (its children come before `stop`); -1 if nowhere."""
-    last = data.rfind(start, begin, stop)
-    if last < 0:
-        return -1
-    close = data.find(b">", last, stop)
-    if close > 0 and data[close - 1] == 0x2F:  # "/>"
-        return close + 1
-    close = data.rfind(b"/>", begin, last)
-    return close + 2 if close >= 0 else -1
 
 
 @dataclass(slots=True)
@@ -381,15 +359,18 @@ class _Child:
 
 
 class _FileReader:
-    """Reads one file (all its XML documents) into the shared tally, through expat's callbacks.
+    """Reads one file (all its XML documents) into the shared tally.
 
-    No tree is built. Every `<testcase>` element is one attempt: its key and its raw `time` join two
-    pending lists in document order, and its outcome is noted (by pending index) only when it is not
-    a plain pass. After each fed piece (some hundreds of testcases) `_commit` settles the pending
-    attempts with C-level bulk operations when all their keys are new, which is the usual case, and
-    one by one with the rerun rules when not; times are parsed, summed and ranked the same way. The
-    hot path is a childless testcase with this file's usual attributes: the start handler builds its
-    key and returns. Everything else (children, suites, strays) takes the general, commented paths.
+    No tree is built. `_feed` hands each piece to expat, except the runs of plain testcases in it,
+    which it reads from the bytes in bulk (collectors/junit_runs.py) where expat would read them as
+    elements of the open suite. Every `<testcase>` element, read either way, is one attempt: its key
+    and its raw `time` join two pending lists in document order, and its outcome is noted (by pending
+    index) only when it is not a plain pass. After each piece `_commit` settles the pending attempts
+    with C-level bulk operations when all their ids are new, which is the usual case, and one by one
+    with the rerun rules when not; times are parsed, summed and ranked the same way. Of what expat
+    reads, the hot path is a childless testcase with this file's usual attributes (the start handler
+    builds its key and returns); everything else (children, suites, strays) takes the general,
+    commented paths.
     """
 
     __slots__ = (
@@ -536,10 +517,12 @@ class _FileReader:
 
         A run is taken only where expat would read it as elements of the open suite: everything before
         it has been fed and fully read (no token left open: not inside a tag, a comment or a processing
-        instruction), no CDATA section is open, and no testcase or stray element is open. Between two
-        end tags the run stops before the last testcase when that one has children (its end tag is
-        what ends the stretch). When the stretch is not a run as a whole, what comes before its first
-        odd testcase is taken and that one left to expat. What is not taken, expat reads as usual.
+        instruction), no CDATA section is open, and no testcase or stray element is open. A stretch
+        goes up to the next end tag that does not close a skipped testcase a run can hold; its run
+        stops before its last testcase when that one has other children (their end tag is what ends
+        the stretch). A testcase with an entity or a character reference cuts the run; when the rest
+        is not a run as a whole, what comes before its first odd testcase is taken and that one left
+        to expat. Everything not taken, expat reads as usual.
         """
         if not self.fed and data[:2] in _UTF16_MARKS:
             self.utf8 = False
@@ -560,16 +543,16 @@ class _FileReader:
                 look = begin + 1
                 continue
             if begin >= stop:
-                stop, units = self._stretch(shape, data, begin)
+                stop, units = stretch(shape, data, begin, skips=self.dialect is not dialects.CTEST)
                 dirty = False
             held = [unit for unit in units if unit.start >= begin] if units else units
             after = held[-1].end if held else begin
-            whole = end = max(_run_end(data, start, after, stop), after)
+            whole = end = max(run_end(data, start, after, stop), after)
             if dirty:  # a run failed in this stretch: cut the next one at its first odd testcase
-                held, end = [], data.rfind(b"/>", begin, shape.plain.match(data, begin, whole).end()) + 2  # type: ignore[union-attr]
+                held, end = [], plain_end(shape, data, begin, whole)
             amp = data.find(b"&", begin, end)
             if amp >= 0:  # an entity or a character reference: that testcase is expat's
-                end, held = _cut(data, begin, data.rfind(start, begin, amp), held)
+                end, held = cut(data, begin, data.rfind(start, begin, amp), held)
             if end <= begin:  # the testcase at `begin` is odd: expat reads it
                 look = begin + 1
                 continue
@@ -579,26 +562,13 @@ class _FileReader:
                 continue
             if not dirty:  # find the first odd testcase, take what comes before it
                 dirty = True
-                cut = data.rfind(b"/>", begin, shape.plain.match(data, begin, end).end()) + 2  # type: ignore[union-attr]
-                if begin < cut < end and self._take(data, begin, cut):
-                    fed = look = cut
+                valid = plain_end(shape, data, begin, end)
+                if begin < valid < end and self._take(data, begin, valid):
+                    fed = look = valid
                     continue
             look = stop  # what the check refuses is not what the pattern sees: the stretch is expat's
         if fed < size:
             self._parse(data[fed:] if fed else data)
-
-    def _stretch(self, shape: RunShape, data: bytes, begin: int) -> tuple[int, list[SkipUnit]]:
-        """Where the stretch from `begin` ends (the next end tag that does not close a skipped testcase
-        a run can hold, or the end of the piece), and those skipped testcases."""
-        size = len(data)
-        found = _END_TAG.search(data, begin)
-        stop = found.start() if found else size
-        units: list[SkipUnit] = []
-        while self.dialect is not dialects.CTEST and (unit := skip_unit(shape, data, begin, stop)):
-            units.append(unit)
-            found = _END_TAG.search(data, unit.end)
-            stop = found.start() if found else size
-        return stop, units
 
     def _learn(self, data: bytes) -> bytes:
         """Feed expat up to the end of the first testcase's start tag: its attributes may allow runs in

@@ -187,3 +187,49 @@ def rewrite(
         at = unit.end
     pieces.append(data[at:end])
     return b"".join(pieces), places
+
+
+_END_TAG = re.compile(b"</")  # re finds it several times faster than bytes.find (whose "<" is everywhere)
+
+
+def stretch(shape: RunShape, data: bytes, begin: int, skips: bool) -> tuple[int, list[SkipUnit]]:
+    """Where the stretch of testcases from `begin` ends: at the next end tag, or the end of `data`;
+    with `skips`, end tags that close skipped testcases a run can hold do not end it (they are listed)."""
+    found = _END_TAG.search(data, begin)
+    stop = found.start() if found else len(data)
+    units: list[SkipUnit] = []
+    while skips and (unit := skip_unit(shape, data, begin, stop)):
+        units.append(unit)
+        found = _END_TAG.search(data, unit.end)
+        stop = found.start() if found else len(data)
+    return stop, units
+
+
+def run_end(data: bytes, start: bytes, begin: int, stop: int) -> int:
+    """Where a run that begins at `begin` may end, before `stop` (the stretch's end tag): after the last
+    testcase when it closes itself, else before it (its children come before `stop`); -1 if nowhere."""
+    last = data.rfind(start, begin, stop)
+    if last < 0:
+        return -1
+    close = data.find(b">", last, stop)
+    if close > 0 and data[close - 1] == 0x2F:  # "/>"
+        return close + 1
+    close = data.rfind(b"/>", begin, last)
+    return close + 2 if close >= 0 else -1
+
+
+def cut(data: bytes, begin: int, limit: int, units: list[SkipUnit]) -> tuple[int, list[SkipUnit]]:
+    """The end of the last whole testcase from `begin` (plain, or one of `units`) that ends before
+    `limit`, and those of `units` before it."""
+    units = [unit for unit in units if unit.end <= limit]
+    after = units[-1].end if units else begin
+    close = data.rfind(b"/>", after, limit)
+    return (close + 2 if close >= 0 else after), units
+
+
+def plain_end(shape: RunShape, data: bytes, begin: int, end: int) -> int:
+    """The end of the plain testcases that data[begin:end] starts with, by `shape.plain` (which always
+    matches, maybe nothing): where its first odd testcase begins, for a run cut there."""
+    valid = shape.plain.match(data, begin, end)
+    close = data.rfind(b"/>", begin, valid.end() if valid else begin)
+    return close + 2 if close >= 0 else begin
