@@ -151,6 +151,8 @@ def main() -> int:
     bare_wall, bare_cpu = statistics.median(walls[BARE]), statistics.median(cpus[BARE])
     load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     print(f"{args.repeat} runs each, medians; {' '.join(healthdeck)}; {os.cpu_count()} cores, {load}")
+    if not any("TLS" in label for label in contenders):
+        print("(no TLS row: the benchmark's own interpreter has no trustme; pip install -e '.[dev]')")
     row = (
         "| {} | {:.1f} | {:.2f}x | {:.1f} | {:.2f}x |"
         if args.markdown
