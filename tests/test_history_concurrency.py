@@ -100,10 +100,12 @@ def test_a_locked_postgresql_store_says_it_waits_then_records(postgres, tmp_path
     assert main(["collect", "-q", "--out", str(out), "--history", url, *SMALL]) == EXIT_OK
     holder = psycopg.connect(url)
     holder.execute("LOCK TABLE runs IN SHARE MODE")  # blocks writers, not readers: another writer mid-way
+    started = (
+        time.monotonic()
+    )  # before the timer starts: the lock is released 2.5 s after this at the earliest
     release = threading.Timer(2.5, holder.rollback)
     release.start()
     try:
-        started = time.monotonic()
         code = main(["collect", "-q", "--lock-timeout", "30", "--out", str(out), "--history", url, *SMALL])
         waited = time.monotonic() - started
     finally:
