@@ -39,7 +39,19 @@ from xml.parsers import expat
 
 from . import junit_dialects as dialects
 from .base import CollectorError, first_line, xml_pieces, xml_syntax_error
-from .junit_runs import RunShape, SkipUnit, cut, plain_end, read_run, rewrite, run_end, run_shape, stretch
+from .junit_runs import (
+    END_TAGS,
+    END_TAGS_BUT_TESTCASE,
+    RunShape,
+    Unit,
+    cut,
+    plain_end,
+    read_run,
+    rewrite,
+    run_end,
+    run_shape,
+    stretch,
+)
 from .traces import KEEP_CHARS, NO_TRACE, TraceFacts, read_trace
 
 SOURCE = "junit"
@@ -311,6 +323,7 @@ _RESULT_TAGS = frozenset(("failure", "error", "skipped", *_RERUN_TAGS))
 _TEXT_CHARS = 4096  # of a failure's text, when it has no message attribute
 _NO_LAYOUT = (-1, 0, 0, 0)
 _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+_MISSES = 16  # odd testcases in a row after which the rest of a piece is left to expat
 
 
 @dataclass(slots=True)
@@ -375,6 +388,7 @@ class _FileReader:
 
     __slots__ = (
         "above",
+        "backoff",
         "case_attrs",
         "children",
         "close",
@@ -382,6 +396,7 @@ class _FileReader:
         "declared",
         "dialect",
         "elements",
+        "end_tags",
         "fed",
         "file_index",
         "floor",
@@ -398,6 +413,7 @@ class _FileReader:
         "path",
         "prefix",
         "read_file_attr",
+        "resting",
         "run_prefix",
         "settled",
         "shape",
@@ -405,6 +421,7 @@ class _FileReader:
         "stray_depth",
         "synthetic",
         "taken",
+        "taken_here",
         "tally",
         "times",
         "top_declared",
@@ -447,6 +464,9 @@ class _FileReader:
         self.shape: RunShape | None = None
         self.run_prefix = ("", b"")  # the suite prefix of the last run, as text and as UTF-8
         self.close = b" />"  # what closes the plain testcases of this file (pytest's, until a run says)
+        self.end_tags = END_TAGS  # where stretches end (see collectors/junit_runs.py)
+        self.taken_here = False  # a run was taken in the piece being fed
+        self.backoff = self.resting = 0  # pieces left to expat after pieces without runs
         self.taken = False  # a run was taken out of expat's input: its error positions are off
         self.parser: expat.XMLParserType | None = None
         self.fed = 0  # bytes fed to this document's parser
@@ -529,13 +549,15 @@ class _FileReader:
         if self.dialect is None and self.utf8:
             data = self._learn(data)
         shape = self.shape
-        if shape is None or not self.utf8:
+        if shape is None or not self.utf8 or self.resting:
+            self.resting = max(self.resting - 1, 0)
             self._parse(data)
             return
         start, size = shape.start, len(data)
         fed = look = 0  # data[:fed] is fed to expat; runs are looked for from `look` on
-        stop, units, dirty = -1, [], False  # the stretch being read: its end, its skipped testcases
-        while (begin := data.find(start, look)) >= 0:
+        stop, units, first, dirty = -1, [], 0, False  # the stretch: its end, its units (from `first` on)
+        misses = 0  # odd testcases in a row: a piece that is all odd is left to expat
+        while (begin := data.find(start, look)) >= 0 and misses < _MISSES:
             if begin > fed:
                 self._parse(data[fed:begin])
                 fed = begin
@@ -543,9 +565,12 @@ class _FileReader:
                 look = begin + 1
                 continue
             if begin >= stop:
-                stop, units = stretch(shape, data, begin, skips=self.dialect is not dialects.CTEST)
-                dirty = False
-            held = [unit for unit in units if unit.start >= begin] if units else units
+                skips = self.dialect is not dialects.CTEST
+                stop, units = stretch(shape, data, begin, skips, self.end_tags)
+                first, dirty = 0, False
+            while first < len(units) and units[first].start < begin:
+                first += 1
+            held = units[first:]
             after = held[-1].end if held else begin
             whole = end = max(run_end(data, start, after, stop), after)
             if dirty:  # a run failed in this stretch: cut the next one at its first odd testcase
@@ -555,9 +580,10 @@ class _FileReader:
                 end, held = cut(data, begin, data.rfind(start, begin, amp), held)
             if end <= begin:  # the testcase at `begin` is odd: expat reads it
                 look = begin + 1
+                misses += 1
                 continue
             if self._take(data, begin, end, held):
-                fed = end
+                fed, misses = end, 0
                 look = stop if end == whole else end  # the rest up to the end tag is expat's
                 continue
             if not dirty:  # find the first odd testcase, take what comes before it
@@ -567,6 +593,13 @@ class _FileReader:
                     fed = look = valid
                     continue
             look = stop  # what the check refuses is not what the pattern sees: the stretch is expat's
+        if misses >= _MISSES and not self.taken_here:
+            # a piece with no run at all: leave the next ones to expat for a while (1, 3, 7 ... 63)
+            self.backoff = min(2 * self.backoff + 1, 63)
+            self.resting = self.backoff
+        elif self.taken_here:
+            self.backoff = 0
+        self.taken_here = False
         if fed < size:
             self._parse(data[fed:] if fed else data)
 
@@ -578,6 +611,8 @@ class _FileReader:
         if close < 0:
             return data
         self._parse(data[: close + 1])
+        if data[close - 1] != 0x2F:  # not "/>": passes have an end tag, which does not end a stretch
+            self.end_tags = END_TAGS_BUT_TESTCASE
         return data[close + 1 :]
 
     def _at_rest(self) -> bool:
@@ -587,9 +622,9 @@ class _FileReader:
             return False
         return self.handlers[3]()  # no testcase and no stray element open
 
-    def _take(self, data: bytes, begin: int, end: int, units: Sequence[SkipUnit] = ()) -> bool:
+    def _take(self, data: bytes, begin: int, end: int, units: Sequence[Unit] = ()) -> bool:
         """Count data[begin:end] as testcases of the open suite, if it is a run (collectors/junit_runs.py):
-        plain ones, and the skipped ones in `units` with their outcome."""
+        plain ones, and those in `units` (empty or skipped, written with an end tag)."""
         shape = self.shape
         assert shape is not None
         prefix, encoded = self.run_prefix
@@ -605,12 +640,13 @@ class _FileReader:
         keys, times = read
         base = len(self.keys)
         for unit, place in zip(units, places, strict=True):
-            self.codes[base + place] = XFAILED if unit.xfail else SKIPPED
-        self.elements[_SKIPS] += len(places)
+            if unit.skipped:
+                self.codes[base + place] = XFAILED if unit.xfail else SKIPPED
+                self.elements[_SKIPS] += 1
         self.keys.extend(keys)
         self.times.extend(times)
         self.close = run[run.rfind(b'"') + 1 :]  # how this file closes a testcase, for the skipped ones
-        self.taken = True
+        self.taken = self.taken_here = True
         return True
 
     def _parse(self, data: bytes, final: bool = False) -> None:

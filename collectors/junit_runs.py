@@ -8,20 +8,23 @@ only where expat would read it as elements of the open suite (see `_FileReader._
 module accepts a run only when the bytes say exactly what expat would report, else the reader feeds
 them to expat as usual. `read_run` accepts a run when:
 
-* every `<` of the run opens one of its testcase tags, and every tag is `<testcase` followed by the
-  file's three attributes (classname, name, time, in its first testcase's order), each `="..."`
-  with one space before it, then optional whitespace and `/>`; whitespace may separate the tags,
+* every testcase is `<testcase` followed by the file's three attributes (classname, name, time, in
+  its first testcase's order), each `="..."` with one space before it, then optional whitespace and
+  `/>`, or `>` and an end tag with only whitespace before it; whitespace may separate testcases,
   the same between every two of them;
 * no value holds `&` (an entity or a character reference), a control character (tabs and line
   ends are normalised to spaces in attribute values), U+FFFE/U+FFFF, or bytes that are not UTF-8;
   so each value is its own bytes, decoded;
 * every name is non-empty (a nameless testcase gets a key of its own, on the general path).
 
-A testcase whose only child is pytest's `<skipped type="..." message="...">text</skipped>` (or the
-self-closing form that xfail writes) belongs to a run too, so that skips do not cut runs short:
-`skip_unit` accepts one when its child is exactly that, with no `&` and only characters expat takes
-as they are, and no `]]>` in the text; `rewrite` then writes it as a plain testcase for `read_run`,
-which checks its attributes like any other's, and says where it is and whether it was an xfail.
+Files whose passing testcases are written with an end tag (`<testcase ...></testcase>`: Jest,
+Vitest, Mocha, Playwright and gotestsum) end their stretches only at other end tags (`END_TAGS`).
+Two kinds of testcase written with an end tag can sit among self-closing ones, so that they do not
+cut runs short (`unit_at` finds them at that end tag): an empty one, and one whose only child is
+pytest's `<skipped type="..." message="...">text</skipped>` (or the self-closing form that xfail
+writes), with no `&` and only characters expat takes as they are, and no `]]>` in the text.
+`rewrite` writes each as a plain testcase for `read_run`, which checks its attributes like any
+other's, and says where it is in the run.
 
 Nothing else in XML can look like this: `<` cannot appear inside an attribute value or text, and
 comments, CDATA sections and processing instructions are excluded by where the reader looks.
@@ -36,6 +39,7 @@ from typing import NamedTuple
 _C0 = bytes(range(32))  # control characters: refused or normalised by XML in attribute values
 _NOT_XML = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")  # U+FFFE, U+FFFF: valid UTF-8, not XML characters
 _SPACE = rb"[ \t\r\n]*"
+_CLOSE = _SPACE + rb"(?:/>|>" + _SPACE + rb"</testcase>)"  # a childless testcase's end, either way
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +64,14 @@ def run_shape(names: list[str]) -> RunShape:
     first, second, third = (name.encode() for name in names)
     opener = b"<testcase " + first + b"="
     value = b'"[^"<&\\x00-\\x1f]*"'
-    tag = opener + value + b" " + second + b"=" + value + b" " + third + b"=" + value + _SPACE + b"/>"
+    tag = opener + value + b" " + second + b"=" + value + b" " + third + b"=" + value + _CLOSE
     return RunShape(
         start=opener + b'"',
         open=opener,
         inner=b" " + second + b"= " + third + b"=",
-        between=re.compile(_SPACE + b"/>" + _SPACE + re.escape(opener)),
+        between=re.compile(_CLOSE + _SPACE + re.escape(opener)),
         plain=re.compile(b"(?:" + tag + _SPACE + b")*"),
-        close=re.compile(_SPACE + b"/>"),
+        close=re.compile(_CLOSE),
         classname_at=1 + 2 * names.index("classname"),
         name_at=1 + 2 * names.index("name"),
         time_at=1 + 2 * names.index("time"),
@@ -135,20 +139,35 @@ _SKIPPED_END = b"</skipped></testcase>"
 _CASE_END = b"</testcase>"
 
 
-class SkipUnit(NamedTuple):
-    """A testcase whose only child is a <skipped> element: data[start:head] is its start tag but the ">"."""
+class Unit(NamedTuple):
+    """A testcase with an end tag that a run can hold: data[start:head] is its start tag but the ">"."""
 
     start: int
     head: int
     end: int
-    xfail: bool
+    skipped: bool  # its child is <skipped>
+    xfail: bool  # and it is pytest's xfail
 
 
-def skip_unit(shape: RunShape, data: bytes, begin: int, stop: int) -> SkipUnit | None:
-    """The skipped testcase that the end tag at `stop` closes, if it is one a run can hold."""
+def unit_at(shape: RunShape, data: bytes, begin: int, stop: int, skips: bool) -> Unit | None:
+    """The testcase that the end tag at `stop` closes, if it is one a run can hold: empty, or (with
+    `skips`) skipped."""
+    if not data.startswith(_CASE_END, stop):
+        return (skips and _skipped(shape, data, begin, stop)) or None
+    start = data.rfind(shape.start, begin, stop)
+    if start < 0:
+        return None
+    head = start + len(data[start:stop].rstrip(b" \t\r\n")) - 1
+    if data[head] == 0x3E and data.find(b"<", start + 1, head) < 0:  # its start tag, then whitespace
+        return Unit(start, head, stop + len(_CASE_END), False, False)
+    return (skips and data[stop - 2 : stop] == b"/>" and _skipped(shape, data, begin, stop)) or None
+
+
+def _skipped(shape: RunShape, data: bytes, begin: int, stop: int) -> Unit | None:
+    """The testcase closed at `stop` whose only child is pytest's <skipped>, if a run can hold it."""
     if data.startswith(_SKIPPED_END, stop):
         child_end, end = stop + len(b"</skipped>"), stop + len(_SKIPPED_END)
-    elif data.startswith(_CASE_END, stop) and data[stop - 2 : stop] == b"/>":
+    elif data.startswith(_CASE_END, stop):
         child_end, end = stop, stop + len(_CASE_END)
     else:
         return None
@@ -167,14 +186,14 @@ def skip_unit(shape: RunShape, data: bytes, begin: int, stop: int) -> SkipUnit |
             return None
         if _NOT_XML[0] in text or _NOT_XML[1] in text:
             return None
-    return SkipUnit(start, head, end, child[1] == b"pytest.xfail")
+    return Unit(start, head, end, True, child[1] == b"pytest.xfail")
 
 
 def rewrite(
-    shape: RunShape, data: bytes, begin: int, end: int, units: list[SkipUnit], close: bytes
+    shape: RunShape, data: bytes, begin: int, end: int, units: list[Unit], close: bytes
 ) -> tuple[bytes, list[int]]:
-    """data[begin:end] with each skipped testcase written as a plain one closed by `close`, and where
-    in the run each of them is (its index among the run's testcases)."""
+    """data[begin:end] with each of `units` written as a plain testcase closed by `close`, and where in
+    the run each of them is (its index among the run's testcases)."""
     pieces: list[bytes] = []
     places: list[int] = []
     at, index = begin, 0
@@ -189,47 +208,63 @@ def rewrite(
     return b"".join(pieces), places
 
 
-_END_TAG = re.compile(b"</")  # re finds it several times faster than bytes.find (whose "<" is everywhere)
+# Where stretches end: at any end tag in files that write passing testcases self-closed, at end tags
+# other than </testcase> where passes have one. (re finds them several times faster than bytes.find,
+# whose "<" is everywhere.)
+END_TAGS = re.compile(b"</")
+END_TAGS_BUT_TESTCASE = re.compile(b"</(?!testcase>)")
 
 
-def stretch(shape: RunShape, data: bytes, begin: int, skips: bool) -> tuple[int, list[SkipUnit]]:
-    """Where the stretch of testcases from `begin` ends: at the next end tag, or the end of `data`;
-    with `skips`, end tags that close skipped testcases a run can hold do not end it (they are listed)."""
-    found = _END_TAG.search(data, begin)
+def stretch(
+    shape: RunShape, data: bytes, begin: int, skips: bool, end_tags: re.Pattern[bytes]
+) -> tuple[int, list[Unit]]:
+    """Where the stretch of testcases from `begin` ends: at the next of `end_tags`, or the end of
+    `data`, but for end tags that close testcases a run can hold (`unit_at`), which are listed."""
+    found = end_tags.search(data, begin)
     stop = found.start() if found else len(data)
-    units: list[SkipUnit] = []
-    while skips and (unit := skip_unit(shape, data, begin, stop)):
+    units: list[Unit] = []
+    while unit := unit_at(shape, data, begin, stop, skips):
         units.append(unit)
-        found = _END_TAG.search(data, unit.end)
+        found = end_tags.search(data, unit.end)
         stop = found.start() if found else len(data)
     return stop, units
 
 
 def run_end(data: bytes, start: bytes, begin: int, stop: int) -> int:
-    """Where a run that begins at `begin` may end, before `stop` (the stretch's end tag): after the last
-    testcase when it closes itself, else before it (its children come before `stop`); -1 if nowhere."""
+    """Where a run that begins at `begin` may end, before `stop` (the stretch's end): after the last
+    testcase when it ends in the stretch, else before it (its children come before `stop`); -1 if
+    nowhere."""
     last = data.rfind(start, begin, stop)
     if last < 0:
         return -1
     close = data.find(b">", last, stop)
     if close > 0 and data[close - 1] == 0x2F:  # "/>"
         return close + 1
-    close = data.rfind(b"/>", begin, last)
+    closed = data.rfind(_CASE_END, last, stop)
+    if closed >= 0:
+        return closed + len(_CASE_END)
+    return _last_end(data, begin, last)
+
+
+def _last_end(data: bytes, begin: int, limit: int) -> int:
+    """The end of the last testcase ended (by "/>" or an end tag) between `begin` and `limit`, or -1."""
+    close = data.rfind(b"/>", begin, limit)
+    closed = data.rfind(_CASE_END, max(close, begin), limit)
+    if closed >= 0:
+        return closed + len(_CASE_END)
     return close + 2 if close >= 0 else -1
 
 
-def cut(data: bytes, begin: int, limit: int, units: list[SkipUnit]) -> tuple[int, list[SkipUnit]]:
+def cut(data: bytes, begin: int, limit: int, units: list[Unit]) -> tuple[int, list[Unit]]:
     """The end of the last whole testcase from `begin` (plain, or one of `units`) that ends before
     `limit`, and those of `units` before it."""
     units = [unit for unit in units if unit.end <= limit]
     after = units[-1].end if units else begin
-    close = data.rfind(b"/>", after, limit)
-    return (close + 2 if close >= 0 else after), units
+    return max(_last_end(data, after, limit), after), units
 
 
 def plain_end(shape: RunShape, data: bytes, begin: int, end: int) -> int:
     """The end of the plain testcases that data[begin:end] starts with, by `shape.plain` (which always
     matches, maybe nothing): where its first odd testcase begins, for a run cut there."""
     valid = shape.plain.match(data, begin, end)
-    close = data.rfind(b"/>", begin, valid.end() if valid else begin)
-    return close + 2 if close >= 0 else begin
+    return max(_last_end(data, begin, valid.end() if valid else begin), begin)

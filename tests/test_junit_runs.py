@@ -240,6 +240,58 @@ def test_text_that_expat_refuses_inside_a_skip_is_an_error(write) -> None:
         collect_junit([path])
 
 
+def _jest(first: int, count: int, name: str = "adds {i}") -> str:
+    """Jest's way: a passing testcase has an end tag, indented on the next line."""
+    cases = []
+    for i in range(first, first + count):
+        title = name.format(i=i)
+        body = "\n      <failure>Error: expect(received).toBe(expected)</failure>" if i % 100 == 7 else ""
+        cases.append(
+            f'\n    <testcase classname="math {title}" name="math {title}" time="0.01">{body}\n    </testcase>'
+        )
+    return "".join(cases)
+
+
+def test_passes_written_with_an_end_tag_are_runs_too(write, monkeypatch) -> None:
+    jest = f'<testsuites name="jest tests">\n  <testsuite name="math">{_jest(0, 3000)}\n  </testsuite>\n</testsuites>'
+    path = write("jest.xml", jest)
+    with_runs, expat_only, taken, _ = _read_both(monkeypatch, [path])
+    _same(with_runs, expat_only)
+    assert taken > 2_800
+    assert (with_runs.counts.total, with_runs.counts.failed) == (3000, 30)
+
+
+@pytest.mark.parametrize("end_tag_first", [False, True])
+def test_both_ways_of_writing_a_pass_in_one_file(write, monkeypatch, end_tag_first: bool) -> None:
+    # compact end tags (gotestsum's) among self-closed testcases, a <skipped/> child on its own line
+    mixed = "".join(
+        _plain(i * 10, 10) + f'<testcase classname="m.A" name="t{i}" time="0.1"></testcase>'
+        for i in range(300)
+    )
+    mixed += '<testcase classname="m.A" name="s" time="0">\n  <skipped/>\n</testcase>' + _plain(5000, 500)
+    if end_tag_first:
+        mixed = '<testcase classname="m.A" name="first" time="0.1"></testcase>' + mixed
+    path = write("mixed.xml", _pytest_file(f'<testsuite name="pytest">{mixed}</testsuite>'))
+    with_runs, expat_only, taken, _ = _read_both(monkeypatch, [path])
+    _same(with_runs, expat_only)
+    # a file whose first pass has an end tag is read in runs of those; self-closed ones among them
+    # are left to expat (a run writes its testcases one way)
+    assert taken > (0 if end_tag_first else 3_000)
+    assert (with_runs.counts.total, with_runs.counts.skipped) == (3801 + end_tag_first, 1)
+
+
+def test_a_file_where_no_testcase_is_plain_is_read_by_expat(write, monkeypatch) -> None:
+    # Vitest's names carry "&gt;": no run anywhere, and the file reads the same
+    vitest = _jest(0, 4000, "describe &gt; adds {i}")
+    path = write(
+        "vitest.xml", f'<testsuites name="vitest tests"><testsuite name="m">{vitest}</testsuite></testsuites>'
+    )
+    with_runs, expat_only, taken, tried = _read_both(monkeypatch, [path])
+    _same(with_runs, expat_only)
+    assert taken == 0 and tried == 0
+    assert "math describe > adds 3::math describe > adds 3" in with_runs.outcomes
+
+
 def test_a_file_declared_in_another_encoding_is_read_by_expat(write, monkeypatch) -> None:
     cases = _plain(0, 1500, "m.\u00e9")
     text = f'<?xml version="1.0" encoding="ISO-8859-1"?><testsuites><testsuite name="s">{cases}</testsuite></testsuites>'
