@@ -538,11 +538,12 @@ class _FileReader:
         A run is taken only where expat would read it as elements of the open suite: everything before
         it has been fed and fully read (no token left open: not inside a tag, a comment or a processing
         instruction), no CDATA section is open, and no testcase or stray element is open. A stretch
-        goes up to the next end tag that does not close a skipped testcase a run can hold; its run
-        stops before its last testcase when that one has other children (their end tag is what ends
-        the stretch). A testcase with an entity or a character reference cuts the run; when the rest
-        is not a run as a whole, what comes before its first odd testcase is taken and that one left
-        to expat. Everything not taken, expat reads as usual.
+        goes up to the next end tag but those that close testcases a run can hold (`stretch` in
+        collectors/junit_runs.py); its run stops before its last testcase when that one has other
+        children (their end tag is what ends the stretch). A testcase with an entity or a character
+        reference cuts the run; when the rest is not a run as a whole, what comes before its first odd
+        testcase is taken and that one left to expat. A piece without any run leaves the next few
+        pieces to expat. Everything not taken, expat reads as usual.
         """
         if not self.fed and data[:2] in _UTF16_MARKS:
             self.utf8 = False
