@@ -10,8 +10,10 @@ stores that real report with every run, as `collect` does; `--store-only` (impli
 report file, so the dashboard reads the newest run's report from the store. `--data DIR` keeps the
 generated stores there and reuses them on the next run.
 
-Server side, in Streamlit's AppTest, in process, with pages, pandas and plotly already imported and the
-component registry scanned once (a running server does both once, at start-up, not per page load):
+Server side, in Streamlit's AppTest, each store measured in a fresh process set up as a server is
+before its first page load (one server serves one store): pages, pandas and plotly imported, the
+component registry scanned once (AppTest would rescan it for every new instance; a server does it once,
+at start-up):
 - first load with cold caches, at N runs and at 100 runs, for the default window and for "all";
 - after a first load, a change to each window and to all branches and back (what a lead's click
   costs), and a plain rerun at each window (median of --reruns);
@@ -37,6 +39,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -238,25 +241,38 @@ def median(tries: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(t[0] for t in tries), statistics.median(t[1] for t in tries)
 
 
-def server_side(big: Path, small: Path, repeat: int, reruns: int) -> dict:
+def serve_like(folder: Path) -> None:
+    """Set this process up as a dashboard server is before its first page load: pages, pandas and
+    plotly imported, the components scanned."""
     warm = app()
-    use(small)
-    warm.run()  # imports pages, plotly, pandas and scans the components: a running server has done so
+    use(folder)
+    warm.run()
     _REGISTRY[:] = [getattr(warm, "_bidi_component_manager", None)]
-    out: dict = {"first": {}, "rerun": {}, "change": {}}
-    for window in (None, "all"):
-        for name, folder in (("100", small), ("big", big)):
-            out["first"][(window or "default", name)] = median(
-                [cold_load(folder, window)[0] for _ in range(repeat)]
-            )
-    _, at = cold_load(big, None)
-    out["runs in the default window"] = len(at.session_state["healthdeck_ctx"].runs)
-    out["points"] = chart_points(at)
-    # after the first load, as a lead clicks: each window, then all branches and back to main
+
+
+def first_loads(folder: Path, repeat: int) -> dict:
+    """First loads with cold caches, default window and "all", in this process (one store per process,
+    as one server serves one store): {window: (wall, CPU)}."""
+    serve_like(folder)
+    return {
+        window or "default": median([cold_load(folder, window)[0] for _ in range(repeat)])
+        for window in (None, "all")
+    }
+
+
+def clicks(folder: Path, repeat: int, reruns: int) -> dict:
+    """After a first load, as a lead clicks: each window (and a plain rerun there), then all branches
+    and back to main."""
+    serve_like(folder)
+    _, at = cold_load(folder, None)
+    out: dict = {
+        "runs in the default window": len(at.session_state["healthdeck_ctx"].runs),
+        "points": chart_points(at),
+    }
     changes: dict[str, list] = {}
     reruns_at: dict[str, list] = {}
     for _ in range(repeat):
-        _, at = cold_load(big, None)
+        _, at = cold_load(folder, None)
         for window in WINDOWS:
             at.selectbox(key="window").set_value(window)
             changes.setdefault(f"window {window}", []).append(timed(at))
@@ -267,6 +283,31 @@ def server_side(big: Path, small: Path, repeat: int, reruns: int) -> dict:
             changes.setdefault(f"branch {branch} (window all)", []).append(timed(at))
     out["change"] = {what: median(tries) for what, tries in changes.items()}
     out["rerun"] = {window: median(tries) for window, tries in reruns_at.items()}
+    return out
+
+
+def in_process(what: str, folder: Path, repeat: int, reruns: int) -> dict:
+    """`what` ("first" or "clicks") measured in a fresh Python process, like a fresh server."""
+    job = json.dumps({"what": what, "folder": str(folder), "repeat": repeat, "reruns": reruns})
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", job], check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(job: dict) -> dict:
+    folder = Path(job["folder"])
+    if job["what"] == "first":
+        return first_loads(folder, job["repeat"])
+    return clicks(folder, job["repeat"], job["reruns"])
+
+
+def server_side(big: Path, small: Path, repeat: int, reruns: int) -> dict:
+    out = {"first": {}}
+    for name, folder in (("100", small), ("big", big)):
+        for window, pair in in_process("first", folder, repeat, reruns).items():
+            out["first"][(window, name)] = tuple(pair)
+    out.update(in_process("clicks", big, repeat, reruns))
     return out
 
 
@@ -344,13 +385,22 @@ def stores(folder: Path, runs: int, full: bool, store_only: bool) -> tuple[Path,
     stamp = folder / "bench.json"
     started = time.perf_counter()
     if not (stamp.exists() and json.loads(stamp.read_text()) == meta):
-        for name, n in (("big", runs), ("small", 100)):
-            build(folder / name, n, full=full)
-            if store_only:
-                for report in ("latest.json", "latest.md"):
-                    (folder / name / report).unlink()
-        stamp.write_text(json.dumps(meta))
+        # in a process of its own: the measuring process holds what a dashboard server holds, no more
+        subprocess.run(
+            [sys.executable, __file__, "--make", json.dumps({"folder": str(folder), **meta})], check=True
+        )
     return folder / "big", folder / "small", time.perf_counter() - started
+
+
+def make(args: dict) -> None:
+    folder = Path(args["folder"])
+    for name, n in (("big", args["runs"]), ("small", 100)):
+        shutil.rmtree(folder / name, ignore_errors=True)
+        build(folder / name, n, full=args["full"])
+        if args["store_only"]:
+            for report in ("latest.json", "latest.md"):
+                (folder / name / report).unlink()
+    (folder / "bench.json").write_text(json.dumps({k: v for k, v in args.items() if k != "folder"}))
 
 
 def machine() -> str:
@@ -384,7 +434,15 @@ def main() -> int:
         "--store-only", action="store_true", help="full reports, and no report file: the store alone"
     )
     parser.add_argument("--data", type=Path, help="keep the generated stores here (and reuse them)")
+    parser.add_argument("--make", help=argparse.SUPPRESS)  # the stores, in a process of their own
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # one measure, in a fresh process
     args = parser.parse_args()
+    if args.make:
+        make(json.loads(args.make))
+        return 0
+    if args.measure:
+        print(json.dumps(measure(json.loads(args.measure))))
+        return 0
     full = args.full_reports or args.store_only
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data or Path(tmp)
