@@ -426,9 +426,15 @@ def share_bars(shares: dict[str, float], title: str) -> go.Figure:
     return _layout(fig, title, "share", "%", "each run")
 
 
-def sparkline(values: Sequence[float], limit: int = 30) -> list[float]:
-    """The last `limit` values for st.metric's chart_data (None dropped)."""
-    return [v for v in list(values)[-limit:] if v is not None and v == v]
+def recent_range(values: Sequence[float], unit: str, limit: int = 30) -> str | None:
+    """ "last 30 runs 97.90–99.80 %": a KPI card's glance at its recent runs, as text (a chart in each
+    card would make the browser load and run a second charting library); None under two runs."""
+    kept = [v for v in list(values)[-limit:] if v is not None and v == v]
+    if len(kept) < 2:
+        return None
+    shown = [f"{v:.2f}" if unit == "percent" else f"{v:,.0f}" for v in (min(kept), max(kept))]
+    span = shown[0] if shown[0] == shown[1] else "–".join(shown)
+    return f"last {len(kept)} runs {span}{' %' if unit == 'percent' else ''}"
 
 
 def describe(

@@ -28,7 +28,7 @@ WINDOWS = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
 WINDOW_LABELS = {"7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "1 year", "all": "all time"}
 DEFAULT_WINDOW = "90d"
 ALL_BRANCHES = "all branches"
-RECENT = 30  # runs behind each KPI's sparkline
+RECENT = 30  # the recent runs each KPI card gives the range of
 
 
 def guardian_used(report: dict | None, config: data.Config) -> bool:
@@ -106,7 +106,7 @@ class Ctx:
                                  tuple(columns.items()))  # fmt: skip
 
     def recent(self, columns: dict[str, str]) -> pd.DataFrame:
-        """The same for the newest RECENT runs of the branch, whatever the window: cheap, for sparklines."""
+        """The same for the newest RECENT runs of the branch, whatever the window: cheap, for the KPI cards."""
         if not self.history_ok:
             return data.trend(data._run_frame([]), pd.DataFrame(), columns)
         return data.recent_trend(

@@ -240,7 +240,7 @@ def project_metrics(url: str, version: str, project: str | None, names: tuple[st
 
 @st.cache_data(**CACHE)
 def run_metrics(url: str, version: str, run_ids: tuple[int, ...], names: tuple[str, ...]) -> pd.DataFrame:
-    """The named metrics of a few runs (sparklines), shaped as `project_metrics`."""
+    """The named metrics of a few runs (the KPI cards' recent runs), shaped as `project_metrics`."""
     s = store(url)
     rows = [(run_id, name, value) for run_id in run_ids for name, value in s.metrics_of(run_id).items()
             if name in names]  # fmt: skip
@@ -328,7 +328,7 @@ def window_trend(
 def recent_trend(
     url: str, version: str, project: str | None, branch: str | None, limit: int, columns: dict[str, str]
 ) -> pd.DataFrame:
-    """The same for the newest `limit` runs of the branch, whatever the window (sparklines): their
+    """The same for the newest `limit` runs of the branch, whatever the window (KPI cards): their
     metrics are read for those runs only."""
     runs = window(project_runs(url, version, project), branch, None).tail(limit)
     metrics = run_metrics(url, version, tuple(int(i) for i in runs["run_id"]), tuple(sorted(columns)))

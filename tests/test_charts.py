@@ -179,7 +179,11 @@ def test_ruff_trend_stacks_rules_and_the_rest() -> None:
     assert fig.layout.yaxis.tickformat == ",d"
 
 
-def test_decisions_over_time_and_sparkline() -> None:
+def test_decisions_over_time_and_recent_range() -> None:
     fig = charts.decisions_over_time({"allow": [[1_700_000_000, 5.0]], "would_deny": [[1_700_000_000, 1.0]]})
     assert [t.name for t in fig.data] == ["allow", "would_deny"]
-    assert charts.sparkline([1, None, float("nan"), 2], limit=3) == [2]
+    assert charts.recent_range([1, None, float("nan"), 2], "count", limit=3) is None  # one run is no range
+    assert (
+        charts.recent_range([50.0, 99.123, 97.5, 99.996], "percent", limit=3) == "last 3 runs 97.50–100.00 %"
+    )
+    assert charts.recent_range([1200, 1200], "count") == "last 2 runs 1,200"

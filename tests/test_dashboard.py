@@ -260,6 +260,11 @@ def test_at_volume_the_branch_starts_on_main_and_trends_are_daily(monkeypatch, v
     assert not at.exception, [e.value for e in at.exception]
     branch = at.selectbox(key="branch")
     assert branch.value == "main" and branch.options[:2] == ["main", "all branches"]
+    # the coverage card gives the range of main's last 30 runs, as the store has them
+    store = open_store(f"sqlite:///{volume / 'history.sqlite'}", readonly=True)
+    last = [store.metrics_of(r["id"])["coverage.percent"] for r in store.run_index(branch="main", limit=30)]
+    [card] = [m for m in at.metric if m.label == "coverage"]
+    assert card.proto.delta_description.endswith(f"last 30 runs {min(last):.2f}–{max(last):.2f} %")
     ctx = at.session_state["healthdeck_ctx"]
     assert set(ctx.runs["branch"]) == {"main"} and len(ctx.runs) > 500
     assert at.session_state["view"] == "daily"

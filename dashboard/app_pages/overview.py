@@ -31,6 +31,11 @@ from healthdeck.reports.render.markdown import render_markdown
 def kpis(ctx: Ctx) -> None:
     s, b = ctx.summary, (ctx.baseline.summary if ctx.baseline else {})
     since = f"vs {md(ctx.baseline.short_sha or 'baseline', code=True)}" if ctx.baseline else None
+
+    def glance(values: pd.Series, unit: str) -> str | None:
+        """What the delta compares with, and the range of the last runs."""
+        return " · ".join(filter(None, [since, charts.recent_range(values, unit)])) or None
+
     cols = st.columns(4)
     smoke = ctx.smoke
     tests = (s.get("tests") or {}).get(smoke) if smoke else None
@@ -44,15 +49,15 @@ def kpis(ctx: Ctx) -> None:
             st.metric(f"{md(smoke)} pass rate", pct(rate * 100 if rate is not None else None),
                       **change(None if rate is None else rate * 100, None if base is None else base * 100,
                                unit="percent", higher_is_better=True),
-                      delta_description=since, chart_data=charts.sparkline(recent["rate"] * 100), border=True,
-                      help="passed ÷ (passed + failed + errors); the line is the last 30 runs")  # fmt: skip
+                      delta_description=glance(recent["rate"] * 100, "percent"), border=True,
+                      help="passed ÷ (passed + failed + errors); the range is the branch's last 30 runs")  # fmt: skip
         else:
             st.metric("pass rate", "—", border=True, help="no JUnit input in the latest report")
     with cols[1]:
         cov = (s.get("coverage") or {}).get("percent")
         base = (b.get("coverage") or {}).get("percent")
         st.metric("coverage", pct(cov), **change(cov, base, unit="percent", higher_is_better=True),
-                  delta_description=since, chart_data=charts.sparkline(recent["coverage"]), border=True,
+                  delta_description=glance(recent["coverage"], "percent"), border=True,
                   help="coverage.py total: statements + branches")  # fmt: skip
     with cols[2]:
         ruff = s.get("ruff")
@@ -63,13 +68,13 @@ def kpis(ctx: Ctx) -> None:
             base = sum(base_lanes.get(lane, 0) for lane in lanes_cfg) if base_lanes is not None else None
             spark = recent[list(lanes_cfg)].sum(axis=1, min_count=1)
             st.metric("ruff errors (prod lanes)", f"{now:,}", **change(now, base, unit="count", higher_is_better=False),
-                      delta_description=since, chart_data=charts.sparkline(spark), border=True)  # fmt: skip
+                      delta_description=glance(spark, "count"), border=True)  # fmt: skip
         else:
             total = ruff["count"]["total"] if ruff else None
             base = ((b.get("ruff") or {}).get("count") or {}).get("total")
             st.metric("ruff errors (all)", "—" if total is None else f"{total:,}",
-                      **change(total, base, unit="count", higher_is_better=False), delta_description=since,
-                      chart_data=charts.sparkline(recent["ruff"]), border=True,
+                      **change(total, base, unit="count", higher_is_better=False),
+                      delta_description=glance(recent["ruff"], "count"), border=True,
                       help="per-lane counts need ruff --output-format json and [tool.healthdeck] prod_lanes")  # fmt: skip
     with cols[3]:
         g = s.get("guardian") or {}
@@ -78,9 +83,9 @@ def kpis(ctx: Ctx) -> None:
                       f"{compact(g['permissive']['would_deny'])} → {compact(g['strict']['denied'])}",
                       f"{g['new_in_strict']} new in strict", delta_color="inverse" if g["new_in_strict"] else "off",
                       delta_arrow="auto" if g["new_in_strict"] else "off",
-                      chart_data=charts.sparkline(recent["denied"]), border=True,
+                      delta_description=charts.recent_range(recent["denied"], "count"), border=True,
                       help=f"permissive would-deny {g['permissive']['would_deny']:,} → strict rehearsal deny "
-                           f"{g['strict']['denied']:,} (estimate); the line is strict denies per run")  # fmt: skip
+                           f"{g['strict']['denied']:,} (estimate); the range is strict denies per run")  # fmt: skip
         else:
             st.metric("Guardian would-deny → deny", "—", border=True, help="no Guardian decision logs")
 
