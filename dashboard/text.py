@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from healthdeck.reports.render.md import with_code_spans
+
 # Terminal escape sequences (CSI, OSC, two-byte ESC), control characters, and the invisible
 # direction overrides that make text read differently from what it is.
 _TERMINAL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?")
@@ -49,15 +51,4 @@ def md_prose(value: object, *, limit: int | None = None) -> str:
     text = " ".join(str(value).split())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
-    parts = text.split("`")
-    if len(parts) % 2 == 0:
-        return md(text)
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append(md(part, code=True) if part else "")
-        else:  # md drops the spaces at either end, which separate the prose from the code spans
-            lead = " " if part[:1] == " " else ""
-            trail = " " if part[-1:] == " " and part.strip() else ""
-            out.append(lead + md(part) + trail)
-    return "".join(out)
+    return with_code_spans(text, md, lambda part: md(part, code=True))

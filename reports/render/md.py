@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Only what can break a table row or start markup: emphasis, code, links/images, HTML, strikethrough.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -20,18 +21,27 @@ def cell(text: object) -> str:
 
 def prose(text: object) -> str:
     """A cell of healthdeck's own wording, whose `...` spans (commands, config keys) show as code; the
-    rest is escaped as `cell` does. With an odd number of backticks no span can be trusted: all is text."""
-    parts = str(text).split("`")
+    rest is escaped as `cell` does."""
+    return with_code_spans(str(text), cell, code)
+
+
+def with_code_spans(text: str, escape: Callable[[str], str], span: Callable[[str], str]) -> str:
+    """healthdeck's own wording with its `...` spans rendered by `span` and the text between them by
+    `escape` (which drops the spaces at either end that separate text from a span: they are kept).
+    With an odd number of backticks (a value holding one, or a cut through a span) no span can be
+    trusted, and all of it is escaped text. Shared by the Markdown renderers and the dashboard."""
+    parts = text.split("`")
     if len(parts) % 2 == 0:
-        return cell(text)
-    return "".join((code(p) if p else "") if i % 2 else _spaced(p) for i, p in enumerate(parts))
-
-
-def _spaced(text: str) -> str:
-    """`cell` that keeps one space at either end, where a code span follows or precedes."""
-    lead = " " if text[:1].isspace() else ""
-    trail = " " if text[-1:].isspace() and text.strip() else ""
-    return lead + cell(text) + trail
+        return escape(text)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(span(part) if part else "")
+        else:
+            lead = " " if part[:1].isspace() else ""
+            trail = " " if part[-1:].isspace() and part.strip() else ""
+            out.append(lead + escape(part) + trail)
+    return "".join(out)
 
 
 def code(text: object) -> str:
