@@ -17,10 +17,13 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .history import BASELINE_HELP
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 
@@ -239,6 +242,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
 
 
 def _when(value: str) -> datetime:
+    from datetime import UTC, datetime  # only `history prune --before` parses a time
+
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:

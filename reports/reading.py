@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -21,7 +20,7 @@ from .errors import InputError
 from .history.model import Run
 from .report_config import effective_config
 from .report_file import load_report, torn_pair_note
-from .stamp import resolve_project
+from .stamp import resolve_project, utc_text
 
 if TYPE_CHECKING:
     from .history.reader import HistoryReader
@@ -194,7 +193,7 @@ def project_in_store(store: HistoryReader, args: argparse.Namespace, local: Conf
 
 
 def _describe(run: Run) -> str:
-    when = datetime.fromtimestamp(run.ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = utc_text(run.ts, "%Y-%m-%d %H:%M UTC")
     parts = [f"project {run.project}" if run.project else None, f"branch {run.branch}" if run.branch else None,
              f"commit {run.short_sha}" if run.git_sha else None, when]  # fmt: skip
     return ", ".join(p for p in parts if p)

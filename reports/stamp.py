@@ -10,7 +10,6 @@ import json
 import os
 import re
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,7 +28,12 @@ class Stamp(NamedTuple):
 
     @property
     def timestamp_iso(self) -> str:
-        return datetime.fromtimestamp(self.ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_text(self.ts, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_text(ts: int, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An epoch time as UTC text. time.gmtime rather than datetime, whose import is a fiftieth of gate's start."""
+    return time.strftime(fmt, time.gmtime(ts))
 
 
 class _Git(NamedTuple):
@@ -202,7 +206,9 @@ def resolve_project(
         return configured, "[tool.healthdeck] project"
     if env.get("GITHUB_REPOSITORY"):
         return env["GITHUB_REPOSITORY"], "GITHUB_REPOSITORY"
-    remote = _git(root, "remote", "get-url", "origin").out
+    remote = _origin_from_files(root)
+    if remote is None:
+        remote = _git(root, "remote", "get-url", "origin").out
     name = remote_name(remote) if remote else None
     if name:
         return name, "git remote origin"
@@ -219,5 +225,93 @@ def remote_name(url: str) -> str | None:
 
 def checked_out(root: Path) -> str | None:
     """The commit checked out in the git work tree at `root`; None outside a work tree (or without git)."""
+    if found := _head_from_files(root):
+        return found
     lines = (_git(root, "rev-parse", "--is-inside-work-tree", "HEAD").out or "").splitlines()
     return lines[1] if len(lines) == 2 and lines[0] == "true" else None  # one git run, not two
+
+
+# `gate` runs on every CI job and only needs HEAD's commit (and, without GITHUB_REPOSITORY, origin's URL):
+# starting git for that was a tenth of gate's start. The plain layouts (a .git folder or a worktree's
+# .git file; loose or packed refs) are read directly; anything else (GIT_DIR and friends, reftable,
+# url rewrites, an unborn branch) returns None and git is asked as before.
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_GIT_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES")
+
+
+def _git_dirs(root: Path) -> tuple[Path, Path] | None:
+    """(git dir, common dir) of the work tree holding `root`, found as git finds them in the plain layouts."""
+    if any(name in os.environ for name in _GIT_ENV):
+        return None
+    try:
+        here = root.resolve()
+        if ".git" in here.parts:  # inside the repository's own files: not a work tree
+            return None
+        for folder in (here, *here.parents):
+            dot = folder / ".git"
+            if dot.is_dir():
+                git_dir = dot
+            elif dot.is_file():  # a linked worktree or a submodule: "gitdir: <path>"
+                pointer = dot.read_text(encoding="utf-8").strip()
+                if not pointer.startswith("gitdir:"):
+                    return None
+                git_dir = (folder / pointer.removeprefix("gitdir:").strip()).resolve()
+            else:
+                continue
+            common = git_dir / "commondir"
+            shared = (
+                (git_dir / common.read_text(encoding="utf-8").strip()).resolve()
+                if common.is_file()
+                else git_dir
+            )
+            return git_dir, shared
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _head_from_files(root: Path) -> str | None:
+    """HEAD's commit read from the repository's files; None when git must be asked."""
+    dirs = _git_dirs(root)
+    if dirs is None:
+        return None
+    git_dir, common = dirs
+    try:
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        if _SHA.fullmatch(head):  # detached, as CI checks out pull requests
+            return head
+        if not head.startswith("ref: refs/"):
+            return None
+        ref = head.removeprefix("ref: ")
+        loose = common / ref
+        if loose.is_file():
+            sha = loose.read_text(encoding="utf-8").strip()
+            return sha if _SHA.fullmatch(sha) else None
+        packed = common / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text(encoding="utf-8").splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref and _SHA.fullmatch(sha):
+                    return sha
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _origin_from_files(root: Path) -> str | None:
+    """The URL of remote "origin" from the repository's config file, "" when that file names no origin,
+    None when git must be asked."""
+    dirs = _git_dirs(root)
+    if dirs is None:
+        return None
+    try:
+        text = (dirs[1] / "config").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if re.search(r"insteadof|\[include|\[remote\s*\.", text, re.IGNORECASE):  # rewrites, includes: git knows
+        return None
+    section = re.search(r'^\s*\[remote\s+"origin"\]\s*$(.*?)(?=^\s*\[|\Z)', text, re.MULTILINE | re.DOTALL)
+    if section is None:
+        return ""
+    url = re.search(r"^\s*url\s*=\s*(\S.*?)\s*$", section.group(1), re.MULTILINE)
+    return url.group(1) if url and not url.group(1).startswith('"') else None  # quoted: git unquotes

@@ -6,9 +6,8 @@ report lists). Every count shown is the exact one from the report, never the len
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from ..failures import number, total_failing
+from ..stamp import utc_text
 from .md import cell, code, plural, table
 
 # Transition lists, in the order a reviewer reads them.
@@ -104,7 +103,7 @@ def _baseline(ref: dict) -> str:
 
 
 def _when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+    return utc_text(ts)
 
 
 def markdown_suite(suite: str, summary: dict, details: dict) -> list[str]:
