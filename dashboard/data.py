@@ -186,7 +186,7 @@ def project_runs(url: str, version: str, project: str | None) -> pd.DataFrame:
 
     Read once per history version: a window or a branch is a slice of it (`window`), so changing a
     filter reads nothing from the store."""
-    return _run_frame(store(url).run_index(project=project))
+    return _run_frame(store(url).run_rows(project=project))
 
 
 def window(runs: pd.DataFrame, branch: str | None, since_ts: int | None) -> pd.DataFrame:
@@ -206,7 +206,7 @@ def load_runs(
     return window(project_runs(url, version, project), branch, since_ts)
 
 
-def _run_frame(rows: list[dict]) -> pd.DataFrame:
+def _run_frame(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=_INDEX_COLUMNS).rename(
         columns={"id": "run_id", "git_sha": "sha"}
     )
@@ -235,7 +235,10 @@ def latest_run(url: str, version: str, project: str | None) -> dict | None:
 def project_metrics(url: str, version: str, project: str | None, names: tuple[str, ...]) -> pd.DataFrame:
     """The named metrics of every run of the project: one row per run (index run_id), one column per
     metric. Read once per history version and set of names; a window is a slice (`window_trend`)."""
-    return _metric_frame(store(url).metric_table(names, project=project), names)
+    rows = store(url).metric_columns(names, project=project)
+    return pd.DataFrame.from_records(
+        rows, columns=["run_id", *names], index="run_id", coerce_float=True
+    ).astype(float)
 
 
 @st.cache_data(**CACHE)

@@ -287,7 +287,16 @@ def test_a_rerun_with_a_dated_window_reads_nothing_again(monkeypatch, volume, tm
         shutil.copytree(volume, tmp_path / "fresh", ignore=shutil.ignore_patterns("*-wal", "*-shm"))
     )
     calls: list[str] = []
-    for name in ("run_index", "metric_table", "runs", "run", "metrics_of", "failing_of", "branches"):
+    for name in (
+        "run_rows",
+        "metric_columns",
+        "metric_table",
+        "runs",
+        "run",
+        "metrics_of",
+        "failing_of",
+        "branches",
+    ):
         original = getattr(HistoryReader, name)
 
         def counted(self, *args, _original=original, _name=name, **kwargs):
@@ -308,7 +317,7 @@ def test_a_filter_change_reads_no_run_list_or_trend_again(monkeypatch, volume) -
     """The project's runs and trend metrics are read once per history version: every window and branch
     after the first load is a slice of them, so a lead's click costs no store read of the trends."""
     calls: list[str] = []
-    for name in ("run_index", "metric_table", "runs"):
+    for name in ("run_rows", "metric_columns", "runs"):
         original = getattr(HistoryReader, name)
 
         def counted(self, *args, _original=original, _name=name, **kwargs):
@@ -317,7 +326,7 @@ def test_a_filter_change_reads_no_run_list_or_trend_again(monkeypatch, volume) -
 
         monkeypatch.setattr(HistoryReader, name, counted)
     at = _volume_app(monkeypatch, volume).run()
-    assert "metric_table" in calls and "run_index" in calls
+    assert "metric_columns" in calls and "run_rows" in calls
     seen = {}
     for window in ("7d", "30d", "1y", "all"):
         calls.clear()

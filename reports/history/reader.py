@@ -15,7 +15,7 @@ import re
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -24,7 +24,10 @@ from .model import ProjectSummary, Run
 
 # The number of migrations in store.py (checked there): a reader knows the version it can read
 # without importing the migrations, which need SQLAlchemy.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+# Readers read stores from this version on: version 4 only added an index (a read-only dashboard on a
+# store no writer has migrated yet still works, a little slower).
+READS_SINCE = 3
 CODEC = "zlib"
 DEFAULT_LOCK_TIMEOUT = 60.0
 # How long SQLite (busy_timeout) or PostgreSQL (lock_timeout) itself waits for a lock before `_waiting`
@@ -89,6 +92,14 @@ def is_lock_wait(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text or "lock timeout" in text
 
 
+# (lowest project, highest project, any run without one): one project in all when the first two are equal
+# and the third false; each part answered from an index.
+_ONLY_PROJECT = (
+    "SELECT (SELECT min(project) FROM runs), (SELECT max(project) FROM runs), "
+    "EXISTS (SELECT 1 FROM runs WHERE project IS NULL)"
+)
+
+
 def check_schema(url: str, version: int, readonly: bool) -> bool:
     """True when the store needs migrating (and this opening may write); HistoryError when it cannot
     be read: written by a newer healthdeck, or older and opened read-only (a reader never migrates)."""
@@ -97,13 +108,13 @@ def check_schema(url: str, version: int, readonly: bool) -> bool:
             f"{safe_url(url)}: history schema {version} was written by a newer healthdeck "
             f"(this one knows {SCHEMA_VERSION}): upgrade healthdeck"
         )
-    if version < SCHEMA_VERSION and readonly:
+    if version < READS_SINCE and readonly:
         raise HistoryError(
             f"{safe_url(url)}: history schema {version} is older than this healthdeck's "
             f"({SCHEMA_VERSION}) and this command opens it read-only: run "
             f"`healthdeck history migrate --history URL` (or any collect) with write access first"
         )
-    return version < SCHEMA_VERSION
+    return version < SCHEMA_VERSION and not readonly
 
 
 def encode_report(report: dict) -> tuple[int, bytes]:
@@ -286,13 +297,24 @@ class HistoryReader:
     ) -> list[dict]:
         """Runs oldest first (the newest `limit`), without their summaries, with their `git describe`
         version (release tags on trends); every project's unless `project` is given."""
+        rows = self.run_rows(branch=branch, since_ts=since_ts, limit=limit, project=project)
+        return [dict(zip(INDEX_FIELDS, r, strict=True)) for r in rows]
+
+    def run_rows(
+        self,
+        branch: str | None = None,
+        since_ts: int | None = None,
+        limit: int | None = None,
+        project: str | None = None,
+    ) -> list[tuple]:
+        """`run_index` as tuples in INDEX_FIELDS order: what a table is built from, without a dict per run."""
         params: dict = {}
         where = _where(_run_filters(params, project=project, branch=branch, since_ts=since_ts))
         columns = ", ".join(f"runs.{name}" for name in INDEX_FIELDS)
         sql = f"SELECT {columns} FROM runs{where} ORDER BY runs.ts DESC, runs.id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [dict(zip(INDEX_FIELDS, r, strict=True)) for r in reversed(self._query(sql, params))]
+        return list(reversed(self._query(sql, params)))
 
     def run(self, run_key: str) -> Run | None:
         rows = self._query(f"SELECT {RUN_COLUMNS} FROM runs WHERE runs.run_key = :key", {"key": run_key})
@@ -364,6 +386,29 @@ class HistoryReader:
         return self._metric_rows(
             list(names), list(prefixes), branch=branch, since_ts=since_ts, project=project
         )
+
+    def metric_columns(self, names: Sequence[str], project: str | None = None) -> list[tuple]:
+        """One row per run of the project holding any of `names`: (run id, value of each name in order,
+        None where the run lacks it), in run id order. The store pivots, in one query: a trend over
+        10 000 runs reads 10 000 rows, not one per run and metric."""
+        if not names:
+            return []
+        params: dict = {f"pick{i}": name for i, name in enumerate(names)}
+        picks = ", ".join(
+            f"max(CASE WHEN metrics.name = :pick{i} THEN metrics.value END)" for i in range(len(names))
+        )
+        which = _in("metrics.name", "name", names, params)
+        with self._transaction() as query:
+            # In a store of this one project (the usual case) every metric row is the project's: the
+            # values come from the (name, run_id, value) index alone, with no look-up of each run.
+            only = project is None or tuple(query(_ONLY_PROJECT, {})[0]) == (project, project, False)
+            if only:
+                sql = f"SELECT metrics.run_id, {picks} FROM metrics WHERE {which}"
+            else:
+                conditions = [which, *_run_filters(params, project=project)]
+                sql = (f"SELECT metrics.run_id, {picks} FROM metrics JOIN runs ON runs.id = metrics.run_id"
+                       f"{_where(conditions)}")  # fmt: skip
+            return query(f"{sql} GROUP BY metrics.run_id ORDER BY metrics.run_id", params)
 
     def _metric_rows(
         self,

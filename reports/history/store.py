@@ -140,6 +140,11 @@ _V3_INDEXES = (
 )
 
 
+# v4: the trends read (name, run id, value) from this index alone, with no row lookup per point (a 10 000-run
+# trend of three metrics: 37 -> 14 ms in SQLite). It serves every query metrics_name served, which goes.
+_V4_INDEX = sa.Index("metrics_name_run_value", metrics.c.name, metrics.c.run_id, metrics.c.value)
+
+
 def _v1(conn: Connection, project: str | None) -> None:
     for table in _v1_tables(sa.MetaData()):
         table.create(conn, checkfirst=True)
@@ -160,11 +165,17 @@ def _v3_projects_and_reports(conn: Connection, project: str | None) -> None:
         index.create(conn)
 
 
+def _v4_metric_values_index(conn: Connection, project: str | None) -> None:
+    _V4_INDEX.create(conn)
+    conn.execute(sa.text("DROP INDEX IF EXISTS metrics_name"))
+
+
 # Numbered, append-only. A new column or table is a new function here, never an edit of an old one.
 MIGRATIONS: list[Callable[[Connection, str | None], None]] = [
     _v1,
     _v2_causes_and_durations,
     _v3_projects_and_reports,
+    _v4_metric_values_index,
 ]
 PROJECTS_SINCE = 3  # the version that gave runs a project
 if len(MIGRATIONS) != SCHEMA_VERSION:  # readers know the version without importing this module
