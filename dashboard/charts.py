@@ -161,27 +161,35 @@ def newest(frame: pd.DataFrame, limit: int = MAX_RAW) -> pd.DataFrame:
 # -- building figures --------------------------------------------------------------------------------
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View) -> go.Figure:
+def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, marks: Iterable[Marks] = (),
+            top: float | None = None) -> go.Figure:  # fmt: skip
+    """Title, size, legend, axes and `marks` in one layout update: plotly re-validates the whole layout
+    on every update, which was a tenth of the overview's first load at 10 000 runs. A "count" axis
+    shows whole numbers (`top`: its highest value)."""
+    yaxis: dict = {"title": {"text": label(y_title)}}
+    if unit == "%":
+        yaxis["ticksuffix"] = " %"
+    elif unit == "count":
+        yaxis.update(_whole_numbers(top))
     fig.update_layout(
         title={"text": label(title), "x": 0, "xanchor": "left"},
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=320,
         hovermode="x unified",
         legend={"orientation": "h", "y": -0.2},
-        yaxis_title=label(y_title),
+        xaxis={"hoverformat": "%Y-%m-%d (UTC)" if view == "daily" else "%Y-%m-%d %H:%M UTC"},
+        yaxis=yaxis,
+        **_marked(fig, marks),
     )
-    fig.update_xaxes(hoverformat="%Y-%m-%d (UTC)" if view == "daily" else "%Y-%m-%d %H:%M UTC")
-    if unit == "%":
-        fig.update_yaxes(ticksuffix=" %")
     return fig
 
 
-def whole_numbers(fig: go.Figure, top: float | None) -> go.Figure:
-    """A count axis shows whole numbers only, from zero."""
-    fig.update_yaxes(tickformat=",d", rangemode="tozero")
+def _whole_numbers(top: float | None) -> dict:
+    """A count axis: whole numbers only, from zero."""
+    axis: dict = {"tickformat": ",d", "rangemode": "tozero"}
     if top is None or top != top or top < 5:
-        fig.update_yaxes(dtick=1, range=[0, max(1, (top or 0) + 0.5)])
-    return fig
+        axis.update(dtick=1, range=[0, max(1, (top or 0) + 0.5)])
+    return axis
 
 
 def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: str, scale: float) -> None:
@@ -234,12 +242,19 @@ Marks = tuple[list[dict], list[dict]]  # (shapes, annotations) to add to a figur
 def decorate(fig: go.Figure, marks: Iterable[Marks]) -> go.Figure:
     """Add every mark in one layout update: plotly re-validates the shapes and annotations already there
     on each update (and on each add_shape, add_annotation or add_hline call)."""
+    if marked := _marked(fig, marks):
+        fig.update_layout(marked)
+    return fig
+
+
+def _marked(fig: go.Figure, marks: Iterable[Marks]) -> dict:
+    """The figure's shapes and annotations with `marks` added, as layout properties ({} when none)."""
     marks = list(marks)
     shapes = [shape for s, _ in marks for shape in s]
     notes = [note for _, n in marks for note in n]
-    if shapes or notes:
-        fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
-    return fig
+    if not (shapes or notes):
+        return {}
+    return {"shapes": [*fig.layout.shapes, *shapes], "annotations": [*fig.layout.annotations, *notes]}
 
 
 def _why_sparse(frame: pd.DataFrame, columns: Sequence[str], scope: str) -> Marks:
@@ -326,12 +341,9 @@ def trend(
                       width=2 if column == banded else 1.5)  # fmt: skip
             top = max(top or 0, float(frame[column].max()) * scale)
     drawn = frame["time"] if view == "daily" else newest(frame)["time"]
-    decorate(fig, [_why_sparse(frame, columns, scope), _release_marks(releases, drawn),
-                   *(guide(y, text) for y, text in guides)])  # fmt: skip
-    fig = _layout(fig, title, y_title, unit, view)
-    if unit == "count":
-        whole_numbers(fig, top)
-    return fig
+    marks = [_why_sparse(frame, columns, scope), _release_marks(releases, drawn),
+             *(guide(y, text) for y, text in guides)]  # fmt: skip
+    return _layout(fig, title, y_title, unit, view, marks=marks, top=top)
 
 
 def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], threshold: float | None, *,
@@ -386,8 +398,8 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
                                if view == "daily" else " (commit %{customdata[0]})") + "<extra></extra>"),
             ))  # fmt: skip
     top = float(data[[r for r in rules if r in data]].fillna(0).sum(axis=1).max()) if len(data) else None
-    decorate(fig, [_release_marks(releases, data["time"])])
-    return whole_numbers(_layout(fig, "ruff findings by rule", "findings", "count", view), top)
+    return _layout(fig, "ruff findings by rule", "findings", "count", view,
+                   marks=[_release_marks(releases, data["time"])], top=top)  # fmt: skip
 
 
 def top_bars(names: Sequence[str], values: Sequence[float], title: str, color: str = SERIES[0]) -> go.Figure:

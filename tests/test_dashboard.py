@@ -289,7 +289,7 @@ def test_a_rerun_with_a_dated_window_reads_nothing_again(monkeypatch, volume, tm
     calls: list[str] = []
     for name in (
         "run_rows",
-        "metric_columns",
+        "metric_series",
         "metric_table",
         "runs",
         "run",
@@ -317,7 +317,7 @@ def test_a_filter_change_reads_no_run_list_or_trend_again(monkeypatch, volume) -
     """The project's runs and trend metrics are read once per history version: every window and branch
     after the first load is a slice of them, so a lead's click costs no store read of the trends."""
     calls: list[str] = []
-    for name in ("run_rows", "metric_columns", "runs"):
+    for name in ("run_rows", "metric_series", "runs"):
         original = getattr(HistoryReader, name)
 
         def counted(self, *args, _original=original, _name=name, **kwargs):
@@ -326,7 +326,7 @@ def test_a_filter_change_reads_no_run_list_or_trend_again(monkeypatch, volume) -
 
         monkeypatch.setattr(HistoryReader, name, counted)
     at = _volume_app(monkeypatch, volume).run()
-    assert "metric_columns" in calls and "run_rows" in calls
+    assert "metric_series" in calls and "run_rows" in calls
     seen = {}
     for window in ("7d", "30d", "1y", "all"):
         calls.clear()

@@ -315,6 +315,7 @@ def test_schema_1_on_postgresql_migrates(postgres) -> None:
         store.engine.connect() as conn
     ):  # migration 4 on PostgreSQL: the covering index replaces metrics_name
         assert {i["name"] for i in sa.inspect(conn).get_indexes("metrics")} == {"metrics_name_run_value"}
+        assert "runs_project_ts_listed" in {i["name"] for i in sa.inspect(conn).get_indexes("runs")}
     assert [r.project for r in store.runs()] == ["dateutil"] * 3
     run_id = store.append(
         {"ts": 2_000_000_000, "branch": "main", "project": "dateutil"}, report={"summary": {}}
@@ -393,37 +394,40 @@ def _dashboard_on(url: str, report: Path, monkeypatch) -> None:
     st.cache_resource.clear()
 
 
-def test_a_version_3_store_is_read_as_it_is_and_a_writer_adds_the_index(tmp_path, capsys) -> None:
-    """Version 4 only adds an index: read-only commands and the dashboard read a version-3 store (no
-    "run migrate first"), and the next writer brings it to version 4 with the trends' covering index."""
+def test_a_version_3_store_is_read_as_it_is_and_a_writer_adds_the_indexes(tmp_path, capsys) -> None:
+    """Version 4 only adds indexes: read-only commands and the dashboard read a version-3 store (no
+    "run migrate first"), and the next writer brings it to version 4 with the trends' covering indexes."""
     from healthdeck.reports.history.sqlite import open_reader
 
     url = _copy_v1(tmp_path)
     assert main(["history", "migrate", "--history", url, "--project", "dateutil"]) == EXIT_OK
     db = sqlite3.connect(tmp_path / "v1.sqlite", isolation_level=None)
     db.executescript("BEGIN; DROP INDEX metrics_name_run_value; CREATE INDEX metrics_name ON metrics (name); "
+                     "DROP INDEX runs_project_ts_listed; CREATE INDEX runs_project_ts ON runs (project, ts); "
                      "DELETE FROM schema_migrations WHERE version > 3; COMMIT;")  # fmt: skip
     names = [r[0] for r in db.execute("SELECT DISTINCT name FROM metrics ORDER BY name LIMIT 3")]
     reader = open_reader(url, readonly=True)
     assert reader.schema_version() == 3
-    before = reader.metric_columns(names)
+    before = reader.metric_series(names)
     reader.close()
-    assert len(before) == 3 and all(len(row) == 4 for row in before)
+    assert [len(pairs) for pairs in before.values()] == [3, 3, 3]
     assert main(["comment", "--history", url, "--project", "dateutil"]) == EXIT_OK
     assert main(["gate", "--no-write", "--history", url, "--project", "dateutil"]) in (EXIT_OK, EXIT_NO_GO)
     assert "older than" not in capsys.readouterr().err
     assert main(["history", "migrate", "--history", url, "--project", "dateutil"]) == EXIT_OK
-    indexes = {
-        r[0]
-        for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'metrics'")
-    }
-    assert "metrics_name_run_value" in indexes and "metrics_name" not in indexes
+    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"metrics_name_run_value", "runs_project_ts_listed"} <= indexes
+    assert not {"metrics_name", "runs_project_ts"} & indexes
+    listed = "SELECT id, run_key, branch, ts FROM runs WHERE project = 'dateutil' ORDER BY ts DESC"
+    assert "COVERING INDEX runs_project_ts_listed" in str(
+        db.execute(f"EXPLAIN QUERY PLAN {listed}").fetchall()
+    )
     plan = db.execute(
         "EXPLAIN QUERY PLAN SELECT run_id, value FROM metrics WHERE name = ?", names[:1]
     ).fetchall()
     assert "COVERING INDEX metrics_name_run_value" in str(plan)
     reader = open_reader(url, readonly=True)
-    assert reader.schema_version() == SCHEMA_VERSION == 4 and reader.metric_columns(names) == before
+    assert reader.schema_version() == SCHEMA_VERSION == 4 and reader.metric_series(names) == before
     reader.close()
     # with a second project in the store, each project's columns hold its own runs only
     writer = open_store(url)
@@ -431,7 +435,11 @@ def test_a_version_3_store_is_read_as_it_is_and_a_writer_adds_the_index(tmp_path
     db.execute("INSERT INTO metrics (run_id, name, value) VALUES (?, ?, 1.5)", (other, names[0]))
     writer.close()
     reader = open_reader(url, readonly=True)
-    assert reader.metric_columns(names, project="dateutil") == before
-    assert reader.metric_columns(names, project="other") == [(other, 1.5, None, None)]
-    assert len(reader.metric_columns(names)) == 4  # every project's
+    assert reader.metric_series(names, project="dateutil") == before
+    assert reader.metric_series(names, project="other") == {
+        names[0]: [(other, 1.5)],
+        names[1]: [],
+        names[2]: [],
+    }
+    assert len(reader.metric_series(names)[names[0]]) == 4  # every project's
     reader.close()

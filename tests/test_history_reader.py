@@ -62,7 +62,7 @@ def test_the_sqlite3_reader_answers_as_the_sqlalchemy_store(project) -> None:
             ("metric_table", (), {"prefixes": ["tests."], "branch": "main", "since_ts": first.ts}),
             ("metric_table", (["tests.unit.failed"],), {"project": newest.project}),
             (
-                "metric_columns",
+                "metric_series",
                 (["tests.unit.failed", "coverage.percent", "no.such.metric"],),
                 {"project": newest.project},
             ),
@@ -83,13 +83,13 @@ def test_the_sqlite3_reader_answers_as_the_sqlalchemy_store(project) -> None:
             want = getattr(full, name)(*args, **kwargs)
             assert getattr(light, name)(*args, **kwargs) == want, name
         assert full.first_seen("unit", list(causes))  # not vacuous: the causes were seen before
-        # the store's pivot holds what the metric rows hold, a gap (None) where a run lacks a metric
-        names = ["tests.unit.failed", "coverage.percent", "no.such.metric"]
-        pivot = {r[0]: r[1:] for r in light.metric_columns(names)}
+        # each metric's series holds what the metric rows hold, in run id order
+        names = [*sorted(light.metrics_of(newest.id))[:2], "no.such.metric"]
+        series = light.metric_series(names)
         rows = light.metric_table(names)
-        assert pivot and {(run_id, name, value) for run_id, values in pivot.items()
-                          for name, value in zip(names, values, strict=True) if value is not None} == set(rows)  # fmt: skip
-        assert all(values[2] is None for values in pivot.values())
+        assert len(series[names[0]]) == len(runs) and series["no.such.metric"] == []
+        assert {(run_id, name, value) for name in names for run_id, value in series[name]} == set(rows)
+        assert all(pairs == sorted(pairs) for pairs in series.values())
         assert (
             light.latest_for_sha("%") is None and light.latest_for_sha("_") is None
         )  # a prefix, not a pattern
