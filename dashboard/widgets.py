@@ -256,9 +256,11 @@ def table_or(rows: list, empty: str, column_config: dict | None = None) -> None:
         st.success(empty)
 
 
-def new_run_notice(ctx: Ctx, every: int = 30) -> None:
-    """Tell the lead when a run lands while the page is open (checked every `every` seconds)."""
-    if not ctx.history_ok:
+def new_run_notice(ctx: Ctx) -> None:
+    """Tell the lead when a run lands while the page is open (checked every [tool.healthdeck.dashboard]
+    recheck_seconds: a partial rerun that reads the store's version, and the newest run when it moved)."""
+    every = ctx.src.config.dashboard.recheck_seconds
+    if not ctx.history_ok or not every:
         return
     shown = data.latest_run(ctx.src.history, ctx.version, ctx.src.project)
 

@@ -102,6 +102,7 @@ class DashboardConfig(NamedTuple):
     allowed_domains: tuple[str, ...] = ()  # verified e-mail domains let in
     allowed_groups: tuple[str, ...] = ()  # or members of these groups (the ID token's `groups` claim)
     provider: str | None = None  # an [auth.NAME] section of .streamlit/secrets.toml; default: [auth]
+    recheck_seconds: int = 30  # an open page looks for a newly landed run this often; 0: never
 
     @property
     def requires_sign_in(self) -> bool:
@@ -329,6 +330,10 @@ def _dashboard(value: Any, source: Path) -> DashboardConfig:
             values[key] = item
         elif key == "provider":
             values[key] = _string(item, f"{where} provider")
+        elif key == "recheck_seconds":
+            if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= 3600:
+                raise ConfigError(f"{where} recheck_seconds must be a whole number of seconds from 0 to 3600")
+            values[key] = item
         else:
             if not isinstance(item, list) or not all(isinstance(v, str) and v.strip("@ ") for v in item):
                 raise ConfigError(f"{where} {key} must be a list of non-empty strings")

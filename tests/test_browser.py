@@ -306,3 +306,31 @@ def test_sign_in_keeps_others_out(oidc, page, shots) -> None:
     page.get_by_text("may not see this dashboard").wait_for(timeout=30_000)
     assert page.locator('[data-testid="stMetric"]').count() == 0
     page.screenshot(path=str(shots / "signed-in-not-allowed.png"))
+
+
+def test_an_open_page_says_when_a_new_run_lands(tmp_path, page, shots) -> None:
+    """A run recorded while the overview is open: the page's partial rerun notices it (here every second,
+    `[tool.healthdeck.dashboard] recheck_seconds`), names its commit, and "Show it" loads it."""
+    out = tmp_path / "demo"
+    config = demo.build(out, runs=3, progress=False)
+    config.write_text(config.read_text() + "\n[tool.healthdeck.dashboard]\nrecheck_seconds = 1\n")
+    url = f"sqlite:///{out / 'history.sqlite'}"
+    with streamlit(APP, _env(out, config)) as app:
+        page.goto(app)
+        ready(page, charts=3)
+        page.wait_for_timeout(2_500)  # rechecks with nothing new say nothing
+        assert page.get_by_text("A new run landed").count() == 0
+        store = open_store(url)
+        newest = store.latest()
+        store.append({**newest.summary, "ts": newest.ts + 60, "git_sha": "f00dfeed", "git_sha_full": "f00dfeed" * 5,
+                      "branch": "main",
+                      "project": newest.project}, report=store.report(newest))  # fmt: skip
+        store.close()
+        notice = page.get_by_text("A new run landed")
+        notice.wait_for(timeout=30_000)
+        assert "f00dfeed" in page.locator('[data-testid="stAlert"]', has_text="A new run landed").inner_text()
+        page.screenshot(path=str(shots / "new-run-notice.png"))
+        page.get_by_role("button", name="Show it").click()
+        ready(page, charts=3)
+        page.wait_for_timeout(2_500)
+        assert page.get_by_text("A new run landed").count() == 0  # the page now shows it

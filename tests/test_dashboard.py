@@ -420,6 +420,22 @@ def test_who_may_look(tmp_path) -> None:
         load_config(pyproject)
 
 
+def test_how_often_an_open_page_looks_for_a_new_run(tmp_path) -> None:
+    from healthdeck.reports.config import ConfigError, load_config
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.healthdeck]\n")
+    assert load_config(pyproject).dashboard.recheck_seconds == 30
+    pyproject.write_text("[tool.healthdeck.dashboard]\nrecheck_seconds = 0\n")
+    assert load_config(pyproject).dashboard.recheck_seconds == 0
+    for bad in ("-1", "1.5", "true", '"30"', "7200"):
+        pyproject.write_text(f"[tool.healthdeck.dashboard]\nrecheck_seconds = {bad}\n")
+        with pytest.raises(
+            ConfigError, match="recheck_seconds must be a whole number of seconds from 0 to 3600"
+        ):
+            load_config(pyproject)
+
+
 def test_sign_in_asked_for_but_not_configured_stays_closed(monkeypatch, demo_out, tmp_path) -> None:
     out, _ = demo_out
     config = tmp_path / "pyproject.toml"
