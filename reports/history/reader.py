@@ -25,7 +25,7 @@ from .model import ProjectSummary, Run
 # The number of migrations in store.py (checked there): a reader knows the version it can read
 # without importing the migrations, which need SQLAlchemy.
 SCHEMA_VERSION = 4
-# Readers read stores from this version on: version 4 only added an index (a read-only dashboard on a
+# Readers read stores from this version on: version 4 only added indexes (a read-only dashboard on a
 # store no writer has migrated yet still works, a little slower).
 READS_SINCE = 3
 CODEC = "zlib"
