@@ -140,6 +140,11 @@ class Config(NamedTuple):
     source: str | None = None  # the pyproject.toml it came from
 
     @property
+    def report_path(self) -> Path:
+        """`latest.json` in `out`: the report file, and where `git:REF` baselines find it in a commit."""
+        return Path(self.out) / "latest.json"
+
+    @property
     def root_path(self) -> Path:
         base = Path(self.source).parent if self.source else Path.cwd()
         return (base / self.root).resolve()

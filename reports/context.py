@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from .history.baselines import Baseline, find_baseline
 from .history.model import Run
@@ -80,11 +80,18 @@ def context(
     *,
     committed_report: str | Path = "docs/audits/health/latest.json",
     project: str | None = None,
+    found: Baseline | Literal["look up"] | None = "look up",
 ) -> Context:
-    """`project` overrides the report's own (--project); `committed_report` is where `git:REF` looks."""
+    """`project` overrides the report's own (--project); `committed_report` is where `git:REF` looks;
+    `found`: the baseline already found for this report (collect's triage found it: a `git:` baseline
+    is not read from git twice)."""
     s = report["summary"]
     current, probe = _probe(report, store, project)
-    base = find_baseline(store, spec, probe, repo=repo, committed_report=committed_report)
+    base = (
+        find_baseline(store, spec, probe, repo=repo, committed_report=committed_report)
+        if found == "look up"
+        else found
+    )
     failures: list[dict] = []
     for suite, det in ((report.get("details") or {}).get("tests") or {}).items():
         status = _classify(suite, {f["test_id"]: f["outcome"] for f in det["failing"]}, base)

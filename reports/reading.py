@@ -100,7 +100,7 @@ def open_reading(
     err = out or sys.stderr
     explicit = getattr(args, "report", None)
     run_spec = getattr(args, "run", None)
-    default = Path(local.out) / "latest.json"
+    default = local.report_path
     path = Path(explicit) if explicit else default
     from_file = bool(explicit) or (run_spec is None and default.exists())
     report = load_report(path) if from_file else None  # a bad file is named before any store is opened

@@ -6,7 +6,7 @@ import argparse
 import sys
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from healthdeck.collectors.base import InputLimits, expand_paths, input_limits
 from healthdeck.collectors.compileall import collect_compileall
@@ -25,7 +25,7 @@ from ..errors import UsageError
 from ..failures import outcome_words
 from ..gate import verdict_line
 from ..guardian.delta import GuardianInputs, read_logs
-from ..history.baselines import FILE_KINDS
+from ..history.baselines import FILE_KINDS, Baseline
 from ..history.metrics import flatten
 from ..output import report_json, write_report_pair
 from ..reading import open_history, store_url
@@ -73,10 +73,11 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     report = build_report(collected, config, stamp, causes)
     spec = args.baseline or config.gates.baseline
     if args.no_history:
+        found: Baseline | Literal["look up"] | None = "look up"
         if file_baseline(args, config):  # a report file can still say what is new, fixed or still failing
-            baseline = baseline_for(report, None, spec, config.root_path, committed_report=committed(config))
-            triage(report, collected, None, baseline, config, causes)
-        report["details"]["checklist"] = checklist_preview(report, config, None, spec)
+            found = baseline_for(report, None, spec, config.root_path, committed_report=config.report_path)
+            triage(report, collected, None, found, config, causes)
+        report["details"]["checklist"] = checklist_preview(report, config, None, spec, found)
         json_text, md_text = report_json(report), render_markdown(report, config.coverage_precision)
         write_report_pair(out / "latest.json", json_text, md_text, None)
     else:
@@ -107,9 +108,9 @@ def record(
     s = report["summary"]
     store = open_history(store_url(args, config, out), project=s["project"], lock_timeout=timeout)
     try:
-        baseline = baseline_for(report, store, spec, config.root_path, committed_report=committed(config))
+        baseline = baseline_for(report, store, spec, config.root_path, committed_report=config.report_path)
         triage(report, collected, store, baseline, config, causes)
-        report["details"]["checklist"] = checklist_preview(report, config, store, spec)
+        report["details"]["checklist"] = checklist_preview(report, config, store, spec, baseline)
         json_text = report_json(report)  # strict, schema-valid JSON or ReportError: before anything lands
         md_text = render_markdown(report, config.coverage_precision)
         store.append(s, source="collect", run_key=s["run_key"], failing=failing_tests(collected),
@@ -137,15 +138,15 @@ def triage(
         )
 
 
-def checklist_preview(report: dict, config: Config, store: HistoryStore | None, spec: str) -> dict:
-    """What the checklist says of these figures now (`healthdeck gate` records the verdict itself).
-    Without history only a report:/git: baseline can answer the baseline questions."""
-    return decide(context(report, store, spec, config.root_path, committed_report=committed(config)), config)
-
-
-def committed(config: Config) -> Path:
-    """Where `git:REF` baselines find the report file in the repository."""
-    return Path(config.out) / "latest.json"
+def checklist_preview(
+    report: dict, config: Config, store: HistoryStore | None, spec: str,
+    found: Baseline | Literal["look up"] | None = "look up",
+) -> dict:  # fmt: skip
+    """What the checklist says of these figures now (`healthdeck gate` records the verdict itself), against
+    the baseline triage `found`. Without history only a report:/git: baseline can answer the baseline
+    questions."""
+    ctx = context(report, store, spec, config.root_path, committed_report=config.report_path, found=found)
+    return decide(ctx, config)
 
 
 def file_baseline(args: argparse.Namespace, config: Config) -> bool:
