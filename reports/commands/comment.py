@@ -82,8 +82,20 @@ def cmd_comment(
         ctx.summary, report.get("details") or {}, verdict=verdict,
         baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,
         smoke_suite=smoke_suite(config, ctx.summary), prod_lanes=config.prod_lanes, link=link,
-        counts=failure_counts(ctx), baseline_ref=run_ref(ctx.baseline),
+        counts=failure_counts(ctx), baseline_ref=run_ref(ctx.baseline), report_md=_markdown_beside(reading.path),
     )  # fmt: skip
+
+
+def _markdown_beside(report: Path | None) -> str | None:
+    """The latest.md written beside the report file read (None when it came from the store), as the
+    reader of the comment finds it in the artifacts: relative to the working directory when inside it."""
+    if report is None:
+        return None
+    md = report.with_suffix(".md")
+    try:
+        return md.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return md.as_posix()
 
 
 def annotations(report: dict) -> list[str]:

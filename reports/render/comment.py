@@ -39,6 +39,7 @@ def render_comment(
     smoke_suite: str,
     prod_lanes: tuple[str, ...],
     link: str | None = None,
+    report_md: str | None = None,
     limit: int = GITHUB_LIMIT,
     counts: FailureCounts | None = None,
     baseline_ref: dict | None = None,
@@ -57,7 +58,7 @@ def render_comment(
     names = TRANSITION_NAMES
     while True:
         text = _render(summary, details, verdict, baseline, baseline_ref, ranked, counts, shown, message_chars,
-                       names, smoke_suite, prod_lanes, link)  # fmt: skip
+                       names, smoke_suite, prod_lanes, link, report_md)  # fmt: skip
         if len(text) <= limit or (shown == 0 and message_chars == 0 and names == 0):
             return text[:limit] if len(text) > limit else text
         if message_chars > 40:
@@ -71,18 +72,19 @@ def render_comment(
 
 
 def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown, message_chars, names,
-            smoke_suite, prod_lanes, link) -> str:  # fmt: skip
+            smoke_suite, prod_lanes, link, report_md) -> str:  # fmt: skip
     out = [MARKER]
-    where = " · ".join(code(x) for x in (s.get("branch"), s.get("git_sha")) if x)
+    named = [code(x) for x in (s.get("branch"), s.get("git_sha")) if x]
+    where = f" {' · '.join(named)}" if named else ""  # no trailing space in a headline without git
     preview = details.get("checklist")
     if verdict:
-        out += [f"## {_ICONS[verdict['status']]} Release health: **{verdict['status']}** {where}", ""]
+        out += [f"## {_ICONS[verdict['status']]} Release health: **{verdict['status']}**{where}", ""]
     elif preview and preview["status"] != "GO":
         # A checklist item already fails or is unknown: the headline says so, as `gate` will.
-        out += [f"## {_ICONS[preview['status']]} Release health: **{preview['status']}** (not gated yet) {where}", "",
+        out += [f"## {_ICONS[preview['status']]} Release health: **{preview['status']}** (not gated yet){where}", "",
                 verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
     else:
-        out += [f"## ⏳ Release health: not gated yet {where}", "",
+        out += [f"## ⏳ Release health: not gated yet{where}", "",
                 verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
     out += [_baseline_line(baseline_ref), ""]
     base = baseline or {}
@@ -176,7 +178,7 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
     out.append(
         f"[Full report]({link})"
         if link
-        else "_Full report: `docs/audits/health/latest.md` in the CI artifacts._"
+        else f"_Full report: {code(report_md or 'latest.md')} in the CI artifacts._"
     )
     return "\n".join(out) + "\n"
 
