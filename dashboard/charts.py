@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,34 @@ def _bucket(times: pd.Series) -> pd.Series:
     return day if bucket_of(times) == "D" else day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
+class _Buckets(NamedTuple):
+    """Rows ordered by day (or week), then by value: each bucket is the slice starts[i]:ends[i]."""
+
+    order: np.ndarray  # positions in the data, bucket by bucket, each bucket's values sorted
+    values: np.ndarray  # the values in that order
+    starts: np.ndarray
+    ends: np.ndarray
+    times: pd.Series  # each bucket's first instant, UTC
+
+    def medians(self) -> np.ndarray:
+        n = self.ends - self.starts
+        return (self.values[self.starts + (n - 1) // 2] + self.values[self.starts + n // 2]) / 2
+
+
+def _buckets(data: pd.DataFrame, column: str, descending: bool = False) -> _Buckets:
+    """`data` (no missing `column`) grouped by bucket with one stable sort, numpy's: the groupby median,
+    min, max and idxmin/idxmax it replaces cost about 9 ms per chart over 8 000 runs. Ties keep the
+    data's order, so a bucket's first row is its first minimum (or maximum) as idxmin finds it."""
+    naive = _bucket(data["time"]).dt.tz_convert(None).to_numpy()
+    raw = data[column].to_numpy(dtype=float)
+    order = np.lexsort((-raw if descending else raw, naive.view("int64")))
+    keys = naive[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
+    times = pd.Series(pd.DatetimeIndex(keys[starts]).tz_localize("UTC"))
+    return _Buckets(order, raw[order], starts, ends, times)
+
+
 def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.DataFrame:
     """One row per day (or week) holding runs of `column`: median, min, max, runs, worst run.
 
@@ -100,18 +128,16 @@ def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.Data
     out = ["time", "median", "low", "high", "runs", "worst", "worst_sha", "worst_time"]
     if data.empty:
         return pd.DataFrame(columns=out)
-    day = _bucket(data["time"])
-    grouped = data.groupby(day, sort=True)[column]
-    worst_index = grouped.idxmin() if worse == "lower" else grouped.idxmax()
-    worst = data.loc[worst_index.to_numpy()]
-    median = grouped.median()
+    b = _buckets(data, column, descending=worse != "lower")  # each bucket's worst run first
+    low, high = np.minimum.reduceat(b.values, b.starts), np.maximum.reduceat(b.values, b.starts)
+    worst = data.iloc[b.order[b.starts]]
     return pd.DataFrame(
         {
-            "time": median.index,
-            "median": median.to_numpy(),
-            "low": grouped.min().to_numpy(),
-            "high": grouped.max().to_numpy(),
-            "runs": grouped.size().to_numpy(),
+            "time": b.times,
+            "median": b.medians(),
+            "low": low,
+            "high": high,
+            "runs": b.ends - b.starts,
             "worst": worst[column].to_numpy(),
             "worst_sha": worst["sha"].fillna("").to_numpy(),
             "worst_time": worst["time"].to_numpy(),
@@ -123,8 +149,12 @@ def daily_median(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """time (the day, UTC) and the median of `column` for each day (or week) holding runs of it: the
     line of a series drawn without a band."""
     data = frame[["time", column]].dropna(subset=[column])
-    median = data[column].groupby(_bucket(data["time"]), sort=True).median()
-    return pd.DataFrame({"time": median.index, "median": median.to_numpy()})
+    if data.empty:
+        return pd.DataFrame(
+            {"time": pd.Series(dtype="datetime64[ns, UTC]"), "median": pd.Series(dtype=float)}
+        )
+    b = _buckets(data, column)
+    return pd.DataFrame({"time": b.times, "median": b.medians()})
 
 
 def last_per_day(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -187,3 +187,31 @@ def test_decisions_over_time_and_recent_range() -> None:
         charts.recent_range([50.0, 99.123, 97.5, 99.996], "percent", limit=3) == "last 3 runs 97.50–100.00 %"
     )
     assert charts.recent_range([1200, 1200], "count") == "last 2 runs 1,200"
+
+
+def _per_day_by_groupby(frame: pd.DataFrame, column: str, worse: str) -> pd.DataFrame:
+    """The plain pandas groupby the per-day aggregation must agree with."""
+    data = frame[["time", "sha", column]].dropna(subset=[column])
+    grouped = data.groupby(charts._bucket(data["time"]), sort=True)[column]
+    worst = data.loc[(grouped.idxmin() if worse == "lower" else grouped.idxmax()).to_numpy()]
+    median = grouped.median()
+    return pd.DataFrame({"time": median.index, "median": median.to_numpy(), "low": grouped.min().to_numpy(),
+                         "high": grouped.max().to_numpy(), "runs": grouped.size().to_numpy(),
+                         "worst": worst[column].to_numpy(), "worst_sha": worst["sha"].fillna("").to_numpy(),
+                         "worst_time": worst["time"].to_numpy()})  # fmt: skip
+
+
+@pytest.mark.parametrize(("n", "span"), [(3_000, pd.Timedelta(days=40)), (3_000, pd.Timedelta(days=800))])
+@pytest.mark.parametrize("worse", ["lower", "higher"])
+def test_per_day_agrees_with_a_pandas_groupby(n, span, worse) -> None:
+    """Daily (and weekly, past MAX_BUCKETS days) median, min, max, runs and worst run, with ties (whole
+    counts), gaps and runs out of time order: the same figures as pandas' groupby."""
+    frame = _store_like(n, span, seed=7).sample(frac=1, random_state=3)  # out of order
+    frame.loc[frame.index[::17], "ruff"] = np.nan
+    for column in ("unit", "ruff"):
+        got, want = charts.per_day(frame, column, worse), _per_day_by_groupby(frame, column, worse)
+        assert len(got) == len(want) > 20
+        for key in want:
+            assert list(got[key]) == list(want[key]), (column, key)
+        line = charts.daily_median(frame, column)
+        assert list(line["median"]) == list(want["median"]) and list(line["time"]) == list(want["time"])
