@@ -32,7 +32,7 @@ settings.register_profile(
 )
 settings.register_profile("long", max_examples=2_000, deadline=None, suppress_health_check=_SLOW_OK)
 _profile = os.environ.get("HEALTHDECK_FUZZ", "quick")
-if os.environ.get("HEALTHDECK_FUZZ_EXAMPLES"):  # e.g. a 10-minute run: HEALTHDECK_FUZZ_EXAMPLES=20000
+if os.environ.get("HEALTHDECK_FUZZ_EXAMPLES"):  # e.g. HEALTHDECK_FUZZ_EXAMPLES=20000: about 35 min on 2 cores
     settings.register_profile(
         "sized", settings.get_profile(_profile), max_examples=int(os.environ["HEALTHDECK_FUZZ_EXAMPLES"])
     )
