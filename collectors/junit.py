@@ -1059,6 +1059,11 @@ class _FileReader:
         failures = declared.get("failures", 0) - counted[_FAILURES]
         errors = declared.get("errors", 0) - counted[_ERRORS]
         if frame.stray_errors and (self.dialect or dialects.GENERIC).stray_error_covers_suite:
+            if errors > 0:  # say so: the file's own total is larger than what is reported
+                self.notes.append(
+                    f"{where} counts {declared['errors']} errors; its error outside any testcase stands for "
+                    f"the {errors} it does not list (planned tests that never ran once the script died)"
+                )
             errors = 0
         for missing, slot, outcome, noun in (
             (failures, _FAILURES, "failed", "failure"),

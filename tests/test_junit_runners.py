@@ -67,6 +67,12 @@ def test_tap_script_that_died_is_a_failing_entry() -> None:
     dead = [f for f in result.failing if f.test_id == "suite math_t (no testcase)"]
     assert len(dead) == 1 and dead[0].outcome == "error"
     assert dead[0].message.startswith("Dubious, test returned 255")
+    # the file counts 3 errors (the death and 2 planned tests that never ran): the reading says why 1 is reported
+    notes = [n for reading in result.readings for n in reading.notes]
+    assert (
+        "suite math_t counts 3 errors; its error outside any testcase stands for the 2 it does not list"
+        in " ".join(notes)
+    )
 
 
 def test_playwright_projects_are_separate_tests() -> None:
