@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, islice
 from operator import eq
@@ -128,7 +128,7 @@ class JUnitResult:
     failed_subtests: int
     time_seconds: float
     warnings: list[str] = field(default_factory=list)
-    outcomes: dict[str, str] | None = None  # test id -> outcome, only with JUnitOptions(keep_outcomes=True)
+    outcomes: Outcomes | None = None  # test id -> outcome, only with JUnitOptions(keep_outcomes=True)
     readings: list[FileReading] = field(default_factory=list)
     durations: dict[str, float] | None = (
         None  # test id -> seconds, only with JUnitOptions(durations_above=...)
@@ -291,7 +291,7 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
         failed_subtests=tally.failed_subtests,
         time_seconds=round(tally.time_seconds, 6),
         warnings=warnings,
-        outcomes=_outcomes(tally) if options.keep_outcomes else None,
+        outcomes=Outcomes(tally) if options.keep_outcomes else None,
         readings=readings,
         durations=(
             {display_id(k): round(t, 6) for k, t in tally.durations.items()}
@@ -309,8 +309,63 @@ def _final_outcome(tally: _Tally, key: str) -> int:
     return PASSED if history is None else _resolve(history)[0]
 
 
-def _outcomes(tally: _Tally) -> dict[str, str]:
-    return {display_id(k): _NAMES[_final_outcome(tally, k)] for k in tally.seen}
+class Outcomes(Mapping[str, str]):
+    """Every test's final outcome by test id, named when first asked for: naming a million tests costs
+    about a second, and a run compared with its baseline asks only about the tests that failed there
+    (`of`). Tests of one id in several files: the last one read wins, as in the whole mapping."""
+
+    def __init__(self, tally: _Tally) -> None:
+        self._tally = tally
+        self._every: dict[str, str] | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._every is None:
+            tally = self._tally
+            self._every = {display_id(k): _NAMES[_final_outcome(tally, k)] for k in tally.seen}
+        return self._every
+
+    def __getitem__(self, test_id: str) -> str:
+        return self._all()[test_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def of(self, test_ids: Iterable[str]) -> dict[str, str]:
+        """The outcomes of `test_ids` that ran (the others are left out), without naming every test:
+        only the keys whose name part could be one of theirs are named."""
+        wanted = set(test_ids)
+        if self._every is not None or not wanted:
+            every = self._every or {}
+            return {t: every[t] for t in wanted if t in every}
+        names = {name for t in wanted for name in _possible_names(t)}
+        tally, found = self._tally, {}
+        for key in tally.seen:
+            name = key[key.rfind("\x1f") + 1 :]
+            if name in names or name.startswith(_UNNAMED):
+                shown = display_id(key)
+                if shown in wanted:
+                    found[shown] = _NAMES[_final_outcome(tally, key)]
+        return found
+
+
+def _possible_names(test_id: str) -> set[str]:
+    """Every name part a key displayed as `test_id` could have (`classname::name`, then ` [label]`)."""
+    bases = {test_id}
+    if test_id.endswith("]"):  # a label may hold " [" itself: every place it could start
+        start = test_id.find(" [")
+        while start != -1:
+            bases.add(test_id[:start])
+            start = test_id.find(" [", start + 1)
+    names = set(bases)
+    for base in bases:
+        start = base.find("::")
+        while start != -1:
+            names.add(base[start + 2 :])
+            start = base.find("::", start + 1)
+    return names
 
 
 # Counters kept per file and compared with what suites declare: <failure> and <error> elements,

@@ -148,10 +148,11 @@ def compare_with_history(
             if store is not None
             else set()
         )
+        failing_before = [t for (su, t), o in base_failing.items() if su == suite and o in FAILING]
         moved = transitions(
             failing_now,
-            result.outcomes or {},
-            (t for (su, t), o in base_failing.items() if su == suite and o in FAILING),
+            result.outcomes.of(failing_before) if result.outcomes is not None else {},  # only those: fixed?
+            failing_before,
             {*result.flaky, *history_flaky.intersection(failing_now)},
         )
         compared[suite] = moved

@@ -361,3 +361,33 @@ def test_attributes_are_read_by_name_not_by_place(write) -> None:
     )
     result = collect_junit([path])
     assert result.flaky == ["a::t2"] and result.warnings == []
+
+
+_EVERY_FIXTURE = sorted(
+    p for p in (Path(__file__).parent / "fixtures").rglob("*.xml*")
+    if p.suffix in (".xml", ".gz") and "coverage" not in p.name and "gcovr" not in str(p)
+)  # fmt: skip
+
+
+def test_outcomes_of_some_tests_agree_with_every_tests_outcome(tmp_path) -> None:
+    """`Outcomes.of` names only the keys that could be the asked-for ids: on every JUnit fixture (labels,
+    `::` in names, unnamed testcases, one id in several files) it gives what the whole mapping gives."""
+    tricky = tmp_path / "tricky.xml"
+    tricky.write_text(
+        '<testsuites><testsuite name="outer [x]"><testcase classname="a::b" name="c::d [e]"/>'
+        '<testcase name="plain"/><testcase/><testcase classname="k" name="t"><failure message="m"/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    read = 0
+    for path in [*_EVERY_FIXTURE, tricky]:
+        try:
+            whole = collect_junit([path, path], JUnitOptions(keep_outcomes=True)).outcomes
+            asked = collect_junit([path, path], JUnitOptions(keep_outcomes=True)).outcomes
+        except CollectorError:  # not a JUnit file (a fixture of another format): nothing to compare
+            continue
+        everything = dict(whole)
+        assert asked.of([*everything, "no such::test", "x [y]"]) == everything, path
+        some = sorted(everything)[::3]
+        assert asked.of(some) == {t: everything[t] for t in some}, path
+        read += bool(everything)
+    assert read >= 15
