@@ -312,7 +312,7 @@ def _final_outcome(tally: _Tally, key: str) -> int:
 class Outcomes(Mapping[str, str]):
     """Every test's final outcome by test id, named when first asked for: naming a million tests costs
     about a second, and a run compared with its baseline asks only about the tests that failed there
-    (`of`). Tests of one id in several files: the last one read wins, as in the whole mapping."""
+    (`of`). Where several keys show as one id (one test in several files), both take the same key's."""
 
     def __init__(self, tally: _Tally) -> None:
         self._tally = tally
