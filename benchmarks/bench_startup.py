@@ -156,12 +156,12 @@ def main() -> int:
     row = (
         "| {} | {:.1f} | {:.2f}x | {:.1f} | {:.2f}x |"
         if args.markdown
-        else "{:<28} {:>10.1f} {:>7.2f}x {:>10.1f} {:>7.2f}x"
+        else "{:<34} {:>10.1f} {:>7.2f}x {:>10.1f} {:>7.2f}x"
     )
     if args.markdown:
         print("| command | wall (ms) | vs bare | CPU (ms) | vs bare |\n|---|---:|---:|---:|---:|")
     else:
-        print(f"{'command':<28} {'wall (ms)':>10} {'vs bare':>8} {'CPU (ms)':>10} {'vs bare':>8}")
+        print(f"{'command':<34} {'wall (ms)':>10} {'vs bare':>8} {'CPU (ms)':>10} {'vs bare':>8}")
     worst = 0.0
     for label in contenders:
         wall, cpu = statistics.median(walls[label]), statistics.median(cpus[label])
