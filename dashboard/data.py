@@ -254,20 +254,12 @@ def _series_frame(series: dict[str, list[tuple]], names: tuple[str, ...]) -> pd.
 def run_metrics(url: str, version: str, run_ids: tuple[int, ...], names: tuple[str, ...]) -> pd.DataFrame:
     """The named metrics of a few runs (the KPI cards' recent runs), shaped as `project_metrics`."""
     s = store(url)
-    rows = [(run_id, name, value) for run_id in run_ids for name, value in s.metrics_of(run_id).items()
-            if name in names]  # fmt: skip
-    return _metric_frame(rows, names)
-
-
-def _metric_frame(rows: list[tuple[int, str, float]], names: tuple[str, ...]) -> pd.DataFrame:
-    """(run id, metric, value) rows as one row per run (index run_id), one column per metric."""
-    if not rows:
-        return pd.DataFrame(
-            columns=list(names), index=pd.Index([], name="run_id", dtype="int64"), dtype=float
-        )
-    return pd.DataFrame(rows, columns=["run_id", "name", "value"]).pivot(
-        index="run_id", columns="name", values="value"
-    )
+    series: dict[str, list[tuple]] = {name: [] for name in names}
+    for run_id in run_ids:
+        for name, value in s.metrics_of(run_id).items():
+            if name in series:
+                series[name].append((run_id, value))
+    return _series_frame(series, names)
 
 
 @st.cache_data(**CACHE)
