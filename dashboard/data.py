@@ -71,8 +71,8 @@ def source() -> Source:
     # "" = the project has no pyproject: the defaults, never the pyproject nearest this process's folder
     # (`healthdeck dashboard` runs Streamlit in dashboard/, inside healthdeck's own checkout).
     config = Config() if path == "" else load_config(path or None)
-    report = Path(os.environ.get("HEALTHDECK_REPORT") or Path(config.out) / "latest.json")
-    history = os.environ.get("HEALTHDECK_HISTORY") or config.history or default_url(report.parent)
+    report = Path(os.environ.get("HEALTHDECK_REPORT") or config.report_path)
+    history = os.environ.get("HEALTHDECK_HISTORY") or config.history_url or default_url(report.parent)
     project = os.environ.get("HEALTHDECK_PROJECT") or None
     return Source(config, report, history, project)
 

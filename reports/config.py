@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -139,10 +140,30 @@ class Config(NamedTuple):
     badge_thresholds: dict[str, tuple[float, float]] = {"pass_rate": (0.95, 0.80), "coverage": (80.0, 60.0)}  # noqa: RUF012
     source: str | None = None  # the pyproject.toml it came from
 
+    def beside_source(self, path: str) -> Path:
+        """A path written in pyproject.toml is relative to the folder holding that file, as ruff's and
+        pytest's are, so a command run from a subfolder writes and reads the same files; shown relative to
+        the working directory, as given on the command line."""
+        if not self.source or Path(path).is_absolute():
+            return Path(path)
+        return Path(os.path.relpath(Path(self.source).parent / path))
+
+    @property
+    def out_path(self) -> Path:
+        return self.beside_source(self.out)
+
+    @property
+    def history_url(self) -> str | None:
+        """The configured store; a relative SQLite file is beside pyproject.toml, like `out`."""
+        file = (self.history or "").removeprefix("sqlite:///")
+        if file == self.history or file in ("", ":memory:") or file.startswith("/"):
+            return self.history
+        return f"sqlite:///{self.beside_source(file)}"
+
     @property
     def report_path(self) -> Path:
         """`latest.json` in `out`: the report file, and where `git:REF` baselines find it in a commit."""
-        return Path(self.out) / "latest.json"
+        return self.out_path / "latest.json"
 
     @property
     def root_path(self) -> Path:

@@ -45,7 +45,7 @@ def store_url(args: argparse.Namespace, config: Config, folder: Path) -> str:
     """--history, else the configured store, else history.sqlite in `folder`."""
     from .history.reader import default_url
 
-    return getattr(args, "history", None) or config.history or default_url(folder)
+    return getattr(args, "history", None) or config.history_url or default_url(folder)
 
 
 def open_history(

@@ -117,3 +117,47 @@ def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> 
     assert (tmp_path / "reports" / "comment.md").read_text().startswith("<!-- healthdeck:comment -->")
     assert (tmp_path / "docs/audits/health/badge-verdict.svg").exists()
     assert "breaking" in (tmp_path / "reports" / "comment.md").read_text()
+
+
+def test_a_command_run_in_a_subfolder_uses_the_projects_folders(tmp_path: Path, monkeypatch) -> None:
+    """Paths written in pyproject.toml (`out`, a relative SQLite `history`) are relative to the folder that
+    holds it, as ruff's and pytest's are: `collect` run from a subfolder writes the same report and store
+    as from the root, later commands anywhere in the project read them, and a `git:REF` baseline finds
+    the committed report. Paths given on the command line stay relative to the working directory."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                       cwd=tmp_path, check=True, capture_output=True)  # fmt: skip
+
+    junit = (
+        '<testsuite name="s" tests="2"><testcase classname="t" name="test_a"/>'
+        '<testcase classname="t" name="test_b">{}</testcase></testsuite>'
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.healthdeck]\nhistory = "sqlite:///.healthdeck/history.sqlite"\n'
+        "[tool.healthdeck.gates]\nsmoke_pass_rate_min = 0.5\n"
+    )
+    sub = tmp_path / "services" / "api"
+    sub.mkdir(parents=True)
+    (sub / "smoke.xml").write_text(junit.format(""))
+    git("init", "-q")
+    monkeypatch.chdir(sub)
+    assert main(["collect", "--junit", "smoke=smoke.xml", "-q"]) in (0, 1)
+    report = tmp_path / "docs" / "audits" / "health" / "latest.json"
+    assert report.exists() and not (sub / "docs").exists()
+    assert (tmp_path / ".healthdeck" / "history.sqlite").exists() and not (sub / ".healthdeck").exists()
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    git("tag", "v1")
+
+    (sub / "smoke.xml").write_text(junit.format('<failure message="boom"/>'))
+    assert main(["collect", "--junit", "smoke=smoke.xml", "--baseline", "git:v1", "-q"]) in (0, 1)
+    doc = json.loads(report.read_text())
+    assert doc["summary"]["tests"]["smoke"]["failed"] == 1
+    transitions = doc["details"]["tests"]["smoke"]["transitions"]
+    assert transitions["new"] == ["t::test_b"], transitions  # compared with the report committed at v1
+    monkeypatch.chdir(tmp_path / "services")
+    assert main(["history", "show"]) == 0  # the store beside pyproject.toml, found from another folder
+    assert main(["badge"]) == 0
+    assert (tmp_path / "docs" / "audits" / "health" / "badge-verdict.svg").exists()

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     local = load_config(args.config)
     reading = open_reading(args, local, history=False)
     reading.close()
-    out = Path(args.out) if args.out else (reading.path.parent if reading.path else Path(local.out))
+    out = Path(args.out) if args.out else (reading.path.parent if reading.path else local.out_path)
     for written in cmd_badge(reading.config, reading.report, out):
         print(f"wrote {written}")
     return 0

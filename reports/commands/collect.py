@@ -63,7 +63,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
             "nothing to collect: give at least one of --junit, --coverage, --ruff, --compileall, --openapi, "
             "--openapi-report, --guardian-permissive/--guardian-strict, --prometheus"
         )
-    out = Path(args.out or config.out)
+    out = Path(args.out) if args.out else config.out_path
     stamp = read_stamp(
         config.root_path, project=resolve_project(config.root_path, config.project, args.project)[0]
     )
@@ -75,7 +75,9 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     if args.no_history:
         found: Baseline | Literal["look up"] | None = "look up"
         if file_baseline(args, config):  # a report file can still say what is new, fixed or still failing
-            found = baseline_for(report, None, spec, config.root_path, committed_report=config.report_path)
+            found = baseline_for(
+                report, None, spec, config.root_path, committed_report=config.report_path.resolve()
+            )
             triage(report, collected, None, found, config, causes)
         report["details"]["checklist"] = checklist_preview(report, config, None, spec, found)
         json_text, md_text = report_json(report), render_markdown(report, config.coverage_precision)
@@ -108,7 +110,9 @@ def record(
     s = report["summary"]
     store = open_history(store_url(args, config, out), project=s["project"], lock_timeout=timeout)
     try:
-        baseline = baseline_for(report, store, spec, config.root_path, committed_report=config.report_path)
+        baseline = baseline_for(
+            report, store, spec, config.root_path, committed_report=config.report_path.resolve()
+        )
         triage(report, collected, store, baseline, config, causes)
         report["details"]["checklist"] = checklist_preview(report, config, store, spec, baseline)
         json_text = report_json(report)  # strict, schema-valid JSON or ReportError: before anything lands
@@ -145,7 +149,9 @@ def checklist_preview(
     """What the checklist says of these figures now (`healthdeck gate` records the verdict itself), against
     the baseline triage `found`. Without history only a report:/git: baseline can answer the baseline
     questions."""
-    ctx = context(report, store, spec, config.root_path, committed_report=config.report_path, found=found)
+    ctx = context(
+        report, store, spec, config.root_path, committed_report=config.report_path.resolve(), found=found
+    )
     return decide(ctx, config)
 
 

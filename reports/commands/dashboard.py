@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     report = Path(args.report) if args.report else config.report_path
-    history = args.history or config.history or default_url(report.parent)
+    history = args.history or config.history_url or default_url(report.parent)
     config_file = Path(config.source) if config.source else None
     return serve(report, history, config_file, args.host, args.port, project=args.project)
 

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         return show(args, config)
     project, _ = resolve_project(config.root_path, config.project, args.project)
     timeout = getattr(args, "lock_timeout", None)
-    store = open_history(store_url(args, config, Path(config.out)), project=project,
+    store = open_history(store_url(args, config, config.out_path), project=project,
                        lock_timeout=config.history_lock_timeout if timeout is None else timeout)  # fmt: skip
     try:
         if args.history_command == "prune":
@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace, config: Config) -> int:
-    store = open_store_for(args, config, Path(config.out), writable=False)
+    store = open_store_for(args, config, config.out_path, writable=False)
     if store is None:
-        raise InputError(f"{store_url(args, config, Path(config.out))}: no history store there")
+        raise InputError(f"{store_url(args, config, config.out_path)}: no history store there")
     try:
         project = None
         if not args.all_projects:

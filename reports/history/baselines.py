@@ -64,8 +64,8 @@ def find_baseline(
     if kind == "report":
         return from_report(load_report(value), f"report:{value}", "report")
     if kind == "git":
-        path = Path(committed_report)
-        return from_report(report_at_ref(Path(repo), value, path), f"git:{value}:{path.as_posix()}", "git")
+        report, inside = report_at_ref(Path(repo), value, Path(committed_report))
+        return from_report(report, f"git:{value}:{inside}", "git")
     if store is None:
         return None
     run = resolve_baseline(store, spec, current, repo)
@@ -103,8 +103,9 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
         raise InputError(f"git {args[0]} in {repo}: {exc}") from exc
 
 
-def report_at_ref(repo: Path, ref: str, path: Path) -> dict:
-    """The report file at `path` (in the working tree of `repo`) as committed at `ref`."""
+def report_at_ref(repo: Path, ref: str, path: Path) -> tuple[dict, str]:
+    """The report file at `path` (in the working tree of `repo`; relative: from `repo`) as committed at
+    `ref`, and its path inside the repository."""
     top = _git(repo, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
         raise InputError(f"baseline git:{ref}: {repo.resolve()} is not a git repository")
@@ -128,4 +129,4 @@ def report_at_ref(repo: Path, ref: str, path: Path) -> dict:
     shown = _git(repo, "show", f"{sha}:{inside}")
     if shown.returncode != 0:
         raise InputError(f"baseline git:{ref}: no {inside} committed at {ref} ({sha[:8]})")
-    return parse_report(shown.stdout, f"git:{ref}:{inside}")
+    return parse_report(shown.stdout, f"git:{ref}:{inside}"), inside
