@@ -22,6 +22,7 @@ from . import SCHEMA_VERSION, __version__
 from .causes import Cause, group_causes
 from .config import Config, lane_of
 from .guardian.delta import GuardianInputs, build_guardian
+from .ordering import natural_key
 from .report_config import config_block
 from .stamp import Stamp
 
@@ -145,7 +146,8 @@ def listed_failing(
     shared = {test_id: len(cause.tests) for cause in causes for test_id in cause.tests}
     fresh = set(new)
     ranked = sorted(
-        result.failing, key=lambda f: (f.test_id not in fresh, -shared.get(f.test_id, 1), f.test_id)
+        result.failing,
+        key=lambda f: (f.test_id not in fresh, -shared.get(f.test_id, 1), natural_key(f.test_id)),
     )
     return [
         {"test_id": f.test_id, "outcome": f.outcome, "message": f.message, "file": f.file, "cause": cause_of[f.test_id]}

@@ -20,6 +20,7 @@ from healthdeck.collectors.junit import FailingTest
 from healthdeck.collectors.traces import BARE_LOCATION
 
 from .config import Category
+from .ordering import natural_key
 
 SIGNATURE_CHARS = 200  # of the normalised message; longer tails rarely tell causes apart
 
@@ -145,7 +146,7 @@ def group_causes(failing: Iterable[FailingTest], categories: Sequence[Category] 
     """
     seen: dict[tuple[str, str | None, str | None, str | None], Signature] = {}
     causes: dict[str, Cause] = {}
-    for f in sorted(failing, key=lambda f: f.test_id):
+    for f in sorted(failing, key=lambda f: natural_key(f.test_id)):
         key = (f.message, f.exception_type, f.exception, f.last_frame)
         sig = seen.get(key)
         if sig is None:

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from .ordering import natural_key
+
 if TYPE_CHECKING:
     from .context import Context
 
@@ -98,7 +100,7 @@ def ordered(failures: list[dict]) -> list[dict]:
             f.get("status") != "new",
             -shared[_shared_key(f)] if _shared_key(f) else -1,
             f["suite"],
-            f["test_id"],
+            natural_key(f["test_id"]),
         ),
     )
 

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .ordering import natural_key
+
 if TYPE_CHECKING:  # collect --no-history never loads the store (SQLAlchemy)
     from healthdeck.collectors.junit import JUnitResult
 
@@ -49,13 +51,15 @@ def transitions(
     failing_before: Iterable[str],
     flaky_now: Iterable[str],
 ) -> Transitions:
-    """Each list sorted by test id. `outcomes_now`: every test of this run (id -> outcome)."""
+    """Each list sorted by test id, numbers in ids as numbers. `outcomes_now`: every test of this run (id -> outcome)."""
     now, before, flaky = set(failing_now), set(failing_before), set(flaky_now)
     return Transitions(
-        new=sorted(now - before),
-        fixed=sorted(t for t in before - now if outcomes_now.get(t) == "passed" and t not in flaky),
-        still_failing=sorted(now & before),
-        flaky=sorted(flaky),
+        new=sorted(now - before, key=natural_key),
+        fixed=sorted(
+            (t for t in before - now if outcomes_now.get(t) == "passed" and t not in flaky), key=natural_key
+        ),
+        still_failing=sorted(now & before, key=natural_key),
+        flaky=sorted(flaky, key=natural_key),
     )
 
 

@@ -184,11 +184,13 @@ def test_a_file_baseline_gives_the_same_triage_as_the_stored_run(tmp_path, monke
     base_file = tmp_path / "base.json"
     base_file.write_bytes((runs.out / "latest.json").read_bytes())
     stored = runs.collect(junit(NEXT_RUN))["details"]["tests"]["unit"]
-    spec = f"report:{base_file}"
-    if kind == "git":  # the base report committed at the output path of a repository
+    spec, config = f"report:{base_file}", runs.config
+    if kind == "git":  # the base report committed at the configured output path of a repository
         repo = tmp_path / "repo"
         (repo / "docs/audits/health").mkdir(parents=True)
         (repo / "docs/audits/health/latest.json").write_bytes(base_file.read_bytes())
+        config = repo / "pyproject.toml"
+        config.write_bytes(runs.config.read_bytes())
         for args in (["init", "-q"], ["add", "-A"], ["-c", "user.email=a@b", "-c", "user.name=t", "commit", "-qm", "base"],
                      ["tag", "v1"]):  # fmt: skip
             subprocess.run(["git", *args], cwd=repo, check=True)
@@ -196,8 +198,7 @@ def test_a_file_baseline_gives_the_same_triage_as_the_stored_run(tmp_path, monke
     xml = tmp_path / "next.xml"
     xml.write_text(junit(NEXT_RUN), encoding="utf-8")
     out = tmp_path / "no-store"
-    root = ["--root", str(tmp_path / "repo")] if kind == "git" else []
-    assert main(["collect", "-q", "--config", str(runs.config), "--out", str(out), "--no-history", *root,
+    assert main(["collect", "-q", "--config", str(config), "--out", str(out), "--no-history",
                  "--baseline", spec, "--junit", f"unit={xml}"]) == EXIT_OK  # fmt: skip
     report = json.loads((out / "latest.json").read_text())
     alone = report["details"]["tests"]["unit"]
@@ -421,3 +422,20 @@ def test_the_listed_failures_are_new_first_in_the_report_too(tmp_path, monkeypat
     failing = report["details"]["tests"]["unit"]["failing"]
     assert [f["test_id"] for f in failing] == ["t.z::test_new1", "t.z::test_new2"]
     assert report["details"]["tests"]["unit"]["failing_total"] == 3
+
+
+def test_test_ids_are_listed_with_their_numbers_in_order(tmp_path, monkeypatch, capsys) -> None:
+    """A person reads test[2] before test[10] before test[1000], in every list: the report's failing
+    tests, each cause's tests, the transitions and the comment."""
+    runs = Runs(tmp_path, monkeypatch)
+    ids = [f"t.m::test_case[{i}]" for i in (1000, 2, 10, 30)]
+    runs.collect(junit([(ids[3], "failed", "AssertionError: x", 0.1)]))
+    report = runs.collect(junit([(i, "failed", "AssertionError: x", 0.1) for i in ids]))
+    d = report["details"]["tests"]["unit"]
+    shown = ["t.m::test_case[2]", "t.m::test_case[10]", "t.m::test_case[1000]"]
+    assert [f["test_id"] for f in d["failing"]] == [*shown, "t.m::test_case[30]"]  # new first
+    assert d["causes"][0]["tests"] == [f"t.m::test_case[{i}]" for i in (2, 10, 30, 1000)]
+    assert d["transitions"]["new"] == shown and d["transitions"]["still_failing"] == ["t.m::test_case[30]"]
+    text = runs.comment(capsys)
+    at = [text.index(f"`{t}`") for t in shown]
+    assert at == sorted(at), text
