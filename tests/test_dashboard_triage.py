@@ -127,3 +127,41 @@ def failing_grid(page) -> int:
         const head = [...document.querySelectorAll('h3')].find(h => h.textContent.startsWith('Failing tests'));
         return grids.findIndex(g => head.compareDocumentPosition(g) & Node.DOCUMENT_POSITION_FOLLOWING);
     }""")
+
+
+def test_ten_thousand_failures_are_counted_exactly_on_every_page(monkeypatch, tmp_path) -> None:
+    """The broken-fixture run (10 000 failures, 3 causes) as a lead opens it: the banner says NO-GO, the
+    overview and the Tests page state 10 000 — never the 200 the report lists — and each cause its count."""
+    import streamlit as st
+
+    from healthdeck.reports.cli import main
+    from tests.test_triage import broken_fixture
+
+    xml = tmp_path / "junit.xml"
+    xml.write_text(broken_fixture(), encoding="utf-8")
+    out, config = tmp_path / "out", tmp_path / "pyproject.toml"
+    config.write_text("[tool.healthdeck]\nsmoke_suite = 'unit'\n")
+    history = f"sqlite:///{out / 'history.sqlite'}"
+    args = ["--config", str(config), "--out", str(out), "--history", history]
+    assert main(["collect", "-q", *args, "--junit", f"unit={xml}"]) in (0, 1)
+    assert main(["gate", *args[:2], "--report", str(out / "latest.json"), "--history", history]) == 1
+    st.cache_data.clear()
+    for key, value in {"HEALTHDECK_REPORT": str(out / "latest.json"), "HEALTHDECK_HISTORY": history,
+                       "HEALTHDECK_CONFIG": str(config)}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    banner = at.error[0].value
+    assert "NO-GO" in banner and "4 000 failed" in banner and "6 000 errors" in banner, banner
+    shown = " ".join(m.value for m in (*at.markdown, *at.caption))
+    assert "200 failing" not in shown and "(200" not in shown
+    at.switch_page("app_pages/tests.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    markdown = [m.value for m in at.markdown]
+    assert "**unit: 10 000 failing tests, 3 causes**" in markdown
+    assert [e.label.split(" · ")[0] for e in at.expander][:3] == ["**6 000**", "**3 000**", "**1 000**"]
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("10 000 failing tests — showing 200") for c in captions), captions
+    assert [s.value for s in at.subheader if s.value.startswith("Failing tests")] == [
+        "Failing tests (10 000)"
+    ]
