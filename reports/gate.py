@@ -195,10 +195,15 @@ def _current(summary: dict, checkout: str | None, max_age: float, now: float) ->
         if not made:
             return Condition(name, description, UNKNOWN, None, checkout[:8],
                              "the report names no commit, so it cannot be matched to the checkout")  # fmt: skip
-        ok = checkout.startswith(made) or made.startswith(checkout)
+        # A pull-request run is keyed by the PR head but checks out and tests GitHub's merge commit.
+        tested = [c for c in (made, summary.get("merge_sha")) if c]
+        ok = any(checkout.startswith(c) or c.startswith(checkout) for c in tested)
         detail = (
             "made from the checked-out commit" if ok else "made from another commit than the one checked out"
         )
+        if ok and len(tested) > 1 and not (checkout.startswith(made) or made.startswith(checkout)):
+            detail = f"made from the checked-out merge commit of pull request head {made[:8]}"
+            made = tested[1]
         return Condition(name, description, PASS if ok else FAIL, made[:8], checkout[:8], detail, "commit")
     age = round((now - summary["ts"]) / 3600, 2) if summary.get("ts") else None
     return _compare(name, description, age, max_age, at_least=False, unit="hours",

@@ -329,3 +329,52 @@ def test_annotations_and_the_gates_junit_agree_on_what_blocks(unknown_blocks: bo
     xml = junit_xml(verdict)
     assert "None" not in xml and "actual" not in xml
     assert 'message="breaking OpenAPI changes: — vs threshold 0. no OpenAPI input"' in xml
+
+
+def test_a_pull_request_run_is_current_on_its_merge_commit(tmp_path, monkeypatch, capsys) -> None:
+    """GitHub checks out and tests the merge commit of a pull request, while the run is keyed by the PR
+    head: the report made in that job is current for that checkout, and for nothing else."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                              capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+
+    git("init", "-q", "-b", "main")
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck.gates]\nopenapi_breaking_max = false\n")
+    git("add", "pyproject.toml")
+    git("commit", "-q", "-m", "base")
+    git("checkout", "-q", "-b", "feature")
+    git("commit", "-q", "--allow-empty", "-m", "feature")
+    head = git("rev-parse", "HEAD")
+    git("checkout", "-q", "main")
+    git("commit", "-q", "--allow-empty", "-m", "main moved on")
+    git("merge", "-q", "--no-ff", "-m", "merge", "feature")
+    merge = git("rev-parse", "HEAD")
+    git("checkout", "-q", "--detach", merge)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": head, "ref": "feature"}}}))
+    for var in ("CI_COMMIT_SHA", "GITHUB_REF_NAME", "GITHUB_HEAD_REF"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    monkeypatch.setenv("GITHUB_SHA", merge)
+    monkeypatch.chdir(tmp_path)
+    ruff, compileall = _clean_artifacts(tmp_path)
+    args = [
+        "--junit",
+        f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}",
+        "--ruff",
+        str(ruff),
+        "--compileall",
+        str(compileall),
+    ]
+    assert _run("collect", "-q", *args) == EXIT_OK
+    report = json.loads((tmp_path / "docs/audits/health/latest.json").read_text())
+    assert (report["summary"]["git_sha_full"], report["summary"]["merge_sha"]) == (head, merge)
+    assert _run("gate", "--no-write") == EXIT_OK
+    printed = capsys.readouterr().out
+    assert f"PASS     health report is current: {merge[:8]}" in printed and f"head {head[:8]}" in printed
+    git("checkout", "-q", head)  # the PR head itself, the commit the run is keyed by: current too
+    assert _run("gate", "--no-write") == EXIT_OK
+    git("checkout", "-q", "main~1")
+    assert _run("gate", "--no-write") == EXIT_NO_GO
