@@ -151,8 +151,13 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
     warnings: list[str] = []
     base = _base_dir(list(by_file), root)
     if base != root.resolve():
+        placed = all((root.resolve() / _relative(name, base)).is_file() for name in list(by_file)[:50] if name)
         warnings.append(
-            f"file paths are not under the project root; made relative to their common folder {base}"
+            f"file paths are not under the project root {root.resolve()}: ruff ran in another checkout; "
+            f"{base} there is taken as the project root"
+            if placed
+            else f"file paths are not under the project root {root.resolve()} and the files are not in it; made "
+            f"relative to their common folder {base}, so lanes may not match: run ruff in this checkout"
         )
     relative = Counter({_relative(name, base): n for name, n in by_file.items()})
     return RuffResult(str(path), "violations-json", dict(stats), names, dict(relative), None, warnings)
@@ -164,13 +169,21 @@ def _code(item: dict, i: int) -> str:
 
 
 def _base_dir(filenames: list[str], root: Path) -> Path:
-    """The project root, or, when ruff ran on another machine, the folder all reported files share."""
+    """The project root, or, when ruff ran in another checkout (a container's /github/workspace, another
+    runner), the folder there that stands for the project root: the shallowest one under which the reported
+    files exist in this checkout (so `pkg/mod.py` keeps its `pkg/` and its lane). Without the files here, the
+    folder they all share."""
     absolute = [f for f in filenames if PurePath(f).is_absolute()]
     resolved = root.resolve()
     if not absolute or any(PurePath(f).is_relative_to(resolved) for f in absolute):
         return resolved
-    common = os.path.commonpath(absolute)
-    return Path(common).parent if common in absolute else Path(common)
+    common = PurePath(os.path.commonpath(absolute))
+    common = common.parent if str(common) in absolute else common
+    sample = absolute[:50]  # enough to tell where the checkout sits; a lint run may list thousands
+    for base in reversed((common, *common.parents)):
+        if all((resolved / PurePath(f).relative_to(base)).is_file() for f in sample):
+            return Path(base)
+    return Path(common)
 
 
 def _relative(filename: str, base: Path) -> str:

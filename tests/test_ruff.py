@@ -73,6 +73,33 @@ def test_live_ruff_run(tmp_path) -> None:
     assert from_json.by_file["lukhas/a.py"] == 3
 
 
+@pytest.mark.skipif(RUFF is None, reason="ruff is not installed (pip install -e '.[dev]')")
+def test_ruff_run_in_another_checkout_keeps_the_package_folder(tmp_path) -> None:
+    """ruff in a container sees the checkout at /github/workspace; healthdeck on the runner sees it
+    elsewhere. Every finding is in pkg/: the paths must stay pkg/..., where the prod lane expects them,
+    not be cut to the files' common folder (that would leave them in no lane, and the gate would pass)."""
+    import json
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("import os\nimport sys\n")
+    (tmp_path / "pkg" / "b.py").write_text("import json\n")
+    args = [RUFF, "check", "--no-cache", "--isolated", "--select", "F", "--output-format", "json", "."]
+    found = json.loads(subprocess.run(args, cwd=tmp_path, capture_output=True, text=True).stdout)
+    assert len(found) == 3
+    for finding in found:  # as written in the container
+        finding["filename"] = finding["filename"].replace(str(tmp_path.resolve()), "/github/workspace")
+    (tmp_path / "ruff.json").write_text(json.dumps(found))
+    result = collect_ruff(tmp_path / "ruff.json", root=tmp_path)
+    assert result.by_file == {"pkg/a.py": 2, "pkg/b.py": 1}
+    assert (
+        "ruff ran in another checkout; /github/workspace there is taken as the project root"
+        in result.warnings[0]
+    )
+    (tmp_path / "other").mkdir()  # a root the files are not in: their common folder, and a warning
+    elsewhere = collect_ruff(tmp_path / "ruff.json", root=tmp_path / "other")
+    assert elsewhere.by_file == {"a.py": 2, "b.py": 1} and "lanes may not match" in elsewhere.warnings[0]
+
+
 def test_clean_run_is_zero_everywhere(write) -> None:
     # A clean run has no findings in any lane, whatever the format, so lanes are 0 rather than unknown.
     for name, content in (("clean.txt", "All checks passed!\n"), ("clean.json", "[]")):
