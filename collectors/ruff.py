@@ -83,7 +83,13 @@ def _from_text(path: str | Path, text: str) -> RuffResult:
             warnings[-1] += " " + line.strip()[2:]
         if any(p.match(line) for p in _IGNORABLE):
             continue
-        raise CollectorError(SOURCE, path, f"line {number} is not ruff --statistics output: {line[:80]!r}")
+        raise CollectorError(
+            SOURCE,
+            path,
+            f"line {number} is not ruff --statistics output: {line[:80]!r}; ruff's default output lists"
+            " findings healthdeck does not read: write `ruff check --output-format json` (files, for lanes)"
+            " or `ruff check --statistics`",
+        )
     if not stats and reported is None and not saw_pass:
         raise CollectorError(
             SOURCE, path, "no statistics rows, no 'Found N errors.' and no 'All checks passed!'"

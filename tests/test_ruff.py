@@ -114,6 +114,7 @@ def test_clean_run_is_zero_everywhere(write) -> None:
         ("", "no statistics rows"),
         ("12\tF401\t[*] unused-import\nFound 13 errors.\n", "add up to 12"),
         ("12\tF401\t[*] unused-import\nTraceback (most recent call last):\n", "line 2 is not ruff"),
+        ("pkg/a.py:1:8: F401 [*] `os` imported but unused\nFound 1 error.\n", "--output-format json"),
         ('[{"count": "x", "code": "F401"}]', "not a whole number"),
         ("[1, 2]", "not a list of ruff objects"),
         ('[{"what": 1}]', "neither"),
