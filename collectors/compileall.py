@@ -20,6 +20,7 @@ SOURCE = "compileall"
 _HEADER = re.compile(r"^\*\*\* Error compiling '(.+)'\.\.\.$")
 _OTHER_ERROR = re.compile(r"^\*\*\* .+$")  # e.g. "*** Can't list 'x'" or "*** PermissionError: ..."
 _PROGRESS = re.compile(r"^(Listing|Compiling) '.+'\.\.\.$")
+_CANT_LIST = re.compile(r"^Can't list (.+)$")
 _LOCATION = re.compile(r'^\s*File "(.+)", line ([0-9]{1,9})\b')  # a line number, not 5 000 digits
 
 
@@ -52,6 +53,11 @@ def collect_compileall(path: str | Path) -> CompileallResult:
             block = None
         elif block is not None:
             block.append(line)
+        elif unlisted := _CANT_LIST.match(line):  # compileall's whole answer for a missing folder, exit 0
+            raise CollectorError(
+                SOURCE, path, f"compileall could not list {unlisted.group(1)} (no such folder?), so it "
+                "compiled nothing: point python -m compileall at the project's package folder",
+            )  # fmt: skip
         elif not _PROGRESS.match(line):
             raise CollectorError(SOURCE, path, f"line {number} is not compileall output: {line[:80]!r}")
     if block is not None:

@@ -157,7 +157,9 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
     warnings: list[str] = []
     base = _base_dir(list(by_file), root)
     if base != root.resolve():
-        placed = all((root.resolve() / _relative(name, base)).is_file() for name in list(by_file)[:50] if name)
+        placed = all(
+            (root.resolve() / _relative(name, base)).is_file() for name in list(by_file)[:50] if name
+        )
         warnings.append(
             f"file paths are not under the project root {root.resolve()}: ruff ran in another checkout; "
             f"{base} there is taken as the project root"

@@ -51,3 +51,15 @@ def test_empty_output_is_a_clean_run(write) -> None:
 def test_unrelated_text_is_refused(write) -> None:
     with pytest.raises(CollectorError, match="line 1 is not compileall output"):
         collect_compileall(write("c.txt", "<testsuites/>\n"))
+
+
+def test_a_folder_compileall_could_not_list_is_not_a_clean_run(tmp_path) -> None:
+    """`python -m compileall -q src` in a project without src/ prints one line and exits 0: it compiled
+    nothing, which must not read as "0 failures"."""
+    done = subprocess.run([sys.executable, "-m", "compileall", "-q", "src"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    (tmp_path / "c.txt").write_text(done.stdout + done.stderr)
+    with pytest.raises(
+        CollectorError, match="could not list 'src' \\(no such folder\\?\\), so it compiled nothing"
+    ):
+        collect_compileall(tmp_path / "c.txt")
