@@ -439,3 +439,22 @@ def test_test_ids_are_listed_with_their_numbers_in_order(tmp_path, monkeypatch, 
     text = runs.comment(capsys)
     at = [text.index(f"`{t}`") for t in shown]
     assert at == sorted(at), text
+
+
+def test_a_base_report_that_is_not_there_yet_is_said_not_fatal(tmp_path, monkeypatch, capsys) -> None:
+    """The first pull request, or an expired artifact: `--baseline report:PATH` names a file that does not
+    exist. The run is still reported (compared with nothing, and saying so); the folder an artifact
+    download makes is read as the report inside it."""
+    runs = Runs(tmp_path, monkeypatch)
+    runs.collect(junit(BASE_RUN))
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "latest.json").write_bytes((runs.out / "latest.json").read_bytes())
+    capsys.readouterr()
+    report = runs.collect(junit(NEXT_RUN), "--baseline", f"report:{tmp_path / 'nothere' / 'latest.json'}")
+    assert report["details"]["tests"]["unit"]["transitions"] is None
+    warning = f"baseline report:{tmp_path / 'nothere' / 'latest.json'}: no file"
+    assert any(w.startswith(warning) for w in report["details"]["metadata"]["warnings"])
+    assert "latest.json: no file" in (runs.out / "latest.md").read_text()  # (the path, Markdown-escaped)
+    from_folder = runs.collect(junit(NEXT_RUN), "--baseline", f"report:{base}")
+    assert from_folder["summary"]["tests"]["unit"]["transitions"]["new"] == 1

@@ -78,6 +78,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
             found = baseline_for(
                 report, None, spec, config.root_path, committed_report=config.report_path.resolve()
             )
+            note_missing_baseline(report, spec, found)
             triage(report, collected, None, found, config, causes)
         report["details"]["checklist"] = checklist_preview(report, config, None, spec, found)
         json_text, md_text = report_json(report), render_markdown(report, config.coverage_precision)
@@ -113,6 +114,7 @@ def record(
         baseline = baseline_for(
             report, store, spec, config.root_path, committed_report=config.report_path.resolve()
         )
+        note_missing_baseline(report, spec, baseline)
         triage(report, collected, store, baseline, config, causes)
         report["details"]["checklist"] = checklist_preview(report, config, store, spec, baseline)
         json_text = report_json(report)  # strict, schema-valid JSON or ReportError: before anything lands
@@ -153,6 +155,24 @@ def checklist_preview(
         report, store, spec, config.root_path, committed_report=config.report_path.resolve(), found=found
     )
     return decide(ctx, config)
+
+
+def note_missing_baseline(report: dict, spec: str, found: Baseline | None) -> None:
+    """A baseline that was asked for and is not there is said (stderr and latest.md), not silently
+    nothing: on a fresh runner that is the usual case. The previous run is missing on every first run."""
+    if found is not None or spec == "previous":
+        return
+    kind, _, value = spec.partition(":")
+    why = (
+        f"no file {value} (the first run, or an expired artifact?)"
+        if kind == "report"
+        else "no such run in the history store (an empty store on a fresh runner? docs/github-actions.md "
+        "shows report: and git: baselines)"
+    )
+    report["details"]["metadata"]["warnings"].append(
+        f"baseline {spec}: {why}; compared with nothing: no changes, no new-failure marks, and the "
+        "checklist's baseline items are UNKNOWN"
+    )
 
 
 def file_baseline(args: argparse.Namespace, config: Config) -> bool:

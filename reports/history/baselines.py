@@ -62,7 +62,11 @@ def find_baseline(
     check_spec(spec)
     kind, _, value = spec.partition(":")
     if kind == "report":
-        return from_report(load_report(value), f"report:{value}", "report")
+        path = Path(value)
+        path = path / "latest.json" if path.is_dir() else path  # the folder an artifact download makes
+        if not path.exists():  # the first run, or an expired artifact: nothing, as with an empty store
+            return None
+        return from_report(load_report(path), f"report:{value}", "report")
     if kind == "git":
         report, inside = report_at_ref(Path(repo), value, Path(committed_report))
         return from_report(report, f"git:{value}:{inside}", "git")
