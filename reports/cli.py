@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
+EXIT_PIPE = 141  # standard output closed early (`| head`): what a shell reports for a tool SIGPIPE stopped
 
 
 def _suite_spec(value: str) -> tuple[str, str]:
@@ -370,6 +371,9 @@ def entry() -> int:
     which a CI script reads as the gate's NO-GO. The traceback stays: it is what a bug report needs."""
     try:
         return main()
+    except BrokenPipeError:  # the reader went away (`healthdeck comment | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's last flush at exit cannot fail
+        return EXIT_PIPE
     except Exception as exc:  # a healthdeck bug, or a broken environment (e.g. a dependency that fails)
         import traceback
 

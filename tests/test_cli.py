@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,18 @@ def test_a_crash_is_exit_5_never_the_gates_exit_1(tmp_path) -> None:
     assert "Traceback" in done.stderr and "SyntaxError" in done.stderr
     assert done.stderr.splitlines()[-1].startswith("healthdeck: internal error: SyntaxError:")
     assert not (tmp_path / "docs").exists()
+
+
+def test_output_closed_early_stops_quietly(tmp_path) -> None:
+    """`healthdeck … | head` closes the pipe before healthdeck is done writing: no traceback, no "internal
+    error", and the documented exit code."""
+    code = "import sys\nfrom healthdeck.reports import cli\nsys.argv = ['healthdeck', *sys.argv[1:]]\nsys.exit(cli.entry())\n"
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before the first write
+    args = ["collect", "--no-history", "--out", "out", "--junit", f"smoke={EDGE / 'xunit2.xml'}"]
+    done = subprocess.run([sys.executable, "-c", code, *args], stdout=writer, stderr=subprocess.PIPE, text=True,
+                          cwd=tmp_path, check=False)  # fmt: skip
+    os.close(writer)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr and "error" not in done.stderr, done.stderr
+    assert (tmp_path / "out" / "latest.json").exists()  # the work was done; only its printout was cut
