@@ -62,7 +62,8 @@ def condition_figures(c: dict) -> tuple[str, str, str]:
     coverage going from 90 to 91 % is "coverage change +1.00 pts", never "drop −1.00 pts"."""
     unit = c.get("unit", "count")
     if c["name"] == "coverage_drop":
-        actual = "—" if c["actual"] is None else f"{-c['actual']:+.2f} pts"
+        change = None if c["actual"] is None else -c["actual"]
+        actual = "—" if change is None else "no change" if round(change, 2) == 0 else f"{change:+.2f} pts"
         return "coverage change vs baseline", actual, f"no drop over {show(c['threshold'], unit)}"
     return c["description"], show(c["actual"], unit), show(c["threshold"], unit)
 

@@ -127,6 +127,8 @@ def test_a_change_reads_as_a_person_reads_it() -> None:
     drop = {"name": "coverage_drop", "description": "coverage drop vs baseline", "actual": -1.2, "threshold": 1.0,
             "unit": "points"}  # fmt: skip
     assert condition_figures(drop) == ("coverage change vs baseline", "+1.20 pts", "no drop over 1.00 pts")
+    same = {**drop, "actual": 0.0}  # the same coverage on both sides is no change, never "-0.00 pts"
+    assert condition_figures(same)[1] == "no change"
     assert figure(0.917059, "fraction") == "91.71 %" and figure(1.3195, "count") == "1"
     assert figure(-0.00001, "percent", signed=True) == "no change"
 
