@@ -371,8 +371,12 @@ def entry() -> int:
     which a CI script reads as the gate's NO-GO. The traceback stays: it is what a bug report needs."""
     try:
         return main()
-    except BrokenPipeError:  # the reader went away (`healthdeck comment | head`): stop quietly, as Unix tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's last flush at exit cannot fail
+    except (
+        BrokenPipeError
+    ):  # the reader went away (`healthdeck comment | head`): stop quietly, as Unix tools do
+        os.dup2(
+            os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()
+        )  # Python's last flush at exit cannot fail
         return EXIT_PIPE
     except Exception as exc:  # a healthdeck bug, or a broken environment (e.g. a dependency that fails)
         import traceback

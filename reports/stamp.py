@@ -173,16 +173,30 @@ def _pull_request_head(env: dict[str, str], warnings: list[str]) -> tuple[str | 
     if env.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target"):
         return None, None
     path = env.get("GITHUB_EVENT_PATH")
+    keyed = "the merge commit GITHUB_SHA" if env.get("GITHUB_SHA") else "the checked-out commit"
+    if not path:
+        warnings.append(
+            f"a pull-request run without GITHUB_EVENT_PATH: the run is keyed by {keyed}, not the PR head"
+        )
+        return None, None
     try:
-        event = json.loads(Path(path).read_text(encoding="utf-8")) if path else None
+        event = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(event, dict) or not isinstance(event.get("pull_request"), dict):
+            raise ValueError("no pull_request object")
         pr = event["pull_request"]
         head, number = pr["head"]["sha"], pr.get("number")
         if not isinstance(head, str) or not re.fullmatch(r"[0-9a-f]{40,64}", head):
             raise ValueError(f"head sha {head!r}")
     except (OSError, ValueError, KeyError, TypeError) as exc:
+        why = (
+            exc.strerror
+            if isinstance(exc, OSError) and exc.strerror
+            else f"no {exc}"
+            if isinstance(exc, KeyError)
+            else exc
+        )
         warnings.append(
-            f"pull-request event payload {path or '(GITHUB_EVENT_PATH unset)'} unreadable ({exc}): "
-            f"the run is keyed by the merge commit GITHUB_SHA, not the PR head"
+            f"pull-request event payload {path} unreadable ({why}): the run is keyed by {keyed}, not the PR head"
         )
         return None, None
     return head, number if isinstance(number, int) else None

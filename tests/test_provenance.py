@@ -105,6 +105,16 @@ def test_a_pull_request_run_is_keyed_by_the_head_commit(plain_git, tmp_path, mon
     store.close()
     event.write_text("{not json")
     assert "unreadable" in read_stamp(tmp_path / "repo", env=env).warnings[0]
+    # a local re-run of CI steps: the event named, no payload and no GITHUB_SHA — said as it is
+    local = {"GITHUB_EVENT_NAME": "pull_request"}
+    [said] = read_stamp(tmp_path / "repo", env=local).warnings
+    assert (
+        said
+        == "a pull-request run without GITHUB_EVENT_PATH: the run is keyed by the checked-out commit, not the PR head"
+    )
+    event.write_text("{}")
+    [said] = read_stamp(tmp_path / "repo", env=env).warnings
+    assert "(no pull_request object)" in said and "keyed by the merge commit GITHUB_SHA" in said
 
 
 def test_release_tags_are_recorded(plain_git, tmp_path) -> None:
