@@ -306,3 +306,36 @@ def test_a_reader_leaves_no_wal_files_and_cannot_write(tmp_path) -> None:
 
 def test_store_type_is_reused(tmp_path) -> None:
     assert isinstance(open_store(f"sqlite:///{tmp_path / 'x' / 'h.sqlite'}"), HistoryStore)
+
+
+def test_import_git_keeps_the_verdict_the_committed_report_carries(tmp_path, monkeypatch, capsys) -> None:
+    """A project that commits its gated report: importing its git history into a new store keeps each
+    run's verdict (and the conditions behind it), as the run had when it was committed."""
+    from pathlib import Path
+
+    sample = Path(__file__).parents[1] / "reports" / "samples" / "dateutil" / "smoke.junit.xml.gz"
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(
+        "[tool.healthdeck.gates]\nruff_prod_max = false\ncompileall_prod_max = false\nreport_current = false\n"
+        "openapi_breaking_max = false\n"
+    )
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    monkeypatch.chdir(repo)
+    assert main(["collect", "-q", "--no-history", "--junit", f"smoke={sample}"]) == EXIT_OK
+    assert main(["gate"]) == EXIT_OK  # GO: the sample's smoke suite passes 99.67 %
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "report"], check=True)
+    url = f"sqlite:///{tmp_path / 'imported.sqlite'}"
+    capsys.readouterr()
+    assert main(["history", "import-git", "--history", url, "--repo", str(repo),
+                 "--path", "docs/audits/health/latest.json"]) == EXIT_OK  # fmt: skip
+    capsys.readouterr()
+    assert main(["history", "show", "--history", url, "--format", "json"]) == EXIT_OK
+    [run] = json.loads(capsys.readouterr().out)
+    assert run["verdict"] == "GO"
+    store = open_store(url, readonly=True)
+    [stored] = store.runs()
+    assert stored.verdict == "GO"
+    store.close()
