@@ -347,4 +347,5 @@ def verdict_line(verdict: dict | None, gated: bool) -> str:
         return (
             "verdict: not gated yet — no checklist item fails so far; `healthdeck gate` records the verdict"
         )
-    return f"verdict: {verdict['status']} by the checklist{reasons} — `healthdeck gate` records it"
+    supply = " and says what supplies each unknown item" if unknown else ""
+    return f"verdict: {verdict['status']} by the checklist{reasons} — `healthdeck gate` records it{supply}"

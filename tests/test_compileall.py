@@ -63,3 +63,20 @@ def test_a_folder_compileall_could_not_list_is_not_a_clean_run(tmp_path) -> None
         CollectorError, match="could not list 'src' \\(no such folder\\?\\), so it compiled nothing"
     ):
         collect_compileall(tmp_path / "c.txt")
+
+
+def test_the_comment_names_the_files_that_do_not_compile(tmp_path, capsys) -> None:
+    """A pull request that breaks compilation: the comment names the first files (and how many more),
+    so the author need not open the artifact to learn which file to fix."""
+    from healthdeck.reports.cli import main
+
+    want = expected("compileall")["dateutil15.compileall.txt"]["error_compiling_blocks"]
+    out = tmp_path / "out"
+    assert main(["collect", "-q", "--no-history", "--out", str(out),
+                 "--compileall", str(REAL / "dateutil15.compileall.txt")]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["comment", "--report", str(out / "latest.json")]) == 0
+    row = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("| compileall failures")
+    )
+    assert f"| {want} |" in row and "`dateutil/easter.py`:55" in row and f"and {want - 3} more" in row

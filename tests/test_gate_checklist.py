@@ -14,6 +14,7 @@ from lxml import etree
 from healthdeck.reports.cli import EXIT_NO_GO, EXIT_OK, EXIT_USAGE, main
 from healthdeck.reports.config import ConfigError, load_config
 from healthdeck.reports.gate import FAIL, GO, INCOMPLETE, NO_GO, PASS, UNKNOWN, evaluate
+from healthdeck.reports.ordering import natural_key
 from healthdeck.reports.render.comment import GITHUB_LIMIT, MARKER
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,10 +76,14 @@ def test_10000_failing_run_is_no_go_everywhere(empty_project, capsys) -> None:
     # new first, then by how many tests share the cause, then by name: "value <i> is out of range" with its
     # numbers normalised is one cause of 5 000 tests, like "database unavailable", so the tie goes by name
     names = [line.split("`")[1] for line in listed]
-    assert names == sorted(names) and {"database unavailable" in line for line in listed} == {True, False}
+    assert names == sorted(names, key=natural_key) and {
+        "database unavailable" in line for line in listed
+    } == {True, False}
     assert "- … and 9 990 more failing tests" in comment
     assert len(comment) < GITHUB_LIMIT
-    assert "_Compared with run `collect:" in comment  # the same baseline as the stored verdict
+    assert (
+        "_Compared with commit `" in comment and "run `collect:" in comment
+    )  # the stored verdict's baseline
     assert _run("badge") == EXIT_OK
     badge = json.loads((out / "badge-verdict.json").read_text())
     assert (badge["message"], badge["color"]) == ("NO-GO", "cf222e")

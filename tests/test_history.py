@@ -197,6 +197,11 @@ def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
     rows = json.loads(capsys.readouterr().out)
     assert rows[1]["smoke_pass_rate_delta"] == pytest.approx(6 / 14 - 5 / 14)
     assert type(rows[1]["ruff"]) is int and rows[1]["ruff_delta"] == 0  # counts as counts, not 79.0
+    url = f"sqlite:///{out / 'history.sqlite'}"
+    assert main(["history", "show", "--history", url, "--branch", "mian"]) == EXIT_OK
+    shown = capsys.readouterr()
+    assert shown.err.startswith("healthdeck: note: no runs on branch 'mian' (branches in the store: ")
+    assert shown.out.splitlines()[0].split()[-8] == "rate"  # an empty table's header is not cut to "pass rat"
 
 
 def test_history_errors_are_one_line(tmp_path, capsys) -> None:

@@ -59,6 +59,13 @@ def show(args: argparse.Namespace, config: Config) -> int:
             if note:
                 print(f"healthdeck: note: {note}", file=sys.stderr)
         rows = history_rows(store, config, branch=args.branch, limit=args.limit, project=project)
+        if not rows and args.branch:  # a misspelt branch is said, not an empty table
+            branches = store.branches(project)
+            known = ", ".join(branches[:10]) + (
+                f" and {len(branches) - 10} more" if len(branches) > 10 else ""
+            )
+            print(f"healthdeck: note: no runs on branch {args.branch!r} (branches in the store: {known or 'none'})",
+                  file=sys.stderr)  # fmt: skip
     finally:
         store.close()
     print(json.dumps(rows, indent=2) if args.format == "json" else format_history(rows), end="")
@@ -117,15 +124,15 @@ def format_history(rows: list[dict]) -> str:
 
     # the headline suite as the project names it ("unit", "smoke", ...), "pass rate" when runs differ
     suites = {r["smoke_suite"] for r in rows}
-    suite = (next(iter(suites)) if len(suites) == 1 else "pass rate")[:8]
-    header = f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {suite:>8} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
+    suite = (next(iter(suites)) if len(suites) == 1 else "pass rate")[:9]
+    header = f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {suite:>9} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
              f"{'ruff':>6} {'Δ':>6} {'compile':>7} {'verdict':<10}"  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in rows:
         mark = "~" if r["approximate"] else " "
         lines.append(
             f"{r['time']:<16} {r['git_sha'] or '—':<8} {(r['branch'] or '—')[:14]:<14} "
-            f"{fmt(r['smoke_pass_rate'], 'rate'):>7}{mark} {fmt_delta(r['smoke_pass_rate_delta'], 'rate'):>7} "
+            f"{fmt(r['smoke_pass_rate'], 'rate'):>8}{mark} {fmt_delta(r['smoke_pass_rate_delta'], 'rate'):>7} "
             f"{fmt(r['coverage'], 'pct'):>9} {fmt_delta(r['coverage_delta'], 'pct'):>7} "
             f"{fmt(r['ruff'], 'int'):>6} {fmt_delta(r['ruff_delta'], 'int'):>6} {fmt(r['compileall'], 'int'):>7} "
             f"{r['verdict'] or '':<10}"

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import random
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -189,8 +190,10 @@ def build(out: Path, runs: int = 30, progress: bool = True) -> Path:
                     raise DemoError(f"collect failed for demo run {k}")
                 with contextlib.redirect_stdout(io.StringIO()):  # the verdict is stored; no need to print 30
                     main(["gate", "--config", str(config), "--report", str(out / "latest.json")])
-            if progress:
+            if progress and sys.stdout.isatty():  # one line redrawn in a terminal
                 print(f"\rdemo history: run {k + 1}/{runs}", end="", flush=True)
-    if progress:
+            elif progress and ((k + 1) % 10 == 0 or k + 1 == runs):  # a log: a line every 10 runs
+                print(f"demo history: run {k + 1}/{runs}", flush=True)
+    if progress and sys.stdout.isatty():
         print()
     return config

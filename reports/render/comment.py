@@ -110,12 +110,19 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
             base_lanes = ((base.get("ruff") or {}).get("count") or {}).get("lanes")
             d = None if base_lanes is None else prod - sum(base_lanes.get(lane, 0) for lane in prod_lanes)
             rows.append(
-                ["ruff (prod lanes)", f"{prod}{_signed(d, '', 0)}", f"{ruff['count']['total']} in all"]
+                ["ruff (prod lanes)", f"{prod}{_signed(d, '', 0)}", f"{ruff['count']['total']} in all files"]
             )
         else:
             base_total = ((base.get("ruff") or {}).get("count") or {}).get("total")
             d = None if base_total is None else ruff["count"]["total"] - base_total
             rows.append(["ruff", f"{ruff['count']['total']}{_signed(d, '', 0)}", "whole tree"])
+    broken = (details.get("compileall") or {}).get("failures") or []
+    if broken:  # what an author fixes first: the files that do not even compile
+        where = ", ".join(
+            f"{code(f['path'] or f['message'])}" + (f":{f['line']}" if f["line"] else "") for f in broken[:3]
+        )
+        more = f" and {len(broken) - 3} more" if len(broken) > 3 else ""
+        rows.append(["compileall failures", str(len(broken)), where + more])
     api = s.get("openapi")
     if api:
         rows.append(["OpenAPI breaking changes", str(api["breaking"]),
@@ -192,8 +199,8 @@ def _baseline_line(ref: dict | None) -> str:
         if ref.get("ts")
         else "unknown time"
     )
-    parts = [f"run {code(ref['run_key'])}", f"commit {code(ref.get('git_sha') or 'unknown')}",
-             f"branch {code(ref.get('branch') or 'unknown')}", when]  # fmt: skip
+    parts = [f"commit {code(ref.get('git_sha') or 'unknown')}", f"branch {code(ref.get('branch') or 'unknown')}",
+             when, f"run {code(ref['run_key'])}"]  # fmt: skip
     return "_Compared with " + " · ".join(parts) + "._"
 
 
