@@ -161,10 +161,10 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
             (root.resolve() / _relative(name, base)).is_file() for name in list(by_file)[:50] if name
         )
         warnings.append(
-            f"file paths are not under the project root {root.resolve()}: ruff ran in another checkout; "
+            "file paths are not under the project root: ruff ran in another checkout; "
             f"{base} there is taken as the project root"
             if placed
-            else f"file paths are not under the project root {root.resolve()} and the files are not in it; made "
+            else "file paths are not under the project root and the files are not in it; made "
             f"relative to their common folder {base}, so lanes may not match: run ruff in this checkout"
         )
     relative = Counter({_relative(name, base): n for name, n in by_file.items()})
