@@ -22,7 +22,11 @@ test as two elements). Counting rules, documented in docs/inputs.md:
   TAP script that died), become failing entries of their own. A suite that lists no testcases is read
   from its counts; tests a suite counts as skipped but does not list (Mocha's pending tests, cargo's
   ignored tests) are counted as skipped.
-* pytest subtests do not create test ids: a test with failing subtests is one failed test.
+* pytest subtests do not create test ids: a test with failing subtests is one failed test, whose
+  message is its first subtest's; its failed subtests are counted apart (`failed_subtests`). pytest
+  writes one `<failure>` per failed subtest into the test's testcase (and, for the `subtests`
+  fixture, a closing "contains N failed subtests" one), and counts every subtest in `tests=`,
+  `failures=` and `skipped=`.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ class FailingTest:
     exception_type: str | None = None  # the element's `type` attribute, else pytest's closing line
     exception: str | None = None  # the exception line the failure body ends with
     last_frame: str | None = None  # the innermost frame of the failure body
+    failed_subtests: int = 0  # pytest subtests of this test that failed (`message` is the first's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +164,8 @@ class _Tally:
         self.seen: set[str] = set()  # every id of the files already read
         self.single: dict[str, int] = {}  # one attempt that is not a plain pass
         self.multi: dict[str, list[int]] = {}  # several attempts
-        # id -> (outcome, message, file, exception type, trace facts)
-        self.details: dict[str, tuple[int, str, str | None, str | None, TraceFacts]] = {}
+        # id -> (outcome, message, file, exception type, trace facts, failed subtests)
+        self.details: dict[str, tuple[int, str, str | None, str | None, TraceFacts, int]] = {}
         self.slow: dict[str, float] = {}  # at most options.slowest entries
         self.slow_floor = -1.0  # every time beats it until `slowest` tests are kept
         self.durations: dict[str, float] = {}
@@ -262,8 +267,8 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
     counts, flaky_keys = tally.finish()
     failing = [
         FailingTest(display_id(key), _NAMES[outcome], message, file, kind or trace.exception_type,
-                    trace.exception, trace.last_frame)
-        for key, (outcome, message, file, kind, trace) in tally.details.items()
+                    trace.exception, trace.last_frame, subtests)
+        for key, (outcome, message, file, kind, trace, subtests) in tally.details.items()
         if _final_outcome(tally, key) in (FAILED, ERROR)
     ]  # fmt: skip
     failing = sorted([*failing, *tally.synthetic], key=lambda f: f.test_id)
@@ -474,6 +479,7 @@ class _FileReader:
         "shape",
         "stray",
         "stray_depth",
+        "subtests",
         "synthetic",
         "taken",
         "taken_here",
@@ -507,6 +513,7 @@ class _FileReader:
         self.total_seconds = 0.0
         self.elements = [0, 0, 0, 0]  # [unused, failures, errors, skipped testcases] seen as elements
         self.synthetic = [0, 0, 0, 0]  # cases, failures, errors, skips made from declared counts
+        self.subtests = [0, 0]  # testcases holding failed subtests, their failed subtests (pytest)
         self.occurrences: dict[str, int] = {}
         self.unnamed = 0
         self.read_file_attr = False  # xunit1 / GoogleTest write file="..." on testcases
@@ -542,6 +549,7 @@ class _FileReader:
         self._finish_document()
         settle()
         cases = self._cases()
+        repeats = cases - len(self.here)  # elements beyond one per test id: reruns, teardown errors
         tally = self.tally
         if tally.seen:
             tally.seen |= self.here
@@ -557,15 +565,44 @@ class _FileReader:
             "skipped": self.elements[_SKIPS],
         }
         declared = self.declared if self.declared is not None else self.top_declared
-        if declared and declared.get("tests") is not None and declared["tests"] != cases:
-            self.notes.insert(
-                0,
-                f"the file says {declared['tests']} tests and holds {cases} testcase elements; "
-                "healthdeck counts one test per distinct test id (reruns and subtests are not extra "
-                "tests; counts without a testcase are entries of their own)",
-            )
+        note = self._totals_note(declared, cases, repeats) if declared else None
+        if note:
+            self.notes.insert(0, note)
         dialect = (self.dialect or dialects.GENERIC).name
         return FileReading(str(self.path), dialect, declared, counted, self.notes)
+
+    def _totals_note(self, declared: dict[str, int], cases: int, repeats: int) -> str | None:
+        """Why the file's own number of tests is not its number of testcases, when it is not."""
+        tests = declared.get("tests")
+        if tests is None or tests == cases:
+            return None
+        holders, failed = self.subtests
+        if (self.dialect or dialects.GENERIC).subtests and tests > cases:
+            # pytest counts every subtest in tests= (a green run of a subTest suite: 21959 for 765
+            # testcases): that alone is no disagreement. Failed subtests are, with pytest's own figure.
+            if not failed:
+                return None
+            failures = declared.get("failures")
+            said = f"{tests} tests and {failures} failures" if failures is not None else f"{tests} tests"
+            verb = "is" if holders == 1 else "are"
+            again = "repeats" if repeats == 1 else "repeat"
+            rerun = (
+                f"; {_count(repeats, 'testcase element')} {again} a test id (reruns, teardown errors)"
+                if repeats
+                else ""
+            )
+            return (
+                f"the file says {said} for {cases} testcase elements: pytest counts every subtest in "
+                "them, as its summary line's 'failed' counts each failed subtest; healthdeck counts one "
+                f"test per test id, so the {_count(holders, 'test')} "
+                f"holding {_count(failed, 'failed subtest')} {verb} {_count(holders, 'failed test')} "
+                f"(failed_subtests {failed}){rerun}"
+            )
+        return (
+            f"the file says {tests} tests and holds {cases} testcase elements; "
+            "healthdeck counts one test per distinct test id (reruns and subtests are not extra "
+            "tests; counts without a testcase are entries of their own)"
+        )
 
     def _new_parser(self) -> expat.XMLParserType:
         parser = expat.ParserCreate()
@@ -1037,9 +1074,16 @@ class _FileReader:
                 self.elements[_FAILURES if tag.endswith("Failure") else _ERRORS] += 1
                 if tag.startswith("flaky"):
                     flaky_mark = _FLAKY_MARK
-        if subtest_summary:
-            # pytest subtests: one <failure> per failed subtest plus a "contains N failed subtests" line.
-            tally.failed_subtests += len(failures)
+        # pytest subtests: one <failure> per failed subtest, plus a closing "contains N failed subtests"
+        # for the `subtests` fixture; a unittest test writes none, and pytest writes a test's own call
+        # failure once, so several failures are subtests (the test's own failure after failed
+        # subtests cannot be told apart and counts among them; a lone failed subTest looks like a
+        # failed test)
+        subtests = len(failures) if subtest_summary or (len(failures) > 1 and dialect.subtests) else 0
+        if subtests:
+            tally.failed_subtests += subtests
+            self.subtests[0] += 1
+            self.subtests[1] += subtests
         if failures or subtest_summary:
             code, message = FAILED, failures[0] if failures else "failed subtests"
         elif error is not None:
@@ -1061,13 +1105,16 @@ class _FileReader:
                 tally.collection_errors += 1
             previous = tally.details.get(key)
             # Keep the most severe message: the call failure rather than its teardown error.
-            if previous is None or previous[0] < code:
+            if previous is not None and previous[0] == code == FAILED and subtests > previous[5]:
+                tally.details[key] = (*previous[:5], subtests)  # a rerun that says how many subtests
+            elif previous is None or previous[0] < code:
                 file = attrs.get("file") if self.read_file_attr else None
                 told = first_failure if code == FAILED else error_child
                 kind = (told.attrs.get("type") or None) if told is not None else None
                 body = str(told.text) if told is not None and told.text is not None else None
                 trace = read_trace(body, self.message_chars) if body else NO_TRACE
-                tally.details[key] = (code, first_line(message, self.message_chars), file, kind, trace)
+                excerpt = first_line(message, self.message_chars)
+                tally.details[key] = (code, excerpt, file, kind, trace, subtests)
         return code | flaky_mark
 
     # -- suites --------------------------------------------------------------------------------
@@ -1152,7 +1199,8 @@ class _FileReader:
             self.synthetic[_SKIPS] += skipped
             if tests:
                 self.notes.append(f"{where} lists no testcases: read from its counts ({tests} tests)")
-        elif skipped > 0 and tests > counted[_CASES]:
+        elif skipped > 0 and tests > counted[_CASES] and not (self.dialect or dialects.GENERIC).subtests:
+            # (pytest lists every skipped test; its skipped= also counts each skipped subtest)
             unlisted = min(skipped, tests - counted[_CASES])
             tally.extra.skipped += unlisted
             self.synthetic[_CASES] += unlisted
@@ -1194,6 +1242,10 @@ def _twice(batch: list[str], extra: int | None) -> set[str]:
         if len(pairs) == extra:
             return set(pairs)
     return {key for key, n in Counter(batch).items() if n > 1}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _attrs(flat: list[str]) -> dict[str, str]:

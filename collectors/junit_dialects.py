@@ -44,10 +44,14 @@ class Dialect:
     suite_as_classname: bool = False
     # the part of a test's identity that tells same-named suites of one file apart
     suite_label: Callable[[str, int, Attrs], str] = _occurrence
+    # pytest 9 subtests: the runner writes one <failure> (or <skipped>) per failed (skipped) subtest
+    # into the test's one testcase and counts every subtest in the suite's tests/failures/skipped, so
+    # several failures in one testcase are failed subtests and the totals exceed the testcases
+    subtests: bool = False
 
 
 GENERIC = Dialect("generic", case_attributes=True)
-PYTEST = Dialect("pytest")
+PYTEST = Dialect("pytest", subtests=True)
 JEST = Dialect("jest-junit")
 VITEST = Dialect("vitest")
 PLAYWRIGHT = Dialect("playwright", suite_label=_project)

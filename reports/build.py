@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from healthdeck.collectors.compileall import CompileallResult
 from healthdeck.collectors.coveragepy import CoverageResult, Numbers
 from healthdeck.collectors.guardian.prometheus import PrometheusResult
-from healthdeck.collectors.junit import JUnitResult
+from healthdeck.collectors.junit import FailingTest, JUnitResult
 from healthdeck.collectors.openapi import OpenAPIResult
 from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
 
@@ -150,9 +150,19 @@ def listed_failing(
         key=lambda f: (f.test_id not in fresh, -shared.get(f.test_id, 1), natural_key(f.test_id)),
     )
     return [
-        {"test_id": f.test_id, "outcome": f.outcome, "message": f.message, "file": f.file, "cause": cause_of[f.test_id]}
+        {"test_id": f.test_id, "outcome": f.outcome, "message": _with_subtests(f), "file": f.file,
+         "cause": cause_of[f.test_id], "failed_subtests": f.failed_subtests}
         for f in ranked[:cap]
     ]  # fmt: skip
+
+
+def _with_subtests(failing: FailingTest) -> str:
+    """The message as shown: a test whose several subtests failed shows its first subtest's message and
+    says how many failed, so one line is not read as one failure (causes use the bare message)."""
+    n = failing.failed_subtests
+    if n == 1:
+        return f"{failing.message} (a failed subtest)"
+    return f"{failing.message} (first of {n} failed subtests)" if n else failing.message
 
 
 def cause_entry(cause: Cause, tests_listed: int) -> dict:
