@@ -57,7 +57,8 @@ def cmd_gate(
     print(f"checklist: {verdict['checklist']}", file=out)
     for c in verdict["conditions"]:
         label, actual, threshold = condition_figures(c)
-        print(f"{c['status']:<8} {label}: {actual} (threshold {threshold})" + (f" — {c['detail']}" if c["detail"] else ""),
+        against = "checked out" if c.get("unit") == "commit" else "threshold"  # a commit is no threshold
+        print(f"{c['status']:<8} {label}: {actual} ({against} {threshold})" + (f" — {c['detail']}" if c["detail"] else ""),
               file=out)  # fmt: skip
     print(verdict_line(verdict, gated=True), file=out)
     key = ctx.summary.get("run_key")
