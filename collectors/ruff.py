@@ -32,6 +32,14 @@ _IGNORABLE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    path: str  # relative to the project root, like `by_file`'s keys
+    line: int | None
+    code: str
+    message: str
+
+
 @dataclass(slots=True)
 class RuffResult:
     file: str
@@ -41,6 +49,7 @@ class RuffResult:
     by_file: dict[str, int] | None  # the violations format says where; statistics only when clean
     reported_total: int | None  # ruff's own "Found N errors." when the input carries it
     warnings: list[str] = field(default_factory=list)
+    findings: list[Finding] | None = None  # each finding, in ruff's order (violations JSON only)
 
     @property
     def total(self) -> int:
@@ -148,12 +157,19 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
     stats: Counter[str] = Counter()
     by_file: Counter[str] = Counter()
     names: dict[str, str] = {}
+    raw: list[tuple[str, int | None, str, str]] = []
     for i, item in enumerate(data):
         code = _code(item, i)
-        mapping(item["location"], f"entry {i}: location")
+        location = mapping(item["location"], f"entry {i}: location")
         stats[code] += 1
         names.setdefault(code, text_(item.get("name"), f"entry {i}: name", optional=True) or code)
-        by_file[text_(item.get("filename"), f"entry {i}: filename", optional=True) or ""] += 1
+        filename = text_(item.get("filename"), f"entry {i}: filename", optional=True) or ""
+        by_file[filename] += 1
+        row = location.get("row")
+        line = count(row, f"entry {i}: location.row") if row is not None else None
+        raw.append(
+            (filename, line, code, text_(item.get("message"), f"entry {i}: message", optional=True) or "")
+        )
     warnings: list[str] = []
     base = _base_dir(list(by_file), root)
     if base != root.resolve():
@@ -168,7 +184,11 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
             f"relative to their common folder {base}, so lanes may not match: run ruff in this checkout"
         )
     relative = Counter({_relative(name, base): n for name, n in by_file.items()})
-    return RuffResult(str(path), "violations-json", dict(stats), names, dict(relative), None, warnings)
+    shown_as = {name: _relative(name, base) for name in by_file}
+    findings = [Finding(shown_as[f], line, code, message) for f, line, code, message in raw]
+    return RuffResult(
+        str(path), "violations-json", dict(stats), names, dict(relative), None, warnings, findings
+    )
 
 
 def _code(item: dict, i: int) -> str:

@@ -234,6 +234,21 @@ def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
     return summary, detail
 
 
+def _findings(result: RuffResult, config: Config) -> list[dict] | None:
+    """The first `findings_listed` findings, what an author fixes first: prod lanes (the gate counts
+    them) first, then by file and line. None when the input says no more than counts."""
+    if result.findings is None:
+        return None
+    lanes = {f.path: lane_of(f.path, config.lanes) for f in result.findings}
+    prod = set(config.prod_lanes)
+    ranked = sorted(
+        result.findings,
+        key=lambda f: (bool(prod) and lanes[f.path] not in prod, natural_key(f.path), f.line or 0, f.code),
+    )
+    return [{"path": f.path, "line": f.line, "code": f.code, "message": f.message, "lane": lanes[f.path]}
+            for f in ranked[: config.findings_listed]]  # fmt: skip
+
+
 def _ruff(result: RuffResult, config: Config) -> tuple[dict, dict]:
     lanes: dict[str, int] | None = None
     top_files: list[dict] = []
@@ -246,6 +261,7 @@ def _ruff(result: RuffResult, config: Config) -> tuple[dict, dict]:
         lanes = dict(per_lane)
         ranked = sorted(result.by_file.items(), key=lambda kv: (-kv[1], kv[0]))[: config.lowest_files]
         top_files = [{"path": p, "lane": lane_of(p, config.lanes), "count": n} for p, n in ranked]
+    findings = _findings(result, config)
     stats = dict(sorted(result.stats.items(), key=lambda kv: (-kv[1], kv[0])))
     summary = {
         "count": {"total": result.total, "lanes": lanes},
@@ -258,6 +274,8 @@ def _ruff(result: RuffResult, config: Config) -> tuple[dict, dict]:
         "reported_total": result.reported_total,
         "names": result.names,
         "top_files": top_files,
+        "findings": findings,
+        "findings_total": None if result.findings is None else len(result.findings),
         "warnings": result.warnings,
     }
     return summary, detail

@@ -136,3 +136,42 @@ def test_non_utf8(write) -> None:
 def test_binary(write) -> None:
     with pytest.raises(CollectorError, match="binary"):
         collect_ruff(write("bin.txt", b"\x00\x01\x02"))
+
+
+@pytest.mark.skipif(RUFF is None, reason="ruff is not installed (pip install -e '.[dev]')")
+def test_findings_are_listed_prod_lanes_first_with_their_place(tmp_path, monkeypatch, capsys) -> None:
+    """latest.md lists what to fix (file:line, rule, message), the findings the gate counts first, under
+    the exact count; the comment names the first of them."""
+    import json
+
+    from healthdeck.reports.cli import main
+
+    (tmp_path / "web").mkdir()
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "web" / "core.py").write_text("import os\n")
+    (tmp_path / "tools" / "a.py").write_text("import sys\nimport json\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.healthdeck]\nprod_lanes = ["web"]\nfindings_listed = 2\n'
+        '[tool.healthdeck.lanes]\nweb = ["web/"]\ntools = ["tools/"]\n'
+    )
+    args = [RUFF, "check", "--no-cache", "--isolated", "--select", "F", "--output-format", "json", "."]
+    (tmp_path / "ruff.json").write_text(
+        subprocess.run(args, cwd=tmp_path, capture_output=True, text=True).stdout
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["collect", "-q", "--no-history", "--ruff", "ruff.json"]) == 0
+    details = json.loads((tmp_path / "docs/audits/health/latest.json").read_text())["details"]["ruff"]
+    assert details["findings_total"] == 3
+    assert [(f["path"], f["line"], f["code"], f["lane"]) for f in details["findings"]] == [
+        ("web/core.py", 1, "F401", "web"),  # the prod lane first, though tools/ sorts before it
+        ("tools/a.py", 1, "F401", "tools"),
+    ]
+    md = (tmp_path / "docs/audits/health/latest.md").read_text()
+    assert "### Findings: 3 — showing 2 (prod lanes first, then by file)" in md
+    assert "| `web/core.py:1` | `F401` | \\`os\\` imported but unused |" in md
+    capsys.readouterr()
+    assert main(["comment"]) == 0
+    row = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("| ruff (prod lanes)")
+    )
+    assert row.endswith("| 3 in all files; first: `web/core.py:1` `F401` |"), row

@@ -89,7 +89,7 @@ def test_same_verdicts_as_jsonschema_on_broken_reports(reports) -> None:
     invalid = 0
     for report in reports:
         nodes = [p for p in _nodes(report) if p]
-        for path in rng.sample(nodes, min(120, len(nodes))):
+        for path in rng.sample(nodes, min(200, len(nodes))):
             broken = _mutate(report, path, rng)
             ours = schema_error(broken)
             assert (ours is None) == reference.is_valid(broken), (path, ours)
@@ -97,7 +97,7 @@ def test_same_verdicts_as_jsonschema_on_broken_reports(reports) -> None:
                 invalid += 1
                 where = ours.split(": ", 1)[0]
                 assert where in _reference_paths(broken), (path, ours)
-    assert invalid > 100  # the mutations really broke reports
+    assert invalid > 100  # the mutations really broke reports (many nodes, e.g. ruff findings, are free text)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from ..failures import FailureCounts, number, ordered, outcome_words, total_failing
 from ..gate import comparable_coverage, condition_figures, verdict_line
-from .md import cell, code, coverage_pc, percent, plural, prose, table
+from .md import cell, code, coverage_pc, located, percent, plural, prose, table
 from .triage import comment_causes, comment_transitions
 
 MARKER = "<!-- healthdeck:comment -->"
@@ -109,13 +109,13 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
             prod = sum(lanes.get(lane, 0) for lane in prod_lanes)
             base_lanes = ((base.get("ruff") or {}).get("count") or {}).get("lanes")
             d = None if base_lanes is None else prod - sum(base_lanes.get(lane, 0) for lane in prod_lanes)
-            rows.append(
-                ["ruff (prod lanes)", f"{prod}{_signed(d, '', 0)}", f"{ruff['count']['total']} in all files"]
-            )
+            rows.append(["ruff (prod lanes)", f"{prod}{_signed(d, '', 0)}",
+                         f"{ruff['count']['total']} in all files" + _first_findings(details, prod_lanes)])  # fmt: skip
         else:
             base_total = ((base.get("ruff") or {}).get("count") or {}).get("total")
             d = None if base_total is None else ruff["count"]["total"] - base_total
-            rows.append(["ruff", f"{ruff['count']['total']}{_signed(d, '', 0)}", "whole tree"])
+            rows.append(["ruff", f"{ruff['count']['total']}{_signed(d, '', 0)}",
+                         "whole tree" + _first_findings(details, ())])  # fmt: skip
     broken = (details.get("compileall") or {}).get("failures") or []
     if broken:  # what an author fixes first: the files that do not even compile
         where = ", ".join(
@@ -188,6 +188,16 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
         else f"_Full report: {code(report_md or 'latest.md')} in the CI artifacts._"
     )
     return "\n".join(out) + "\n"
+
+
+def _first_findings(details: dict, prod_lanes: tuple[str, ...], shown: int = 3) -> str:
+    """Where the first findings the gate counts are, so the author knows what to fix without the artifact."""
+    listed = (details.get("ruff") or {}).get("findings") or []
+    counted = [f for f in listed if not prod_lanes or f["lane"] in prod_lanes]
+    if not counted:
+        return ""
+    where = ", ".join(f"{code(located(f))} {code(f['code'])}" for f in counted[:shown])
+    return f"; first: {where}" + (" …" if len(counted) > shown else "")
 
 
 def _baseline_line(ref: dict | None) -> str:

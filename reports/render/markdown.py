@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..failures import FAILING_ORDER, FailureCounts, number
 from ..gate import condition_figures, verdict_line
 from .guardian import guardian_section
-from .md import cell, code, coverage_pc, percent, plural, prose, table
+from .md import cell, code, coverage_pc, located, percent, plural, prose, table
 from .triage import failing_headline, markdown_suite
 
 PASS_RATE_FORMULA = "pass rate = passed ÷ (passed + failed + errors)"
@@ -198,6 +198,25 @@ def _ruff(summary: dict | None, details: dict | None) -> list[str]:
         out += ["### Files with the most findings", ""]
         out += [
             *table(["File", "Findings"], [[code(f["path"]), f["count"]] for f in details["top_files"]]),
+            "",
+        ]
+    listed, listed_total = details.get("findings") or [], details.get("findings_total") or 0
+    if listed:  # reports before 1.6 have no findings
+        shown = f" — showing {number(len(listed))}" if len(listed) < listed_total else ""
+        out += [f"### Findings: {number(listed_total)}{shown} (prod lanes first, then by file)", ""]
+        out += [
+            *table(
+                ["Where", "Rule", "Message"],
+                [
+                    [
+                        code(located(f)),
+                        code(f["code"]),
+                        cell(f["message"]),
+                    ]
+                    for f in listed
+                ],
+                "lll",
+            ),
             "",
         ]
     out += [f"- {cell(w)}" for w in details["warnings"]]

@@ -88,3 +88,8 @@ def table(header: list[str], rows: list[list[object]], align: str = "") -> list[
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks[a] for a in align) + " |"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return lines
+
+
+def located(finding: dict) -> str:
+    """`path:line` of a finding (its path alone when it has no line)."""
+    return f"{finding['path']}:{finding['line']}" if finding.get("line") else finding["path"]
