@@ -19,6 +19,7 @@ from healthdeck.dashboard.context import uses_guardian
 from healthdeck.dashboard.widgets import change, compact
 from healthdeck.reports.cli import EXIT_OK, main
 from healthdeck.reports.demo import history as demo
+from healthdeck.reports.failures import number
 from healthdeck.reports.gate import condition_figures
 from healthdeck.reports.history.reader import HistoryReader
 from healthdeck.reports.history.store import open_store
@@ -506,3 +507,18 @@ def test_sessions_read_the_sqlite_store_at_once(volume) -> None:
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(read, range(64))) == {expected}
+
+
+def test_the_lint_page_lists_the_findings_under_their_exact_count(monkeypatch, demo_out) -> None:
+    out, config = demo_out
+    ruff = json.loads((out / "latest.json").read_text())["details"]["ruff"]
+    at = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config)
+    at.switch_page("app_pages/lint.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    if not ruff.get("findings"):
+        pytest.fail("the demo's ruff input is expected to be findings with files (--output-format json)")
+    total, listed = ruff["findings_total"], len(ruff["findings"])
+    heading = f"Findings: {number(total)}" + (f" — showing {number(listed)}" if listed < total else "")
+    assert heading in [s.value for s in at.subheader]
+    table = next(d.value for d in at.dataframe if "where" in d.value)
+    assert len(table) == listed and table["where"].iloc[0].startswith(ruff["findings"][0]["path"])

@@ -8,6 +8,8 @@ import streamlit as st
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import chart, missing, trend_chart, trends
+from healthdeck.reports.failures import number
+from healthdeck.reports.render.md import located
 
 TOP_RULES = 8
 COUNT = st.column_config.NumberColumn(format="%d")
@@ -46,6 +48,7 @@ def render(ctx: Ctx) -> None:
                              "lane": "(outside every lane)", "prod": False})  # fmt: skip
                 st.metric("ruff findings in prod lanes", f"{in_prod:,}", border=True)
                 st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"findings": COUNT})
+        _findings(ctx.details.get("ruff") or {})
     st.subheader("Compile (compileall)")
     if not comp:
         missing(
@@ -56,6 +59,17 @@ def render(ctx: Ctx) -> None:
     st.metric("files failing to compile", f"{comp['failures']:,}", border=True)
     if failures:
         st.dataframe(pd.DataFrame(failures), hide_index=True)
+
+
+def _findings(details: dict) -> None:
+    """What to fix: the findings the report lists (prod lanes first), under their exact count."""
+    listed, total = details.get("findings") or [], details.get("findings_total") or 0
+    if not listed:
+        return
+    shown = f" — showing {number(len(listed))}" if len(listed) < total else ""
+    st.subheader(f"Findings: {number(total)}{shown}")
+    st.dataframe(pd.DataFrame([{"where": located(f), "rule": f["code"], "message": f["message"], "lane": f["lane"]}
+                               for f in listed]), hide_index=True)  # fmt: skip
 
 
 def _trends(ctx: Ctx, view: charts.View) -> None:
