@@ -165,6 +165,8 @@ def test_comment_new_first_flaky_marked_and_deltas(project, tmp_path, capsys) ->
     )
     assert all(", new" not in line for line in lines[1:])  # new first, then the known ones
     assert "::error title=healthdeck gate no_new_failures::" in text
+    why = next(line for line in text.splitlines() if line.startswith("| new failing tests vs baseline"))
+    assert why.endswith("| marked **new** in the failing tests below |")  # named once, in the list
     assert not text.splitlines()[1].endswith(" ")  # no git here: no branch or commit after the verdict
     assert f"_Full report: `{(out / 'latest.md').as_posix()}` in the CI artifacts._" in text  # the one read
 

@@ -149,7 +149,7 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
                         f"{_ICONS[c['status']]} {c['status']}",
                         cell(actual),
                         cell(threshold),
-                        prose(c["detail"]) or "—",
+                        _why(c, bool(failures) and shown > 0),
                     ]
                     for c in failing
                     for label, actual, threshold in [condition_figures(c)]
@@ -188,6 +188,13 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
         else f"_Full report: {code(report_md or 'latest.md')} in the CI artifacts._"
     )
     return "\n".join(out) + "\n"
+
+
+def _why(condition: dict, failures_listed: bool) -> str:
+    """The condition's detail; new failing tests are not named here when the list below names them."""
+    if condition["name"] == "no_new_failures" and condition["status"] == "FAIL" and failures_listed:
+        return "marked **new** in the failing tests below"
+    return prose(condition["detail"]) or "—"
 
 
 def _first_findings(details: dict, prod_lanes: tuple[str, ...], shown: int = 3) -> str:
