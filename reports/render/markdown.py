@@ -107,7 +107,7 @@ def _readings(suite: str, readings: list[dict]) -> list[str]:
     disagreeing = [r for r in readings if r["notes"]]
     if not disagreeing:
         return []
-    out = [f"### Files whose own totals disagree with their testcases — {cell(suite)}", ""]
+    out = [f"### Files whose own totals differ from their testcases, and how that was read — {cell(suite)}", ""]
     for r in disagreeing:
         out.append(f"- {code(r['file'])} (read as {cell(r['dialect'])}):")
         out += [f"  - {cell(note)}" for note in r["notes"]]
