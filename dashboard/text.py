@@ -9,11 +9,8 @@ from __future__ import annotations
 import re
 
 from healthdeck.reports.render.md import with_code_spans
+from healthdeck.reports.visible import visible
 
-# Terminal escape sequences (CSI, OSC, two-byte ESC), control characters, and the invisible
-# direction overrides that make text read differently from what it is.
-_TERMINAL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Every ASCII punctuation mark may be backslash-escaped in Markdown: escaping them all leaves no syntax.
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # Streamlit finds links, e-mail addresses, icons (:material/x:), emoji (:x:) and colours (:green[x]) in
@@ -31,7 +28,7 @@ def md(value: object, *, code: bool = False, limit: int | None = None) -> str:
     Terminal escapes and control characters go, line breaks become spaces (a heading or list cannot
     start), and `limit` shortens the text before escaping so an escape is never cut in half.
     """
-    text = " ".join(_CONTROL.sub("", _TERMINAL.sub("", str(value)).replace("\t", " ")).split())
+    text = " ".join(visible(str(value)).split())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     if code:

@@ -21,6 +21,7 @@ from healthdeck.collectors.traces import BARE_LOCATION
 
 from .config import Category
 from .ordering import natural_key
+from .visible import visible
 
 SIGNATURE_CHARS = 200  # of the normalised message; longer tails rarely tell causes apart
 
@@ -93,7 +94,7 @@ def signature(
     last_frame: str | None = None,
 ) -> Signature:
     """The cause signature of one failure (see the module docstring)."""
-    text = message.strip()
+    text = visible(message).strip()  # with colours on or off, one failure is one cause
     phase = _PHASE.match(text)
     if phase:
         text = phase["reason"].strip()

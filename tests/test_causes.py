@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from xml.sax.saxutils import escape
 
@@ -259,3 +260,38 @@ def test_other_runners_causes() -> None:
     assert [c.signature for c in java] == [
         "java.lang.AssertionError: fails every time expected:<<n>> but was:<<n>>"
     ]
+
+
+def test_pipes_direction_overrides_and_colours_from_a_real_pytest_run(tmp_path, capsys) -> None:
+    """A real pytest run: a test id holding `|` and a right-to-left override, and one failure raised with
+    and without terminal colours (pytest's XML writes ESC as the text "#x1B"). The comment and latest.md
+    show the id as it is (no stray backslash outside tables, no reversed text) and the coloured and
+    plain failures are one cause."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_it.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.parametrize('x', ['a|b', 'evil\\u202egnp.exe'], ids=['a|b', 'evil\\u202egnp.exe'])\n"
+        "def test_id(x):\n    assert False, f'bad value {x}'\n\n"
+        "@pytest.mark.parametrize('color', [True, False])\n"
+        "def test_color(color):\n"
+        "    raise RuntimeError(('\\x1b[31m' if color else '') + 'server down' + ('\\x1b[0m' if color else ''))\n"
+    )
+    junit = tmp_path / "junit.xml"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+                    "test_it.py"], cwd=tmp_path, capture_output=True, check=False)  # fmt: skip
+    assert "#x1B[31m" in junit.read_text()  # as pytest writes it
+    out = tmp_path / "out"
+    assert main(["collect", "-q", "--no-history", "--out", str(out), "--junit", f"unit={junit}"]) == 0
+    causes = [
+        c["signature"]
+        for c in json.loads((out / "latest.json").read_text())["details"]["tests"]["unit"]["causes"]
+    ]
+    assert sum("server down" in c for c in causes) == 1 and not any("#x1B" in c for c in causes), causes
+    capsys.readouterr()
+    assert main(["comment", "--report", str(out / "latest.json")]) == 0
+    for text in (capsys.readouterr().out, (out / "latest.md").read_text()):
+        assert "\u202e" not in text
+        listed = [line for line in text.splitlines() if line.startswith("- ") and "test_id[a" in line]
+        assert listed and all("`test_it::test_id[a|b]`" in line for line in listed), listed  # as pytest names it

@@ -74,7 +74,7 @@ def render_comment(
 def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown, message_chars, names,
             smoke_suite, prod_lanes, link, report_md) -> str:  # fmt: skip
     out = [MARKER]
-    named = [code(x) for x in (s.get("branch"), s.get("git_sha")) if x]
+    named = [code(x, in_table=False) for x in (s.get("branch"), s.get("git_sha")) if x]
     where = f" {' · '.join(named)}" if named else ""  # no trailing space in a headline without git
     preview = details.get("checklist")
     if verdict:
@@ -176,7 +176,7 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
                 if t
             )
             message = cell(f["message"][:message_chars]) if message_chars and f["message"] else ""
-            out.append(f"- {code(f['test_id'])} ({cell(f['suite'])}, {f['outcome']}{', ' + tags if tags else ''})"
+            out.append(f"- {code(f['test_id'], in_table=False)} ({cell(f['suite'])}, {f['outcome']}{', ' + tags if tags else ''})"
                        + (f": {message}" if message else ""))  # fmt: skip
         if shown < counts.total:
             more = counts.total - shown
@@ -185,7 +185,7 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
     out.append(
         f"[Full report]({link})"
         if link
-        else f"_Full report: {code(report_md or 'latest.md')} in the CI artifacts._"
+        else f"_Full report: {code(report_md or 'latest.md', in_table=False)} in the CI artifacts._"
     )
     return "\n".join(out) + "\n"
 
@@ -216,8 +216,9 @@ def _baseline_line(ref: dict | None) -> str:
         if ref.get("ts")
         else "unknown time"
     )
-    parts = [f"commit {code(ref.get('git_sha') or 'unknown')}", f"branch {code(ref.get('branch') or 'unknown')}",
-             when, f"run {code(ref['run_key'])}"]  # fmt: skip
+    parts = [f"commit {code(ref.get('git_sha') or 'unknown', in_table=False)}",
+             f"branch {code(ref.get('branch') or 'unknown', in_table=False)}", when,
+             f"run {code(ref['run_key'], in_table=False)}"]  # fmt: skip
     return "_Compared with " + " · ".join(parts) + "._"
 
 
@@ -242,6 +243,7 @@ def _breaking_api(api: dict | None, changes: list[dict], limit: int) -> list[str
            + (f" — showing {len(listed)}" if len(listed) < api["breaking"] else "") + ":", ""]  # fmt: skip
     for c in listed:
         op = " ".join(x for x in (c["method"], c["path"]) if x)
-        out.append(f"- {code(c['rule'])} {code(op) if op else ''}{' ' + code(c['location']) if c['location'] else ''}"
+        out.append(f"- {code(c['rule'], in_table=False)} {code(op, in_table=False) if op else ''}"
+                   f"{' ' + code(c['location'], in_table=False) if c['location'] else ''}"
                    f": {cell(c['message'])}")  # fmt: skip
     return [*out, ""]

@@ -103,7 +103,10 @@ def _logs(s: dict, d: dict, h: str) -> list[str]:
             f"**{plural(s['malformed_lines'], 'malformed log line')}** (not counted); the first ones:",
             "",
         ]
-        out += [f"- {code(m['file'])} line {m['line']}: {cell(m['reason'])}" for m in d["malformed"]]
+        out += [
+            f"- {code(m['file'], in_table=False)} line {m['line']}: {cell(m['reason'])}"
+            for m in d["malformed"]
+        ]
         out.append("")
     return out
 
@@ -187,4 +190,4 @@ def _signed(value: float | None) -> str:
 
 
 def _etags(etags: list[str]) -> str:
-    return ", ".join(code(e) for e in etags) or "no etag"
+    return ", ".join(code(e, in_table=False) for e in etags) or "no etag"

@@ -92,7 +92,11 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
                 out += ["", f"_{FAILING_ORDER}_"]
             out.append("")
         if det["flaky"]:
-            out += [f"### Flaky tests — {cell(suite)}", ""] + [f"- {code(x)}" for x in det["flaky"]] + [""]
+            out += (
+                [f"### Flaky tests — {cell(suite)}", ""]
+                + [f"- {code(x, in_table=False)}" for x in det["flaky"]]
+                + [""]
+            )
         if det["slowest"]:
             out += [f"### Slowest tests — {cell(suite)}", ""]
             out += table(
@@ -107,9 +111,12 @@ def _readings(suite: str, readings: list[dict]) -> list[str]:
     disagreeing = [r for r in readings if r["notes"]]
     if not disagreeing:
         return []
-    out = [f"### Files whose own totals differ from their testcases, and how that was read — {cell(suite)}", ""]
+    out = [
+        f"### Files whose own totals differ from their testcases, and how that was read — {cell(suite)}",
+        "",
+    ]
     for r in disagreeing:
-        out.append(f"- {code(r['file'])} (read as {cell(r['dialect'])}):")
+        out.append(f"- {code(r['file'], in_table=False)} (read as {cell(r['dialect'])}):")
         out += [f"  - {cell(note)}" for note in r["notes"]]
     return [*out, ""]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from ..visible import visible
+
 # Only what can break a table row or start markup: emphasis, code, links/images, HTML, strikethrough.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _AUTOLINK = re.compile(r"(?i)(https?|ftp)://|www\.")
@@ -12,7 +14,7 @@ _AUTOLINK = re.compile(r"(?i)(https?|ftp)://|www\.")
 
 def cell(text: object) -> str:
     """Text that can sit in a table cell without breaking it, injecting HTML, links or mentions."""
-    s = " ".join(str(text).split())  # newlines would end the table row
+    s = " ".join(visible(str(text)).split())  # newlines would end the table row
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _MD_SPECIAL.sub(r"\\\1", s)
     s = _AUTOLINK.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], s)  # no bare-URL autolinks
@@ -44,9 +46,13 @@ def with_code_spans(text: str, escape: Callable[[str], str], span: Callable[[str
     return "".join(out)
 
 
-def code(text: object) -> str:
-    """Inline code for identifiers (test ids, paths, rule codes): shown verbatim, never interpreted."""
-    s = " ".join(str(text).split()).replace("|", "\\|")
+def code(text: object, *, in_table: bool = True) -> str:
+    """Inline code for identifiers (test ids, paths, rule codes): shown verbatim, never interpreted.
+
+    In a table a `|` must be escaped even inside code (GitHub then shows `|`); outside a table the
+    escape would be shown, and a test id copied from it would not exist."""
+    s = " ".join(visible(str(text)).split())
+    s = s.replace("|", "\\|") if in_table else s
     longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if s.startswith("`") or s.endswith("`") else ""

@@ -79,7 +79,7 @@ def render_review(
         [[code(d["metric"]), d["shown"]["baseline"], d["shown"]["candidate"], d["shown"]["change"]] for d in deltas],
     )  # fmt: skip
     out += ["", f"## New failures ({len(new_failures)})", ""]
-    out += [f"- {code(t)}" for t in new_failures] or [
+    out += [f"- {code(t, in_table=False)}" for t in new_failures] or [
         "None: every failing test of the candidate also failed in the baseline."
     ]
     return "\n".join(out) + "\n"

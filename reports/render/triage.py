@@ -86,7 +86,7 @@ def comment_transitions(summary_tests: dict, details: dict, names: int) -> list[
             total = moved[f"{key}_total"]
             if not total:
                 continue
-            shown = [code(short(t, ID_CHARS)) for t in moved[key][:names]]
+            shown = [code(short(t, ID_CHARS), in_table=False) for t in moved[key][:names]]
             more = total - len(shown)
             parts.append(f"- **{title} ({number(total)})**" + (": " if shown else "") + ", ".join(shown)
                          + (f" … and {number(more)} more" if more else ""))  # fmt: skip
@@ -98,7 +98,7 @@ def comment_transitions(summary_tests: dict, details: dict, names: int) -> list[
 
 def _baseline(ref: dict) -> str:
     """`main` `abc12345`, or the run's time when git could not say where it came from."""
-    where = " ".join(code(x) for x in (ref.get("branch"), ref.get("git_sha")) if x)
+    where = " ".join(code(x, in_table=False) for x in (ref.get("branch"), ref.get("git_sha")) if x)
     return where or f"the run of {_when(ref['ts'])} UTC"
 
 
@@ -138,7 +138,7 @@ def markdown_suite(suite: str, summary: dict, details: dict) -> list[str]:
             out.append(f"\n_Showing the {len(causes)} largest of {number(details['causes_total'])} causes._")
         out.append("")
         for i, c in enumerate(causes, 1):
-            shown = [code(t) for t in c["tests"]]
+            shown = [code(t, in_table=False) for t in c["tests"]]
             more = c["count"] - len(shown)
             out.append(f"- **{i}** ({number(c['count'])}): " + ", ".join(shown)
                        + (f" … and {number(more)} more" if more else ""))  # fmt: skip
@@ -155,7 +155,7 @@ def markdown_suite(suite: str, summary: dict, details: dict) -> list[str]:
             total = moved[f"{key}_total"]
             listed = moved[key]
             line = f"- **{title} ({number(total)})**" + (
-                ": " + ", ".join(code(t) for t in listed) if listed else ""
+                ": " + ", ".join(code(t, in_table=False) for t in listed) if listed else ""
             )
             out.append(line + (f" … and {number(total - len(listed))} more" if total > len(listed) else ""))
         out.append("")
