@@ -52,7 +52,8 @@ def number(n: int) -> str:
 
 def outcome_words(tests: dict) -> str:
     """'765 passed, 2 failed, 0 errors, 12 skipped': skipped, xfailed and flaky only when there are some."""
-    words = [f"{number(tests[k])} {k}" for k in ("passed", "failed", "errors")]
+    words = [f"{number(tests[k])} {'error' if k == 'errors' and tests[k] == 1 else k}"
+             for k in ("passed", "failed", "errors")]  # fmt: skip
     words += [f"{number(tests[k])} {k}" for k in ("skipped", "xfailed", "flaky") if tests.get(k)]
     return ", ".join(words)
 

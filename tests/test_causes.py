@@ -294,4 +294,6 @@ def test_pipes_direction_overrides_and_colours_from_a_real_pytest_run(tmp_path, 
     for text in (capsys.readouterr().out, (out / "latest.md").read_text()):
         assert "\u202e" not in text
         listed = [line for line in text.splitlines() if line.startswith("- ") and "test_id[a" in line]
-        assert listed and all("`test_it::test_id[a|b]`" in line for line in listed), listed  # as pytest names it
+        assert listed and all("`test_it::test_id[a|b]`" in line for line in listed), (
+            listed
+        )  # as pytest names it

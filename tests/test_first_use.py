@@ -161,3 +161,11 @@ def test_a_command_run_in_a_subfolder_uses_the_projects_folders(tmp_path: Path, 
     assert main(["history", "show"]) == 0  # the store beside pyproject.toml, found from another folder
     assert main(["badge"]) == 0
     assert (tmp_path / "docs" / "audits" / "health" / "badge-verdict.svg").exists()
+
+
+def test_outcome_words_read_like_pytest() -> None:
+    from healthdeck.reports.failures import outcome_words
+
+    one = {"passed": 20, "failed": 12, "errors": 1, "skipped": 0}
+    assert outcome_words(one) == "20 passed, 12 failed, 1 error"  # never "1 errors"
+    assert outcome_words({**one, "errors": 0, "skipped": 3}) == "20 passed, 12 failed, 0 errors, 3 skipped"

@@ -280,3 +280,14 @@ def test_report_errors(tmp_path, capsys) -> None:
     )
     assert main(["gate", "--baseline", "nonsense", "--report", str(tmp_path / "bad.json"),
                  "--history", f"sqlite:///{tmp_path}/h.sqlite"]) in (2, 3)  # fmt: skip
+
+
+def test_a_kilobyte_test_id_is_shortened_in_the_comment() -> None:
+    long_id = "tests.test_mod::test_case[" + "x" * 2000 + "]"
+    failures = [{"suite": "smoke", "test_id": long_id, "outcome": "failed", "message": "boom", "status": "new",
+                 "flaky": False}]  # fmt: skip
+    text = render_comment({"tests": None}, {}, verdict=None, baseline=None, failures=failures, smoke_suite="smoke",
+                          prod_lanes=())  # fmt: skip
+    line = next(line for line in text.splitlines() if line.startswith("- "))
+    assert line.startswith("- `tests.test_mod::test_case[xxx") and "…` (smoke, failed, new): boom" in line
+    assert len(line) < 400

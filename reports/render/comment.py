@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from ..failures import FailureCounts, number, ordered, outcome_words, total_failing
 from ..gate import comparable_coverage, condition_figures, verdict_line
 from .md import cell, code, coverage_pc, located, percent, plural, prose, table
-from .triage import comment_causes, comment_transitions
+from .triage import comment_causes, comment_transitions, short
 
 MARKER = "<!-- healthdeck:comment -->"
 GITHUB_LIMIT = 65_536
@@ -19,6 +19,7 @@ TOP_FAILING = 10
 TOP_CAUSES = 5
 TRANSITION_NAMES = 10  # test names shown per transition list
 _ICONS = {"GO": "✅", "NO-GO": "❌", "INCOMPLETE": "⚠️", "PASS": "✅", "FAIL": "❌", "UNKNOWN": "❔"}
+LISTED_ID_CHARS = 300  # a parametrised test id can be kilobytes long; the comment shows its start
 
 
 def _signed(value: float | None, unit: str = "", digits: int = 2) -> str:
@@ -176,7 +177,7 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
                 if t
             )
             message = cell(f["message"][:message_chars]) if message_chars and f["message"] else ""
-            out.append(f"- {code(f['test_id'], in_table=False)} ({cell(f['suite'])}, {f['outcome']}{', ' + tags if tags else ''})"
+            out.append(f"- {code(short(f['test_id'], LISTED_ID_CHARS), in_table=False)} ({cell(f['suite'])}, {f['outcome']}{', ' + tags if tags else ''})"
                        + (f": {message}" if message else ""))  # fmt: skip
         if shown < counts.total:
             more = counts.total - shown
