@@ -289,6 +289,13 @@ def test_two_projects_in_one_store_each_with_its_own_previous(
     assert [r["run_key"] for r in json.loads(capsys.readouterr().out)] == [keys[1]]
     assert main(["history", "show", "--history", url, "--all-projects", "--format", "json"]) == EXIT_OK
     assert len(json.loads(capsys.readouterr().out)) == 3
+    assert main(["history", "show", "--history", url, "--all-projects"]) == EXIT_OK
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("project ") and sorted(line.split()[0] for line in table[2:5]) == [
+        "api",
+        "api",
+        "web",
+    ]
     assert main(["gate", "--history", url]) == EXIT_INPUT  # two projects, none named: say which exist
     assert "projects in this store: api, web" in capsys.readouterr().err
 

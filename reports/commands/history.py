@@ -120,22 +120,32 @@ def format_history(rows: list[dict]) -> str:
     def fmt_delta(value: float | None, kind: str) -> str:
         if value is None:
             return ""
-        return {"rate": f"{value * 100:+.2f}", "pct": f"{value:+.2f}", "int": f"{value:+.0f}"}[kind]
+        text = {"rate": f"{value * 100:+.2f}", "pct": f"{value:+.2f}", "int": f"{value:+.0f}"}[kind]
+        return "0" if text.lstrip("+-").strip("0.") == "" else text  # never "-0.00"
+
+    def fit(text: str | None, width: int) -> str:
+        text = text or "—"
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    projects = {r["project"] for r in rows}
+    by_project = len(projects) > 1  # --all-projects: which project each row is
 
     # the headline suite as the project names it ("unit", "smoke", ...), "pass rate" when runs differ
     suites = {r["smoke_suite"] for r in rows}
     suite = (next(iter(suites)) if len(suites) == 1 else "pass rate")[:9]
-    header = f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {suite:>9} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
-             f"{'ruff':>6} {'Δ':>6} {'compile':>7} {'verdict':<10}"  # fmt: skip
+    header = ("project".ljust(17) if by_project else "") + \
+        f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {suite:>9} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
+        f"{'ruff':>6} {'Δ':>6} {'compile':>7} {'verdict':<10}"  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in rows:
         mark = "~" if r["approximate"] else " "
         lines.append(
-            f"{r['time']:<16} {r['git_sha'] or '—':<8} {(r['branch'] or '—')[:14]:<14} "
+            (f"{fit(r['project'], 16):<16} " if by_project else "")
+            + f"{r['time']:<16} {r['git_sha'] or '—':<8} {fit(r['branch'], 14):<14} "
             f"{fmt(r['smoke_pass_rate'], 'rate'):>8}{mark} {fmt_delta(r['smoke_pass_rate_delta'], 'rate'):>7} "
             f"{fmt(r['coverage'], 'pct'):>9} {fmt_delta(r['coverage_delta'], 'pct'):>7} "
             f"{fmt(r['ruff'], 'int'):>6} {fmt_delta(r['ruff_delta'], 'int'):>6} {fmt(r['compileall'], 'int'):>7} "
-            f"{r['verdict'] or '':<10}"
+            f"{r['verdict'] or 'not gated':<10}"
         )
     if any(r["approximate"] for r in rows):
         lines.append(
