@@ -7,12 +7,17 @@ through the session, so every page of one session sees the same view.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from healthdeck.dashboard import auth, context, data, links
 from healthdeck.dashboard.widgets import data_state, new_run_notice
 
-st.set_page_config(page_title="healthdeck", page_icon=":material/monitor_heart:", layout="wide")
+# A local icon: a Material or emoji icon is fetched from a CDN by every viewer's browser.
+st.set_page_config(
+    page_title="healthdeck", page_icon=str(Path(__file__).with_name("icon.png")), layout="wide"
+)
 SOURCE = data.source()
 REPORT = context.report_for_pages(SOURCE)
 PAGES = [

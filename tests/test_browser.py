@@ -128,6 +128,19 @@ def test_every_page(server, page, shots) -> None:
         page.screenshot(path=str(shots / f"{path}.png"))
 
 
+def test_no_request_leaves_the_dashboard_host(server, page) -> None:
+    """A lead's browser talks to the dashboard only: no icon, font or script from a CDN (on a locked-down
+    host those fail, on an open one they tell a third party who looks at the release health)."""
+    from urllib.parse import urlsplit
+
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname or request.url.split(":")[0]))
+    for path in ("", *PAGES):
+        page.goto(f"{server}/{path}")
+        ready(page)
+    assert hosts <= {urlsplit(server).hostname, "data", "blob"}, hosts
+
+
 def test_overview_has_its_own_path(server, page) -> None:
     page.goto(f"{server}/overview")
     ready(page)
