@@ -76,6 +76,11 @@ def test_a_linked_test_shows_its_own_history(monkeypatch, project) -> None:
     assert facts.startswith("not failing in the newest run") and f"last passed at `{shas[3]}`" in facts
     slow = _tests_page(monkeypatch, project, "unit::test_app::test_slow")
     assert len(slow.get("plotly_chart")) == 4  # pass rate, causes, the outcome strip and the durations
+    # an id the store knows nothing of: no strip and no "last passed at", which would be a guess
+    unknown = _tests_page(monkeypatch, project, "unit::test_app::test_never_written")
+    assert any(i.value.startswith("No failure and no recorded duration of this test") for i in unknown.info)
+    assert not any("last passed" in m.value for m in unknown.markdown)
+    assert len(unknown.get("plotly_chart")) == 2  # the suite's charts only
 
 
 def test_strip_and_duration_builders() -> None:

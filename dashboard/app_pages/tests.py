@@ -173,6 +173,11 @@ def test_history(ctx: Ctx, suite: str, test_id: str) -> None:
     if not case.runs:
         missing("test history", "No run of this suite in the history.")
         return
+    if not case.recorded:  # "passed" would be a guess: the store keeps failures and slower tests only
+        st.info(f"No failure and no recorded duration of this test in the last {len(case.runs)} runs of "
+                f"{md(suite, code=True)}: it passed quickly in each, or no test has this id (the store keeps "
+                "failing outcomes and the durations of slower tests, not every passing test).")  # fmt: skip
+        return
     runs = [{"ts": c.run.ts, "sha": c.run.short_sha or None, "outcome": c.outcome, "seconds": c.seconds}
             for c in case.runs]  # fmt: skip
     chart(

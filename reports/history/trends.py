@@ -137,6 +137,7 @@ class CaseHistory(NamedTuple):
     failing_since: Run | None  # first run of the current failing streak; None when it is not failing now
     streak_covers_window: bool  # the streak may have started before the oldest run shown
     last_passed: Run | None  # the newest run (and so commit) where it passed
+    recorded: bool = True  # the store holds something of it (a failure or a duration) in these runs
 
 
 def case_history(
@@ -166,4 +167,5 @@ def case_history(
         failing_since=strip[streak].run if strip and failing[-1] else None,
         streak_covers_window=bool(strip) and streak == 0 and failing[-1],
         last_passed=passed[-1] if passed else None,
+        recorded=any(outcome is not None or seconds is not None for outcome, seconds in timeline.values()),
     )
