@@ -10,6 +10,7 @@ import streamlit as st
 from healthdeck.dashboard import data, portfolio
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import md, missing
+from healthdeck.reports.render.md import plural
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -35,7 +36,7 @@ def render(ctx: Ctx) -> None:
         "last run": datetime.fromtimestamp(r.last_run_ts, UTC), "runs": r.runs, "trend": r.spark,
         "smoke suite": r.smoke_suite,
     } for r in rows])  # fmt: skip
-    st.caption(f"{len(rows)} projects, worst first: NO-GO, then INCOMPLETE, then not gated, then GO; "
+    st.caption(f"{plural(len(rows), 'project')}, worst first: NO-GO, then INCOMPLETE, then not gated, then GO; "
                "within each, the lowest smoke pass rate first. Click a row to pick that project for every page.")  # fmt: skip
     st.dataframe(
         frame, hide_index=True, on_select=lambda: _open(rows), selection_mode="single-row", key="project_pick",
@@ -43,7 +44,11 @@ def render(ctx: Ctx) -> None:
             "smoke pass rate": st.column_config.NumberColumn(format="%.2f %%"),
             "coverage": st.column_config.NumberColumn(format="%.2f %%"),
             "last run": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm z"),
-            "trend": st.column_config.LineChartColumn("smoke pass rate, last runs", y_min=0, y_max=100),
+            # each row on its own scale (98-99.7 % on 0-100 % is a flat line); green rising, red falling
+            "trend": st.column_config.LineChartColumn(
+                "smoke pass rate, last runs", color="auto",
+                help="Each project's last runs on its own scale: the shape, not the level (see the pass rate)",
+            ),
         },
     )  # fmt: skip
     chosen = st.session_state.get("project")
