@@ -185,6 +185,13 @@ def compare_with_history(
                     for x in slower[:cap]
                 ],
                 "tests_total": len(slower),
+                # at least the floor now, no recorded time then: faster than half the floor in the
+                # baseline (the store keeps no shorter time) or new there; slower perhaps, not known
+                "unrecorded": sum(
+                    1
+                    for t, x in (result.durations or {}).items()
+                    if x >= config.duration_floor and t not in before
+                ),
             }
 
     return compared

@@ -279,6 +279,9 @@ def test_duration_regressions(tmp_path, monkeypatch) -> None:
     ]  # worst ratio first; 0.01 -> 0.4 stays under the floor; a test without a baseline time is not listed
     md = (runs.out / "latest.md").read_text()
     assert "### Slower than the baseline — unit" in md and "| `t.m::tripled` | 3.200 | 1.000 | 3.2× |" in md
+    # "new" takes 5 s with no time recorded before: not listed, and said to be unknown rather than fine
+    assert slower["unrecorded"] == 1
+    assert "_unit: 1 test taking at least 0.5 s now has no recorded time in the baseline" in md
 
 
 @pytest.fixture(scope="module")

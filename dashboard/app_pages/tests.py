@@ -15,6 +15,7 @@ from healthdeck.dashboard.widgets import chart, md, missing, trend_chart, trends
 from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.history.trends import CaseHistory, case_history
+from healthdeck.reports.render.triage import unrecorded_note
 
 HISTORY_RUNS = 30  # outcomes in a test's strip
 TRANSITIONS = {"new": "new failures", "fixed": "fixed", "still_failing": "still failing", "flaky": "flaky"}
@@ -119,6 +120,8 @@ def slower_section(suite: str, details: dict) -> None:
                      column_config={"ratio": st.column_config.NumberColumn(format="%.2f×")})  # fmt: skip
     if len(slower["tests"]) < total:
         st.caption(f"{tests_word(total)} — showing {number(len(slower['tests']))}")
+    if slower.get("unrecorded"):
+        st.caption(unrecorded_note(slower))
 
 
 def failures_table(ctx: Ctx, tests: dict) -> tuple[str, str] | None:

@@ -172,7 +172,18 @@ def markdown_suite(suite: str, summary: dict, details: dict) -> list[str]:
         if slower["tests_total"] > len(slower["tests"]):
             out.append(f"\n_Showing {len(slower['tests'])} of {number(slower['tests_total'])}._")
         out.append("")
+    if slower and slower.get("unrecorded"):
+        out += [f"_{cell(suite)}: {unrecorded_note(slower)}_", ""]
     return out
+
+
+def unrecorded_note(slower: dict) -> str:
+    """Why tests that are slow now may be missing from the slower list: their baseline time is unknown."""
+    n = slower["unrecorded"]
+    return (f"{number(n)} {'test' if n == 1 else 'tests'} taking at least {slower['floor_seconds']:g} s now "
+            f"{'has' if n == 1 else 'have'} no recorded time in the baseline (under "
+            f"{slower['floor_seconds'] / 2:g} s then, or new), so whether {'it is' if n == 1 else 'they are'} "
+            "slower is not known")  # fmt: skip
 
 
 def _first_seen(ref: dict | None) -> str:
