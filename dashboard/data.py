@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from healthdeck.reports.history.store import (
     store_exists,
 )
 from healthdeck.reports.history.trends import FlakyTest, flaky_tests
+from healthdeck.reports.review import NOT_A_TAG, Review, default_baseline, review
 from healthdeck.reports.stamp import resolve_project
 
 DAY = 86_400
@@ -48,9 +48,6 @@ CACHE = {"max_entries": 64, "ttl": 6 * 3600, "show_spinner": False}  # every cac
 SHARED = {"max_entries": 16, "ttl": 6 * 3600, "show_spinner": False}
 _INDEX_COLUMNS = ["id", "run_key", "git_sha", "branch", "version", "ts", "verdict", "approximate", "source"]
 RUN_COLUMNS = ["run_id", "run_key", "ts", "sha", "branch", "version", "verdict", "approximate", "source"]
-# `git describe` names a release exactly ("v1.4.0"); past a tag it adds "-N-g<sha>", dirty trees "-dirty",
-# and without any tag it is a bare sha.
-_NOT_A_TAG = r"^[0-9a-f]{7,40}(?:-dirty)?$|-\d+-g[0-9a-f]+(?:-dirty)?$|-dirty$"
 
 
 @dataclass(frozen=True)
@@ -268,6 +265,25 @@ def load_run(url: str, version: str, run_key: str) -> Run | None:
 
 
 @st.cache_data(**CACHE)
+def load_default_baseline(url: str, version: str, candidate_key: str) -> str | None:
+    """The run key of the review's default baseline for the candidate (see reports.review)."""
+    candidate = store(url).run(candidate_key)
+    found = default_baseline(store(url), candidate) if candidate else None
+    return found.run_key if found else None
+
+
+@st.cache_data(**CACHE)
+def load_review(
+    url: str, version: str, candidate_key: str, base_key: str, checklist: str, _config: Config
+) -> Review | None:
+    """The release review of two stored runs (None when either is gone), with `_config`, the configuration
+    in force, whose checklist (`checklist`, its text) keys the cache."""
+    reader = store(url)
+    candidate, baseline = reader.run(candidate_key), reader.run(base_key)
+    return review(reader, candidate, baseline, _config) if candidate and baseline else None
+
+
+@st.cache_data(**CACHE)
 def load_run_metrics(url: str, version: str, run_id: int) -> dict[str, float]:
     return store(url).metrics_of(run_id)
 
@@ -296,15 +312,10 @@ def default_branch(config: Config, branches: list[str]) -> str | None:
     return next((b for b in ("main", "master") if b in branches), None)
 
 
-def is_release(version: object) -> bool:
-    """True when `git describe` named a tag exactly (not a commit past it, not a bare sha)."""
-    return isinstance(version, str) and bool(version) and re.search(_NOT_A_TAG, version) is None
-
-
 def releases(runs: pd.DataFrame) -> pd.DataFrame:
     """The first run of each release tag, oldest first."""
     versions = runs["version"]
-    tagged = versions.notna() & (versions != "") & ~versions.fillna("").str.contains(_NOT_A_TAG, regex=True)
+    tagged = versions.notna() & (versions != "") & ~versions.fillna("").str.contains(NOT_A_TAG, regex=True)
     return runs[tagged].sort_values("ts").drop_duplicates("version", keep="first")
 
 

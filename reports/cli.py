@@ -201,6 +201,18 @@ def _comment_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _review_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report", metavar="PATH", help="the candidate's latest.json (default: latest.json in the "
+                   "output folder, else the project's newest run in the history store)")  # fmt: skip
+    p.add_argument("--run", metavar="KEY", help="the candidate run: a run key, or branch:NAME | sha:PREFIX | "
+                   "tag:NAME (the newest such run of the project)")  # fmt: skip
+    p.add_argument("--baseline", metavar="SPEC", help="the run to review against: a run key (run:KEY), "
+                   "tag:NAME, branch:NAME, sha:PREFIX or previous (default: the last release before the "
+                   "candidate, else the previous run on its branch)")  # fmt: skip
+    p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    _store_args(p)
+
+
 def _badge_args(p: argparse.ArgumentParser) -> None:
     _report_args(p, baseline=False)
     p.add_argument("--out", metavar="DIR", help="where the badges go (default: next to the report)")
@@ -234,6 +246,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "gate": ("go/no-go against the release checklist; exit 0 go, 1 no-go or incomplete", _gate_args),
     "comment": ("the PR comment (Markdown with a marker for one sticky comment)", _comment_args),
     "badge": ("SVG badges and shields.io endpoint JSON (smoke, coverage, verdict)", _badge_args),
+    "review": ("the release review of a run against a baseline run, as Markdown", _review_args),
     "dashboard": ("serve the Streamlit dashboard (reads the report and history only)", _dashboard_args),
     "demo": (
         "build a history from the bundled real sample artifacts, then open the dashboard on it",

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from healthdeck.dashboard import charts
-from healthdeck.dashboard.data import is_release, releases, window_start
+from healthdeck.dashboard.data import releases, window_start
+from healthdeck.reports.review import is_release
 
 SPAN = pd.Timedelta(days=425)  # 14 months
 

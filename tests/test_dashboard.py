@@ -522,3 +522,34 @@ def test_the_lint_page_lists_the_findings_under_their_exact_count(monkeypatch, d
     assert heading in [s.value for s in at.subheader]
     table = next(d.value for d in at.dataframe if "where" in d.value)
     assert len(table) == listed and table["where"].iloc[0].startswith(ruff["findings"][0]["path"])
+
+
+def test_review_from_the_store_alone_with_the_verdicts_runs_were_given(monkeypatch, demo_out, capsys) -> None:
+    """`healthdeck review` from `--history` alone gives the page's review: each run with the verdict
+    `healthdeck gate` gave it (the demo gates every run), not the checklist re-evaluated without that
+    run's own baseline (which made a GO baseline read INCOMPLETE)."""
+    out, config = demo_out
+    url = f"sqlite:///{out / 'history.sqlite'}"
+    store = open_store(url, readonly=True)
+    newest = store.latest()
+    store.close()
+    args = ["review", "--history", url, "--config", str(config), "--run", newest.run_key]
+    assert main(args) == EXIT_OK
+    text = capsys.readouterr().out
+    from healthdeck.reports.review import default_baseline
+
+    reader = open_store(url, readonly=True)
+    base = default_baseline(reader, newest)
+    reader.close()
+    assert base is not None and base.verdict in ("GO", "NO-GO", "INCOMPLETE")
+    assert text.startswith("# Release review: ") and text.splitlines()[0].endswith(f" · {newest.verdict}")
+    assert f"· {base.verdict} — as gated" in text and f"**Verdict: {newest.verdict}**" in text
+    at = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config)
+    at.switch_page("app_pages/review.py")
+    at.query_params.update({"candidate": newest.run_key, "base": base.run_key})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    heads = [s.value for s in at.subheader if s.value.startswith(("Baseline:", "Candidate:"))]
+    assert heads == [f"Baseline: {base.verdict}", f"Candidate: {newest.verdict}"]
+    assert main([*args, "--baseline", "tag:no-such-tag"]) == 3
+    assert main([*args, "--baseline", "report:x.json"]) == 2

@@ -7,40 +7,32 @@ whatever the runs' verdicts or labels. The baseline defaults to the last release
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import streamlit as st
 
 from healthdeck.dashboard import data, links
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import conditions_table, missing, openapi_changes, table_or
-from healthdeck.reports.gate import evaluate
-from healthdeck.reports.history.trends import classify_failures
-from healthdeck.reports.render.review import metric_deltas, render_review
+from healthdeck.reports.failures import number
+from healthdeck.reports.history.store import Run
+from healthdeck.reports.review import label
 
 OFFERED = 500  # the newest runs of the window offered as candidates (a pasted older one is added)
 
 
 def _label(row: dict) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["ts"]))
-    tag = f" · {row['version']}" if data.is_release(row.get("version")) else ""
-    return f"{when} UTC · {row['sha'] or row['run_key'][:12]} · {row['branch'] or '—'}{tag} · {row['verdict'] or 'not gated'}"
+    return label(_as_run(row))
+
+
+def _as_run(row: dict) -> Run:
+    """An index row as far as its label needs (the run's summary is not loaded for the picker)."""
+    return Run(0, row["run_key"], row["sha"], row["branch"], row["version"], int(row["ts"]), None, "", False,
+               row["verdict"], {})  # fmt: skip
 
 
 def _row(run) -> dict:
     return {"run_key": run.run_key, "ts": run.ts, "sha": run.short_sha, "branch": run.branch,
             "version": run.version, "verdict": run.verdict}  # fmt: skip
-
-
-def default_baseline(candidate: dict, everything: pd.DataFrame) -> str | None:
-    """The last release before the candidate, else the previous run on its branch."""
-    before = everything[everything["ts"] < candidate["ts"]]
-    tags = data.releases(before)
-    if len(tags):
-        return tags.iloc[-1]["run_key"]
-    same = before[before["branch"] == candidate["branch"]]
-    return same.iloc[-1]["run_key"] if len(same) else None
 
 
 def render(ctx: Ctx) -> None:
@@ -66,7 +58,8 @@ def render(ctx: Ctx) -> None:
     with left:
         candidate_key = links.choice("Candidate", ordered, "candidate", current, what="candidate run",
                                      format_func=labels.get)  # fmt: skip
-    base_default = default_baseline(rows[candidate_key], everything) or ordered[min(1, len(ordered) - 1)]
+    base_default = data.load_default_baseline(ctx.src.history, ctx.version, candidate_key)
+    base_default = base_default or ordered[min(1, len(ordered) - 1)]
     if base_default not in rows:
         run = data.load_run(ctx.src.history, ctx.version, base_default)
         rows[base_default], labels[base_default] = _row(run), _label(_row(run))
@@ -74,44 +67,31 @@ def render(ctx: Ctx) -> None:
     with right:
         base_key = links.choice("Baseline (default: the last release)", ordered, "base", base_default,
                                 what="baseline run", format_func=labels.get)  # fmt: skip
-    candidate = data.load_run(ctx.src.history, ctx.version, candidate_key)
-    baseline = data.load_run(ctx.src.history, ctx.version, base_key)
-    if candidate is None or baseline is None:
+    config = ctx.src.config
+    checklist = repr((config.gates, config.prod_lanes))
+    found = data.load_review(ctx.src.history, ctx.version, candidate_key, base_key, checklist, config)
+    if found is None:
         st.error("That run is no longer in the history.")
         return
-    failing_now = {
-        t: o for (s, t), o in data.load_failing(ctx.src.history, ctx.version, candidate.id).items()
-    }
-    failing_before = {
-        t: o for (s, t), o in data.load_failing(ctx.src.history, ctx.version, baseline.id).items()
-    }
-    new = sorted(t for t, status in classify_failures(failing_now, failing_before).items() if status == "new")
-    config = ctx.src.config
-    verdict = evaluate(candidate.summary, config.gates, config.prod_lanes, baseline=baseline.summary,
-                       new_failures=new, now=candidate.ts)  # fmt: skip
-    base_verdict = evaluate(baseline.summary, config.gates, config.prod_lanes, now=baseline.ts)
     a, b = st.columns(2)
-    for column, title, v in ((a, "Baseline", base_verdict), (b, "Candidate", verdict)):
+    for column, title, v in ((a, "Baseline", found.verdicts[1]), (b, "Candidate", found.verdicts[0])):
         with column:
             st.subheader(f"{title}: {v['status']}")
+            st.caption("The checklist evaluated here: this run was never gated." if v["evaluated_here"]
+                       else "The verdict `healthdeck gate` gave this run.")  # fmt: skip
             st.dataframe(pd.DataFrame(conditions_table(v)), hide_index=True)
-    deltas = metric_deltas(data.load_run_metrics(ctx.src.history, ctx.version, candidate.id),
-                           data.load_run_metrics(ctx.src.history, ctx.version, baseline.id))  # fmt: skip
     st.subheader("Every figure")
     st.dataframe(pd.DataFrame([{"change": d["shown"]["change"], "metric": d["metric"], "candidate": d["shown"]["candidate"],
-                                "baseline": d["shown"]["baseline"]} for d in deltas]), hide_index=True)  # fmt: skip
+                                "baseline": d["shown"]["baseline"]} for d in found.deltas]), hide_index=True)  # fmt: skip
     st.caption("Pass rates and coverage in percent (changes in percentage points), counts as whole numbers.")
     st.subheader("OpenAPI")
-    stored = data.load_stored_report(
-        ctx.src.history, ctx.version, candidate.run_key
-    )  # None before full reports
-    openapi_changes(candidate.summary, stored.get("details") if stored else None, baseline=baseline.summary)
-    st.subheader(f"New failures ({len(new)})")
-    table_or([{"test": t} for t in new], "No new failures.")
-    markdown = render_review({"label": labels[candidate_key], "summary": candidate.summary},
-                             {"label": labels[base_key], "summary": baseline.summary},
-                             (verdict, base_verdict), deltas, new)  # fmt: skip
-    st.download_button("Download the review (Markdown)", markdown, file_name=f"release-review-{candidate.short_sha}.md",
+    stored = data.load_stored_report(ctx.src.history, ctx.version, candidate_key)  # None before full reports
+    openapi_changes(found.candidate.summary, stored.get("details") if stored else None,
+                    baseline=found.baseline.summary)  # fmt: skip
+    st.subheader(f"New failures ({number(len(found.new_failures))})")
+    table_or([{"test": t} for t in found.new_failures], "No new failures.")
+    st.download_button("Download the review (Markdown)", found.markdown,
+                       file_name=f"release-review-{found.candidate.short_sha}.md",
                        mime="text/markdown", on_click="ignore")  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..failures import number
 from ..gate import condition_figures
 from .md import cell, code, table
 
@@ -53,14 +54,17 @@ def render_review(
     deltas: list[dict],
     new_failures: list[str],
 ) -> str:
-    """`candidate`/`baseline`: {label, summary}; `verdicts`: the candidate's and the baseline's (if stored)."""
+    """`candidate`/`baseline`: {label, summary}; `verdicts`: the candidate's and the baseline's, each as
+    `healthdeck gate` gave it, or marked `evaluated_here` for a run nobody gated."""
     now, before = verdicts
     out = [
         f"# Release review: {cell(candidate['label'])}",
         "",
-        f"Baseline: {cell(baseline['label'])}",
+        f"Baseline: {cell(baseline['label'])}" + (f" — {_given(before)}" if before else ""),
         "",
-        f"**Verdict: {now['status']}**" + (" (blocks the release)" if now["blocks"] else ""),
+        f"**Verdict: {now['status']}**"
+        + (" (blocks the release)" if now["blocks"] else "")
+        + f" — {_given(now)}",
         "",
     ]
     rows = []
@@ -78,8 +82,16 @@ def render_review(
         ["Metric", "Baseline", "Candidate", "Change"],
         [[code(d["metric"]), d["shown"]["baseline"], d["shown"]["candidate"], d["shown"]["change"]] for d in deltas],
     )  # fmt: skip
-    out += ["", f"## New failures ({len(new_failures)})", ""]
+    out += ["", f"## New failures ({number(len(new_failures))})", ""]
     out += [f"- {code(t, in_table=False)}" for t in new_failures] or [
         "None: every failing test of the candidate also failed in the baseline."
     ]
     return "\n".join(out) + "\n"
+
+
+def _given(verdict: dict) -> str:
+    return (
+        "the checklist evaluated here: this run was never gated"
+        if verdict.get("evaluated_here")
+        else "as gated"
+    )

@@ -1,0 +1,90 @@
+"""The release review: a candidate run against a baseline run of the history store, both with the
+verdict they were given. One place for the dashboard's Release review page and `healthdeck review`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING, NamedTuple
+
+from .gate import evaluate
+from .history.trends import classify_failures
+from .ordering import natural_key
+from .render.review import metric_deltas, render_review
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .history.reader import HistoryReader
+    from .history.store import Run
+
+# `git describe` of a commit that is not exactly a tag: a bare sha, `-N-gSHA`, or `-dirty`.
+NOT_A_TAG = r"^[0-9a-f]{7,40}(?:-dirty)?$|-\d+-g[0-9a-f]+(?:-dirty)?$|-dirty$"
+
+
+def is_release(version: object) -> bool:
+    """True when `git describe` named a tag exactly (not a commit past it, not a bare sha)."""
+    return isinstance(version, str) and bool(version) and re.search(NOT_A_TAG, version) is None
+
+
+def label(run: Run) -> str:
+    """How a run is named in the review: time, commit, branch, release tag and verdict."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(run.ts))
+    tag = f" · {run.version}" if is_release(run.version) else ""
+    return f"{when} UTC · {run.short_sha or run.run_key[:12]} · {run.branch or '—'}{tag} · {run.verdict or 'not gated'}"
+
+
+def default_baseline(store: HistoryReader, candidate: Run) -> Run | None:
+    """The last release before the candidate (the first run of its tag), else the previous run on the
+    candidate's branch."""
+    rows = [r for r in store.run_index(project=candidate.project) if r["ts"] < candidate.ts]
+    releases = [r for r in rows if is_release(r["version"])]
+    if releases:
+        last = releases[-1]["version"]
+        return store.run(next(r for r in releases if r["version"] == last)["run_key"])
+    same = [r for r in rows if r["branch"] == candidate.branch]
+    return store.run(same[-1]["run_key"]) if same else None
+
+
+class Review(NamedTuple):
+    candidate: Run
+    baseline: Run
+    verdicts: tuple[dict, dict]  # candidate's, baseline's; `evaluated_here` when the run was never gated
+    deltas: list[dict]
+    new_failures: list[str]
+    markdown: str
+
+
+def stored_verdict(store: HistoryReader, run: Run) -> dict | None:
+    """The verdict `healthdeck gate` gave the run, with its conditions, as the store keeps it."""
+    if run.verdict is None:
+        return None
+    verdict = ((store.report(run) or {}).get("details") or {}).get("verdict")
+    return verdict if isinstance(verdict, dict) and verdict.get("status") == run.verdict else None
+
+
+def _verdict(store: HistoryReader, run: Run, config: Config, **against) -> dict:
+    """The stored verdict; for a run nobody gated, the checklist evaluated here (and marked so)."""
+    stored = stored_verdict(store, run)
+    if stored is not None:
+        return {**stored, "evaluated_here": False}
+    verdict = evaluate(run.summary, config.gates, config.prod_lanes, now=run.ts, **against)
+    # "current" and "age" are about the report where the gate runs: nothing to say of a past run
+    conditions = [c for c in verdict["conditions"] if c["name"] not in ("report_current", "freshness")]
+    return {**verdict, "conditions": conditions, "evaluated_here": True}
+
+
+def review(store: HistoryReader, candidate: Run, baseline: Run, config: Config) -> Review:
+    now = {t: o for (_s, t), o in store.failing_of(candidate.id).items()}
+    before = {t: o for (_s, t), o in store.failing_of(baseline.id).items()}
+    new = sorted(
+        (t for t, status in classify_failures(now, before).items() if status == "new"), key=natural_key
+    )
+    verdicts = (
+        _verdict(store, candidate, config, baseline=baseline.summary, new_failures=new),
+        _verdict(store, baseline, config),
+    )
+    deltas = metric_deltas(store.metrics_of(candidate.id), store.metrics_of(baseline.id))
+    markdown = render_review({"label": label(candidate), "summary": candidate.summary},
+                             {"label": label(baseline), "summary": baseline.summary}, verdicts, deltas, new)  # fmt: skip
+    return Review(candidate, baseline, verdicts, deltas, new, markdown)
