@@ -47,6 +47,14 @@ def uses_guardian(ctx: Ctx) -> bool:
     return guardian_used(ctx.report, ctx.src.config)
 
 
+def uses_openapi(ctx: Ctx) -> bool:
+    """The report has an OpenAPI diff, or the checklist still asks for one (a project without an HTTP API
+    drops the item with `openapi_breaking_max = false`, and then sees no OpenAPI section)."""
+    return (ctx.summary or {}).get(
+        "openapi"
+    ) is not None or ctx.src.config.gates.openapi_breaking_max is not None
+
+
 @dataclass
 class Ctx:
     src: data.Source

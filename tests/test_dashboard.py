@@ -94,7 +94,7 @@ def test_overview_kpis_equal_the_report(monkeypatch, demo_out) -> None:
     assert smoke.value == f"{s['tests']['smoke']['pass_rate'] * 100:.2f} %"
     assert metrics["coverage"].value == f"{s['coverage']['percent']:.2f} %"
     prod = sum(s["ruff"]["count"]["lanes"][lane] for lane in ("tz", "parser"))
-    assert metrics["ruff errors (prod lanes)"].value == f"{prod:,}"
+    assert metrics["ruff findings (prod lanes)"].value == f"{prod:,}"
     g = s["guardian"]
     guardian = metrics["Guardian would-deny → deny"]
     assert guardian.value == f"{compact(g['permissive']['would_deny'])} → {compact(g['strict']['denied'])}"

@@ -112,3 +112,14 @@ def test_openapi_breaking_changes_on_the_overview_and_the_review(monkeypatch, ap
     assert f"**{api['breaking']} breaking OpenAPI changes**" in review and "(baseline: 0 breaking)" in review
     [listed] = [d.value for d in at.dataframe if "rule" in d.value]  # from the run's stored report
     assert listed["rule"].tolist() == [c["rule"] for c in changes]
+
+
+def test_a_project_without_guardian_or_an_api_sees_neither(monkeypatch, passing) -> None:
+    """A project that never gave Guardian logs and dropped the OpenAPI item sees no Guardian card or
+    deny-delta notice and no OpenAPI section on the overview or the review."""
+    at = _overview(monkeypatch, passing)
+    labels = [m.label for m in at.metric]
+    assert len(labels) == 3 and not any("Guardian" in label for label in labels), labels
+    assert "ruff findings (all)" in labels or "ruff findings (prod lanes)" in labels
+    assert not any("Guardian" in i.value for i in at.info)
+    assert not any("OpenAPI" in e.label for e in at.expander)

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from healthdeck.dashboard import charts
-from healthdeck.dashboard.context import Ctx
+from healthdeck.dashboard.context import Ctx, uses_guardian, uses_openapi
 from healthdeck.dashboard.widgets import (
     change,
     compact,
@@ -36,7 +36,8 @@ def kpis(ctx: Ctx) -> None:
         """What the delta compares with, and the range of the last runs."""
         return " · ".join(filter(None, [since, charts.recent_range(values, unit)])) or None
 
-    cols = st.columns(4)
+    guardian = uses_guardian(ctx)  # a project without Guardian gets no Guardian card
+    cols = st.columns(4 if guardian else 3)
     smoke = ctx.smoke
     tests = (s.get("tests") or {}).get(smoke) if smoke else None
     lanes_cfg = ctx.src.config.prod_lanes
@@ -67,15 +68,17 @@ def kpis(ctx: Ctx) -> None:
             base_lanes = ((b.get("ruff") or {}).get("count") or {}).get("lanes")
             base = sum(base_lanes.get(lane, 0) for lane in lanes_cfg) if base_lanes is not None else None
             spark = recent[list(lanes_cfg)].sum(axis=1, min_count=1)
-            st.metric("ruff errors (prod lanes)", f"{now:,}", **change(now, base, unit="count", higher_is_better=False),
+            st.metric("ruff findings (prod lanes)", f"{now:,}", **change(now, base, unit="count", higher_is_better=False),
                       delta_description=glance(spark, "count"), border=True)  # fmt: skip
         else:
             total = ruff["count"]["total"] if ruff else None
             base = ((b.get("ruff") or {}).get("count") or {}).get("total")
-            st.metric("ruff errors (all)", "—" if total is None else f"{total:,}",
+            st.metric("ruff findings (all)", "—" if total is None else f"{total:,}",
                       **change(total, base, unit="count", higher_is_better=False),
                       delta_description=glance(recent["ruff"], "count"), border=True,
                       help="per-lane counts need ruff --output-format json and [tool.healthdeck] prod_lanes")  # fmt: skip
+    if not guardian:
+        return
     with cols[3]:
         g = s.get("guardian") or {}
         if g.get("permissive"):
@@ -140,12 +143,14 @@ def render(ctx: Ctx) -> None:
     if ctx.report:
         kpis(ctx)
         downloads(ctx)
-        with st.expander(
-            "OpenAPI changes", expanded=bool((ctx.summary.get("openapi") or {}).get("breaking"))
-        ):
-            openapi_changes(ctx.summary, ctx.details)
+        if uses_openapi(ctx):
+            with st.expander(
+                "OpenAPI changes", expanded=bool((ctx.summary.get("openapi") or {}).get("breaking"))
+            ):
+                openapi_changes(ctx.summary, ctx.details)
     headline_charts(ctx)
-    deny_delta(ctx, key="overview")
+    if uses_guardian(ctx):
+        deny_delta(ctx, key="overview")
 
 
 render(st.session_state["healthdeck_ctx"])

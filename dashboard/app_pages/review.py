@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from healthdeck.dashboard import data, links
-from healthdeck.dashboard.context import Ctx
+from healthdeck.dashboard.context import Ctx, uses_openapi
 from healthdeck.dashboard.widgets import conditions_table, missing, openapi_changes, table_or
 from healthdeck.reports.failures import number
 from healthdeck.reports.history.store import Run
@@ -84,10 +84,12 @@ def render(ctx: Ctx) -> None:
     st.dataframe(pd.DataFrame([{"change": d["shown"]["change"], "metric": d["metric"], "candidate": d["shown"]["candidate"],
                                 "baseline": d["shown"]["baseline"]} for d in found.deltas]), hide_index=True)  # fmt: skip
     st.caption("Pass rates and coverage in percent (changes in percentage points), counts as whole numbers.")
-    st.subheader("OpenAPI")
-    stored = data.load_stored_report(ctx.src.history, ctx.version, candidate_key)  # None before full reports
-    openapi_changes(found.candidate.summary, stored.get("details") if stored else None,
-                    baseline=found.baseline.summary)  # fmt: skip
+    if uses_openapi(ctx):
+        st.subheader("OpenAPI")
+        # None for runs recorded before full reports were stored
+        stored = data.load_stored_report(ctx.src.history, ctx.version, candidate_key)
+        openapi_changes(found.candidate.summary, stored.get("details") if stored else None,
+                        baseline=found.baseline.summary)  # fmt: skip
     st.subheader(f"New failures ({number(len(found.new_failures))})")
     table_or([{"test": t} for t in found.new_failures], "No new failures.")
     st.download_button("Download the review (Markdown)", found.markdown,
