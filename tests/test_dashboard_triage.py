@@ -158,6 +158,7 @@ def test_ten_thousand_failures_are_counted_exactly_on_every_page(monkeypatch, tm
     assert not at.exception, [e.value for e in at.exception]
     banner = at.error[0].value
     assert "NO-GO" in banner and "4 000 failed" in banner and "6 000 errors" in banner, banner
+    assert [b.label for b in at.get("download_button")][1] == "Failures (CSV, first 200 of 10 000)"
     shown = " ".join(m.value for m in (*at.markdown, *at.caption))
     assert "200 failing" not in shown and "(200" not in shown
     at.switch_page("app_pages/tests.py").run()

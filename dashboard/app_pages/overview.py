@@ -25,6 +25,7 @@ from healthdeck.dashboard.widgets import (
     trends,
     verdict_banner,
 )
+from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.render.markdown import render_markdown
 
 
@@ -102,7 +103,13 @@ def downloads(ctx: Ctx) -> None:
         st.download_button("Report (Markdown)", render_markdown(ctx.report, ctx.src.config.coverage_precision),
                            file_name=f"health-{sha}.md", mime="text/markdown", on_click="ignore",
                            icon=":material/description:")  # fmt: skip
-        st.download_button(f"Failures (CSV, {len(failures):,})", failures.to_csv(index=False),
+        total = total_failing(ctx.summary)
+        listed = (
+            number(len(failures))
+            if len(failures) >= total
+            else f"first {number(len(failures))} of {number(total)}"
+        )
+        st.download_button(f"Failures (CSV, {listed})", failures.to_csv(index=False),
                            file_name=f"failures-{sha}.csv", mime="text/csv", on_click="ignore", icon=":material/table:")  # fmt: skip
 
 
