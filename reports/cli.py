@@ -348,7 +348,7 @@ _EXIT_CODES: tuple[tuple[str, str, int], ...] = (
 
 
 # Commands a CI job runs several times, each done in tens of milliseconds.
-LIGHT = ("gate", "comment", "badge")
+LIGHT = ("gate", "comment", "badge", "review")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -36,8 +36,13 @@ def label(run: Run) -> str:
 
 def default_baseline(store: HistoryReader, candidate: Run) -> Run | None:
     """The last release before the candidate (the first run of its tag), else the previous run on the
-    candidate's branch."""
-    rows = [r for r in store.run_index(project=candidate.project) if r["ts"] < candidate.ts]
+    candidate's branch. "Before" is the store's order (time, then id): two runs of the same second
+    still come one after the other."""
+    rows = []
+    for r in store.run_index(project=candidate.project):  # oldest first
+        if r["run_key"] == candidate.run_key:
+            break
+        rows.append(r)
     releases = [r for r in rows if is_release(r["version"])]
     if releases:
         last = releases[-1]["version"]
@@ -68,7 +73,9 @@ def _verdict(store: HistoryReader, run: Run, config: Config, **against) -> dict:
     stored = stored_verdict(store, run)
     if stored is not None:
         return {**stored, "evaluated_here": False}
-    verdict = evaluate(run.summary, config.gates, config.prod_lanes, now=run.ts, **against)
+    verdict = evaluate(
+        run.summary, config.gates, config.prod_lanes, now=run.ts, smoke=config.smoke_suite, **against
+    )
     # "current" and "age" are about the report where the gate runs: nothing to say of a past run
     conditions = [c for c in verdict["conditions"] if c["name"] not in ("report_current", "freshness")]
     return {**verdict, "conditions": conditions, "evaluated_here": True}

@@ -99,6 +99,23 @@ def test_gate_and_comment_read_sqlite_history_without_sqlalchemy(tmp_path, repor
     assert imported(tmp_path, "gate", *r) & HEAVY == set()
 
 
+def test_review_reads_the_store_without_anything_heavy(tmp_path, report) -> None:
+    """`healthdeck review` from the history store alone (two runs): as light as gate and comment."""
+    config = report.parent / "pyproject.toml"
+    assert main(["collect", "-q", "--config", str(config), "--out", str(report.parent),
+                 "--junit", f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}"]) == EXIT_OK  # fmt: skip
+    argv = [
+        "review",
+        "--history",
+        f"sqlite:///{report.parent / 'history.sqlite'}",
+        "--out",
+        str(tmp_path / "r.md"),
+    ]
+    modules = loaded(tmp_path, *argv)
+    assert (tmp_path / "r.md").read_text().startswith("# Release review: ")
+    assert {m.split(".")[0] for m in modules} & HEAVY == set() and _costly(modules) == set()
+
+
 def test_comment_post_adds_only_the_http_client(tmp_path, report) -> None:
     with GitHubStandIn() as github:
         env = {**os.environ, **github.env()}

@@ -90,8 +90,10 @@ def render_review(
 
 
 def _given(verdict: dict) -> str:
-    return (
-        "the checklist evaluated here: this run was never gated"
-        if verdict.get("evaluated_here")
-        else "as gated"
-    )
+    """How the verdict came to be: evaluated here, or as gated (and against which run, when it had one)."""
+    if verdict.get("evaluated_here"):
+        return "the checklist evaluated here: this run was never gated"
+    ref = verdict.get("baseline") or {}
+    against = ref.get("git_sha") or ref.get("spec") or ref.get("run_key")
+    where = f" on {ref['branch']}" if against and ref.get("branch") else ""
+    return f"as gated, against {against}{where}" if against else "as gated"

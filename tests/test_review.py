@@ -1,0 +1,205 @@
+"""The release review: `healthdeck review` and the dashboard's Release review page, one review.
+
+A real store: three runs collected from the bundled python-dateutil artifacts in a git checkout, the
+second one at a release tag and gated there, the third on a feature branch with a newly failing test and
+coverage down. Each run shows the verdict its gate stored; a run never gated is evaluated here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from healthdeck.reports.cli import EXIT_INPUT, EXIT_OK, main
+from healthdeck.reports.gate import condition_figures
+from healthdeck.reports.history.store import open_store
+from healthdeck.reports.render.md import cell
+from tests.test_store_first import DATEUTIL, KNOWN, NEW, _git, _project, lower_coverage, passing
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+
+
+def _collect(monkeypatch, k: int, branch: str, inputs: list[str], url: str) -> None:
+    monkeypatch.setenv("GITHUB_REF_NAME", branch)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1_767_000_000 + 3600 * k))
+    assert main(["collect", "-q", "--history", url, *inputs]) == EXIT_OK
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> dict:
+    """Runs: 1 main, all passing, never gated; 2 main at tag v1.0, KNOWN failing, gated; 3 feature,
+    KNOWN and NEW failing and coverage down, never gated. Returns the store's URL and the runs."""
+    tmp = tmp_path_factory.mktemp("review")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_HEAD_REF", "CI_COMMIT_SHA", "GITHUB_SHA",
+                     "GITHUB_REF_TYPE", "CI_COMMIT_TAG", "HEALTHDECK_PROJECT"):  # fmt: skip
+            mp.delenv(name, raising=False)
+        repo = _project(tmp / "repo")
+        (repo / ".gitignore").write_text("docs/\n")
+        mp.chdir(repo)
+        url = f"sqlite:///{tmp / 'history.sqlite'}"
+        real = ["--ruff", str(DATEUTIL / "ruff.json.gz"), "--compileall", str(DATEUTIL / "compileall.txt")]
+        cov = ["--coverage", str(DATEUTIL / "coverage.xml.gz")]
+        _git(repo, "init", "-q", "-b", "main")
+        _git(repo, "add", ".")
+        _git(repo, "commit", "-q", "-m", "one")
+        _collect(
+            mp, 1, "main", ["--junit", f"smoke={passing(tmp / 'green.xml.gz', NEW, KNOWN)}", *cov, *real], url
+        )
+        _git(repo, "commit", "-q", "--allow-empty", "-m", "release")
+        _git(repo, "tag", "v1.0")
+        _collect(mp, 2, "main", ["--junit", f"smoke={passing(tmp / 'known.xml.gz', NEW)}", *cov, *real], url)
+        assert main(["gate", "--history", url]) in (0, 1)  # stores its verdict, against run 1
+        _git(repo, "commit", "-q", "--allow-empty", "-m", "feature")
+        lower = ["--coverage", str(lower_coverage(tmp / "lower.xml.gz", 40))]
+        _collect(
+            mp, 3, "feature", ["--junit", f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}", *lower, *real], url
+        )
+        shutil.copy(repo / "pyproject.toml", tmp / "pyproject.toml")
+        shutil.rmtree(repo)  # nothing but the store (and, for the page, the configuration) is left
+    reader = open_store(url, readonly=True)
+    runs = reader.runs()
+    stored = reader.report(runs[1])["details"]["verdict"]
+    reader.close()
+    assert [r.version == "v1.0" for r in runs] == [False, True, False] and runs[2].branch == "feature"
+    return {"url": url, "runs": runs, "gated": stored, "config": tmp / "pyproject.toml"}
+
+
+def _review(capsys, *argv: str) -> str:
+    assert main(["review", *argv]) == EXIT_OK, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+def _rows(markdown: str) -> dict[str, list[str]]:
+    """The checklist table: label -> [threshold, baseline cell, candidate cell]."""
+    rows = {}
+    for line in markdown.splitlines():
+        if line.startswith("| ") and not line.startswith(("| Condition", "| ---", "| `", "| Metric")):
+            label, *rest = [c.strip() for c in line.strip("|").split(" | ")]
+            rows[label] = rest
+    return rows
+
+
+def test_review_from_the_store_alone(store, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)  # no report file, no configuration: the store's URL alone
+    first, release, candidate = store["runs"]
+    text = _review(capsys, "--history", store["url"])
+    # the newest run against the last release before it, not against the previous run on main
+    heading, _, base_line, _, verdict_line = text.splitlines()[:5]
+    assert candidate.short_sha in heading and "feature" in heading and heading.endswith(" · not gated")
+    gated = store["gated"]
+    assert release.short_sha in base_line and " · v1.0 · " in base_line
+    # the baseline's verdict is the one its gate stored, against its own baseline (run 1), item by item
+    assert base_line.endswith(f" · {gated['status']} — as gated, against {first.short_sha} on main")
+    rows = _rows(text)
+    for c in gated["conditions"]:
+        label, actual, _ = condition_figures(c)
+        if cell(label) in rows:
+            assert rows[cell(label)][1] == f"{c['status']} {cell(actual)}", label
+    assert rows["new failing tests vs baseline"][1] == "FAIL 1"  # KNOWN began failing at the release
+    # the candidate, never gated, is evaluated here against the release, without the "current" item
+    assert "health report is current" not in rows
+    assert rows["new failing tests vs baseline"][2] == "FAIL 1"  # NEW only: KNOWN failed in the release too
+    assert rows["coverage change vs baseline"][2].startswith("FAIL -")
+    assert (
+        verdict_line
+        == "**Verdict: NO-GO** (blocks the release) — the checklist evaluated here: this run was never gated"
+    )
+    assert text.split("## New failures (1)\n\n")[1].strip() == f"- `{NEW}`"
+    # --output writes the same text; --run/--baseline name any pair
+    assert main(["review", "--history", store["url"], "--output", str(tmp_path / "r.md")]) == EXIT_OK
+    assert (tmp_path / "r.md").read_text() == text
+    capsys.readouterr()
+    same = _review(
+        capsys, "--history", store["url"], "--run", "branch:feature", "--baseline", f"run:{release.run_key}"
+    )
+    assert same == text
+
+
+def test_a_baseline_never_gated_is_evaluated_and_says_so(store, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    first, release, _ = store["runs"]
+    text = _review(
+        capsys, "--history", store["url"], "--run", release.run_key, "--baseline", f"run:{first.run_key}"
+    )
+    lines = text.splitlines()
+    assert lines[2].endswith(" · not gated — the checklist evaluated here: this run was never gated")
+    assert lines[4].startswith(f"**Verdict: {store['gated']['status']}**")
+    assert lines[4].endswith(f" — as gated, against {first.short_sha} on main")
+    rows = _rows(text)
+    # the release's stored items, beside the first run's evaluated here (without a baseline of its own)
+    assert rows["new failing tests vs baseline"] == ["0", "UNKNOWN —", "FAIL 1"]
+    assert rows["health report is current"][1] == "—"  # evaluated here: left out
+
+
+def test_review_errors_are_one_line(store, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["review", "--history", store["url"], "--baseline", "run:collect:nope"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    [error] = [line for line in err.splitlines() if not line.startswith("healthdeck: note:")]
+    assert "no such run in the history store" in error
+    assert main(["review", "--history", f"sqlite:///{tmp_path / 'none.sqlite'}"]) == EXIT_INPUT
+    assert "no history store" in capsys.readouterr().err
+    first = store["runs"][0]  # the oldest run: no release and no run before it
+    assert main(["review", "--history", store["url"], "--run", first.run_key]) == EXIT_INPUT
+    assert "give --baseline SPEC" in capsys.readouterr().err
+
+
+def _page(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("app_pages/review.py")
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_page_offers_the_same_markdown(store, tmp_path, monkeypatch, capsys) -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    first, release, candidate = store["runs"]
+    monkeypatch.chdir(tmp_path)
+    offered: list[str] = []
+    original = st.download_button
+
+    def download_button(label, data, *args, **kwargs):
+        offered.append(data)
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", download_button)
+    monkeypatch.setenv("HEALTHDECK_REPORT", str(tmp_path / "latest.json"))  # none: the store alone
+    monkeypatch.setenv("HEALTHDECK_HISTORY", store["url"])
+    monkeypatch.setenv("HEALTHDECK_CONFIG", str(store["config"]))
+    at = _page(candidate=candidate.run_key)
+    assert at.selectbox(key="base").value == release.run_key  # the last release by default
+    cli = _review(capsys, "--history", store["url"], "--config", str(store["config"]))
+    assert offered[-1] == cli
+    # the baseline is headed with the verdict its gate stored, as its picker label says
+    gated = store["gated"]["status"]
+    assert f"Baseline: {gated}" in [h.value for h in at.subheader]
+    assert "The verdict `healthdeck gate` gave this run." in [c.value for c in at.caption]
+    assert at.selectbox(key="base").format_func(release.run_key).endswith(f" · {gated}")
+    conditions = at.dataframe[0].value
+    assert list(conditions["status"]) == [c["status"] for c in store["gated"]["conditions"]]
+    # a baseline never gated: evaluated here, and labelled so
+    at = _page(candidate=candidate.run_key, base=first.run_key)  # a pasted link, outside the window
+    assert at.selectbox(key="base").value == first.run_key
+    assert not at.exception
+    assert "The checklist evaluated here: this run was never gated." in [c.value for c in at.caption]
+    names = list(at.dataframe[0].value["condition"])
+    assert "health report is current" not in names and "report age" not in names
+    cli = _review(
+        capsys,
+        "--history",
+        store["url"],
+        "--config",
+        str(store["config"]),
+        "--baseline",
+        f"run:{first.run_key}",
+    )
+    assert offered[-1] == cli
