@@ -87,6 +87,20 @@ def conditions_table(verdict: dict) -> list[dict]:
             for c in verdict["conditions"] for label, actual, threshold in [condition_figures(c)]]  # fmt: skip
 
 
+def run_shown(ctx: Ctx, what: str) -> None:
+    """Say which run `what` (the verdict, cards, tables) come from when the trends show another scope:
+    the branch filter moves the trends, while those show the report's one run."""
+    if not ctx.report or not ctx.history_ok:
+        return  # no trends: nothing to tell apart
+    branch = ctx.summary.get("branch")
+    if ctx.branch is not None and ctx.branch == branch:
+        return
+    sha = ctx.summary.get("git_sha") or ctx.summary.get("run_key") or "unknown"
+    where = f" on {md(branch, code=True)}" if branch else ""
+    trends = f"branch {md(ctx.branch, code=True)}" if ctx.branch else "all branches"
+    st.caption(f"{what}: the report's run ({md(sha, code=True)}{where}); trends: {trends}.")
+
+
 def provenance(ctx: Ctx) -> None:
     s = ctx.summary
     if not s:

@@ -203,3 +203,37 @@ def test_the_page_offers_the_same_markdown(store, tmp_path, monkeypatch, capsys)
         f"run:{first.run_key}",
     )
     assert offered[-1] == cli
+
+
+def test_the_cards_say_which_run_they_show_when_the_trends_show_another_branch(
+    store, tmp_path, monkeypatch
+) -> None:
+    """The branch filter moves the trends; the verdict, cards and tables stay on the report's run, and
+    a caption says so whenever that run is not on the chosen branch."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    candidate = store["runs"][-1]  # the project's newest run: the report shown without a report file
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HEALTHDECK_REPORT", str(tmp_path / "latest.json"))
+    monkeypatch.setenv("HEALTHDECK_HISTORY", store["url"])
+    monkeypatch.setenv("HEALTHDECK_CONFIG", str(store["config"]))
+    shown = f"the report's run (`{candidate.short_sha}` on `feature`)"
+    for page, what in (
+        ("overview", "Verdict and cards"),
+        ("tests", "Tables"),
+        ("coverage", "Tables"),
+        ("lint", "Tables"),
+    ):
+        at = AppTest.from_file(APP, default_timeout=60)
+        if page != "overview":
+            at.switch_page(f"app_pages/{page}.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.selectbox(key="branch").value == "main"  # trends start on the default branch
+        assert f"{what}: {shown}; trends: branch `main`." in [c.value for c in at.caption], page
+        at.selectbox(key="branch").set_value("all branches").run()
+        assert f"{what}: {shown}; trends: all branches." in [c.value for c in at.caption], page
+        at.selectbox(key="branch").set_value("feature").run()
+        assert not [c.value for c in at.caption if c.value.startswith(f"{what}: ")], page  # the same run

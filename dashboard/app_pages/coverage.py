@@ -7,7 +7,7 @@ import streamlit as st
 
 from healthdeck.dashboard import charts, data
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import md, missing, trend_chart, trends
+from healthdeck.dashboard.widgets import md, missing, run_shown, trend_chart, trends
 
 PERCENT = st.column_config.NumberColumn(format="%.2f %%")
 POINTS = st.column_config.NumberColumn(format="%+.2f pts")
@@ -20,6 +20,7 @@ def render(ctx: Ctx) -> None:
         missing("coverage", "Give coverage.py XML/JSON/.coverage to `healthdeck collect --coverage`.")
         return
     lanes = list(ctx.src.config.lanes)
+    run_shown(ctx, "Tables")
     if ctx.history_ok:
 
         def draw(view: charts.View) -> None:

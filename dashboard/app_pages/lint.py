@@ -7,7 +7,7 @@ import streamlit as st
 
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import chart, missing, trend_chart, trends
+from healthdeck.dashboard.widgets import chart, missing, run_shown, trend_chart, trends
 from healthdeck.reports.failures import number
 from healthdeck.reports.render.md import located
 
@@ -20,6 +20,7 @@ def render(ctx: Ctx) -> None:
     ruff = ctx.summary.get("ruff")
     comp = ctx.summary.get("compileall")
     if ctx.history_ok and (ruff or comp):
+        run_shown(ctx, "Tables")
         trends(ctx, lambda view: _trends(ctx, view))
     if not ruff:
         missing(

@@ -21,6 +21,7 @@ from healthdeck.dashboard.widgets import (
     openapi_changes,
     pct,
     provenance,
+    run_shown,
     trend_chart,
     trends,
     verdict_banner,
@@ -147,6 +148,7 @@ def render(ctx: Ctx) -> None:
     st.title("Release health")
     verdict_banner(ctx)
     provenance(ctx)
+    run_shown(ctx, "Verdict and cards")
     if ctx.report:
         kpis(ctx)
         downloads(ctx)

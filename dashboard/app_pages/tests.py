@@ -11,7 +11,7 @@ import streamlit as st
 
 from healthdeck.dashboard import charts, data, triage_charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import chart, md, missing, trend_chart, trends
+from healthdeck.dashboard.widgets import chart, md, missing, run_shown, trend_chart, trends
 from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.history.trends import CaseHistory, case_history
@@ -219,6 +219,7 @@ def render(ctx: Ctx) -> None:
         return
     suites = list(tests)
     details = ctx.details.get("tests") or {}
+    run_shown(ctx, "Tables")
     if ctx.history_ok:
         threshold = ctx.src.config.gates.pass_rate_min.get(ctx.smoke)
         trends(ctx, lambda view: trend_chart(
