@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,22 @@ def test_a_project_without_guardian_or_an_api_sees_neither(monkeypatch, passing)
     assert "ruff findings (all)" in labels or "ruff findings (prod lanes)" in labels
     assert not any("Guardian" in i.value for i in at.info)
     assert not any("OpenAPI" in e.label for e in at.expander)
+    # nor on any other page: no element of the Tests, Coverage, Lint or Review page names either
+    for page in ("tests", "coverage", "lint", "review"):
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        shown = list(_texts(at.main))
+        assert shown and not [t for t in shown if "Guardian" in t or "OpenAPI" in t], page
+
+
+def _texts(node) -> Iterator[str]:
+    """The value and label of every element under `node`, nested ones too."""
+    for name in ("value", "label"):
+        try:
+            found = getattr(node, name, None)
+        except Exception:  # a block has no value of its own
+            found = None
+        if isinstance(found, str):
+            yield found
+    for child in getattr(node, "children", {}).values():
+        yield from _texts(child)
