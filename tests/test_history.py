@@ -344,3 +344,18 @@ def test_import_git_keeps_the_verdict_the_committed_report_carries(tmp_path, mon
     [stored] = store.runs()
     assert stored.verdict == "GO"
     store.close()
+
+
+def test_a_tag_baseline_without_the_tag_in_a_clone_uses_the_runs_recorded_at_it(tmp_path) -> None:
+    """A fresh runner or the dashboard host has the store but not the tag: `tag:NAME` finds the newest
+    run recorded at that release (its tag, or a `git describe` that is exactly it), not nothing."""
+    store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    store.append({**_summary(100, "a" * 40, "main", cov=80), "tag": "v1.0"})
+    store.append({**_summary(200, "b" * 40, "main", cov=81), "version": "v1.1"})
+    store.append(_summary(300, "c" * 40, "main", cov=82), run_key="current")
+    current = store.run("current")
+    elsewhere = tmp_path / "not-a-clone"
+    elsewhere.mkdir()
+    assert resolve_baseline(store, "tag:v1.0", current, repo=elsewhere).git_sha == "a" * 40
+    assert resolve_baseline(store, "tag:v1.1", current, repo=elsewhere).git_sha == "b" * 40
+    assert resolve_baseline(store, "tag:v9", current, repo=elsewhere) is None

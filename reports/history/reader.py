@@ -333,6 +333,14 @@ class HistoryReader:
                            "ORDER BY runs.ts DESC, runs.id DESC LIMIT 1", params)  # fmt: skip
         return run_from_row(rows[0]) if rows else None
 
+    def latest_for_tag(self, tag: str, project: str | None = None) -> Run | None:
+        """The newest run recorded at release tag `tag` (its `tag`, or a `git describe` that is exactly it)."""
+        params: dict = {"tag": tag}
+        conditions = ["(runs.tag = :tag OR runs.version = :tag)", *_run_filters(params, project=project)]
+        rows = self._query(f"SELECT {RUN_COLUMNS} FROM runs{_where(conditions)} "
+                           "ORDER BY runs.ts DESC, runs.id DESC LIMIT 1", params)  # fmt: skip
+        return run_from_row(rows[0]) if rows else None
+
     def report(self, run: Run | int) -> dict | None:
         """The full report stored with the run (None for runs recorded before reports were stored)."""
         run_id = run.id if isinstance(run, Run) else run

@@ -39,7 +39,8 @@ def resolve_baseline(
         candidates = store.runs(branch=value, before_ts=until, limit=2, project=project)
     elif kind == "tag" and value:
         sha = _git_rev(repo, value)
-        found = store.latest_for_sha(sha, project) if sha else None
+        # without the tag in a clone (a fresh runner, the dashboard host): the runs recorded at it
+        found = store.latest_for_sha(sha, project) if sha else store.latest_for_tag(value, project)
         return found if found and found.run_key != exclude else None
     elif kind == "sha" and value:
         found = store.latest_for_sha(value, project)
@@ -55,10 +56,13 @@ def resolve_baseline(
 def _git_rev(repo: str | Path, ref: str) -> str | None:
     import subprocess  # here: only a tag: baseline runs git
 
-    done = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    except OSError:  # no git on this host (a dashboard container): the store's own tags answer
+        return None
     return done.stdout.strip() or None
 
 
