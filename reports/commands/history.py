@@ -15,6 +15,7 @@ from ..errors import InputError, UsageError
 from ..history.importers import import_dir, import_git
 from ..reading import open_history, open_store_for, project_in_store, store_url
 from ..render.md import display_covered
+from ..render.triage import short
 from ..stamp import resolve_project
 from .badge import smoke_suite
 
@@ -123,10 +124,6 @@ def format_history(rows: list[dict]) -> str:
         text = {"rate": f"{value * 100:+.2f}", "pct": f"{value:+.2f}", "int": f"{value:+.0f}"}[kind]
         return "0" if text.lstrip("+-").strip("0.") == "" else text  # never "-0.00"
 
-    def fit(text: str | None, width: int) -> str:
-        text = text or "—"
-        return text if len(text) <= width else text[: width - 1] + "…"
-
     projects = {r["project"] for r in rows}
     by_project = len(projects) > 1  # --all-projects: which project each row is
 
@@ -140,8 +137,8 @@ def format_history(rows: list[dict]) -> str:
     for r in rows:
         mark = "~" if r["approximate"] else " "
         lines.append(
-            (f"{fit(r['project'], 16):<16} " if by_project else "")
-            + f"{r['time']:<16} {r['git_sha'] or '—':<8} {fit(r['branch'], 14):<14} "
+            (f"{short(r['project'] or '—', 16):<16} " if by_project else "")
+            + f"{r['time']:<16} {r['git_sha'] or '—':<8} {short(r['branch'] or '—', 14):<14} "
             f"{fmt(r['smoke_pass_rate'], 'rate'):>8}{mark} {fmt_delta(r['smoke_pass_rate_delta'], 'rate'):>7} "
             f"{fmt(r['coverage'], 'pct'):>9} {fmt_delta(r['coverage_delta'], 'pct'):>7} "
             f"{fmt(r['ruff'], 'int'):>6} {fmt_delta(r['ruff_delta'], 'int'):>6} {fmt(r['compileall'], 'int'):>7} "
