@@ -120,6 +120,25 @@ def _clean_artifacts(folder: Path) -> tuple[Path, Path]:
     return folder / "ruff.json", folder / "compileall.txt"
 
 
+def _healthy_inputs(folder: Path) -> list[str]:
+    """`collect` arguments for a run every checklist item passes, but the OpenAPI item (dropped)."""
+    ruff, compileall = _clean_artifacts(folder)
+    return [
+        "--junit",
+        f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}",
+        "--ruff",
+        str(ruff),
+        "--compileall",
+        str(compileall),
+    ]
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return done.stdout.strip()
+
+
 def test_complete_healthy_run_is_go(empty_project, tmp_path, capsys) -> None:
     ruff, compileall = _clean_artifacts(tmp_path)
     head = tmp_path / "head.yaml"
@@ -208,30 +227,16 @@ def test_no_prod_lanes_means_the_whole_tree() -> None:
 
 
 def test_report_current_follows_the_checkout(tmp_path, monkeypatch, capsys) -> None:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True
-        ).stdout
-
-    git("init", "-q", "-b", "main")
+    _git(tmp_path, "init", "-q", "-b", "main")
     (tmp_path / "pyproject.toml").write_text("[tool.healthdeck.gates]\nopenapi_breaking_max = false\n")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "one")
+    _git(tmp_path, "commit", "-q", "--allow-empty", "-m", "one")
     for var in ("GITHUB_SHA", "CI_COMMIT_SHA", "GITHUB_REF_NAME", "GITHUB_HEAD_REF"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
-    ruff, compileall = _clean_artifacts(tmp_path)
-    args = [
-        "--junit",
-        f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}",
-        "--ruff",
-        str(ruff),
-        "--compileall",
-        str(compileall),
-    ]
-    assert _run("collect", "-q", *args) == EXIT_OK
+    assert _run("collect", "-q", *_healthy_inputs(tmp_path)) == EXIT_OK
     assert _run("gate") == EXIT_OK
     assert "PASS     health report is current" in capsys.readouterr().out
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "two")
+    _git(tmp_path, "commit", "-q", "--allow-empty", "-m", "two")
     assert _run("gate", "--no-write") == EXIT_NO_GO
     printed = capsys.readouterr().out
     assert (
@@ -341,8 +346,7 @@ def test_a_pull_request_run_is_current_on_its_merge_commit(tmp_path, monkeypatch
     head: the report made in that job is current for that checkout, and for nothing else."""
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                              capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+        return _git(tmp_path, *args)
 
     git("init", "-q", "-b", "main")
     (tmp_path / "pyproject.toml").write_text("[tool.healthdeck.gates]\nopenapi_breaking_max = false\n")
@@ -364,16 +368,7 @@ def test_a_pull_request_run_is_current_on_its_merge_commit(tmp_path, monkeypatch
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
     monkeypatch.setenv("GITHUB_SHA", merge)
     monkeypatch.chdir(tmp_path)
-    ruff, compileall = _clean_artifacts(tmp_path)
-    args = [
-        "--junit",
-        f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}",
-        "--ruff",
-        str(ruff),
-        "--compileall",
-        str(compileall),
-    ]
-    assert _run("collect", "-q", *args) == EXIT_OK
+    assert _run("collect", "-q", *_healthy_inputs(tmp_path)) == EXIT_OK
     report = json.loads((tmp_path / "docs/audits/health/latest.json").read_text())
     assert (report["summary"]["git_sha_full"], report["summary"]["merge_sha"]) == (head, merge)
     assert _run("gate", "--no-write") == EXIT_OK
