@@ -144,17 +144,8 @@ def _append(store: HistoryStore, data: object, key: str, source: str, result: Im
         is None
     ):
         result.already += 1
-        return
-    result.imported += 1
-    details = (full or {}).get("details")
-    verdict = details.get("verdict") if isinstance(details, dict) else None
-    status = summary.get("verdict")
-    if (
-        status in ("GO", "NO-GO", "INCOMPLETE")
-        and isinstance(verdict, dict)
-        and verdict.get("status") == status
-    ):
-        store.set_verdict(key, status, verdict)  # a gated report keeps the gate's verdict
+    else:
+        result.imported += 1
 
 
 def import_dir(store: HistoryStore, folder: str | Path, project: str | None = None) -> ImportResult:

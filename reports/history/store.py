@@ -203,6 +203,21 @@ def open_store(
     return HistoryStore(url, readonly=readonly, project=project, lock_timeout=lock_timeout)
 
 
+def _gated(summary: dict, report: dict | None) -> dict:
+    """The verdict columns of a report that `healthdeck gate` already decided (an imported, committed
+    report): the run keeps the gate's verdict and conditions. A run `collect` records has none yet."""
+    details = (report or {}).get("details")
+    verdict = details.get("verdict") if isinstance(details, dict) else None
+    status = summary.get("verdict")
+    if (
+        status in ("GO", "NO-GO", "INCOMPLETE")
+        and isinstance(verdict, dict)
+        and verdict.get("status") == status
+    ):
+        return {"verdict": status, "verdict_json": json.dumps(verdict)}
+    return {}
+
+
 class HistoryStore(HistoryReader):
     _lock_error = sa.exc.OperationalError
     _db_errors = (sa.exc.SQLAlchemyError,)
@@ -329,6 +344,7 @@ class HistoryStore(HistoryReader):
         cause_rows = [{"suite": s, "cause_id": c, "signature": sig, "count": n} for s, c, sig, n in causes]
         timed = [{"suite": s, "test_id": t, "seconds": x} for s, t, x in durations]
         body = encode_report(report) if report is not None else None
+        row.update(_gated(summary, report))
 
         def work(conn: Connection) -> int | None:
             if conn.execute(sa.select(runs.c.id).where(runs.c.run_key == key)).first():
