@@ -163,8 +163,14 @@ class Config(NamedTuple):
 
     @property
     def report_path(self) -> Path:
-        """`latest.json` in `out`: the report file, and where `git:REF` baselines find it in a commit."""
+        """`latest.json` in `out`, relative to the working directory (as messages name it)."""
         return self.out_path / "latest.json"
+
+    @property
+    def committed_report(self) -> Path:
+        """Where `git:REF` baselines find the report in a commit: `report_path`, made absolute so the
+        repository-relative path comes out the same from any folder."""
+        return self.report_path.resolve()
 
     @property
     def root_path(self) -> Path:

@@ -76,7 +76,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
         found: Baseline | Literal["look up"] | None = "look up"
         if file_baseline(args, config):  # a report file can still say what is new, fixed or still failing
             found = baseline_for(
-                report, None, spec, config.root_path, committed_report=config.report_path.resolve()
+                report, None, spec, config.root_path, committed_report=config.committed_report
             )
             note_missing_baseline(report, spec, found)
             triage(report, collected, None, found, config, causes)
@@ -112,7 +112,7 @@ def record(
     store = open_history(store_url(args, config, out), project=s["project"], lock_timeout=timeout)
     try:
         baseline = baseline_for(
-            report, store, spec, config.root_path, committed_report=config.report_path.resolve()
+            report, store, spec, config.root_path, committed_report=config.committed_report
         )
         note_missing_baseline(report, spec, baseline)
         triage(report, collected, store, baseline, config, causes)
@@ -152,7 +152,7 @@ def checklist_preview(
     the baseline triage `found`. Without history only a report:/git: baseline can answer the baseline
     questions."""
     ctx = context(
-        report, store, spec, config.root_path, committed_report=config.report_path.resolve(), found=found
+        report, store, spec, config.root_path, committed_report=config.committed_report, found=found
     )
     return decide(ctx, config)
 

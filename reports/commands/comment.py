@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     reading = open_reading(args, local)
     try:
         text = cmd_comment(
-            reading, baseline=args.baseline, link=args.link, committed_report=local.report_path.resolve()
+            reading, baseline=args.baseline, link=args.link, committed_report=local.committed_report
         )
     finally:
         reading.close()
@@ -77,7 +77,7 @@ def cmd_comment(
     verdict = (report.get("details") or {}).get("verdict") if report["summary"].get("verdict") else None
     spec = baseline or compared_with(report) or config.gates.baseline
     ctx = context(report, reading.store, spec, project=reading.project,
-                  committed_report=committed_report or config.report_path.resolve())  # fmt: skip
+                  committed_report=committed_report or config.committed_report)  # fmt: skip
     return render_comment(
         ctx.summary, report.get("details") or {}, verdict=verdict,
         baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_report_file(reading)
         verdict = cmd_gate(reading, baseline=args.baseline, junit=args.junit_xml, write=not args.no_write,
-                           committed_report=local.report_path.resolve())  # fmt: skip
+                           committed_report=local.committed_report)  # fmt: skip
     finally:
         reading.close()
     return EXIT_NO_GO if verdict["blocks"] else EXIT_GO
@@ -52,7 +52,7 @@ def cmd_gate(
     config, report = reading.config, reading.report
     spec = baseline or compared_with(report) or config.gates.baseline
     ctx = context(report, reading.store, spec, project=reading.project,
-                  committed_report=committed_report or config.report_path.resolve())  # fmt: skip
+                  committed_report=committed_report or config.committed_report)  # fmt: skip
     verdict = decide(ctx, config)
     print(f"checklist: {verdict['checklist']}", file=out)
     for c in verdict["conditions"]:
