@@ -21,13 +21,16 @@ st.set_page_config(
 SOURCE = data.source()
 REPORT = context.report_for_pages(SOURCE)
 PAGES = [
+    # Streamlit serves the default page at `/` only; the hidden twin makes a pasted `/overview` link open
+    # the same page instead of a "Page not found" dialog. The two need distinct url_paths.
     st.Page(
         "app_pages/overview.py",
         title="Overview",
         icon=":material/monitor_heart:",
-        url_path="overview",
+        url_path="home",
         default=True,
     ),
+    st.Page("app_pages/overview.py", title="Overview", url_path="overview", visibility="hidden"),
     st.Page("app_pages/tests.py", title="Tests", icon=":material/science:", url_path="tests"),
     st.Page("app_pages/coverage.py", title="Coverage", icon=":material/shield:", url_path="coverage"),
     st.Page("app_pages/lint.py", title="Lint", icon=":material/cleaning_services:", url_path="lint"),

@@ -141,10 +141,17 @@ def test_no_request_leaves_the_dashboard_host(server, page) -> None:
     assert hosts <= {urlsplit(server).hostname, "data", "blob"}, hosts
 
 
-def test_overview_has_its_own_path(server, page) -> None:
-    page.goto(f"{server}/overview")
-    ready(page)
+def test_overview_has_its_own_path(server, page, shots) -> None:
+    """A pasted `/overview?…` link opens the overview with its filters, not Streamlit's "Page not found"
+    dialog over a redirect to `/`."""
+    page.goto(f"{server}/overview?window=30d")
+    ready(page, charts=3)
     assert page.get_by_role("heading", name="Release health").count() == 1
+    assert page.get_by_role("dialog").count() == 0
+    assert "not found" not in page.locator("body").inner_text().lower()
+    assert urlparse(page.url).path.endswith("/overview")
+    assert _query(page).get("window") == "30d"
+    page.screenshot(path=str(shots / "overview-path.png"))
 
 
 def test_dark_theme(server, browser, shots) -> None:
