@@ -41,9 +41,9 @@ def cmd_badge(config: Config, report: dict, out: Path) -> list[Path]:
     cov = (s.get("coverage") or {}).get("percent")
     verdict = s.get("verdict")
     badges = {
-        "smoke": (smoke_label(suite), percent(rate, 1).replace(" ", "") if rate is not None else "unknown",
+        "smoke": (smoke_label(suite), percent(rate).replace(" ", "") if rate is not None else "unknown",
                   color_for(rate, config.badge_thresholds["pass_rate"])),
-        "coverage": ("coverage", f"{display_covered(cov, 1)}%" if cov is not None else "unknown",
+        "coverage": ("coverage", f"{display_covered(cov, config.coverage_precision)}%" if cov is not None else "unknown",
                      color_for(cov, config.badge_thresholds["coverage"])),
         "verdict": ("release", verdict or "not gated",
                     {"GO": "green", "NO-GO": "red", "INCOMPLETE": "yellow"}.get(verdict or "", "grey")),
