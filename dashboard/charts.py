@@ -192,10 +192,10 @@ def newest(frame: pd.DataFrame, limit: int = MAX_RAW) -> pd.DataFrame:
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, marks: Iterable[Marks] = (),
-            top: float | None = None) -> go.Figure:  # fmt: skip
+            top: float | None = None, drawn: pd.Series | None = None) -> go.Figure:  # fmt: skip
     """Title, size, legend, axes and `marks` in one layout update: plotly re-validates the whole layout
     on every update, which was a tenth of the overview's first load at 10 000 runs. A "count" axis
-    shows whole numbers (`top`: its highest value)."""
+    shows whole numbers (`top`: its highest value); `drawn`: the times on the x axis."""
     yaxis: dict = {"title": {"text": label(y_title)}}
     if unit == "%":
         yaxis["ticksuffix"] = " %"
@@ -207,11 +207,22 @@ def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, 
         height=320,
         hovermode="x unified",
         legend={"orientation": "h", "y": -0.2},
-        xaxis={"hoverformat": "%Y-%m-%d (UTC)" if view == "daily" else "%Y-%m-%d %H:%M UTC"},
+        xaxis={"hoverformat": "%Y-%m-%d (UTC)" if view == "daily" else "%Y-%m-%d %H:%M UTC", **_one_day(drawn)},
         yaxis=yaxis,
         **_marked(fig, marks),
     )
     return fig
+
+
+def _one_day(drawn: pd.Series | None) -> dict:
+    """A time axis around a single instant: plotly would spread one point over a millisecond and tick
+    it in fractions of a second; a day either side, ticked by date, reads as what it is."""
+    if drawn is None or drawn.empty or drawn.nunique() > 1:
+        return {}
+    day, one = utc_axis(drawn).iloc[0].floor("D"), pd.Timedelta(days=1)
+    # labels centred on their day ("period"), so the point sits under its own date, not the next midnight's
+    return {"range": [(day - one).isoformat(), (day + 2 * one).isoformat()], "dtick": 86_400_000,
+            "tickformat": "%Y-%m-%d", "ticklabelmode": "period"}  # fmt: skip
 
 
 def _whole_numbers(top: float | None) -> dict:
@@ -293,13 +304,14 @@ def _why_sparse(frame: pd.DataFrame, columns: Sequence[str], scope: str) -> Mark
     for column in columns:
         n = int(frame[column].notna().sum()) if column in frame else 0
         if n == 0:
-            notes.append(f"{column}: no run in {scope}")
+            notes.append(label(f"{column}: no run in {scope}"))
         elif n == 1:
             when = frame.loc[frame[column].notna(), "time"].iloc[0]
-            notes.append(f"{column}: one run in {scope} ({when:%Y-%m-%d}); a trend needs two")
+            notes.append(label(f"{column}: one run in {scope} ({when:%Y-%m-%d})") + "<br>a trend needs two")
     if not notes:
         return [], []
-    return [], [{"text": "<br>".join(labels(notes)), "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+    # below the middle, where plotly centres a lone point; one short line each, so a half-width chart holds it
+    return [], [{"text": "<br>".join(notes), "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.15,
                  "showarrow": False, "font": {"size": 13}, "bgcolor": "rgba(128,128,128,0.12)"}]  # fmt: skip
 
 
@@ -373,7 +385,7 @@ def trend(
     drawn = frame["time"] if view == "daily" else newest(frame)["time"]
     marks = [_why_sparse(frame, columns, scope), _release_marks(releases, drawn),
              *(guide(y, text) for y, text in guides)]  # fmt: skip
-    return _layout(fig, title, y_title, unit, view, marks=marks, top=top)
+    return _layout(fig, title, y_title, unit, view, marks=marks, top=top, drawn=drawn)
 
 
 def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], threshold: float | None, *,
@@ -429,7 +441,7 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
             ))  # fmt: skip
     top = float(data[[r for r in rules if r in data]].fillna(0).sum(axis=1).max()) if len(data) else None
     return _layout(fig, "ruff findings by rule", "findings", "count", view,
-                   marks=[_release_marks(releases, data["time"])], top=top)  # fmt: skip
+                   marks=[_release_marks(releases, data["time"])], top=top, drawn=data["time"])  # fmt: skip
 
 
 def top_bars(names: Sequence[str], values: Sequence[float], title: str, color: str = SERIES[0]) -> go.Figure:

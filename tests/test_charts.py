@@ -96,6 +96,18 @@ def test_an_empty_or_one_run_series_says_why() -> None:
     assert not any("unit" in a.text for a in fig.layout.annotations)
 
 
+def test_a_single_run_gets_a_day_either_side_ticked_by_date() -> None:
+    """plotly spreads one point over a millisecond and ticks it "22:18:46.9995"; the axis says the date."""
+    frame = _store_like(1, pd.Timedelta(days=1))
+    for view in charts.VIEWS:
+        axis = charts.pass_rate_trend(frame, ["unit"], 0.95, view=view).layout.xaxis
+        low, high = (pd.Timestamp(t) for t in axis.range)
+        run = frame["time"].iloc[0].tz_convert(None)
+        assert high - low == pd.Timedelta(days=3) and low < run < high and axis.tickformat == "%Y-%m-%d", view
+    two = _store_like(2, pd.Timedelta(days=1))
+    assert charts.pass_rate_trend(two, ["unit"], 0.95).layout.xaxis.range is None
+
+
 def test_count_axes_show_whole_numbers() -> None:
     frame = _store_like(40, pd.Timedelta(days=40)).assign(failures=[0] * 39 + [1])
     fig = charts.count_trend(frame, ["failures"], "compileall failures", "files")
