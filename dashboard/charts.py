@@ -207,7 +207,10 @@ def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, 
         height=320,
         hovermode="x unified",
         legend={"orientation": "h", "y": -0.2},
-        xaxis={"hoverformat": "%Y-%m-%d (UTC)" if view == "daily" else "%Y-%m-%d %H:%M UTC", **_one_day(drawn)},
+        xaxis={
+            "hoverformat": "%Y-%m-%d (UTC)" if view == "daily" else "%Y-%m-%d %H:%M UTC",
+            **_one_day(drawn),
+        },
         yaxis=yaxis,
         **_marked(fig, marks),
     )
@@ -315,17 +318,26 @@ def _why_sparse(frame: pd.DataFrame, columns: Sequence[str], scope: str) -> Mark
                  "showarrow": False, "font": {"size": 13}, "bgcolor": "rgba(128,128,128,0.12)"}]  # fmt: skip
 
 
-def _release_marks(releases: Sequence[Release], drawn: pd.Series, limit: int = 12) -> Marks:
-    """Releases within the drawn times as dotted vertical lines labelled with their tag (the newest `limit`)."""
+def _release_marks(
+    releases: Sequence[Release], drawn: pd.Series, limit: int = 12, gap: float = 0.03
+) -> Marks:
+    """Releases within the drawn times as dotted vertical lines labelled with their tag (the newest `limit`).
+    A tag closer than `gap` of the axis to a newer labelled one keeps its line but not its label, which
+    would print over the other."""
     if drawn.empty:
         return [], []
     first, last = drawn.min(), drawn.max()
     shown = [r for r in releases if first <= r.time <= last][-limit:]
     shapes = [{"type": "line", "x0": r.time.isoformat(), "x1": r.time.isoformat(), "xref": "x", "y0": 0, "y1": 1,
                "yref": "paper", "line": {"color": RELEASE, "dash": "dot", "width": 1}} for r in shown]  # fmt: skip
+    room = (last - first) * gap
+    labelled: list[Release] = []
+    for r in reversed(shown):
+        if not labelled or labelled[-1].time - r.time >= room:
+            labelled.append(r)
     notes = [{"x": r.time.isoformat(), "xref": "x", "y": 1, "yref": "paper", "text": label(r.tag), "showarrow": False,
               "textangle": -90, "xanchor": "right", "yanchor": "top", "font": {"size": 10, "color": RELEASE}}
-             for r in shown]  # fmt: skip
+             for r in reversed(labelled)]  # fmt: skip
     return shapes, notes
 
 

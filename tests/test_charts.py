@@ -124,6 +124,11 @@ def test_releases_are_marked_on_trend_lines() -> None:
     fig = charts.coverage_trend(frame, [], 80, releases=tags)
     assert [a.text for a in fig.layout.annotations if a.text.startswith("v")] == ["v1.50.0", "v1.150.0"]
     assert sum(s.line.dash == "dot" for s in fig.layout.shapes) == 2
+    # a tag a few hours before a newer one keeps its line, not a label printed over the newer one's
+    crowded = [*tags, charts.Release(frame["time"].iloc[152], "v1.152.0")]
+    fig = charts.coverage_trend(frame, [], 80, releases=crowded)
+    assert [a.text for a in fig.layout.annotations if a.text.startswith("v")] == ["v1.50.0", "v1.152.0"]
+    assert sum(s.line.dash == "dot" for s in fig.layout.shapes) == 3
     # each run draws the newest runs only: no release outside them is marked
     fig = charts.coverage_trend(_store_like(2_000, pd.Timedelta(days=90)), [], 80, view="each run",
                                 releases=[charts.Release(pd.Timestamp("2026-08-10", tz="UTC"), "v1.0.0")])  # fmt: skip
