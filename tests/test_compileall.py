@@ -79,4 +79,4 @@ def test_the_comment_names_the_files_that_do_not_compile(tmp_path, capsys) -> No
     row = next(
         line for line in capsys.readouterr().out.splitlines() if line.startswith("| compileall failures")
     )
-    assert f"| {want} |" in row and "`dateutil/easter.py`:55" in row and f"and {want - 3} more" in row
+    assert f"| {want} |" in row and "`dateutil/easter.py:55`" in row and f"and {want - 3} more" in row

@@ -119,9 +119,7 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
                          "whole tree" + _first_findings(details, ())])  # fmt: skip
     broken = (details.get("compileall") or {}).get("failures") or []
     if broken:  # what an author fixes first: the files that do not even compile
-        where = ", ".join(
-            f"{code(f['path'] or f['message'])}" + (f":{f['line']}" if f["line"] else "") for f in broken[:3]
-        )
+        where = ", ".join(code(located(f) if f["path"] else f["message"]) for f in broken[:3])
         more = f" and {len(broken) - 3} more" if len(broken) > 3 else ""
         rows.append(["compileall failures", str(len(broken)), where + more])
     api = s.get("openapi")
