@@ -154,21 +154,13 @@ def latest(folder: Path, url: str, config: Path) -> None:
     import io
 
     from healthdeck.reports.cli import main
-    from healthdeck.reports.demo.history import DATEUTIL
+    from healthdeck.reports.demo.history import DATEUTIL, environment
 
-    saved = {k: os.environ.get(k) for k in ("GITHUB_REF_NAME", "GITHUB_SHA", "SOURCE_DATE_EPOCH")}
-    os.environ.update(GITHUB_REF_NAME="main", GITHUB_SHA="d" * 40, SOURCE_DATE_EPOCH=str(int(time.time())))
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            code = main(["collect", "-q", "--config", str(config), "--out", str(folder), "--history", url,
-                         "--junit", f"unit={DATEUTIL / 'unit.junit.xml.gz'}", "--coverage", str(DATEUTIL / "coverage.xml.gz"),
-                         "--ruff", str(DATEUTIL / "ruff.json.gz"), "--compileall", str(DATEUTIL / "compileall.txt")])  # fmt: skip
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    ci = environment(GITHUB_REF_NAME="main", GITHUB_SHA="d" * 40, SOURCE_DATE_EPOCH=str(int(time.time())))
+    with ci, contextlib.redirect_stdout(io.StringIO()):
+        code = main(["collect", "-q", "--config", str(config), "--out", str(folder), "--history", url,
+                     "--junit", f"unit={DATEUTIL / 'unit.junit.xml.gz'}", "--coverage", str(DATEUTIL / "coverage.xml.gz"),
+                     "--ruff", str(DATEUTIL / "ruff.json.gz"), "--compileall", str(DATEUTIL / "compileall.txt")])  # fmt: skip
     if code != 0:
         raise SystemExit(f"healthdeck collect failed ({code}) on the bundled samples")
 

@@ -56,7 +56,8 @@ class DemoError(Exception):
 
 
 @contextlib.contextmanager
-def _env(**values: str) -> Iterator[None]:
+def environment(**values: str) -> Iterator[None]:
+    """os.environ with `values` set for the block, restored after it (a collect reads CI variables)."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -180,7 +181,7 @@ def build(out: Path, runs: int = 30, progress: bool = True) -> Path:
                         "--guardian-strict",
                         str(work / "strict.jsonl"),
                     ]
-            with _env(
+            with environment(
                 SOURCE_DATE_EPOCH=str(now - age),
                 GITHUB_SHA=sha,
                 GITHUB_REF_NAME=branch,
