@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from healthdeck.reports.render.md import display_covered
+
 AGGREGATE_ABOVE = 200  # runs in the window above which trends are drawn per day
 MAX_BUCKETS = 500  # days per trace; a longer window is drawn per week
 MAX_RAW = 500  # the per-run view draws the newest runs only
@@ -514,7 +516,8 @@ def recent_range(values: Sequence[float], unit: str, limit: int = 30) -> str | N
     kept = [v for v in list(values)[-limit:] if v is not None and v == v]
     if len(kept) < 2:
         return None
-    shown = [f"{v:.2f}" if unit == "percent" else f"{v:,.0f}" for v in (min(kept), max(kept))]
+    # display_covered: a run with a failure never reads 100.00 (nor 0.00 with a pass)
+    shown = [display_covered(v, 2) if unit == "percent" else f"{v:,.0f}" for v in (min(kept), max(kept))]
     span = shown[0] if shown[0] == shown[1] else "–".join(shown)
     return f"last {len(kept)} runs {span}{' %' if unit == 'percent' else ''}"
 

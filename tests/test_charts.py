@@ -202,7 +202,7 @@ def test_decisions_over_time_and_recent_range() -> None:
     assert [t.name for t in fig.data] == ["allow", "would_deny"]
     assert charts.recent_range([1, None, float("nan"), 2], "count", limit=3) is None  # one run is no range
     assert (
-        charts.recent_range([50.0, 99.123, 97.5, 99.996], "percent", limit=3) == "last 3 runs 97.50–100.00 %"
+        charts.recent_range([50.0, 99.123, 97.5, 99.996], "percent", limit=3) == "last 3 runs 97.50–99.99 %"
     )
     assert charts.recent_range([1200, 1200], "count") == "last 2 runs 1,200"
 

@@ -104,7 +104,7 @@ def test_the_report_s_configuration_wins_and_is_named(three_runs, tmp_path) -> N
     ctx = at.session_state["healthdeck_ctx"]
     assert ctx.src.config.prod_lanes == report_lanes
     lanes = ctx.summary["ruff"]["count"]["lanes"]
-    assert {m.label: m.value for m in at.metric}["ruff findings (prod lanes)"] == str(
+    assert {m.label: m.value for m in at.metric}["ruff (prod lanes)"] == str(
         sum(lanes[x] for x in report_lanes)
     )
     [label] = [e.label for e in at.expander if e.label.startswith("Configuration in force")]

@@ -121,7 +121,7 @@ def test_a_project_without_guardian_or_an_api_sees_neither(monkeypatch, passing)
     at = _overview(monkeypatch, passing)
     labels = [m.label for m in at.metric]
     assert len(labels) == 3 and not any("Guardian" in label for label in labels), labels
-    assert "ruff findings (all)" in labels or "ruff findings (prod lanes)" in labels
+    assert "ruff (all files)" in labels or "ruff (prod lanes)" in labels
     assert not any("Guardian" in i.value for i in at.info)
     assert not any("OpenAPI" in e.label for e in at.expander)
     # nor on any other page: no element of the Tests, Coverage, Lint or Review page names either

@@ -32,11 +32,13 @@ from healthdeck.reports.render.markdown import render_markdown
 
 def kpis(ctx: Ctx) -> None:
     s, b = ctx.summary, (ctx.baseline.summary if ctx.baseline else {})
-    since = f"vs {md(ctx.baseline.short_sha or 'baseline', code=True)}" if ctx.baseline else None
 
-    def glance(values: pd.Series, unit: str) -> str | None:
-        """What the delta compares with, and the range of the last runs."""
-        return " · ".join(filter(None, [since, charts.recent_range(values, unit)])) or None
+    def card(label: str, value: str, values: pd.Series | None = None, unit: str = "count", **metric) -> None:
+        """A KPI card and, under it, the range of the branch's last runs: inside the card, beside the
+        delta, a narrow card cut it to "vs 6d4c6a0… · la…". The baseline is named in the line above."""
+        st.metric(label, value, border=True, **metric)
+        if values is not None and (recent_range := charts.recent_range(values, unit)):
+            st.caption(recent_range)
 
     guardian = uses_guardian(ctx)  # a project without Guardian gets no Guardian card
     cols = st.columns(4 if guardian else 3)
@@ -49,19 +51,17 @@ def kpis(ctx: Ctx) -> None:
         if tests:
             rate = tests["pass_rate"]
             base = ((b.get("tests") or {}).get(smoke) or {}).get("pass_rate")
-            st.metric(f"{md(smoke)} pass rate", pct(rate * 100 if rate is not None else None),
-                      **change(None if rate is None else rate * 100, None if base is None else base * 100,
-                               unit="percent", higher_is_better=True),
-                      delta_description=glance(recent["rate"] * 100, "percent"), border=True,
-                      help="passed ÷ (passed + failed + errors); the range is the branch's last 30 runs")  # fmt: skip
+            card(f"{md(smoke)} pass rate", pct(rate * 100 if rate is not None else None), recent["rate"] * 100,
+                 "percent", **change(None if rate is None else rate * 100, None if base is None else base * 100,
+                                     unit="percent", higher_is_better=True),
+                 help="passed ÷ (passed + failed + errors); the range is the branch's last 30 runs")  # fmt: skip
         else:
-            st.metric("pass rate", "—", border=True, help="no JUnit input in the latest report")
+            card("pass rate", "—", help="no JUnit input in the latest report")
     with cols[1]:
         cov = (s.get("coverage") or {}).get("percent")
         base = (b.get("coverage") or {}).get("percent")
-        st.metric("coverage", pct(cov), **change(cov, base, unit="percent", higher_is_better=True),
-                  delta_description=glance(recent["coverage"], "percent"), border=True,
-                  help="coverage.py total: statements + branches")  # fmt: skip
+        card("coverage", pct(cov), recent["coverage"], "percent", **change(cov, base, unit="percent", higher_is_better=True),
+             help="coverage.py total: statements + branches; the range is the branch's last 30 runs")  # fmt: skip
     with cols[2]:
         ruff = s.get("ruff")
         lanes = (ruff or {}).get("count", {}).get("lanes")
@@ -70,29 +70,27 @@ def kpis(ctx: Ctx) -> None:
             base_lanes = ((b.get("ruff") or {}).get("count") or {}).get("lanes")
             base = sum(base_lanes.get(lane, 0) for lane in lanes_cfg) if base_lanes is not None else None
             spark = recent[list(lanes_cfg)].sum(axis=1, min_count=1)
-            st.metric("ruff findings (prod lanes)", f"{now:,}", **change(now, base, unit="count", higher_is_better=False),
-                      delta_description=glance(spark, "count"), border=True)  # fmt: skip
+            card("ruff (prod lanes)", f"{now:,}", spark, **change(now, base, unit="count", higher_is_better=False),
+                 help=f"findings in {', '.join(lanes_cfg)}; the range is the branch's last 30 runs")  # fmt: skip
         else:
             total = ruff["count"]["total"] if ruff else None
             base = ((b.get("ruff") or {}).get("count") or {}).get("total")
-            st.metric("ruff findings (all)", "—" if total is None else f"{total:,}",
-                      **change(total, base, unit="count", higher_is_better=False),
-                      delta_description=glance(recent["ruff"], "count"), border=True,
-                      help="per-lane counts need ruff --output-format json and [tool.healthdeck] prod_lanes")  # fmt: skip
+            card("ruff (all files)", "—" if total is None else f"{total:,}", recent["ruff"],
+                 **change(total, base, unit="count", higher_is_better=False),
+                 help="per-lane counts need ruff --output-format json and [tool.healthdeck] prod_lanes")  # fmt: skip
     if not guardian:
         return
     with cols[3]:
         g = s.get("guardian") or {}
         if g.get("permissive"):
-            st.metric("Guardian would-deny → deny",
-                      f"{compact(g['permissive']['would_deny'])} → {compact(g['strict']['denied'])}",
-                      f"{g['new_in_strict']} new in strict", delta_color="inverse" if g["new_in_strict"] else "off",
-                      delta_arrow="auto" if g["new_in_strict"] else "off",
-                      delta_description=charts.recent_range(recent["denied"], "count"), border=True,
-                      help=f"permissive would-deny {g['permissive']['would_deny']:,} → strict rehearsal deny "
-                           f"{g['strict']['denied']:,} (estimate); the range is strict denies per run")  # fmt: skip
+            card("Guardian denies", f"{compact(g['permissive']['would_deny'])} → {compact(g['strict']['denied'])}",
+                 recent["denied"], delta=f"{g['new_in_strict']} new in strict",
+                 delta_color="inverse" if g["new_in_strict"] else "off",
+                 delta_arrow="auto" if g["new_in_strict"] else "off",
+                 help=f"permissive would-deny {g['permissive']['would_deny']:,} → strict rehearsal deny "
+                      f"{g['strict']['denied']:,} (estimate); the range is strict denies per run")  # fmt: skip
         else:
-            st.metric("Guardian would-deny → deny", "—", border=True, help="no Guardian decision logs")
+            card("Guardian denies", "—", help="no Guardian decision logs")
 
 
 def downloads(ctx: Ctx) -> None:
