@@ -20,17 +20,20 @@ st.set_page_config(
 )
 SOURCE = data.source()
 REPORT = context.report_for_pages(SOURCE)
+
+
+def _overview_link() -> None:
+    """`/overview`: answered in the entry script below, before any page runs."""
+
+
+OVERVIEW = st.Page(
+    "app_pages/overview.py", title="Overview", icon=":material/monitor_heart:", url_path="home", default=True
+)
 PAGES = [
-    # Streamlit serves the default page at `/` only; the hidden twin makes a pasted `/overview` link open
-    # the same page instead of a "Page not found" dialog. The two need distinct url_paths.
-    st.Page(
-        "app_pages/overview.py",
-        title="Overview",
-        icon=":material/monitor_heart:",
-        url_path="home",
-        default=True,
-    ),
-    st.Page("app_pages/overview.py", title="Overview", url_path="overview", visibility="hidden"),
+    OVERVIEW,
+    # Streamlit serves the default page at `/` only and answers `/overview` with a "Page not found"
+    # dialog; this hidden page takes a pasted `/overview?…` link to `/` with its filters.
+    st.Page(_overview_link, title="Overview", url_path="overview", visibility="hidden"),
     st.Page("app_pages/tests.py", title="Tests", icon=":material/science:", url_path="tests"),
     st.Page("app_pages/coverage.py", title="Coverage", icon=":material/shield:", url_path="coverage"),
     st.Page("app_pages/lint.py", title="Lint", icon=":material/cleaning_services:", url_path="lint"),
@@ -47,6 +50,8 @@ FILTERS = {"guardian": (), "review": ("branch", "window"), "projects": ()}
 
 if auth.allowed():
     page = st.navigation(PAGES)
+    if page.url_path == "overview":
+        st.switch_page(OVERVIEW, query_params=st.query_params.to_dict())
     name = page.url_path or "overview"
     filters = FILTERS.get(name, ("branch", "window", "baseline"))
     links.notice_area()
