@@ -497,21 +497,32 @@ class _Shape:
             shape.additional = side.get("additionalProperties")
         if not types and shape.properties:
             types.add("object")
-        if node.get("format") and len(types) == 1:  # int32 vs int64 and the like are part of the type
-            types = {f"{next(iter(types))}/{node['format']}"}
+        real = types - {"null"}
+        if isinstance(node.get("format"), str) and len(real) == 1:  # int32 vs int64 are part of the type
+            types = {f"{next(iter(real))}/{node['format']}"} | (types & {"null"})  # nullable or not
         shape.types = frozenset(types)
         return shape
 
 
+# oasdiff's format lattice (checker `isFormatContained`): the formats whose values a format's values fit
+_WIDER_FORMATS = {"number/float": ("double",), "integer/int32": ("int64", "bigint"),
+                  "integer/int64": ("bigint",), "string/date": ("date-time",), "string/time": ("date-time",)}  # fmt: skip
+
+
 def _covers(wide: frozenset[str], narrow: frozenset[str]) -> bool:
-    """Every value of a `narrow` type is a valid value of some `wide` type (integer fits number)."""
+    """Every value of a `narrow` type is a valid value of some `wide` type (integer fits number, int32
+    fits int64, a format fits its absence)."""
 
     def base(t: str) -> str:
         return t.split("/", 1)[0]
 
     def fits(t: str) -> bool:
+        wider = {f"{base(t)}/{f}" for f in _WIDER_FORMATS.get(t, ())}
         return (
-            t in wide or (base(t) in wide) or (base(t) == "integer" and "number" in {base(w) for w in wide})
+            t in wide
+            or base(t) in wide
+            or bool(wider & wide)
+            or (base(t) == "integer" and "number" in {base(w) for w in wide})
         )
 
     return all(fits(t) for t in narrow)

@@ -215,6 +215,51 @@ def test_hand_made_pairs(tmp_path, case) -> None:
     assert (theirs.breaking > 0) == they_see_it  # what openapi-diff misses, the built-in diff finds
 
 
+def _with_formats(spec: dict, request: dict, response: dict, limit: str) -> dict:
+    """The shop with a `placed` property of the given schema in the request and the response bodies, and
+    the `limit` query parameter of the given integer format."""
+    spec = copy.deepcopy(spec)
+    spec["components"]["schemas"]["NewOrder"]["properties"]["placed"] = request
+    spec["components"]["schemas"]["Order"]["properties"]["placed"] = response
+    spec["components"]["parameters"]["Limit"]["schema"]["format"] = limit
+    return spec
+
+
+DATE, DATE_TIME = {"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}
+FORMAT_CASES = {
+    # a wider format in a request, a narrower one in a response: every value that was valid still is
+    "widened": (
+        (DATE, DATE_TIME, "int32"),
+        (DATE_TIME, DATE, "int64"),
+        set(),
+        {"request-property-type-generalized", "request-parameter-type-generalized"},
+    ),
+    "narrowed": (
+        (DATE_TIME, DATE, "int64"),
+        (DATE, DATE_TIME, "int32"),
+        {"request-property-type-changed", "request-parameter-type-changed", "response-property-type-changed"},
+        set(),
+    ),
+    # OpenAPI 3.0's `nullable` beside the format: the format change must still be seen
+    "narrowed, nullable": (
+        ({**DATE_TIME, "nullable": True}, DATE, "int64"),
+        ({**DATE, "nullable": True}, DATE, "int64"),
+        {"request-property-type-changed"},
+        set(),
+    ),
+}  # fmt: skip  (base, head, breaking rules, non-breaking rules; oasdiff's isFormatContained)
+
+
+@pytest.mark.parametrize("case", list(FORMAT_CASES))
+def test_format_changes_follow_oasdiffs_lattice(tmp_path, case) -> None:
+    before, after, breaking, non_breaking = FORMAT_CASES[case]
+    base = _write(tmp_path, "base.json", _with_formats(_shop(), *before))
+    head = _write(tmp_path, "head.json", _with_formats(_shop(), *after))
+    changes = collect_openapi(base, head).changes
+    assert {c.rule for c in changes if c.breaking} == breaking
+    assert {c.rule for c in changes if not c.breaking} == non_breaking
+
+
 def test_refs_in_other_files_swagger2_and_31(tmp_path) -> None:
     (tmp_path / "schemas.yaml").write_text(
         "Pet:\n  type: object\n  required: [id]\n  properties:\n    id: {type: integer}\n"
