@@ -178,6 +178,25 @@ def test_flaky_across_runs_and_new_failures(tmp_path) -> None:
     assert classify_failures({"a": "failed"}, None) == {"a": "unknown"}
 
 
+def test_a_rerun_with_another_selection_is_no_evidence_of_flakiness(tmp_path) -> None:
+    """Two runs of one commit, the second with other tests (a shard, `-k`): a test failing in the second
+    never ran in the first, so it did not pass there; a rerun of the same suite still shows a flip."""
+    store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    sha = "a" * 40
+    first = _summary(1, sha)
+    second = _summary(2, sha)
+    second["tests"]["smoke"] = {**second["tests"]["smoke"], "total": 3, "passed": 2, "failed": 1}
+    store.append(first)
+    store.append(second, failing=[("smoke", "t::only_in_the_second", "failed")])
+    assert flaky_tests(store, "smoke") == []
+    store.append(_summary(3, sha))  # the first selection again, passing: still not the same tests
+    assert flaky_tests(store, "smoke") == []
+    rerun = _summary(4, sha)
+    rerun["tests"]["smoke"] = second["tests"]["smoke"]
+    store.append(rerun)  # the second selection again, now passing: a flip on the same commit
+    assert [f.test_id for f in flaky_tests(store, "smoke") if f.same_commit] == ["t::only_in_the_second"]
+
+
 def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
     """The issue's acceptance path: two collects with different artifacts, then the trend with deltas."""
     from tests.conftest import EDGE, REAL

@@ -91,7 +91,8 @@ def flaky_tests(
     (two flips or more, at least `min_flip_rate` of the runs) over the last `window` runs.
 
     History keeps non-passing outcomes only, so "passed" means: the suite ran in that run and the test
-    was not among its failures.
+    was not among its failures. Runs of one commit are compared only when the suite held as many tests
+    in each: a rerun with another selection (a shard, `-k`) did not run the test it "passed".
     """
     runs = [
         r
@@ -99,10 +100,11 @@ def flaky_tests(
         if suite in (r.summary.get("tests") or {})
     ]
     history = store.test_history(suite, [r.id for r in runs])
-    by_sha: dict[str, list[Run]] = {}
+    by_sha: dict[tuple[str, object], list[Run]] = {}
     for run in runs:
         if run.git_sha:
-            by_sha.setdefault(run.git_sha, []).append(run)
+            size = (run.summary["tests"][suite] or {}).get("total")
+            by_sha.setdefault((run.git_sha, size), []).append(run)
     out = []
     for test_id, outcomes in history.items():
         failing = [outcomes.get(r.id) in ("failed", "error") for r in runs]
