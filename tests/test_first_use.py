@@ -33,12 +33,12 @@ def _badges(tmp_path: Path, suite: str, rate: float, cov: float) -> dict[str, di
 
 
 def test_badges_round_like_coverage_py_and_name_the_suite_once(tmp_path: Path) -> None:
-    b = _badges(tmp_path, "tests", 1999 / 2000, 99.96)
-    assert b["smoke"]["label"] == "tests" and b["smoke"]["message"] == "99.9%"
-    assert b["coverage"]["message"] == "99.9%"
+    b = _badges(tmp_path, "tests", 19999 / 20000, 99.996)  # one failure in 20 000; a line uncovered
+    assert b["smoke"]["label"] == "tests" and b["smoke"]["message"] == "99.99%"
+    assert b["coverage"]["message"] == "99.99%"
     b = _badges(tmp_path, "smoke", 1.0, 100.0)
-    assert b["smoke"]["label"] == "smoke tests" and b["smoke"]["message"] == "100.0%"
-    assert b["coverage"]["message"] == "100.0%"
+    assert b["smoke"]["label"] == "smoke tests" and b["smoke"]["message"] == "100.00%"
+    assert b["coverage"]["message"] == "100.00%"
 
 
 def test_missing_config_is_one_plain_line(tmp_path: Path, capsys) -> None:
