@@ -291,3 +291,23 @@ def test_a_kilobyte_test_id_is_shortened_in_the_comment() -> None:
     line = next(line for line in text.splitlines() if line.startswith("- "))
     assert line.startswith("- `tests.test_mod::test_case[xxx") and "…` (smoke, failed, new): boom" in line
     assert len(line) < 400
+
+
+def test_the_gate_names_its_baseline_and_warns_when_it_is_not_collects(project, tmp_path, capsys) -> None:
+    """One report, one baseline: `gate --baseline` naming another run than collect's would mix two runs
+    in one comment (its "new" marks against one, its new/fixed lists against the other); it says so."""
+    config = project("ruff_prod_max = false\nopenapi_breaking_max = false")
+    out = tmp_path / "out"
+    keys = []
+    for _ in range(3):
+        _collect(config, out, *SAMPLE)
+        keys.append(json.loads((out / "latest.json").read_text())["summary"]["run_key"])
+    report = str(out / "latest.json")
+    capsys.readouterr()
+    main(["gate", "--config", str(config), "--report", report, "--no-write"])
+    printed = capsys.readouterr()
+    assert f"\nbaseline: run {keys[1]} · " in printed.out and "warning" not in printed.err
+    main(["gate", "--config", str(config), "--report", report, "--no-write", "--baseline", f"run:{keys[0]}"])
+    printed = capsys.readouterr()
+    assert f"\nbaseline: run {keys[0]} · " in printed.out and f"(run:{keys[0]})" in printed.out
+    assert f"lists compare with run {keys[1]} (collect's baseline), this gate with {keys[0]}" in printed.err

@@ -55,6 +55,12 @@ def cmd_gate(
                   committed_report=committed_report or config.committed_report)  # fmt: skip
     verdict = decide(ctx, config)
     print(f"checklist: {verdict['checklist']}", file=out)
+    print(f"baseline: {baseline_text(verdict['baseline'], spec)}", file=out)
+    if others := triage_baselines(report) - {(verdict["baseline"] or {}).get("run_key")}:
+        print(f"healthdeck: warning: the report's new, fixed and still-failing lists compare with run "
+              f"{', '.join(sorted(map(str, others)))} (collect's baseline), this gate with "
+              f"{(verdict['baseline'] or {}).get('run_key') or 'no run'}; give the same --baseline to collect "
+              "to keep one baseline", file=sys.stderr)  # fmt: skip
     for c in verdict["conditions"]:
         label, actual, threshold = condition_figures(c)
         against = "checked out" if c.get("unit") == "commit" else "threshold"  # a commit is no threshold
@@ -104,6 +110,24 @@ def decide(ctx: Context, config: Config) -> dict:
     if verdict["baseline"] and ctx.baseline_origin in FILE_KINDS:  # not in the store: keep how to find it
         verdict["baseline"]["spec"] = ctx.baseline_spec
     return verdict
+
+
+def baseline_text(ref: dict | None, spec: str | None) -> str:
+    """Which run the baseline conditions compared with, as the gate's log line says it."""
+    asked = f" ({spec})" if spec else ""
+    if not ref:
+        return f"none{asked}: no run to compare with, so the conditions against a baseline are UNKNOWN"
+    return f"run {ref['run_key']} · commit {ref.get('git_sha') or 'unknown'} · branch {ref.get('branch') or 'unknown'}{asked}"
+
+
+def triage_baselines(report: dict) -> set[str | None]:
+    """The runs collect compared each suite's failures with (new, fixed, still failing)."""
+    suites = ((report.get("details") or {}).get("tests") or {}).values()
+    return {
+        (s.get("transitions") or {}).get("baseline", {}).get("run_key")
+        for s in suites
+        if s.get("transitions")
+    }
 
 
 def run_ref(run: Run | None) -> dict | None:
