@@ -44,6 +44,10 @@ DEFAULT_CHECKLIST = (
 )
 
 
+# Checklist items whose threshold is a count: 0.5 findings would read as "at most 0" by accident.
+_COUNT_LIMITS = ("ruff_prod_max", "compileall_prod_max", "openapi_breaking_max", "guardian_new_in_strict_max")
+
+
 class GateConfig(NamedTuple):
     """The release checklist: the default items, adjusted by [tool.healthdeck.gates]. None = not checked."""
 
@@ -224,10 +228,23 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
         raise ConfigError(f"{source}: [tool] must be a table, not {type(tool).__name__}")
     section = tool.get("healthdeck")
     if section is None:
+        _misspelt_section(data, source)
         return Config(source=str(source)) if path else Config()
     if not isinstance(section, dict):
         raise ConfigError(f"{source}: [tool.healthdeck] must be a table, not {type(section).__name__}")
     return _parse(section, source)
+
+
+def _misspelt_section(data: dict, source: Path) -> None:
+    """`[tool.healthdek.gates]` or `[tools.healthdeck]` would leave the project's gates unread and the
+    default checklist deciding: a typo must not switch the configured checks off."""
+    import difflib  # here: only a pyproject without [tool.healthdeck] pays for it
+
+    tables = {f"{top}.{k}": k for top, sub in data.items() if isinstance(sub, dict) for k in sub}
+    tables |= {top: top for top in data}
+    for table, name in tables.items():
+        if name == "healthdeck" or difflib.get_close_matches(name, ["healthdeck"], cutoff=0.8):
+            raise ConfigError(f"{source}: [{table}] is not read; did you mean [tool.healthdeck]?")
 
 
 def _parse(section: dict[str, Any], source: Path) -> Config:
@@ -416,6 +433,12 @@ def _gate_value(key: str, item: Any, where: str) -> Any:
         return _fraction(item, f"{where} {key}")
     if not _number(item) or item < 0:
         raise ConfigError(f"{where} {key} must be a non-negative number, or false to drop it")
+    if key in _COUNT_LIMITS and (isinstance(item, float) and not item.is_integer()):
+        raise ConfigError(
+            f"{where} {key} = {item:g}: it counts findings, files or changes; write a whole number"
+        )
+    if key in _COUNT_LIMITS:
+        return int(item)
     if key == "coverage_min":
         _percent(item, f"{where} {key}")
     if key == "coverage_drop_max" and item > 100:

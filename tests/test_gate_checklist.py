@@ -150,7 +150,7 @@ def test_complete_healthy_run_is_go(empty_project, tmp_path, capsys) -> None:
                 "--compileall", str(compileall), "--openapi", str(SHOP), str(head)) == EXIT_OK  # fmt: skip
     assert _run("gate") == EXIT_OK
     gate = capsys.readouterr().out
-    assert [line.split()[0] for line in gate.splitlines()[1:-1]] == [PASS] * 5
+    assert [line.split()[0] for line in gate.splitlines()[2:-1]] == [PASS] * 5
     assert "breaking OpenAPI changes: 0 (threshold 0) — healthdeck; 1 non-breaking" in gate
     assert gate.rstrip().splitlines()[-1] == "verdict: GO"
     assert _run("comment") == EXIT_OK
@@ -275,6 +275,10 @@ def test_nothing_evaluated_is_never_go(tmp_path, capsys) -> None:
         ("[tool.healthdeck.gates]\npass_rate_min = {smoke = 95}\n", "pass rates are fractions between 0 and 1; for 95 % write 0.95"),
         ("[tool.healthdeck.badge_thresholds]\ncoverage = [0.9, 0.8]\n", "for 90 % write 90"),
         ("[tool.healthdeck]\nprod_lanes = ['core']\n", "prod_lanes names lanes that [tool.healthdeck.lanes] does not define: core"),
+        ("[tool.healthdek.gates]\ncoverage_min = 80\n", "[tool.healthdek] is not read; did you mean [tool.healthdeck]?"),
+        ("[tools.healthdeck.gates]\ncoverage_min = 80\n", "[tools.healthdeck] is not read; did you mean [tool.healthdeck]?"),
+        ("[tool.health-deck]\nprod_lanes = []\n", "[tool.health-deck] is not read"),
+        ("[tool.healthdeck.gates]\nopenapi_breaking_max = 0.5\n", "openapi_breaking_max = 0.5: it counts findings, files or changes; write a whole number"),
     ],
 )  # fmt: skip
 def test_config_mistakes_are_errors_with_a_suggestion(tmp_path, capsys, toml, message) -> None:
