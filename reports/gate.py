@@ -130,7 +130,8 @@ def evaluate(
         api = summary.get("openapi")
         add(_compare("openapi_breaking", "breaking OpenAPI changes", api["breaking"] if api else None,
                      gates.openapi_breaking_max, at_least=False,
-                     detail=f"{api['source']}; {api['non_breaking']} non-breaking" if api
+                     detail=f"{api['source']}; {api['non_breaking']} non-breaking"
+                     + ("; each is listed in latest.md and the comment" if api["breaking"] else "") if api
                      else f"no OpenAPI input; {SUPPLY['openapi']}"))  # fmt: skip
     coverage = (summary.get("coverage") or {}).get("percent")
     if gates.coverage_min is not None:
@@ -180,6 +181,8 @@ def _pass_rate(summary: dict, suite: str, minimum: float) -> Condition:
     rate = (t or {}).get("pass_rate")
     if t is None:
         detail = f"no {suite} results; give `healthdeck collect --junit {suite}=PATH`"
+    elif rate is None and not any(t.get(k) for k in ("total", "skipped", "xfailed", "xpassed")):
+        detail = "the suite holds no tests; check the test path or selection (pytest exits 5 when it collects none)"
     elif rate is None:
         detail = "no test ran (every test skipped or xfailed)"
     else:  # imported past reports may lack the counts

@@ -383,3 +383,31 @@ def test_a_pull_request_run_is_current_on_its_merge_commit(tmp_path, monkeypatch
     assert _run("gate", "--no-write") == EXIT_OK
     git("checkout", "-q", "main~1")
     assert _run("gate", "--no-write") == EXIT_NO_GO
+
+
+@pytest.mark.parametrize(
+    "tests, reason",
+    [
+        ("", "the suite holds no tests; check the test path or selection"),
+        ("import pytest\n\n@pytest.mark.skip\ndef test_a():\n    pass\n", "no test ran (every test skipped or xfailed)"),
+    ],
+)  # fmt: skip
+def test_an_empty_suite_is_told_from_an_all_skipped_one(tmp_path, capsys, tests, reason) -> None:
+    """Real pytest runs: one that collected nothing (exit 5), one whose only test is skipped."""
+    import subprocess
+    import sys
+
+    (tmp_path / "t").mkdir()
+    if tests:
+        (tmp_path / "t" / "test_a.py").write_text(tests)
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "t"),
+                    f"--junitxml={tmp_path / 'smoke.xml'}"], cwd=tmp_path, capture_output=True, check=False)  # fmt: skip
+    out = tmp_path / "out"
+    assert (
+        _run("collect", "-q", "--no-history", "--out", str(out), "--junit", f"smoke={tmp_path / 'smoke.xml'}")
+        == 0
+    )
+    capsys.readouterr()
+    assert _run("gate", "--report", str(out / "latest.json"), "--no-write") == EXIT_NO_GO
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("UNKNOWN  smoke pass rate")]
+    assert reason in line
