@@ -18,6 +18,7 @@ from . import SCHEMA_VERSION, __version__
 from .config import Config
 from .errors import InputError
 from .history.model import Run
+from .history.reader import safe_url
 from .report_config import effective_config
 from .report_file import load_report, torn_pair_note
 from .stamp import resolve_project, utc_text
@@ -77,7 +78,7 @@ def open_store_for(
     url = store_url(args, config, folder)
     if not _store_exists(url):
         if required:
-            raise InputError(f"{url}: no history store there")
+            raise InputError(f"{safe_url(url)}: no history store there")
         return None
     project = resolve_project(config.root_path, config.project, getattr(args, "project", None))[0]
     timeout = getattr(args, "lock_timeout", None)
@@ -106,7 +107,7 @@ def open_reading(
     report = load_report(path) if from_file else None  # a bad file is named before any store is opened
     if not from_file and not _store_exists(store_url(args, local, path.parent)):
         raise InputError(
-            f"no report at {default} and no history store at {store_url(args, local, default.parent)}: "
+            f"no report at {default} and no history store at {safe_url(store_url(args, local, default.parent))}: "
             f"run healthdeck collect first, or give --report PATH or --history URL"
         )
     store = (
@@ -130,7 +131,9 @@ def open_reading(
             assert store is not None
             run, project, note = _stored_run(store, args, local, run_spec)
             notes += [note] if note else []
-            notes.append(f"reading run {run.run_key} ({_describe(run)}) from the history store {store.url}")
+            notes.append(
+                f"reading run {run.run_key} ({_describe(run)}) from the history store {safe_url(store.url)}"
+            )
             report = store.report(run)
             if report is None:
                 report = _summary_only(run)
@@ -164,11 +167,11 @@ def _stored_run(
             probe = Run(0, "", None, None, None, 2**62, None, "probe", False, None, {}, project)
             run = resolve_baseline(store, spec, probe)
         if run is None:
-            raise InputError(f"{store.url}: no run {spec!r} in the history of project {project}")
+            raise InputError(f"{safe_url(store.url)}: no run {spec!r} in the history of project {project}")
         return run, run.project, note
     run = store.latest(project)
     if run is None:
-        raise InputError(f"{store.url}: no runs of project {project} in the history yet")
+        raise InputError(f"{safe_url(store.url)}: no runs of project {project} in the history yet")
     return run, project, note
 
 
@@ -188,7 +191,7 @@ def project_in_store(store: HistoryReader, args: argparse.Namespace, local: Conf
         ], f"no runs of project {project} ({where}) in the store, which holds one project: reading {names[0]}"
     shown = ", ".join(n or "(no project)" for n in names)
     raise InputError(
-        f"{store.url}: no runs of project {project} ({where}); projects in this store: {shown} — give --project NAME"
+        f"{safe_url(store.url)}: no runs of project {project} ({where}); projects in this store: {shown} — give --project NAME"
     )
 
 

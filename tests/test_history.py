@@ -378,3 +378,25 @@ def test_a_tag_baseline_without_the_tag_in_a_clone_uses_the_runs_recorded_at_it(
     assert resolve_baseline(store, "tag:v1.0", current, repo=elsewhere).git_sha == "a" * 40
     assert resolve_baseline(store, "tag:v1.1", current, repo=elsewhere).git_sha == "b" * 40
     assert resolve_baseline(store, "tag:v9", current, repo=elsewhere) is None
+
+
+def test_a_store_password_is_never_printed(postgres, tmp_path, capsys) -> None:
+    """The URL is a CI secret: notes and errors name the store with its password masked."""
+    from tests.conftest import EDGE
+
+    url = postgres.create_database("hd_secret").replace("postgres@", "postgres:s3cret-pw@", 1)  # trust auth
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    junit = ["--junit", f"smoke={EDGE / 'xunit2.xml'}"]
+    assert (
+        main(
+            ["collect", "-q", "--out", str(tmp_path / "out"), "--history", url, "--project", "acme/a", *junit]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    main(["gate", "--history", url, "--project", "acme/a", "--no-write"])  # the note: which run it read
+    main(["gate", "--history", url, "--project", "acme/nope", "--no-write"])  # the error: no such project
+    main(["history", "show", "--history", url, "--project", "acme/nope"])
+    err = capsys.readouterr().err
+    assert "from the history store postgresql+psycopg://postgres:***@" in err and "acme/nope" in err
+    assert "s3cret-pw" not in err

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ..config import Config, load_config
 from ..errors import InputError, UsageError
 from ..history.importers import import_dir, import_git
+from ..history.reader import safe_url
 from ..reading import open_history, open_store_for, project_in_store, store_url
 from ..render.md import display_covered
 from ..render.triage import short
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 def show(args: argparse.Namespace, config: Config) -> int:
     store = open_store_for(args, config, config.out_path, writable=False)
     if store is None:
-        raise InputError(f"{store_url(args, config, config.out_path)}: no history store there")
+        raise InputError(f"{safe_url(store_url(args, config, config.out_path))}: no history store there")
     try:
         project = None
         if not args.all_projects:
