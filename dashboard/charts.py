@@ -461,9 +461,10 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
 def top_bars(names: Sequence[str], values: Sequence[float], title: str, color: str = SERIES[0]) -> go.Figure:
     fig = go.Figure(go.Bar(x=list(values)[::-1], y=labels(names)[::-1], orientation="h", marker_color=color,
                            hovertemplate="%{y}: %{x:,}<extra></extra>"))  # fmt: skip
-    fig = _layout(fig, title, "", "count", "each run")
-    fig.update_layout(height=max(220, 28 * len(names) + 80), hovermode="closest")
-    fig.update_xaxes(tickformat=",d")
+    # the counts are on the x axis: _layout's "count" formatting would clip the category axis to [0, 1]
+    fig = _layout(fig, title, "", "", "each run")
+    fig.update_layout(height=max(220, 28 * len(names) + 80), hovermode="closest",
+                      xaxis=_whole_numbers(max(values, default=None)))  # fmt: skip
     return fig
 
 

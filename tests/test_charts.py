@@ -108,6 +108,13 @@ def test_a_single_run_gets_a_day_either_side_ticked_by_date() -> None:
     assert charts.pass_rate_trend(two, ["unit"], 0.95).layout.xaxis.range is None
 
 
+def test_top_bars_show_every_bar_with_a_whole_number_count_axis() -> None:
+    """The categories are on the y axis: a count axis there clipped the chart to its first bar or two."""
+    fig = charts.top_bars(["CPY001", "PLR0917", "ISC004", "UP018"], [55, 16, 7, 1], "Top rules now")
+    assert fig.layout.yaxis.range is None and fig.layout.xaxis.tickformat == ",d"
+    assert list(fig.data[0].y) == ["UP018", "ISC004", "PLR0917", "CPY001"]  # the largest at the top
+
+
 def test_count_axes_show_whole_numbers() -> None:
     frame = _store_like(40, pd.Timedelta(days=40)).assign(failures=[0] * 39 + [1])
     fig = charts.count_trend(frame, ["failures"], "compileall failures", "files")

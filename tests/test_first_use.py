@@ -48,6 +48,25 @@ def test_missing_config_is_one_plain_line(tmp_path: Path, capsys) -> None:
     assert err == f"healthdeck: error: {missing}: cannot read config: No such file or directory"
 
 
+def test_the_dashboard_wrapper_reads_the_dashboards_own_variables(tmp_path: Path, monkeypatch) -> None:
+    """A dashboard host sets HEALTHDECK_HISTORY (deployment.md); the wrapper must not replace it with
+    a SQLite file next to a report that is not there. A flag still wins."""
+    seen: dict[str, str] = {}
+
+    class Child:
+        def __init__(self, command: list[str], env: dict[str, str], **_kw: object) -> None:
+            seen.update(env)
+
+    monkeypatch.setattr(dashboard_cmd.subprocess, "Popen", Child)
+    monkeypatch.setattr(dashboard_cmd, "_supervise", lambda child: 0)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HEALTHDECK_HISTORY", "postgresql://health_ro@db.internal/health")
+    assert main(["dashboard"]) == 0
+    assert seen["HEALTHDECK_HISTORY"] == "postgresql://health_ro@db.internal/health"
+    assert main(["dashboard", "--history", "sqlite:///elsewhere.sqlite"]) == 0
+    assert seen["HEALTHDECK_HISTORY"] == f"sqlite:///{tmp_path / 'elsewhere.sqlite'}"
+
+
 def test_dashboard_without_a_project_config_uses_the_defaults(tmp_path: Path, monkeypatch) -> None:
     """Streamlit runs in healthdeck's dashboard/ folder: searching from there would find healthdeck's own
     pyproject (its prod lanes, its checklist) and show a stranger's figures for the user's report."""

@@ -27,8 +27,14 @@ def run(args: argparse.Namespace) -> int:
     from ..history.store import default_url
 
     config = load_config(args.config)
-    report = Path(args.report) if args.report else config.report_path
-    history = args.history or config.history_url or default_url(report.parent)
+    # the flags, else the variables the dashboard itself reads (deployment.md), else the project's config
+    report = Path(args.report or os.environ.get("HEALTHDECK_REPORT") or config.report_path)
+    history = (
+        args.history
+        or os.environ.get("HEALTHDECK_HISTORY")
+        or config.history_url
+        or default_url(report.parent)
+    )
     config_file = Path(config.source) if config.source else None
     return serve(report, history, config_file, args.host, args.port, project=args.project)
 
