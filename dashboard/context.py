@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from healthdeck.reports.config import Config
+from healthdeck.reports.context import compared_with
 from healthdeck.reports.context import context as failure_context
 from healthdeck.reports.failures import failure_counts
 from healthdeck.reports.gate import evaluate
@@ -217,9 +218,20 @@ def project_picker(src: data.Source, version: str) -> data.Source:
     return replace(src, project=picked)
 
 
-def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple[str, ...]) -> tuple:
+def gated_baseline(report: dict | None) -> str:
+    """The baseline the report's run was compared with (the gate's, else collect's), where the store can
+    find it: the default of the Baseline filter, so the cards, the triage and the banner's verdict speak
+    of one run, as the PR comment does. A report:/git: file baseline lives on the CI runner only."""
+    spec = compared_with(report) if report else None
+    return (
+        spec if spec and spec.split(":", 1)[0] in ("previous", "branch", "run", "tag", "sha") else "previous"
+    )
+
+
+def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple[str, ...],
+                    gated: str = "previous") -> tuple:  # fmt: skip
     """Branch, window and baseline, kept in the URL so a pasted link shows the same view."""
-    branch, window, baseline = default_branch, DEFAULT_WINDOW, "previous"
+    branch, window, baseline = default_branch, DEFAULT_WINDOW, gated
     with st.sidebar:
         st.header("Filters")
         if "branch" in show:
@@ -233,9 +245,11 @@ def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple
             window = links.choice("Window", list(WINDOWS), "window", DEFAULT_WINDOW,
                                   format_func=WINDOW_LABELS.get)  # fmt: skip
         if "baseline" in show:
-            options = ["previous", *(f"branch:{b}" for b in branches)]
-            baseline = links.choice("Baseline", options, "baseline", "previous",
-                                    help="What deltas compare with: the previous run, or a branch's latest run")  # fmt: skip
+            options = list(dict.fromkeys([gated, "previous", *(f"branch:{b}" for b in branches)]))
+            baseline = links.choice("Baseline", options, "baseline", gated,
+                                    format_func=lambda v: f"as gated: {v.removeprefix('run:')[:24]}" if v == gated else v,
+                                    help="What deltas and new failures compare with: by default the run the "
+                                         "verdict was decided against; the previous run, or a branch's latest run")  # fmt: skip
     return branch, window, baseline
 
 
@@ -257,7 +271,7 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
         except Exception as exc:  # as above
             history_problem = _one_line(exc)
     default = data.default_branch(src.config, branches)
-    branch, window, spec = sidebar_filters(branches, default, filters)
+    branch, window, spec = sidebar_filters(branches, default, filters, gated_baseline(report))
     ctx = Ctx(src, report, report_problem, version, history_problem, branches, branch, window,
               data.window_start(WINDOWS[window]), spec)  # fmt: skip
     new: list[str] | None = None

@@ -227,8 +227,13 @@ def test_filters_come_from_the_url_and_are_always_written(monkeypatch, demo_out)
     everything.query_params["window"] = "all"
     everything.query_params["branch"] = "all branches"
     everything.run()
+    # the baseline starts on the run the verdict was decided against, as the PR comment compares
+    from healthdeck.reports.context import compared_with
+
+    gated = compared_with(json.loads((out / "latest.json").read_text()))
     filters = {k: everything.query_params[k] for k in ("branch", "window", "baseline")}
-    assert filters == {"branch": "all branches", "window": "all", "baseline": "previous"}
+    assert filters == {"branch": "all branches", "window": "all", "baseline": gated} and gated != "previous"
+    assert f"run:{everything.session_state['healthdeck_ctx'].baseline.run_key}" == gated
     week = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config)
     week.query_params["window"] = "7d"
     week.run()
@@ -237,7 +242,7 @@ def test_filters_come_from_the_url_and_are_always_written(monkeypatch, demo_out)
     assert week.query_params == {
         "branch": "main",
         "window": "7d",
-        "baseline": "previous",
+        "baseline": gated,
         "view": "each run",
         "overview_dim": "rule",
     }
