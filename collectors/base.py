@@ -109,6 +109,10 @@ def open_binary(source: str, path: str | Path) -> IO[bytes]:
     """
     try:
         raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
+    except FileNotFoundError as exc:  # the usual cause: the step that writes it stopped before it did
+        raise CollectorError(source, path, f"{exc.strerror}; did the step that writes it run to the end? "
+                             "(pytest writes no JUnit XML when it stops with a usage or conftest error)"
+                             if source == "junit" else exc.strerror or str(exc)) from exc  # fmt: skip
     except OSError as exc:
         raise CollectorError(source, path, exc.strerror or str(exc)) from exc
     if raw.peek(2)[:2] == GZIP_MAGIC:

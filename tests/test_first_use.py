@@ -188,3 +188,14 @@ def test_outcome_words_read_like_pytest() -> None:
     one = {"passed": 20, "failed": 12, "errors": 1, "skipped": 0}
     assert outcome_words(one) == "20 passed, 12 failed, 1 error"  # never "1 errors"
     assert outcome_words({**one, "errors": 0, "skipped": 3}) == "20 passed, 12 failed, 0 errors, 3 skipped"
+
+
+def test_a_missing_junit_file_says_which_step_to_look_at(tmp_path: Path, capsys) -> None:
+    """pytest stopped by a broken conftest (exit 4) writes no JUnit XML: the line says where to look."""
+    missing = tmp_path / "reports" / "junit-unit.xml"
+    assert (
+        main(["collect", "-q", "--no-history", "--out", str(tmp_path / "out"), "--junit", f"unit={missing}"])
+        == 3
+    )
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"healthdeck: error: {missing}: junit: No such file or directory; did the step")
