@@ -26,6 +26,7 @@ from xml.parsers import expat
 from lxml import etree
 
 from .errors import CollectorError
+from .files import open_named
 
 GZIP_MAGIC = b"\x1f\x8b"
 MIB = 1 << 20
@@ -108,7 +109,7 @@ def open_binary(source: str, path: str | Path) -> IO[bytes]:
     Decompressed output is capped at the current `max_input_mb`; reading past it raises InputTooLarge.
     """
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
+        raw = open_named(path)  # handed to the caller, who closes it; never hangs on a FIFO
     except FileNotFoundError as exc:  # the usual cause: the step that writes it stopped before it did
         raise CollectorError(source, path, f"{exc.strerror}; did the step that writes it run to the end? "
                              "(pytest writes no JUnit XML when it stops with a usage or conftest error)"

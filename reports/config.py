@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from healthdeck.collectors.files import read_named
 from healthdeck.collectors.guardian.format import PRESETS, MetricNames
 
 DEFAULT_OUT = "docs/audits/health"
@@ -218,7 +219,7 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
     if source is None:
         return Config()
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_named(source).decode("utf-8"))
     except OSError as exc:  # strerror alone: the path is already the line's first word
         raise ConfigError(f"{source}: cannot read config: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
+from healthdeck.collectors.files import read_named
+
 if TYPE_CHECKING:
     from .http_client import Response
 
@@ -84,8 +86,7 @@ def _event_pr_number(path: str | None) -> int:
     if not path:
         raise ValueError("no pull request: GITHUB_EVENT_PATH is not set and no --pr was given")
     try:
-        with open(path, encoding="utf-8") as fh:
-            event = json.load(fh)
+        event = json.loads(read_named(path).decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read the event payload: {exc}") from exc
     number = (event.get("pull_request") or {}).get("number") if isinstance(event, dict) else None

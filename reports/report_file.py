@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from healthdeck.collectors.files import read_named
+
 from .errors import InputError
 from .output import md_run_key
 
@@ -26,7 +28,7 @@ def parse_report(text: str | bytes, where: str) -> dict:
 
 def load_report(path: str | Path) -> dict:
     try:
-        text = Path(path).read_bytes()
+        text = read_named(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot read the report: {exc.strerror or exc}") from exc
     return parse_report(text, str(path))

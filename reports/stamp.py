@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from healthdeck.collectors.files import read_named
+
 
 class Stamp(NamedTuple):
     git_sha: str | None  # full; in a pull-request event the PR head commit, which baselines are keyed by
@@ -180,7 +182,7 @@ def _pull_request_head(env: dict[str, str], warnings: list[str]) -> tuple[str | 
         )
         return None, None
     try:
-        event = json.loads(Path(path).read_text(encoding="utf-8"))
+        event = json.loads(read_named(path).decode("utf-8"))
         if not isinstance(event, dict) or not isinstance(event.get("pull_request"), dict):
             raise ValueError("no pull_request object")
         pr = event["pull_request"]

@@ -279,3 +279,53 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys, toml: str, reason: 
 
 def test_every_integer_setting_has_a_range() -> None:
     assert set(INT_RANGES) == _INT_KEYS
+
+
+def _special(tmp_path: Path, kind: str) -> str:
+    """A FIFO nobody writes to (open() would block for ever), or a device that never ends."""
+    if kind == "fifo":
+        import os
+
+        fifo = tmp_path / "artifact.fifo"
+        os.mkfifo(fifo)
+        return str(fifo)
+    return "/dev/zero"
+
+
+SPECIAL_INPUTS = [
+    (["collect", "--no-history", "--junit", "unit={path}"], EXIT_INPUT),
+    (["collect", "--no-history", "--coverage", "{path}"], EXIT_INPUT),
+    (["collect", "--no-history", "--ruff", "{path}"], EXIT_INPUT),
+    (["collect", "--no-history", "--compileall", "{path}"], EXIT_INPUT),
+    (["gate", "--no-write", "--report", "{path}"], EXIT_INPUT),
+    (["badge", "--report", "{path}"], EXIT_INPUT),
+    (["gate", "--config", "{path}", "--report", "latest.json"], EXIT_USAGE),
+]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize(
+    "command, code", SPECIAL_INPUTS, ids=lambda v: " ".join(v) if isinstance(v, list) else str(v)
+)
+def test_a_fifo_or_a_device_is_one_line_not_a_hang_or_unbounded_memory(tmp_path, capsys, monkeypatch, kind,
+                                                                       command, code) -> None:  # fmt: skip
+    import resource
+
+    monkeypatch.chdir(tmp_path)
+    path = _special(tmp_path, kind)
+    if kind == "fifo" and ("--compileall" in command or "--config" in command):
+        code = (
+            EXIT_OK if "--compileall" in command else EXIT_INPUT
+        )  # empty is valid: nothing failed; no config
+        path_named = False
+    else:
+        path_named = True
+    args = [a.format(path=path) for a in command]
+    if args[0] == "collect":
+        args[1:1] = ["--out", str(tmp_path / "out")]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert main(args) == code  # a hang would time the test out; /dev/zero read whole would exhaust memory
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: under 200 MB more
+    if path_named:
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("healthdeck: error: ") and path in line

@@ -1,0 +1,43 @@
+"""Opening a file a user named on the command line or in the environment, safely.
+
+A FIFO with no writer would block `open()` forever (a stalled CI job until the runner's timeout), and a
+device such as /dev/zero never ends (memory grows without bound). So a named file is opened without
+blocking, a device is refused, and a FIFO is read only if its writer is already there (`<(zcat f.gz)`
+works; a FIFO nobody writes to reads as empty). Light on purpose: the light commands import it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+MIB = 1024 * 1024
+SMALL_FILE_LIMIT = 64 * MIB  # reports, configs, event payloads: far below this; /dev/zero is not
+
+
+def open_named(path: str | Path) -> BinaryIO:
+    """`open(path, "rb")` that never hangs and never opens a device; OSError as `open` raises it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise OSError(errno.EINVAL, "not a regular file (a device or socket)", str(path))
+        os.set_blocking(fd, True)  # a pipe with a writer is read to its end; without one it is empty
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_named(path: str | Path, limit: int = SMALL_FILE_LIMIT) -> bytes:
+    """The whole file, refused past `limit` bytes (OSError EFBIG) rather than read without end."""
+    with open_named(path) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit // MIB} MiB", str(path))
+    return data
