@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 EXIT_PIPE = 141  # standard output closed early (`| head`): what a shell reports for a tool SIGPIPE stopped
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): what a shell reports for a tool SIGINT stopped
 
 
 def _suite_spec(value: str) -> tuple[str, str]:
@@ -384,6 +385,9 @@ def entry() -> int:
     which a CI script reads as the gate's NO-GO. The traceback stays: it is what a bug report needs."""
     try:
         return main()
+    except KeyboardInterrupt:  # Ctrl-C: what was written is whole (every write is atomic); say so in one line
+        print("healthdeck: interrupted; nothing half-written is left", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (
         BrokenPipeError
     ):  # the reader went away (`healthdeck comment | head`): stop quietly, as Unix tools do
