@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit
 
 from healthdeck.collectors.files import read_named
 
@@ -79,6 +80,13 @@ def pull_request_from_env(env: Mapping[str, str], number: int | None = None) -> 
     if number is None:
         number = _event_pr_number(env.get("GITHUB_EVENT_PATH"))
     api_url = (env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    try:
+        parts = urlsplit(api_url)
+        parts.port  # noqa: B018 - parsing is the check: a port that is no number, a broken [IPv6]
+    except ValueError as exc:
+        raise ValueError(f"GITHUB_API_URL is not a valid URL: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"GITHUB_API_URL must be an http(s) URL, got {api_url!r}")
     return PullRequest(api_url, repository, number, token)
 
 

@@ -10,13 +10,14 @@ setting on which the report's own configuration and the local one disagree.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import SCHEMA_VERSION, __version__
 from .config import Config
-from .errors import InputError
+from .errors import InputError, UsageError
 from .history.model import Run
 from .history.reader import safe_url
 from .report_config import effective_config
@@ -43,10 +44,15 @@ class Reading(NamedTuple):
 
 
 def store_url(args: argparse.Namespace, config: Config, folder: Path) -> str:
-    """--history, else the configured store, else history.sqlite in `folder`."""
-    from .history.reader import default_url
+    """--history, else HEALTHDECK_HISTORY (as the dashboard reads it), else the configured store, else
+    history.sqlite in `folder`; a URL that cannot be a store is a usage error (exit 2)."""
+    from .history.reader import default_url, url_problem
 
-    return getattr(args, "history", None) or config.history_url or default_url(folder)
+    url = (getattr(args, "history", None) or os.environ.get("HEALTHDECK_HISTORY") or config.history_url
+           or default_url(folder))  # fmt: skip
+    if problem := url_problem(url):
+        raise UsageError(f"{safe_url(url)}: {problem}")
+    return url
 
 
 def open_history(

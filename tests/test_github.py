@@ -221,3 +221,22 @@ def test_the_stand_in_validates_like_github(github) -> None:
     with client, pytest.raises(GitHubError, match="404 Not Found"):
         client.request("PATCH", f"{github.url}/repos/{github.repository}/issues/comments/1", {"body": "x"})
     assert clock.waits == []
+
+
+@pytest.mark.parametrize(
+    "variable, value, code, words",
+    [
+        ("GITHUB_API_URL", "http://u:pw@[::1", EXIT_USAGE, "GITHUB_API_URL is not a valid URL"),
+        ("GITHUB_API_URL", "api.github.com", EXIT_USAGE, "GITHUB_API_URL must be an http(s) URL"),
+        ("GITHUB_STEP_SUMMARY", "{tmp}", EXIT_OUTPUT, "cannot write the step summary (GITHUB_STEP_SUMMARY): Is a directory"),
+    ],
+)  # fmt: skip
+def test_broken_actions_variables_are_one_line(report, actions_env, monkeypatch, capsys, tmp_path, variable,
+                                               value, code, words) -> None:  # fmt: skip
+    monkeypatch.setenv(variable, value.format(tmp=tmp_path))
+    extra = ("--github-step-summary",) if variable == "GITHUB_STEP_SUMMARY" else ()
+    args = ["comment", "--report", str(report), "--config", str(report.parent.parent / "pyproject.toml"),
+            *extra] if extra else None  # fmt: skip
+    assert (main(args) if args else _post(report)) == code
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert words in line and "pw" not in line

@@ -400,3 +400,37 @@ def test_a_store_password_is_never_printed(postgres, tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert "from the history store postgresql+psycopg://postgres:***@" in err and "acme/nope" in err
     assert "s3cret-pw" not in err
+
+
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("postgresql://u:s3cret@127.0.0.1:notaport/db", "not a valid URL"),
+        ("postgresql://u:s3cret@[::1", "not a valid URL"),
+        ("mysql://u:s3cret@h/db", "not a history store URL: give sqlite:///PATH or postgresql://"),
+        ("sqlite://", "names no file (an in-memory store is lost at exit)"),
+        ("sqlite:///:memory:", "names no file"),
+        ("postgresql://ci:s3cret@Prod!@db.example.invalid/health", "the password holds an '@': percent-encode it"),
+    ],
+)  # fmt: skip
+def test_a_url_that_cannot_be_a_store_is_one_line_exit_2(tmp_path, capsys, url, words) -> None:
+    from tests.conftest import EDGE
+
+    for args in (["collect", "-q", "--out", str(tmp_path / "out"), "--junit", f"smoke={EDGE / 'xunit2.xml'}"],
+                 ["history", "show"], ["gate", "--no-write"]):  # fmt: skip
+        assert main([*args, "--history", url]) == 2
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert words in line and "s3cret" not in line and "Prod!" not in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_cli_reads_healthdeck_history_as_the_dashboard_does(tmp_path, monkeypatch) -> None:
+    from tests.conftest import EDGE
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HEALTHDECK_HISTORY", f"sqlite:///{tmp_path / 'shared.sqlite'}")
+    assert main(["collect", "-q", "--out", "out", "--junit", f"smoke={EDGE / 'xunit2.xml'}"]) == 0
+    assert (tmp_path / "shared.sqlite").exists() and not (tmp_path / "out" / "history.sqlite").exists()
+    assert main(["collect", "-q", "--out", "out", "--history", "sqlite:///flag.sqlite",
+                 "--junit", f"smoke={EDGE / 'xunit2.xml'}"]) == 0  # fmt: skip
+    assert (tmp_path / "flag.sqlite").exists()  # the flag wins

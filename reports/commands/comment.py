@@ -12,7 +12,7 @@ from ..context import compared_with, context
 from ..errors import UsageError
 from ..failures import failure_counts
 from ..gate import condition_figures
-from ..output import write_atomic
+from ..output import OutputError, write_atomic
 from ..reading import Reading, open_reading
 from ..render.comment import MARKER, render_comment
 from .badge import smoke_suite
@@ -121,6 +121,11 @@ def github_step_summary(text: str) -> bool:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return False
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(text if text.endswith("\n") else text + "\n")
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot write the step summary (GITHUB_STEP_SUMMARY): {exc.strerror or exc}"
+        ) from exc
     return True

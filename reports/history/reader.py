@@ -65,8 +65,31 @@ def store_exists(url: str) -> bool:
 
 
 def safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"^([a-z0-9+]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    """The URL without its password, for messages: everything up to the last `@`, so a password with an
+    unencoded `@` (or `/`) is masked whole, never in part."""
+    return re.sub(r"^([a-z0-9+]+://[^:/@]*):.*@", r"\1:***@", url, flags=re.DOTALL)
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a history store, or None: a store is a SQLite file or a PostgreSQL database."""
+    from urllib.parse import urlsplit
+
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme == "sqlite":
+        return (
+            None
+            if sqlite_path(url)
+            else "names no file (an in-memory store is lost at exit); give sqlite:///PATH"
+        )
+    if scheme not in ("postgresql", "postgresql+psycopg"):
+        return "not a history store URL: give sqlite:///PATH or postgresql://USER@HOST/DB"
+    if url.rsplit("@", 1)[0].count("@"):
+        return "the password holds an '@': percent-encode it (%40)"
+    try:
+        urlsplit(url).port  # noqa: B018 - parsing is the check: a port that is no number, a broken [IPv6]
+    except ValueError as exc:
+        return f"not a valid URL: {exc}"
+    return None
 
 
 def one_line(exc: BaseException) -> str:

@@ -192,6 +192,9 @@ if len(MIGRATIONS) != SCHEMA_VERSION:  # readers know the version without import
 _T = TypeVar("_T")
 
 
+CONNECT_TIMEOUT_S = 15  # a PostgreSQL store's default; `?connect_timeout=N` in the URL overrides it
+
+
 def open_store(
     url: str,
     *,
@@ -473,7 +476,10 @@ def _engine(url: str, readonly: bool, lock_timeout: float) -> Engine:
     options = (
         "-c default_transaction_read_only=on" if readonly else f"-c lock_timeout={int(lock_timeout * 1000)}"
     )
-    connect_args = {"options": options} if url.startswith("postgresql") else {}
+    connect_args: dict = {"options": options} if url.startswith("postgresql") else {}
+    if url.startswith("postgresql") and "connect_timeout=" not in url:
+        # a server that accepts the connection and never answers would hold the job for minutes, silently
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
