@@ -200,6 +200,11 @@ def _comment_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pr", type=int, metavar="N", help="the pull request to post to (default: from the event)"
     )
+    p.add_argument(
+        "--no-report", metavar="REASON",
+        help="no report could be built (collect failed): write and post a comment saying so with REASON, "
+             "replacing an earlier push's verdict",
+    )  # fmt: skip
 
 
 def _review_args(p: argparse.ArgumentParser) -> None:

@@ -14,27 +14,31 @@ from ..failures import failure_counts
 from ..gate import condition_figures
 from ..output import OutputError, write_atomic
 from ..reading import Reading, open_reading
-from ..render.comment import MARKER, render_comment
+from ..render.comment import MARKER, render_comment, render_no_report
 from .badge import smoke_suite
 from .gate import run_ref
 
 
 def run(args: argparse.Namespace) -> int:
-    local = load_config(args.config)
-    reading = open_reading(args, local)
-    try:
-        text = cmd_comment(
-            reading, baseline=args.baseline, link=args.link, committed_report=local.committed_report
-        )
-    finally:
-        reading.close()
+    reading = None
+    if args.no_report is not None:  # collect failed: say so where the last push's verdict stands
+        text = render_no_report(" ".join(args.no_report.split()) or "(no reason given)", args.link)
+    else:
+        local = load_config(args.config)
+        reading = open_reading(args, local)
+        try:
+            text = cmd_comment(
+                reading, baseline=args.baseline, link=args.link, committed_report=local.committed_report
+            )
+        finally:
+            reading.close()
     if args.output:
         write_atomic({Path(args.output): text})
     elif not (args.github_step_summary or args.post):
         sys.stdout.write(text)
     if args.github_step_summary and not github_step_summary(text):
         raise UsageError("--github-step-summary: $GITHUB_STEP_SUMMARY is not set")
-    if args.annotations:
+    if args.annotations and reading is not None:
         print("\n".join(annotations(reading.report)))
     if args.post:
         post(text, args.pr, in_summary=args.github_step_summary)

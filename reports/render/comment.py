@@ -246,3 +246,16 @@ def _breaking_api(api: dict | None, changes: list[dict], limit: int) -> list[str
                    f"{' ' + code(c['location'], in_table=False) if c['location'] else ''}"
                    f": {cell(c['message'])}")  # fmt: skip
     return [*out, ""]
+
+
+def render_no_report(reason: str, link: str | None = None) -> str:
+    """The sticky comment when no report could be built (a test step wrote no JUnit, an input was
+    malformed): it replaces an earlier push's verdict, which no longer speaks for this one."""
+    reason = code(reason[:2000], in_table=False)
+    out = [MARKER, "## ❌ Release health: **no report**", "",
+           f"`healthdeck collect` could not build the report for this push: {reason}", "",
+           "No verdict: an earlier push's verdict does not speak for this one. Fix the step that writes the "
+           "input (its log says why it stopped) and push again."]  # fmt: skip
+    if link:
+        out += ["", f"[The job's log]({link})"]
+    return "\n".join(out) + "\n"
