@@ -117,19 +117,28 @@ def _umask() -> int:
 RUN_MARK = "<!-- healthdeck:run {} -->"
 
 
-def write_report_pair(json_path: Path, json_text: str, md_text: str, run_key: str | None) -> None:
+def write_report_pair(
+    json_path: Path, json_text: str, md_text: str, run_key: str | None, *, replacing: bool = False
+) -> str | None:
     """latest.md then latest.json, atomically each, under the folder's lock (parallel writers of one
     folder cannot interleave their pairs); the Markdown ends with the run key. Temp files a killed
-    writer left behind are removed first."""
+    writer left behind are removed first.
+
+    `replacing`: the pair is the same run rewritten (a gate storing its verdict); if a newer collect
+    wrote another run meanwhile, nothing is written and that run's key is returned (else None).
+    """
     md_path = json_path.with_suffix(".md")
     if run_key:
         md_text = (md_text if md_text.endswith("\n") else md_text + "\n") + RUN_MARK.format(run_key) + "\n"
     with folder_lock(json_path.parent):
+        if replacing and run_key and (now := md_run_key(md_path)) not in (None, run_key):
+            return now
         for path in (md_path, json_path):  # temp files of a writer killed mid-write (we hold the lock)
             for stale in path.parent.glob(f".{path.name}.*.tmp"):
                 with contextlib.suppress(OSError):
                     stale.unlink()
         write_atomic({md_path: md_text, json_path: json_text})
+    return None
 
 
 @contextlib.contextmanager

@@ -311,3 +311,22 @@ def test_the_gate_names_its_baseline_and_warns_when_it_is_not_collects(project, 
     printed = capsys.readouterr()
     assert f"\nbaseline: run {keys[0]} · " in printed.out and f"(run:{keys[0]})" in printed.out
     assert f"lists compare with run {keys[1]} (collect's baseline), this gate with {keys[0]}" in printed.err
+
+
+def test_a_gate_never_puts_back_an_older_run_over_a_newer_collect(project, tmp_path, capsys) -> None:
+    """A gate reads run 1; before it stores its verdict, a collect writes run 2 into the same folder. The
+    gate records run 1's verdict in the history and leaves the folder to run 2 (it used to write run 1
+    back over it). The moment is staged: run 1's latest.json beside run 2's latest.md is what the gate
+    finds under the folder lock when a collect finished between its read and its write."""
+    config = project("ruff_prod_max = false\nopenapi_breaking_max = false")
+    out = tmp_path / "out"
+    _collect(config, out, *SAMPLE)
+    first = (out / "latest.json").read_text()
+    _collect(config, out, *SAMPLE)
+    second_md = (out / "latest.md").read_text()
+    second_key = json.loads((out / "latest.json").read_text())["summary"]["run_key"]
+    (out / "latest.json").write_text(first)  # what the gate read
+    capsys.readouterr()
+    assert main(["gate", "--config", str(config), "--report", str(out / "latest.json")]) == EXIT_OK
+    assert f"now holds run {second_key} (a collect that finished meanwhile)" in capsys.readouterr().err
+    assert (out / "latest.md").read_text() == second_md and (out / "latest.json").read_text() == first

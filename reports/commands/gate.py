@@ -78,9 +78,12 @@ def cmd_gate(
         # The file was checked whole before the gate read it; of what the schema constrains, the gate
         # changed the summary (its verdict) alone.
         validate_report(report, part="summary")
-        write_report_pair(
-            reading.path, json_text(report), render_markdown(report, config.coverage_precision), key
-        )
+        newer = write_report_pair(reading.path, json_text(report), render_markdown(report, config.coverage_precision),
+                                  key, replacing=True)  # fmt: skip
+        if newer:
+            print(f"healthdeck: note: {reading.path} now holds run {newer} (a collect that finished meanwhile); "
+                  f"the verdict of run {key} is stored in the history, the file is left to the newer run",
+                  file=sys.stderr)  # fmt: skip
     if junit:
         write_atomic({Path(junit): junit_xml(verdict)})
     return verdict
