@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -253,8 +254,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_sigterm_stops_streamlit_and_frees_the_port(tmp_path) -> None:
-    """A supervisor stops `healthdeck dashboard`: Streamlit goes with it, and nothing was written meanwhile."""
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL], ids=lambda s: s.name)
+def test_stopping_the_dashboard_stops_streamlit_and_frees_the_port(tmp_path, stop) -> None:
+    """A supervisor stops `healthdeck dashboard` (SIGTERM), its terminal closes (SIGHUP) or it is killed
+    (SIGKILL, which cannot be forwarded): Streamlit goes with it, and nothing was written meanwhile."""
     pytest.importorskip("streamlit")
     port, home, data = free_port(), tmp_path / "home", tmp_path / "data"
     home.mkdir()
@@ -268,12 +271,15 @@ def test_sigterm_stops_streamlit_and_frees_the_port(tmp_path) -> None:
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=60, expect=b"ok")
         streamlit = _children(process.pid)
         assert len(streamlit) == 1
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         code = process.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _alive(streamlit[0]) and time.monotonic() < deadline:  # reaped by init after a SIGKILL
+            time.sleep(0.1)
     finally:
         if process.poll() is None:
             process.kill()
-    assert code in (0, 128 + signal.SIGTERM)
+    assert code in ((0, 128 + stop) if stop != signal.SIGKILL else (-signal.SIGKILL,))
     assert not _alive(streamlit[0])
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
         pass  # nothing listens any more

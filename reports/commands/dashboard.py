@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import load_config
@@ -57,12 +58,28 @@ def serve(
                "--server.address", host]  # fmt: skip
     # cwd = dashboard/, so its .streamlit/config.toml (read-only deployment settings) applies. A session of
     # its own: a terminal's Ctrl-C reaches healthdeck only, which forwards it once (never twice).
-    child = subprocess.Popen(command, env=env, cwd=app.parent, start_new_session=True)
+    child = subprocess.Popen(command, env=env, cwd=app.parent, start_new_session=True,
+                             preexec_fn=_die_with(os.getpid()) if sys.platform.startswith("linux") else None)  # fmt: skip
     return _supervise(child)
 
 
+def _die_with(parent: int) -> Callable[[], None]:
+    """Linux: Streamlit is sent SIGTERM when healthdeck dies, even by SIGKILL, which cannot be forwarded
+    (PR_SET_PDEATHSIG); if healthdeck is already gone when this runs, Streamlit does not start."""
+
+    def arm() -> None:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
+
+
 def _supervise(child: subprocess.Popen) -> int:
-    """Wait for the child, forwarding SIGINT/SIGTERM; its exit status, or 128+N when a signal N ended it."""
+    """Wait for the child, forwarding SIGINT, SIGTERM and SIGHUP (a closed terminal or ssh session); its
+    exit status, or 128+N when a signal N ended it."""
     stopping: list[float] = []
 
     def forward(signum: int, _frame: object) -> None:
@@ -70,7 +87,7 @@ def _supervise(child: subprocess.Popen) -> int:
         if child.poll() is None:
             child.send_signal(signum)
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         while True:
             try:
