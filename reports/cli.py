@@ -421,9 +421,14 @@ def _database_error(exc: Exception) -> bool:
 
 
 def _message(exc: Exception) -> str:
+    """One line: a newline or terminal escape in a file name (a glob matched it) is shown escaped, so it
+    can neither start a second line — on GitHub, a workflow command such as `::error` — nor recolour
+    the terminal."""
     if _database_error(exc):
-        return "history store: " + sys.modules["healthdeck.reports.history.reader"].one_line(exc)
-    return str(exc)
+        text = "history store: " + sys.modules["healthdeck.reports.history.reader"].one_line(exc)
+    else:
+        text = str(exc)
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _exit_code(exc: Exception, command: str) -> int | None:

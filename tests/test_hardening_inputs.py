@@ -329,3 +329,13 @@ def test_a_fifo_or_a_device_is_one_line_not_a_hang_or_unbounded_memory(tmp_path,
     if path_named:
         [line] = capsys.readouterr().err.strip().splitlines()
         assert line.startswith("healthdeck: error: ") and path in line
+
+
+def test_a_file_name_with_a_newline_or_an_escape_stays_one_line(tmp_path, capsys) -> None:
+    """A glob matched a file whose name holds a newline and a workflow command, and a terminal escape."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x\n::error file=app.py,line=1::injected\x1b[31m.xml").write_text("<testsuite")
+    assert main(["collect", "-q", "--no-history", "--out", str(tmp_path / "out"), "--junit",
+                 f"unit={tmp_path / 'in' / '*.xml'}"]) == EXIT_INPUT  # fmt: skip
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "x\\n::error file=app.py,line=1::injected\\x1b[31m.xml: junit: " in line
