@@ -27,7 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from healthdeck.dashboard.charts import Release
-from healthdeck.reports.config import Config, load_config
+from healthdeck.reports.config import Config, ConfigError, load_config
 from healthdeck.reports.history.reader import HistoryReader
 from healthdeck.reports.history.sqlite import SqliteHistory, open_reader
 from healthdeck.reports.history.store import (
@@ -57,6 +57,7 @@ class Source:
     history: str
     project: str | None = None  # HEALTHDECK_PROJECT, else the local one; the report's once loaded
     config_notes: tuple[str, ...] = ()  # where the report's configuration and the local one disagree
+    config_problem: str | None = None  # the local configuration could not be read: the defaults are used
 
     @property
     def history_exists(self) -> bool:
@@ -67,11 +68,15 @@ def source() -> Source:
     path = os.environ.get("HEALTHDECK_CONFIG")
     # "" = the project has no pyproject: the defaults, never the pyproject nearest this process's folder
     # (`healthdeck dashboard` runs Streamlit in dashboard/, inside healthdeck's own checkout).
-    config = Config() if path == "" else load_config(path or None)
+    problem = None
+    try:
+        config = Config() if path == "" else load_config(path or None)
+    except ConfigError as exc:  # edited while the dashboard serves: said on every page, never a crash
+        config, problem = Config(), str(exc)
     report = Path(os.environ.get("HEALTHDECK_REPORT") or config.report_path)
     history = os.environ.get("HEALTHDECK_HISTORY") or config.history_url or default_url(report.parent)
     project = os.environ.get("HEALTHDECK_PROJECT") or None
-    return Source(config, report, history, project)
+    return Source(config, report, history, project, config_problem=problem)
 
 
 def mtime(path: Path) -> int:

@@ -33,8 +33,15 @@ def missing(what: str, how: str) -> None:
 def data_state(ctx: Ctx) -> None:
     """What the dashboard could not read, on every page: no report, an unreadable report, no history
     yet, an unreadable history are four different things and are told apart."""
+    if ctx.src.config_problem:
+        st.error(f"**Unreadable configuration**, so the defaults are used. {md(ctx.src.config_problem)}",
+                 icon=":material/error:")  # fmt: skip
     if ctx.report_problem:
         st.error(f"**Unreadable report.** {md(ctx.report_problem)}", icon=":material/error:")
+    elif ctx.report is None and ctx.src.project and ctx.src.report.exists():
+        missing("run of project " + md(ctx.src.project, code=True),
+                f"`{ctx.src.report}` holds another project's run and the history store has none of this one: "
+                "pick a project in the sidebar, or check `HEALTHDECK_PROJECT`.")  # fmt: skip
     elif ctx.report is None:
         missing(
             "report", f"`{ctx.src.report}` does not exist: run `healthdeck collect` (or `healthdeck demo`)."

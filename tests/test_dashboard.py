@@ -557,3 +557,24 @@ def test_review_from_the_store_alone_with_the_verdicts_runs_were_given(monkeypat
     assert heads == [f"Baseline: {base.verdict}", f"Candidate: {newest.verdict}"]
     assert main([*args, "--baseline", "tag:no-such-tag"]) == 3
     assert main([*args, "--baseline", "report:x.json"]) == 2
+
+
+def test_an_unreadable_config_or_an_unknown_project_is_said_not_crashed(
+    monkeypatch, demo_out, tmp_path
+) -> None:
+    """A pyproject edited while the dashboard serves, and a HEALTHDECK_PROJECT the store does not hold."""
+    out, _ = demo_out
+    bad = tmp_path / "pyproject.toml"
+    bad.write_text("[tool.healthdeck\nprod_lanes = 3\n")
+    at = _app(monkeypatch, out / "latest.json", out / "history.sqlite", bad).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(e.value.startswith("**Unreadable configuration**, so the defaults are used.") and "cannot read config"
+               in e.value for e in at.error)  # fmt: skip
+    monkeypatch.setenv("HEALTHDECK_PROJECT", "acme/nosuch")
+    at = _app(monkeypatch, out / "latest.json", out / "history.sqlite").run()
+    assert not at.exception, [e.value for e in at.exception]
+    notes = [i.value for i in at.info]
+    assert any(
+        "**No run of project `acme/nosuch` yet.**" in n and "another project's run" in n for n in notes
+    ), notes
+    assert not any("does not exist" in n for n in notes)
