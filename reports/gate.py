@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from .config import GateConfig
 from .failures import number
-from .render.md import display_covered, percent
+from .render.md import change, display_covered, percent
 
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "UNKNOWN"
 GO, NO_GO, INCOMPLETE = "GO", "NO-GO", "INCOMPLETE"
@@ -62,8 +62,7 @@ def condition_figures(c: dict) -> tuple[str, str, str]:
     coverage going from 90 to 91 % is "coverage change +1.00 pts", never "drop −1.00 pts"."""
     unit = c.get("unit", "count")
     if c["name"] == "coverage_drop":
-        change = None if c["actual"] is None else -c["actual"]
-        actual = "—" if change is None else "no change" if round(change, 2) == 0 else f"{change:+.2f} pts"
+        actual = "—" if c["actual"] is None else change(-c["actual"])
         return "coverage change vs baseline", actual, f"no drop over {show(c['threshold'], unit)}"
     return c["description"], show(c["actual"], unit), show(c["threshold"], unit)
 

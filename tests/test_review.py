@@ -237,3 +237,13 @@ def test_the_cards_say_which_run_they_show_when_the_trends_show_another_branch(
         assert f"{what}: {shown}; trends: all branches." in [c.value for c in at.caption], page
         at.selectbox(key="branch").set_value("feature").run()
         assert not [c.value for c in at.caption if c.value.startswith(f"{what}: ")], page  # the same run
+
+
+def test_a_change_too_small_to_show_is_not_called_no_change() -> None:
+    """99.4849 % against 99.4847 % shows as 99.48 % beside 99.48 %, but 99.4851 % against 99.4847 % shows
+    as 99.49 % beside 99.48 %: "no change" between two different figures reads as a mistake."""
+    from healthdeck.reports.render.md import change
+
+    assert change(0.0) == "no change"
+    assert (change(99.4851 - 99.4847), change(99.4847 - 99.4851)) == ("+<0.01 pts", "-<0.01 pts")
+    assert change(1.2) == "+1.20 pts" and change(-0.5) == "-0.50 pts"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from ..failures import FailureCounts, number, ordered, outcome_words, total_failing
 from ..gate import comparable_coverage, condition_figures, verdict_line
-from .md import cell, code, coverage_pc, located, percent, plural, prose, table
+from .md import cell, change, code, coverage_pc, located, percent, plural, prose, table
 from .triage import comment_causes, comment_transitions, short
 
 MARKER = "<!-- healthdeck:comment -->"
@@ -25,9 +25,9 @@ LISTED_ID_CHARS = 300  # a parametrised test id can be kilobytes long; the comme
 def _signed(value: float | None, unit: str = "", digits: int = 2) -> str:
     if value is None:
         return ""
-    if round(value, digits) == 0:  # "+0.00" reads as a change; a sign on nothing misleads
-        return " (no change vs base)"
-    return f" ({value:+.{digits}f}{unit} vs base)"
+    if digits == 0:  # counts
+        return " (no change vs base)" if round(value) == 0 else f" ({value:+,.0f}{unit} vs base)"
+    return f" ({change(value, digits, unit)} vs base)"
 
 
 def render_comment(

@@ -68,6 +68,17 @@ def percent(fraction: float | None, digits: int = 2) -> str:
     return "—" if fraction is None else f"{display_covered(fraction * 100, digits)} %"
 
 
+def change(value: float, digits: int = 2, unit: str = " pts") -> str:
+    """A change in percentage points as a person reads it: "no change" only when nothing changed; a change
+    too small to show is "+<0.01 pts" (two figures that differ in their last digit never sit beside "no
+    change"), never a signed zero."""
+    if value == 0:
+        return "no change"
+    if round(value, digits) == 0:
+        return f"{'+' if value > 0 else '-'}<{10**-digits:.{digits}f}{unit}"
+    return f"{value:+.{digits}f}{unit}"
+
+
 def coverage_pc(value: float | None, precision: int) -> str:
     """coverage.py's own display rounding: never shows 100 unless complete, or 0 unless nothing."""
     return "—" if value is None else f"{display_covered(value, precision)} %"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..failures import number
 from ..gate import condition_figures
-from .md import cell, code, table
+from .md import cell, change, code, table
 
 
 def unit_of(metric: str) -> str:
@@ -24,7 +24,7 @@ def figure(value: float | None, unit: str, signed: bool = False) -> str:
         shown = value * 100 if unit == "fraction" else value
         if not signed:
             return f"{shown:.2f} %"
-        return "no change" if round(shown, 2) == 0 else f"{shown:+.2f} pts"
+        return change(shown)
     count = round(value)
     if not signed:
         return f"{count:,}"
