@@ -554,7 +554,7 @@ def test_review_from_the_store_alone_with_the_verdicts_runs_were_given(monkeypat
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     heads = [s.value for s in at.subheader if s.value.startswith(("Baseline:", "Candidate:"))]
-    assert heads == [f"Baseline: {base.verdict}", f"Candidate: {newest.verdict}"]
+    assert heads == [f"Candidate: {newest.verdict}", f"Baseline: {base.verdict}"]  # under their selectors
     assert main([*args, "--baseline", "tag:no-such-tag"]) == 3
     assert main([*args, "--baseline", "report:x.json"]) == 2
 

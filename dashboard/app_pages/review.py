@@ -74,7 +74,8 @@ def render(ctx: Ctx) -> None:
         st.error("That run is no longer in the history.")
         return
     a, b = st.columns(2)
-    for column, title, v in ((a, "Baseline", found.verdicts[1]), (b, "Candidate", found.verdicts[0])):
+    # in the selectors' order: candidate left, baseline right
+    for column, title, v in ((a, "Candidate", found.verdicts[0]), (b, "Baseline", found.verdicts[1])):
         with column:
             st.subheader(f"{title}: {v['status']}")
             st.caption("The checklist evaluated here: this run was never gated." if v["evaluated_here"]
