@@ -42,8 +42,9 @@ def render(ctx: Ctx) -> None:
         if len(files):
             lowest = files[files["statements"] > 0].sort_values("percent").head(15)
             st.dataframe(lowest[["percent", "path", "lane", "statements"]], hide_index=True,
+                         # blue, not the theme's primary red: a bar's length is the figure, not a failure
                          column_config={"percent": st.column_config.ProgressColumn(min_value=0, max_value=100,
-                                                                                   format="%.2f %%"),
+                                                                                   format="%.2f %%", color="blue"),
                                         "statements": st.column_config.NumberColumn(format="%d")})  # fmt: skip
     with right:
         st.subheader("Biggest drops vs baseline")
