@@ -208,7 +208,7 @@ def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(["history", "show", "--history", f"sqlite:///{out / 'history.sqlite'}"]) == EXIT_OK
     table = capsys.readouterr().out.splitlines()
-    assert len(table) == 4  # header, rule, two runs
+    assert len(table) == 5 and table[-1].startswith("ruff and compile: ")  # header, rule, two runs, legend
     assert "35.71%" in table[2] and "42.86%" in table[3] and "+7.14" in table[3]  # 5/14, then 6/14
     assert (
         main(["history", "show", "--format", "json", "--history", f"sqlite:///{out / 'history.sqlite'}"]) == 0

@@ -149,6 +149,10 @@ def format_history(rows: list[dict]) -> str:
         lines.append(
             "~ approximate: imported from console-parsed figures (upstream report), not from JUnit XML"
         )
+    if rows:
+        lines.append(
+            "ruff and compile: findings and failing files in the whole tree (the gate counts prod lanes)"
+        )
     return "\n".join(lines) + "\n"
 
 
