@@ -55,6 +55,8 @@ def compared_with(report: dict) -> str | None:
             return ref["spec"]
         if ref.get("run_key"):
             return f"run:{ref['run_key']}"
+        if (decided or {}).get("baseline_spec"):  # asked for and not found: not some other run instead
+            return decided["baseline_spec"]
     return None
 
 

@@ -30,6 +30,11 @@ SUPPLY = {
     ),
     "coverage": "give `healthdeck collect --coverage PATH`",
     "guardian": "give `healthdeck collect --guardian-permissive LOG --guardian-strict LOG`",
+    # the first run of a branch or of a fresh runner (docs/github-actions.md, "The first run")
+    "baseline": (
+        "record the base branch once (a run on main), or give `collect --baseline report:PATH` (its "
+        "artifact) or `git:REF` (a committed report)"
+    ),
 }
 
 
@@ -218,7 +223,7 @@ def _coverage_drop(summary: dict, baseline: dict | None, maximum: float) -> Cond
     now, base = summary.get("coverage") or {}, (baseline or {}).get("coverage") or {}
     measure, key = comparable_coverage(now, base)
     if base.get("percent") is None:
-        why = "no baseline run with coverage"
+        why = f"no baseline run with coverage; {SUPPLY['baseline']}"
     elif now.get("percent") is None:
         why = f"no coverage data; {SUPPLY['coverage']}"
     else:
@@ -250,7 +255,7 @@ def _new_failures(summary: dict, new_failures: list[str] | None, has_baseline: b
             reason = ("the baseline cannot tell which failures are new: a suite failing now did not run there, "
                       "or its list of failing tests was cut")  # fmt: skip
         else:
-            reason = "no baseline run to compare with (or this run is not in the history)"
+            reason = f"no baseline run to compare with; {SUPPLY['baseline']}"
         return Condition("no_new_failures", "new failing tests vs baseline", UNKNOWN, None, 0, reason)
     shown = ", ".join(new_failures[:5]) + (" …" if len(new_failures) > 5 else "")
     return _compare("no_new_failures", "new failing tests vs baseline", len(new_failures), 0, at_least=False,

@@ -330,3 +330,15 @@ def test_a_gate_never_puts_back_an_older_run_over_a_newer_collect(project, tmp_p
     assert main(["gate", "--config", str(config), "--report", str(out / "latest.json")]) == EXIT_OK
     assert f"now holds run {second_key} (a collect that finished meanwhile)" in capsys.readouterr().err
     assert (out / "latest.md").read_text() == second_md and (out / "latest.json").read_text() == first
+
+
+def test_a_baseline_collect_did_not_find_is_not_replaced_by_another_run(project, tmp_path, capsys) -> None:
+    """collect asked for branch:main and found none: the gate (no --baseline) asks for the same and says
+    so, instead of falling back to `previous` and comparing with a run the report's lists do not."""
+    config = project("ruff_prod_max = false\nopenapi_breaking_max = false")
+    out = tmp_path / "out"
+    _collect(config, out, *SAMPLE)  # an earlier run: what `previous` would find
+    _collect(config, out, *SAMPLE, "--baseline", "branch:no-such-branch")
+    capsys.readouterr()
+    main(["gate", "--config", str(config), "--report", str(out / "latest.json"), "--no-write"])
+    assert "\nbaseline: none (branch:no-such-branch): no run to compare with" in capsys.readouterr().out

@@ -114,7 +114,8 @@ def record(
         baseline = baseline_for(
             report, store, spec, config.root_path, committed_report=config.committed_report
         )
-        note_missing_baseline(report, spec, baseline)
+        if baseline is None and spec != "previous":
+            note_missing_baseline(report, spec, baseline, [p or "(none)" for p in store.project_names()])
         triage(report, collected, store, baseline, config, causes)
         report["details"]["checklist"] = checklist_preview(report, config, store, spec, baseline)
         json_text = report_json(report)  # strict, schema-valid JSON or ReportError: before anything lands
@@ -157,18 +158,27 @@ def checklist_preview(
     return decide(ctx, config)
 
 
-def note_missing_baseline(report: dict, spec: str, found: Baseline | None) -> None:
+def note_missing_baseline(
+    report: dict, spec: str, found: Baseline | None, projects: list[str] | None = None
+) -> None:
     """A baseline that was asked for and is not there is said (stderr and latest.md), not silently
     nothing: on a fresh runner that is the usual case. The previous run is missing on every first run."""
     if found is not None or spec == "previous":
         return
     kind, _, value = spec.partition(":")
-    why = (
-        f"no file {value} (the first run, or an expired artifact?)"
-        if kind == "report"
-        else "no such run in the history store (an empty store on a fresh runner? docs/github-actions.md "
-        "shows report: and git: baselines)"
-    )
+    project = report["summary"].get("project")
+    if kind == "report":
+        why = f"no file {value} (the first run, or an expired artifact?)"
+    elif project in (projects or []):  # runs of this project, none of them the one asked for
+        why = (f"no run of project {project} matches it in the history store; record {value or kind} once "
+               "(a run on it), or see docs/github-actions.md, \"The first run\"")  # fmt: skip
+    elif projects:  # a shared store: it has runs, none of this project
+        why = (f"the history store has no run of project {project} yet (it holds runs of "
+               f"{', '.join(projects[:5])}{' …' if len(projects) > 5 else ''}); record {value or kind} once "
+               "(a run on it), or see docs/github-actions.md, \"The first run\"")  # fmt: skip
+    else:
+        why = ("no such run in the history store (an empty store on a fresh runner? record the base branch "
+               "once, or see docs/github-actions.md for report: and git: baselines)")  # fmt: skip
     report["details"]["metadata"]["warnings"].append(
         f"baseline {spec}: {why}; compared with nothing: no changes, no new-failure marks, and the "
         "checklist's baseline items are UNKNOWN"

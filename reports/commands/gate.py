@@ -110,6 +110,7 @@ def decide(ctx: Context, config: Config) -> dict:
     )  # fmt: skip
     verdict["checklist"] = config.gates.describe(config.source)
     verdict["baseline"] = run_ref(ctx.baseline)
+    verdict["baseline_spec"] = ctx.baseline_spec  # what was asked for, found or not (compared_with)
     if verdict["baseline"] and ctx.baseline_origin in FILE_KINDS:  # not in the store: keep how to find it
         verdict["baseline"]["spec"] = ctx.baseline_spec
     return verdict

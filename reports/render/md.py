@@ -72,7 +72,7 @@ def change(value: float, digits: int = 2, unit: str = " pts") -> str:
     """A change in percentage points as a person reads it: "no change" only when nothing changed; a change
     too small to show is "+<0.01 pts" (two figures that differ in their last digit never sit beside "no
     change"), never a signed zero."""
-    if value == 0:
+    if abs(value) < 1e-9:  # float noise of a subtraction is no change
         return "no change"
     if round(value, digits) == 0:
         return f"{'+' if value > 0 else '-'}<{10**-digits:.{digits}f}{unit}"
