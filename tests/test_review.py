@@ -184,14 +184,14 @@ def test_the_page_offers_the_same_markdown(store, tmp_path, monkeypatch, capsys)
     assert f"Baseline: {gated}" in [h.value for h in at.subheader]
     assert "The verdict `healthdeck gate` gave this run." in [c.value for c in at.caption]
     assert at.selectbox(key="base").format_func(release.run_key).endswith(f" · {gated}")
-    conditions = at.dataframe[0].value
+    conditions = at.dataframe[1].value  # the candidate's left, the baseline's right
     assert list(conditions["status"]) == [c["status"] for c in store["gated"]["conditions"]]
     # a baseline never gated: evaluated here, and labelled so
     at = _page(candidate=candidate.run_key, base=first.run_key)  # a pasted link, outside the window
     assert at.selectbox(key="base").value == first.run_key
     assert not at.exception
     assert "The checklist evaluated here: this run was never gated." in [c.value for c in at.caption]
-    names = list(at.dataframe[0].value["condition"])
+    names = list(at.dataframe[1].value["condition"])
     assert "health report is current" not in names and "report age" not in names
     cli = _review(
         capsys,
