@@ -9,6 +9,7 @@ the same way when the report was not gated yet), never from the UI.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -229,9 +230,11 @@ def gated_baseline(report: dict | None) -> str:
 
 
 def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple[str, ...],
-                    gated: str = "previous") -> tuple:  # fmt: skip
-    """Branch, window and baseline, kept in the URL so a pasted link shows the same view."""
-    branch, window, baseline = default_branch, DEFAULT_WINDOW, gated
+                    gated: str | Callable[[str | None], str] = "previous") -> tuple:  # fmt: skip
+    """Branch, window and baseline, kept in the URL so a pasted link shows the same view. `gated` (the
+    Baseline filter's default) may be asked for once the branch is known: the run it speaks of can
+    depend on the branch."""
+    branch, window = default_branch, DEFAULT_WINDOW
     with st.sidebar:
         st.header("Filters")
         if "branch" in show:
@@ -244,6 +247,8 @@ def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple
         if "window" in show:
             window = links.choice("Window", list(WINDOWS), "window", DEFAULT_WINDOW,
                                   format_func=WINDOW_LABELS.get)  # fmt: skip
+        gated = gated(branch) if callable(gated) else gated
+        baseline = gated
         if "baseline" in show:
             options = list(dict.fromkeys([gated, "previous", *(f"branch:{b}" for b in branches)]))
             baseline = links.choice("Baseline", options, "baseline", gated,
@@ -264,6 +269,7 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
     src = project_picker(src, version) if history_problem is None else src
     report, report_problem, origin, stamp, problem = load(src, version)
     history_problem = history_problem or problem
+    local = src
     src = _with_report_config(src, report)
     if src.history_exists and history_problem is None:
         try:
@@ -271,7 +277,21 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
         except Exception as exc:  # as above
             history_problem = _one_line(exc)
     default = data.default_branch(src.config, branches)
-    branch, window, spec = sidebar_filters(branches, default, filters, gated_baseline(report))
+
+    def on_branch(branch: str | None) -> str:
+        """From the store alone, the banner, cards and tables show the newest run of the branch the
+        trends show (by default the default branch), not a pull request's run that landed last; the
+        Baseline filter then starts on that run's baseline."""
+        nonlocal report, report_problem, origin, src
+        if origin.startswith("run:") and branch and report and report["summary"].get("branch") != branch:
+            run = data.load_latest_run(src.history, version, src.project, branch)
+            if run is not None:
+                report, report_problem = _report(f"run:{run.run_key}", 0, src.history, version)
+                origin = f"run:{run.run_key}"
+                src = _with_report_config(local, report)
+        return gated_baseline(report)
+
+    branch, window, spec = sidebar_filters(branches, default, filters, on_branch)
     ctx = Ctx(src, report, report_problem, version, history_problem, branches, branch, window,
               data.window_start(WINDOWS[window]), spec)  # fmt: skip
     new: list[str] | None = None

@@ -155,16 +155,16 @@ def load_stored_report(url: str, version: str, run_key: str) -> dict | None:
 
 
 @st.cache_data(**CACHE)
-def load_latest_run(url: str, version: str, project: str | None) -> Run | None:
-    """The newest run of `project`; with none named: of the store's only project, else of the project
-    this folder resolves to, else the newest run of any project."""
+def load_latest_run(url: str, version: str, project: str | None, branch: str | None = None) -> Run | None:
+    """The newest run of `project` (on `branch` when given); with none named: of the store's only project,
+    else of the project this folder resolves to, else the newest run of any project."""
     s = store(url)
     if project is not None:
-        return s.latest(project)
+        return s.latest(project, branch)
     names = s.project_names()
     if len(names) == 1:
-        return s.latest(names[0])
-    return s.latest(resolve_project(Path.cwd(), None)[0]) or s.latest()
+        return s.latest(names[0], branch)
+    return s.latest(resolve_project(Path.cwd(), None)[0], branch) or s.latest(None, branch)
 
 
 @st.cache_data(**CACHE)

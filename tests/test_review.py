@@ -208,17 +208,33 @@ def test_the_page_offers_the_same_markdown(store, tmp_path, monkeypatch, capsys)
 def test_the_cards_say_which_run_they_show_when_the_trends_show_another_branch(
     store, tmp_path, monkeypatch
 ) -> None:
-    """The branch filter moves the trends; the verdict, cards and tables stay on the report's run, and
-    a caption says so whenever that run is not on the chosen branch."""
+    """From the store alone, the verdict, cards and tables show the newest run of the branch the trends
+    show (main by default: not the feature branch's run that landed last). With a report file (a CI
+    artifact) they stay on that run, and a caption says so whenever it is not on the chosen branch."""
+    import json
+
     import streamlit as st
+
+    from healthdeck.reports.history.store import open_store
 
     st.cache_data.clear()
     st.cache_resource.clear()
-    candidate = store["runs"][-1]  # the project's newest run: the report shown without a report file
+    _, release, candidate = store["runs"]  # release: main's newest run; candidate: the newest, on feature
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HEALTHDECK_REPORT", str(tmp_path / "latest.json"))
     monkeypatch.setenv("HEALTHDECK_HISTORY", store["url"])
     monkeypatch.setenv("HEALTHDECK_CONFIG", str(store["config"]))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="branch").value == "main"
+    assert at.session_state["healthdeck_ctx"].current.run_key == release.run_key
+    assert not [c.value for c in at.caption if c.value.startswith("Verdict and cards: ")]
+    at.selectbox(key="branch").set_value("feature").run()
+    assert at.session_state["healthdeck_ctx"].current.run_key == candidate.run_key
+    # a report file: the run CI just made stays the subject whatever the trends show
+    (tmp_path / "latest.json").write_text(
+        json.dumps(open_store(store["url"], readonly=True).report(candidate))
+    )
     shown = f"the report's run (`{candidate.short_sha}` on `feature`)"
     for page, what in (
         ("overview", "Verdict and cards"),
