@@ -61,14 +61,16 @@ def ruff_in_prod(summary: dict, prod_lanes: tuple[str, ...]) -> int | None:
 
 def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:
     """Every project of the store, worst first."""
-    newest = store.projects(spark=1)
+    prefer = (local.default_branch,) if local.default_branch else ("main", "master")
+    newest = store.projects(spark=1, prefer=prefer)
     made: list[tuple] = []
     for summary in newest:
         report = store.report(summary.latest) or {"summary": summary.latest.summary}
         config, _ = effective_config(report, local)
         made.append((summary, report, config, headline_suite(report["summary"], config.smoke_suite)))
     names = tuple(sorted({f"tests.{suite}.pass_rate" for *_, suite in made if suite}))
-    series = {p.project: p.series for p in store.projects(spark=SPARK_RUNS, names=names)} if names else {}
+    series = ({p.project: p.series for p in store.projects(spark=SPARK_RUNS, names=names, prefer=prefer)}
+              if names else {})  # fmt: skip
     rows = []
     for summary, report, config, suite in made:
         s, run = report["summary"], summary.latest

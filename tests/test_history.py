@@ -434,3 +434,18 @@ def test_the_cli_reads_healthdeck_history_as_the_dashboard_does(tmp_path, monkey
     assert main(["collect", "-q", "--out", "out", "--history", "sqlite:///flag.sqlite",
                  "--junit", f"smoke={EDGE / 'xunit2.xml'}"]) == 0  # fmt: skip
     assert (tmp_path / "flag.sqlite").exists()  # the flag wins
+
+
+def test_a_projects_headline_is_its_default_branchs_newest_run(store_url) -> None:
+    """On a shared store a pull request's run lands last; the All projects row shows main's newest run,
+    and a project that never ran on main keeps its newest run."""
+    store = open_store(store_url)
+    store.append({**_summary(1, "a" * 40, "main"), "project": "acme/a"})
+    store.append({**_summary(2, "b" * 40, "feature"), "project": "acme/a"})
+    store.append({**_summary(3, "c" * 40, "feature"), "project": "acme/b"})
+    newest = {p.project: p.latest.branch for p in store.projects(spark=1, prefer=["main", "master"])}
+    assert newest == {"acme/a": "main", "acme/b": "feature"}
+    assert {p.project: p.latest.branch for p in store.projects(spark=1)} == {
+        "acme/a": "feature",
+        "acme/b": "feature",
+    }

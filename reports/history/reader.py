@@ -376,15 +376,23 @@ class HistoryReader:
         return int(count or 0), int(stored or 0), int(raw or 0)
 
     def projects(
-        self, spark: int = 30, names: Iterable[str] = (), prefixes: Iterable[str] = ()
+        self,
+        spark: int = 30,
+        names: Iterable[str] = (),
+        prefixes: Iterable[str] = (),
+        prefer: Sequence[str] = (),
     ) -> list[ProjectSummary]:
         """Every project with its run count, newest run, and the asked-for metrics over its newest
-        `spark` runs (for sparklines). Three queries whatever the number of runs; no report is opened."""
+        `spark` runs (for sparklines). Three queries whatever the number of runs; no report is opened.
+        `prefer`: branches whose runs come first (a project's default branch: its newest run there is its
+        headline, not a pull request's that landed last); a project with none keeps its newest run."""
+        params: dict = {"spark": max(spark, 1)}
+        preferred = _in("runs.branch", "prefer", list(prefer), params)  # "1 = 0" when none
         ranked = ("SELECT id, project, ts, rn FROM (SELECT runs.id AS id, runs.project AS project, runs.ts AS ts, "
-                  "row_number() OVER (PARTITION BY runs.project ORDER BY runs.ts DESC, runs.id DESC) AS rn "
-                  "FROM runs) AS ranked WHERE rn <= :spark")  # fmt: skip
+                  f"row_number() OVER (PARTITION BY runs.project ORDER BY CASE WHEN {preferred} THEN 0 ELSE 1 END, "
+                  "runs.ts DESC, runs.id DESC) AS rn FROM runs) AS ranked WHERE rn <= :spark")  # fmt: skip
         with self._transaction() as query:
-            recent = query(ranked, {"spark": max(spark, 1)})
+            recent = query(ranked, params)
             totals = dict(query("SELECT project, count(*) FROM runs GROUP BY project", {}))
             params: dict = {}
             newest_ids = _in("runs.id", "id", [r[0] for r in recent if r[3] == 1], params)
