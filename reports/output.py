@@ -85,7 +85,17 @@ def write_atomic(files: dict[Path, str]) -> None:
         for tmp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        raise OutputError(f"{exc.filename or target}: cannot write: {exc.strerror or exc}") from exc
+        raise OutputError(_cannot_write(target, exc)) from exc
+
+
+def _cannot_write(target: Path, exc: OSError) -> str:
+    """Named after the path the user gave, never the temporary file beside it."""
+    folder = next((f for f in (target.parent, *target.parent.parents) if f.exists()), None)
+    if folder is not None and not folder.is_dir():
+        return f"{folder}: cannot write there: it is a file, not a folder"
+    if target.is_dir() and target.name:
+        return f"{target}: cannot write: it is a directory"
+    return f"{target}: cannot write: {exc.strerror or exc}"
 
 
 def _new_temp(target: Path) -> tuple[int, str]:
@@ -154,7 +164,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder, os.O_RDONLY)
     except OSError as exc:
-        raise OutputError(f"{folder}: cannot write: {exc.strerror or exc}") from exc
+        raise OutputError(_cannot_write(folder / "latest.json", exc)) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

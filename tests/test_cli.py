@@ -220,3 +220,33 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path) -> None:
         "healthdeck: interrupted; nothing half-written is left"
     ]
     assert not (tmp_path / "out" / "latest.json").exists()
+
+
+def test_output_errors_name_the_path_the_user_gave(tmp_path, capsys) -> None:
+    """Never the temporary file written beside it, and "a file, not a folder" rather than "File exists"."""
+    junit = ["--junit", f"smoke={EDGE / 'xunit2.xml'}"]
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-dir").mkdir()
+    assert main(["collect", "-q", "--no-history", "--out", str(tmp_path / "a-file"), *junit]) == 4
+    assert (
+        capsys.readouterr().err.strip()
+        == f"healthdeck: error: {tmp_path / 'a-file'}: cannot write there: it is a file, not a folder"
+    )
+    assert main(["collect", "-q", "--no-history", "--out", str(tmp_path / "out"), *junit]) == 0
+    assert (
+        main(
+            [
+                "comment",
+                "--report",
+                str(tmp_path / "out" / "latest.json"),
+                "--output",
+                str(tmp_path / "a-dir"),
+            ]
+        )
+        == 4
+    )
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(f"healthdeck: error: {tmp_path / 'a-dir'}: cannot write: it is a directory")
+    )
