@@ -250,3 +250,12 @@ def test_output_errors_name_the_path_the_user_gave(tmp_path, capsys) -> None:
         .err.strip()
         .endswith(f"healthdeck: error: {tmp_path / 'a-dir'}: cannot write: it is a directory")
     )
+
+
+def test_a_store_baseline_with_no_history_is_said(tmp_path, capsys) -> None:
+    junit = ["--junit", f"smoke={EDGE / 'xunit2.xml'}"]
+    assert (
+        main(["collect", "--no-history", "--out", str(tmp_path / "out"), "--baseline", "tag:v1.0", *junit])
+        == 0
+    )
+    assert "baseline tag:v1.0: --no-history reads no history store" in capsys.readouterr().err

@@ -80,6 +80,11 @@ def collect(args: argparse.Namespace, config: Config) -> int:
             )
             note_missing_baseline(report, spec, found)
             triage(report, collected, None, found, config, causes)
+        elif args.baseline:  # asked for on the command line, and it lives in the store this run does without
+            report["details"]["metadata"]["warnings"].append(
+                f"baseline {spec}: --no-history reads no history store, so it is not looked up; compared with "
+                "nothing (a report:PATH or git:REF baseline works without one)"
+            )
         report["details"]["checklist"] = checklist_preview(report, config, None, spec, found)
         json_text, md_text = report_json(report), render_markdown(report, config.coverage_precision)
         write_report_pair(out / "latest.json", json_text, md_text, None)
