@@ -253,6 +253,8 @@ def test_report_file_and_git_tag_baselines_match_the_store(
     assert main(["comment", "--baseline", "git:v1.0"]) == EXIT_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "v1.0 is not in this clone; this is a shallow clone" in err
+    assert main(["comment", "--baseline", "git:HEAD~3"]) == EXIT_INPUT  # ancestors: no refspec names them
+    assert "fetch more history first (git fetch --deepen=N" in capsys.readouterr().err
     assert main(["comment", "--baseline", "git:nope"]) == EXIT_INPUT
     capsys.readouterr()
     # a base report that does not exist yet (the first pull request, an expired artifact): no baseline

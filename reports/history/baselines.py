@@ -112,12 +112,20 @@ def report_at_ref(repo: Path, ref: str, path: Path) -> tuple[dict, str]:
     `ref`, and its path inside the repository."""
     top = _git(repo, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
+        said = " ".join(top.stderr.decode(errors="replace").split())
+        if "dubious ownership" in said:  # a CI container running as another user than the checkout's
+            raise InputError(f"baseline git:{ref}: git refuses {repo.resolve()} (dubious ownership); fix: "
+                             f"git config --global --add safe.directory {repo.resolve()}")  # fmt: skip
         raise InputError(f"baseline git:{ref}: {repo.resolve()} is not a git repository")
     commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if commit.returncode != 0:
         shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
+        relative = any(c in ref for c in "~^@")  # main~3: ancestors, which a refspec cannot name
         hint = (
-            f"this is a shallow clone: fetch it first (git fetch --depth=1 origin tag {ref}, or "
+            "this is a shallow clone: fetch more history first (git fetch --deepen=N, or actions/checkout "
+            "with fetch-depth: 0)"
+            if shallow and relative
+            else f"this is a shallow clone: fetch it first (git fetch --depth=1 origin tag {ref}, or "
             f"git fetch --depth=1 origin {ref} for a branch; actions/checkout: fetch-depth: 0)"
             if shallow
             else "no such commit, branch or tag in this repository"
