@@ -175,3 +175,29 @@ def test_findings_are_listed_prod_lanes_first_with_their_place(tmp_path, monkeyp
         line for line in capsys.readouterr().out.splitlines() if line.startswith("| ruff (prod lanes)")
     )
     assert row.endswith("| 3 in all files; first: `web/core.py:1` `F401` |"), row
+
+
+@pytest.mark.skipif(RUFF is None, reason="ruff is not installed (pip install -e '.[dev]')")
+def test_the_comment_names_the_findings_the_baseline_did_not_have(tmp_path, monkeypatch, capsys) -> None:
+    """Real ruff on a project, twice: the second commit adds an unused import above the old one (lines
+    move) — the comment leads with the new finding, not the findings that were already there."""
+    from healthdeck.reports.cli import main
+
+    (tmp_path / "web").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.healthdeck]\nprod_lanes = ["web"]\n'
+                                             '[tool.healthdeck.lanes]\nweb = ["web/"]\n')  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    args = [RUFF, "check", "--no-cache", "--isolated", "--select", "F", "--output-format", "json", "."]
+
+    def run(source: str) -> str:
+        (tmp_path / "web" / "core.py").write_text(source)
+        (tmp_path / "ruff.json").write_text(subprocess.run(args, capture_output=True, text=True).stdout)
+        assert main(["collect", "-q", "--ruff", "ruff.json"]) == 0
+        capsys.readouterr()
+        assert main(["comment"]) == 0
+        return next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| ruff (prod lanes)"))
+
+    assert "; first: `web/core.py:1` `F401`" in run("import os\n")  # no baseline yet
+    assert "; none new; first: `web/core.py:1` `F401`" in run("import os\n")
+    row = run("import sys\nimport os\n")  # os moved to line 2; sys is new
+    assert row.endswith("| 2 (+1 vs base) | 2 in all files; new: `web/core.py:1` `F401` |"), row

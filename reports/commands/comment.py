@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..config import Config, load_config
-from ..context import compared_with, context
+from ..context import Context, compared_with, context
 from ..errors import UsageError
 from ..failures import failure_counts
 from ..gate import condition_figures
@@ -87,7 +87,18 @@ def cmd_comment(
         baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,
         smoke_suite=smoke_suite(config, ctx.summary), prod_lanes=config.prod_lanes, link=link,
         counts=failure_counts(ctx), baseline_ref=run_ref(ctx.baseline), report_md=_markdown_beside(reading.path),
+        base_findings=baseline_findings(ctx),
     )  # fmt: skip
+
+
+def baseline_findings(ctx: Context) -> list[dict] | None:
+    """Every ruff finding of a stored baseline run (None when unknown: no baseline, a file baseline, or
+    a list cut at `findings_listed`, where a finding missing from it may have been there)."""
+    if ctx.baseline is None or ctx.baseline_origin != "history" or ctx.store is None:
+        return None
+    ruff = ((ctx.store.report(ctx.baseline) or {}).get("details") or {}).get("ruff") or {}
+    findings = ruff.get("findings")
+    return findings if findings is not None and ruff.get("findings_total") == len(findings) else None
 
 
 def _markdown_beside(report: Path | None) -> str | None:

@@ -6,6 +6,7 @@ names can never break the Markdown or inject HTML, links or mentions (they are c
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 from ..failures import FailureCounts, number, ordered, outcome_words, total_failing
@@ -44,10 +45,12 @@ def render_comment(
     limit: int = GITHUB_LIMIT,
     counts: FailureCounts | None = None,
     baseline_ref: dict | None = None,
+    base_findings: list[dict] | None = None,
 ) -> str:
     """`failures`: [{suite, test_id, outcome, message, status: new|known|unknown, flaky: bool}] (the listed
     ones); `counts`: the exact totals (default: what `failures` and the summary say); `verdict`: the
-    gate's stored verdict, None before the gate has run (then the headline never says GO)."""
+    gate's stored verdict, None before the gate has run (then the headline never says GO);
+    `base_findings`: the baseline's ruff findings, all of them (None: not known), so the new ones lead."""
     counts = counts or FailureCounts(
         total_failing(summary) or len(failures), len(failures),
         sum(f["status"] == "new" for f in failures) if any(f["status"] != "unknown" for f in failures) else None,
@@ -59,7 +62,7 @@ def render_comment(
     names = TRANSITION_NAMES
     while True:
         text = _render(summary, details, verdict, baseline, baseline_ref, ranked, counts, shown, message_chars,
-                       names, smoke_suite, prod_lanes, link, report_md)  # fmt: skip
+                       names, smoke_suite, prod_lanes, link, report_md, base_findings)  # fmt: skip
         if len(text) <= limit or (shown == 0 and message_chars == 0 and names == 0):
             return text[:limit] if len(text) > limit else text
         if message_chars > 40:
@@ -73,7 +76,7 @@ def render_comment(
 
 
 def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown, message_chars, names,
-            smoke_suite, prod_lanes, link, report_md) -> str:  # fmt: skip
+            smoke_suite, prod_lanes, link, report_md, base_findings) -> str:  # fmt: skip
     out = [MARKER]
     named = [code(x, in_table=False) for x in (s.get("branch"), s.get("git_sha")) if x]
     where = f" {' · '.join(named)}" if named else ""  # no trailing space in a headline without git
@@ -111,12 +114,12 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
             base_lanes = ((base.get("ruff") or {}).get("count") or {}).get("lanes")
             d = None if base_lanes is None else prod - sum(base_lanes.get(lane, 0) for lane in prod_lanes)
             rows.append(["ruff (prod lanes)", f"{prod}{_signed(d, '', 0)}",
-                         f"{ruff['count']['total']} in all files" + _first_findings(details, prod_lanes)])  # fmt: skip
+                         f"{ruff['count']['total']} in all files" + _first_findings(details, prod_lanes, base_findings)])  # fmt: skip
         else:
             base_total = ((base.get("ruff") or {}).get("count") or {}).get("total")
             d = None if base_total is None else ruff["count"]["total"] - base_total
             rows.append(["ruff", f"{ruff['count']['total']}{_signed(d, '', 0)}",
-                         "whole tree" + _first_findings(details, ())])  # fmt: skip
+                         "whole tree" + _first_findings(details, (), base_findings)])  # fmt: skip
     broken = (details.get("compileall") or {}).get("failures") or []
     if broken:  # what an author fixes first: the files that do not even compile
         where = ", ".join(code(located(f) if f["path"] else f["message"]) for f in broken[:3])
@@ -196,14 +199,28 @@ def _why(condition: dict, failures_listed: bool) -> str:
     return prose(condition["detail"]) or "—"
 
 
-def _first_findings(details: dict, prod_lanes: tuple[str, ...], shown: int = 3) -> str:
-    """Where the first findings the gate counts are, so the author knows what to fix without the artifact."""
+def _first_findings(
+    details: dict, prod_lanes: tuple[str, ...], base: list[dict] | None, shown: int = 3
+) -> str:
+    """Where the findings the gate counts are, so the author knows what to fix without the artifact: the
+    ones the baseline did not have first (matched by file, rule and message, not line, which moves)."""
     listed = (details.get("ruff") or {}).get("findings") or []
     counted = [f for f in listed if not prod_lanes or f["lane"] in prod_lanes]
     if not counted:
         return ""
+    label = "first"
+    if base is not None:
+        before = Counter((f["path"], f["code"], f["message"]) for f in base)
+        new = []
+        for f in counted:
+            key = (f["path"], f["code"], f["message"])
+            if before[key]:
+                before[key] -= 1
+            else:
+                new.append(f)
+        counted, label = (new, "new") if new else (counted, "none new; first")
     where = ", ".join(f"{code(located(f))} {code(f['code'])}" for f in counted[:shown])
-    return f"; first: {where}" + (" …" if len(counted) > shown else "")
+    return f"; {label}: {where}" + (" …" if len(counted) > shown else "")
 
 
 def _baseline_line(ref: dict | None) -> str:
