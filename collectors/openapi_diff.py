@@ -377,6 +377,13 @@ class _OperationDiff:
             )
         elif direction == "response" and narrower:
             return  # a response that promises less variety cannot surprise a client
+        elif kind != "parameter" and b.types ^ h.types == {"null"}:  # only the nullability changed
+            # oasdiff's ids: a request that no longer takes null, a response that may now return it
+            became = "became-not-nullable" if direction == "request" else "became-nullable"
+            suffix = f" for status {status}" if status else ""
+            self.add(
+                f"{direction}-{kind}-{became}", ERROR, loc, f"{what}: {became.replace('-', ' ')}{suffix}"
+            )
         else:
             rule = f"{direction}-{kind}-type-changed"
             suffix = f" for status {status}" if status else ""

@@ -247,6 +247,13 @@ FORMAT_CASES = {
         {"request-property-type-changed"},
         set(),
     ),
+    # nullability alone: oasdiff's own ids, not a type change
+    "null dropped in a request, allowed in a response": (
+        ({**DATE, "nullable": True}, DATE, "int64"),
+        (DATE, {**DATE, "nullable": True}, "int64"),
+        {"request-property-became-not-nullable", "response-property-became-nullable"},
+        set(),
+    ),
 }  # fmt: skip  (base, head, breaking rules, non-breaking rules; oasdiff's isFormatContained)
 
 
