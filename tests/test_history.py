@@ -449,3 +449,28 @@ def test_a_projects_headline_is_its_default_branchs_newest_run(store_url) -> Non
         "acme/a": "feature",
         "acme/b": "feature",
     }
+
+
+def test_another_applications_sqlite_file_is_never_written_into(tmp_path, capsys) -> None:
+    """`--history sqlite:///app.sqlite` naming a database of something else: refused, untouched; a reader
+    of an empty or foreign file says it holds no healthdeck history (not "an older schema")."""
+    import sqlite3
+
+    from tests.conftest import EDGE
+
+    other = tmp_path / "app.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    url = f"sqlite:///{other}"
+    assert main(["collect", "-q", "--out", str(tmp_path / "out"), "--history", url,
+                 "--junit", f"smoke={EDGE / 'xunit2.xml'}"]) == 4  # fmt: skip
+    assert (
+        "holds another application's tables (users); give the history a SQLite file of its own"
+        in capsys.readouterr().err
+    )
+    with sqlite3.connect(other) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == [
+            "users"
+        ]
+    assert main(["history", "show", "--history", url]) == 3
+    assert "holds no healthdeck history (no healthdeck tables)" in capsys.readouterr().err

@@ -131,6 +131,11 @@ def check_schema(url: str, version: int, readonly: bool) -> bool:
             f"{safe_url(url)}: history schema {version} was written by a newer healthdeck "
             f"(this one knows {SCHEMA_VERSION}): upgrade healthdeck"
         )
+    if version == 0 and readonly:
+        raise HistoryError(
+            f"{safe_url(url)}: holds no healthdeck history (no healthdeck tables): record a run into it "
+            f"(`healthdeck collect --history URL`, or `healthdeck history migrate --history URL`) first"
+        )
     if version < READS_SINCE and readonly:
         raise HistoryError(
             f"{safe_url(url)}: history schema {version} is older than this healthdeck's "

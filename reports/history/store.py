@@ -252,7 +252,14 @@ class HistoryStore(HistoryReader):
 
     # -- schema ---------------------------------------------------------------------------------
     def _check_or_migrate(self, project: str | None) -> None:
-        if check_schema(self.url, self.schema_version(), self.readonly):
+        version = self.schema_version()
+        if version == 0 and not self.readonly and self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                foreign = sorted(set(sa.inspect(conn).get_table_names()) - set(metadata.tables))
+            if foreign:  # never add healthdeck's tables to another application's database file
+                raise HistoryError(f"{safe_url(self.url)}: holds another application's tables "
+                                   f"({', '.join(foreign[:5])}); give the history a SQLite file of its own")  # fmt: skip
+        if check_schema(self.url, version, self.readonly):
             self._write_core("migrate", lambda conn: self._migrate(conn, project))
 
     def _migrate(self, conn: Connection, project: str | None) -> None:
