@@ -48,9 +48,9 @@ def test_missing_config_is_one_plain_line(tmp_path: Path, capsys) -> None:
     assert err == f"healthdeck: error: {missing}: cannot read config: No such file or directory"
 
 
-def test_the_dashboard_wrapper_reads_the_dashboards_own_variables(tmp_path: Path, monkeypatch) -> None:
-    """A dashboard host sets HEALTHDECK_HISTORY (deployment.md); the wrapper must not replace it with
-    a SQLite file next to a report that is not there. A flag still wins."""
+@pytest.fixture
+def streamlit_env(monkeypatch) -> dict[str, str]:
+    """The environment `healthdeck dashboard` would start Streamlit with (nothing is started)."""
     seen: dict[str, str] = {}
 
     class Child:
@@ -59,6 +59,15 @@ def test_the_dashboard_wrapper_reads_the_dashboards_own_variables(tmp_path: Path
 
     monkeypatch.setattr(dashboard_cmd.subprocess, "Popen", Child)
     monkeypatch.setattr(dashboard_cmd, "_supervise", lambda child: 0)
+    return seen
+
+
+def test_the_dashboard_wrapper_reads_the_dashboards_own_variables(
+    tmp_path: Path, monkeypatch, streamlit_env
+) -> None:
+    """A dashboard host sets HEALTHDECK_HISTORY (deployment.md); the wrapper must not replace it with
+    a SQLite file next to a report that is not there. A flag still wins."""
+    seen = streamlit_env
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HEALTHDECK_HISTORY", "postgresql://health_ro@db.internal/health")
     assert main(["dashboard"]) == 0
@@ -67,17 +76,12 @@ def test_the_dashboard_wrapper_reads_the_dashboards_own_variables(tmp_path: Path
     assert seen["HEALTHDECK_HISTORY"] == f"sqlite:///{tmp_path / 'elsewhere.sqlite'}"
 
 
-def test_dashboard_without_a_project_config_uses_the_defaults(tmp_path: Path, monkeypatch) -> None:
+def test_dashboard_without_a_project_config_uses_the_defaults(
+    tmp_path: Path, monkeypatch, streamlit_env
+) -> None:
     """Streamlit runs in healthdeck's dashboard/ folder: searching from there would find healthdeck's own
     pyproject (its prod lanes, its checklist) and show a stranger's figures for the user's report."""
-    seen: dict[str, str] = {}
-
-    class Child:
-        def __init__(self, command: list[str], env: dict[str, str], **_kw: object) -> None:
-            seen.update(env)
-
-    monkeypatch.setattr(dashboard_cmd.subprocess, "Popen", Child)
-    monkeypatch.setattr(dashboard_cmd, "_supervise", lambda child: 0)
+    seen = streamlit_env
     monkeypatch.setenv("HEALTHDECK_CONFIG", "/somewhere/else/pyproject.toml")  # never inherited
     monkeypatch.chdir(tmp_path)  # no pyproject.toml here or above
     assert main(["dashboard", "--report", str(tmp_path / "latest.json")]) == 0
