@@ -219,18 +219,25 @@ def project_picker(src: data.Source, version: str) -> data.Source:
     return replace(src, project=picked)
 
 
-def gated_baseline(report: dict | None) -> str:
-    """The baseline the report's run was compared with (the gate's, else collect's), where the store can
-    find it: the default of the Baseline filter, so the cards, the triage and the banner's verdict speak
-    of one run, as the PR comment does. A report:/git: file baseline lives on the CI runner only."""
+def gated_baseline(report: dict | None) -> tuple[str, str]:
+    """(spec, label) of the baseline the report's run was compared with (the gate's, else collect's),
+    where the store can find it: the default of the Baseline filter, so the cards, the triage and the
+    banner's verdict speak of one run, as the PR comment does. A report:/git: file baseline lives on
+    the CI runner only. The label names the run by commit and branch, not by its run key."""
     spec = compared_with(report) if report else None
-    return (
-        spec if spec and spec.split(":", 1)[0] in ("previous", "branch", "run", "tag", "sha") else "previous"
-    )
+    if not spec or spec.split(":", 1)[0] not in ("previous", "branch", "run", "tag", "sha"):
+        return "previous", "previous"
+    details = (report or {}).get("details") or {}
+    decided = details.get("verdict") if report["summary"].get("verdict") else details.get("checklist")
+    ref = (decided or {}).get("baseline") or {}
+    if spec.startswith("run:") and ref.get("git_sha"):
+        return spec, f"as gated: {ref['git_sha']} on {ref.get('branch') or 'no branch'}"
+    return spec, f"as gated: {spec}"
 
 
 def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple[str, ...],
-                    gated: str | Callable[[str | None], str] = "previous") -> tuple:  # fmt: skip
+                    gated: tuple[str, str] | Callable[[str | None], tuple[str, str]] = ("previous", "previous"),
+                    ) -> tuple:  # fmt: skip
     """Branch, window and baseline, kept in the URL so a pasted link shows the same view. `gated` (the
     Baseline filter's default) may be asked for once the branch is known: the run it speaks of can
     depend on the branch."""
@@ -247,12 +254,12 @@ def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple
         if "window" in show:
             window = links.choice("Window", list(WINDOWS), "window", DEFAULT_WINDOW,
                                   format_func=WINDOW_LABELS.get)  # fmt: skip
-        gated = gated(branch) if callable(gated) else gated
+        gated, label = gated(branch) if callable(gated) else gated
         baseline = gated
         if "baseline" in show:
             options = list(dict.fromkeys([gated, "previous", *(f"branch:{b}" for b in branches)]))
             baseline = links.choice("Baseline", options, "baseline", gated,
-                                    format_func=lambda v: f"as gated: {v.removeprefix('run:')[:24]}" if v == gated else v,
+                                    format_func=lambda v: label if v == gated else v,
                                     help="What deltas and new failures compare with: by default the run the "
                                          "verdict was decided against; the previous run, or a branch's latest run")  # fmt: skip
     return branch, window, baseline
@@ -278,7 +285,7 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
             history_problem = _one_line(exc)
     default = data.default_branch(src.config, branches)
 
-    def on_branch(branch: str | None) -> str:
+    def on_branch(branch: str | None) -> tuple[str, str]:
         """From the store alone, the banner, cards and tables show the newest run of the branch the
         trends show (by default the default branch), not a pull request's run that landed last; the
         Baseline filter then starts on that run's baseline."""

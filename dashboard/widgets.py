@@ -117,9 +117,11 @@ def provenance(ctx: Ctx) -> None:
     parts = [f"commit {md(s.get('git_sha') or 'unknown', code=True)}",
              f"branch {md(s.get('branch') or 'unknown', code=True)}", f"generated {md(s.get('timestamp_iso'))}"]  # fmt: skip
     if ctx.baseline:
-        parts.append(
-            f"baseline {md(ctx.baseline.short_sha or ctx.baseline.run_key, code=True)} ({md(ctx.baseline_spec)})"
-        )
+        how = (
+            "as gated" if ctx.baseline_spec.startswith("run:") else ctx.baseline_spec
+        )  # a run key says nothing
+        parts.append(f"baseline {md(ctx.baseline.short_sha or ctx.baseline.run_key, code=True)} on "
+                     f"{md(ctx.baseline.branch or 'no branch', code=True)} ({md(how)})")  # fmt: skip
     st.caption(" · ".join(parts))
     config_notes(ctx)
     if age_h > limit:
