@@ -84,8 +84,10 @@ def _supervise(child: subprocess.Popen) -> int:
 
     def forward(signum: int, _frame: object) -> None:
         stopping.append(time.monotonic())
-        if child.poll() is None:
-            child.send_signal(signum)
+        if (
+            child.poll() is None
+        ):  # Streamlit stops cleanly on SIGINT/SIGTERM only: a hang-up is passed as SIGTERM
+            child.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
