@@ -19,7 +19,7 @@ from . import SCHEMA_VERSION, __version__
 from .config import Config
 from .errors import InputError, UsageError
 from .history.model import Run
-from .history.reader import safe_url
+from .history.urls import safe_url
 from .report_config import effective_config
 from .report_file import load_report, torn_pair_note
 from .stamp import resolve_project, utc_text
@@ -46,7 +46,7 @@ class Reading(NamedTuple):
 def store_url(args: argparse.Namespace, config: Config, folder: Path) -> str:
     """--history, else HEALTHDECK_HISTORY (as the dashboard reads it), else the configured store, else
     history.sqlite in `folder`; a URL that cannot be a store is a usage error (exit 2)."""
-    from .history.reader import default_url, url_problem
+    from .history.urls import default_url, url_problem
 
     url = (getattr(args, "history", None) or os.environ.get("HEALTHDECK_HISTORY") or config.history_url
            or default_url(folder))  # fmt: skip
@@ -69,7 +69,7 @@ def open_history(
 
 
 def _store_exists(url: str) -> bool:
-    from .history.reader import store_exists
+    from .history.urls import store_exists
 
     return store_exists(url)
 

@@ -25,17 +25,13 @@ GRACE_SECONDS = 10.0  # after forwarding a stop signal, before the child is kill
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..history.store import default_url
+    from ..reading import store_url
 
     config = load_config(args.config)
-    # the flags, else the variables the dashboard itself reads (deployment.md), else the project's config
+    # the flags, else the variables the dashboard itself reads (deployment.md), else the project's config;
+    # the store is found as every other command finds it
     report = Path(args.report or os.environ.get("HEALTHDECK_REPORT") or config.report_path)
-    history = (
-        args.history
-        or os.environ.get("HEALTHDECK_HISTORY")
-        or config.history_url
-        or default_url(report.parent)
-    )
+    history = store_url(args, config, report.parent)
     config_file = Path(config.source) if config.source else None
     return serve(report, history, config_file, args.host, args.port, project=args.project)
 

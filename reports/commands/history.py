@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ..config import Config, load_config
 from ..errors import InputError, UsageError
 from ..history.importers import import_dir, import_git
-from ..history.reader import safe_url
+from ..history.urls import safe_url
 from ..reading import open_history, open_store_for, project_in_store, store_url
 from ..render.md import display_covered
 from ..render.triage import short

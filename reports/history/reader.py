@@ -17,10 +17,10 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TypeVar
 
 from .model import ProjectSummary, Run
+from .urls import safe_url, sqlite_path
 
 # The number of migrations in store.py (checked there): a reader knows the version it can read
 # without importing the migrations, which need SQLAlchemy.
@@ -44,52 +44,6 @@ Query = Callable[[str, dict], list[tuple]]  # runs one statement in the open tra
 
 class HistoryError(Exception):
     """The history store cannot be opened or written; the message names the URL and the reason."""
-
-
-def default_url(out: str | Path) -> str:
-    return f"sqlite:///{Path(out) / 'history.sqlite'}"
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split("///", 1)[1] if "///" in url else ""
-    return Path(path) if path and path != ":memory:" else None
-
-
-def store_exists(url: str) -> bool:
-    """False only for a SQLite file that is not there (a server database is assumed to exist)."""
-    path = sqlite_path(url)
-    return path is None or path.exists()
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages: everything up to the last `@`, so a password with an
-    unencoded `@` (or `/`) is masked whole, never in part."""
-    return re.sub(r"^([a-z0-9+]+://[^:/@]*):.*@", r"\1:***@", url, flags=re.DOTALL)
-
-
-def url_problem(url: str) -> str | None:
-    """Why `url` cannot be a history store, or None: a store is a SQLite file or a PostgreSQL database."""
-    from urllib.parse import urlsplit
-
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    if scheme == "sqlite":
-        return (
-            None
-            if sqlite_path(url)
-            else "names no file (an in-memory store is lost at exit); give sqlite:///PATH"
-        )
-    if scheme not in ("postgresql", "postgresql+psycopg"):
-        return "not a history store URL: give sqlite:///PATH or postgresql://USER@HOST/DB"
-    if url.rsplit("@", 1)[0].count("@"):
-        return "the password holds an '@': percent-encode it (%40)"
-    try:
-        urlsplit(url).port  # noqa: B018 - parsing is the check: a port that is no number, a broken [IPv6]
-    except ValueError as exc:
-        return f"not a valid URL: {exc}"
-    return None
 
 
 def one_line(exc: BaseException) -> str:

@@ -26,10 +26,9 @@ from .reader import (
     HistoryReader,
     Query,
     check_schema,
-    safe_url,
-    sqlite_path,
     why,
 )
+from .urls import safe_url, sqlite_path
 
 _T = TypeVar("_T")
 

@@ -41,14 +41,11 @@ from .reader import (
     HistoryReader,
     Query,
     check_schema,
-    default_url,
     encode_report,
-    safe_url,
-    sqlite_path,
-    store_exists,
     why,
 )
 from .sqlite import readonly_connector, writer_settings
+from .urls import default_url, safe_url, sqlite_path, store_exists
 
 metadata = sa.MetaData()
 
