@@ -341,4 +341,16 @@ def test_a_baseline_collect_did_not_find_is_not_replaced_by_another_run(project,
     _collect(config, out, *SAMPLE, "--baseline", "branch:no-such-branch")
     capsys.readouterr()
     main(["gate", "--config", str(config), "--report", str(out / "latest.json"), "--no-write"])
-    assert "\nbaseline: none (branch:no-such-branch): no run to compare with" in capsys.readouterr().out
+    assert (
+        "\nbaseline: none (branch:no-such-branch): no run to compare with (no checklist item needs one"
+        in (capsys.readouterr().out)
+    )  # this checklist has no baseline item: nothing is UNKNOWN for want of one
+
+
+def test_the_baseline_line_says_unknown_only_where_an_item_needs_a_baseline() -> None:
+    from healthdeck.reports.commands.gate import baseline_text
+
+    needs = {"baseline": None, "conditions": [{"name": "no_new_failures"}]}
+    alone = {"baseline": None, "conditions": [{"name": "smoke_pass_rate"}]}
+    assert baseline_text(needs, "previous").endswith("so the conditions against a baseline are UNKNOWN")
+    assert "no checklist item needs one" in baseline_text(alone, "previous")
