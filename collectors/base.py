@@ -26,10 +26,9 @@ from xml.parsers import expat
 from lxml import etree
 
 from .errors import CollectorError
-from .files import open_named
+from .files import MIB, open_named
 
 GZIP_MAGIC = b"\x1f\x8b"
-MIB = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # collect --no-history never loads the store (SQLAlchemy)
     from .causes import Cause
     from .config import Config
     from .history.baselines import Baseline
-    from .history.store import HistoryStore, Run
+    from .history.store import HistoryStore
 
 DURATION_ROWS = 2000  # per suite and run: the store keeps the slowest tests above half the floor
 FAILING = ("failed", "error")
@@ -89,10 +89,6 @@ def duration_regressions(
     return sorted(slower, key=lambda s: (-s.ratio, s.test_id))
 
 
-def run_ref(run: Run) -> dict:
-    return {"run_key": run.run_key, "git_sha": run.short_sha, "branch": run.branch, "ts": run.ts}
-
-
 def compare_with_history(
     report: dict,
     suites: Mapping[str, JUnitResult],
@@ -141,7 +137,7 @@ def compare_with_history(
         for cause in details["causes"]:
             if seen is not None:
                 first = seen.get(cause["id"])
-                cause["first_seen"] = run_ref(first) if first else here
+                cause["first_seen"] = first.ref() if first else here
             cause["new"] = cause["id"] not in known if known is not None else None
         # A suite the baseline did not run, or whose failing list it cut, has no transitions.
         if baseline is None or base_suite is None or suite in baseline.partial:
@@ -161,7 +157,7 @@ def compare_with_history(
         )
         compared[suite] = moved
         summary["transitions"] = moved.counts()
-        details["transitions"] = {"baseline": run_ref(baseline.run)}
+        details["transitions"] = {"baseline": baseline.run.ref()}
         for key, ids in moved.__dict__.items():
             details["transitions"][key] = ids[:cap]
             details["transitions"][f"{key}_total"] = len(ids)
@@ -174,7 +170,7 @@ def compare_with_history(
             details["duration_regressions"] = {
                 "floor_seconds": config.duration_floor,
                 "ratio": config.duration_ratio,
-                "baseline": run_ref(baseline.run),
+                "baseline": baseline.run.ref(),
                 "tests": [
                     {
                         "test_id": x.test_id,

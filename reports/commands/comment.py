@@ -16,7 +16,6 @@ from ..output import OutputError, write_atomic
 from ..reading import Reading, open_reading
 from ..render.comment import MARKER, render_comment, render_no_report
 from .badge import smoke_suite
-from .gate import run_ref
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +85,7 @@ def cmd_comment(
         ctx.summary, report.get("details") or {}, verdict=verdict,
         baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,
         smoke_suite=smoke_suite(config, ctx.summary), prod_lanes=config.prod_lanes, link=link,
-        counts=failure_counts(ctx), baseline_ref=run_ref(ctx.baseline), report_md=_markdown_beside(reading.path),
+        counts=failure_counts(ctx), baseline_ref=ctx.baseline.ref() if ctx.baseline else None, report_md=_markdown_beside(reading.path),
         base_findings=baseline_findings(ctx),
     )  # fmt: skip
 

@@ -13,7 +13,6 @@ from ..errors import InputError
 from ..failures import failure_counts
 from ..gate import condition_figures, evaluate, junit_xml, verdict_line
 from ..history.baselines import FILE_KINDS
-from ..history.model import Run
 from ..output import json_text, write_atomic, write_report_pair
 from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
@@ -109,7 +108,7 @@ def decide(ctx: Context, config: Config) -> dict:
         checkout=checked_out(config.root_path),
     )  # fmt: skip
     verdict["checklist"] = config.gates.describe(config.source)
-    verdict["baseline"] = run_ref(ctx.baseline)
+    verdict["baseline"] = ctx.baseline.ref() if ctx.baseline else None
     verdict["baseline_spec"] = ctx.baseline_spec  # what was asked for, found or not (compared_with)
     if verdict["baseline"] and ctx.baseline_origin in FILE_KINDS:  # not in the store: keep how to find it
         verdict["baseline"]["spec"] = ctx.baseline_spec
@@ -140,11 +139,3 @@ def triage_baselines(report: dict) -> set[str | None]:
         for s in suites
         if s.get("transitions")
     }
-
-
-def run_ref(run: Run | None) -> dict | None:
-    return (
-        None
-        if run is None
-        else {"run_key": run.run_key, "git_sha": run.short_sha, "branch": run.branch, "ts": run.ts}
-    )

@@ -24,6 +24,10 @@ class Run(NamedTuple):
     def short_sha(self) -> str:
         return (self.git_sha or "")[:8]
 
+    def ref(self) -> dict:
+        """How a report names this run: `verdict.baseline`, a cause's `first_seen`, the transitions' baseline."""
+        return {"run_key": self.run_key, "git_sha": self.short_sha, "branch": self.branch, "ts": self.ts}
+
 
 class ProjectSummary(NamedTuple):
     """One project of a shared store: its newest run and the recent values of the asked-for metrics."""
