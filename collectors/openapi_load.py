@@ -8,7 +8,7 @@ files next to the spec are followed; references to the network are refused (a CI
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,9 +100,10 @@ def load_spec(path: str | Path) -> Spec:
     schema_path = SchemaPath.from_dict(document, base_uri=base, handlers={"file": _file_handler(path)})
     error = next(validator(schema_path).iter_errors(), None)
     if error is not None:
-        where = "/".join(str(p) for p in getattr(error, "path", ())) or "document"
         raise CollectorError(
-            SOURCE, path, f"not a valid OpenAPI {version} document: {error.message} (at {where})"
+            SOURCE,
+            path,
+            f"not a valid OpenAPI {version} document: {error.message} ({_where(getattr(error, 'path', ()))})",
         )
     return Spec(str(path), version, document, resolver)
 
@@ -121,6 +122,12 @@ def _parse(path: str | Path, text: str) -> dict:
             SOURCE, path, "not an OpenAPI document (no top-level 'openapi' or 'swagger' key)"
         )
     return document
+
+
+def _where(parts: Iterable[object]) -> str:
+    """The offending place as a JSON pointer (RFC 6901), so a path key such as `/a` stays one step."""
+    steps = [str(part).replace("~", "~0").replace("/", "~1") for part in parts]
+    return f"at #/{'/'.join(steps)}" if steps else "at the top level"
 
 
 def _remote_refs(node: Any) -> Iterator[str]:

@@ -357,6 +357,24 @@ def test_not_openapi_is_exit_3_one_line(tmp_path, write, capsys, name, content, 
     assert not (tmp_path / "out").exists()  # nothing written
 
 
+@pytest.mark.parametrize(
+    "content, where",
+    [
+        ('{"swagger": "2.0"}', "(at the top level)"),
+        ('{"openapi": "3.0.3", "info": {"title": "x"}, "paths": {}}', "(at #/info)"),
+        ('{"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {"/a/{b}": {"get": '
+         '{"responses": "x"}}}}', "(at #/paths/~1a~1{b}/get/responses)"),
+    ],
+)  # fmt: skip
+def test_invalid_spec_names_the_place_as_a_json_pointer(tmp_path, write, capsys, content, where) -> None:
+    bad = write("spec.json", content)
+    assert (
+        main(["collect", "--out", str(tmp_path / "out"), "--no-history", "--openapi", str(bad), str(bad)])
+        == 3
+    )
+    assert capsys.readouterr().err.rstrip().endswith(where)
+
+
 def test_missing_extra_is_a_clear_usage_error(tmp_path, monkeypatch, capsys) -> None:
     import builtins
 
