@@ -223,6 +223,24 @@ def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
     assert shown.out.splitlines()[0].split()[-8] == "rate"  # an empty table's header is not cut to "pass rat"
 
 
+def test_history_show_keeps_columns_with_wide_and_combining_characters(tmp_path, capsys) -> None:
+    from unicodedata import combining, east_asian_width
+
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    store = open_store(url)
+    for ts, branch in enumerate(["main", "功能分支登录页面修复", "cafe\u0301-fix", "x" * 40], start=1):
+        store.append({**_summary(ts, branch=branch), "project": "p"})
+    store.close()
+    assert main(["history", "show", "--history", url, "--project", "p"]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()[:6]
+
+    def columns(text: str) -> int:  # what a terminal draws
+        return sum(0 if combining(c) else 2 if east_asian_width(c) in "WF" else 1 for c in text)
+
+    assert len({columns(line) for line in lines[:1] + lines[2:]}) == 1, lines
+    assert "功能分支登录…" in lines[3] and "cafe\u0301-fix" in lines[4] and "x" * 13 + "…" in lines[5]
+
+
 def test_history_errors_are_one_line(tmp_path, capsys) -> None:
     assert main(["history", "show", "--history", "postgresql://nobody@127.0.0.1:1/none"]) == 3
     err = capsys.readouterr().err

@@ -16,7 +16,6 @@ from ..history.importers import import_dir, import_git
 from ..history.urls import safe_url
 from ..reading import open_history, open_store_for, project_in_store, store_url
 from ..render.md import display_covered
-from ..render.triage import short
 from ..stamp import resolve_project
 from .badge import smoke_suite
 
@@ -110,6 +109,27 @@ def _count(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
+def _fit(text: str, width: int, *, right: bool = False) -> str:
+    """`text` cut ("…") and padded to `width` terminal columns: a CJK character takes two, an accent none,
+    so a branch named in Chinese or Japanese does not push the columns after it out of line."""
+    from unicodedata import combining, east_asian_width
+
+    def cols(ch: str) -> int:
+        return 0 if combining(ch) else 2 if east_asian_width(ch) in "WF" else 1
+
+    used = sum(cols(ch) for ch in text)
+    if used > width:
+        kept, used = [], 1  # room for the ellipsis
+        for ch in text:
+            if used + cols(ch) > width:
+                break
+            kept.append(ch)
+            used += cols(ch)
+        text = "".join(kept) + "…"
+    pad = " " * (width - used)
+    return pad + text if right else text + pad
+
+
 def format_history(rows: list[dict]) -> str:
     def fmt(value: float | None, kind: str) -> str:
         if value is None:
@@ -130,16 +150,16 @@ def format_history(rows: list[dict]) -> str:
 
     # the headline suite as the project names it ("unit", "smoke", ...), "pass rate" when runs differ
     suites = {r["smoke_suite"] for r in rows}
-    suite = (next(iter(suites)) if len(suites) == 1 else "pass rate")[:9]
+    suite = _fit(next(iter(suites)) if len(suites) == 1 else "pass rate", 9, right=True)
     header = ("project".ljust(17) if by_project else "") + \
-        f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {suite:>9} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
+        f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {suite} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
         f"{'ruff':>6} {'Δ':>6} {'compile':>7} {'verdict':<10}"  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in rows:
         mark = "~" if r["approximate"] else " "
         lines.append(
-            (f"{short(r['project'] or '—', 16):<16} " if by_project else "")
-            + f"{r['time']:<16} {r['git_sha'] or '—':<8} {short(r['branch'] or '—', 14):<14} "
+            (f"{_fit(r['project'] or '—', 16)} " if by_project else "")
+            + f"{r['time']:<16} {r['git_sha'] or '—':<8} {_fit(r['branch'] or '—', 14)} "
             f"{fmt(r['smoke_pass_rate'], 'rate'):>8}{mark} {fmt_delta(r['smoke_pass_rate_delta'], 'rate'):>7} "
             f"{fmt(r['coverage'], 'pct'):>9} {fmt_delta(r['coverage_delta'], 'pct'):>7} "
             f"{fmt(r['ruff'], 'int'):>6} {fmt_delta(r['ruff_delta'], 'int'):>6} {fmt(r['compileall'], 'int'):>7} "
