@@ -108,10 +108,67 @@ def test_comment_post_over_tls_verified_against_ssl_cert_file(
 
 
 def test_an_untrusted_certificate_is_no_answer(https_github) -> None:
-    """Without SSL_CERT_FILE the stand-in's CA is not trusted (certifi's bundle is): nothing is sent."""
+    """Without SSL_CERT_FILE the stand-in's CA is not trusted (the system's CAs and certifi's are): nothing is sent."""
     with pytest.raises(GitHubError, match=r"no answer: .*CERTIFICATE_VERIFY_FAILED") as caught:
         _post(_client(), https_github)
     assert caught.value.status is None and https_github.requests == []
+
+
+def _hashed_folder(folder: Path, *cas: trustme.CA) -> str:
+    """A CA folder as update-ca-certificates writes it: each certificate under its subject hash."""
+    folder.mkdir()
+    for n, ca in enumerate(cas):
+        pem = folder / f"ca{n}.pem"
+        ca.cert_pem.write_to_path(str(pem))
+        digest = subprocess.run(["openssl", "x509", "-subject_hash", "-noout", "-in", str(pem)],
+                                capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+        (folder / f"{digest}.0").symlink_to(pem.name)
+    return str(folder)
+
+
+def test_the_system_ca_folder_is_used_without_certifi(https_github, ca, tmp_path, monkeypatch) -> None:
+    """GitHub's runners: the hashed /etc/ssl/certs, read lazily; certifi's bundle is not opened."""
+    import certifi
+
+    from healthdeck.reports import http_client
+
+    folder = _hashed_folder(tmp_path / "certs", ca[0])
+    monkeypatch.setattr(http_client, "system_ca_dir", lambda: folder)
+    monkeypatch.setattr(certifi, "where", lambda: str(tmp_path / "no-bundle-here.pem"))
+    assert _post(_client(), https_github) == "created"
+
+
+def test_a_server_the_system_folder_cannot_verify_is_tried_with_certifi(
+    https_github, ca, tmp_path, monkeypatch
+) -> None:
+    """An out-of-date system store costs a second handshake, not the post; nothing was sent before."""
+    import certifi
+
+    from healthdeck.reports import http_client
+
+    folder = _hashed_folder(tmp_path / "certs", trustme.CA())
+    monkeypatch.setattr(http_client, "system_ca_dir", lambda: folder)
+    monkeypatch.setattr(certifi, "where", lambda: str(ca[1]))
+    assert _post(_client(), https_github) == "created"
+    assert len(https_github.calls("POST")) == 1
+    monkeypatch.setattr(certifi, "where", lambda: str(tmp_path / "certs" / "ca0.pem"))  # neither trusts it
+    with pytest.raises(GitHubError, match=r"no answer: .*CERTIFICATE_VERIFY_FAILED"):
+        _post(_client(), https_github)
+
+
+@pytest.mark.parametrize(
+    ("names", "found"), [((), False), (("README", "ca.pem"), False), (("5ad8a5d6.0",), True)]
+)
+def test_system_ca_dir_wants_hashed_links(tmp_path, monkeypatch, names, found) -> None:
+    from healthdeck.reports.http_client import system_ca_dir
+
+    for name in names:
+        (tmp_path / name).write_text("")
+    paths = ssl.DefaultVerifyPaths(
+        None, str(tmp_path), "SSL_CERT_FILE", None, "SSL_CERT_DIR", str(tmp_path / "no")
+    )
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: paths)
+    assert system_ca_dir() == (str(tmp_path) if found else None)
 
 
 def test_https_through_a_proxy_with_connect(https_github, ca, proxy, monkeypatch) -> None:
