@@ -153,7 +153,7 @@ class GitHub:
                 response = self.client.request(method, url, body)
             except self._transport_error as exc:
                 response, reason = None, str(exc)
-                wait = 2.0 ** (attempt - 1)
+                wait = None if getattr(exc, "permanent", False) else 2.0 ** (attempt - 1)
             else:
                 if response.is_success:
                     return response

@@ -53,7 +53,12 @@ def system_ca_dir() -> str | None:
 
 
 class TransportError(Exception):
-    """No HTTP answer came; the message says what happened instead."""
+    """No HTTP answer came; the message says what happened instead. `permanent`: trying again cannot help
+    (a certificate nothing here trusts)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Response:
@@ -169,6 +174,11 @@ class Client:
             if self._system_trust and _unverified(exc):  # nothing was sent: the handshake came first
                 self._system_trust = False
                 return self._send(method, url, body, authorized)
+            if _unverified(exc):
+                raise TransportError(
+                    f"{type(exc).__name__}: {exc} (a private CA: point SSL_CERT_FILE at its certificate)",
+                    permanent=True,
+                ) from exc
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         if answer.will_close:
             conn.close()

@@ -103,8 +103,9 @@ def job(tmp_path: Path):
     healthdeck's venv (this interpreter), the event payload, and the GitHub stand-in."""
     workdir, temp = tmp_path / "work", tmp_path / "temp"
     (workdir / "reports").mkdir(parents=True)
-    (temp / "healthdeck-venv").mkdir(parents=True)
-    (temp / "healthdeck-venv" / "bin").symlink_to(Path(sys.executable).parent)
+    temp.mkdir()
+    # the whole environment, not its bin/ alone: a venv's python finds its packages by pyvenv.cfg beside bin/
+    (temp / "healthdeck-venv").symlink_to(sys.prefix)
     for name in ("smoke.junit.xml.gz", "coverage.xml.gz", "ruff.json.gz"):
         shutil.copy(DATEUTIL / name, workdir / "reports" / name)
     shutil.copy(DATEUTIL / "compileall.txt", workdir / "reports" / "compileall.txt")

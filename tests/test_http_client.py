@@ -108,10 +108,14 @@ def test_comment_post_over_tls_verified_against_ssl_cert_file(
 
 
 def test_an_untrusted_certificate_is_no_answer(https_github) -> None:
-    """Without SSL_CERT_FILE the stand-in's CA is not trusted (the system's CAs and certifi's are): nothing is sent."""
+    """Without SSL_CERT_FILE the stand-in's CA is not trusted (the system's CAs and certifi's are): nothing
+    is sent, the line says how to trust a private CA, and no retry waits (it cannot start to verify)."""
+    waits: list[float] = []
+    client = GitHub("ghs_standin", attempts=4, sleep=waits.append)
     with pytest.raises(GitHubError, match=r"no answer: .*CERTIFICATE_VERIFY_FAILED") as caught:
-        _post(_client(), https_github)
-    assert caught.value.status is None and https_github.requests == []
+        _post(client, https_github)
+    assert caught.value.status is None and https_github.requests == [] and waits == []
+    assert "point SSL_CERT_FILE at its certificate" in str(caught.value)
 
 
 def _hashed_folder(folder: Path, *cas: trustme.CA) -> str:
