@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from ..failures import FailureCounts, number, ordered, outcome_words, total_failing
 from ..gate import comparable_coverage, condition_figures, verdict_line
-from .md import cell, change, code, coverage_pc, located, percent, plural, prose, table
+from .md import cell, change, code, count_change, coverage_pc, located, percent, plural, prose, table
 from .triage import comment_causes, comment_transitions, short
 
 MARKER = "<!-- healthdeck:comment -->"
@@ -26,9 +26,7 @@ LISTED_ID_CHARS = 300  # a parametrised test id can be kilobytes long; the comme
 def _signed(value: float | None, unit: str = "", digits: int = 2) -> str:
     if value is None:
         return ""
-    if digits == 0:  # counts
-        return " (no change vs base)" if round(value) == 0 else f" ({value:+,.0f}{unit} vs base)"
-    return f" ({change(value, digits, unit)} vs base)"
+    return f" ({count_change(value) if digits == 0 else change(value, digits, unit)} vs base)"
 
 
 def render_comment(

@@ -79,6 +79,12 @@ def change(value: float, digits: int = 2, unit: str = " pts") -> str:
     return f"{value:+.{digits}f}{unit}"
 
 
+def count_change(value: float) -> str:
+    """A change in a count: "+3", "-1,200" or "no change"."""
+    count = round(value)
+    return "no change" if count == 0 else f"{count:+,}"
+
+
 def coverage_pc(value: float | None, precision: int) -> str:
     """coverage.py's own display rounding: never shows 100 unless complete, or 0 unless nothing."""
     return "—" if value is None else f"{display_covered(value, precision)} %"

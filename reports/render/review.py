@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..failures import number
 from ..gate import condition_figures
-from .md import cell, change, code, table
+from .md import cell, change, code, count_change, table
 
 
 def unit_of(metric: str) -> str:
@@ -25,10 +25,7 @@ def figure(value: float | None, unit: str, signed: bool = False) -> str:
         if not signed:
             return f"{shown:.2f} %"
         return change(shown)
-    count = round(value)
-    if not signed:
-        return f"{count:,}"
-    return "no change" if count == 0 else f"{count:+,}"
+    return count_change(value) if signed else f"{round(value):,}"
 
 
 def metric_deltas(candidate: dict[str, float], baseline: dict[str, float]) -> list[dict]:
