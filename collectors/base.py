@@ -460,12 +460,14 @@ def xml_pieces(source: str, path: str | Path, roots: Sequence[str]) -> Iterator[
         raise CollectorError(source, path, str(exc)) from exc
 
 
-def xml_syntax_error(source: str, path: str | Path, exc: expat.ExpatError) -> CollectorError:
-    """expat's complaint about malformed XML as this file's one-line error."""
+def xml_syntax_error(
+    source: str, path: str | Path, exc: expat.ExpatError, *, placed: bool = True
+) -> CollectorError:
+    """expat's complaint about malformed XML as this file's one-line error; `placed=False` when expat's
+    line and column are not the file's (what it was fed was not the file as it is)."""
     reason = expat.errors.messages.get(exc.code, str(exc)) if exc.code else str(exc)
-    return CollectorError(
-        source, path, f"malformed XML: {reason} (line {exc.lineno}, column {exc.offset + 1})"
-    )
+    where = f" (line {exc.lineno}, column {exc.offset + 1})" if placed else ""
+    return CollectorError(source, path, f"malformed XML: {reason}{where}")
 
 
 def first_line(text: str | None, limit: int) -> str:

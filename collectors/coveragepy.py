@@ -12,12 +12,13 @@ import re
 import sqlite3
 import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .base import CollectorError, XmlRefused, XmlTarget, open_binary, parse_xml, read_text
+from .base import CollectorError, XmlRefused, XmlTarget, current_limits, open_binary, parse_xml, read_text
 from .checks import Invalid, count, covered_within, load_json, mapping, shown
 from .checks import text as text_
+from .files import rereadable, spooled
 
 SOURCE = "coverage"
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
@@ -79,6 +80,18 @@ class CoverageResult:
 
 def collect_coverage(path: str | Path, root: str | Path | None = None) -> CoverageResult:
     """Read any coverage.py output; the format is recognised from the content, not the file name."""
+    if rereadable(path):
+        return _collect(path, root)
+    try:  # a pipe is read once: recognising the format and reading it take a copy
+        with spooled(path, current_limits().max_input) as copy:
+            return replace(_collect(copy, root), file=str(path))
+    except CollectorError as exc:
+        raise CollectorError(SOURCE, path, exc.reason) from None
+    except OSError as exc:
+        raise CollectorError(SOURCE, path, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _collect(path: str | Path, root: str | Path | None) -> CoverageResult:
     head = _head(path)
     if head.startswith(_SQLITE_MAGIC):
         return _from_data_file(path)

@@ -8,9 +8,11 @@ works; a FIFO nobody writes to reads as empty). Light on purpose: the light comm
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,3 +43,27 @@ def read_named(path: str | Path, limit: int = SMALL_FILE_LIMIT) -> bytes:
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit // MIB} MiB", str(path))
     return data
+
+
+def rereadable(path: str | Path) -> bool:
+    """Whether opening `path` again reads the same bytes: a regular file, not a pipe (`<(zcat f.gz)`)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def spooled(path: str | Path, limit: int) -> Iterator[Path]:
+    """A pipe's bytes copied to a temporary file, for a reader that must look twice (recognise a format,
+    then read it) or needs a real file (SQLite); OSError EFBIG past `limit` bytes."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="healthdeck-") as folder, open_named(path) as source:
+        copy = Path(folder) / "spooled"
+        with copy.open("wb") as sink:
+            while chunk := source.read(MIB):
+                if sink.tell() + len(chunk) > limit:  # an endless writer must not fill the disk
+                    raise OSError(errno.EFBIG, f"larger than {limit // MIB} MiB", str(path))
+                sink.write(chunk)
+        yield copy

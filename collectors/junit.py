@@ -43,6 +43,7 @@ from xml.parsers import expat
 
 from . import junit_dialects as dialects
 from .base import CollectorError, first_line, xml_pieces, xml_syntax_error
+from .files import rereadable
 from .junit_runs import (
     END_TAGS,
     END_TAGS_BUT_TESTCASE,
@@ -746,13 +747,16 @@ class _FileReader:
         try:
             self.parser.Parse(data, final)  # type: ignore[union-attr]
         except expat.ExpatError as exc:
-            error = self._error_again() if self.taken else None
+            error = self._error_again(exc) if self.taken else None
             raise (error or xml_syntax_error(SOURCE, self.path, exc)) from exc
         self.fed += len(data)
 
-    def _error_again(self) -> CollectorError | None:
+    def _error_again(self, exc: expat.ExpatError) -> CollectorError | None:
         """The first syntax error of the file as expat reports it on the whole input: where runs were
-        taken out, the line and column expat saw are not the file's."""
+        taken out, the line and column expat saw are not the file's. A pipe (`<(zcat f.gz)`) cannot be
+        read twice: its error goes without them."""
+        if not rereadable(self.path):
+            return xml_syntax_error(SOURCE, self.path, exc, placed=False)
         parser = None
         try:
             for new_document, piece in xml_pieces(SOURCE, self.path, _CONTAINERS):

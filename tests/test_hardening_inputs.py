@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -329,6 +330,58 @@ def test_a_fifo_or_a_device_is_one_line_not_a_hang_or_unbounded_memory(tmp_path,
     if path_named:
         [line] = capsys.readouterr().err.strip().splitlines()
         assert line.startswith("healthdeck: error: ") and path in line
+
+
+def _piped(data: bytes) -> str:
+    """What `<(zcat f.gz)` hands a command: /dev/fd/N of a pipe that a writer is filling."""
+    import os
+    import threading
+
+    read, write = os.pipe()
+
+    def writer() -> None:
+        with os.fdopen(write, "wb") as sink:
+            sink.write(data)
+
+    threading.Thread(target=writer, daemon=True).start()
+    return f"/dev/fd/{read}"
+
+
+PIPED = [
+    ("--junit", "unit={}", REAL / "more-itertools.junit.xml", 2000),
+    ("--coverage", "{}", REAL / "more-itertools.coverage.xml.gz", None),  # gzip, as a pipe of zcat's output
+    ("--coverage", "{}", REAL / "more-itertools.coverage.xml.gz", 3000),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "source", "cut"), PIPED)
+def test_process_substitution_reads_like_the_file(tmp_path, capsys, flag, value, source, cut) -> None:
+    """A pipe is read once: a reader that looks twice (the format, then the content; an error's line) must
+    not find it empty. Whole, the figures are the file's; cut short, the reason is the file's reason."""
+    data = source.read_bytes()
+    data = gzip.decompress(data) if source.suffix == ".gz" and cut else data
+    data = data[:cut] if cut else data
+    plain = tmp_path / "plain"
+    plain.write_bytes(data)
+    runs = {}
+    for name, path in (("file", str(plain)), ("pipe", _piped(data))):
+        code = main(
+            ["collect", "-q", "--no-history", "--out", str(tmp_path / name), flag, value.format(path)]
+        )
+        # the JUnit reader skips runs of plain testcases, so expat's place in a pipe is not the file's,
+        # and a pipe cannot be read again to find it: the reason comes without it
+        runs[name] = (
+            code,
+            re.sub(r" \(line \d+, column \d+\)", "", capsys.readouterr().err.replace(path, "PATH")),
+        )
+    assert runs["pipe"] == runs["file"]
+    if cut:
+        assert runs["file"][0] == EXIT_INPUT and "malformed XML" in runs["file"][1]
+    else:
+        summary = {
+            n: json.loads((tmp_path / n / "latest.json").read_text())["summary"]["coverage"] for n in runs
+        }
+        assert summary["pipe"] == summary["file"] and summary["file"]["percent"] > 0
 
 
 def test_a_file_name_with_a_newline_or_an_escape_stays_one_line(tmp_path, capsys) -> None:
