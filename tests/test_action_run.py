@@ -2,8 +2,9 @@
 and `${{ }}` expressions evaluated, GITHUB_OUTPUT / GITHUB_PATH / RUNNER_TEMP as the runner sets them,
 and the sticky comment posted to the local stand-in for GitHub's REST API.
 
-The install step is the one step not run: it pip-installs healthdeck from the Action's checkout, which
-CI's own install already did; its venv is this interpreter's.
+The install step is not run in the job: it pip-installs healthdeck from the Action's checkout, which
+CI's own install already did; its venv is this interpreter's. Its requirement (the `version` input with
+the extras the inputs need) is checked on its own, with a python that records what pip was asked for.
 """
 
 from __future__ import annotations
@@ -167,3 +168,46 @@ def test_a_no_go_run_still_comments_writes_badges_and_then_fails_the_job(job) ->
     assert "Release health: **NO-GO**" in comment["body"]
     assert (tmp_path / "work" / "docs" / "audits" / "health" / "badge-verdict.svg").exists()
     assert "Release health: **NO-GO**" in (tmp_path / "summary.md").read_text()
+
+
+FAKE_PYTHON = """#!/bin/sh
+# `python -m venv DIR` makes DIR/bin/python this same script; `python -m pip install ...` records its last argument
+if [ "$2" = venv ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; exit 0; fi
+for last; do :; done
+printf '%s\\n' "$last" >> "$PIP_LOG"
+"""
+
+
+@pytest.mark.parametrize(
+    ("version", "history", "wanted"),
+    [
+        ("healthdeck==0.1.0", "postgresql://ci@db/health", "healthdeck[postgres]==0.1.0"),
+        ("healthdeck>=0.1,<0.2", "postgresql://ci@db/health", "healthdeck[postgres]>=0.1,<0.2"),
+        ("healthdeck @ git+https://github.com/o/healthdeck@v0.1.0", "postgresql://ci@db/health",
+         "healthdeck[postgres] @ git+https://github.com/o/healthdeck@v0.1.0"),
+        ("git+https://github.com/o/healthdeck@v0.1.0", "postgresql://ci@db/health",
+         "healthdeck[postgres] @ git+https://github.com/o/healthdeck@v0.1.0"),
+        ("healthdeck[postgres]==0.1.0", "postgresql://ci@db/health", "healthdeck[postgres]==0.1.0"),
+        ("healthdeck", "postgresql://ci@db/health", "healthdeck[postgres]"),
+        ("healthdeck==0.1.0", "", "healthdeck==0.1.0"),
+        ("", "postgresql://ci@db/health", "{source}[postgres]"),
+        ("", "", "{source}"),
+    ],
+)  # fmt: skip
+def test_the_install_step_puts_extras_after_the_name(tmp_path, version, history, wanted) -> None:
+    """pip refuses `healthdeck==0.1.0[postgres]` ("Extras after version"): a pinned team set-up must install."""
+    step = next(s for s in yaml.safe_load((REPO / "action.yml").read_text())["runs"]["steps"]
+                if s["name"] == "Install healthdeck")  # fmt: skip
+    assert "${{" not in step["run"]  # every input reaches the script through env
+    python = tmp_path / "python"
+    python.write_text(FAKE_PYTHON)
+    python.chmod(0o755)
+    env = {**os.environ, "HD_PYTHON": str(python), "HD_VERSION": version, "HD_HISTORY": history, "HD_OPENAPI": "",
+           "HD_SOURCE": str(REPO), "RUNNER_TEMP": str(tmp_path), "GITHUB_PATH": str(tmp_path / "path"),
+           "PIP_LOG": str(tmp_path / "pip.log")}  # fmt: skip
+    subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], env=env, check=True)
+    assert (tmp_path / "pip.log").read_text().splitlines() == [wanted.format(source=REPO)]
+    if version:  # what pip itself parses (a folder is not a requirement)
+        from packaging.requirements import Requirement
+
+        assert Requirement(wanted).name == "healthdeck"
