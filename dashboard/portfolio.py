@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from healthdeck.reports.config import Config
+from healthdeck.reports.config import Config, ruff_in_prod
 from healthdeck.reports.history.store import HistoryStore
 from healthdeck.reports.report_config import effective_config
 
@@ -46,17 +46,6 @@ class ProjectRow:
         missing = -1.0  # an unknown figure sorts before every known one: it is not evidence of health
         return (RANK[word], self.pass_rate if self.pass_rate is not None else missing,
                 self.coverage if self.coverage is not None else missing, self.project or "")  # fmt: skip
-
-
-def ruff_in_prod(summary: dict, prod_lanes: tuple[str, ...]) -> int | None:
-    """ruff findings in the prod lanes; every finding when no lane is prod; None without per-lane counts."""
-    ruff = summary.get("ruff")
-    if not ruff:
-        return None
-    if not prod_lanes:
-        return ruff["count"]["total"]
-    lanes = ruff["count"].get("lanes")
-    return None if lanes is None else sum(lanes.get(lane, 0) for lane in prod_lanes)
 
 
 def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:

@@ -529,3 +529,18 @@ def lane_of(path: str, lanes: dict[str, tuple[str, ...]]) -> str | None:
         if path.startswith(prefixes):
             return lane
     return None
+
+
+def ruff_in_prod(summary: dict, prod_lanes: tuple[str, ...] | list[str]) -> int | None:
+    """ruff findings in the prod lanes, as the gate counts them: every finding when no lane is prod; None
+    without per-lane counts, or when a prod lane was not a lane when the run was collected (every
+    configured lane is in the counts, 0 when clean), so two runs' figures are the same measure or none."""
+    ruff = summary.get("ruff")
+    if not ruff:
+        return None
+    if not prod_lanes:
+        return ruff["count"]["total"]
+    lanes = ruff["count"].get("lanes")
+    if lanes is None or any(lane not in lanes for lane in prod_lanes):
+        return None
+    return sum(lanes[lane] for lane in prod_lanes)

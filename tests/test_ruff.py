@@ -201,3 +201,35 @@ def test_the_comment_names_the_findings_the_baseline_did_not_have(tmp_path, monk
     assert "; none new; first: `web/core.py:1` `F401`" in run("import os\n")
     row = run("import sys\nimport os\n")  # os moved to line 2; sys is new
     assert row.endswith("| 2 (+1 vs base) | 2 in all files; new: `web/core.py:1` `F401` |"), row
+
+
+@pytest.mark.skipif(RUFF is None, reason="ruff is not installed (pip install -e '.[dev]')")
+def test_lanes_configured_after_the_base_give_no_change_not_all_findings_as_new(
+    tmp_path, monkeypatch, capsys
+):
+    """The base was collected before lanes existed (its prod figure was the whole tree): "+N vs base" would
+    read as N new findings on the run that set the lanes up."""
+    from healthdeck.reports.cli import main
+
+    (tmp_path / "web").mkdir()
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "web" / "core.py").write_text("import os\n")
+    (tmp_path / "tools" / "a.py").write_text("import sys\nimport json\n")
+    args = [RUFF, "check", "--no-cache", "--isolated", "--select", "F", "--output-format", "json", "."]
+    (tmp_path / "ruff.json").write_text(
+        subprocess.run(args, cwd=tmp_path, capture_output=True, text=True).stdout
+    )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\n")
+    assert main(["collect", "-q", "--ruff", "ruff.json"]) == 0
+    (tmp_path / "pyproject.toml").write_text('[tool.healthdeck]\nprod_lanes = ["web"]\n'
+                                             '[tool.healthdeck.lanes]\nweb = ["web/"]\ntools = ["tools/"]\n')  # fmt: skip
+    assert main(["collect", "-q", "--ruff", "ruff.json"]) == 0
+    capsys.readouterr()
+    assert main(["comment"]) == 0
+    row = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| ruff (prod lanes)"))
+    assert row.startswith("| ruff (prod lanes) | 1 (the base had other lanes) | 3 in all files"), row
+    assert main(["collect", "-q", "--ruff", "ruff.json"]) == 0  # the next run compares like with like
+    capsys.readouterr()
+    assert main(["comment"]) == 0
+    assert "| ruff (prod lanes) | 1 (no change vs base) |" in capsys.readouterr().out

@@ -26,6 +26,7 @@ from healthdeck.dashboard.widgets import (
     trends,
     verdict_banner,
 )
+from healthdeck.reports.config import ruff_in_prod
 from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.render.markdown import render_markdown
 
@@ -64,11 +65,9 @@ def kpis(ctx: Ctx) -> None:
              help="coverage.py total: statements + branches; the range is the branch's last 30 runs")  # fmt: skip
     with cols[2]:
         ruff = s.get("ruff")
-        lanes = (ruff or {}).get("count", {}).get("lanes")
-        if ruff and lanes is not None and lanes_cfg:
-            now = sum(lanes.get(lane, 0) for lane in lanes_cfg)
-            base_lanes = ((b.get("ruff") or {}).get("count") or {}).get("lanes")
-            base = sum(base_lanes.get(lane, 0) for lane in lanes_cfg) if base_lanes is not None else None
+        now = ruff_in_prod(s, lanes_cfg) if lanes_cfg else None
+        if now is not None:
+            base = ruff_in_prod(b, lanes_cfg)  # None when the base counted other lanes: no change shown
             spark = recent[list(lanes_cfg)].sum(axis=1, min_count=1)
             card("ruff (prod lanes)", f"{now:,}", spark, **change(now, base, unit="count", higher_is_better=False),
                  help=f"findings in {', '.join(lanes_cfg)}; the range is the branch's last 30 runs")  # fmt: skip

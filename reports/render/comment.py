@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+from ..config import ruff_in_prod
 from ..failures import FailureCounts, number, ordered, outcome_words, total_failing
 from ..gate import comparable_coverage, condition_figures, verdict_line
 from .md import cell, change, code, count_change, coverage_pc, located, percent, plural, prose, table
@@ -106,12 +107,16 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
         rows.append(_coverage_row(cov, base.get("coverage") or {}))
     ruff = s.get("ruff")
     if ruff:
-        lanes = ruff["count"].get("lanes")
-        if lanes is not None and prod_lanes:
-            prod = sum(lanes.get(lane, 0) for lane in prod_lanes)
-            base_lanes = ((base.get("ruff") or {}).get("count") or {}).get("lanes")
-            d = None if base_lanes is None else prod - sum(base_lanes.get(lane, 0) for lane in prod_lanes)
-            rows.append(["ruff (prod lanes)", f"{prod}{_signed(d, '', 0)}",
+        prod = ruff_in_prod(s, prod_lanes) if prod_lanes else None
+        if prod is not None:
+            before = ruff_in_prod(base, prod_lanes)
+            unlike = before is None and base.get("ruff") is not None  # the base counted other lanes
+            change = (
+                " (the base had other lanes)"
+                if unlike
+                else _signed(None if before is None else prod - before, "", 0)
+            )
+            rows.append(["ruff (prod lanes)", f"{prod}{change}",
                          f"{ruff['count']['total']} in all files" + _first_findings(details, prod_lanes, base_findings)])  # fmt: skip
         else:
             base_total = ((base.get("ruff") or {}).get("count") or {}).get("total")
