@@ -457,7 +457,12 @@ def test_a_base_report_that_is_not_there_yet_is_said_not_fatal(tmp_path, monkeyp
     report = runs.collect(junit(NEXT_RUN), "--baseline", f"report:{tmp_path / 'nothere' / 'latest.json'}")
     assert report["details"]["tests"]["unit"]["transitions"] is None
     warning = f"baseline report:{tmp_path / 'nothere' / 'latest.json'}: no file"
-    assert any(w.startswith(warning) for w in report["details"]["metadata"]["warnings"])
+    [said] = [w for w in report["details"]["metadata"]["warnings"] if w.startswith(warning)]
+    assert said.endswith("(no checklist item needs a baseline)"), said  # the default checklist has none
+    runs.config.write_text(runs.config.read_text() + "[tool.healthdeck.gates]\nno_new_failures = true\n")
+    again = runs.collect(junit(NEXT_RUN), "--baseline", f"report:{tmp_path / 'nothere' / 'latest.json'}")
+    assert any(w.startswith(warning) and w.endswith("the checklist's no_new_failures is UNKNOWN")
+               for w in again["details"]["metadata"]["warnings"])  # fmt: skip
     assert "latest.json: no file" in (runs.out / "latest.md").read_text()  # (the path, Markdown-escaped)
     from_folder = runs.collect(junit(NEXT_RUN), "--baseline", f"report:{base}")
     assert from_folder["summary"]["tests"]["unit"]["transitions"]["new"] == 1

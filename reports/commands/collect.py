@@ -78,7 +78,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
             found = baseline_for(
                 report, None, spec, config.root_path, committed_report=config.committed_report
             )
-            note_missing_baseline(report, spec, found)
+            note_missing_baseline(report, spec, found, config)
             triage(report, collected, None, found, config, causes)
         elif args.baseline:  # asked for on the command line, and it lives in the store this run does without
             report["details"]["metadata"]["warnings"].append(
@@ -120,7 +120,9 @@ def record(
             report, store, spec, config.root_path, committed_report=config.committed_report
         )
         if baseline is None and spec != "previous":
-            note_missing_baseline(report, spec, baseline, [p or "(none)" for p in store.project_names()])
+            note_missing_baseline(
+                report, spec, baseline, config, [p or "(none)" for p in store.project_names()]
+            )
         triage(report, collected, store, baseline, config, causes)
         report["details"]["checklist"] = checklist_preview(report, config, store, spec, baseline)
         json_text = report_json(report)  # strict, schema-valid JSON or ReportError: before anything lands
@@ -164,7 +166,7 @@ def checklist_preview(
 
 
 def note_missing_baseline(
-    report: dict, spec: str, found: Baseline | None, projects: list[str] | None = None
+    report: dict, spec: str, found: Baseline | None, config: Config, projects: list[str] | None = None
 ) -> None:
     """A baseline that was asked for and is not there is said (stderr and latest.md), not silently
     nothing: on a fresh runner that is the usual case. The previous run is missing on every first run."""
@@ -184,9 +186,17 @@ def note_missing_baseline(
     else:
         why = ("no such run in the history store (an empty store on a fresh runner? record the base branch "
                "once, or see docs/github-actions.md for report: and git: baselines)")  # fmt: skip
+    gates = config.gates
+    needed = [name for name, on in (("coverage_drop_max", gates.coverage_drop_max is not None),
+                                    ("no_new_failures", gates.no_new_failures)) if on]  # fmt: skip
+    effect = (
+        f"no changes, no new-failure marks, and the checklist's {' and '.join(needed)} "
+        f"{'is' if len(needed) == 1 else 'are'} UNKNOWN"
+        if needed
+        else "no changes and no new-failure marks (no checklist item needs a baseline)"
+    )
     report["details"]["metadata"]["warnings"].append(
-        f"baseline {spec}: {why}; compared with nothing: no changes, no new-failure marks, and the "
-        "checklist's baseline items are UNKNOWN"
+        f"baseline {spec}: {why}; compared with nothing: {effect}"
     )
 
 
