@@ -262,6 +262,31 @@ def test_report_file_and_git_tag_baselines_match_the_store(
     assert "Compared with" not in capsys.readouterr().out
 
 
+def test_imported_reports_compare_with_the_run_before_not_themselves(
+    artifacts, ci, tmp_path, monkeypatch, capsys
+) -> None:
+    """Reports brought in with `history import-dir` carry no run key: read back from the store, the newest
+    one's "previous" is the run before it, not itself (every change "no change")."""
+    monkeypatch.chdir(_project(tmp_path / "p"))
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for k, name in enumerate(("known", "green", "new"), 1):
+        ci(k)
+        assert main(["collect", "-q", "--no-history", *artifacts[name]]) == EXIT_OK
+        report = json.loads(Path("docs/audits/health/latest.json").read_text())
+        assert "run_key" not in report["summary"]  # a report made without a store names no run
+        (folder / f"{k}.json").write_text(json.dumps(report))
+    shutil.rmtree("docs")
+    url = f"sqlite:///{tmp_path / 'imported.sqlite'}"
+    assert main(["history", "import-dir", str(folder), "--history", url, "--project", "svc"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["comment", "--history", url]) == EXIT_OK
+    compared = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("_Compared with")
+    )
+    assert "2025-12-29 11:20 UTC" in compared, compared  # the second run (the third is 12:20)
+
+
 def test_two_projects_in_one_store_each_with_its_own_previous(
     artifacts, ci, tmp_path, monkeypatch, capsys
 ) -> None:
