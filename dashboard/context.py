@@ -16,13 +16,12 @@ from functools import cached_property
 import pandas as pd
 import streamlit as st
 
-from healthdeck.reports.config import Config
 from healthdeck.reports.context import compared_with
 from healthdeck.reports.context import context as failure_context
 from healthdeck.reports.failures import failure_counts
-from healthdeck.reports.gate import evaluate
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.report_config import effective_config
+from healthdeck.reports.review import evaluated_here
 
 from . import data, links
 
@@ -184,15 +183,6 @@ def headline_suite(summary: dict, configured: str) -> str | None:
     return configured if configured in tests else next(iter(tests), None)
 
 
-def unstored_verdict(
-    report: dict, config: Config, baseline: dict | None = None, new_failures: list[str] | None = None
-) -> dict:
-    """The checklist evaluated now, by the reports' own function, for a run `healthdeck gate` never
-    decided on; the pages say so and never show it as GO."""
-    return evaluate(report["summary"], config.gates, config.prod_lanes, smoke=config.smoke_suite,
-                    baseline=baseline, new_failures=new_failures)  # fmt: skip
-
-
 @st.cache_data(**data.CACHE)
 def _project_names(url: str, version: str) -> list[str]:
     return [name for name in data.store(url).project_names() if name is not None]
@@ -228,11 +218,13 @@ def gated_baseline(report: dict | None) -> tuple[str, str]:
     if not spec or spec.split(":", 1)[0] not in ("previous", "branch", "run", "tag", "sha"):
         return "previous", "previous"
     details = (report or {}).get("details") or {}
-    decided = details.get("verdict") if report["summary"].get("verdict") else details.get("checklist")
+    gated = bool(report["summary"].get("verdict"))
+    decided = details.get("verdict") if gated else details.get("checklist")
     ref = (decided or {}).get("baseline") or {}
+    how = "as gated" if gated else "as collected"  # nobody gated the run: collect's comparison
     if spec.startswith("run:") and ref.get("git_sha"):
-        return spec, f"as gated: {ref['git_sha']} on {ref.get('branch') or 'no branch'}"
-    return spec, f"as gated: {spec}"
+        return spec, f"{how}: {ref['git_sha']} on {ref.get('branch') or 'no branch'}"
+    return spec, f"{how}: {spec}"
 
 
 def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple[str, ...],
@@ -314,8 +306,11 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
     stored = (report or {}).get("details", {}).get("verdict")
     ctx.verdict, ctx.verdict_stored = stored, bool(stored)
     if report and not stored:
-        ctx.verdict = unstored_verdict(
-            report, src.config, ctx.baseline.summary if ctx.baseline else None, new
+        ctx.verdict = evaluated_here(
+            report["summary"],
+            src.config,
+            baseline=ctx.baseline.summary if ctx.baseline else None,
+            new_failures=new,
         )
     return ctx
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from healthdeck.reports.config import Config, ruff_in_prod
 from healthdeck.reports.history.store import HistoryStore
 from healthdeck.reports.report_config import effective_config
+from healthdeck.reports.review import evaluated_here
 
-from .context import headline_suite, unstored_verdict
+from .context import headline_suite
 
 SPARK_RUNS = 30
 NOT_GATED = "not gated"
@@ -65,7 +66,7 @@ def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:
         s, run = report["summary"], summary.latest
         verdict = run.verdict or (report.get("details") or {}).get("verdict", {}).get("status")
         if verdict is None:
-            evaluated = unstored_verdict(report, config)["status"]
+            evaluated = evaluated_here(report["summary"], config)["status"]
             verdict = "NO-GO (not gated)" if evaluated == "NO-GO" else NOT_GATED
         rate = ((s.get("tests") or {}).get(suite) or {}).get("pass_rate") if suite else None
         points = series.get(summary.project, {}).get(f"tests.{suite}.pass_rate", [])

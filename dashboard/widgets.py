@@ -117,16 +117,17 @@ def provenance(ctx: Ctx) -> None:
     parts = [f"commit {md(s.get('git_sha') or 'unknown', code=True)}",
              f"branch {md(s.get('branch') or 'unknown', code=True)}", f"generated {md(s.get('timestamp_iso'))}"]  # fmt: skip
     if ctx.baseline:
-        how = (
-            "as gated" if ctx.baseline_spec.startswith("run:") else ctx.baseline_spec
-        )  # a run key says nothing
+        gated = "as gated" if ctx.verdict_stored else "as collected"
+        how = gated if ctx.baseline_spec.startswith("run:") else ctx.baseline_spec  # a run key says nothing
         parts.append(f"baseline {md(ctx.baseline.short_sha or ctx.baseline.run_key, code=True)} on "
                      f"{md(ctx.baseline.branch or 'no branch', code=True)} ({md(how)})")  # fmt: skip
     st.caption(" · ".join(parts))
     config_notes(ctx)
-    if age_h > limit:
+    if age_h > limit:  # CI has not reported for longer than a report may age before the gate
+        age = f"{age_h:.0f} hours" if age_h < 72 else f"{age_h / 24:.0f} days"
         st.warning(
-            f"The latest report is stale: {age_h:.0f} hours old (limit {limit:g} h).",
+            f"No newer run: this one is about {age} old, more than the {limit:g} h the checklist allows a "
+            "report before a release.",
             icon=":material/schedule:",
         )
 

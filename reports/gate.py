@@ -8,6 +8,7 @@ is off, and never when nothing at all could be evaluated: GO needs evidence.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import NamedTuple
 
@@ -58,7 +59,8 @@ def show(value: float | int | str | None, unit: str) -> str:
         "fraction": percent(value),
         "percent": f"{display_covered(value, 2)} %",
         "points": f"{value:.2f} pts",
-        "hours": f"{value:.1f} h",
+        # tenths rounded up: an age just past the limit never reads as the limit ("24.0 h vs 24.0 h")
+        "hours": f"{math.ceil(round(value * 10, 6)) / 10:.1f} h",
     }.get(unit, f"{value:g}")
 
 

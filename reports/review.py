@@ -68,17 +68,24 @@ def stored_verdict(store: HistoryReader, run: Run) -> dict | None:
     return verdict if isinstance(verdict, dict) and verdict.get("status") == run.verdict else None
 
 
+def evaluated_here(
+    summary: dict, config: Config, *, baseline: dict | None = None, new_failures: list[str] | None = None
+) -> dict:
+    """The checklist evaluated on a reader (review, dashboard) for a run `healthdeck gate` never decided
+    on, marked so. Without "current report" and "age": they are about the checkout where the gate runs,
+    and every run a dashboard host shows is old and checked out nowhere."""
+    verdict = evaluate(summary, config.gates, config.prod_lanes, now=summary["ts"], smoke=config.smoke_suite,
+                       baseline=baseline, new_failures=new_failures)  # fmt: skip
+    conditions = [c for c in verdict["conditions"] if c["name"] not in ("report_current", "freshness")]
+    return {**verdict, "conditions": conditions, "evaluated_here": True}
+
+
 def _verdict(store: HistoryReader, run: Run, config: Config, **against) -> dict:
     """The stored verdict; for a run nobody gated, the checklist evaluated here (and marked so)."""
     stored = stored_verdict(store, run)
     if stored is not None:
         return {**stored, "evaluated_here": False}
-    verdict = evaluate(
-        run.summary, config.gates, config.prod_lanes, now=run.ts, smoke=config.smoke_suite, **against
-    )
-    # "current" and "age" are about the report where the gate runs: nothing to say of a past run
-    conditions = [c for c in verdict["conditions"] if c["name"] not in ("report_current", "freshness")]
-    return {**verdict, "conditions": conditions, "evaluated_here": True}
+    return evaluated_here({**run.summary, "ts": run.ts}, config, **against)
 
 
 def review(store: HistoryReader, candidate: Run, baseline: Run, config: Config) -> Review:

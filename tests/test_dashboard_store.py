@@ -5,6 +5,7 @@ and the configuration the report carries — in AppTest and in Chromium."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -62,6 +63,35 @@ def _run(page: str | None = None, **params: str) -> AppTest:
 
 def _charts(at: AppTest) -> int:
     return len(at.get("plotly_chart"))
+
+
+def test_a_run_nobody_gated_is_not_judged_by_its_age_on_a_dashboard_host(
+    store_url,
+    artifacts,
+    ci,
+    tmp_path,
+    monkeypatch,  # noqa: F811 - fixtures
+) -> None:
+    """Every run a dashboard host shows is old and checked out nowhere: "health report is current" is
+    the gate's item, about its checkout. The overview left it in and said NO-GO for a day-old run; the
+    release review left it out."""
+    monkeypatch.chdir(_project(tmp_path / "checkout"))
+    for k in (1, 2):  # runs from 2025-12-29 (SOURCE_DATE_EPOCH): months old, never gated
+        ci(k)
+        assert main(["collect", "-q", "--history", store_url, *artifacts["green"]]) == EXIT_OK
+    host = tmp_path / "host"
+    host.mkdir()
+    monkeypatch.chdir(host)
+    for name in ("HEALTHDECK_REPORT", "HEALTHDECK_CONFIG", "HEALTHDECK_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HEALTHDECK_HISTORY", store_url)
+    overview = _run()
+    shown = " ".join(e.value for e in (*overview.info, *overview.warning, *overview.error, *overview.success))
+    assert "health report is current" not in shown and "Not gated yet" in shown, shown
+    assert "(as collected)" in " ".join(c.value for c in overview.caption)
+    assert re.search(r"No newer run: this one is about \d+ days old", shown)  # an age, not a verdict
+    review = _run("review")
+    assert "health report is current" not in " ".join(m.value for m in review.markdown)
 
 
 def test_the_store_alone_shows_everything(three_runs, tmp_path) -> None:
