@@ -107,6 +107,7 @@ def summary(i: int, n: int, rng: random.Random, now: int, span_days: int) -> dic
 def build(folder: Path, n: int, span_days: int = SPAN_DAYS, full: bool = False) -> tuple[Path, str]:
     """A history of n runs over span_days ending now, and a latest report (a real one, on main)."""
     from healthdeck.reports.history.store import open_store
+    from healthdeck.reports.schema import validate_report
 
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'history.sqlite'}"
@@ -121,7 +122,9 @@ def build(folder: Path, n: int, span_days: int = SPAN_DAYS, full: bool = False) 
             for k in range(800 - s["tests"]["unit"]["passed"])
         ]
         key = f"bench:{i}"
-        report = {**real, "summary": {**real["summary"], **s}} if real else None  # as collect stores it
+        report = stored_report(real, s, key) if real else None  # as collect stores it
+        if report is not None and i % 1000 == 0:  # every stored report is as collect writes one
+            validate_report(report)
         store.append(s, failing=failing, run_key=key, report=report)
     store.close()
     config = folder / "pyproject.toml"
@@ -132,6 +135,26 @@ def build(folder: Path, n: int, span_days: int = SPAN_DAYS, full: bool = False) 
     )  # fmt: skip
     latest(folder, url, config)
     return folder / "latest.json", url
+
+
+def stored_report(real: dict, s: dict, key: str) -> dict:
+    """The sample's report as run `key` with the figures of summary `s`: the run's identity and headline
+    figures replaced where they stand, every other field (lanes, files, details) the sample's, so the
+    report stays valid against the schema and every page can render it."""
+    base = real["summary"]
+    identity = ("project", "git_sha", "git_sha_full", "branch", "version", "ts", "ci_run_id")
+    summary = {**base, **{k: s[k] for k in identity}, "run_key": key, "timestamp_iso": _iso(s["ts"])}
+    summary["tests"] = {**base["tests"], "unit": {**base["tests"]["unit"], **s["tests"]["unit"]}}
+    summary["coverage"] = {**base["coverage"], **{k: s["coverage"][k] for k in ("percent", "statements_percent",
+                                                                                 "branches_percent")}}  # fmt: skip
+    summary["ruff"] = {**base["ruff"], "count": {**base["ruff"]["count"], "total": s["ruff"]["count"]["total"]},
+                       "stats": s["ruff"]["stats"]}  # fmt: skip
+    summary["compileall"] = {**base["compileall"], "failures": s["compileall"]["failures"]}
+    return {**real, "summary": summary}
+
+
+def _iso(ts: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def sample_report(folder: Path) -> dict:

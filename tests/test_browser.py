@@ -120,6 +120,20 @@ def test_overview(server, page, shots) -> None:
     page.locator('[data-testid="stMain"]').screenshot(path=str(shots / "overview-full.png"))
 
 
+def test_the_downloads_hold_the_report_and_the_failures(server, page) -> None:
+    """The Markdown is made on click (not on every rerun): what arrives is the whole report."""
+    page.goto(server)
+    ready(page)
+    with page.expect_download() as made:
+        page.locator('[data-testid="stDownloadButton"] button').first.click()
+    markdown = Path(made.value.path()).read_text(encoding="utf-8")
+    assert made.value.suggested_filename.endswith(".md") and markdown.startswith("# Health report — ")
+    assert "## Tests" in markdown and "cannot be rendered" not in markdown
+    with page.expect_download() as made:
+        page.locator('[data-testid="stDownloadButton"] button').nth(1).click()
+    assert Path(made.value.path()).read_text(encoding="utf-8").startswith("suite,test_id,outcome,status")
+
+
 def test_every_page(server, page, shots) -> None:
     for path, title in PAGES.items():
         page.goto(f"{server}/{path}")

@@ -97,10 +97,17 @@ def downloads(ctx: Ctx) -> None:
     failures = pd.DataFrame(
         ctx.failures, columns=["suite", "test_id", "outcome", "status", "flaky", "message"]
     )
+    report, precision = ctx.report, ctx.src.config.coverage_precision
+
+    def markdown() -> str:  # made on click, not on every rerun; a stored report must not cost the page
+        try:
+            return render_markdown(report, precision)
+        except (KeyError, TypeError, ValueError) as exc:  # a store an older healthdeck wrote
+            return f"This stored report cannot be rendered as Markdown ({type(exc).__name__}: {exc}).\n"
+
     with st.container(horizontal=True):
-        st.download_button("Report (Markdown)", render_markdown(ctx.report, ctx.src.config.coverage_precision),
-                           file_name=f"health-{sha}.md", mime="text/markdown", on_click="ignore",
-                           icon=":material/description:")  # fmt: skip
+        st.download_button("Report (Markdown)", markdown, file_name=f"health-{sha}.md", mime="text/markdown",
+                           on_click="ignore", icon=":material/description:")  # fmt: skip
         total = total_failing(ctx.summary)
         listed = (
             number(len(failures))
