@@ -255,7 +255,7 @@ def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: st
              f"{sha} · {at} UTC" for m, n, w, sha, at in zip(day["median"] * scale, day["runs"], day["worst"] * scale,
                                                               labels(day["worst_sha"]), worst_at, strict=True)]  # fmt: skip
     fig.add_trace(go.Scatter(
-        x=x, y=day["median"] * scale, mode="lines", name=name, legendgroup=name,
+        x=x, y=day["median"] * scale, mode="lines" if len(day) > 1 else "markers", name=name, legendgroup=name,
         line={"color": color, "width": 2}, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     ))  # fmt: skip
 
@@ -308,11 +308,14 @@ def _why_sparse(frame: pd.DataFrame, columns: Sequence[str], scope: str) -> Mark
     notes = []
     for column in columns:
         n = int(frame[column].notna().sum()) if column in frame else 0
+        # the runs that recorded this figure, which may be fewer than the runs in the window
         if n == 0:
-            notes.append(label(f"{column}: no run in {scope}"))
+            notes.append(label(f"{column}: in no run of {scope}"))
         elif n == 1:
             when = frame.loc[frame[column].notna(), "time"].iloc[0]
-            notes.append(label(f"{column}: one run in {scope} ({when:%Y-%m-%d})") + "<br>a trend needs two")
+            notes.append(
+                label(f"{column}: in one run of {scope} ({when:%Y-%m-%d})") + "<br>a trend needs two"
+            )
     if not notes:
         return [], []
     # below the middle, where plotly centres a lone point; one short line each, so a half-width chart holds it

@@ -92,8 +92,18 @@ def test_an_empty_or_one_run_series_says_why() -> None:
     frame["smoke"] = [None] * 49 + [0.9]
     fig = charts.pass_rate_trend(frame, ["unit", "smoke", "e2e"], 0.95, scope="main, last 7 days")
     [note] = [a.text for a in fig.layout.annotations if "trend needs two" in a.text]
-    assert "smoke: one run in main, last 7 days" in note and "e2e: no run in main, last 7 days" in note
+    assert "smoke: in one run of main, last 7 days" in note and "e2e: in no run of main, last 7 days" in note
     assert not any("unit" in a.text for a in fig.layout.annotations)
+
+
+def test_a_figure_recorded_on_one_day_is_drawn_per_day_too() -> None:
+    """Per day, a series is a median line: one day of it is a line of one point, which plotly does not
+    draw. The each-run view showed the point; the daily view showed an empty chart."""
+    frame = _store_like(500, pd.Timedelta(days=30))
+    frame["causes"] = [None] * 499 + [4]
+    fig = charts.count_trend(frame, ["causes"], "failure causes", "causes", view="daily")
+    [median] = [t for t in fig.data if t.hovertemplate and t.y is not None and len(t.y) == 1]
+    assert median.mode == "markers" and median.y[0] == 4
 
 
 def test_a_single_run_gets_a_day_either_side_ticked_by_date() -> None:
