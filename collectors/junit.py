@@ -69,6 +69,10 @@ _BUMP = {PASSED: "passed", FAILED: "failed", ERROR: "errors", SKIPPED: "skipped"
 _FLAKY_MARK = 8
 
 _SUBTEST_SUMMARY = re.compile(r"^contains \d+ failed subtests?$")
+# pytest's line for `assert obj.check(x)`, `assert isinstance(y, T)`: says only that something was false.
+_BARE_ASSERT = re.compile(r"(?:AssertionError: )?assert (?:not )?(?:False|True|None|0|1)")
+# its next line names what was false: "+  where False = validate((b'…' + b'x'))" -> "validate"
+_WHERE = re.compile(r"^\s*\+\s+where (?P<value>\S+) = (?P<what>[A-Za-z_][\w.]*)(?P<call>\()?", re.M)
 _CONTAINERS = ("testsuites", "testsuite")
 _NOT_RUN_STATUS = frozenset(("notrun", "disabled"))
 _NOT_RUN_RESULT = frozenset(("suppressed", "skipped"))
@@ -305,6 +309,20 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
             else None
         ),
     )
+
+
+def _excerpt(message: str, limit: int) -> str:
+    """The message's first line; after a bare `assert False`, what was false as pytest's `where` line names
+    it, without its arguments ("assert False (where False = validate(…))"): the values differ from test to
+    test, the check that failed is what tells one breakage from another."""
+    first = first_line(message, limit)
+    if not _BARE_ASSERT.fullmatch(first):
+        return first
+    where = _WHERE.search(message)
+    if where is None:
+        return first
+    named = f"{where['what']}(…)" if where["call"] else where["what"]
+    return first_line(f"{first} (where {where['value']} = {named})", limit)
 
 
 def _final_outcome(tally: _Tally, key: str) -> int:
@@ -1117,7 +1135,7 @@ class _FileReader:
                 kind = (told.attrs.get("type") or None) if told is not None else None
                 body = str(told.text) if told is not None and told.text is not None else None
                 trace = read_trace(body, self.message_chars) if body else NO_TRACE
-                excerpt = first_line(message, self.message_chars)
+                excerpt = _excerpt(message, self.message_chars)
                 tally.details[key] = (code, excerpt, file, kind, trace, subtests)
         return code | flaky_mark
 

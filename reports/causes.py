@@ -37,6 +37,8 @@ _RULES: tuple[tuple[re.Pattern[str], str, tuple[str, ...], bool], ...] = tuple(
         (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<time>", (":",), True),  # bare clock times in log lines
         (r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "<uuid>", ("-",), True),
         (r"(?i)\b0x[0-9a-f]+\b", "<hex>", ("0x", "0X"), True),  # memory addresses: <Foo object at 0x7f3f0f115610>
+        # the tail of an address pytest cut short in a long repr: '<objec...c71530>' (no 0x; 4+ digits)
+        (r"(?i)(?:(?<=\.\.\.)|(?<=…))(?=[0-9a-f]*\d)[0-9a-f]{4,}\b", "<hex>", ("...", "…"), True),
         # hashes, trace and object ids: 8+ hex digits with both a digit and a letter
         (r"(?i)\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", "<hex>", ("",), True),
         # temporary files and folders (POSIX, macOS, Windows), up to the next quote, space or bracket

@@ -297,3 +297,36 @@ def test_pipes_direction_overrides_and_colours_from_a_real_pytest_run(tmp_path, 
         assert listed and all("`test_it::test_id[a|b]`" in line for line in listed), (
             listed
         )  # as pytest names it
+
+
+def test_real_pytest_asserts_group_by_the_check_and_survive_cut_addresses(tmp_path) -> None:
+    """Two real pytest runs of one breakage. A bare `assert False` is told apart by what was false (pytest's
+    `where` line): a tampered-signature check and an isinstance check are two causes, the same check on
+    other values one. A long repr holding `<object object at 0x…>` is cut by pytest to '<objec...c71530>':
+    the address tail must not make a new cause on every run."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_it.py").write_text(
+        "import datetime\n\n"
+        "class Signer:\n    def validate(self, value):\n        return value.endswith(b'!')\n\n"
+        "def test_tampered_a():\n    assert Signer().validate(b'payload-1' + b'x')\n\n"
+        "def test_tampered_b():\n    assert Signer().validate(b'other.payload' + b'y')\n\n"
+        "def test_decoded():\n    assert isinstance(None, datetime.datetime)\n\n"
+        "def test_repr():\n"
+        "    o = object()\n"
+        "    assert f'Sub(x={o!r}, y=2)' == f'Sub(x={o!r}; y=2)'\n"
+    )
+    runs = []
+    for n in (1, 2):
+        junit, out = tmp_path / f"junit{n}.xml", tmp_path / f"out{n}"
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+                        "test_it.py"], cwd=tmp_path, capture_output=True, check=False)  # fmt: skip
+        assert main(["collect", "-q", "--no-history", "--out", str(out), "--junit", f"unit={junit}"]) == 0
+        causes = json.loads((out / "latest.json").read_text())["details"]["tests"]["unit"]["causes"]
+        runs.append({c["signature"]: c["count"] for c in causes})
+    assert runs[0] == runs[1], runs  # the same breakage, the same causes, run after run
+    assert runs[0]["AssertionError: assert False (where False = validate(…))"] == 2
+    assert runs[0]["AssertionError: assert False (where False = isinstance(…))"] == 1
+    [cut] = [s for s in runs[0] if "Sub(x=" in s]
+    assert "...<hex>>" in cut, cut  # pytest did cut the repr, and its tail is a placeholder
