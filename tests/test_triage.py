@@ -466,3 +466,20 @@ def test_a_base_report_that_is_not_there_yet_is_said_not_fatal(tmp_path, monkeyp
     assert "latest.json: no file" in (runs.out / "latest.md").read_text()  # (the path, Markdown-escaped)
     from_folder = runs.collect(junit(NEXT_RUN), "--baseline", f"report:{base}")
     assert from_folder["summary"]["tests"]["unit"]["transitions"]["new"] == 1
+
+
+def test_the_comment_names_a_new_cause_too_small_for_its_top_table() -> None:
+    """One new failure behind five large known causes is what the change broke; the table of the largest
+    causes would hide it."""
+    from healthdeck.reports.render.triage import comment_causes
+
+    causes = [{"signature": f"KeyError: 'k{n}'", "id": f"{n:012x}", "count": 50 - n, "new": False,
+               "example_test": f"t::test_{n}", "category": None, "exception_type": "KeyError"} for n in range(6)]  # fmt: skip
+    causes.append(
+        {**causes[0], "signature": "ValueError: bad header", "count": 1, "new": True, "id": "f" * 12}
+    )
+    summary = {"unit": {"failed": sum(c["count"] for c in causes), "errors": 0, "causes": len(causes)}}
+    text = "\n".join(comment_causes(summary, {"unit": {"causes": causes}}, top=5))
+    assert "ValueError" not in text.split("_Top 5 of 7 causes")[0]  # not in the table: it is the smallest
+    assert "**Also new** (1 cause, 1 test): `ValueError: bad header`" in text
+    assert "Also new" not in "\n".join(comment_causes(summary, {"unit": {"causes": causes}}, top=7))

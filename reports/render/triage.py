@@ -70,6 +70,14 @@ def comment_causes(summary_tests: dict, details: dict, top: int, signature_chars
             out.append(
                 f"\n_Top {min(top, len(ranked))} of {number(total)} causes; the full report lists them._"
             )
+        hidden = [c for _, c in ranked[top:] if c.get("new")]  # small, but new: what this change broke
+        if hidden:
+            named = ", ".join(code(short(c["signature"], 80), in_table=False) for c in hidden[:3])
+            more = f" and {number(len(hidden) - 3)} more" if len(hidden) > 3 else ""
+            tests = sum(c["count"] for c in hidden)
+            out.append(
+                f"\n**Also new** ({plural(len(hidden), 'cause')}, {plural(tests, 'test')}): {named}{more}"
+            )
         out.append("")
     return out
 
