@@ -213,6 +213,9 @@ def test_a_file_baseline_gives_the_same_triage_as_the_stored_run(tmp_path, monke
     assert [(c["id"], c["new"]) for c in alone["causes"]] == [(c["id"], c["new"]) for c in stored["causes"]]
     assert {c["new"] for c in alone["causes"]} == {True, False}
     assert all(c["first_seen"] is None for c in alone["causes"])  # no store: nothing says where first seen
+    # no durations in a file: latest.md says so rather than leave the slower tests out as if none were
+    assert "unit: test durations not compared — the baseline holds none" in (out / "latest.md").read_text()
+    assert "test durations not compared" not in (runs.out / "latest.md").read_text()  # the store has them
     assert "duration_regressions" not in alone or alone["duration_regressions"] is None
 
 

@@ -182,6 +182,12 @@ def markdown_suite(suite: str, summary: dict, details: dict) -> list[str]:
         out.append("")
     if slower and slower.get("unrecorded"):
         out += [f"_{cell(suite)}: {unrecorded_note(slower)}_", ""]
+    if moved and slower is None:  # compared, but not for time: "nothing got slower" would be a guess
+        out += [
+            f"_{cell(suite)}: test durations not compared — the baseline holds none (a report file, or a "
+            "run stored before durations were kept); a baseline from the history store has them._",
+            "",
+        ]
     return out
 
 
