@@ -107,7 +107,8 @@ def _collect_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--baseline", metavar="SPEC",
-        help=f"compare failures and durations with: {BASELINE_HELP} (default: gates.baseline)",
+        help=f"compare failures and durations with: {BASELINE_HELP} (default: [tool.healthdeck.gates] "
+        "baseline, else previous)",
     )  # fmt: skip
     _common(p)
     # Guardian is one team's policy engine: its inputs stand apart in --help, for the projects that use it.
@@ -192,7 +193,11 @@ def _comment_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--link", metavar="URL", help="link to the full report")
     p.add_argument("--github-step-summary", action="store_true", help="append to $GITHUB_STEP_SUMMARY")
-    p.add_argument("--annotations", action="store_true", help="print ::error:: lines for failing conditions")
+    p.add_argument(
+        "--annotations",
+        action="store_true",
+        help="print ::error:: and ::warning:: workflow commands for failing and blocking-unknown conditions",
+    )
     p.add_argument(
         "--post", action="store_true",
         help="keep one sticky comment on the pull request (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH)",
@@ -249,7 +254,10 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
         _guardian_delta_args,
     ),
     "history": ("the run history: show trends, import past reports", _history_args),
-    "gate": ("go/no-go against the release checklist; exit 0 go, 1 no-go or incomplete", _gate_args),
+    "gate": (
+        "go/no-go against the release checklist; exit 0 go, 1 no-go (or incomplete, unless unknown_blocks = false)",
+        _gate_args,
+    ),
     "comment": ("the PR comment (Markdown with a marker for one sticky comment)", _comment_args),
     "badge": ("SVG badges and shields.io endpoint JSON (smoke, coverage, verdict)", _badge_args),
     "review": ("the release review of a run against a baseline run, as Markdown", _review_args),
@@ -304,7 +312,7 @@ def _project(p: argparse.ArgumentParser) -> None:
 
 def _store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--history", metavar="URL", help="history store: sqlite:///PATH or postgresql://... "
-                   "(default: [tool.healthdeck] history, else history.sqlite in the output folder)")  # fmt: skip
+                   "(default: HEALTHDECK_HISTORY, else [tool.healthdeck] history, else history.sqlite in the output folder)")  # fmt: skip
     _project(p)
     p.add_argument(
         "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
