@@ -430,7 +430,7 @@ def count_trend(frame: pd.DataFrame, columns: Sequence[str], title: str, y_title
 
 
 def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None = None,
-               releases: Sequence[Release] = ()) -> go.Figure:  # fmt: skip
+               releases: Sequence[Release] = (), scope: str = "this window") -> go.Figure:  # fmt: skip
     """Stacked areas, one per rule (the top ones, and "other": `total` minus them); per day it is the
     day's last run, since medians of parts do not add up to the median of the total."""
     view = view or default_view(len(frame))
@@ -457,8 +457,14 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
                                if view == "daily" else " (commit %{customdata[0]})") + "<extra></extra>"),
             ))  # fmt: skip
     top = float(data[[r for r in rules if r in data]].fillna(0).sum(axis=1).max()) if len(data) else None
+    # stacked areas of one run draw nothing: say so, as the other trends do
+    sparse = (
+        _why_sparse(frame.assign(findings=frame.get("total")), ["findings"], scope)
+        if len(data) < 2
+        else ([], [])
+    )
     return _layout(fig, "ruff findings by rule", "findings", "count", view,
-                   marks=[_release_marks(releases, data["time"])], top=top, drawn=data["time"])  # fmt: skip
+                   marks=[sparse, _release_marks(releases, data["time"])], top=top, drawn=data["time"])  # fmt: skip
 
 
 def top_bars(names: Sequence[str], values: Sequence[float], title: str, color: str = SERIES[0]) -> go.Figure:

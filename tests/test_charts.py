@@ -106,6 +106,16 @@ def test_a_figure_recorded_on_one_day_is_drawn_per_day_too() -> None:
     assert median.mode == "markers" and median.y[0] == 4
 
 
+def test_ruff_by_rule_with_one_run_says_why_it_draws_nothing() -> None:
+    def runs(n: int) -> pd.DataFrame:
+        time = pd.date_range("2026-11-01", periods=n, freq="h", tz="UTC")
+        return pd.DataFrame({"time": time, "sha": [f"{i:08x}" for i in range(n)], "total": 5, "E501": 3})
+
+    fig = charts.ruff_trend(runs(1), ["E501", "other"])
+    assert any("findings: in one run of this window" in a.text for a in fig.layout.annotations)
+    assert not charts.ruff_trend(runs(2), ["E501", "other"]).layout.annotations
+
+
 def test_a_single_run_gets_a_day_either_side_ticked_by_date() -> None:
     """plotly spreads one point over a millisecond and ticks it "22:18:46.9995"; the axis says the date."""
     frame = _store_like(1, pd.Timedelta(days=1))

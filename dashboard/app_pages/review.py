@@ -77,13 +77,15 @@ def render(ctx: Ctx) -> None:
     # in the selectors' order: candidate left, baseline right
     for column, title, v in ((a, "Candidate", found.verdicts[0]), (b, "Baseline", found.verdicts[1])):
         with column:
-            st.subheader(f"{title}: {v['status']}")
+            st.subheader(f"{title}: {v['status']}" + (" (not gated)" if v["evaluated_here"] else ""))
             st.caption("The checklist evaluated here: this run was never gated." if v["evaluated_here"]
                        else "The verdict `healthdeck gate` gave this run.")  # fmt: skip
             st.dataframe(pd.DataFrame(conditions_table(v)), hide_index=True)
     st.subheader("Every figure")
+    # what changed first (each group by name): unchanged rows would fill the table's first screen
+    deltas = sorted(found.deltas, key=lambda d: d["shown"]["change"] in ("no change", "—"))
     st.dataframe(pd.DataFrame([{"change": d["shown"]["change"], "metric": d["metric"], "candidate": d["shown"]["candidate"],
-                                "baseline": d["shown"]["baseline"]} for d in found.deltas]), hide_index=True)  # fmt: skip
+                                "baseline": d["shown"]["baseline"]} for d in deltas]), hide_index=True)  # fmt: skip
     st.caption("Pass rates and coverage in percent (changes in percentage points), counts as whole numbers.")
     if uses_openapi(ctx):
         st.subheader("OpenAPI")

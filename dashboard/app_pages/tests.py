@@ -43,8 +43,9 @@ def suites_table(tests: dict) -> None:
     rows = [
         {"suite": s, "pass rate": t["pass_rate"], **{k: t.get(k) for k in keys}} for s, t in tests.items()
     ]
+    counts = {k: st.column_config.NumberColumn(format="localized") for k in keys}
     st.dataframe(pd.DataFrame(rows), hide_index=True,
-                 column_config={"pass rate": st.column_config.NumberColumn(format="percent")})  # fmt: skip
+                 column_config={**counts, "pass rate": st.column_config.NumberColumn(format="percent")})  # fmt: skip
     st.caption("pass rate = passed ÷ (passed + failed + errors); a test is a distinct test id.")
 
 
@@ -244,10 +245,12 @@ def render(ctx: Ctx) -> None:
     with left:
         st.subheader("Slowest tests")
         rows = [{"suite": s, **t} for s, d in details.items() for t in d["slowest"]]
-        if rows:
-            st.dataframe(pd.DataFrame(rows).sort_values("seconds", ascending=False).head(15), hide_index=True)
+        if rows:  # the time first: a long test id must not push it out of view
+            st.dataframe(pd.DataFrame(rows).sort_values("seconds", ascending=False).head(15), hide_index=True,
+                         column_order=("seconds", "test_id", "suite"),
+                         column_config={"seconds": st.column_config.NumberColumn(format="%.3f s")})  # fmt: skip
     with right:
-        st.subheader("Flaky over the window")
+        st.subheader("Flaky in the last 30 runs")
         if ctx.src.history_exists and not ctx.history_error:
             found = [
                 f
@@ -255,9 +258,11 @@ def render(ctx: Ctx) -> None:
                 for f in data.load_flaky(ctx.src.history, ctx.version, s, ctx.branch, ctx.src.project)
             ]
             if found:
-                st.dataframe(pd.DataFrame([{"suite": f.suite, "test": f.test_id, "same commit": f.same_commit,
-                                            "flip rate": f.flip_rate, "runs": f.runs} for f in found]),
-                             hide_index=True)  # fmt: skip
+                st.dataframe(pd.DataFrame([{"flip rate": f.flip_rate, "test": f.test_id, "runs": f.runs,
+                                            "same commit": f.same_commit, "suite": f.suite} for f in found]),
+                             hide_index=True, column_config={
+                                 "flip rate": st.column_config.NumberColumn(
+                                     format="percent", help="outcome changes ÷ (runs − 1) over the last 30 runs")})  # fmt: skip
             else:
                 st.success("No flaky test in the last 30 runs.")
         else:
