@@ -235,7 +235,8 @@ def sidebar_filters(branches: list[str], default_branch: str | None, show: tuple
     depend on the branch."""
     branch, window = default_branch, DEFAULT_WINDOW
     with st.sidebar:
-        st.header("Filters")
+        if show:  # a page without filters (All projects) gets no empty heading
+            st.header("Filters")
         if "branch" in show:
             start = default_branch or ALL_BRANCHES
             others = [b for b in branches if b != default_branch]

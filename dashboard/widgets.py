@@ -114,8 +114,11 @@ def provenance(ctx: Ctx) -> None:
         return
     age_h = (time.time() - s["ts"]) / 3600
     limit = ctx.src.config.gates.max_age_hours or 24
+    made = time.strftime(
+        "%Y-%m-%d %H:%M UTC", time.gmtime(s["ts"])
+    )  # ts is always there; the ISO text may not be
     parts = [f"commit {md(s.get('git_sha') or 'unknown', code=True)}",
-             f"branch {md(s.get('branch') or 'unknown', code=True)}", f"generated {md(s.get('timestamp_iso'))}"]  # fmt: skip
+             f"branch {md(s.get('branch') or 'unknown', code=True)}", f"made {made}"]  # fmt: skip
     if ctx.baseline:
         gated = "as gated" if ctx.verdict_stored else "as collected"
         how = gated if ctx.baseline_spec.startswith("run:") else ctx.baseline_spec  # a run key says nothing

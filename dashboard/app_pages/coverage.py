@@ -41,7 +41,8 @@ def render(ctx: Ctx) -> None:
         st.subheader("Lowest coverage")
         if len(files):
             lowest = files[files["statements"] > 0].sort_values("percent").head(15)
-            st.dataframe(lowest[["percent", "path", "lane", "statements"]], hide_index=True,
+            lowest = lowest.assign(lane=lowest["lane"].fillna("—"))  # in no lane: not a grey "None"
+            st.dataframe(lowest[["percent", "path", "statements", "lane"]], hide_index=True,
                          # blue, not the theme's primary red: a bar's length is the figure, not a failure
                          column_config={"percent": st.column_config.ProgressColumn(min_value=0, max_value=100,
                                                                                    format="%.2f %%", color="blue"),

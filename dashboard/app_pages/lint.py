@@ -69,7 +69,7 @@ def _findings(details: dict) -> None:
         return
     shown = f" — showing {number(len(listed))}" if len(listed) < total else ""
     st.subheader(f"Findings: {number(total)}{shown}")
-    st.dataframe(pd.DataFrame([{"where": located(f), "rule": f["code"], "message": f["message"], "lane": f["lane"]}
+    st.dataframe(pd.DataFrame([{"where": located(f), "rule": f["code"], "message": f["message"], "lane": f["lane"] or "—"}
                                for f in listed]), hide_index=True)  # fmt: skip
 
 
