@@ -241,7 +241,7 @@ def _whole_numbers(top: float | None) -> dict:
 def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: str, scale: float) -> None:
     """The day's min–max as a band, its median as a line; the hover names the day, runs and worst run."""
     fmt = ".2f" if unit == "%" else ",.0f"
-    fill = _rgba(color, 0.18)
+    fill = _rgba(color, 0.28)  # visible on a dark background too
     name = label(name)
     x = utc_axis(day["time"])
     fig.add_trace(go.Scatter(x=x, y=day["low"] * scale, mode="lines", line={"width": 0},
@@ -341,7 +341,8 @@ def _release_marks(
         if not labelled or labelled[-1].time - r.time >= room:
             labelled.append(r)
     notes = [{"x": r.time.isoformat(), "xref": "x", "y": 1, "yref": "paper", "text": label(r.tag), "showarrow": False,
-              "textangle": -90, "xanchor": "right", "yanchor": "top", "font": {"size": 10, "color": RELEASE}}
+              "textangle": -90, "xanchor": "right", "yanchor": "top", "font": {"size": 10, "color": RELEASE},
+              "bgcolor": "rgba(128,128,128,0.15)"}
              for r in reversed(labelled)]  # fmt: skip
     return shapes, notes
 
