@@ -13,9 +13,11 @@ rare torn pair that a crash between the two renames leaves (`md_run_key`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,26 +68,52 @@ def _non_finite(data: object, where: str) -> str | None:
 
 
 def write_atomic(files: dict[Path, str]) -> None:
-    """Write all `files` (path -> text) or none of them."""
-    staged: list[tuple[str, Path]] = []
+    """Write all `files` (path -> text) or none of them.
+
+    Only regular files are replaced by rename, and through a symlink it is the file it points to. An
+    output that exists and is something else — /dev/stdout, /dev/null, a terminal, a pipe (`>(cat)`) — is
+    written into: renaming over it would replace the device itself (as root, /dev/null for everyone)."""
+    staged: list[tuple[str, Path, Path]] = []  # (temporary file, where it lands, the path the user gave)
+    target = next(iter(files), Path())
     try:
         for target, text in files.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = _new_temp(target)
-            staged.append((tmp, target))
+            if _stream(target):
+                _write_into(target, text)
+                continue
+            real = Path(os.path.realpath(target)) if target.is_symlink() else target
+            real.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = _new_temp(real)
+            staged.append((tmp, real, target))
             if hasattr(os, "fchmod"):
                 os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-        for tmp, target in staged:
-            os.replace(tmp, target)
+        for tmp, real, target in staged:  # noqa: B007 - `target` names the file in the error below
+            os.replace(tmp, real)
     except OSError as exc:
-        for tmp, _ in staged:
+        for tmp, _, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         raise OutputError(_cannot_write(target, exc)) from exc
+
+
+def _write_into(target: Path, text: str) -> None:
+    """Write into a device or a pipe; a FIFO nobody reads is an error (ENXIO), not a write that waits for ever."""
+    fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def _stream(target: Path) -> bool:
+    """Whether `target` exists and is neither a regular file nor a folder (it is followed if a symlink)."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _cannot_write(target: Path, exc: OSError) -> str:
@@ -95,6 +123,8 @@ def _cannot_write(target: Path, exc: OSError) -> str:
         return f"{folder}: cannot write there: it is a file, not a folder"
     if target.is_dir() and target.name:
         return f"{target}: cannot write: it is a directory"
+    if exc.errno == errno.ENXIO:
+        return f"{target}: cannot write: it is a pipe nobody reads"
     return f"{target}: cannot write: {exc.strerror or exc}"
 
 

@@ -246,3 +246,34 @@ def test_a_store_baseline_with_no_history_is_said(tmp_path, capsys) -> None:
         == 0
     )
     assert "baseline tag:v1.0: --no-history reads no history store" in capsys.readouterr().err
+
+
+def test_an_output_that_is_not_a_regular_file_is_written_into_not_replaced(tmp_path, capsys) -> None:
+    """`--output /dev/stdout`, `/dev/null` or `>(cat)`: renaming over them would replace the device or the
+    pipe itself (as root, /dev/null for every process on the machine). A pipe stands in for the device
+    here; a symlinked output keeps its link and replaces the file it points to."""
+    import os
+    import threading
+
+    junit = ["--junit", f"smoke={EDGE / 'xunit2.xml'}"]
+    assert main(["collect", "-q", "--no-history", "--out", str(tmp_path / "out"), *junit]) == 0
+    report = ["--report", str(tmp_path / "out" / "latest.json")]
+    fifo = tmp_path / "comment.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert main(["comment", *report, "--output", str(fifo)]) == 0
+    reader.join(30)
+    assert received and received[0].startswith(b"<!-- healthdeck:comment -->")
+    assert fifo.is_fifo()  # still the pipe, not a file renamed over it
+    capsys.readouterr()
+    assert main(["comment", *report, "--output", str(fifo)]) == 4  # nobody reads it now: no wait for ever
+    assert (
+        capsys.readouterr().err.strip()
+        == f"healthdeck: error: {fifo}: cannot write: it is a pipe nobody reads"
+    )
+    (tmp_path / "real.md").write_text("old")
+    (tmp_path / "link.md").symlink_to("real.md")
+    assert main(["comment", *report, "--output", str(tmp_path / "link.md")]) == 0
+    assert (tmp_path / "link.md").is_symlink() and "healthdeck:comment" in (tmp_path / "real.md").read_text()

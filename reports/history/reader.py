@@ -323,15 +323,16 @@ class HistoryReader:
                            "ORDER BY runs.ts DESC, runs.id DESC LIMIT 1", params)  # fmt: skip
         return run_from_row(rows[0]) if rows else None
 
-    def report(self, run: Run) -> dict | None:
-        """The full report stored with the run (None for runs recorded before reports were stored). It
-        names its run: a report imported from a folder or git never had a run key, and a reader that
-        looks up "previous" from it must not find the run itself."""
-        rows = self._query("SELECT codec, body FROM run_reports WHERE run_id = :id", {"id": run.id})
+    def report(self, run: Run | int) -> dict | None:
+        """The full report stored with the run (None for runs recorded before reports were stored). Given
+        the Run, it names its run: a report imported from a folder or git never had a run key, and a
+        reader that looks up "previous" from it must not find the run itself."""
+        run_id = run.id if isinstance(run, Run) else run
+        rows = self._query("SELECT codec, body FROM run_reports WHERE run_id = :id", {"id": run_id})
         if not rows:
             return None
         report = decode_report(*rows[0])
-        if isinstance(report.get("summary"), dict):
+        if isinstance(run, Run) and isinstance(report.get("summary"), dict):
             report["summary"]["run_key"] = run.run_key
         return report
 
