@@ -1,7 +1,8 @@
 """Writing outputs: strict JSON text, and atomic writes.
 
-Every output is rendered in memory first, then each file lands by rename. A failure anywhere before
-the renames leaves the previous files untouched; temp files are removed.
+Every output is rendered in memory first, then each file lands by rename (an output that is a device
+or a pipe, such as /dev/stdout, is written into). A failure anywhere before the renames leaves the
+previous files untouched; temp files are removed.
 Files get the mode a plain `open()` would give them (0644 under umask 022), not mkstemp's 0600, so a
 web server or a dashboard running as another user can read them.
 
