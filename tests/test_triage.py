@@ -17,7 +17,7 @@ from healthdeck.reports.history.trends import case_history
 from healthdeck.reports.render.comment import GITHUB_LIMIT
 from tests.services import Postgres
 
-SHA = "{:040x}"
+SHA = "{:08x}" + "f" * 32  # distinct short forms, as real commits have
 
 
 def junit(cases: list[tuple[str, str, str, float]]) -> str:
@@ -285,6 +285,13 @@ def test_duration_regressions(tmp_path, monkeypatch) -> None:
     # "new" takes 5 s with no time recorded before: not listed, and said to be unknown rather than fine
     assert slower["unrecorded"] == 1
     assert "_unit: 1 test taking at least 0.5 s now has no recorded time in the baseline" in md
+    assert "the same commit" not in md
+    monkeypatch.setattr(runs, "n", runs.n - 1)  # the same commit again: only the runner's timing changed
+    runs.collect(junit([(f"t.m::{k}", "passed", "", n * 2.5 if n else n) for k, (_, n) in tests.items()]))
+    assert (
+        "The baseline is this same commit: the code did not change, the runner's timing did."
+        in (runs.out / "latest.md").read_text()
+    )
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ def render_markdown(report: dict, precision: int = 2) -> str:
             f"**Missing inputs:** {', '.join(s['missing'])} — not provided to this run, so not reported.",
             "",
         ]
-    out += _tests(s["tests"], d["tests"])
+    out += _tests(s["tests"], d["tests"], s.get("git_sha"))
     out += _coverage(s["coverage"], d["coverage"], precision)
     out += _ruff(s["ruff"], d["ruff"])
     out += _compileall(s["compileall"], d["compileall"])
@@ -43,7 +43,7 @@ def render_markdown(report: dict, precision: int = 2) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _tests(summary: dict | None, details: dict | None) -> list[str]:
+def _tests(summary: dict | None, details: dict | None, sha: str | None = None) -> list[str]:
     out = ["## Tests", ""]
     if summary is None or details is None:
         return [*out, "_No JUnit input was given._", ""]
@@ -78,7 +78,7 @@ def _tests(summary: dict | None, details: dict | None) -> list[str]:
         if notes:
             out += [f"- **{cell(suite)}**: " + "; ".join(cell(n) for n in notes), ""]
         out += _readings(suite, det.get("readings") or [])
-        out += markdown_suite(suite, t, det)
+        out += markdown_suite(suite, t, det, sha)
         if det["failing"]:
             total = det.get("failing_total", t["failed"] + t["errors"])
             counts = FailureCounts(total, len(det["failing"]), None, True).headline(len(det["failing"]))

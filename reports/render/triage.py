@@ -114,8 +114,9 @@ def _when(ts: int) -> str:
     return utc_text(ts)
 
 
-def markdown_suite(suite: str, summary: dict, details: dict) -> list[str]:
-    """latest.md, per suite: every listed cause with its tests, the transitions, slower tests."""
+def markdown_suite(suite: str, summary: dict, details: dict, sha: str | None = None) -> list[str]:
+    """latest.md, per suite: every listed cause with its tests, the transitions, slower tests. `sha`: the
+    run's commit, to say when the baseline is the same one (then only the runner's timing differs)."""
     out: list[str] = []
     causes = details.get("causes") or []
     if causes:
@@ -171,7 +172,10 @@ def markdown_suite(suite: str, summary: dict, details: dict) -> list[str]:
     if slower and slower["tests_total"]:
         out += [f"### Slower than the baseline — {cell(suite)}", "",
                 f"Tests taking at least {slower['floor_seconds']:g} s and {slower['ratio']:g}× their time in "
-                f"{_baseline(slower['baseline'])}: {number(slower['tests_total'])}.", ""]  # fmt: skip
+                f"{_baseline(slower['baseline'])}: {number(slower['tests_total'])}."
+                + (" The baseline is this same commit: the code did not change, the runner's timing did."
+                   if sha and slower["baseline"].get("git_sha") and sha.startswith(slower["baseline"]["git_sha"])
+                   else ""), ""]  # fmt: skip
         out += table(
             ["Test", "Seconds", "Baseline", "Ratio"],
             [[code(x["test_id"]), f"{x['seconds']:.3f}", f"{x['baseline_seconds']:.3f}", f"{x['ratio']:.1f}×"]
