@@ -260,6 +260,22 @@ def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: st
     ))  # fmt: skip
 
 
+def _add_newest(
+    fig: go.Figure, frame: pd.DataFrame, column: str, color: str, unit: str, scale: float
+) -> None:
+    """The newest run as a point on the per-day line: the card above shows its figure, which the day's
+    median may not be."""
+    last = frame.dropna(subset=[column]).tail(1)
+    if last.empty:
+        return
+    fmt = ".2f" if unit == "%" else ",.0f"
+    fig.add_trace(go.Scatter(
+        x=utc_axis(last["time"]), y=last[column] * scale, mode="markers", showlegend=False,
+        marker={"color": color, "size": 7, "line": {"width": 1, "color": "white"}}, customdata=labels(last["sha"].fillna("")),
+        hovertemplate=f"newest run: %{{y:{fmt}}}{_suffix(unit)} (commit %{{customdata}})<extra></extra>",
+    ))  # fmt: skip
+
+
 def _add_runs(fig: go.Figure, frame: pd.DataFrame, column: str, name: str, color: str, unit: str,
               scale: float, width: float = 2) -> None:  # fmt: skip
     data = frame.dropna(subset=[column])
@@ -390,6 +406,7 @@ def trend(
         if view == "daily":
             if column == banded:
                 _add_band(fig, per_day(frame, column, worse), column, color, unit, scale)
+                _add_newest(fig, frame, column, color, unit, scale)
             else:
                 line = daily_median(frame, column)
                 fig.add_trace(go.Scatter(x=utc_axis(line["time"]), y=line["median"] * scale, mode="lines", name=label(column),

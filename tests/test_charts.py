@@ -44,9 +44,12 @@ def test_every_trace_stays_a_few_hundred_points_at_10_000_runs(view) -> None:
 def test_daily_view_is_a_median_line_and_a_min_max_band_without_markers() -> None:
     frame = _store_like()
     fig = charts.pass_rate_trend(frame, ["unit"], 0.95, view="daily")
-    low, high, median = fig.data
+    low, high, median, newest = fig.data
     assert high.fill == "tonexty" and low.hoverinfo == high.hoverinfo == "skip"
     assert "markers" not in median.mode
+    # the newest run, whose figure the card above shows, is one point on the line of medians
+    assert newest.mode == "markers" and list(newest.y) == [frame["unit"].iloc[-1] * 100]
+    assert newest.hovertemplate.startswith("newest run:") and len(newest.x) == 1
     assert all(lo <= me <= hi for lo, me, hi in zip(low.y, median.y, high.y, strict=True))
     day = charts.per_day(frame, "unit")
     assert day["runs"].sum() == len(frame) and len(day) == len(median.x)  # every run counted once
@@ -102,7 +105,7 @@ def test_a_figure_recorded_on_one_day_is_drawn_per_day_too() -> None:
     frame = _store_like(500, pd.Timedelta(days=30))
     frame["causes"] = [None] * 499 + [4]
     fig = charts.count_trend(frame, ["causes"], "failure causes", "causes", view="daily")
-    [median] = [t for t in fig.data if t.hovertemplate and t.y is not None and len(t.y) == 1]
+    [median] = [t for t in fig.data if t.hovertemplate == "%{customdata}<extra></extra>"]
     assert median.mode == "markers" and median.y[0] == 4
 
 

@@ -278,7 +278,9 @@ def test_at_volume_the_branch_starts_on_main_and_trends_are_daily(monkeypatch, v
     assert at.session_state["view"] == "daily"
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert 0 < trace_points(specs) <= 31  # one point per day of the 30-day store
-    assert all("markers" not in t.get("mode", "") for s in specs for t in s["data"])
+    marked = [t for s in specs for t in s["data"] if "markers" in t.get("mode", "")]
+    # no per-run markers: the one point per chart is the newest run, the figure its card shows
+    assert all(t["hovertemplate"].startswith("newest run:") for t in marked) and len(marked) <= len(specs)
     assert any(
         a["text"].startswith("v1.") for s in specs for a in s["layout"].get("annotations", [])
     )  # releases
