@@ -2,8 +2,10 @@
 
 A FIFO with no writer would block `open()` forever (a stalled CI job until the runner's timeout), and a
 device such as /dev/zero never ends (memory grows without bound). So a named file is opened without
-blocking, a device is refused, and a FIFO is read only if its writer is already there (`<(zcat f.gz)`
-works; a FIFO nobody writes to reads as empty). Light on purpose: the light commands import it.
+blocking, a device is refused, and a pipe (`<(zcat f.gz)`, a named FIFO) is read once something comes
+through it or its writer closes it: a writer that starts late is waited for, one that never writes (or
+never opens the FIFO) ends the wait after PIPE_WAIT_SECONDS with an error — never an empty input read
+as a clean one. Light on purpose: the light commands import it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import BinaryIO
 
 MIB = 1024 * 1024
 SMALL_FILE_LIMIT = 64 * MIB  # reports, configs, event payloads: far below this; /dev/zero is not
+PIPE_WAIT_SECONDS = 60.0  # for a pipe's first byte (or its end): a producer may start late, not never
 
 
 def open_named(path: str | Path) -> BinaryIO:
@@ -29,11 +32,28 @@ def open_named(path: str | Path) -> BinaryIO:
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
         if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
             raise OSError(errno.EINVAL, "not a regular file (a device or socket)", str(path))
-        os.set_blocking(fd, True)  # a pipe with a writer is read to its end; without one it is empty
+        if stat.S_ISFIFO(mode):
+            _await(fd, path)
+        os.set_blocking(fd, True)  # once data flows, a pipe is read to its end, as `cat` would
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+
+
+def _await(fd: int, path: str | Path) -> None:
+    """Until something comes through the pipe or its writer closes it; OSError ETIMEDOUT after the wait
+    (no writer yet, or a silent one: its output is not there to read)."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    if not poller.poll(int(PIPE_WAIT_SECONDS * 1000)):
+        raise OSError(
+            errno.ETIMEDOUT,
+            f"nothing came through this pipe in {PIPE_WAIT_SECONDS:g} s (is the command that writes it running?)",
+            str(path),
+        )
 
 
 def read_named(path: str | Path, limit: int = SMALL_FILE_LIMIT) -> bytes:

@@ -312,15 +312,12 @@ def test_a_fifo_or_a_device_is_one_line_not_a_hang_or_unbounded_memory(tmp_path,
                                                                        command, code) -> None:  # fmt: skip
     import resource
 
+    from healthdeck.collectors import files
+
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(files, "PIPE_WAIT_SECONDS", 0.3)  # nobody will write: the wait ends, then one line
     path = _special(tmp_path, kind)
-    if kind == "fifo" and ("--compileall" in command or "--config" in command):
-        code = (
-            EXIT_OK if "--compileall" in command else EXIT_INPUT
-        )  # empty is valid: nothing failed; no config
-        path_named = False
-    else:
-        path_named = True
+    path_named = True  # a FIFO nobody writes is not an empty input: a compileall "clean run" would be a lie
     args = [a.format(path=path) for a in command]
     if args[0] == "collect":
         args[1:1] = ["--out", str(tmp_path / "out")]
@@ -392,3 +389,35 @@ def test_a_file_name_with_a_newline_or_an_escape_stays_one_line(tmp_path, capsys
                  f"unit={tmp_path / 'in' / '*.xml'}"]) == EXIT_INPUT  # fmt: skip
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "x\\n::error file=app.py,line=1::injected\\x1b[31m.xml: junit: " in line
+
+
+def test_a_pipe_whose_writer_starts_late_is_waited_for(tmp_path, capsys) -> None:
+    """A named FIFO read before its writer opens it read as empty: for compileall, a clean run that was not.
+    The first byte (or the writer's close) is now waited for."""
+    import os
+    import threading
+    import time
+
+    source = REAL / "dateutil15.compileall.txt"
+    fifo = tmp_path / "compileall.fifo"
+    os.mkfifo(fifo)
+
+    def late_writer() -> None:
+        time.sleep(1.0)
+        with open(fifo, "wb") as sink:
+            sink.write(source.read_bytes())
+
+    threading.Thread(target=late_writer, daemon=True).start()
+    assert (
+        main(["collect", "-q", "--no-history", "--out", str(tmp_path / "pipe"), "--compileall", str(fifo)])
+        == 0
+    )
+    assert (
+        main(["collect", "-q", "--no-history", "--out", str(tmp_path / "file"), "--compileall", str(source)])
+        == 0
+    )
+    got = [
+        json.loads((tmp_path / n / "latest.json").read_text())["summary"]["compileall"]
+        for n in ("pipe", "file")
+    ]
+    assert got[0] == got[1] and got[1]["failures"] > 0
