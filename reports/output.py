@@ -100,12 +100,24 @@ def write_atomic(files: dict[Path, str]) -> None:
         raise OutputError(_cannot_write(target, exc)) from exc
 
 
-def _write_into(target: Path, text: str) -> None:
-    """Write into a device or a pipe; a FIFO nobody reads is an error (ENXIO), not a write that waits for ever."""
-    fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+def _write_into(target: Path | str, text: str, *, append: bool = False) -> None:
+    """Write into a device or a pipe (or append to a file, created if missing); a FIFO nobody reads is an
+    error (ENXIO), not a write that waits for ever."""
+    flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(target, flags | os.O_APPEND | os.O_CREAT if append else flags, 0o666)
     os.set_blocking(fd, True)
     with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
+
+
+def append_text(path: str, text: str) -> None:
+    """Append to a file a CI runner names (GITHUB_STEP_SUMMARY), never waiting on a pipe nobody reads; OSError."""
+    _write_into(path, text, append=True)
+
+
+def pipe_reason(exc: OSError) -> str:
+    """What an OSError from writing means, in a user's words."""
+    return "it is a pipe nobody reads" if exc.errno == errno.ENXIO else str(exc.strerror or exc)
 
 
 def _stream(target: Path) -> bool:
@@ -124,9 +136,7 @@ def _cannot_write(target: Path, exc: OSError) -> str:
         return f"{folder}: cannot write there: it is a file, not a folder"
     if target.is_dir() and target.name:
         return f"{target}: cannot write: it is a directory"
-    if exc.errno == errno.ENXIO:
-        return f"{target}: cannot write: it is a pipe nobody reads"
-    return f"{target}: cannot write: {exc.strerror or exc}"
+    return f"{target}: cannot write: {pipe_reason(exc)}"
 
 
 def _new_temp(target: Path) -> tuple[int, str]:

@@ -229,11 +229,17 @@ def test_the_stand_in_validates_like_github(github) -> None:
         ("GITHUB_API_URL", "http://u:pw@[::1", EXIT_USAGE, "GITHUB_API_URL is not a valid URL"),
         ("GITHUB_API_URL", "api.github.com", EXIT_USAGE, "GITHUB_API_URL must be an http(s) URL"),
         ("GITHUB_STEP_SUMMARY", "{tmp}", EXIT_OUTPUT, "cannot write the step summary (GITHUB_STEP_SUMMARY): Is a directory"),
+        # a FIFO nobody reads: one line, not a job that waits until the runner's timeout
+        ("GITHUB_STEP_SUMMARY", "{fifo}", EXIT_OUTPUT,
+         "cannot write the step summary (GITHUB_STEP_SUMMARY): it is a pipe nobody reads"),
     ],
 )  # fmt: skip
 def test_broken_actions_variables_are_one_line(report, actions_env, monkeypatch, capsys, tmp_path, variable,
                                                value, code, words) -> None:  # fmt: skip
-    monkeypatch.setenv(variable, value.format(tmp=tmp_path))
+    import os
+
+    os.mkfifo(tmp_path / "summary.fifo")
+    monkeypatch.setenv(variable, value.format(tmp=tmp_path, fifo=tmp_path / "summary.fifo"))
     extra = ("--github-step-summary",) if variable == "GITHUB_STEP_SUMMARY" else ()
     args = ["comment", "--report", str(report), "--config", str(report.parent.parent / "pyproject.toml"),
             *extra] if extra else None  # fmt: skip

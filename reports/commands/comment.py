@@ -12,7 +12,7 @@ from ..context import Context, compared_with, context
 from ..errors import UsageError
 from ..failures import failure_counts
 from ..gate import condition_figures
-from ..output import OutputError, write_atomic
+from ..output import OutputError, append_text, pipe_reason, write_atomic
 from ..reading import Reading, open_reading
 from ..render.comment import MARKER, render_comment, render_no_report
 from .badge import smoke_suite
@@ -136,10 +136,9 @@ def github_step_summary(text: str) -> bool:
     if not path:
         return False
     try:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(text if text.endswith("\n") else text + "\n")
+        append_text(path, text if text.endswith("\n") else text + "\n")
     except OSError as exc:
         raise OutputError(
-            f"{path}: cannot write the step summary (GITHUB_STEP_SUMMARY): {exc.strerror or exc}"
+            f"{path}: cannot write the step summary (GITHUB_STEP_SUMMARY): {pipe_reason(exc)}"
         ) from exc
     return True
