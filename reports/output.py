@@ -20,6 +20,7 @@ import math
 import os
 import stat
 from collections.abc import Iterator
+from glob import escape as glob_escape
 from pathlib import Path
 
 from .schema import ReportError, validate_report
@@ -130,12 +131,16 @@ def _stream(target: Path) -> bool:
 
 
 def _cannot_write(target: Path, exc: OSError) -> str:
-    """Named after the path the user gave, never the temporary file beside it."""
-    folder = next((f for f in (target.parent, *target.parent.parents) if f.exists()), None)
-    if folder is not None and not folder.is_dir():
-        return f"{folder}: cannot write there: it is a file, not a folder"
-    if target.is_dir() and target.name:
-        return f"{target}: cannot write: it is a directory"
+    """Named after the path the user gave, never the temporary file beside it. Looking at the path can
+    fail too (a name longer than the file system allows): then the error says what it is."""
+    try:
+        folder = next((f for f in (target.parent, *target.parent.parents) if f.exists()), None)
+        if folder is not None and not folder.is_dir():
+            return f"{folder}: cannot write there: it is a file, not a folder"
+        if target.is_dir() and target.name:
+            return f"{target}: cannot write: it is a directory"
+    except OSError:
+        pass
     return f"{target}: cannot write: {pipe_reason(exc)}"
 
 
@@ -144,11 +149,17 @@ def _new_temp(target: Path) -> tuple[int, str]:
     gives, without importing tempfile (which brings shutil, random and the compression modules)."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     while True:
-        tmp = str(target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp")
+        tmp = str(target.parent / f"{_temp_prefix(target)}{os.urandom(6).hex()}.tmp")
         try:
             return os.open(tmp, flags, 0o600), tmp
         except FileExistsError:  # 48 random bits: practically never
             continue
+
+
+def _temp_prefix(target: Path) -> str:
+    """How temporary files beside `target` start: its name, cut so that a name the file system allows
+    (up to 255 bytes) still leaves room for the random part."""
+    return f".{target.name[:100]}."
 
 
 def _umask() -> int:
@@ -185,7 +196,7 @@ def write_report_pair(
         if replacing and run_key and (now := md_run_key(md_path)) not in (None, run_key):
             return now
         for path in (md_path, json_path):  # temp files of a writer killed mid-write (we hold the lock)
-            for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            for stale in path.parent.glob(f"{glob_escape(_temp_prefix(path))}*.tmp"):
                 with contextlib.suppress(OSError):
                     stale.unlink()
         write_atomic({md_path: md_text, json_path: json_text})

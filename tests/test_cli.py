@@ -277,3 +277,21 @@ def test_an_output_that_is_not_a_regular_file_is_written_into_not_replaced(tmp_p
     (tmp_path / "link.md").symlink_to("real.md")
     assert main(["comment", *report, "--output", str(tmp_path / "link.md")]) == 0
     assert (tmp_path / "link.md").is_symlink() and "healthdeck:comment" in (tmp_path / "real.md").read_text()
+
+
+def test_long_output_names(tmp_path, capsys) -> None:
+    """A name the file system allows (up to 255 bytes) is written, its temporary sibling included; a longer
+    one is one line and exit 4 — looking at it to word the error raised too (exit 5, a traceback)."""
+    junit = ["--junit", f"smoke={EDGE / 'xunit2.xml'}"]
+    assert main(["collect", "-q", "--no-history", "--out", str(tmp_path / "out"), *junit]) == 0
+    report = ["--report", str(tmp_path / "out" / "latest.json")]
+    longest = tmp_path / ("a" * 252 + ".md")
+    assert main(["comment", *report, "--output", str(longest)]) == 0 and longest.exists()
+    capsys.readouterr()
+    too_long = tmp_path / ("b" * 253 + ".md")
+    assert main(["comment", *report, "--output", str(too_long)]) == 4
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith(": cannot write: File name too long")
+    deep = tmp_path.joinpath(*["d" * 230] * 20)  # over PATH_MAX
+    assert main(["collect", "-q", "--no-history", "--out", str(deep), *junit]) == 4
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
