@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from healthdeck.collectors.files import read_named
+from healthdeck.collectors.files import read_named, rereadable
 from healthdeck.collectors.guardian.format import PRESETS, MetricNames
 
 DEFAULT_OUT = "docs/audits/health"
@@ -145,6 +145,9 @@ class Config(NamedTuple):
     # metric -> (green at or above, yellow at or above); below is red
     badge_thresholds: dict[str, tuple[float, float]] = {"pass_rate": (0.95, 0.80), "coverage": (80.0, 60.0)}  # noqa: RUF012
     source: str | None = None  # the pyproject.toml it came from
+    # the folder its relative paths are read against: the file's own, or the working directory for a
+    # config read from a pipe (`--config <(…)` is /dev/fd/63: its folder is no project's)
+    base: str | None = None
 
     def beside_source(self, path: str) -> Path:
         """A path written in pyproject.toml is relative to the folder holding that file, as ruff's and
@@ -152,7 +155,11 @@ class Config(NamedTuple):
         the working directory, as given on the command line."""
         if not self.source or Path(path).is_absolute():
             return Path(path)
-        return Path(os.path.relpath(Path(self.source).parent / path))
+        return Path(os.path.relpath(self._base / path))
+
+    @property
+    def _base(self) -> Path:
+        return Path(self.base) if self.base else Path(self.source).parent if self.source else Path.cwd()
 
     @property
     def out_path(self) -> Path:
@@ -179,8 +186,7 @@ class Config(NamedTuple):
 
     @property
     def root_path(self) -> Path:
-        base = Path(self.source).parent if self.source else Path.cwd()
-        return (base / self.root).resolve()
+        return (self._base / self.root).resolve()
 
 
 # (the field types as written: NamedTuple keeps postponed annotations as ForwardRef("int"))
@@ -224,16 +230,23 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
         raise ConfigError(f"{source}: cannot read config: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read config: {exc}") from exc
+    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
+        raise ConfigError(f"{source}: cannot read config: arrays or tables nested too deeply") from None
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{source}: [tool] must be a table, not {type(tool).__name__}")
     section = tool.get("healthdeck")
     if section is None:
         _misspelt_section(data, source)
-        return Config(source=str(source)) if path else Config()
+        return Config(source=str(source), base=_base_of(source)) if path else Config()
     if not isinstance(section, dict):
         raise ConfigError(f"{source}: [tool.healthdeck] must be a table, not {type(section).__name__}")
-    return _parse(section, source)
+    return _parse(section, source)._replace(base=_base_of(source))
+
+
+def _base_of(source: Path) -> str:
+    """The folder a config's relative paths are read against (see Config.base)."""
+    return str(source.parent if rereadable(source) else Path.cwd())
 
 
 def _misspelt_section(data: dict, source: Path) -> None:
@@ -249,7 +262,7 @@ def _misspelt_section(data: dict, source: Path) -> None:
 
 
 def _parse(section: dict[str, Any], source: Path) -> Config:
-    known = set(Config._fields) - {"source", "uses_guardian"}
+    known = set(Config._fields) - {"source", "uses_guardian", "base"}
     values: dict[str, Any] = {"source": str(source)}
     for key, value in section.items():
         if key not in known:

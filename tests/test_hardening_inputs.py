@@ -259,6 +259,9 @@ def test_gate_refuses_a_hand_edited_report_in_one_line(tmp_path, capsys) -> None
     ("toml", "reason"),
     [
         ('[tool]\nhealthdeck = "x"\n', "[tool.healthdeck] must be a table, not str"),
+        # a pull request can commit this pyproject.toml: tomllib recurses, Python's stack does not
+        ("[tool.healthdeck]\nx = " + "[" * 5000 + "]" * 5000 + "\n", "arrays or tables nested too deeply"),
+        ("[a]\nx = " + "{y=" * 3000 + "1" + "}" * 3000 + "\n", "arrays or tables nested too deeply"),
         ('tool = "x"\n', "[tool] must be a table, not str"),
         ("[tool.healthdeck]\ncoverage_precision = 100000000\n", "coverage_precision must be from 0 to 10"),
         ("[tool.healthdeck]\nmessage_chars = 0\n", "message_chars must be from 1 to 100000"),
@@ -421,3 +424,17 @@ def test_a_pipe_whose_writer_starts_late_is_waited_for(tmp_path, capsys) -> None
         for n in ("pipe", "file")
     ]
     assert got[0] == got[1] and got[1]["failures"] > 0
+
+
+def test_a_config_from_a_pipe_reads_its_paths_against_the_working_directory(tmp_path, monkeypatch) -> None:
+    """`--config <(…)` is /dev/fd/N: its folder is no project's (`out = ".."` would be /dev)."""
+    import os
+    import threading
+
+    monkeypatch.chdir(tmp_path)
+    read, write = os.pipe()
+    text = b'[tool.healthdeck]\nout = "rep"\nroot = "."\n'
+    threading.Thread(target=lambda: (os.write(write, text), os.close(write)), daemon=True).start()
+    assert main(["collect", "-q", "--no-history", "--config", f"/dev/fd/{read}",
+                 "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")]) == EXIT_OK  # fmt: skip
+    assert (tmp_path / "rep" / "latest.json").exists()
