@@ -37,10 +37,15 @@ class InputLimits:
 
     max_input_mb: int = 4096
     max_token_mb: int = 32
+    max_text_mb: int = 64  # a report read whole into memory: a far smaller cap than a streamed one's
 
     @property
     def max_input(self) -> int:
         return self.max_input_mb * MIB
+
+    @property
+    def max_text(self) -> int:
+        return min(self.max_text_mb, self.max_input_mb) * MIB
 
     @property
     def max_token(self) -> int:
@@ -124,9 +129,11 @@ def open_binary(source: str, path: str | Path) -> IO[bytes]:
 def read_text(source: str, path: str | Path) -> str:
     """Whole artifact as text. Strict UTF-8: a mis-encoded file is an error, not silently mangled.
 
-    Held to `max_input_mb`, compressed or not.
+    Held to `max_text_mb` (and `max_input_mb`), compressed or not: it is read whole into memory.
     """
-    limit = current_limits().max_input
+    limits = current_limits()
+    limit = limits.max_text
+    name = "max_text_mb" if limits.max_text_mb <= limits.max_input_mb else "max_input_mb"
     with open_binary(source, path) as fh:
         try:
             data = fh.read(limit + 1)
@@ -136,7 +143,7 @@ def read_text(source: str, path: str | Path) -> str:
             raise CollectorError(source, path, f"cannot decompress: {exc}") from exc
     if len(data) > limit:
         raise CollectorError(
-            source, path, f"larger than {limit // MIB} MiB (limit max_input_mb in [tool.healthdeck])"
+            source, path, f"larger than {limit // MIB} MiB (limit {name} in [tool.healthdeck])"
         )
     if b"\x00" in data:
         raise CollectorError(source, path, "binary content (NUL bytes), not a text report")

@@ -7,6 +7,7 @@ for display. The Cobertura `line-rate` is statements only and is reported separa
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sqlite3
@@ -88,7 +89,8 @@ def collect_coverage(path: str | Path, root: str | Path | None = None) -> Covera
     except CollectorError as exc:
         raise CollectorError(SOURCE, path, exc.reason) from None
     except OSError as exc:
-        raise CollectorError(SOURCE, path, f"cannot read: {exc.strerror or exc}") from exc
+        limit = " (limit max_input_mb in [tool.healthdeck])" if exc.errno == errno.EFBIG else ""
+        raise CollectorError(SOURCE, path, f"cannot read: {exc.strerror or exc}{limit}") from exc
 
 
 def _collect(path: str | Path, root: str | Path | None) -> CoverageResult:

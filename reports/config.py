@@ -132,6 +132,7 @@ class Config(NamedTuple):
     coverage_precision: int = 2
     max_input_mb: int = 4096  # a compressed input may not inflate past this (MiB)
     max_token_mb: int = 32  # nor may one XML attribute, text or comment exceed this (MiB)
+    max_text_mb: int = 64  # a report read whole (ruff, compileall, coverage JSON, OpenAPI): held in memory
     guardian: GuardianConfig = GuardianConfig()
     uses_guardian: bool = False  # [tool.healthdeck.guardian] is present: Guardian is expected in every run
     gates: GateConfig = GateConfig()
@@ -207,6 +208,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "history_lock_timeout": (0, 86_400),
     "max_input_mb": (1, 1 << 20),
     "max_token_mb": (1, 4096),
+    "max_text_mb": (1, 4096),
 }
 MAX_TIMEOUT = 3600.0  # seconds; [tool.healthdeck.guardian] timeout
 

@@ -438,3 +438,30 @@ def test_a_config_from_a_pipe_reads_its_paths_against_the_working_directory(tmp_
     assert main(["collect", "-q", "--no-history", "--config", f"/dev/fd/{read}",
                  "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")]) == EXIT_OK  # fmt: skip
     assert (tmp_path / "rep" / "latest.json").exists()
+
+
+@pytest.mark.parametrize("flag", ["--ruff", "--compileall"])
+def test_an_endless_pipe_into_a_report_read_whole_stays_bounded(tmp_path, capsys, flag) -> None:
+    """`--ruff <(yes)`: a report read whole was read up to max_input_mb (4 GiB) into memory first."""
+    import os
+    import resource
+    import threading
+
+    read, write = os.pipe()
+
+    def endless() -> None:
+        chunk = b"y\n" * (1 << 16)
+        try:
+            while True:
+                os.write(write, chunk)
+        except OSError:  # the reader gave up: BrokenPipeError
+            os.close(write)
+
+    threading.Thread(target=endless, daemon=True).start()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code = main(["collect", "-q", "--no-history", "--out", str(tmp_path / "out"), flag, f"/dev/fd/{read}"])
+    os.close(read)
+    assert code == EXIT_INPUT
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith("larger than 64 MiB (limit max_text_mb in [tool.healthdeck])")

@@ -55,7 +55,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     so the report on disk is always a run the history has. The pair is written Markdown first, JSON
     last, under the folder's lock (see healthdeck.reports.output).
     """
-    with input_limits(InputLimits(config.max_input_mb, config.max_token_mb)):
+    with input_limits(InputLimits(config.max_input_mb, config.max_token_mb, config.max_text_mb)):
         collected = collect_inputs(args, config)
     if not any((collected.tests, collected.coverage, collected.ruff, collected.compileall, collected.guardian,
                 collected.prometheus, collected.openapi)):  # fmt: skip
