@@ -119,9 +119,13 @@ def test_import_dir_of_healthdeck_and_upstream_reports(tmp_path) -> None:
     report = {"schema_version": "1.1", "summary": _summary(5000)}
     (folder / "b.json").write_text(json.dumps(report))
     (folder / "junk.json").write_text("[1, 2]")
+    import os
+
+    os.mkfifo(folder / "stray.json")  # nobody writes it: skipped, not a wait
     store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
     result = import_dir(store, folder)
-    assert (result.imported, len(result.skipped)) == (2, 1)
+    assert (result.imported, len(result.skipped)) == (2, 2)
+    assert any(s.endswith("stray.json: not a regular file") for s in result.skipped)
     approximate = {r.ts: r.approximate for r in store.runs()}
     assert approximate == {versions()[0][0]["summary"]["ts"]: True, 5000: False}
 

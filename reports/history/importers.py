@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from healthdeck.collectors.files import read_named, rereadable
+
 if TYPE_CHECKING:
     from .store import HistoryStore
 
@@ -157,7 +159,14 @@ def import_dir(store: HistoryStore, folder: str | Path, project: str | None = No
     files = sorted(root.rglob("*.json"))
     loaded = []
     for path in files:
-        raw = path.read_bytes()
+        if not rereadable(path):  # a FIFO or a device among the reports would stall or never end
+            result.skipped.append(f"{path}: not a regular file")
+            continue
+        try:
+            raw = read_named(path)  # a report; capped, so a huge stray file is skipped, not read whole
+        except OSError as exc:
+            result.skipped.append(f"{path}: cannot read: {exc.strerror or exc}")
+            continue
         try:
             loaded.append((path, raw, json.loads(raw)))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
