@@ -90,13 +90,21 @@ def pull_request_from_env(env: Mapping[str, str], number: int | None = None) -> 
     return PullRequest(api_url, repository, number, token)
 
 
+class EventUnreadable(ValueError):
+    """GITHUB_EVENT_PATH names a file that cannot be read as JSON: an input error, not a usage one."""
+
+
 def _event_pr_number(path: str | None) -> int:
     if not path:
         raise ValueError("no pull request: GITHUB_EVENT_PATH is not set and no --pr was given")
     try:
         event = json.loads(read_named(path).decode("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: cannot read the event payload: {exc}") from exc
+    except OSError as exc:  # strerror alone: the path starts the line
+        raise EventUnreadable(
+            f"{path}: cannot read the event payload (GITHUB_EVENT_PATH): {exc.strerror or exc}"
+        ) from exc
+    except ValueError as exc:
+        raise EventUnreadable(f"{path}: the event payload (GITHUB_EVENT_PATH) is not JSON: {exc}") from exc
     number = (event.get("pull_request") or {}).get("number") if isinstance(event, dict) else None
     if not isinstance(number, int):
         raise ValueError(

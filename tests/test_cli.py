@@ -295,3 +295,21 @@ def test_long_output_names(tmp_path, capsys) -> None:
     deep = tmp_path.joinpath(*["d" * 230] * 20)  # over PATH_MAX
     assert main(["collect", "-q", "--no-history", "--out", str(deep), *junit]) == 4
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_gate_on_a_report_from_a_pipe_gives_the_verdict_and_writes_nothing_back(tmp_path, capsys) -> None:
+    """`gate --report <(…)` wrote its verdict back to /dev/fd/63 and /dev/fd/63.md: exit 4 hid the verdict."""
+    import os
+    import threading
+
+    junit = ["--junit", f"smoke={EDGE / 'xunit2.xml'}"]
+    assert main(["collect", "-q", "--no-history", "--out", str(tmp_path / "out"), *junit]) == 0
+    data = (tmp_path / "out" / "latest.json").read_bytes()
+    read, write = os.pipe()
+    threading.Thread(target=lambda: (os.write(write, data), os.close(write)), daemon=True).start()
+    capsys.readouterr()
+    assert main(["gate", "--report", f"/dev/fd/{read}"]) == 1  # the sample's smoke suite fails the checklist
+    os.close(read)
+    err = capsys.readouterr().err
+    assert f"/dev/fd/{read} is not a file (a pipe?): the verdict is not written back to it" in err
+    assert (tmp_path / "out" / "latest.json").read_bytes() == data

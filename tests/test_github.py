@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from healthdeck.reports.cli import EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, main
+from healthdeck.reports.cli import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, main
 from healthdeck.reports.github import BODY_LIMIT, GitHub, GitHubError, PullRequest, pull_request_from_env
 from healthdeck.reports.render.comment import MARKER
 from tests.github_standin import GitHubStandIn
@@ -229,6 +229,8 @@ def test_the_stand_in_validates_like_github(github) -> None:
         ("GITHUB_API_URL", "http://u:pw@[::1", EXIT_USAGE, "GITHUB_API_URL is not a valid URL"),
         ("GITHUB_API_URL", "api.github.com", EXIT_USAGE, "GITHUB_API_URL must be an http(s) URL"),
         ("GITHUB_STEP_SUMMARY", "{tmp}", EXIT_OUTPUT, "cannot write the step summary (GITHUB_STEP_SUMMARY): Is a directory"),
+        ("GITHUB_EVENT_PATH", "{tmp}/gone.json", EXIT_INPUT,
+         "gone.json: cannot read the event payload (GITHUB_EVENT_PATH): No such file or directory"),
         # a FIFO nobody reads: one line, not a job that waits until the runner's timeout
         ("GITHUB_STEP_SUMMARY", "{fifo}", EXIT_OUTPUT,
          "cannot write the step summary (GITHUB_STEP_SUMMARY): it is a pipe nobody reads"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..config import Config, load_config
 from ..context import Context, compared_with, context
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..failures import failure_counts
 from ..gate import condition_figures
 from ..output import OutputError, append_text, pipe_reason, write_atomic
@@ -47,10 +47,12 @@ def run(args: argparse.Namespace) -> int:
 def post(text: str, number: int | None, *, in_summary: bool) -> None:
     """Keep one sticky comment on the pull request. A token that may not write (a fork's) is no failure:
     one line says so, the comment goes to the step summary and a warning annotation marks the run."""
-    from ..github import GitHubError, post_sticky, pull_request_from_env, read_only_cause
+    from ..github import EventUnreadable, GitHubError, post_sticky, pull_request_from_env, read_only_cause
 
     try:
         pr = pull_request_from_env(os.environ, number)
+    except EventUnreadable as exc:
+        raise InputError(str(exc)) from exc
     except ValueError as exc:
         raise UsageError(f"comment --post: {exc}") from exc
     try:

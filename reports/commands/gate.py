@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from healthdeck.collectors.files import rereadable
+
 from ..config import Config, load_config
 from ..context import Context, compared_with, context
 from ..errors import InputError
@@ -69,7 +71,10 @@ def cmd_gate(
     key = ctx.summary.get("run_key")
     if write and reading.store is not None and key:
         reading.store.set_verdict(key, verdict["status"], verdict)
-    if write and reading.path is not None:
+    if write and reading.path is not None and not rereadable(reading.path):
+        print(f"healthdeck: note: {reading.path} is not a file (a pipe?): the verdict is not written back to it"
+              + (", it is stored in the history" if reading.store is not None and key else ""), file=sys.stderr)  # fmt: skip
+    elif write and reading.path is not None:
         report["summary"]["verdict"] = verdict["status"]
         details = report.setdefault("details", {})
         details["verdict"] = verdict
