@@ -14,6 +14,7 @@ import contextlib
 import glob
 import gzip
 import io
+import os
 import re
 import zlib
 from collections.abc import Iterator, Sequence
@@ -489,10 +490,11 @@ def first_line(text: str | None, limit: int) -> str:
 
 
 def expand_paths(source: str, patterns: Sequence[str]) -> list[Path]:
-    """Expand glob patterns (sorted, de-duplicated, order of patterns kept); no match is an error."""
+    """Expand glob patterns (sorted, de-duplicated, order of patterns kept); no match is an error. A path
+    that exists as written is that file, whatever `[`, `*` or `?` it holds."""
     found: list[Path] = []
     for pattern in patterns:
-        if glob.has_magic(pattern):
+        if glob.has_magic(pattern) and not os.path.lexists(pattern):  # junit[py3.11].xml is a name
             matches = sorted(glob.glob(pattern, recursive=True))
             if not matches:
                 raise CollectorError(source, pattern, "glob matched no files")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +96,15 @@ def test_glob_without_match_is_an_error(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CollectorError, match="glob matched no files"):
         expand_paths("junit", ["reports/*.xml"])
+
+
+def test_a_name_with_brackets_is_the_file_it_names(tmp_path, monkeypatch) -> None:
+    """tox and CI matrices name files junit[py3.11].xml: as a glob it matches junit3.xml, not itself."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "junit[py3.11].xml").write_text("<testsuite/>")
+    (tmp_path / "junit3.xml").write_text("<testsuite/>")
+    assert expand_paths("junit", ["junit[py3.11].xml"]) == [Path("junit[py3.11].xml")]
+    assert expand_paths("junit", ["junit[0-9].xml"]) == [Path("junit3.xml")]  # still a glob when no such file
 
 
 def test_huge_system_out_is_not_kept(write) -> None:
