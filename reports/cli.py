@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .errors import one_line
 from .history import BASELINE_HELP
 
 if TYPE_CHECKING:
@@ -436,7 +437,7 @@ def _message(exc: Exception) -> str:
         text = "history store: " + sys.modules["healthdeck.reports.history.reader"].one_line(exc)
     else:
         text = str(exc)
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return one_line(text)
 
 
 def _exit_code(exc: Exception, command: str) -> int | None:

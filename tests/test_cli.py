@@ -313,3 +313,13 @@ def test_gate_on_a_report_from_a_pipe_gives_the_verdict_and_writes_nothing_back(
     err = capsys.readouterr().err
     assert f"/dev/fd/{read} is not a file (a pipe?): the verdict is not written back to it" in err
     assert (tmp_path / "out" / "latest.json").read_bytes() == data
+
+
+def test_the_wrote_lines_escape_a_newline_in_a_path(tmp_path, capsys) -> None:
+    junit = ["--junit", f"smoke={EDGE / 'xunit2.xml'}"]
+    out = tmp_path / "o\nut\x1b[31m"
+    assert main(["collect", "--no-history", "--out", str(out), *junit]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("wrote ") and "o\\nut\\x1b[31m/latest.json" in lines[0]
+    assert main(["badge", "--report", str(out / "latest.json"), "--out", str(out)]) == 0
+    assert all(line.startswith("wrote ") for line in capsys.readouterr().out.splitlines())

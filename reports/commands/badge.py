@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..config import Config, load_config
+from ..errors import one_line
 from ..gate import smoke_suite as resolve_smoke
 from ..output import write_atomic
 from ..reading import open_reading
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     reading.close()
     out = Path(args.out) if args.out else (reading.path.parent if reading.path else local.out_path)
     for written in cmd_badge(reading.config, reading.report, out):
-        print(f"wrote {written}")
+        print(one_line(f"wrote {written}"))
     return 0
 
 

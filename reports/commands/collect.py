@@ -21,7 +21,7 @@ from ..build import Collected, build_report, input_warnings, listed_failing
 from ..causes import group_causes
 from ..config import Config, load_config
 from ..context import baseline_for, context
-from ..errors import UsageError
+from ..errors import UsageError, one_line
 from ..failures import outcome_words
 from ..gate import verdict_line
 from ..guardian.delta import GuardianInputs, read_logs
@@ -95,7 +95,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     if not args.quiet:
         for warning in input_warnings(report):
             print(f"healthdeck: warning: {warning}", file=sys.stderr)
-        print(f"wrote {out / 'latest.json'} and {out / 'latest.md'}")
+        print(one_line(f"wrote {out / 'latest.json'} and {out / 'latest.md'}"))
         print(headline(report))
     return 0
 

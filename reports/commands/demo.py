@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..demo.history import DemoError, build
-from ..errors import UsageError
+from ..errors import UsageError, one_line
 from ..history.store import default_url
 from ..report_file import load_report
 from . import require_extra
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     except DemoError as exc:
         raise UsageError(str(exc)) from exc
     if not args.quiet:
-        print(f"wrote {out / 'latest.json'}, {out / 'latest.md'} and {out / 'history.sqlite'}")
+        print(one_line(f"wrote {out / 'latest.json'}, {out / 'latest.md'} and {out / 'history.sqlite'}"))
         print(headline(load_report(out / "latest.json")))
     if args.no_dashboard:
         return 0
