@@ -83,6 +83,8 @@ def write_atomic(files: dict[Path, str]) -> None:
                 _write_into(target, text)
                 continue
             real = Path(os.path.realpath(target)) if target.is_symlink() else target
+            if real.is_symlink():  # a loop: realpath gives up on it, a rename would replace the link
+                raise OSError(errno.ELOOP, "Too many levels of symbolic links", str(target))
             real.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = _new_temp(real)
             staged.append((tmp, real, target))

@@ -277,6 +277,13 @@ def test_an_output_that_is_not_a_regular_file_is_written_into_not_replaced(tmp_p
     (tmp_path / "link.md").symlink_to("real.md")
     assert main(["comment", *report, "--output", str(tmp_path / "link.md")]) == 0
     assert (tmp_path / "link.md").is_symlink() and "healthdeck:comment" in (tmp_path / "real.md").read_text()
+    (tmp_path / "loop-a").symlink_to("loop-b")
+    (tmp_path / "loop-b").symlink_to("loop-a")
+    capsys.readouterr()
+    assert main(["comment", *report, "--output", str(tmp_path / "loop-a")]) == 4  # as a shell's `>` fails
+    assert (
+        tmp_path / "loop-a"
+    ).is_symlink() and "Too many levels of symbolic links" in capsys.readouterr().err
 
 
 def test_long_output_names(tmp_path, capsys) -> None:
