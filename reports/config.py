@@ -243,7 +243,12 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
         return Config(source=str(source), base=_base_of(source)) if path else Config()
     if not isinstance(section, dict):
         raise ConfigError(f"{source}: [tool.healthdeck] must be a table, not {type(section).__name__}")
-    return _parse(section, source)._replace(base=_base_of(source))
+    config = _parse(section, source)._replace(base=_base_of(source))
+    if not config.root_path.is_dir():  # lanes and git would silently match nothing
+        raise ConfigError(
+            f"{source}: [tool.healthdeck] root = {config.root!r}: no such folder ({config.root_path})"
+        )
+    return config
 
 
 def _base_of(source: Path) -> str:

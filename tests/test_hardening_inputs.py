@@ -259,6 +259,7 @@ def test_gate_refuses_a_hand_edited_report_in_one_line(tmp_path, capsys) -> None
     ("toml", "reason"),
     [
         ('[tool]\nhealthdeck = "x"\n', "[tool.healthdeck] must be a table, not str"),
+        ('[tool.healthdeck]\nroot = "/nonexistent/x"\n', "root = '/nonexistent/x': no such folder"),
         # a pull request can commit this pyproject.toml: tomllib recurses, Python's stack does not
         ("[tool.healthdeck]\nx = " + "[" * 5000 + "]" * 5000 + "\n", "arrays or tables nested too deeply"),
         ("[a]\nx = " + "{y=" * 3000 + "1" + "}" * 3000 + "\n", "arrays or tables nested too deeply"),
