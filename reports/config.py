@@ -69,6 +69,11 @@ class GateConfig(NamedTuple):
     dropped: tuple[str, ...] = ()  # default items the table set to false
     added: tuple[str, ...] = ()  # conditions the table turned on beyond the default
 
+    def baseline_keys(self) -> list[str]:
+        """The settings in force that compare with a baseline run (every other item judges this run alone)."""
+        return [key for key, on in (("coverage_drop_max", self.coverage_drop_max is not None),
+                                    ("no_new_failures", self.no_new_failures)) if on]  # fmt: skip
+
     def describe(self, config_file: str | None = None) -> str:
         """Which checklist is in force, for the first line of the gate's output."""
         if self.origin is None:

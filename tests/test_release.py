@@ -349,8 +349,11 @@ def test_a_baseline_collect_did_not_find_is_not_replaced_by_another_run(project,
 
 def test_the_baseline_line_says_unknown_only_where_an_item_needs_a_baseline() -> None:
     from healthdeck.reports.commands.gate import baseline_text
+    from healthdeck.reports.config import GateConfig
 
-    needs = {"baseline": None, "conditions": [{"name": "no_new_failures"}]}
-    alone = {"baseline": None, "conditions": [{"name": "smoke_pass_rate"}]}
-    assert baseline_text(needs, "previous").endswith("so the conditions against a baseline are UNKNOWN")
-    assert "no checklist item needs one" in baseline_text(alone, "previous")
+    needs, alone = GateConfig(no_new_failures=True).baseline_keys(), GateConfig().baseline_keys()
+    assert needs == ["no_new_failures"] and alone == []  # the default checklist has no baseline item
+    assert baseline_text(None, "previous", bool(needs)).endswith(
+        "so the conditions against a baseline are UNKNOWN"
+    )
+    assert "no checklist item needs one" in baseline_text(None, "previous", bool(alone))

@@ -186,9 +186,7 @@ def note_missing_baseline(
     else:
         why = ("no such run in the history store (an empty store on a fresh runner? record the base branch "
                "once, or see docs/github-actions.md for report: and git: baselines)")  # fmt: skip
-    gates = config.gates
-    needed = [name for name, on in (("coverage_drop_max", gates.coverage_drop_max is not None),
-                                    ("no_new_failures", gates.no_new_failures)) if on]  # fmt: skip
+    needed = config.gates.baseline_keys()
     effect = (
         f"no changes, no new-failure marks, and the checklist's {' and '.join(needed)} "
         f"{'is' if len(needed) == 1 else 'are'} UNKNOWN"

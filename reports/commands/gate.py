@@ -56,7 +56,9 @@ def cmd_gate(
                   committed_report=committed_report or config.committed_report)  # fmt: skip
     verdict = decide(ctx, config)
     print(f"checklist: {verdict['checklist']}", file=out)
-    print(f"baseline: {baseline_text(verdict, spec)}", file=out)
+    print(
+        f"baseline: {baseline_text(verdict['baseline'], spec, bool(config.gates.baseline_keys()))}", file=out
+    )
     if others := triage_baselines(report) - {(verdict["baseline"] or {}).get("run_key")}:
         print(f"healthdeck: warning: the report's new, fixed and still-failing lists compare with run "
               f"{', '.join(sorted(map(str, others)))} (collect's baseline), this gate with "
@@ -120,15 +122,12 @@ def decide(ctx: Context, config: Config) -> dict:
     return verdict
 
 
-# checklist items that compare with the baseline run (the rest are about this run alone)
-BASELINE_ITEMS = ("coverage_drop", "no_new_failures")
-
-
-def baseline_text(verdict: dict, spec: str | None) -> str:
-    """Which run the baseline conditions compared with, as the gate's log line says it."""
-    ref, asked = verdict["baseline"], f" ({spec})" if spec else ""
+def baseline_text(ref: dict | None, spec: str | None, needed: bool) -> str:
+    """Which run the baseline conditions compared with, as the gate's log line says it; `needed`: the
+    checklist has items that compare with a baseline."""
+    asked = f" ({spec})" if spec else ""
     if not ref:
-        if any(c["name"] in BASELINE_ITEMS for c in verdict["conditions"]):
+        if needed:
             return f"none{asked}: no run to compare with, so the conditions against a baseline are UNKNOWN"
         return (
             f"none{asked}: no run to compare with (no checklist item needs one; the comment shows no changes)"
