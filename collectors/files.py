@@ -61,8 +61,12 @@ def read_named(path: str | Path, limit: int = SMALL_FILE_LIMIT) -> bytes:
     with open_named(path) as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise OSError(errno.EFBIG, f"larger than {limit // MIB} MiB", str(path))
+        raise _too_large(path, limit)
     return data
+
+
+def _too_large(path: str | Path, limit: int) -> OSError:
+    return OSError(errno.EFBIG, f"larger than {limit // MIB} MiB", str(path))
 
 
 def rereadable(path: str | Path) -> bool:
@@ -84,6 +88,6 @@ def spooled(path: str | Path, limit: int) -> Iterator[Path]:
         with copy.open("wb") as sink:
             while chunk := source.read(MIB):
                 if sink.tell() + len(chunk) > limit:  # an endless writer must not fill the disk
-                    raise OSError(errno.EFBIG, f"larger than {limit // MIB} MiB", str(path))
+                    raise _too_large(path, limit)
                 sink.write(chunk)
         yield copy

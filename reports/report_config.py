@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from healthdeck.collectors.files import rereadable
+
 from .config import Config, GateConfig
 
 # Settings that decide how a report is read (and can be taken from either side) ...
@@ -107,7 +109,8 @@ def effective_config(report: dict, local: Config, prefer_local: bool = False) ->
         mine, theirs = config_block(local), config_block(from_report)  # both as a report stores them
         differ = [key for key in (*POLICY_KEYS, "lanes") if mine[key] != theirs[key]]
         if differ:
-            where = Path(local.source).name
+            # a pipe's name (/dev/fd/63) says nothing once cut to its last part
+            where = Path(local.source).name if rereadable(local.source) else str(local.source)
             shown = "; ".join(
                 f"{key}: report {_show(theirs[key])}, {where} {_show(mine[key])}" for key in differ
             )

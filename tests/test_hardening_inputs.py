@@ -441,6 +441,23 @@ def test_a_config_from_a_pipe_reads_its_paths_against_the_working_directory(tmp_
     assert (tmp_path / "rep" / "latest.json").exists()
 
 
+def test_a_config_from_a_pipe_is_named_by_its_path_in_notes(tmp_path, monkeypatch, capsys) -> None:
+    """A note about `--config <(…)` named the file "63" (the last part of /dev/fd/63)."""
+    import os
+    import threading
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["collect", "-q", "--no-history", "--out", "rep",
+                 "--ruff", str(REAL / "more-itertools.ruff-statistics.txt")]) == EXIT_OK  # fmt: skip
+    read, write = os.pipe()
+    text = b'[tool.healthdeck]\nsmoke_suite = "unit"\n'
+    threading.Thread(target=lambda: (os.write(write, text), os.close(write)), daemon=True).start()
+    capsys.readouterr()
+    main(["gate", "--no-write", "--report", "rep/latest.json", "--config", f"/dev/fd/{read}"])
+    note = capsys.readouterr().err.splitlines()[0]
+    assert f"differs from /dev/fd/{read} (" in note and f"using /dev/fd/{read}'s (--config)" in note
+
+
 @pytest.mark.parametrize("flag", ["--ruff", "--compileall"])
 def test_an_endless_pipe_into_a_report_read_whole_stays_bounded(tmp_path, capsys, flag) -> None:
     """`--ruff <(yes)`: a report read whole was read up to max_input_mb (4 GiB) into memory first."""
