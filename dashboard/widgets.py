@@ -89,9 +89,20 @@ def compact(n: int) -> str:
     return f"{n / 1000:.1f}k" if 1000 <= n < 10_000 else f"{n // 1000}k" if n >= 10_000 else str(n)
 
 
-def conditions_table(verdict: dict) -> list[dict]:
-    return [{"condition": label, "status": c["status"], "actual": actual, "threshold": threshold, "detail": c["detail"]}
-            for c in verdict["conditions"] for label, actual, threshold in [condition_figures(c)]]  # fmt: skip
+def conditions_compared(candidate: dict, baseline: dict) -> list[dict]:
+    """One row per checklist item, the candidate's status and figure beside the baseline's, details last:
+    two half-width tables cut every detail. An item only one side's checklist had is "—" on the other."""
+    rows: dict[str, dict] = {}
+    for side, verdict in (("candidate", candidate), ("baseline", baseline)):
+        for c in verdict["conditions"]:
+            label, actual, threshold = condition_figures(c)
+            row = rows.setdefault(label, {"condition": label, "threshold": threshold, "candidate": "—",
+                                          "candidate value": "", "baseline": "—", "baseline value": "",
+                                          "candidate detail": "", "baseline detail": ""})  # fmt: skip
+            if threshold != row["threshold"]:  # the checklists differ on this item: show both
+                row["threshold"] += f" (baseline {threshold})"
+            row.update({side: c["status"], f"{side} value": actual, f"{side} detail": c["detail"]})
+    return list(rows.values())
 
 
 def run_shown(ctx: Ctx, what: str) -> None:

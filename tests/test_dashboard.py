@@ -378,7 +378,7 @@ def test_a_pasted_review_link_shows_the_same_runs(monkeypatch, volume) -> None:
         link.values()
     )
     # every figure is rounded to its unit: no raw floats
-    table = pasted.dataframe[2].value
+    table = pasted.dataframe[1].value  # after the checklist, candidate beside baseline
     for column in ("candidate", "baseline", "change"):
         for cell in table[column]:
             assert re.fullmatch(r"—|no change|[+-]?[\d,]+|[+-]?\d+\.\d{2} (%|pts)", cell), (column, cell)
@@ -558,6 +558,18 @@ def test_review_from_the_store_alone_with_the_verdicts_runs_were_given(monkeypat
     assert not at.exception, [e.value for e in at.exception]
     heads = [s.value for s in at.subheader if s.value.startswith(("Baseline:", "Candidate:"))]
     assert heads == [f"Candidate: {newest.verdict}", f"Baseline: {base.verdict}"]  # under their selectors
+    # one checklist table, full width: each item's status and figure on both sides, details last
+    checklist = at.dataframe[0].value
+    assert list(checklist.columns) == ["condition", "threshold", "candidate", "candidate value", "baseline",
+                                       "baseline value", "candidate detail", "baseline detail"]  # fmt: skip
+    assert checklist["condition"].is_unique and set(checklist["candidate"]) <= {
+        "PASS",
+        "FAIL",
+        "UNKNOWN",
+        "—",
+    }
+    assert ("FAIL" in set(checklist["candidate"])) == (newest.verdict == "NO-GO")
+    assert ("FAIL" in set(checklist["baseline"])) == (base.verdict == "NO-GO")
     assert main([*args, "--baseline", "tag:no-such-tag"]) == 3
     assert main([*args, "--baseline", "report:x.json"]) == 2
 

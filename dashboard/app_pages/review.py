@@ -12,7 +12,7 @@ import streamlit as st
 
 from healthdeck.dashboard import data, links
 from healthdeck.dashboard.context import Ctx, uses_openapi
-from healthdeck.dashboard.widgets import conditions_table, missing, openapi_changes, table_or
+from healthdeck.dashboard.widgets import conditions_compared, missing, openapi_changes, table_or
 from healthdeck.reports.failures import number
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.review import label
@@ -80,7 +80,7 @@ def render(ctx: Ctx) -> None:
             st.subheader(f"{title}: {v['status']}" + (" (not gated)" if v["evaluated_here"] else ""))
             st.caption("The checklist evaluated here: this run was never gated." if v["evaluated_here"]
                        else "The verdict `healthdeck gate` gave this run.")  # fmt: skip
-            st.dataframe(pd.DataFrame(conditions_table(v)), hide_index=True)
+    st.dataframe(pd.DataFrame(conditions_compared(*found.verdicts)), hide_index=True)
     st.subheader("Every figure")
     # what changed first (each group by name): unchanged rows would fill the table's first screen
     deltas = sorted(found.deltas, key=lambda d: d["shown"]["change"] in ("no change", "—"))
