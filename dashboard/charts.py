@@ -10,7 +10,7 @@ Times are UTC and say so; colours are fixed per meaning and readable on light an
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from healthdeck.reports.failures import number
 from healthdeck.reports.render.md import display_covered
 
 AGGREGATE_ABOVE = 200  # runs in the window above which trends are drawn per day
 MAX_BUCKETS = 500  # days per trace; a longer window is drawn per week
 MAX_RAW = 500  # the per-run view draws the newest runs only
+SEPARATORS = ". "  # plotly's decimal point and thousands separator: "10 000", as latest.md writes counts
 PASS, FAIL, UNKNOWN = "#2da44e", "#cf222e", "#9a6700"
 PERMISSIVE, STRICT = "#8250df", "#cf222e"
 SERIES = ["#0969da", "#1a7f37", "#bf8700", "#8250df", "#bc4c00", "#1b7c83", "#cf222e", "#953800", "#6e7781"]
@@ -208,6 +210,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, 
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=320,
         hovermode="x unified",
+        separators=SEPARATORS,
         legend={"orientation": "h", "y": -0.2},
         xaxis={
             "hoverformat": "%Y-%m-%d (UTC)" if view == "daily" else "%Y-%m-%d %H:%M UTC",
@@ -240,7 +243,6 @@ def _whole_numbers(top: float | None) -> dict:
 
 def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: str, scale: float) -> None:
     """The day's min–max as a band, its median as a line; the hover names the day, runs and worst run."""
-    fmt = ".2f" if unit == "%" else ",.0f"
     fill = _rgba(color, 0.28)  # visible on a dark background too
     name = label(name)
     x = utc_axis(day["time"])
@@ -251,9 +253,10 @@ def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: st
                              legendgroup=name, name=f"{name} min–max"))  # fmt: skip
     # one hover string per day: a list of tuples would cost plotly a validation pass per element
     worst_at = pd.to_datetime(day["worst_time"], utc=True).dt.strftime("%H:%M")
-    hover = [f"{name}: median {m:{fmt}}{_suffix(unit)} of {n:,} runs<br>worst {w:{fmt}}{_suffix(unit)} · commit "
-             f"{sha} · {at} UTC" for m, n, w, sha, at in zip(day["median"] * scale, day["runs"], day["worst"] * scale,
-                                                              labels(day["worst_sha"]), worst_at, strict=True)]  # fmt: skip
+    hover = [f"{name}: median {m} of {number(n)} runs<br>worst {w} · commit {sha} · {at} UTC"
+             for m, n, w, sha, at in zip(shown(day["median"] * scale, unit), day["runs"],
+                                         shown(day["worst"] * scale, unit), labels(day["worst_sha"]), worst_at,
+                                         strict=True)]  # fmt: skip
     fig.add_trace(go.Scatter(
         x=x, y=day["median"] * scale, mode="lines" if len(day) > 1 else "markers", name=name, legendgroup=name,
         line={"color": color, "width": 2}, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
@@ -268,29 +271,34 @@ def _add_newest(
     last = frame.dropna(subset=[column]).tail(1)
     if last.empty:
         return
-    fmt = ".2f" if unit == "%" else ",.0f"
+    [value], [sha] = shown(last[column] * scale, unit), labels(last["sha"].fillna(""))
     fig.add_trace(go.Scatter(
         x=utc_axis(last["time"]), y=last[column] * scale, mode="markers", showlegend=False,
-        marker={"color": color, "size": 7, "line": {"width": 1, "color": "white"}}, customdata=labels(last["sha"].fillna("")),
-        hovertemplate=f"newest run: %{{y:{fmt}}}{_suffix(unit)} (commit %{{customdata}})<extra></extra>",
+        marker={"color": color, "size": 7, "line": {"width": 1, "color": "white"}},
+        hovertemplate=f"newest run: {value} (commit {sha})<extra></extra>",
     ))  # fmt: skip
 
 
 def _add_runs(fig: go.Figure, frame: pd.DataFrame, column: str, name: str, color: str, unit: str,
               scale: float, width: float = 2) -> None:  # fmt: skip
     data = frame.dropna(subset=[column])
-    fmt = ".2f" if unit == "%" else ",.0f"
     name = label(name)
+    hover = [f"{name}: {value} (commit {sha})"
+             for value, sha in zip(shown(data[column] * scale, unit), labels(data["sha"].fillna("")), strict=True)]  # fmt: skip
     fig.add_trace(go.Scatter(
         x=utc_axis(data["time"]), y=data[column] * scale, name=name,
         mode="lines+markers" if len(data) < 120 else "lines",
-        line={"color": color, "width": width}, marker={"size": 5}, customdata=labels(data["sha"].fillna("")),
-        hovertemplate=f"{name}: %{{y:{fmt}}}{_suffix(unit)} (commit %{{customdata}})<extra></extra>",
+        line={"color": color, "width": width}, marker={"size": 5}, customdata=hover,
+        hovertemplate="%{customdata}<extra></extra>",
     ))  # fmt: skip
 
 
-def _suffix(unit: str) -> str:
-    return " %" if unit == "%" else ""
+def shown(values: Iterable[float], unit: str) -> list[str]:
+    """Figures as the report writes them: a percent never reads 100.00 while a test failed (plotly's
+    ".2f" rounds 99.996 up), counts with the report's thousands separator."""
+    if unit == "%":
+        return [f"{display_covered(v, 2)} %" for v in values]
+    return [number(round(v)) for v in values]
 
 
 def _rgba(color: str, alpha: float) -> str:
@@ -409,9 +417,10 @@ def trend(
                 _add_newest(fig, frame, column, color, unit, scale)
             else:
                 line = daily_median(frame, column)
+                hover = [f"{label(column)}: median {m}" for m in shown(line["median"] * scale, unit)]
                 fig.add_trace(go.Scatter(x=utc_axis(line["time"]), y=line["median"] * scale, mode="lines", name=label(column),
-                                         line={"color": color, "width": 1.5},
-                                         hovertemplate=f"{label(column)}: median %{{y:.2f}}{_suffix(unit)}<extra></extra>"))  # fmt: skip
+                                         line={"color": color, "width": 1.5}, customdata=hover,
+                                         hovertemplate="%{customdata}<extra></extra>"))  # fmt: skip
             top = max(top or 0, float(frame[column].max()) * scale)
         else:
             _add_runs(fig, newest(frame), column, column, color, unit, scale,
@@ -423,10 +432,17 @@ def trend(
     return _layout(fig, title, y_title, unit, view, marks=marks, top=top, drawn=drawn)
 
 
-def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], threshold: float | None, *,
+def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], minimums: Mapping[str, float], *,
                     view: View | None = None, releases: Sequence[Release] = (), scope: str = "this window") -> go.Figure:  # fmt: skip
-    """`frame`: columns time, sha and one pass-rate fraction column per suite."""
-    guides = [] if threshold is None else [(threshold * 100, f"gate {threshold * 100:g} %")]
+    """`frame`: columns time, sha and one pass-rate fraction column per suite. `minimums`: the pass rate
+    the checklist asks of each suite it judges (reports.gate.pass_rate_minimums), one guide per value,
+    naming its suites when the chart draws several."""
+    judged: dict[float, list[str]] = {}
+    for suite in suites:
+        if suite in minimums:
+            judged.setdefault(minimums[suite], []).append(suite)
+    guides = [(value * 100, f"gate {value * 100:g} %" + (f" ({', '.join(names)})" if len(suites) > 1 else ""))
+              for value, names in judged.items()]  # fmt: skip
     return trend(frame, suites, title="Pass rate", y_title="pass rate", unit="%", scale=100, view=view,
                  releases=releases, scope=scope, guides=guides)  # fmt: skip
 
@@ -545,7 +561,7 @@ def recent_range(values: Sequence[float], unit: str, limit: int = 30) -> str | N
     if len(kept) < 2:
         return None
     # display_covered: a run with a failure never reads 100.00 (nor 0.00 with a pass)
-    shown = [display_covered(v, 2) if unit == "percent" else f"{v:,.0f}" for v in (min(kept), max(kept))]
+    shown = [display_covered(v, 2) if unit == "percent" else number(round(v)) for v in (min(kept), max(kept))]
     span = shown[0] if shown[0] == shown[1] else "–".join(shown)
     return f"last {len(kept)} runs {span}{' %' if unit == 'percent' else ''}"
 
@@ -558,7 +574,7 @@ def describe(
     if data.empty:
         return f"{what}: no run in this window."
     first, last = data.sort_values("time").iloc[[0, -1]][column] * scale
-    fmt = (lambda v: f"{v:.2f} %") if unit == "%" else (lambda v: f"{v:,.0f}")
+    fmt = (lambda v: f"{display_covered(v, 2)} %") if unit == "%" else (lambda v: number(round(v)))
     how = "daily median and min–max band" if view == "daily" else "one point per run"
     return (f"{what} over {len(data):,} runs from {data['time'].min():%Y-%m-%d} to {data['time'].max():%Y-%m-%d} "
             f"(UTC), {how}: {fmt(first)} at the first run, {fmt(last)} at the last.")  # fmt: skip

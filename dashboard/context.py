@@ -19,6 +19,7 @@ import streamlit as st
 from healthdeck.reports.context import compared_with
 from healthdeck.reports.context import context as failure_context
 from healthdeck.reports.failures import failure_counts
+from healthdeck.reports.gate import pass_rate_minimums, smoke_suite
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.report_config import effective_config
 from healthdeck.reports.review import evaluated_here
@@ -92,7 +93,14 @@ class Ctx:
 
     @property
     def smoke(self) -> str | None:
-        return headline_suite(self.summary, self.src.config.smoke_suite)
+        """The suite the checklist calls smoke (the gate's rule: the configured one, else the only one);
+        None with several suites and none of that name, as the gate's item is then UNKNOWN."""
+        return smoke_suite(self.summary, self.src.config.smoke_suite)[0]
+
+    @property
+    def pass_rate_minimums(self) -> dict[str, float]:
+        """Each suite's pass-rate threshold in the checklist in force (the gate's own rule)."""
+        return pass_rate_minimums(self.src.config.gates, self.summary, self.src.config.smoke_suite)
 
     @property
     def scope(self) -> str:
@@ -175,12 +183,6 @@ def _with_report_config(src: data.Source, report: dict | None) -> data.Source:
     config, notes = effective_config(report, src.config)
     project = src.project or report["summary"].get("project")
     return replace(src, config=config, project=project, config_notes=tuple(notes))
-
-
-def headline_suite(summary: dict, configured: str) -> str | None:
-    """The suite a page headlines: the configured smoke suite if the report has it, else its first suite."""
-    tests = summary.get("tests") or {}
-    return configured if configured in tests else next(iter(tests), None)
 
 
 @st.cache_data(**data.CACHE)

@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from healthdeck.reports.config import Config, ruff_in_prod
+from healthdeck.reports.gate import NO_GO, NOT_GATED, smoke_suite, ungated_status
 from healthdeck.reports.history.store import HistoryStore
 from healthdeck.reports.report_config import effective_config
 from healthdeck.reports.review import evaluated_here
 
-from .context import headline_suite
-
 SPARK_RUNS = 30
-NOT_GATED = "not gated"
 # Worst first: a failing release, then one that cannot be decided, then one nobody decided, then GO.
 RANK = {"NO-GO": 0, "INCOMPLETE": 1, NOT_GATED: 2, "GO": 3}
 
@@ -57,7 +55,7 @@ def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:
     for summary in newest:
         report = store.report(summary.latest) or {"summary": summary.latest.summary}
         config, _ = effective_config(report, local)
-        made.append((summary, report, config, headline_suite(report["summary"], config.smoke_suite)))
+        made.append((summary, report, config, smoke_suite(report["summary"], config.smoke_suite)[0]))
     names = tuple(sorted({f"tests.{suite}.pass_rate" for *_, suite in made if suite}))
     series = ({p.project: p.series for p in store.projects(spark=SPARK_RUNS, names=names, prefer=prefer)}
               if names else {})  # fmt: skip
@@ -66,8 +64,8 @@ def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:
         s, run = report["summary"], summary.latest
         verdict = run.verdict or (report.get("details") or {}).get("verdict", {}).get("status")
         if verdict is None:
-            evaluated = evaluated_here(report["summary"], config)["status"]
-            verdict = "NO-GO (not gated)" if evaluated == "NO-GO" else NOT_GATED
+            shown = ungated_status(evaluated_here(report["summary"], config)["status"])
+            verdict = "NO-GO (not gated)" if shown == NO_GO else NOT_GATED
         rate = ((s.get("tests") or {}).get(suite) or {}).get("pass_rate") if suite else None
         points = series.get(summary.project, {}).get(f"tests.{suite}.pass_rate", [])
         rows.append(ProjectRow(

@@ -14,7 +14,7 @@ from healthdeck.dashboard import charts, data, links
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.text import md, md_prose
 from healthdeck.reports.failures import number
-from healthdeck.reports.gate import condition_figures
+from healthdeck.reports.gate import age_limit_hours, condition_figures, ungated_status
 from healthdeck.reports.render.review import figure
 
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
@@ -76,9 +76,8 @@ def verdict_banner(ctx: Ctx) -> None:
         {"GO": st.success, "NO-GO": st.error}.get(status, st.warning)(f"{heading}\n\n{body}")
         return
     # No stored verdict: `healthdeck gate` has not decided on this run, so the banner never says GO.
-    # A failing condition is still a NO-GO whoever evaluates it; anything else is "not gated yet".
     note = f"_Not gated yet: the checklist evaluated now says {md(status)}; `healthdeck gate` decides and stores it._"
-    if status == "NO-GO":
+    if ungated_status(status) == "NO-GO":
         st.error(f"### {ICONS['NO-GO']} NO-GO\n\n{body}\n\n{note}")
     else:
         st.warning(f"### {ICONS['INCOMPLETE']} Not gated yet\n\n{body}\n\n{note}")
@@ -124,7 +123,7 @@ def provenance(ctx: Ctx) -> None:
     if not s:
         return
     age_h = (time.time() - s["ts"]) / 3600
-    limit = ctx.src.config.gates.max_age_hours or 24
+    limit = age_limit_hours(ctx.src.config.gates)
     made = time.strftime(
         "%Y-%m-%d %H:%M UTC", time.gmtime(s["ts"])
     )  # ts is always there; the ISO text may not be
@@ -137,7 +136,7 @@ def provenance(ctx: Ctx) -> None:
                      f"{md(ctx.baseline.branch or 'no branch', code=True)} ({md(how)})")  # fmt: skip
     st.caption(" · ".join(parts))
     config_notes(ctx)
-    if age_h > limit:  # CI has not reported for longer than a report may age before the gate
+    if limit is not None and age_h > limit:  # CI has not reported for longer than the checklist allows
         age = f"{age_h:.0f} hours" if age_h < 72 else f"{age_h / 24:.0f} days"
         st.warning(
             f"No newer run: this one is about {age} old, more than the {limit:g} h the checklist allows a "
@@ -155,10 +154,6 @@ def config_notes(ctx: Ctx) -> None:
         )
         with st.expander(f"Configuration in force: the report's own — {differ}", icon=":material/tune:"):
             st.markdown("\n".join(f"- {md(n)}" for n in notes))
-
-
-def pct(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f} %"
 
 
 def change(now: float | None, base: float | None, *, unit: str, higher_is_better: bool) -> dict:
@@ -207,7 +202,9 @@ def trend_view(ctx: Ctx, key: str = "view") -> charts.View:
                              "daily median with the day's min–max band. 'each run' draws the newest "
                              f"{charts.MAX_RAW} runs one by one.")  # fmt: skip
     if view == "each run" and runs > charts.MAX_RAW:
-        st.caption(f"Each run: the newest {charts.MAX_RAW:,} of {runs:,} runs in {md(ctx.scope)}.")
+        st.caption(
+            f"Each run: the newest {number(charts.MAX_RAW)} of {number(runs)} runs in {md(ctx.scope)}."
+        )
     return view
 
 

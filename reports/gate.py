@@ -18,6 +18,7 @@ from .render.md import change, display_covered, percent
 
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "UNKNOWN"
 GO, NO_GO, INCOMPLETE = "GO", "NO-GO", "INCOMPLETE"
+NOT_GATED = "not gated"  # a run `healthdeck gate` has not decided on
 DEFAULT_MAX_AGE_HOURS = 24  # "health artifacts current" outside a git work tree
 
 # What to give `healthdeck collect` for each input an item needs (named in the UNKNOWN detail).
@@ -94,6 +95,17 @@ def smoke_suite(summary: dict, configured: str) -> tuple[str | None, str]:
     )
 
 
+def pass_rate_minimums(gates: GateConfig, summary: dict, configured: str) -> dict[str, float]:
+    """The pass rate the checklist asks of each suite it judges: the smoke suite's (its own `pass_rate_min`,
+    else `smoke_pass_rate_min`, unless that item is dropped) and each other suite's `pass_rate_min`.
+    Suites the checklist does not judge are absent."""
+    minimums = dict(gates.pass_rate_min)
+    suite = smoke_suite(summary, configured)[0]
+    if gates.smoke_pass_rate_min is not None and suite is not None:
+        minimums[suite] = gates.pass_rate_min.get(suite, gates.smoke_pass_rate_min)
+    return minimums
+
+
 def evaluate(
     summary: dict,
     gates: GateConfig,
@@ -128,7 +140,7 @@ def evaluate(
         add(_prod("compileall_prod", "compileall failures in prod lanes", summary.get("compileall"), prod_lanes,
                   gates.compileall_prod_max, lambda s: s["lanes"], lambda s: s["failures"], "compileall", ""))  # fmt: skip
     if gates.report_current:
-        add(_current(summary, checkout, gates.max_age_hours or DEFAULT_MAX_AGE_HOURS, now))
+        add(_current(summary, checkout, age_limit_hours(gates), now))
     elif gates.max_age_hours is not None:
         age = round((now - summary["ts"]) / 3600, 2) if summary.get("ts") else None
         add(_compare("freshness", "report age", age, gates.max_age_hours, at_least=False, unit="hours"))
@@ -175,7 +187,7 @@ def _smoke(summary: dict, gates: GateConfig, configured: str) -> Condition:
     if suite is None:
         return Condition("smoke_pass_rate", f"{configured} pass rate", UNKNOWN, None, gates.smoke_pass_rate_min,
                          note, "fraction")  # fmt: skip
-    minimum = gates.pass_rate_min.get(suite, gates.smoke_pass_rate_min)
+    minimum = pass_rate_minimums(gates, summary, configured)[suite]
     condition = _pass_rate(summary, suite, minimum)
     detail = "; ".join(x for x in (note, condition.detail) if x)
     return Condition("smoke_pass_rate", f"smoke pass rate ({suite})", condition.status, condition.actual,
@@ -336,6 +348,20 @@ def junit_xml(verdict: dict) -> str:
         f'<testsuites><testsuite name="healthdeck gate" tests="{len(cases)}" failures="{failures}" '
         f'errors="{errors}" skipped="{skipped}">' + "".join(cases) + "</testsuite></testsuites>\n"
     )
+
+
+def ungated_status(evaluated: str) -> str:
+    """What to call a run nobody gated, from the checklist evaluated on it: a failing checklist is NO-GO
+    whoever evaluates it; anything else is "not gated" — never GO, since GO is the gate's to give."""
+    return NO_GO if evaluated == NO_GO else NOT_GATED
+
+
+def age_limit_hours(gates: GateConfig) -> float | None:
+    """How old a report may be under the checklist in force (None: any age). `report_current` checks the
+    commit inside a git work tree and this age outside one, e.g. where a dashboard serves."""
+    if gates.report_current:
+        return gates.max_age_hours or DEFAULT_MAX_AGE_HOURS
+    return gates.max_age_hours
 
 
 def verdict_line(verdict: dict | None, gated: bool) -> str:

@@ -30,7 +30,7 @@ def _points(fig) -> int:
 def test_every_trace_stays_a_few_hundred_points_at_10_000_runs(view) -> None:
     frame = _store_like()
     figures = [
-        charts.pass_rate_trend(frame, ["unit"], 0.95, view=view),
+        charts.pass_rate_trend(frame, ["unit"], {"unit": 0.95}, view=view),
         charts.coverage_trend(frame, [], 80, view=view),
         charts.count_trend(frame, ["ruff"], "ruff", "findings", view=view),
         charts.ruff_trend(frame.assign(E501=frame["ruff"] // 2), ["E501", "other"], view=view),
@@ -38,12 +38,12 @@ def test_every_trace_stays_a_few_hundred_points_at_10_000_runs(view) -> None:
     for fig in figures:
         assert 0 < _points(fig) <= 500, (fig.layout.title.text, _points(fig))
     # the same whatever the store holds: ten times the runs, still bounded
-    assert _points(charts.pass_rate_trend(_store_like(100_000), ["unit"], 0.95, view=view)) <= 500
+    assert _points(charts.pass_rate_trend(_store_like(100_000), ["unit"], {"unit": 0.95}, view=view)) <= 500
 
 
 def test_daily_view_is_a_median_line_and_a_min_max_band_without_markers() -> None:
     frame = _store_like()
-    fig = charts.pass_rate_trend(frame, ["unit"], 0.95, view="daily")
+    fig = charts.pass_rate_trend(frame, ["unit"], {"unit": 0.95}, view="daily")
     low, high, median, newest = fig.data
     assert high.fill == "tonexty" and low.hoverinfo == high.hoverinfo == "skip"
     assert "markers" not in median.mode
@@ -73,8 +73,8 @@ def test_aggregates_per_day_above_the_documented_threshold() -> None:
     assert charts.default_view(charts.AGGREGATE_ABOVE) == "each run"
     assert charts.default_view(charts.AGGREGATE_ABOVE + 1) == "daily"
     small = _store_like(30, pd.Timedelta(days=30))
-    [trace] = charts.pass_rate_trend(small, ["unit"], None).data  # each run, with markers, by default
-    assert len(trace.x) == 30 and "markers" in trace.mode and "commit" in trace.hovertemplate
+    [trace] = charts.pass_rate_trend(small, ["unit"], {}).data  # each run, with markers, by default
+    assert len(trace.x) == 30 and "markers" in trace.mode and "(commit " in trace.customdata[0]
 
 
 def test_a_window_longer_than_max_buckets_days_goes_weekly() -> None:
@@ -86,14 +86,14 @@ def test_a_window_longer_than_max_buckets_days_goes_weekly() -> None:
 
 def test_each_run_view_draws_the_newest_runs() -> None:
     frame = _store_like(2_000, pd.Timedelta(days=90))
-    [trace] = charts.pass_rate_trend(frame, ["unit"], None, view="each run").data
+    [trace] = charts.pass_rate_trend(frame, ["unit"], {}, view="each run").data
     assert len(trace.x) == charts.MAX_RAW and pd.Timestamp(trace.x[-1], tz="UTC") == frame["time"].max()
 
 
 def test_an_empty_or_one_run_series_says_why() -> None:
     frame = _store_like(50, pd.Timedelta(days=3))
     frame["smoke"] = [None] * 49 + [0.9]
-    fig = charts.pass_rate_trend(frame, ["unit", "smoke", "e2e"], 0.95, scope="main, last 7 days")
+    fig = charts.pass_rate_trend(frame, ["unit", "smoke", "e2e"], {"smoke": 0.95}, scope="main, last 7 days")
     [note] = [a.text for a in fig.layout.annotations if "trend needs two" in a.text]
     assert "smoke: in one run of main, last 7 days" in note and "e2e: in no run of main, last 7 days" in note
     assert not any("unit" in a.text for a in fig.layout.annotations)
@@ -123,12 +123,12 @@ def test_a_single_run_gets_a_day_either_side_ticked_by_date() -> None:
     """plotly spreads one point over a millisecond and ticks it "22:18:46.9995"; the axis says the date."""
     frame = _store_like(1, pd.Timedelta(days=1))
     for view in charts.VIEWS:
-        axis = charts.pass_rate_trend(frame, ["unit"], 0.95, view=view).layout.xaxis
+        axis = charts.pass_rate_trend(frame, ["unit"], {"unit": 0.95}, view=view).layout.xaxis
         low, high = (pd.Timestamp(t) for t in axis.range)
         run = frame["time"].iloc[0].tz_convert(None)
         assert high - low == pd.Timedelta(days=3) and low < run < high and axis.tickformat == "%Y-%m-%d", view
     two = _store_like(2, pd.Timedelta(days=1))
-    assert charts.pass_rate_trend(two, ["unit"], 0.95).layout.xaxis.range is None
+    assert charts.pass_rate_trend(two, ["unit"], {"unit": 0.95}).layout.xaxis.range is None
 
 
 def test_top_bars_show_every_bar_with_a_whole_number_count_axis() -> None:
@@ -234,7 +234,7 @@ def test_decisions_over_time_and_recent_range() -> None:
     assert (
         charts.recent_range([50.0, 99.123, 97.5, 99.996], "percent", limit=3) == "last 3 runs 97.50–99.99 %"
     )
-    assert charts.recent_range([1200, 1200], "count") == "last 2 runs 1,200"
+    assert charts.recent_range([1200, 1200], "count") == "last 2 runs 1 200"
 
 
 def _per_day_by_groupby(frame: pd.DataFrame, column: str, worse: str) -> pd.DataFrame:
@@ -263,3 +263,16 @@ def test_per_day_agrees_with_a_pandas_groupby(n, span, worse) -> None:
             assert list(got[key]) == list(want[key]), (column, key)
         line = charts.daily_median(frame, column)
         assert list(line["median"]) == list(want["median"]) and list(line["time"]) == list(want["time"])
+
+
+def test_hovers_round_as_the_report_does() -> None:
+    """plotly's ".2f" showed one failure in 100 000 tests as "100.00 %"; counts get the report's separator."""
+    assert charts.shown([99.999, 0.001, 100.0, 91.234], "%") == ["99.99 %", "0.01 %", "100.00 %", "91.23 %"]
+    assert charts.shown([12345.0, 3], "count") == ["12 345", "3"]
+    frame = _store_like(30, pd.Timedelta(days=30))
+    frame["unit"] = [0.99999] * 30
+    for view in ("each run", "daily"):
+        fig = charts.pass_rate_trend(frame, ["unit"], {"unit": 0.95}, view=view)
+        hovers = [h for t in fig.data if t.hovertemplate
+                  for h in (t.customdata if t.customdata is not None else [t.hovertemplate])]  # fmt: skip
+        assert hovers and all("100.00" not in h for h in hovers) and any("99.99 %" in h for h in hovers)

@@ -143,3 +143,49 @@ def _texts(node) -> Iterator[str]:
             yield found
     for child in getattr(node, "children", {}).values():
         yield from _texts(child)
+
+
+def _two_suites(folder: Path, config_text: str) -> dict[str, Path]:
+    """A real pytest run read as two suites, `unit` and `integration`, collected twice (a trend needs two)."""
+    (folder / "c.py").write_text(crafted.TEST_FILE.format(ids=["ok"], phish="", terminal=""))
+    config = folder / "pyproject.toml"
+    config.write_text('[tool.healthdeck]\nout = "out"\n' + config_text)
+    junit = folder / "junit.xml"
+    crafted.run_pytest(folder, junit, passing=True)
+    out = folder / "out"
+    args = ["--config", str(config), "--out", str(out), "--history", f"sqlite:///{out / 'history.sqlite'}"]
+    for _ in range(2):
+        assert (
+            main(["collect", "-q", *args, "--junit", f"unit={junit}", "--junit", f"integration={junit}"]) == 0
+        )
+    return {"config": config, "report": out / "latest.json", "history": out / "history.sqlite"}
+
+
+def _guides(at: AppTest) -> list[list[str]]:
+    """Each chart's dashed guide labels ("gate 80 %")."""
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [[a["text"] for a in s["layout"].get("annotations", []) if "gate" in a["text"]] for s in specs]
+
+
+def test_the_trend_guides_are_the_checklists_thresholds(monkeypatch, tmp_path) -> None:
+    """The overview drew "gate 95 %" whatever smoke_pass_rate_min said, and the Tests page drew no guide
+    for the default checklist: the dashboard had its own rule for the threshold."""
+    project = _two_suites(tmp_path, 'smoke_suite = "unit"\n[tool.healthdeck.gates]\nsmoke_pass_rate_min = 0.8\n'
+                          "pass_rate_min = { integration = 0.9 }\n")  # fmt: skip
+    at = _overview(monkeypatch, project)
+    assert _guides(at)[0] == ["gate 80 %"]  # the overview's smoke trend
+    at.switch_page("app_pages/tests.py").run()
+    assert not at.exception
+    assert sorted(_guides(at)[0]) == ["gate 80 % (unit)", "gate 90 % (integration)"]
+
+
+def test_with_several_suites_and_none_called_smoke_no_suite_is_headlined(monkeypatch, tmp_path) -> None:
+    """The gate's smoke item is UNKNOWN then; the dashboard headlined the first suite as if it were smoke."""
+    project = _two_suites(tmp_path, "")
+    at = _overview(monkeypatch, project)
+    card = at.metric[0]
+    assert (card.label, card.value) == ("pass rate", "—")
+    assert "no suite named 'smoke' among integration, unit" in card.help.replace("\\", "")  # Markdown-escaped
+    assert "smoke pass rate" in at.warning[0].value  # the banner names the unknown item

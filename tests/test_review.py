@@ -184,15 +184,21 @@ def test_the_page_offers_the_same_markdown(store, tmp_path, monkeypatch, capsys)
     assert f"Baseline: {gated}" in [h.value for h in at.subheader]
     assert "The verdict `healthdeck gate` gave this run." in [c.value for c in at.caption]
     assert at.selectbox(key="base").format_func(release.run_key).endswith(f" · {gated}")
-    conditions = at.dataframe[1].value  # the candidate's left, the baseline's right
-    assert list(conditions["status"]) == [c["status"] for c in store["gated"]["conditions"]]
+    conditions = at.dataframe[0].value  # one checklist table: the candidate's columns, then the baseline's
+    checked = conditions[conditions["baseline"] != "—"]
+    from healthdeck.reports.gate import condition_figures
+
+    assert dict(zip(checked["condition"], checked["baseline"], strict=True)) == {
+        condition_figures(c)[0]: c["status"] for c in store["gated"]["conditions"]
+    }
     # a baseline never gated: evaluated here, and labelled so
     at = _page(candidate=candidate.run_key, base=first.run_key)  # a pasted link, outside the window
     assert at.selectbox(key="base").value == first.run_key
     assert not at.exception
     assert "The checklist evaluated here: this run was never gated." in [c.value for c in at.caption]
-    names = list(at.dataframe[1].value["condition"])
-    assert "health report is current" not in names and "report age" not in names
+    table = at.dataframe[0].value
+    names = list(table[table["baseline"] != "—"]["condition"])  # the items evaluated on the baseline
+    assert names and "health report is current" not in names and "report age" not in names
     cli = _review(
         capsys,
         "--history",

@@ -16,6 +16,7 @@ from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import chart, deny_delta, md, missing, table_or
 from healthdeck.reports.build import prometheus_summary
+from healthdeck.reports.failures import number
 
 
 @st.cache_data(ttl=60, show_spinner="Asking Prometheus…")
@@ -34,9 +35,11 @@ def render(ctx: Ctx) -> None:
         perm, strict = g["permissive"], g["strict"]
         cols = st.columns(4)
         cols[0].metric(
-            f"permissive would-deny (of {perm['decisions']:,})", f"{perm['would_deny']:,}", border=True
+            f"permissive would-deny (of {number(perm['decisions'])})", number(perm["would_deny"]), border=True
         )
-        cols[1].metric(f"strict denied (of {strict['decisions']:,})", f"{strict['denied']:,}", border=True)
+        cols[1].metric(
+            f"strict denied (of {number(strict['decisions'])})", number(strict["denied"]), border=True
+        )
         cols[2].metric("new in strict", g["new_in_strict"], delta_color="inverse", border=True)
         cols[3].metric("not reproduced", g["not_reproduced"], border=True)
         if perm["policy_etags"] != strict["policy_etags"]:

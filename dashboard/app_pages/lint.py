@@ -33,7 +33,7 @@ def render(ctx: Ctx) -> None:
             top = list(ruff["stats"].items())[:15]
             chart(charts.top_bars([f"{c} {names.get(c, '')}" for c, _ in top], [n for _, n in top], "Top rules now"),
                   "ruff-top-rules", key="ruff_top",
-                  alt="Top ruff rules now: " + ", ".join(f"{c} {n:,}" for c, n in top[:5]))  # fmt: skip
+                  alt="Top ruff rules now: " + ", ".join(f"{c} {number(n)}" for c, n in top[:5]))  # fmt: skip
         with right:
             lanes = ruff["count"].get("lanes")
             prod = ctx.src.config.prod_lanes
@@ -47,7 +47,7 @@ def render(ctx: Ctx) -> None:
                 rows = [{"findings": v, "lane": k, "prod": k in prod} for k, v in lanes.items()]
                 rows.append({"findings": ruff["count"]["total"] - sum(lanes.values()),
                              "lane": "(outside every lane)", "prod": False})  # fmt: skip
-                st.metric("ruff findings in prod lanes", f"{in_prod:,}", border=True)
+                st.metric("ruff findings in prod lanes", number(in_prod), border=True)
                 st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"findings": COUNT})
         _findings(ctx.details.get("ruff") or {})
     st.subheader("Compile (compileall)")
@@ -57,7 +57,7 @@ def render(ctx: Ctx) -> None:
         )
         return
     failures = ctx.details.get("compileall", {}).get("failures", [])
-    st.metric("files failing to compile", f"{comp['failures']:,}", border=True)
+    st.metric("files failing to compile", number(comp["failures"]), border=True)
     if failures:
         st.dataframe(pd.DataFrame(failures), hide_index=True)
 

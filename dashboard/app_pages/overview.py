@@ -19,7 +19,6 @@ from healthdeck.dashboard.widgets import (
     md,
     missing,
     openapi_changes,
-    pct,
     provenance,
     run_shown,
     trend_chart,
@@ -28,7 +27,9 @@ from healthdeck.dashboard.widgets import (
 )
 from healthdeck.reports.config import ruff_in_prod
 from healthdeck.reports.failures import number, total_failing
+from healthdeck.reports.gate import smoke_suite
 from healthdeck.reports.render.markdown import render_markdown
+from healthdeck.reports.render.md import coverage_pc, percent
 
 
 def kpis(ctx: Ctx) -> None:
@@ -52,16 +53,16 @@ def kpis(ctx: Ctx) -> None:
         if tests:
             rate = tests["pass_rate"]
             base = ((b.get("tests") or {}).get(smoke) or {}).get("pass_rate")
-            card(f"{md(smoke)} pass rate", pct(rate * 100 if rate is not None else None), recent["rate"] * 100,
+            card(f"{md(smoke)} pass rate", percent(rate), recent["rate"] * 100,
                  "percent", **change(None if rate is None else rate * 100, None if base is None else base * 100,
                                      unit="percent", higher_is_better=True),
                  help="passed ÷ (passed + failed + errors); the range is the branch's last 30 runs")  # fmt: skip
-        else:
-            card("pass rate", "—", help="no JUnit input in the latest report")
+        else:  # the gate's reason: no tests, or several suites and none the checklist calls smoke
+            card("pass rate", "—", help=md(smoke_suite(s, ctx.src.config.smoke_suite)[1]))
     with cols[1]:
         cov = (s.get("coverage") or {}).get("percent")
         base = (b.get("coverage") or {}).get("percent")
-        card("coverage", pct(cov), recent["coverage"], "percent", **change(cov, base, unit="percent", higher_is_better=True),
+        card("coverage", coverage_pc(cov, ctx.src.config.coverage_precision), recent["coverage"], "percent", **change(cov, base, unit="percent", higher_is_better=True),
              help="coverage.py total: statements + branches; the range is the branch's last 30 runs")  # fmt: skip
     with cols[2]:
         ruff = s.get("ruff")
@@ -69,12 +70,12 @@ def kpis(ctx: Ctx) -> None:
         if now is not None:
             base = ruff_in_prod(b, lanes_cfg)  # None when the base counted other lanes: no change shown
             spark = recent[list(lanes_cfg)].sum(axis=1, min_count=1)
-            card("ruff (prod lanes)", f"{now:,}", spark, **change(now, base, unit="count", higher_is_better=False),
+            card("ruff (prod lanes)", number(now), spark, **change(now, base, unit="count", higher_is_better=False),
                  help=f"findings in {', '.join(lanes_cfg)}; the range is the branch's last 30 runs")  # fmt: skip
         else:
             total = ruff["count"]["total"] if ruff else None
             base = ((b.get("ruff") or {}).get("count") or {}).get("total")
-            card("ruff (all files)", "—" if total is None else f"{total:,}", recent["ruff"],
+            card("ruff (all files)", "—" if total is None else number(total), recent["ruff"],
                  **change(total, base, unit="count", higher_is_better=False),
                  help="per-lane counts need ruff --output-format json and [tool.healthdeck] prod_lanes")  # fmt: skip
     if not guardian:
@@ -86,8 +87,8 @@ def kpis(ctx: Ctx) -> None:
                  recent["denied"], delta=f"{g['new_in_strict']} new in strict",
                  delta_color="inverse" if g["new_in_strict"] else "off",
                  delta_arrow="auto" if g["new_in_strict"] else "off",
-                 help=f"permissive would-deny {g['permissive']['would_deny']:,} → strict rehearsal deny "
-                      f"{g['strict']['denied']:,} (estimate); the range is strict denies per run")  # fmt: skip
+                 help=f"permissive would-deny {number(g['permissive']['would_deny'])} → strict rehearsal deny "
+                      f"{number(g['strict']['denied'])} (estimate); the range is strict denies per run")  # fmt: skip
         else:
             card("Guardian denies", "—", help="no Guardian decision logs")
 
@@ -133,7 +134,7 @@ def headline_charts(ctx: Ctx) -> None:
             if smoke:
                 trend_chart(ctx, f"pass-rate-{smoke}", "pass_rate_trend", {f"tests.{smoke}.pass_rate": smoke}, view,
                             (smoke, f"{smoke} pass rate", "%", 100), "smoke_trend", suites=(smoke,),
-                            threshold=gates.pass_rate_min.get(smoke, 0.95), scope=ctx.scope)  # fmt: skip
+                            minimums=ctx.pass_rate_minimums, scope=ctx.scope)  # fmt: skip
             else:
                 missing("pass-rate trend", "It appears after `healthdeck collect --junit SUITE=...` has run.")
         with right:

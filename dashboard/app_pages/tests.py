@@ -222,11 +222,10 @@ def render(ctx: Ctx) -> None:
     details = ctx.details.get("tests") or {}
     run_shown(ctx, "Tables")
     if ctx.history_ok:
-        threshold = ctx.src.config.gates.pass_rate_min.get(ctx.smoke)
         trends(ctx, lambda view: trend_chart(
             ctx, "pass-rate", "pass_rate_trend", {f"tests.{s}.pass_rate": s for s in suites}, view,
             (suites[0], f"{suites[0]} pass rate", "%", 100), "suites_trend", suites=tuple(suites),
-            threshold=threshold, scope=ctx.scope))  # fmt: skip
+            minimums=ctx.pass_rate_minimums, scope=ctx.scope))  # fmt: skip
     suites_table(tests)
     if any((details.get(s) or {}).get("causes") for s in suites):
         st.subheader("Failures by cause")

@@ -15,7 +15,7 @@ from ..errors import InputError, UsageError
 from ..history.importers import import_dir, import_git
 from ..history.urls import safe_url
 from ..reading import open_history, open_store_for, project_in_store, store_url
-from ..render.md import display_covered
+from ..render.md import change, count_change, display_covered
 from ..stamp import resolve_project
 from .badge import smoke_suite
 
@@ -142,8 +142,13 @@ def format_history(rows: list[dict]) -> str:
     def fmt_delta(value: float | None, kind: str) -> str:
         if value is None:
             return ""
-        text = {"rate": f"{value * 100:+.2f}", "pct": f"{value:+.2f}", "int": f"{value:+.0f}"}[kind]
-        return "0" if text.lstrip("+-").strip("0.") == "" else text  # never "-0.00"
+        # the report's wording of a change ("+<0.01" when too small to show, never a signed zero), narrower
+        text = (
+            count_change(value)
+            if kind == "int"
+            else change(value * 100 if kind == "rate" else value, unit="")
+        )
+        return "0" if text == "no change" else text
 
     projects = {r["project"] for r in rows}
     by_project = len(projects) > 1  # --all-projects: which project each row is

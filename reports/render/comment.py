@@ -116,18 +116,18 @@ def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown
                 if unlike
                 else _signed(None if before is None else prod - before, "", 0)
             )
-            rows.append(["ruff (prod lanes)", f"{prod}{change}",
-                         f"{ruff['count']['total']} in all files" + _first_findings(details, prod_lanes, base_findings)])  # fmt: skip
+            rows.append(["ruff (prod lanes)", f"{number(prod)}{change}",
+                         f"{number(ruff['count']['total'])} in all files" + _first_findings(details, prod_lanes, base_findings)])  # fmt: skip
         else:
             base_total = ((base.get("ruff") or {}).get("count") or {}).get("total")
             d = None if base_total is None else ruff["count"]["total"] - base_total
-            rows.append(["ruff", f"{ruff['count']['total']}{_signed(d, '', 0)}",
+            rows.append(["ruff", f"{number(ruff['count']['total'])}{_signed(d, '', 0)}",
                          "whole tree" + _first_findings(details, (), base_findings)])  # fmt: skip
     broken = (details.get("compileall") or {}).get("failures") or []
     if broken:  # what an author fixes first: the files that do not even compile
         where = ", ".join(code(located(f) if f["path"] else f["message"]) for f in broken[:3])
         more = f" and {len(broken) - 3} more" if len(broken) > 3 else ""
-        rows.append(["compileall failures", str(len(broken)), where + more])
+        rows.append(["compileall failures", number(len(broken)), where + more])
     api = s.get("openapi")
     if api:
         rows.append(["OpenAPI breaking changes", str(api["breaking"]),

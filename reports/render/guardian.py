@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..failures import number
 from .md import cell, code, plural, table
 
 _DIM_TITLES = {"by_rule": "Rule", "by_tenant": "Tenant", "by_action": "Action"}
@@ -12,7 +13,7 @@ def _n(value: float | None) -> str:
 
 
 def _int(value: int) -> str:
-    return f"{value:,}".replace(",", " ")
+    return number(value)
 
 
 def guardian_section(summary: dict | None, details: dict | None, heading: str = "##") -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from ..failures import number
 from ..visible import visible
 
 # Only what can break a table row or start markup: emphasis, code, links/images, HTML, strikethrough.
@@ -80,9 +81,9 @@ def change(value: float, digits: int = 2, unit: str = " pts") -> str:
 
 
 def count_change(value: float) -> str:
-    """A change in a count: "+3", "-1,200" or "no change"."""
+    """A change in a count: "+3", "-1 200" or "no change"."""
     count = round(value)
-    return "no change" if count == 0 else f"{count:+,}"
+    return "no change" if count == 0 else f"{'+' if count > 0 else '-'}{number(abs(count))}"
 
 
 def coverage_pc(value: float | None, precision: int) -> str:

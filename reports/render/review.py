@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..failures import number
 from ..gate import condition_figures
-from .md import cell, change, code, count_change, table
+from .md import cell, change, code, count_change, coverage_pc, table
 
 
 def unit_of(metric: str) -> str:
@@ -22,10 +22,9 @@ def figure(value: float | None, unit: str, signed: bool = False) -> str:
         return "—"
     if unit in ("fraction", "percent"):
         shown = value * 100 if unit == "fraction" else value
-        if not signed:
-            return f"{shown:.2f} %"
-        return change(shown)
-    return count_change(value) if signed else f"{round(value):,}"
+        # never "100.00 %" while a test failed or a line is uncovered, as in latest.md and the comment
+        return change(shown) if signed else coverage_pc(shown, 2)
+    return count_change(value) if signed else number(round(value))
 
 
 def metric_deltas(candidate: dict[str, float], baseline: dict[str, float]) -> list[dict]:
