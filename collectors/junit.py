@@ -57,7 +57,7 @@ from .junit_runs import (
     run_shape,
     stretch,
 )
-from .traces import KEEP_CHARS, NO_TRACE, TraceFacts, read_trace
+from .traces import KEEP_CHARS, NO_TRACE, PLACEHOLDERS, TraceFacts, body_message, read_trace
 
 SOURCE = "junit"
 
@@ -68,7 +68,15 @@ _BUMP = {PASSED: "passed", FAILED: "failed", ERROR: "errors", SKIPPED: "skipped"
 # Bit set on an attempt when the producer itself marks the test as flaky (Surefire, Flank).
 _FLAKY_MARK = 8
 
+_TRACEBACK = "Traceback (most recent call last):"
 _SUBTEST_SUMMARY = re.compile(r"^contains \d+ failed subtests?$")
+# unittest's id of a subTest: the test method, then "[msg]", "(k=v, …)" or both, or "(<subtest>)"
+# (unittest.case._SubTest); not "setUpClass (module.Class)", a fixture's error (no "=")
+_UNITTEST_SUBTEST = re.compile(
+    r"^(?P<test>[A-Za-z_]\w*) (?:\[.*\](?: \(.*=.*\))?|\(.*=.*\)|\(<subtest>\))$", re.S
+)
+# what unittest's writers put on <skipped> for its two outcomes that are not skips
+_UNITTEST_SKIPPED = {"expected test failure": XFAILED, "test passes unexpectedly": PASSED}
 # pytest's line for `assert obj.check(x)`, `assert isinstance(y, T)`: says only that something was false.
 _BARE_ASSERT = re.compile(r"(?:AssertionError: )?assert (?:not )?(?:False|True|None|0|1)")
 # its next line names what was false: "+  where False = validate((b'…' + b'x'))" -> "validate"
@@ -316,6 +324,10 @@ def _excerpt(message: str, limit: int) -> str:
     it, without its arguments ("assert False (where False = validate(…))"): the values differ from test to
     test, the check that failed is what tells one breakage from another."""
     first = first_line(message, limit)
+    if first.endswith(":") and len(first) < limit:  # "Parent suite setup failed:" (Robot): the reason follows
+        following = first_line(message.strip()[len(first) :], limit)
+        if following:
+            return first_line(f"{first} {following}", limit)
     if not _BARE_ASSERT.fullmatch(first):
         return first
     where = _WHERE.search(message)
@@ -469,6 +481,7 @@ class _FileReader:
         "above",
         "backoff",
         "case_attrs",
+        "case_subtest",
         "children",
         "close",
         "codes",
@@ -498,6 +511,7 @@ class _FileReader:
         "shape",
         "stray",
         "stray_depth",
+        "subtest_holders",
         "subtests",
         "synthetic",
         "taken",
@@ -528,6 +542,8 @@ class _FileReader:
         self.floor = tally.slow_floor
         self.above = tally.durations_above
         self.case_attrs: dict[str, str] | None = None  # only when the general path needs them
+        self.case_subtest = False  # the open testcase is a unittest subTest (dialect.named_subtests)
+        self.subtest_holders: set[str] = set()  # tests whose unittest subTests failed
         self.children: list[_Child] | None = None
         self.total_seconds = 0.0
         self.elements = [0, 0, 0, 0]  # [unused, failures, errors, skipped testcases] seen as elements
@@ -1013,6 +1029,10 @@ class _FileReader:
             name = f"{_UNNAMED}{self.unnamed}"
         if dialect.suite_as_classname and classname == "test" and self.frames:
             classname = self.frames[-1].name
+        subtest = _UNITTEST_SUBTEST.match(name) if dialect.named_subtests else None
+        self.case_subtest = subtest is not None
+        if subtest:
+            name = subtest["test"]
         file = attrs.get("file") if self.read_file_attr else None
         self.case_attrs = attrs
         self.children = []  # read at its end, whether or not children come
@@ -1047,7 +1067,7 @@ class _FileReader:
         self.dialect = dialect
         # the hot path serves dialects without per-testcase rules, once it knows where attributes sit
         # (rules on attributes other than these three, such as case_attributes, cannot apply to it)
-        fast = not (dialect.suite_as_classname or self.read_file_attr)
+        fast = not (dialect.suite_as_classname or dialect.named_subtests or self.read_file_attr)
         if fast and dialect is not dialects.RUFF and sorted(attrs) == ["classname", "name", "time"]:
             where = {n: 2 * i for i, n in enumerate(attrs)}
             self.layout = (6, where["classname"], where["name"], where["time"])
@@ -1076,7 +1096,7 @@ class _FileReader:
             tag = child.tag
             if tag == "failure":
                 self.elements[_FAILURES] += 1
-                text = _message(child)
+                text = _message(child, attrs.get("name") or "")
                 if "failed subtest" in text[:200] and _SUBTEST_SUMMARY.match(text.strip()):
                     subtest_summary = True
                 else:
@@ -1085,12 +1105,12 @@ class _FileReader:
             elif tag == "error":
                 self.elements[_ERRORS] += 1
                 if error is None:
-                    error = _message(child)
+                    error = _message(child, attrs.get("name") or "")
                     error_child = child
             elif tag == "skipped":
                 if skipped is None:
                     skipped = child.attrs.get("message") or ""
-                    skipped_kind = XFAILED if child.attrs.get("type") == "pytest.xfail" else SKIPPED
+                    skipped_kind = _skipped_kind(child.attrs, dialect)
             elif tag in _RERUN_TAGS:
                 # Surefire's attempts before the last: they count in the suite's totals
                 self.elements[_FAILURES if tag.endswith("Failure") else _ERRORS] += 1
@@ -1102,9 +1122,15 @@ class _FileReader:
         # subtests cannot be told apart and counts among them; a lone failed subTest looks like a
         # failed test)
         subtests = len(failures) if subtest_summary or (len(failures) > 1 and dialect.subtests) else 0
+        unittest_subtest = self.case_subtest and (failures or error is not None)
+        if unittest_subtest:  # one testcase per failed subTest: the holder counts once
+            subtests = 1
+            self.subtests[0] += key not in self.subtest_holders
+            self.subtest_holders.add(key)
+        elif subtests:
+            self.subtests[0] += 1
         if subtests:
             tally.failed_subtests += subtests
-            self.subtests[0] += 1
             self.subtests[1] += subtests
         if failures or subtest_summary:
             code, message = FAILED, failures[0] if failures else "failed subtests"
@@ -1113,13 +1139,13 @@ class _FileReader:
         elif dialect is dialects.CTEST and (skipped or "").startswith("Unable to find executable"):
             # CTest counts a test whose executable is missing as failed ("Not Run"), whatever the XML says
             code, message = ERROR, skipped or ""
-        elif skipped is not None:
-            code, message = skipped_kind, skipped
+        elif skipped is not None:  # (a unittest unexpected success ran and passed: no message)
+            code, message = skipped_kind, skipped if skipped_kind != PASSED else ""
         elif dialect.case_attributes and _not_run(attrs):
             code, message = SKIPPED, ""
         else:
             code, message = PASSED, ""
-        if code <= XFAILED:
+        if code <= XFAILED or (skipped is not None and code == PASSED):  # as the suite's skipped= counts it
             self.elements[_SKIPS] += 1
         if code >= ERROR:
             classname = attrs.get("classname") or ""
@@ -1127,7 +1153,9 @@ class _FileReader:
                 tally.collection_errors += 1
             previous = tally.details.get(key)
             # Keep the most severe message: the call failure rather than its teardown error.
-            if previous is not None and previous[0] == code == FAILED and subtests > previous[5]:
+            if unittest_subtest and previous is not None and previous[0] >= code:
+                tally.details[key] = (*previous[:5], previous[5] + 1)  # another failed subTest
+            elif previous is not None and previous[0] == code == FAILED and subtests > previous[5]:
                 tally.details[key] = (*previous[:5], subtests)  # a rerun that says how many subtests
             elif previous is None or previous[0] < code:
                 file = attrs.get("file") if self.read_file_attr else None
@@ -1136,6 +1164,8 @@ class _FileReader:
                 body = str(told.text) if told is not None and told.text is not None else None
                 trace = read_trace(body, self.message_chars) if body else NO_TRACE
                 excerpt = _excerpt(message, self.message_chars)
+                if unittest_subtest and previous is not None:  # an earlier subTest failed less severely
+                    subtests += previous[5]
                 tally.details[key] = (code, excerpt, file, kind, trace, subtests)
         return code | flaky_mark
 
@@ -1240,7 +1270,7 @@ class _FileReader:
             self._stop_text()
         frame = self.frames[-1]
         failed = stray.tag == "failure"
-        message = first_line(_message(stray), self.message_chars) or f"<{stray.tag}> without a message"
+        message = first_line(_message(stray, ""), self.message_chars) or f"<{stray.tag}> without a message"
         where = _where(frame)
         self.tally.synthetic.append(
             FailingTest(f"{where} (no testcase)", "failed" if failed else "error", message, str(self.path))
@@ -1275,16 +1305,34 @@ def _attrs(flat: list[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
+def _skipped_kind(attrs: dict[str, str], dialect: dialects.Dialect) -> int:
+    """What a <skipped> stands for: a skip, an expected failure (pytest's xfail; unittest's, as
+    unittest-xml-reporting and nose2 write it), or, from nose2, an unexpected success: a test that ran
+    and passed."""
+    if attrs.get("type") == "pytest.xfail":
+        return XFAILED
+    if dialect.unittest_outcomes:
+        return (
+            XFAILED
+            if attrs.get("type") == "XFAIL"
+            else _UNITTEST_SKIPPED.get(attrs.get("message") or "", SKIPPED)
+        )
+    return SKIPPED
+
+
 def _not_run(attrs: dict[str, str]) -> bool:
     return attrs.get("status") in _NOT_RUN_STATUS or attrs.get("result") in _NOT_RUN_RESULT
 
 
-def _message(child: _Child) -> str:
-    """A failure's message attribute, or the start of its text (bounded: texts can be huge)."""
+def _message(child: _Child, test_name: str) -> str:
+    """A failure's message attribute; where there is none, or one every failure of its writer carries,
+    what its text says (traces.body_message; bounded: texts can be huge)."""
     message = child.attrs.get("message")
-    if message:
+    # a whole traceback in the attribute (unittest-xml-reporting's import errors) ends where it matters
+    if message and message.lower() not in PLACEHOLDERS and _TRACEBACK not in message:
         return message
-    return str(child.text)[:_TEXT_CHARS] if child.text is not None else ""
+    body = str(child.text)[:_TEXT_CHARS] if child.text is not None else ""
+    return body_message(body, test_name) if body.strip() else message or ""
 
 
 def _where(frame: _Frame) -> str:

@@ -48,6 +48,11 @@ class Dialect:
     # into the test's one testcase and counts every subtest in the suite's tests/failures/skipped, so
     # several failures in one testcase are failed subtests and the totals exceed the testcases
     subtests: bool = False
+    # unittest's XML writers (unittest-xml-reporting, nose2) write each failed subTest as a testcase of
+    # its own, "test_x (n=1)" or "test_x [msg]", and none for the test: they are the test's failed subtests
+    named_subtests: bool = False
+    # expected failures and unexpected successes, as unittest's writers mark them on <skipped>
+    unittest_outcomes: bool = False
 
 
 GENERIC = Dialect("generic", case_attributes=True)
@@ -63,10 +68,14 @@ GOOGLETEST = Dialect("googletest", case_attributes=True)
 CTEST = Dialect("ctest", case_attributes=True)
 LIBTEST = Dialect("cargo-libtest", suite_label=_binary)
 TAP = Dialect("tap-junit", stray_error_covers_suite=True)
+UNITTEST = Dialect("unittest", named_subtests=True, unittest_outcomes=True)
+BEHAVE = Dialect("behave")
 RUFF = Dialect("ruff")  # a lint report, not tests: its testcases are ignored
 
 _PLAYWRIGHT_TITLE = " \u203a "  # Playwright joins describe titles and the test title with " › "
 _TAP_NAME = re.compile(r"^\d+(?: - |$)")  # TAP::Formatter::JUnit: "<number> - <description>"
+_XMLRUNNER_SUITE = re.compile(r"-\d{14}$")  # unittest-xml-reporting: "<module>.<Class>-YYYYMMDDhhmmss"
+_CTEST_STATUS = frozenset(("run", "fail", "notrun", "disabled"))  # behave writes passed/failed/untested …
 _SUREFIRE_XSD = "surefire"
 _XSI_LOCATION = "xsi:noNamespaceSchemaLocation"  # Surefire points it at its own report schema
 
@@ -89,10 +98,14 @@ def detect(root: Attrs, root_tag: str, suite: Attrs | None, case: Attrs | None) 
         return RUFF
     if suite.get("name") == "pytest":
         return PYTEST
+    if root_tag == "testsuite" and root.get("name") == "nose2-junit":
+        return UNITTEST
+    if _XMLRUNNER_SUITE.search(suite.get("name") or "") and "line" in case and "timestamp" in case:
+        return UNITTEST
     if "status" in case and "result" in case:
         return GOOGLETEST
     if "status" in case and root_tag == "testsuite":
-        return CTEST
+        return CTEST if case["status"] in _CTEST_STATUS else BEHAVE
     if _SUREFIRE_XSD in (suite.get(_XSI_LOCATION) or root.get(_XSI_LOCATION) or ""):
         return SUREFIRE
     if _PLAYWRIGHT_TITLE in (case.get("name") or "") and "hostname" in suite:

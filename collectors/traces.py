@@ -36,7 +36,15 @@ _LOCATED = re.compile(
 )
 # A first line that says only where: GoogleTest writes the location, then the message on the next line;
 # pytest's fixture errors start "file /src/tests/test_x.py, line 289" and say what went wrong in E lines.
-BARE_LOCATION = re.compile(r"^(?:[\w./\\-]+\.\w+:\d+|unknown file|file \S.*, line \d+)$")
+# bats writes only "(in test file ./calc.bats, line 9)" (or "(from function `f' in test file …)") first.
+BARE_LOCATION = re.compile(
+    r"^(?:[\w./\\-]+\.\w+:\d+|unknown file|file \S.*, line \d+|\((?:in|from function .+ in) test file .+, line \d+\))$"
+)
+# Messages a writer puts on every failure, which say nothing of this one: nose2's "test failure",
+# behave's "None" for an undefined step. The body tells what happened.
+PLACEHOLDERS = frozenset(("test failure", "none"))
+_YAML_MESSAGE = re.compile(r"^[ \t]*message:[ \t]*(?P<text>\S[^\n]*?)[ \t]*$", re.M)
+_YAML_NAME = re.compile(r"^[ \t]*name:[ \t]*(?P<text>[A-Za-z_][\w.]*)[ \t]*$", re.M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,26 @@ def read_trace(body: str | None, limit: int = 300) -> TraceFacts:
         exception_type=close["type"] if close else None,
         last_frame=_bounded(_frame(body, close), limit),
     )
+
+
+def body_message(body: str, test_name: str) -> str:
+    """What a failure body says, for an element whose message attribute is missing or a placeholder:
+    its exception line where it shows a traceback; in a TAP YAML block (tap-xunit) its `message:`; else
+    its first line that is neither the test's own name (PHPUnit starts with "Class::test") nor only a
+    location (bats)."""
+    if len(body) > 2 * KEEP_CHARS:
+        body = body[:KEEP_CHARS] + "\n" + body[-KEEP_CHARS:]
+    exception = _exception_line(body)
+    if exception:
+        return exception
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    if lines and lines[0] == "---" and (message := _YAML_MESSAGE.search(body)):
+        name = _YAML_NAME.search(body)
+        return f"{name['text']}: {message['text']}" if name else message["text"]
+    for line in lines:
+        if line != test_name and f"::{test_name}" not in line and not BARE_LOCATION.match(line):
+            return line
+    return lines[0] if lines else ""
 
 
 def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from healthdeck.collectors.junit import FailingTest
-from healthdeck.collectors.traces import BARE_LOCATION
+from healthdeck.collectors.traces import BARE_LOCATION, PLACEHOLDERS
 
 from .config import Category
 from .ordering import natural_key
@@ -65,7 +65,9 @@ _TYPED = re.compile(
 )
 _DOTTED = re.compile(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::[ \t]*(?P<message>.*))?$", re.S)
 # Messages that say only that something failed (or only where); the failure body knows more.
-_SAYS_NOTHING = frozenset(("", "collection failure", "failed", "failure", "error", "failed subtests"))
+_SAYS_NOTHING = frozenset(
+    ("", "collection failure", "failed", "failure", "error", "failed subtests", *PLACEHOLDERS)
+)
 
 
 def normalise(text: str) -> str:
@@ -96,6 +98,8 @@ def signature(
     last_frame: str | None = None,
 ) -> Signature:
     """The cause signature of one failure (see the module docstring)."""
+    if exception_type and exception_type.lower() in _SAYS_NOTHING:  # bats writes type="failure"
+        exception_type = None
     text = visible(message).strip()  # with colours on or off, one failure is one cause
     phase = _PHASE.match(text)
     if phase:

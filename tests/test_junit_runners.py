@@ -51,7 +51,10 @@ def test_agrees_with_the_runners_own_summary(name: str) -> None:
     for key in want["equal"]:
         assert ours[key] == want["runner_figures"][key], f"{key}: {want['summary']}"
     if "failing" not in want["equal"]:
-        assert "parent" in want["differs"]  # only node's parent tests may make the failing figures differ
+        # only these make the failing figures differ: node's parent tests, unittest counting failed
+        # subTests (and class fixtures) in its failures/errors, PHPUnit's risky tests written as errors,
+        # jasmine's failed beforeAll, which its reporter does not write
+        assert any(why in want["differs"] for why in ("parent", "subTest", "risky", "beforeAll")), name
 
 
 def test_go_package_that_did_not_build_is_a_failing_entry() -> None:
@@ -112,3 +115,81 @@ def test_every_file_that_disagrees_with_itself_says_how_it_was_resolved() -> Non
         readings = _read(name).readings
         assert readings[0].notes, name
     assert _read("vitest.xml").readings[0].notes == []
+
+
+MESSAGES = RUNNERS / "messages"
+
+
+def test_unittest_subtests_are_the_tests_failed_subtests() -> None:
+    """unittest-xml-reporting and nose2 write each failed subTest as a testcase "test_x (n=1)" and none
+    for the test: unittest ran 9 tests, not 11. A setUpClass error ("setUpClass (module.Class)") stays an
+    entry of its own."""
+    for name in ("xmlrunner", "nose2.xml"):
+        result = _read(name)
+        by_id = {f.test_id: f for f in result.failing}
+        subtests = by_id["test_calc.Calc::test_subtests"]
+        assert (subtests.outcome, subtests.failed_subtests) == ("failed", 2), name
+        assert result.failed_subtests == 2 and not any("(n=" in i for i in by_id), name
+        assert any(i.startswith("setUpClass (test_calc") for i in by_id), name
+        assert (result.counts.skipped, result.counts.xfailed) == (1, 1), name  # unittest's expected failure
+
+
+def test_a_unittest_test_whose_subtests_failed_is_fixed_when_it_passes(tmp_path, monkeypatch) -> None:
+    """Red: two of test_values's subTests fail (no testcase test_values); green: test_values passes.
+    With the subTests read as tests of their own, test_values was never "fixed"."""
+    from healthdeck.reports.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    history = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    for xml in ("xmlrunner-subtests-red.xml", "xmlrunner-subtests-green.xml"):
+        assert main(["collect", "-q", "--out", "out", "--history", history, "--junit",
+                     f"unit={MESSAGES / xml}"]) == 0  # fmt: skip
+    report = json.loads((tmp_path / "out" / "latest.json").read_text())
+    moved = report["details"]["tests"]["unit"]["transitions"]
+    assert sorted(moved["fixed"]) == ["test_s.S::test_plain", "test_s.S::test_values"]
+    assert report["summary"]["tests"]["unit"]["total"] == 2  # unittest: "Ran 2 tests"
+
+
+@pytest.mark.parametrize(
+    ("xml", "messages", "causes"),
+    [
+        # PHPUnit writes no message attribute; its text starts with the test's own name
+        ("phpunit-samecause.xml", {"RuntimeException: db not reachable at 10.0.0.5:5432"}, 1),
+        # Robot: "Parent suite setup failed:", the reason on the next line
+        (
+            "robot-setup.xml",
+            {
+                "Parent suite setup failed: database not reachable",
+                "Parent suite setup failed: license server returned 403",
+            },
+            2,
+        ),
+        # unittest-xml-reporting puts a whole import traceback in the attribute
+        (
+            "xmlrunner-importerror.xml",
+            {
+                "ModuleNotFoundError: No module named 'not_installed_pkg'",
+                "ModuleNotFoundError: No module named 'yaml_is_missing_here'",
+            },
+            2,
+        ),
+    ],
+)
+def test_a_failure_says_what_its_runner_wrote_where_the_message_says_less(xml, messages, causes) -> None:
+    from healthdeck.reports.causes import group_causes
+
+    result = collect_junit([MESSAGES / xml])
+    assert {f.message for f in result.failing} == messages
+    assert len(group_causes(result.failing)) == causes
+
+
+def test_placeholder_messages_give_way_to_the_failure_body() -> None:
+    """nose2 writes "test failure" on every failure (one cause for six different exceptions); bats writes
+    only where, in the text; behave writes "None" for an undefined step."""
+    nose2 = {f.test_id: f.message for f in _read("nose2.xml").failing}
+    assert nose2["test_calc.Calc::test_errors"] == "KeyError: 'missing-config'"
+    assert not any(m == "test failure" for m in nose2.values())
+    bats = {f.message for f in _read("bats.xml").failing}
+    assert '`[ "$result" -eq 5 ]\' failed' in bats and not any(m.startswith("(in test file") for m in bats)
+    behave = {f.test_id: f.message for f in _read("behave.xml").failing}
+    assert behave["calc.Calculator::undefined step"].startswith("Failing step: Then something nobody wrote")
