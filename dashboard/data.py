@@ -32,12 +32,11 @@ from healthdeck.reports.history.reader import HistoryReader
 from healthdeck.reports.history.sqlite import SqliteHistory, open_reader
 from healthdeck.reports.history.store import (
     HistoryError,
-    ProjectSummary,
     Run,
-    default_url,
     store_exists,
 )
 from healthdeck.reports.history.trends import FlakyTest, flaky_tests
+from healthdeck.reports.reading import history_url
 from healthdeck.reports.review import NOT_A_TAG, Review, default_baseline, review
 from healthdeck.reports.stamp import resolve_project
 
@@ -74,7 +73,7 @@ def source() -> Source:
     except ConfigError as exc:  # edited while the dashboard serves: said on every page, never a crash
         config, problem = Config(), str(exc)
     report = Path(os.environ.get("HEALTHDECK_REPORT") or config.report_path)
-    history = os.environ.get("HEALTHDECK_HISTORY") or config.history_url or default_url(report.parent)
+    history = history_url(None, config, report.parent)  # a URL that cannot be a store: said on every page
     project = os.environ.get("HEALTHDECK_PROJECT") or None
     return Source(config, report, history, project, config_problem=problem)
 
@@ -165,14 +164,6 @@ def load_latest_run(url: str, version: str, project: str | None, branch: str | N
     if len(names) == 1:
         return s.latest(names[0], branch)
     return s.latest(resolve_project(Path.cwd(), None)[0], branch) or s.latest(None, branch)
-
-
-@st.cache_data(**CACHE)
-def load_projects(
-    url: str, version: str, names: tuple[str, ...], prefixes: tuple[str, ...]
-) -> list[ProjectSummary]:
-    """Every project of the store with its newest run and sparkline series of the named metrics."""
-    return store(url).projects(names=names, prefixes=prefixes)
 
 
 def window_start(days: int | None, now: float | None = None) -> int | None:
@@ -291,11 +282,6 @@ def load_review(
 @st.cache_data(**CACHE)
 def load_run_metrics(url: str, version: str, run_id: int) -> dict[str, float]:
     return store(url).metrics_of(run_id)
-
-
-@st.cache_data(**CACHE)
-def load_failing(url: str, version: str, run_id: int) -> dict[tuple[str, str], str]:
-    return store(url).failing_of(run_id)
 
 
 @st.cache_data(**CACHE)

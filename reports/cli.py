@@ -232,11 +232,11 @@ def _badge_args(p: argparse.ArgumentParser) -> None:
 
 def _dashboard_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="PATH", help="latest.json (default: latest.json in the output folder)")
-    p.add_argument("--history", metavar="URL", help="history store (default: next to the report)")
+    p.add_argument("--history", metavar="URL", help="history store (default: HEALTHDECK_HISTORY, else "
+                   "[tool.healthdeck] history, else history.sqlite next to the report)")  # fmt: skip
     p.add_argument("--project", metavar="NAME", help="the project to show first (default: this folder's)")
-    p.add_argument(
-        "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
-    )
+    p.add_argument("--config", metavar="PYPROJECT", default=None,
+                   help="config file (default: HEALTHDECK_CONFIG, else the nearest pyproject.toml)")  # fmt: skip
     _serve_args(p)
 
 
@@ -341,7 +341,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", metavar="DIR", default=None, help="project root for lanes and paths")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--history", metavar="URL", help="history store to append the run to (default: "
-                   "[tool.healthdeck] history, else history.sqlite in the output folder)")  # fmt: skip
+                   "HEALTHDECK_HISTORY, else [tool.healthdeck] history, else history.sqlite in the output folder)")  # fmt: skip
     p.add_argument("--no-history", action="store_true", help="do not record the run in the history store")
     _project(p)
     _lock_timeout(p)

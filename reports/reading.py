@@ -43,13 +43,19 @@ class Reading(NamedTuple):
             self.store.close()
 
 
-def store_url(args: argparse.Namespace, config: Config, folder: Path) -> str:
-    """--history, else HEALTHDECK_HISTORY (as the dashboard reads it), else the configured store, else
-    history.sqlite in `folder`; a URL that cannot be a store is a usage error (exit 2)."""
-    from .history.urls import default_url, url_problem
+def history_url(flag: str | None, config: Config, folder: Path) -> str:
+    """Where the history is, as every command and the dashboard find it: --history, else
+    HEALTHDECK_HISTORY, else the configured store, else history.sqlite in `folder`."""
+    from .history.urls import default_url
 
-    url = (getattr(args, "history", None) or os.environ.get("HEALTHDECK_HISTORY") or config.history_url
-           or default_url(folder))  # fmt: skip
+    return flag or os.environ.get("HEALTHDECK_HISTORY") or config.history_url or default_url(folder)
+
+
+def store_url(args: argparse.Namespace, config: Config, folder: Path) -> str:
+    """history_url from the command's flags; a URL that cannot be a store is a usage error (exit 2)."""
+    from .history.urls import url_problem
+
+    url = history_url(getattr(args, "history", None), config, folder)
     if problem := url_problem(url):
         raise UsageError(f"{safe_url(url)}: {problem}")
     return url

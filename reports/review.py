@@ -74,10 +74,11 @@ def evaluated_here(
     """The checklist evaluated on a reader (review, dashboard) for a run `healthdeck gate` never decided
     on, marked so. Without "current report" and "age": they are about the checkout where the gate runs,
     and every run a dashboard host shows is old and checked out nowhere."""
-    verdict = evaluate(summary, config.gates, config.prod_lanes, now=summary["ts"], smoke=config.smoke_suite,
+    # left out of the evaluation, not filtered from its result: an always-PASS age would count as evidence
+    gates = config.gates._replace(report_current=False, max_age_hours=None)
+    verdict = evaluate(summary, gates, config.prod_lanes, now=summary["ts"], smoke=config.smoke_suite,
                        baseline=baseline, new_failures=new_failures)  # fmt: skip
-    conditions = [c for c in verdict["conditions"] if c["name"] not in ("report_current", "freshness")]
-    return {**verdict, "conditions": conditions, "evaluated_here": True}
+    return {**verdict, "evaluated_here": True}
 
 
 def _verdict(store: HistoryReader, run: Run, config: Config, **against) -> dict:

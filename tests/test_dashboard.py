@@ -405,6 +405,22 @@ def test_prometheus_unreachable_is_a_clear_state_not_a_hang(monkeypatch, demo_ou
     assert any(e.value.startswith("Prometheus unreachable") for e in at.error)
 
 
+def test_prometheus_without_its_extra_names_the_extra(monkeypatch, demo_out) -> None:
+    """[dashboard] alone has no Prometheus client: the page said nothing useful (an uncaught import error)."""
+    import sys
+
+    import streamlit as st
+
+    out, config = demo_out
+    st.cache_data.clear()
+    monkeypatch.setitem(sys.modules, "prometheus_api_client", None)  # as if not installed
+    monkeypatch.setenv("HEALTHDECK_PROMETHEUS", "http://127.0.0.1:9")
+    at = _app(monkeypatch, out / "latest.json", out / "history.sqlite", config).run()
+    at.switch_page("app_pages/guardian.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("the [prometheus] extra: pip install" in e.value.replace("\\", "") for e in at.error)
+
+
 def test_who_may_look(tmp_path) -> None:
     from healthdeck.reports.config import ConfigError, load_config
 
@@ -593,3 +609,23 @@ def test_an_unreadable_config_or_an_unknown_project_is_said_not_crashed(
         "**No run of project `acme/nosuch` yet.**" in n and "another project's run" in n for n in notes
     ), notes
     assert not any("does not exist" in n for n in notes)
+
+
+def test_the_dashboard_command_reads_healthdeck_config(monkeypatch, tmp_path) -> None:
+    """deployment.md: the wrapper reads HEALTHDECK_CONFIG where --config is not given; it ran Streamlit on
+    the defaults instead (and told it so), losing the project's lanes, gates and output folder."""
+    import healthdeck.reports.commands.dashboard as command
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[tool.healthdeck]\nout = "custom-out"\n')
+    seen: dict = {}
+    monkeypatch.setattr(command, "serve", lambda report, history, config, *_, **__: seen.update(
+        report=report, config=config) or 0)  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HEALTHDECK_CONFIG", str(project / "pyproject.toml"))
+    for name in ("HEALTHDECK_REPORT", "HEALTHDECK_HISTORY"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["dashboard"]) == EXIT_OK
+    assert seen["report"].resolve() == project / "custom-out" / "latest.json"
+    assert seen["config"] == project / "pyproject.toml"

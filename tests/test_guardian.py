@@ -279,3 +279,20 @@ def test_parallel_read_of_a_big_plain_file_equals_the_serial_one(logs, tmp_path,
         serial.malformed,
     )
     assert parallel.malformed_samples == serial.malformed_samples  # line numbers continue across windows
+
+
+def test_a_watched_allow_is_counted_once_and_not_malformed(tmp_path) -> None:
+    """An allow carries no `enforced` or `rule_id`: watching its trace id made the same line a decision
+    and a malformed line at once, so the malformed count depended on which traces were watched."""
+    from healthdeck.collectors.guardian.decisions import collect_decisions
+
+    log = tmp_path / "perm.jsonl"
+    log.write_text(
+        '{"decision":"allow","mode":"permissive","tenant":"t","action":"read","trace_id":"abc"}\n'
+        '{"decision":"deny","mode":"permissive","enforced":false,"rule_id":"r1","reason":"x","tenant":"t",'
+        '"action":"write","policy_etag":"e1","trace_id":"def"}\n'
+    )
+    plain, watched = collect_decisions([log]), collect_decisions([log], watch={"abc", "def"})
+    assert plain.records == watched.records == 2
+    assert plain.malformed == watched.malformed == 0
+    assert watched.watched[("permissive", "abc")][:4] == ("permissive", "allow", None, None)

@@ -269,3 +269,16 @@ def test_a_change_too_small_to_show_is_not_called_no_change() -> None:
     assert change(0.0) == "no change"
     assert (change(99.4851 - 99.4847), change(99.4847 - 99.4851)) == ("+<0.01 pts", "-<0.01 pts")
     assert change(1.2) == "+1.20 pts" and change(-0.5) == "-0.50 pts"
+
+
+def test_a_never_gated_run_with_no_evidence_blocks_even_when_unknown_items_do_not() -> None:
+    """The readers' checklist left out the report's age only after evaluating it: its PASS (the age of a
+    run at its own time is 0) counted as evidence, so a run with no figures at all did not block."""
+    from healthdeck.reports.config import Config, GateConfig
+    from healthdeck.reports.review import evaluated_here
+
+    verdict = evaluated_here(
+        {"ts": 1_700_000_000, "tests": {}}, Config(gates=GateConfig(unknown_blocks=False))
+    )
+    assert (verdict["status"], verdict["evaluated"], verdict["blocks"]) == ("INCOMPLETE", 0, True)
+    assert {c["name"] for c in verdict["conditions"]}.isdisjoint({"report_current", "freshness"})

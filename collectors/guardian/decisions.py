@@ -37,11 +37,20 @@ AllowKey = tuple[str, str, str]  # mode, tenant, action
 DenyKey = tuple[
     str, bool, str | None, str, str, str, str | None
 ]  # mode, enforced, rule, reason, tenant, action, etag
-TraceInfo = tuple[str, str, bool, str | None, str, str]  # mode, decision, enforced, rule_id, tenant, action
+TraceInfo = tuple[
+    str, str, bool | None, str | None, str, str
+]  # mode, decision, enforced, rule_id, tenant, action
+# what a malformed record raises (orjson's JSONDecodeError is a ValueError); anything else is a bug, not a line
+_BAD_RECORD = (ValueError, KeyError, TypeError, AttributeError)
 
 _allow_key = itemgetter("mode", "tenant", "action")
 _deny_key = itemgetter("mode", "enforced", "rule_id", "reason", "tenant", "action", "policy_etag")
-_trace_info = itemgetter("mode", "decision", "enforced", "rule_id", "tenant", "action")
+
+
+def _trace_info(record: dict) -> TraceInfo:
+    """A traced decision as the delta shows it; an allow has no rule and may carry no `enforced`."""
+    return (record["mode"], record["decision"], record.get("enforced"), record.get("rule_id"), record["tenant"],
+            record["action"])  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +149,7 @@ def _read(log: DecisionLog, path: str, stream: io.BufferedReader) -> int:
                 deny[key] = count + 1
             else:
                 _bad_decision(decision)
-        except Exception as exc:
+        except _BAD_RECORD as exc:
             if line.strip():
                 _malformed(log, path, number, exc)
     return number
@@ -230,7 +239,7 @@ def _read_traced(
                     log.deny_traces[(record["mode"], trace)] = _trace_info(record)
                 if trace in watch:
                     log.watched[(record["mode"], trace)] = _trace_info(record)
-        except Exception as exc:
+        except _BAD_RECORD as exc:
             if line.strip():
                 _malformed(log, path, number, exc)
 

@@ -16,15 +16,20 @@ from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import chart, deny_delta, md, missing, table_or
 from healthdeck.reports.build import prometheus_summary
+from healthdeck.reports.commands import require_extra
+from healthdeck.reports.errors import UsageError
 from healthdeck.reports.failures import number
 
 
 @st.cache_data(ttl=60, show_spinner="Asking Prometheus…")
 def _prometheus(url: str, window: str, timeout: float, _names: object) -> dict | str:
-    try:
+    try:  # the [dashboard] extra alone has no Prometheus client: one line naming the extra, as collect says
+        require_extra("prometheus", "prometheus_api_client", "the live Guardian panel")
         return prometheus_summary(collect_prometheus(url, window, names=_names, timeout=timeout))
+    except UsageError as exc:
+        return f"Prometheus not read: {exc}"
     except CollectorError as exc:
-        return str(exc)
+        return f"Prometheus unreachable: {exc}"
 
 
 def render(ctx: Ctx) -> None:
@@ -93,7 +98,7 @@ def _live(ctx: Ctx) -> None:
         return
     result = _prometheus(url, guardian.window, guardian.timeout, guardian.metrics)
     if isinstance(result, str):
-        st.error(f"Prometheus unreachable: {md(result)}", icon="🔌")
+        st.error(md(result), icon="🔌")
         return
     st.caption(
         f"{md(url)}, last {md(result['window'])} to {md(result['at_iso'])} (UTC now {datetime.now(UTC):%H:%M})"

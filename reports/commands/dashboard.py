@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import load_config
+from ..config import Config, load_config
 from . import require_extra
 
 GRACE_SECONDS = 10.0  # after forwarding a stop signal, before the child is killed
@@ -27,7 +27,9 @@ GRACE_SECONDS = 10.0  # after forwarding a stop signal, before the child is kill
 def run(args: argparse.Namespace) -> int:
     from ..reading import store_url
 
-    config = load_config(args.config)
+    # as the dashboard reads HEALTHDECK_CONFIG: "" is no pyproject (the defaults)
+    path = args.config or os.environ.get("HEALTHDECK_CONFIG")
+    config = Config() if path == "" else load_config(path or None)
     # the flags, else the variables the dashboard itself reads (deployment.md), else the project's config;
     # the store is found as every other command finds it
     report = Path(args.report or os.environ.get("HEALTHDECK_REPORT") or config.report_path)
