@@ -13,3 +13,10 @@ class CollectorError(Exception):
         self.path = str(path)
         self.reason = " ".join(str(reason).split())  # always one line, whatever the parser said
         super().__init__(f"{self.path}: {self.source}: {self.reason}")
+
+
+def exception_text(exc: BaseException, limit: int = 300) -> str:
+    """An exception's own message on one bounded line: a database driver's (SQLAlchemy keeps it as
+    `orig`, without its statement dump), else the exception's; its type's name when it says nothing."""
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:limit]
+    return text or type(exc).__name__

@@ -21,12 +21,7 @@ if TYPE_CHECKING:  # referencing comes with the [openapi] extra (openapi-spec-va
     from referencing import Registry
     from referencing._core import Resolver  # the type only; the public API returns it
 
-SOURCE = "openapi"
-EXTRA_HINT = "the built-in OpenAPI diff needs the optional dependencies: pip install 'healthdeck[openapi]'"
-
-
-class MissingExtra(Exception):
-    """openapi-spec-validator or PyYAML is not installed."""
+SOURCE = "openapi"  # openapi-spec-validator and PyYAML come with the [openapi] extra (the command checks)
 
 
 @dataclass
@@ -57,17 +52,8 @@ class Spec:
         return node, resolver
 
 
-def require_extra() -> None:
-    try:
-        import openapi_spec_validator  # noqa: F401
-        import yaml  # noqa: F401
-    except ImportError as exc:
-        raise MissingExtra(EXTRA_HINT) from exc
-
-
 def load_spec(path: str | Path) -> Spec:
     """Read, validate and prepare one spec; any problem is one CollectorError naming the file."""
-    require_extra()
     from openapi_spec_validator import (
         OpenAPIV2SpecValidator,
         OpenAPIV30SpecValidator,

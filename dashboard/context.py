@@ -16,6 +16,7 @@ from functools import cached_property
 import pandas as pd
 import streamlit as st
 
+from healthdeck.collectors.errors import exception_text
 from healthdeck.reports.context import compared_with
 from healthdeck.reports.context import context as failure_context
 from healthdeck.reports.failures import failure_counts
@@ -160,7 +161,7 @@ def load(src: data.Source, version: str) -> tuple[dict | None, str | None, str, 
     try:
         run = data.load_latest_run(src.history, version, src.project or src.config.project)
     except Exception as exc:  # an unreadable store is shown on every page, never a traceback
-        return None, None, "", 0, _one_line(exc)
+        return None, None, "", 0, exception_text(exc)
     if run is None:
         return None, None, "", 0, None
     report, problem = _report(f"run:{run.run_key}", 0, src.history, version)
@@ -267,7 +268,7 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
         try:
             version = data.history_version(src.history)
         except Exception as exc:  # any failure to read the store is shown, never a traceback
-            history_problem = _one_line(exc)
+            history_problem = exception_text(exc)
     src = project_picker(src, version) if history_problem is None else src
     report, report_problem, origin, stamp, problem = load(src, version)
     history_problem = history_problem or problem
@@ -277,7 +278,7 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
         try:
             branches = data.load_branches(src.history, version, src.project)
         except Exception as exc:  # as above
-            history_problem = _one_line(exc)
+            history_problem = exception_text(exc)
     default = data.default_branch(src.config, branches)
 
     def on_branch(branch: str | None) -> tuple[str, str]:
@@ -302,7 +303,7 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
             ctx.current, ctx.baseline, ctx.failures, new = _failures(origin, stamp, src.history, version, spec,
                                                                      src.project)  # fmt: skip
         except Exception as exc:  # shown on every page, as above
-            ctx.history_problem = _one_line(exc)
+            ctx.history_problem = exception_text(exc)
     if report and not ctx.history_ok:
         ctx.failures = [{**f, "suite": s, "status": "unknown", "flaky": False}
                         for s, d in ((report.get("details") or {}).get("tests") or {}).items() for f in d["failing"]]  # fmt: skip
@@ -316,7 +317,3 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
             new_failures=new,
         )
     return ctx
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300] or type(exc).__name__

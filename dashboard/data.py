@@ -37,7 +37,7 @@ from healthdeck.reports.history.store import (
 )
 from healthdeck.reports.history.trends import FlakyTest, flaky_tests
 from healthdeck.reports.reading import history_url
-from healthdeck.reports.review import NOT_A_TAG, Review, default_baseline, review
+from healthdeck.reports.review import Review, default_baseline, is_release, review
 from healthdeck.reports.stamp import resolve_project
 
 DAY = 86_400
@@ -305,8 +305,7 @@ def default_branch(config: Config, branches: list[str]) -> str | None:
 
 def releases(runs: pd.DataFrame) -> pd.DataFrame:
     """The first run of each release tag, oldest first."""
-    versions = runs["version"]
-    tagged = versions.notna() & (versions != "") & ~versions.fillna("").str.contains(NOT_A_TAG, regex=True)
+    tagged = runs["version"].map(is_release).astype(bool)
     return runs[tagged].sort_values("ts").drop_duplicates("version", keep="first")
 
 

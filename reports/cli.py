@@ -1,13 +1,5 @@
-"""The `healthdeck` command. `main(argv) -> int` so tests call it as a function.
-
-Exit codes (README.md, docs/gate.md):
-  0  success
-  1  the gate says NO-GO (or a blocking INCOMPLETE)
-  2  usage or configuration error
-  3  an input artifact is missing, unreadable or malformed
-  4  an output could not be written
-  5  internal error: the report healthdeck built is invalid (a bug; nothing was written)
-"""
+"""The `healthdeck` command. `main(argv) -> int` so tests call it as a function; its exit codes are
+listed in reports/errors.py (and README.md, docs/gate.md)."""
 
 from __future__ import annotations
 
@@ -19,16 +11,33 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .errors import one_line
+from healthdeck.collectors.errors import exception_text
+
+from . import DEFAULT_REPORT, __version__
+from .errors import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_NO_GO,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_PIPE,
+    EXIT_USAGE,
+    one_line,
+)
 from .history import BASELINE_HELP
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
-EXIT_PIPE = 141  # standard output closed early (`| head`): what a shell reports for a tool SIGPIPE stopped
-EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): what a shell reports for a tool SIGINT stopped
+__all__ = [
+    "EXIT_INPUT",
+    "EXIT_NO_GO",
+    "EXIT_OK",
+    "EXIT_OUTPUT",
+    "EXIT_USAGE",
+    "main",
+]  # tests import them here
 
 
 def _suite_spec(value: str) -> tuple[str, str]:
@@ -171,9 +180,7 @@ def _history_args(p: argparse.ArgumentParser) -> None:
         "import-git", help="import every committed version of a report file (bare repos too)"
     )
     igit.add_argument("--repo", default=".", help="repository (default: .)")
-    igit.add_argument(
-        "--path", default="docs/audits/health/latest.json", help="the report file in the repository"
-    )
+    igit.add_argument("--path", default=DEFAULT_REPORT, help="the report file in the repository")
     igit.add_argument("--ref", default="HEAD", help="history to walk (default: HEAD)")
     _store_args(igit)
 
@@ -271,7 +278,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
 
 
 def _when(value: str) -> datetime:
-    from datetime import UTC, datetime  # only `history prune --before` parses a time
+    from datetime import UTC, datetime  # only the options that take a time (collect --at) need it
 
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -433,11 +440,7 @@ def _message(exc: Exception) -> str:
     """One line: a newline or terminal escape in a file name (a glob matched it) is shown escaped, so it
     can neither start a second line — on GitHub, a workflow command such as `::error` — nor recolour
     the terminal."""
-    if _database_error(exc):
-        text = "history store: " + sys.modules["healthdeck.reports.history.reader"].one_line(exc)
-    else:
-        text = str(exc)
-    return one_line(text)
+    return one_line("history store: " + exception_text(exc) if _database_error(exc) else str(exc))
 
 
 def _exit_code(exc: Exception, command: str) -> int | None:

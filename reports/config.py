@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from healthdeck.collectors.files import read_named, rereadable
 from healthdeck.collectors.guardian.format import PRESETS, MetricNames
 
-DEFAULT_OUT = "docs/audits/health"
+from . import DEFAULT_OUT
 
 
 class ConfigError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from . import DEFAULT_REPORT
 from .history.baselines import Baseline, find_baseline
 from .history.model import Run
 from .history.trends import classify_failures, flaky_tests
@@ -66,7 +67,7 @@ def baseline_for(
     spec: str,
     repo: str | Path = ".",
     *,
-    committed_report: str | Path = "docs/audits/health/latest.json",
+    committed_report: str | Path = DEFAULT_REPORT,
 ) -> Baseline | None:
     """The baseline collect's triage compares with: a stored run, or a report file (report:/git:)."""
     return find_baseline(
@@ -80,7 +81,7 @@ def context(
     spec: str,
     repo: str | Path = ".",
     *,
-    committed_report: str | Path = "docs/audits/health/latest.json",
+    committed_report: str | Path = DEFAULT_REPORT,
     project: str | None = None,
     found: Baseline | Literal["look up"] | None = "look up",
 ) -> Context:

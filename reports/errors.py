@@ -1,4 +1,17 @@
-"""The command layer's own errors; the CLI maps each error type to its documented exit code."""
+"""The command layer's own errors and the exit codes (README.md, docs/gate.md) the CLI maps them to.
+
+0  success
+1  the gate says NO-GO (or a blocking INCOMPLETE)
+2  usage or configuration error
+3  an input artifact is missing, unreadable or malformed
+4  an output could not be written
+5  internal error: the report healthdeck built is invalid (a bug; nothing was written)
+130  interrupted (SIGINT), as a shell reports it
+141  standard output closed early (`| head`), as a shell reports a tool SIGPIPE stopped
+"""
+
+EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
 
 
 class UsageError(Exception):

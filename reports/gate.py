@@ -95,6 +95,12 @@ def smoke_suite(summary: dict, configured: str) -> tuple[str | None, str]:
     )
 
 
+def smoke_name(summary: dict, configured: str) -> str:
+    """The smoke suite's name for figures: `smoke_suite`'s, else the configured name, so a figure shows
+    as unknown rather than as some other suite's (badges, the comment, history show)."""
+    return smoke_suite(summary, configured)[0] or configured
+
+
 def pass_rate_minimums(gates: GateConfig, summary: dict, configured: str) -> dict[str, float]:
     """The pass rate the checklist asks of each suite it judges: the smoke suite's (its own `pass_rate_min`,
     else `smoke_pass_rate_min`, unless that item is dropped) and each other suite's `pass_rate_min`.

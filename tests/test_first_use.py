@@ -82,10 +82,13 @@ def test_dashboard_without_a_project_config_uses_the_defaults(
     """Streamlit runs in healthdeck's dashboard/ folder: searching from there would find healthdeck's own
     pyproject (its prod lanes, its checklist) and show a stranger's figures for the user's report."""
     seen = streamlit_env
-    monkeypatch.setenv("HEALTHDECK_CONFIG", "/somewhere/else/pyproject.toml")  # never inherited
+    monkeypatch.delenv("HEALTHDECK_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)  # no pyproject.toml here or above
     assert main(["dashboard", "--report", str(tmp_path / "latest.json")]) == 0
     assert seen["HEALTHDECK_CONFIG"] == ""
+    # a HEALTHDECK_CONFIG that names no file is said (deployment.md: the wrapper reads the variable)
+    monkeypatch.setenv("HEALTHDECK_CONFIG", str(tmp_path / "elsewhere" / "pyproject.toml"))
+    assert main(["dashboard", "--report", str(tmp_path / "latest.json")]) == 2
 
     from healthdeck.dashboard.data import source
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..base import CollectorError
 from ..checks import Invalid, array, mapping, number, shown
+from ..errors import exception_text
 from .format import MODES, WOULD_DENY, MetricNames
 
 SOURCE = "prometheus"
@@ -161,18 +162,18 @@ class _Client:
         except AnswerError as exc:
             raise CollectorError(SOURCE, self.url, str(exc)) from exc
         except PrometheusApiClientException as exc:
-            raise CollectorError(SOURCE, self.url, f"{_short(what)} failed: {_one_line(exc)}") from exc
+            raise CollectorError(SOURCE, self.url, f"{_short(what)} failed: {exception_text(exc)}") from exc
         except requests.exceptions.JSONDecodeError as exc:  # a RequestException, but the server did answer
             raise CollectorError(SOURCE, self.url, f"answer to {_short(what)} is not valid JSON") from exc
         except requests.exceptions.RequestException as exc:
             raise CollectorError(
-                SOURCE, self.url, f"unreachable within {self.timeout:g}s: {_one_line(exc)}"
+                SOURCE, self.url, f"unreachable within {self.timeout:g}s: {exception_text(exc)}"
             ) from exc
         except RecursionError as exc:
             raise CollectorError(SOURCE, self.url, f"answer to {_short(what)} is nested too deeply") from exc
         except (ValueError, KeyError, TypeError) as exc:
             raise CollectorError(
-                SOURCE, self.url, f"unexpected answer to {_short(what)}: {_one_line(exc)}"
+                SOURCE, self.url, f"unexpected answer to {_short(what)}: {exception_text(exc)}"
             ) from exc
 
     def _checked(self, query: str, read):
@@ -183,7 +184,7 @@ class _Client:
             reason = (
                 str(exc)
                 if isinstance(exc, Invalid)
-                else f"unexpected shape ({type(exc).__name__}: {_one_line(exc)})"
+                else f"unexpected shape ({type(exc).__name__}: {exception_text(exc)})"
             )
             raise CollectorError(SOURCE, self.url, f"answer to {_short(query)}: {reason}") from exc
 
@@ -248,7 +249,3 @@ def _labels(item: object) -> dict[str, str]:
 
 def _short(query: str) -> str:
     return query if len(query) <= 80 else query[:79] + "…"
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..config import Config, load_config
 from ..errors import one_line
-from ..gate import smoke_suite as resolve_smoke
+from ..gate import smoke_name
 from ..output import write_atomic
 from ..reading import open_reading
 from ..render.badge import color_for, endpoint, svg
@@ -24,12 +24,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def smoke_suite(config: Config, summary: dict) -> str:
-    """The suite the checklist calls smoke (the configured one, else the only one); the configured name
-    when there is none, so figures show as unknown rather than some other suite's."""
-    return resolve_smoke(summary, config.smoke_suite)[0] or config.smoke_suite
-
-
 def smoke_label(suite: str) -> str:
     """'smoke tests', but 'tests' rather than 'tests tests' for a suite already named so."""
     return suite if suite.lower().endswith(("test", "tests")) else f"{suite} tests"
@@ -37,7 +31,7 @@ def smoke_label(suite: str) -> str:
 
 def cmd_badge(config: Config, report: dict, out: Path) -> list[Path]:
     s = report["summary"]
-    suite = smoke_suite(config, s)
+    suite = smoke_name(s, config.smoke_suite)
     rate = ((s.get("tests") or {}).get(suite) or {}).get("pass_rate")
     cov = (s.get("coverage") or {}).get("percent")
     verdict = s.get("verdict")

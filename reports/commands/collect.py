@@ -14,7 +14,6 @@ from healthdeck.collectors.coveragepy import collect_coverage
 from healthdeck.collectors.guardian.prometheus import collect_prometheus
 from healthdeck.collectors.junit import JUnitOptions, collect_junit
 from healthdeck.collectors.openapi import OpenAPIResult, collect_openapi, collect_openapi_report
-from healthdeck.collectors.openapi_load import MissingExtra
 from healthdeck.collectors.ruff import collect_ruff
 
 from ..build import Collected, build_report, input_warnings, listed_failing
@@ -252,10 +251,9 @@ def openapi_input(args: argparse.Namespace) -> OpenAPIResult | None:
         return collect_openapi_report(args.openapi_report)
     if not args.openapi:
         return None
-    try:
-        return collect_openapi(*args.openapi)
-    except MissingExtra as exc:
-        raise UsageError(str(exc)) from exc
+    for module in ("openapi_spec_validator", "yaml"):
+        require_extra("openapi", module, "the built-in OpenAPI diff (--openapi BASE HEAD)")
+    return collect_openapi(*args.openapi)
 
 
 def guardian_inputs(args: argparse.Namespace) -> GuardianInputs | None:

@@ -11,11 +11,10 @@ from ..config import Config, load_config
 from ..context import Context, compared_with, context
 from ..errors import InputError, UsageError
 from ..failures import failure_counts
-from ..gate import condition_figures
+from ..gate import condition_figures, smoke_name
 from ..output import OutputError, append_text, pipe_reason, write_atomic
 from ..reading import Reading, open_reading
 from ..render.comment import MARKER, render_comment, render_no_report
-from .badge import smoke_suite
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +85,7 @@ def cmd_comment(
     return render_comment(
         ctx.summary, report.get("details") or {}, verdict=verdict,
         baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,
-        smoke_suite=smoke_suite(config, ctx.summary), prod_lanes=config.prod_lanes, link=link,
+        smoke_suite=smoke_name(ctx.summary, config.smoke_suite), prod_lanes=config.prod_lanes, link=link,
         counts=failure_counts(ctx), baseline_ref=ctx.baseline.ref() if ctx.baseline else None, report_md=_markdown_beside(reading.path),
         base_findings=baseline_findings(ctx),
     )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .. import DEFAULT_OUT
 from ..demo.history import DemoError, build
 from ..errors import UsageError, one_line
 from ..history.store import default_url
@@ -17,7 +18,7 @@ from .dashboard import serve
 def run(args: argparse.Namespace) -> int:
     if not args.no_dashboard:  # say so before building anything
         require_extra("dashboard", "streamlit", "the demo's dashboard (or run it with --no-dashboard)")
-    out = Path(args.out or "docs/audits/health")
+    out = Path(args.out or DEFAULT_OUT)
     try:
         config = build(out, runs=max(args.runs, 2), progress=not args.quiet)
     except DemoError as exc:

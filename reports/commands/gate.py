@@ -11,7 +11,7 @@ from healthdeck.collectors.files import rereadable
 
 from ..config import Config, load_config
 from ..context import Context, compared_with, context
-from ..errors import InputError
+from ..errors import EXIT_NO_GO, EXIT_OK, InputError
 from ..failures import failure_counts
 from ..gate import condition_figures, evaluate, junit_xml, verdict_line
 from ..history.baselines import FILE_KINDS
@@ -20,8 +20,6 @@ from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
 from ..schema import schema_error, validate_report
 from ..stamp import checked_out
-
-EXIT_GO, EXIT_NO_GO = 0, 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
                            committed_report=local.committed_report)  # fmt: skip
     finally:
         reading.close()
-    return EXIT_NO_GO if verdict["blocks"] else EXIT_GO
+    return EXIT_NO_GO if verdict["blocks"] else EXIT_OK
 
 
 def cmd_gate(

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from ..config import Config, load_config
 from ..errors import InputError, UsageError
+from ..gate import smoke_name
 from ..history.importers import import_dir, import_git
 from ..history.urls import safe_url
 from ..reading import open_history, open_store_for, project_in_store, store_url
 from ..render.md import change, count_change, display_covered
 from ..stamp import resolve_project
-from .badge import smoke_suite
 
 if TYPE_CHECKING:
     from ..history.reader import HistoryReader
@@ -82,7 +82,7 @@ def history_rows(
     previous: dict[str | None, dict] = {}
     for run in store.runs(branch=branch, limit=limit, project=project):
         figures = store.metrics_of(run.id)
-        suite = smoke_suite(config, run.summary)
+        suite = smoke_name(run.summary, config.smoke_suite)
         row = {
             "run_key": run.run_key, "project": run.project, "ts": run.ts,
             "time": time.strftime("%Y-%m-%d %H:%M", time.gmtime(run.ts)),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from .. import DEFAULT_REPORT
 from ..errors import InputError
 from ..report_file import load_report, parse_report
 from .model import Run
@@ -53,7 +54,7 @@ def find_baseline(
     current: Run,
     *,
     repo: str | Path = ".",
-    committed_report: str | Path = "docs/audits/health/latest.json",
+    committed_report: str | Path = DEFAULT_REPORT,
 ) -> Baseline | None:
     """The baseline `spec` names; None when there is none (no such run, or no store to look in).
 

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
+from healthdeck.collectors.errors import exception_text
+
 from .model import ProjectSummary, Run
 from .urls import safe_url, sqlite_path
 
@@ -46,26 +48,20 @@ class HistoryError(Exception):
     """The history store cannot be opened or written; the message names the URL and the reason."""
 
 
-def one_line(exc: BaseException) -> str:
-    """The driver's own message (without SQLAlchemy's statement dump and help link), on one line."""
-    text = str(getattr(exc, "orig", None) or exc)
-    return " ".join(text.split())[:300]
-
-
 def why(url: str, exc: BaseException) -> str:
-    """`one_line`, plus what SQLite's "unable to open database file" means when the file is read-only."""
+    """`exception_text`, plus what SQLite's "unable to open database file" means when the file is read-only."""
     path = sqlite_path(url)
     if (
         path is not None
         and path.exists()
         and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
     ):
-        return f"{one_line(exc)} (the store is read-only here; a reader such as gate --no-write needs no write access)"
-    return one_line(exc)
+        return f"{exception_text(exc)} (the store is read-only here; a reader such as gate --no-write needs no write access)"
+    return exception_text(exc)
 
 
 def is_lock_wait(exc: BaseException) -> bool:
-    text = one_line(exc).lower()
+    text = exception_text(exc).lower()
     return "database is locked" in text or "database is busy" in text or "lock timeout" in text
 
 
