@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from healthdeck.reports.cli import EXIT_INPUT, EXIT_NO_GO, EXIT_OK, main
+from healthdeck.reports.cli import EXIT_INPUT, EXIT_NO_GO, EXIT_OK, EXIT_USAGE, main
 from healthdeck.reports.history.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -316,6 +316,11 @@ def test_two_projects_in_one_store_each_with_its_own_previous(
     assert [r["run_key"] for r in json.loads(capsys.readouterr().out)] == [keys[1]]
     assert main(["history", "show", "--history", url, "--all-projects", "--format", "json"]) == EXIT_OK
     assert len(json.loads(capsys.readouterr().out)) == 3
+    for command in ("show", "prune"):  # both would silently drop the name
+        assert main(["history", command, "--history", url, "--project", "web", "--all-projects", "--keep-runs", "1"]
+                    if command == "prune" else ["history", command, "--history", url, "--project", "web",
+                                                "--all-projects"]) == EXIT_USAGE  # fmt: skip
+    capsys.readouterr()
     assert main(["history", "show", "--history", url, "--all-projects"]) == EXIT_OK
     table = capsys.readouterr().out.splitlines()
     assert table[0].startswith("project ") and sorted(line.split()[0] for line in table[2:5]) == [

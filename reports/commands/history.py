@@ -49,7 +49,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_scope(args: argparse.Namespace) -> None:
+    """--all-projects with --project NAME would silently drop the name: one or the other."""
+    if args.all_projects and args.project:
+        raise UsageError("give --project NAME or --all-projects, not both")
+
+
 def show(args: argparse.Namespace, config: Config) -> int:
+    _one_scope(args)
     store = open_store_for(args, config, config.out_path, writable=False)
     if store is None:
         raise InputError(f"{safe_url(store_url(args, config, config.out_path))}: no history store there")
@@ -201,6 +208,7 @@ def cmd_import(
 
 
 def cmd_prune(store: HistoryStore, args: argparse.Namespace, project: str) -> str:
+    _one_scope(args)
     if args.keep_days is None and args.keep_runs is None:
         raise UsageError("history prune: give --keep-days N and/or --keep-runs N (what to keep)")
     tagged = tagged_commits(Path(args.repo)) if args.repo else set()
