@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .config import GateConfig
 from .failures import number
 from .render.md import change, display_covered, percent
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "UNKNOWN"
 GO, NO_GO, INCOMPLETE = "GO", "NO-GO", "INCOMPLETE"
@@ -299,7 +302,15 @@ def _compare(
 
 
 def _prod(
-    name, description, section, prod_lanes, maximum, lanes_of, total_of, input_name, no_lanes
+    name: str,
+    description: str,
+    section: dict | None,
+    prod_lanes: tuple[str, ...],
+    maximum: int,
+    lanes_of: Callable[[dict], dict[str, int]],
+    total_of: Callable[[dict], int],
+    input_name: str,
+    no_lanes: str,
 ) -> Condition:
     """Findings in the prod lanes; with no prod lanes configured the whole tree is prod."""
     if section is None:

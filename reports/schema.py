@@ -12,9 +12,11 @@ import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 SCHEMA_FILE = "health-report.schema.json"
 Path_ = tuple[str | int, ...]
+Found = tuple[Path_, str] | tuple[Path_, str, str] | None  # a keyword's first error: where, why (, keyword)
 # Keywords that do not constrain the instance.
 _ANNOTATIONS = {"$schema", "$id", "$defs", "title", "description"}
 
@@ -113,59 +115,59 @@ class _Validator:
         return None
 
     # -- keywords: each returns the first error or None ----------------------------------------
-    def ref(self, value, rule, schema, path):
+    def ref(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         return self.first_error(value, self.resolve(rule), path)
 
-    def type(self, value, rule, schema, path):
+    def type(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         kinds = [rule] if isinstance(rule, str) else rule
         if any(_TYPES[kind](value) for kind in kinds):
             return None
         shown = repr(rule) if isinstance(rule, str) else ", ".join(repr(k) for k in rule)
         return path, f"{_show(value)} is not of type {shown}"
 
-    def enum(self, value, rule, schema, path):
+    def enum(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         return (
             None
             if any(_equal(value, option) for option in rule)
             else (path, f"{_show(value)} is not one of {rule!r}")
         )
 
-    def const(self, value, rule, schema, path):
+    def const(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         return None if _equal(value, rule) else (path, f"{rule!r} was expected")
 
-    def pattern(self, value, rule, schema, path):
+    def pattern(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if not isinstance(value, str) or re.search(rule, value):
             return None
         return path, f"{_show(value)} does not match {rule!r}"
 
-    def minimum(self, value, rule, schema, path):
+    def minimum(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if _TYPES["number"](value) and value < rule:
             return path, f"{_show(value)} is less than the minimum of {rule}"
         return None
 
-    def maximum(self, value, rule, schema, path):
+    def maximum(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if _TYPES["number"](value) and value > rule:
             return path, f"{_show(value)} is greater than the maximum of {rule}"
         return None
 
-    def min_items(self, value, rule, schema, path):
+    def min_items(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if isinstance(value, list) and len(value) < rule:
             return path, f"{_show(value)} should have at least {rule} items"
         return None
 
-    def max_items(self, value, rule, schema, path):
+    def max_items(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if isinstance(value, list) and len(value) > rule:
             return path, f"{_show(value)} should have at most {rule} items"
         return None
 
-    def required(self, value, rule, schema, path):
+    def required(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if isinstance(value, dict):
             for name in rule:
                 if name not in value:
                     return path, f"{name!r} is a required property"
         return None
 
-    def dependent_required(self, value, rule, schema, path):
+    def dependent_required(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if isinstance(value, dict):
             for present, needed in rule.items():
                 for name in needed if present in value else ():
@@ -173,14 +175,14 @@ class _Validator:
                         return path, f"{name!r} is a dependency of {present!r}"
         return None
 
-    def properties(self, value, rule, schema, path):
+    def properties(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if isinstance(value, dict):
             for name, sub in rule.items():
                 if name in value and (error := self.first_error(value[name], sub, (*path, name))):
                     return error
         return None
 
-    def additional_properties(self, value, rule, schema, path):
+    def additional_properties(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if not isinstance(value, dict):
             return None
         extra = [name for name in value if name not in schema.get("properties", {})]
@@ -191,20 +193,20 @@ class _Validator:
                 return error
         return None
 
-    def items(self, value, rule, schema, path):
+    def items(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         if isinstance(value, list):
             for i, item in enumerate(value):
                 if error := self.first_error(item, rule, (*path, i)):
                     return error
         return None
 
-    def all_of(self, value, rule, schema, path):
+    def all_of(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         for sub in rule:
             if error := self.first_error(value, sub, path):
                 return error
         return None
 
-    def one_of(self, value, rule, schema, path):
+    def one_of(self, value: Any, rule: Any, schema: dict, path: Path_) -> Found:
         errors = [self.first_error(value, sub, path) for sub in rule]
         matched = errors.count(None)
         if matched == 1:

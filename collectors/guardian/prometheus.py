@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from ..base import CollectorError
 from ..checks import Invalid, array, mapping, number, shown
 from ..errors import exception_text
 from .format import MODES, WOULD_DENY, MetricNames
+
+T = TypeVar("T")
 
 SOURCE = "prometheus"
 SERIES_POINTS = 60
@@ -151,7 +155,7 @@ class _Client:
             raise CollectorError(SOURCE, url, f"bad URL: {exc}") from exc
         session.take_over(url)  # PrometheusConnect mounted its own retrying adapter on the URL
 
-    def _call(self, what: str, fn, *args, **kwargs):
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         import requests
         from prometheus_api_client.exceptions import PrometheusApiClientException
 
@@ -176,7 +180,7 @@ class _Client:
                 SOURCE, self.url, f"unexpected answer to {_short(what)}: {exception_text(exc)}"
             ) from exc
 
-    def _checked(self, query: str, read):
+    def _checked(self, query: str, read: Callable[[], T]) -> T:
         """Run `read` over an answer; a malformed sample or shape is the server's input error."""
         try:
             return read()
@@ -220,7 +224,7 @@ class _Client:
             for labels, points in self._checked(query, read)
         ]
 
-    def finite(self, query: str, rows: list, value) -> list:
+    def finite(self, query: str, rows: list, value: Callable[[Any], float]) -> list:
         kept = [row for row in rows if math.isfinite(value(row))]
         if len(kept) < len(rows):
             self.warnings.append(

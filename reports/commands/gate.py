@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from healthdeck.collectors.files import rereadable
 
@@ -41,7 +42,7 @@ def cmd_gate(
     junit: str | None,
     write: bool,
     committed_report: Path | None = None,
-    out=None,
+    out: TextIO | None = None,
 ) -> dict:
     """Evaluate, print every condition, store the verdict in the report (file and store); the verdict.
 

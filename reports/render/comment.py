@@ -74,8 +74,11 @@ def render_comment(
             message_chars = 0
 
 
-def _render(s, details, verdict, baseline, baseline_ref, failures, counts, shown, message_chars, names,
-            smoke_suite, prod_lanes, link, report_md, base_findings) -> str:  # fmt: skip
+def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None, baseline_ref: dict | None,
+            failures: list[dict], counts: FailureCounts, shown: int, message_chars: int, names: int,
+            smoke_suite: str, prod_lanes: tuple[str, ...], link: str | None, report_md: str | None,
+            base_findings: list[dict] | None) -> str:  # fmt: skip
+    """One rendering at the given cuts (rows shown, message length, transition names per list)."""
     out = [MARKER]
     named = [code(x, in_table=False) for x in (s.get("branch"), s.get("git_sha")) if x]
     where = f" {' · '.join(named)}" if named else ""  # no trailing space in a headline without git
