@@ -452,7 +452,7 @@ def coverage_trend(frame: pd.DataFrame, lanes: Sequence[str], target: float | No
     """`frame`: time, sha, "total" and one percent column per lane; lanes without data are left out."""
     columns = ["total", *(lane for lane in lanes if lane in frame and frame[lane].notna().any())]
     guides = [] if target is None else [(target, f"target {target:g} %")]
-    return trend(frame, columns, title="Coverage (statements + branches)", y_title="coverage", unit="%",
+    return trend(frame, columns, title="Coverage (coverage.py total)", y_title="coverage", unit="%",
                  view=view, releases=releases, scope=scope, emphasis="total", guides=guides)  # fmt: skip
 
 

@@ -29,7 +29,7 @@ from healthdeck.reports.config import ruff_in_prod
 from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.gate import smoke_suite
 from healthdeck.reports.render.markdown import render_markdown
-from healthdeck.reports.render.md import coverage_pc, percent
+from healthdeck.reports.render.md import coverage_measure, coverage_pc, percent
 
 
 def kpis(ctx: Ctx) -> None:
@@ -63,7 +63,7 @@ def kpis(ctx: Ctx) -> None:
         cov = (s.get("coverage") or {}).get("percent")
         base = (b.get("coverage") or {}).get("percent")
         card("coverage", coverage_pc(cov, ctx.src.config.coverage_precision), recent["coverage"], "percent", **change(cov, base, unit="percent", higher_is_better=True),
-             help="coverage.py total: statements + branches; the range is the branch's last 30 runs")  # fmt: skip
+             help=f"coverage.py total: {coverage_measure(s.get('coverage') or {})}; the range is the branch's last 30 runs")  # fmt: skip
     with cols[2]:
         ruff = s.get("ruff")
         now = ruff_in_prod(s, lanes_cfg) if lanes_cfg else None

@@ -12,7 +12,19 @@ from datetime import UTC, datetime
 from ..config import ruff_in_prod
 from ..failures import FailureCounts, number, ordered, outcome_words, total_failing
 from ..gate import comparable_coverage, condition_figures, verdict_line
-from .md import cell, change, code, count_change, coverage_pc, located, percent, plural, prose, table
+from .md import (
+    cell,
+    change,
+    code,
+    count_change,
+    coverage_measure,
+    coverage_pc,
+    located,
+    percent,
+    plural,
+    prose,
+    table,
+)
 from .triage import comment_causes, comment_transitions, short
 
 MARKER = "<!-- healthdeck:comment -->"
@@ -248,9 +260,7 @@ def _coverage_row(cov: dict, base: dict) -> list[str]:
     """Coverage now, and its change measured the same way on both sides."""
     measure, key = comparable_coverage(cov, base)
     d = None if base.get(key) is None or cov.get(key) is None else cov[key] - base[key]
-    what = (
-        "statements + branches" if cov.get("branch_measured") else "statements only (branches not measured)"
-    )
+    what = coverage_measure(cov)
     if d is not None and key != "percent" and cov.get("branch_measured"):
         what += f"; the change is {measure} ({coverage_pc(cov[key], 2)} now)"
     return ["coverage", coverage_pc(cov["percent"], 2) + _signed(d, " pts"), what]

@@ -86,6 +86,15 @@ def count_change(value: float) -> str:
     return "no change" if count == 0 else f"{'+' if count > 0 else '-'}{number(abs(count))}"
 
 
+def coverage_measure(coverage: dict) -> str:
+    """What coverage.py's total counts in this report: branches only when they were measured."""
+    return (
+        "statements + branches"
+        if coverage.get("branch_measured")
+        else "statements only (branches not measured)"
+    )
+
+
 def coverage_pc(value: float | None, precision: int) -> str:
     """coverage.py's own display rounding: never shows 100 unless complete, or 0 unless nothing."""
     return "—" if value is None else f"{display_covered(value, precision)} %"
