@@ -28,8 +28,9 @@ import streamlit as st
 
 from healthdeck.dashboard.charts import Release
 from healthdeck.reports.config import Config, ConfigError, load_config
+from healthdeck.reports.history import open_reader
 from healthdeck.reports.history.reader import HistoryReader
-from healthdeck.reports.history.sqlite import SqliteHistory, open_reader
+from healthdeck.reports.history.sqlite import SqliteHistory
 from healthdeck.reports.history.store import (
     HistoryError,
     Run,

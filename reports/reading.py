@@ -97,7 +97,7 @@ def open_store_for(
     if url.startswith("postgresql"):
         return open_history(url, readonly=not writable, project=project,
                             lock_timeout=config.history_lock_timeout if timeout is None else timeout)  # fmt: skip
-    from .history.sqlite import open_reader
+    from .history import open_reader
 
     return open_reader(url, readonly=not writable, project=project,
                        lock_timeout=config.history_lock_timeout if timeout is None else timeout)  # fmt: skip

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from healthdeck.reports.cli import EXIT_INPUT, EXIT_NO_GO, EXIT_OK, main
+from healthdeck.reports.history import open_reader
 from healthdeck.reports.history.reader import SCHEMA_VERSION, HistoryError
-from healthdeck.reports.history.sqlite import SqliteHistory, open_reader
+from healthdeck.reports.history.sqlite import SqliteHistory
 from healthdeck.reports.history.store import HistoryStore, open_store
 from tests.conftest import FIXTURES
 from tests.triage_project import build

@@ -28,7 +28,7 @@ from .reader import (
     check_schema,
     why,
 )
-from .urls import safe_url, sqlite_path
+from .urls import safe_url
 
 _T = TypeVar("_T")
 
@@ -145,25 +145,3 @@ class SqliteHistory(HistoryReader):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-def open_reader(
-    url: str,
-    *,
-    readonly: bool = False,
-    project: str | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-) -> HistoryReader:
-    """The store a reading command opens: a SQLite file through sqlite3; PostgreSQL, in-memory SQLite,
-    a URL with options, a file not there yet, or a store this opening must migrate through SQLAlchemy.
-
-    `project`: who claims the runs recorded before projects existed, should this opening migrate."""
-    path = sqlite_path(url)
-    if path is not None and "?" not in url and path.exists():
-        store = SqliteHistory(url, path, readonly=readonly, lock_timeout=lock_timeout)
-        if not store.needs_migration:
-            return store
-        store.close()
-    from .store import open_store
-
-    return open_store(url, readonly=readonly, project=project, lock_timeout=lock_timeout)
