@@ -69,6 +69,7 @@ _BUMP = {PASSED: "passed", FAILED: "failed", ERROR: "errors", SKIPPED: "skipped"
 _FLAKY_MARK = 8
 
 _TRACEBACK = "Traceback (most recent call last):"
+_TAP_EXIT = re.compile(r"^Dubious, test returned (\d+)\b")
 _SUBTEST_SUMMARY = re.compile(r"^contains \d+ failed subtests?$")
 # unittest's id of a subTest: the test method, then "[msg]", "(k=v, …)" or both, or "(<subtest>)"
 # (unittest.case._SubTest); not "setUpClass (module.Class)", a fixture's error (no "=")
@@ -862,6 +863,9 @@ class _FileReader:
                         self._child("skipped", skip)
                         skip = None
                     self._child(tag, attrs)
+                elif depth == 2 and tag == "system-out" and self.children:
+                    # a failing test's output: cargo's libtest writes an empty <failure> and the panic here
+                    self._child(tag, attrs)
             elif tag in _CONTAINERS:
                 self._open(tag, _attrs(attrs))
                 prefix = self.prefix
@@ -1028,7 +1032,8 @@ class _FileReader:
             self.unnamed += 1
             name = f"{_UNNAMED}{self.unnamed}"
         if dialect.suite_as_classname and classname == "test" and self.frames:
-            classname = self.frames[-1].name
+            # the describe block it is in; none for a top-level test
+            classname = self.frames[-1].name if self.frames[-1].tag == "testsuite" else ""
         subtest = _UNITTEST_SUBTEST.match(name) if dialect.named_subtests else None
         self.case_subtest = subtest is not None
         if subtest:
@@ -1089,7 +1094,7 @@ class _FileReader:
         failures: list[str] = []
         subtest_summary = False
         error = skipped = None
-        first_failure = error_child = None  # the elements whose body tells the cause
+        first_failure = error_child = output = None  # the elements whose body tells the cause
         skipped_kind = SKIPPED
         flaky_mark = _FLAKY_MARK if attrs.get("flaky") == "true" else 0
         for child in children:
@@ -1111,6 +1116,8 @@ class _FileReader:
                 if skipped is None:
                     skipped = child.attrs.get("message") or ""
                     skipped_kind = _skipped_kind(child.attrs, dialect)
+            elif tag == "system-out":
+                output = child
             elif tag in _RERUN_TAGS:
                 # Surefire's attempts before the last: they count in the suite's totals
                 self.elements[_FAILURES if tag.endswith("Failure") else _ERRORS] += 1
@@ -1162,6 +1169,9 @@ class _FileReader:
                 told = first_failure if code == FAILED else error_child
                 kind = (told.attrs.get("type") or None) if told is not None else None
                 body = str(told.text) if told is not None and told.text is not None else None
+                if not (body or "").strip() and not message.strip() and output is not None:
+                    body = str(output.text)  # libtest: an empty <failure>, the panic in the test's output
+                    message = body_message(body, attrs.get("name") or "") or ""
                 trace = read_trace(body, self.message_chars) if body else NO_TRACE
                 excerpt = _excerpt(message, self.message_chars)
                 if unittest_subtest and previous is not None:  # an earlier subTest failed less severely
@@ -1272,6 +1282,11 @@ class _FileReader:
         failed = stray.tag == "failure"
         message = first_line(_message(stray, ""), self.message_chars) or f"<{stray.tag}> without a message"
         where = _where(frame)
+        if not failed and self._repeats_failures(frame, message):
+            self.elements[_ERRORS] += 1  # the suite's errors= counts it: nothing is missing
+            self.notes.append(f"{where}: {message!r} is the script's exit status, its number of failed tests "
+                              "(listed above): not a failure of its own")  # fmt: skip
+            return
         self.tally.synthetic.append(
             FailingTest(f"{where} (no testcase)", "failed" if failed else "error", message, str(self.path))
         )
@@ -1283,6 +1298,18 @@ class _FileReader:
         self.elements[_FAILURES if failed else _ERRORS] += 1
         self.synthetic[_CASES] += 1
         self.notes.append(f"{where}: an {stray.tag} element outside any testcase, reported as failing")
+
+    def _repeats_failures(self, frame: _Frame, message: str) -> bool:
+        """TAP::Formatter::JUnit's "Dubious, test returned N" for a script that exited N: a Test::More
+        script exits with its number of failed tests (1–254), which are its failing testcases already;
+        255 (it died, or ran other than it planned) is a failure of its own."""
+        exited = (
+            _TAP_EXIT.match(message) if (self.dialect or dialects.GENERIC).stray_error_covers_suite else None
+        )
+        if exited is None or not 0 < int(exited[1]) < 255:
+            return False
+        counted = [now - then for now, then in zip(self._snapshot(), frame.start, strict=True)]
+        return counted[_FAILURES] == int(exited[1])
 
 
 def _twice(batch: list[str], extra: int | None) -> set[str]:
@@ -1332,7 +1359,8 @@ def _message(child: _Child, test_name: str) -> str:
     if message and message.lower() not in PLACEHOLDERS and _TRACEBACK not in message:
         return message
     body = str(child.text)[:_TEXT_CHARS] if child.text is not None else ""
-    return body_message(body, test_name) if body.strip() else message or ""
+    told = body_message(body, test_name) if body.strip() else None
+    return told or message or first_line(body, _TEXT_CHARS)
 
 
 def _where(frame: _Frame) -> str:

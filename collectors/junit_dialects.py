@@ -112,7 +112,8 @@ def detect(root: Attrs, root_tag: str, suite: Attrs | None, case: Attrs | None) 
         return PLAYWRIGHT
     if suite.get("name") == "test" and suite.get("package") == "test" and suite.get("id") == "0":
         return LIBTEST
-    if case.get("classname") == "test" and "disabled" in suite:
+    # node's runner: classname="test" on every testcase; a top-level test() sits straight under the root
+    if case.get("classname") == "test" and ("disabled" in suite or (root_tag == "testsuites" and not suite)):
         return NODE
     if "classname" not in case and _TAP_NAME.match(case.get("name") or ""):
         return TAP

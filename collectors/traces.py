@@ -41,8 +41,13 @@ BARE_LOCATION = re.compile(
     r"^(?:[\w./\\-]+\.\w+:\d+|unknown file|file \S.*, line \d+|\((?:in|from function .+ in) test file .+, line \d+\))$"
 )
 # Messages a writer puts on every failure, which say nothing of this one: nose2's "test failure",
-# behave's "None" for an undefined step. The body tells what happened.
-PLACEHOLDERS = frozenset(("test failure", "none"))
+# behave's "None" for an undefined step, gotestsum's "Failed". The body tells what happened.
+PLACEHOLDERS = frozenset(("test failure", "none", "failed"))
+# Go: "panic: assignment to entry in nil map" (what a panicking test died of); the runner's own lines
+_GO_PANIC = re.compile(r"^panic: (?P<text>\S[^\n]*?)(?: \[recovered\])?[ \t]*$", re.M)
+_GO_MARKERS = ("=== RUN", "=== PAUSE", "=== CONT", "=== NAME", "--- FAIL:", "--- PASS:", "--- SKIP:")
+# Rust: "thread 'tests::adds' (22652) panicked at src/lib.rs:7:31:", the panic's message on the next line
+_RUST_PANIC = re.compile(r"^thread '[^'\n]*'(?: \(\d+\))? panicked at [^\n]+:[ \t]*$", re.M)
 _YAML_MESSAGE = re.compile(r"^[ \t]*message:[ \t]*(?P<text>\S[^\n]*?)[ \t]*$", re.M)
 _YAML_NAME = re.compile(r"^[ \t]*name:[ \t]*(?P<text>[A-Za-z_][\w.]*)[ \t]*$", re.M)
 
@@ -75,13 +80,20 @@ def read_trace(body: str | None, limit: int = 300) -> TraceFacts:
     )
 
 
-def body_message(body: str, test_name: str) -> str:
-    """What a failure body says, for an element whose message attribute is missing or a placeholder:
-    its exception line where it shows a traceback; in a TAP YAML block (tap-xunit) its `message:`; else
-    its first line that is neither the test's own name (PHPUnit starts with "Class::test") nor only a
-    location (bats)."""
+def body_message(body: str, test_name: str) -> str | None:
+    """What a failure body (or a test's output) says, for an element whose message attribute is missing or
+    a placeholder: the panic a Go or Rust test died of; the exception line of a traceback; in a TAP YAML
+    block (tap-xunit) its `message:`; else its first line that is neither the test's own name (PHPUnit
+    starts with "Class::test"), only a location (bats) nor the runner's own marker (Go's "=== RUN").
+    None when it says nothing more."""
     if len(body) > 2 * KEEP_CHARS:
         body = body[:KEEP_CHARS] + "\n" + body[-KEEP_CHARS:]
+    if panic := _GO_PANIC.search(body):
+        return f"panic: {panic['text']}"
+    if rust := _RUST_PANIC.search(body):
+        after = [line.strip() for line in body[rust.end() :].splitlines() if line.strip()]
+        if after:
+            return after[0]
     exception = _exception_line(body)
     if exception:
         return exception
@@ -90,9 +102,10 @@ def body_message(body: str, test_name: str) -> str:
         name = _YAML_NAME.search(body)
         return f"{name['text']}: {message['text']}" if name else message["text"]
     for line in lines:
-        if line != test_name and f"::{test_name}" not in line and not BARE_LOCATION.match(line):
+        if (line != test_name and f"::{test_name}" not in line and not BARE_LOCATION.match(line)
+                and not line.startswith(_GO_MARKERS)):  # fmt: skip
             return line
-    return lines[0] if lines else ""
+    return None
 
 
 def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:

@@ -238,7 +238,7 @@ def _current(summary: dict, checkout: str | None, max_age: float, now: float) ->
         return Condition(name, description, PASS if ok else FAIL, made[:8], checkout[:8], detail, "commit")
     age = round((now - summary["ts"]) / 3600, 2) if summary.get("ts") else None
     return _compare(name, description, age, max_age, at_least=False, unit="hours",
-                    detail=f"no commit checked out (not a git work tree, or one with no commit yet): the report must be at most {max_age:g} h old")  # fmt: skip
+                    detail=f"no commit could be read (not a git work tree, one with no commit yet, or one git refuses to read): the report must be at most {max_age:g} h old")  # fmt: skip
 
 
 def _coverage_drop(summary: dict, baseline: dict | None, maximum: float) -> Condition:

@@ -193,3 +193,49 @@ def test_placeholder_messages_give_way_to_the_failure_body() -> None:
     assert '`[ "$result" -eq 5 ]\' failed' in bats and not any(m.startswith("(in test file") for m in bats)
     behave = {f.test_id: f.message for f in _read("behave.xml").failing}
     assert behave["calc.Calculator::undefined step"].startswith("Failing step: Then something nobody wrote")
+
+
+def test_node_top_level_tests_keep_the_describe_names_of_the_others(tmp_path, monkeypatch) -> None:
+    """A top-level test() sits straight under <testsuites>: the file was read as generic and every test
+    lost its describe block ("test::works" twice), so a newly failing cart::works read as still failing."""
+    from healthdeck.reports.cli import main
+
+    red = collect_junit([MESSAGES / "node-toplevel-red.xml"])
+    assert red.readings[0].dialect == "node-test"
+    assert sorted(f.test_id for f in red.failing) == ["cart::totals", "checkout::works"]
+    monkeypatch.chdir(tmp_path)
+    assert main(["collect", "-q", "--no-history", "--out", "red", "--junit",
+                 f"node={MESSAGES / 'node-toplevel-red.xml'}"]) == 0  # fmt: skip
+    assert main(["collect", "-q", "--no-history", "--out", "next", "--baseline", "report:red/latest.json",
+                 "--junit", f"node={MESSAGES / 'node-toplevel-next.xml'}"]) == 0  # fmt: skip
+    moved = json.loads((tmp_path / "next" / "latest.json").read_text())["details"]["tests"]["node"][
+        "transitions"
+    ]
+    assert (moved["new"], moved["fixed"], moved["still_failing"]) == (["cart::works"], ["checkout::works"],
+                                                                      ["cart::totals"])  # fmt: skip
+
+
+def test_a_tap_script_exit_status_is_not_a_second_failure() -> None:
+    """TAP::Formatter::JUnit adds "Dubious, test returned N" to every script that exits non-zero; a
+    Test::More script exits with its number of failed tests, already listed (exit 255: it died)."""
+    result = _read("tap-failing.xml")
+    assert sorted((f.outcome, f.test_id) for f in result.failing) == [
+        ("error", "suite dies_t (no testcase)"), ("failed", "2 - two fails")]  # fmt: skip
+    assert any("is the script's exit status" in n for r in result.readings for n in r.notes)
+
+
+def test_panics_and_placeholders_are_told_by_the_test_output() -> None:
+    """libtest writes an empty <failure type="assert"/> and the panic in the test's <system-out>; gotestsum
+    writes message="Failed" on every failure, and a Go panic in the text."""
+    from healthdeck.reports.causes import group_causes
+
+    cargo = collect_junit([MESSAGES / "cargo-panics.xml"])
+    assert {f.message for f in cargo.failing} == {"assertion `left == right` failed: math is broken",
+                                                  "boom at 127.0.0.1:8080"}  # fmt: skip
+    assert len(group_causes(cargo.failing)) == 2  # were one cause, "assert"
+    go = {
+        f.test_id.rsplit("::", 1)[-1]: f.message
+        for f in collect_junit([MESSAGES / "gotestsum-panic.xml"]).failing
+    }
+    assert go["TestB"] == "b is wrong" and go["TestE"] == "panic: assignment to entry in nil map"
+    assert go["TestD"] == "Failed"  # failed through its subtest only: its text says no more

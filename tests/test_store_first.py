@@ -256,7 +256,8 @@ def test_report_file_and_git_tag_baselines_match_the_store(
     assert main(["comment", "--baseline", "git:HEAD~3"]) == EXIT_INPUT  # ancestors: no refspec names them
     assert "fetch more history first (git fetch --deepen=N" in capsys.readouterr().err
     assert main(["comment", "--baseline", "git:nope"]) == EXIT_INPUT
-    capsys.readouterr()
+    # a fetched branch lands as origin/NAME: the hint names the ref to give after the fetch
+    assert "git fetch --depth=1 origin nope, then give git:origin/nope;" in capsys.readouterr().err
     # a base report that does not exist yet (the first pull request, an expired artifact): no baseline
     assert main(["comment", "--baseline", f"report:{tmp_path / 'missing.json'}"]) == EXIT_OK
     assert "Compared with" not in capsys.readouterr().out

@@ -126,8 +126,10 @@ def report_at_ref(repo: Path, ref: str, path: Path) -> tuple[dict, str]:
             "this is a shallow clone: fetch more history first (git fetch --deepen=N, or actions/checkout "
             "with fetch-depth: 0)"
             if shallow and relative
-            else f"this is a shallow clone: fetch it first (git fetch --depth=1 origin tag {ref}, or "
-            f"git fetch --depth=1 origin {ref} for a branch; actions/checkout: fetch-depth: 0)"
+            # a fetched branch lands as origin/NAME (the default refspec), never as NAME
+            else f"this is a shallow clone: fetch it first (a tag: git fetch --depth=1 origin tag {ref}; a branch: "
+            f"git fetch --depth=1 origin {ref.removeprefix('origin/')}, then give git:origin/"
+            f"{ref.removeprefix('origin/')}; or actions/checkout with fetch-depth: 0)"
             if shallow
             else "no such commit, branch or tag in this repository"
         )
