@@ -397,7 +397,7 @@ def _dashboard_on(url: str, report: Path, monkeypatch) -> None:
 def test_a_version_3_store_is_read_as_it_is_and_a_writer_adds_the_indexes(tmp_path, capsys) -> None:
     """Version 4 only adds indexes: read-only commands and the dashboard read a version-3 store (no
     "run migrate first"), and the next writer brings it to version 4 with the trends' covering indexes."""
-    from healthdeck.reports.history.sqlite import open_reader
+    from healthdeck.reports.history import open_reader
 
     url = _copy_v1(tmp_path)
     assert main(["history", "migrate", "--history", url, "--project", "dateutil"]) == EXIT_OK
