@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # light: readers that only name the error do not import pathlib for it
+    from pathlib import Path
 
 
 class CollectorError(Exception):

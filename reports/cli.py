@@ -11,8 +11,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from healthdeck.collectors.errors import exception_text
-
 from . import DEFAULT_REPORT, __version__
 from .errors import (
     EXIT_INPUT,
@@ -440,7 +438,11 @@ def _message(exc: Exception) -> str:
     """One line: a newline or terminal escape in a file name (a glob matched it) is shown escaped, so it
     can neither start a second line — on GitHub, a workflow command such as `::error` — nor recolour
     the terminal."""
-    return one_line("history store: " + exception_text(exc) if _database_error(exc) else str(exc))
+    if not _database_error(exc):
+        return one_line(str(exc))
+    from healthdeck.collectors.errors import exception_text  # here: --help and every light command skip it
+
+    return one_line("history store: " + exception_text(exc))
 
 
 def _exit_code(exc: Exception, command: str) -> int | None:
