@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from healthdeck.reports.failures import number
-from healthdeck.reports.render.md import display_covered
+from healthdeck.reports.render.md import coverage_pc, display_covered
 
 AGGREGATE_ABOVE = 200  # runs in the window above which trends are drawn per day
 MAX_BUCKETS = 500  # days per trace; a longer window is drawn per week
@@ -297,7 +297,7 @@ def shown(values: Iterable[float], unit: str) -> list[str]:
     """Figures as the report writes them: a percent never reads 100.00 while a test failed (plotly's
     ".2f" rounds 99.996 up), counts with the report's thousands separator."""
     if unit == "%":
-        return [f"{display_covered(v, 2)} %" for v in values]
+        return [coverage_pc(v, 2) for v in values]
     return [number(round(v)) for v in values]
 
 
@@ -574,7 +574,7 @@ def describe(
     if data.empty:
         return f"{what}: no run in this window."
     first, last = data.sort_values("time").iloc[[0, -1]][column] * scale
-    fmt = (lambda v: f"{display_covered(v, 2)} %") if unit == "%" else (lambda v: number(round(v)))
+    [first, last] = shown([first, last], unit)
     how = "daily median and min–max band" if view == "daily" else "one point per run"
-    return (f"{what} over {len(data):,} runs from {data['time'].min():%Y-%m-%d} to {data['time'].max():%Y-%m-%d} "
-            f"(UTC), {how}: {fmt(first)} at the first run, {fmt(last)} at the last.")  # fmt: skip
+    return (f"{what} over {number(len(data))} runs from {data['time'].min():%Y-%m-%d} to {data['time'].max():%Y-%m-%d} "
+            f"(UTC), {how}: {first} at the first run, {last} at the last.")  # fmt: skip

@@ -14,7 +14,7 @@ from healthdeck.dashboard import charts, data, links
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.text import md, md_prose
 from healthdeck.reports.failures import number
-from healthdeck.reports.gate import age_limit_hours, condition_figures, ungated_status
+from healthdeck.reports.gate import NO_GO, age_limit_hours, condition_figures, ungated_status
 from healthdeck.reports.render.review import figure
 
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
@@ -77,7 +77,7 @@ def verdict_banner(ctx: Ctx) -> None:
         return
     # No stored verdict: `healthdeck gate` has not decided on this run, so the banner never says GO.
     note = f"_Not gated yet: the checklist evaluated now says {md(status)}; `healthdeck gate` decides and stores it._"
-    if ungated_status(status) == "NO-GO":
+    if ungated_status(status) == NO_GO:
         st.error(f"### {ICONS['NO-GO']} NO-GO\n\n{body}\n\n{note}")
     else:
         st.warning(f"### {ICONS['INCOMPLETE']} Not gated yet\n\n{body}\n\n{note}")
