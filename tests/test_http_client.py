@@ -4,12 +4,15 @@ http://, with credentials), NO_PROXY, a renamed repository's redirects, and a se
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -251,3 +254,115 @@ def test_no_http_library_is_imported(tmp_path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+# -- how answers are framed: a scripted server, since the stand-in always answers with Content-Length ----
+class Scripted:
+    """A server on 127.0.0.1 that reads each request and writes the next scripted answer as given; b"" as an
+    answer closes the connection without one, (answer,) closes it after the answer. Records (connection
+    number, request line) per request."""
+
+    def __init__(self, answers: list[bytes | tuple[bytes]]) -> None:
+        self.answers, self.seen = list(answers), []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        for number in itertools.count():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rb") as reader:
+                while self.answers:
+                    head = []
+                    while (line := reader.readline()) not in (b"\r\n", b""):
+                        head.append(line.decode("latin-1").strip())
+                    if not head:
+                        break
+                    length = next(
+                        (int(h.split(":")[1]) for h in head if h.lower().startswith("content-length")), 0
+                    )
+                    reader.read(length)
+                    self.seen.append((number, head[0]))
+                    answer = self.answers.pop(0)
+                    if not answer:
+                        break
+                    conn.sendall(answer[0] if isinstance(answer, tuple) else answer)
+                    if isinstance(answer, tuple):
+                        break
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _get(answers: list[bytes | tuple[bytes]], *paths: str) -> tuple[list, Scripted]:
+    from healthdeck.reports.http_client import Client
+
+    server = Scripted(answers)
+    try:
+        with Client({"User-Agent": "t"}, timeout=5, env={}) as client:
+            return [client.request("GET", server.url + p) for p in paths], server
+    finally:
+        server.close()
+
+
+def test_chunked_and_length_answers_share_one_kept_connection() -> None:
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Two: a\r\nx-two: b\r\n\r\n4;ext=1\r\n[1, \r\n2\r\n2]\r\n0\r\nTrailer: t\r\n\r\n"
+    interim = b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    (first, second), server = _get([chunked, interim], "/a?x=1", "/b")
+    assert first.json() == [1, 2] and first.headers["X-TWO"] == "a, b" and "x-two" in first.headers
+    assert second.json() == {} and second.status_code == 200
+    assert server.seen == [(0, "GET /a?x=1 HTTP/1.1"), (0, "GET /b HTTP/1.1")]
+
+
+def test_a_body_without_length_runs_to_the_close_and_a_closed_kept_connection_is_reopened() -> None:
+    unframed = b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 70000
+    kept = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny"
+    (first, second, third), server = _get([(unframed,), kept, b"", kept], "/1", "/2", "/3")
+    assert (first.content, second.content, third.content) == (b"x" * 70000, b"y", b"y")
+    # the unframed answer closes connection 0; the server then drops the kept connection 1 unanswered
+    assert [n for n, _ in server.seen] == [0, 1, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP/1.x status line"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "ended after 5 of its 10 bytes"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nx", "Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nX: " + b"y" * 70000 + b"\r\n\r\n", "a line longer than 65536 bytes"),
+        (
+            b"HTTP/1.1 200 OK\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(101)) + b"\r\n",
+            "more than 100 headers",
+        ),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "not a chunk size"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "over the 67108864 allowed"),
+        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "not a header line"),
+        (b"", "closed the connection without answering"),
+    ],
+)
+def test_a_malformed_or_oversized_answer_is_one_transport_error(answer, why) -> None:
+    from healthdeck.reports.http_client import TransportError
+
+    with pytest.raises(TransportError, match=re.escape(why)):
+        _get([answer], "/")
+
+
+def test_a_header_or_target_that_would_split_the_request_is_refused() -> None:
+    from healthdeck.reports.http_client import Client, TransportError
+
+    server = Scripted([b"HTTP/1.1 204 No Content\r\n\r\n"] * 3)
+    try:
+        headers = {"Authorization": "Bearer t\r\nX-Injected: 1"}
+        with Client(headers, timeout=5, env={}) as client, pytest.raises(TransportError, match="control"):
+            client.request("GET", server.url + "/")
+        with Client({}, timeout=5, env={}) as client:
+            with pytest.raises(TransportError, match="control character"):
+                client.request("GET", server.url + "/a b")
+            assert client.request("GET", server.url + "/").status_code == 204
+    finally:
+        server.close()
+    assert [line for _, line in server.seen] == ["GET / HTTP/1.1"]
