@@ -90,7 +90,7 @@ def _terminal_columns() -> int:
     return columns or 80
 
 
-def _command(argv: Sequence[str]) -> str | None:
+def command_word(argv: Sequence[str]) -> str | None:
     """The command word: the first argument that is not an option (the top level has no option that
     takes a value)."""
     return next((a for a in argv if not a.startswith("-")), None)
@@ -373,7 +373,7 @@ LIGHT = ("gate", "comment", "badge", "review")
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    command = _command(argv)
+    command = command_word(argv)
     # A light command allocates little and exits at once: the garbage collector's passes over everything
     # it imported would cost more than the garbage they could find (about a fifth of a bare start).
     paused = command in LIGHT and gc.isenabled()
@@ -407,12 +407,10 @@ def entry() -> int:
     except KeyboardInterrupt:  # Ctrl-C: what was written is whole (every write is atomic); say so in one line
         print("healthdeck: interrupted; nothing half-written is left", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (
-        BrokenPipeError
-    ):  # the reader went away (`healthdeck comment | head`): stop quietly, as Unix tools do
-        os.dup2(
-            os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()
-        )  # Python's last flush at exit cannot fail
+    except BrokenPipeError:
+        # the reader went away (`healthdeck comment | head`): stop quietly, as Unix tools do; Python's last
+        # flush at exit cannot fail
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_PIPE
     except Exception as exc:  # a healthdeck bug, or a broken environment (e.g. a dependency that fails)
         import traceback

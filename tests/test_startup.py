@@ -292,3 +292,25 @@ def test_stopping_the_dashboard_stops_streamlit_and_frees_the_port(tmp_path, sto
         sock.bind(("127.0.0.1", port))
         sock.listen()
     assert list(data.iterdir()) == [] and list(home.iterdir()) == []
+
+
+def test_the_console_script_pauses_the_collector_for_light_commands_only(monkeypatch) -> None:
+    """`healthdeck` (reports/__main__.py) pauses the garbage collector before the CLI's imports and gives it
+    back to the commands that build large structures; argparse's strings stay as written."""
+    import argparse
+    import gc
+
+    from healthdeck.reports import __main__ as launcher
+    from healthdeck.reports import cli
+
+    seen: dict[str, bool] = {}
+    monkeypatch.setattr(argparse, "_", argparse._)  # restored after the test
+    monkeypatch.setattr(cli, "entry", lambda: seen.setdefault(sys.argv[1], gc.isenabled()) and 0)
+    try:
+        for word in ("gate", "comment", "collect", "import"):
+            monkeypatch.setattr(sys, "argv", ["healthdeck", word])
+            launcher.entry()
+    finally:
+        gc.enable()
+    assert seen == {"gate": False, "comment": False, "collect": True, "import": True}
+    assert argparse._("usage: ") == "usage: "
