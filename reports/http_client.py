@@ -28,6 +28,7 @@ Anything that leaves no HTTP answer (refused, reset, timed out, TLS failure, a m
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -175,9 +176,13 @@ def _head(reader: BinaryIO) -> tuple[str, int, Headers]:
         raise _Malformed(f"not an HTTP/1.x status line: {status_line[:80]!r}")
     headers = Headers()
     name = ""
-    while (line := _line(reader)) not in (b"\r\n", b"\n"):
+    for count in itertools.count():
+        if (line := _line(reader)) in (b"\r\n", b"\n"):
+            break
         if not line:
             raise _Malformed("the answer ended inside its headers")
+        if count == MAX_HEADERS:  # lines, not names: a repeated header cannot grow without bound either
+            raise _Malformed(f"more than {MAX_HEADERS} header lines")
         text = line.decode("latin-1").rstrip("\r\n")
         if text[:1] in (" ", "\t") and name:  # an obsolete folded continuation of the previous header
             dict.__setitem__(headers, name, f"{dict.__getitem__(headers, name)} {text.strip()}")
@@ -186,8 +191,6 @@ def _head(reader: BinaryIO) -> tuple[str, int, Headers]:
         name = name.lower()
         if not colon or not name or name != name.strip():
             raise _Malformed(f"not a header line: {line[:80]!r}")
-        if len(headers) >= MAX_HEADERS and name not in headers:
-            raise _Malformed(f"more than {MAX_HEADERS} headers")
         value = value.strip(" \t")
         known = dict.get(headers, name)
         dict.__setitem__(headers, name, value if known is None else f"{known}, {value}")
@@ -215,9 +218,10 @@ def _chunked(reader: BinaryIO) -> bytes:
         if size < 0:
             raise _Malformed(f"not a chunk size: {size_text[:40]!r}")
         if size == 0:
-            while _line(reader) not in (b"\r\n", b"\n", b""):  # trailers, which nothing here reads
-                pass
-            return b"".join(parts)
+            for _ in range(MAX_HEADERS + 1):  # trailers, which nothing here reads
+                if _line(reader) in (b"\r\n", b"\n", b""):
+                    return b"".join(parts)
+            raise _Malformed(f"more than {MAX_HEADERS} trailer lines")
         total += size
         parts.append(_exactly(reader, size if total <= MAX_BODY else MAX_BODY + 1))
         if _line(reader) not in (b"\r\n", b"\n"):

@@ -336,8 +336,10 @@ def test_a_body_without_length_runs_to_the_close_and_a_closed_kept_connection_is
         (b"HTTP/1.1 200 OK\r\nX: " + b"y" * 70000 + b"\r\n\r\n", "a line longer than 65536 bytes"),
         (
             b"HTTP/1.1 200 OK\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(101)) + b"\r\n",
-            "more than 100 headers",
+            "more than 100 header lines",
         ),
+        (b"HTTP/1.1 200 OK\r\n" + b"Link: <x>\r\n" * 101 + b"\r\n", "more than 100 header lines"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"T: x\r\n" * 101, "trailer lines"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "not a chunk size"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "over the 67108864 allowed"),
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "not a header line"),
