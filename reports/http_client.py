@@ -256,11 +256,14 @@ def _answer(reader: BinaryIO, method: str) -> tuple[Response, bool]:
 def _host_bytes(host: str) -> bytes:
     """The host as the resolver and TLS take it: bytes, so that neither imports the IDNA codec for an
     ASCII name (a few ms of `comment --post`)."""
-    return host.encode("ascii") if host.isascii() else host.encode("idna")
+    try:
+        return host.encode("ascii") if host.isascii() else host.encode("idna")
+    except UnicodeError as exc:
+        raise TransportError(f"host name {host!r}: {exc}") from None
 
 
 def _authority(host: str, port: int | None, scheme: str) -> str:
-    """host[:port] for a Host header or a CONNECT target; the default port is left out."""
+    """host[:port] for a Host header; the scheme's default port is left out."""
     name = f"[{host}]" if ":" in host else host
     return name if port is None or port == {"https": 443, "http": 80}[scheme] else f"{name}:{port}"
 
@@ -397,7 +400,7 @@ class Client:
         if proxy is not None:
             try:
                 address = (_host_bytes(proxy.hostname or ""), proxy.port or 80)
-            except ValueError as exc:
+            except ValueError as exc:  # a port out of range
                 raise TransportError(f"proxy {proxy.geturl()!r}: {exc}") from None
         else:
             address = (_host_bytes(host), port or {"https": 443, "http": 80}[url.scheme])
@@ -406,7 +409,7 @@ class Client:
             if url.scheme == "http":
                 return _Connection(sock, forwarding=proxy is not None)
             if proxy is not None:
-                self._tunnel(sock, _authority(host, port or 443, "http"), proxy)
+                self._tunnel(sock, f"{_authority(host, None, 'https')}:{port or 443}", proxy)
             try:
                 return _Connection(self._tls().wrap_socket(sock, server_hostname=_host_bytes(host)), False)
             except OSError as exc:

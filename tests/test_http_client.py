@@ -368,3 +368,10 @@ def test_a_header_or_target_that_would_split_the_request_is_refused() -> None:
     finally:
         server.close()
     assert [line for _, line in server.seen] == ["GET / HTTP/1.1"]
+
+
+def test_a_host_name_that_cannot_be_encoded_is_one_transport_error() -> None:
+    from healthdeck.reports.http_client import Client, TransportError
+
+    with Client({}, timeout=2, env={}) as client, pytest.raises(TransportError, match="host name"):
+        client.request("GET", "http://a\x80b.example/")
