@@ -14,6 +14,14 @@ Server errors (5xx), secondary rate limits (403/429 with `retry-after`, or `x-ra
 with `x-ratelimit-reset`) and dropped connections are retried with a bounded backoff: a few attempts,
 never more than `max_wait` seconds of waiting in all. Everything else is a `GitHubError` carrying the
 status, so the command can tell a read-only token (403/404: a pull request from a fork) from the rest.
+
+One sticky comment, whatever the network does: a POST is never sent again blindly. When its answer is
+lost (a dropped connection after sending, a 5xx) GitHub may have created the comment, so the comments
+are listed again and the marker comment, if it is there now, is updated instead.
+
+What GitHub answers is checked before it is used (a JSON list of comments, a comment with an id); the
+pages of comments are followed within the API's origin (the token is never sent elsewhere), at most
+MAX_PAGES of them, and each page is scanned and let go, so memory holds one page.
 """
 
 from __future__ import annotations
@@ -21,9 +29,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from healthdeck.collectors.files import read_named
 
@@ -33,17 +41,23 @@ if TYPE_CHECKING:
 API_VERSION = "2022-11-28"
 BODY_LIMIT = 65_536  # GitHub refuses a longer comment body (422)
 DEFAULT_API_URL = "https://api.github.com"
-_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+MAX_PAGES = 100  # pages of 100 comments: far more than any pull request's conversation holds
+# one link of a Link header (RFC 8288): <target>; params, where rel may be quoted and hold several types
+_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
+_NEXT_REL = re.compile(r'(?i)(?:^|;)\s*rel\s*=\s*(?:"[^"]*\bnext\b[^"]*"|next\b)')
 
 
 class GitHubError(Exception):
     """GitHub refused or could not be reached. `status` is the HTTP status, None when no answer came."""
 
-    def __init__(self, status: int | None, message: str, *, rate_limited: bool = False) -> None:
+    def __init__(
+        self, status: int | None, message: str, *, rate_limited: bool = False, maybe_applied: bool = False
+    ) -> None:
         self.status = status
         self.rate_limited = (
             rate_limited  # still limited when the bounded wait ran out: not a permissions matter
         )
+        self.maybe_applied = maybe_applied  # a POST whose answer was lost or a 5xx: GitHub may have done it
         super().__init__(message)
 
 
@@ -154,19 +168,30 @@ class GitHub:
         self.close()
 
     def request(self, method: str, url: str, body: dict | None = None) -> Response:
-        """Send, retrying what GitHub says is temporary; a final non-2xx answer raises GitHubError."""
+        """Send, retrying what GitHub says is temporary; a final non-2xx answer raises GitHubError. A POST
+        that GitHub may have applied (its answer lost, or a 5xx) is not sent again: GitHubError with
+        `maybe_applied`, for the caller to look before it tries again."""
         waited = 0.0
         for attempt in range(1, self.attempts + 1):
+            maybe_applied = False
             try:
                 response = self.client.request(method, url, body)
             except self._transport_error as exc:
                 response, reason = None, str(exc)
-                wait = None if getattr(exc, "permanent", False) else 2.0 ** (attempt - 1)
+                wait = None if exc.permanent else 2.0 ** (attempt - 1)
+                maybe_applied = method == "POST" and exc.sent
             else:
                 if response.is_success:
                     return response
                 wait = self._retry_after(response, attempt)
                 reason = _reason(response)
+                maybe_applied = method == "POST" and response.status_code >= 500
+            if maybe_applied:
+                raise GitHubError(
+                    response.status_code if response is not None else None,
+                    f"{method} {_path(url)}: {_status(response)}{reason}",
+                    maybe_applied=True,
+                )
             if wait is None or attempt == self.attempts or waited + wait > self.max_wait:
                 status = response.status_code if response is not None else None
                 limited = wait is not None and status in (403, 429)
@@ -206,30 +231,98 @@ class GitHub:
             return max(0.0, int(headers["x-ratelimit-reset"]) - self.now())
         return 60.0 * 2 ** (attempt - 1)  # GitHub: "wait for at least one minute", then longer
 
-    def comments(self, pr: PullRequest) -> list[dict]:
-        """Every comment on the pull request, following the `Link: rel="next"` pages."""
-        found: list[dict] = []
+    def pages(self, pr: PullRequest) -> Iterator[list[dict]]:
+        """The pull request's comments, a page at a time (oldest first), following `Link: rel="next"` within
+        the API's origin; at most MAX_PAGES pages, none twice."""
+        from .http_client import masked, origin
+
         url: str | None = f"{pr.comments_url}?per_page=100"
-        while url:
+        seen: set[str] = set()
+        while url is not None:
+            if len(seen) == MAX_PAGES:
+                raise GitHubError(
+                    None, f"GET {_path(pr.comments_url)}: more than {MAX_PAGES} pages of comments"
+                )
+            seen.add(url)
             response = self.request("GET", url)
-            page = response.json()
-            if not isinstance(page, list):
+            page = _json(response, f"GET {_path(url)}")
+            if not isinstance(page, list) or not all(isinstance(c, dict) for c in page):
                 raise GitHubError(response.status_code, f"GET {_path(url)}: expected a list of comments")
-            found += page
-            match = _NEXT.search(response.headers.get("link", ""))
-            url = match.group(1) if match else None
-        return found
+            yield page
+            url = _next_link(response.headers.get("link") or "", response.url or url)
+            if url is not None and origin(url) != origin(pr.comments_url):
+                raise GitHubError(None, f"GET {_path(pr.comments_url)}: the next page is on another origin "
+                                        f"({masked(url)}); not sending the token there")  # fmt: skip
+            if url in seen:
+                raise GitHubError(
+                    None, f"GET {_path(url)}: the pages of comments link back to a page already read"
+                )
+
+    def comments(self, pr: PullRequest) -> list[dict]:
+        """Every comment on the pull request."""
+        return [comment for page in self.pages(pr) for comment in page]
+
+    def find(self, pr: PullRequest, marker: str) -> dict | None:
+        """The first comment whose body starts with `marker`; the pages after it are not read."""
+        for page in self.pages(pr):
+            for comment in page:
+                if str(comment.get("body") or "").startswith(marker):
+                    return comment
+        return None
 
     def upsert(self, pr: PullRequest, body: str, marker: str) -> Posted:
-        """Update the comment that starts with `marker`, else create one."""
+        """Update the comment that starts with `marker`, else create one; never two."""
         body = body if len(body) <= BODY_LIMIT else body[: BODY_LIMIT - 1] + "…"
-        mine = next((c for c in self.comments(pr) if str(c.get("body") or "").startswith(marker)), None)
-        if mine is not None:
-            url = f"{pr.api_url}/repos/{pr.repository}/issues/comments/{mine['id']}"
-            done, action = self.request("PATCH", url, {"body": body}).json(), "updated"
-        else:
-            done, action = self.request("POST", pr.comments_url, {"body": body}).json(), "created"
-        return Posted(action, int(done["id"]), str(done.get("html_url") or ""))
+        for attempt in range(1, self.attempts + 1):
+            mine = self.find(pr, marker)
+            if mine is not None:  # after a lost POST, the comment it made: this run created it
+                url = f"{pr.api_url}/repos/{pr.repository}/issues/comments/{_comment_id(mine, 'GET')}"
+                action = "updated" if attempt == 1 else "created"
+                return _posted(action, self.request("PATCH", url, {"body": body}), "PATCH")
+            try:
+                return _posted("created", self.request("POST", pr.comments_url, {"body": body}), "POST")
+            except GitHubError as exc:
+                if not exc.maybe_applied or attempt == self.attempts:
+                    raise
+                self.sleep(2.0 ** (attempt - 1))  # then look: the lost POST may have made the comment
+        raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _json(response: Response, what: str) -> object:
+    """The answer's JSON, or GitHubError naming what came instead (a proxy's login page, a compressed
+    body)."""
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("content-type") or "no content type"
+        coding = response.headers.get("content-encoding")
+        detail = f"{kind}, {coding}" if coding else kind
+        raise GitHubError(
+            response.status_code,
+            f"{what}: {response.status_code} answer is not JSON ({detail}): {_excerpt(response)}",
+        ) from None
+
+
+def _comment_id(comment: object, method: str) -> int:
+    found = comment.get("id") if isinstance(comment, dict) else None
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise GitHubError(None, f"{method}: GitHub's comment has no numeric id ({repr(found)[:40]})")
+    return found
+
+
+def _posted(action: str, response: Response, method: str) -> Posted:
+    done = _json(response, method)
+    comment_id = _comment_id(done, method)  # a dict, then
+    return Posted(action, comment_id, str(done.get("html_url") or ""))  # type: ignore[union-attr]
+
+
+def _next_link(header: str, base: str) -> str | None:
+    """The target of the Link header's rel="next" (RFC 8288: quoted or not, among other types), resolved
+    against the page's URL."""
+    for target, params in _LINK.findall(header):
+        if _NEXT_REL.search(params):
+            return urljoin(base, target.strip())
+    return None
 
 
 def post_sticky(pr: PullRequest, body: str, marker: str, **client_options) -> Posted:
@@ -247,11 +340,20 @@ def read_only_cause(error: GitHubError) -> str | None:
     return None
 
 
+def _excerpt(response: Response) -> str:
+    """The start of a body for a one-line message: text with its controls escaped, or what it is."""
+    try:
+        text = " ".join(response.content.decode("utf-8").split())[:200]
+    except UnicodeDecodeError:
+        return f"{len(response.content)} bytes that are not text"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) or "(empty)"
+
+
 def _reason(response: Response) -> str:
     try:
         payload = response.json()
     except ValueError:
-        return " ".join(response.text.split())[:200]
+        return _excerpt(response)
     message = str(payload.get("message") or "") if isinstance(payload, dict) else ""
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if isinstance(errors, list) and errors:

@@ -34,7 +34,7 @@ class Queued:
     method: str
     status: int
     headers: dict[str, str] = field(default_factory=dict)
-    body: dict = field(default_factory=dict)
+    body: dict | bytes = field(default_factory=dict)  # bytes: sent as they are
 
 
 class GitHubStandIn:
@@ -51,6 +51,7 @@ class GitHubStandIn:
         self.requests: list[dict] = []  # {method, path, query, authorization}
         self.queued: list[Queued] = []
         self.read_only = False
+        self.dropped: dict[str, int] = {}  # method -> requests to handle and leave unanswered
         self._next_id = 1000
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -79,6 +80,15 @@ class GitHubStandIn:
         """Answer the next `method` request (any path) with this status before handling it normally."""
         body = {"message": message or {502: "Server Error"}.get(status, "error"), "documentation_url": DOCS}
         self.queued.append(Queued(method, status, headers or {}, body))
+
+    def answer_next(self, method: str, status: int, raw: bytes, headers: dict | None = None) -> None:
+        """Answer the next `method` request with these bytes as the body (not JSON, say), unhandled."""
+        self.queued.append(Queued(method, status, headers or {}, raw))
+
+    def drop_answers(self, method: str, times: int = 1) -> None:
+        """Handle the next `times` `method` requests (a POST creates its comment) and close the connection
+        without answering, as a server that fails between applying a request and answering it."""
+        self.dropped[method] = self.dropped.get(method, 0) + times
 
     def calls(self, method: str) -> list[dict]:
         return [r for r in self.requests if r["method"] == method]
@@ -127,9 +137,16 @@ class GitHubStandIn:
                                              "api_version": self.headers.get("x-github-api-version")})  # fmt: skip
                     status, headers, body = standin._route(method, split.path, parse_qs(split.query), raw,
                                                            self.headers.get("authorization"))  # fmt: skip
-                data = json.dumps(body).encode()
+                    drop = standin.dropped.get(method, 0) > 0
+                    if drop:
+                        standin.dropped[method] -= 1
+                if drop:
+                    self.close_connection = True
+                    return
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json; charset=utf-8")
+                if not isinstance(body, bytes):  # raw bytes come with the headers they were queued with
+                    self.send_header("content-type", "application/json; charset=utf-8")
                 self.send_header("content-length", str(len(data)))
                 remaining = str(max(0, 5000 - len(standin.requests)))
                 base = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": remaining,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,92 @@ def test_broken_actions_variables_are_one_line(report, actions_env, monkeypatch,
     assert (main(args) if args else _post(report)) == code
     [line] = capsys.readouterr().err.strip().splitlines()
     assert words in line and "pw" not in line
+
+
+# -- one sticky comment whatever the network does, and only GitHub's answers believed ------------------------
+def test_a_post_whose_answer_is_lost_makes_one_comment(github) -> None:
+    """GitHub created the comment and the answer never came: the comments are listed again and the one
+    it made is updated, not duplicated; a 5xx on the POST likewise."""
+    clock = Clock()
+    github.drop_answers("POST")
+    client, pr = _client(github, clock)
+    with client:
+        assert client.upsert(pr, MARKER + "\nfirst", MARKER).action == "created"
+    assert [c["body"] for c in _mine(github)] == [MARKER + "\nfirst"]
+    assert [r["method"] for r in github.requests] == ["GET", "POST", "GET", "PATCH"] and clock.waits == [1.0]
+
+
+def test_a_post_that_was_not_applied_is_sent_again_after_looking(github) -> None:
+    clock = Clock()
+    github.fail_next("POST", 502)
+    client, pr = _client(github, clock)
+    with client:
+        assert client.upsert(pr, MARKER, MARKER).action == "created"
+    assert [r["method"] for r in github.requests] == ["GET", "POST", "GET", "POST"] and len(
+        _mine(github)
+    ) == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "headers", "why"),
+    [
+        (b"<html>Sign in to the proxy</html>", {"content-type": "text/html"}, "is not JSON (text/html)"),
+        (
+            b"\x1f\x8b\x08\x00",
+            {"content-encoding": "gzip"},
+            "is not JSON (no content type, gzip): 4 bytes that are not text",
+        ),
+        (b"[1, 2]", {}, "expected a list of comments"),
+        (b"", {}, "is not JSON"),
+    ],
+)
+def test_a_listing_that_is_not_github_s_is_one_error(github, raw, headers, why) -> None:
+    github.answer_next("GET", 200, raw, headers)
+    client, pr = _client(github, Clock())
+    with client, pytest.raises(GitHubError, match=re.escape(why)):
+        client.upsert(pr, MARKER, MARKER)
+    assert github.calls("POST") == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [(b"{}", "no numeric id (None)"), (b'{"id": "abc"}', "no numeric id ('abc')"), (b"ok", "not JSON")],
+)
+def test_a_post_answer_without_a_comment_is_one_error(github, raw, why) -> None:
+    github.answer_next("POST", 201, raw)
+    client, pr = _client(github, Clock())
+    with client, pytest.raises(GitHubError, match=re.escape(why)):
+        client.upsert(pr, MARKER, MARKER)
+
+
+def test_pages_are_followed_within_the_api_s_origin_and_never_twice(github) -> None:
+    client, pr = _client(github, Clock())
+    page = f"{github.url}/repos/{github.repository}/issues/{github.pr}/comments?per_page=100"
+    github.answer_next("GET", 200, b"[]", {"link": f'<{page}>; rel="next"'})  # links to itself
+    with client, pytest.raises(GitHubError, match="link back to a page already read"):
+        client.find(pr, MARKER)
+    github.answer_next("GET", 200, b"[]", {"link": '<http://127.0.0.2:9/x?page=2>; rel="next"'})
+    with client, pytest.raises(GitHubError, match=r"another origin \(http://127.0.0.2:9/x\?page=2\)"):
+        client.find(pr, MARKER)
+    assert len(github.calls("GET")) == 2  # the other origin was never asked
+
+
+def test_a_relative_or_unquoted_next_link_is_followed(github) -> None:
+    """RFC 8288 allows both; a stand-in or a GHE proxy may write them."""
+    github.add_comments(1, body=MARKER + "\nolder")
+    path = f"/repos/{github.repository}/issues/{github.pr}/comments?per_page=100&page=1"
+    github.answer_next("GET", 200, b"[]", {"link": f"<{path}>; rel=next"})
+    client, pr = _client(github, Clock())
+    with client:
+        assert client.upsert(pr, MARKER + "\nnew", MARKER).action == "updated"
+    assert [c["body"] for c in _mine(github)] == [MARKER + "\nnew"]
+
+
+def test_more_pages_than_a_conversation_holds_is_one_error(github, monkeypatch) -> None:
+    from healthdeck.reports import github as module
+
+    monkeypatch.setattr(module, "MAX_PAGES", 2)
+    github.add_comments(250)
+    client, pr = _client(github, Clock())
+    with client, pytest.raises(GitHubError, match="more than 2 pages of comments"):
+        client.find(pr, MARKER)

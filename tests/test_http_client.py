@@ -4,6 +4,7 @@ http://, with credentials), NO_PROXY, a renamed repository's redirects, and a se
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -239,6 +240,12 @@ def test_a_server_that_never_answers_times_out() -> None:
         ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "notgithub.com"}, "https://github.com", "http://p:1"),
         ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "ghe.corp:8443"}, "https://ghe.corp/api", "http://p:1"),
         ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "ghe.corp:443"}, "https://ghe.corp/api", None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "localhost,127.0.0.1,::1"}, "http://[::1]:8080/x", None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "[::1]"}, "http://[::1]:8080/x", None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "[::1]:8080"}, "http://[::1]:8080/x", None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "[::1]:9"}, "http://[::1]:8080/x", "http://p:1"),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "127.0.0.0/8"}, "http://127.0.0.1:8080/x", None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "10.0.0.0/8"}, "http://127.0.0.1:8080/x", "http://p:1"),
     ],
 )
 def test_which_proxy(env, url, want) -> None:
@@ -259,11 +266,12 @@ def test_no_http_library_is_imported(tmp_path) -> None:
 # -- how answers are framed: a scripted server, since the stand-in always answers with Content-Length ----
 class Scripted:
     """A server on 127.0.0.1 that reads each request and writes the next scripted answer as given; b"" as an
-    answer closes the connection without one, (answer,) closes it after the answer. Records (connection
-    number, request line) per request."""
+    answer closes the connection without one, (answer,) closes it after the answer, a callable is given the
+    connection to answer as it likes. Records (connection number, request line) and the whole head of each
+    request."""
 
-    def __init__(self, answers: list[bytes | tuple[bytes]]) -> None:
-        self.answers, self.seen = list(answers), []
+    def __init__(self, answers: list) -> None:
+        self.answers, self.seen, self.heads = list(answers), [], []
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -287,7 +295,11 @@ class Scripted:
                     )
                     reader.read(length)
                     self.seen.append((number, head[0]))
+                    self.heads.append(head)
                     answer = self.answers.pop(0)
+                    if callable(answer):
+                        answer(conn)
+                        break
                     if not answer:
                         break
                     conn.sendall(answer[0] if isinstance(answer, tuple) else answer)
@@ -298,7 +310,7 @@ class Scripted:
         self.listener.close()
 
 
-def _get(answers: list[bytes | tuple[bytes]], *paths: str) -> tuple[list, Scripted]:
+def _get(answers: list, *paths: str) -> tuple[list, Scripted]:
     from healthdeck.reports.http_client import Client
 
     server = Scripted(answers)
@@ -341,9 +353,16 @@ def test_a_body_without_length_runs_to_the_close_and_a_closed_kept_connection_is
         (b"HTTP/1.1 200 OK\r\n" + b"Link: <x>\r\n" * 101 + b"\r\n", "more than 100 header lines"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"T: x\r\n" * 101, "trailer lines"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "not a chunk size"),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "over the 67108864 allowed"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "over the 67108864 bytes allowed"),
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "not a header line"),
         (b"", "closed the connection without answering"),
+        (b"HTTP/1.1 000 Zero\r\n\r\n", "not an HTTP/1.x status line"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\nab\r\n0\r\n\r\n", "not a chunk size"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n",
+            "ended inside its chunked body",
+        ),
+        (b"HTTP/1.1 100 Continue\r\n\r\n" * 11 + b"HTTP/1.1 204 No Content\r\n\r\n", "interim (1xx) answers"),
     ],
 )
 def test_a_malformed_or_oversized_answer_is_one_transport_error(answer, why) -> None:
@@ -359,8 +378,12 @@ def test_a_header_or_target_that_would_split_the_request_is_refused() -> None:
     server = Scripted([b"HTTP/1.1 204 No Content\r\n\r\n"] * 3)
     try:
         headers = {"Authorization": "Bearer t\r\nX-Injected: 1"}
-        with Client(headers, timeout=5, env={}) as client, pytest.raises(TransportError, match="control"):
+        with (
+            Client(headers, timeout=5, env={}) as client,
+            pytest.raises(TransportError, match="line break") as e,
+        ):
             client.request("GET", server.url + "/")
+        assert e.value.permanent and "Authorization header" in str(e.value)
         with Client({}, timeout=5, env={}) as client:
             with pytest.raises(TransportError, match="control character"):
                 client.request("GET", server.url + "/a b")
@@ -375,3 +398,153 @@ def test_a_host_name_that_cannot_be_encoded_is_one_transport_error() -> None:
 
     with Client({}, timeout=2, env={}) as client, pytest.raises(TransportError, match="host name"):
         client.request("GET", "http://a\x80b.example/")
+
+
+def _standard_server(answers: list) -> Scripted:
+    return Scripted(answers)
+
+
+KEPT = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+
+
+def test_a_post_that_failed_after_it_was_sent_is_not_sent_again() -> None:
+    """RFC 9112, 9.3.1: GitHub may have applied it; the caller looks before it tries again."""
+    from healthdeck.reports.http_client import Client, TransportError
+
+    server = Scripted([KEPT, b""])  # the POST is read, then the connection closes unanswered
+    try:
+        with Client({}, timeout=5, env={}) as client:
+            client.request("GET", server.url + "/a")
+            with pytest.raises(TransportError, match="closed the connection") as caught:
+                client.request("POST", server.url + "/a", {"body": "x"})
+    finally:
+        server.close()
+    assert caught.value.sent and [line for _, line in server.seen] == ["GET /a HTTP/1.1", "POST /a HTTP/1.1"]
+
+
+def test_a_kept_connection_closed_while_idle_is_reopened_before_the_post() -> None:
+    from healthdeck.reports.http_client import Client
+
+    server = Scripted([(KEPT,), KEPT])  # the server closes the kept connection after the GET
+    try:
+        with Client({}, timeout=5, env={}) as client:
+            client.request("GET", server.url + "/a")
+            time.sleep(0.2)  # the close reaches the client
+            assert client.request("POST", server.url + "/a", {"body": "x"}).status_code == 200
+    finally:
+        server.close()
+    assert server.seen == [(0, "GET /a HTTP/1.1"), (1, "POST /a HTTP/1.1")]  # the POST went once, anew
+
+
+def test_an_answer_that_trickles_meets_the_deadline() -> None:
+    from healthdeck.reports.http_client import Client, TransportError
+
+    def trickle(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        with contextlib.suppress(OSError):
+            for _ in range(100):
+                conn.sendall(b"x")
+                time.sleep(0.1)
+
+    server = Scripted([trickle])
+    started = time.monotonic()
+    try:
+        with (
+            Client({}, timeout=1, deadline=1.5, env={}) as client,
+            pytest.raises(TransportError, match="deadline"),
+        ):
+            client.request("GET", server.url + "/")
+    finally:
+        server.close()
+    assert time.monotonic() - started < 4  # each byte came within the 1 s timeout; the whole did not
+
+
+def test_a_body_of_tiny_chunks_is_held_as_its_bytes(monkeypatch) -> None:
+    """One object per chunk would make 2-byte chunks cost ~20x their bytes in memory: the body is one
+    buffer, and the limit counts its bytes however the chunks come."""
+    import tracemalloc
+
+    from healthdeck.reports import http_client
+
+    chunks = 100_000
+    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"2\r\nab\r\n" * chunks + b"0\r\n\r\n"
+    tracemalloc.start()
+    try:
+        (response,), _ = _get([answer], "/")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert response.content == b"ab" * chunks
+    assert peak < 8 * len(answer)  # the answer's bytes, the buffer and the body: not 100 000 objects
+    monkeypatch.setattr(http_client, "MAX_BODY", 2 * chunks - 2)
+    with pytest.raises(http_client.TransportError, match="body over the 199998 bytes allowed"):
+        _get([answer], "/")
+
+
+def test_credentials_stay_within_the_origin_they_were_sent_to() -> None:
+    """A redirect to another port (or scheme, or host) gets no Authorization, nor does a redirect back."""
+    from healthdeck.reports.http_client import Client
+
+    other = Scripted([])
+    first = Scripted([])
+    first.answers += [
+        f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {other.url}/b\r\nContent-Length: 0\r\n\r\n".encode()
+    ]
+    other.answers += [
+        f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {first.url}/c\r\nContent-Length: 0\r\n\r\n".encode()
+    ]
+    first.answers += [KEPT]
+    try:
+        with Client({"Authorization": "Bearer secret"}, timeout=5, env={}) as client:
+            assert client.request("GET", first.url + "/a").status_code == 200
+    finally:
+        first.close()
+        other.close()
+    authorized = [
+        any(h.lower().startswith("authorization:") for h in head) for head in first.heads + other.heads
+    ]
+    assert authorized == [True, False, False]  # /a, back at /c (first's heads), then /b
+
+
+def test_a_host_name_is_sent_as_idna_to_a_proxy(monkeypatch) -> None:
+    from healthdeck.reports.http_client import Client
+
+    proxy = Scripted([KEPT])
+    try:
+        with Client({}, timeout=5, env={"HTTP_PROXY": proxy.url}) as client:
+            client.request("GET", "http://bücher.example/x")
+    finally:
+        proxy.close()
+    assert proxy.heads[0][:2] == [
+        "GET http://xn--bcher-kva.example/x HTTP/1.1",
+        "Host: xn--bcher-kva.example",
+    ]
+
+
+def test_messages_never_show_a_url_s_credentials(tmp_path) -> None:
+    from healthdeck.reports.http_client import Client, TransportError
+
+    env = {"HTTPS_PROXY": "socks5://user:PROXY_PASSWORD@127.0.0.1:1080"}
+    with Client({}, timeout=2, env=env) as client, pytest.raises(TransportError) as caught:
+        client.request("GET", "https://api.example/x")
+    assert "PROXY_PASSWORD" not in str(caught.value) and "***@127.0.0.1:1080" in str(caught.value)
+    assert caught.value.permanent
+    with Client({}, timeout=2, env={}) as client, pytest.raises(TransportError) as caught:
+        client.request("GET", "ftp://admin:API_PASSWORD@host/x")
+    assert "API_PASSWORD" not in str(caught.value)
+
+
+def test_a_missing_ca_file_is_named_and_not_retried(tmp_path) -> None:
+    from healthdeck.reports.http_client import Client, TransportError
+
+    server = Scripted([KEPT])
+    missing = tmp_path / "no-ca.pem"
+    try:
+        with (
+            Client({}, timeout=2, env={"SSL_CERT_FILE": str(missing)}) as client,
+            pytest.raises(TransportError) as caught,
+        ):
+            client.request("GET", server.url.replace("http://", "https://") + "/")
+    finally:
+        server.close()
+    assert f"SSL_CERT_FILE={missing}" in str(caught.value) and caught.value.permanent
