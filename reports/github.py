@@ -167,7 +167,7 @@ class GitHub:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, method: str, url: str, body: dict | None = None) -> Response:
+    def request(self, method: str, url: str, body: dict | None = None, *, fresh: bool = False) -> Response:
         """Send, retrying what GitHub says is temporary; a final non-2xx answer raises GitHubError. A POST
         that GitHub may have applied (its answer lost, or a 5xx) is not sent again: GitHubError with
         `maybe_applied`, for the caller to look before it tries again."""
@@ -175,7 +175,7 @@ class GitHub:
         for attempt in range(1, self.attempts + 1):
             maybe_applied = False
             try:
-                response = self.client.request(method, url, body)
+                response = self.client.request(method, url, body, fresh=fresh)
             except self._transport_error as exc:
                 response, reason = None, str(exc)
                 wait = None if exc.permanent else 2.0 ** (attempt - 1)
@@ -279,8 +279,9 @@ class GitHub:
                 url = f"{pr.api_url}/repos/{pr.repository}/issues/comments/{_comment_id(mine, 'GET')}"
                 action = "updated" if attempt == 1 else "created"
                 return _posted(action, self.request("PATCH", url, {"body": body}), "PATCH")
-            try:
-                return _posted("created", self.request("POST", pr.comments_url, {"body": body}), "POST")
+            try:  # after a lost answer, on a new connection: the kept one may be what failed
+                posted = self.request("POST", pr.comments_url, {"body": body}, fresh=attempt > 1)
+                return _posted("created", posted, "POST")
             except GitHubError as exc:
                 if not exc.maybe_applied or attempt == self.attempts:
                     raise

@@ -428,12 +428,13 @@ class Client:
             conn.close()
         self._connections.clear()
 
-    def request(self, method: str, url: str, json_body: object = None) -> Response:
+    def request(self, method: str, url: str, json_body: object = None, *, fresh: bool = False) -> Response:
+        """`fresh`: on a new connection, not a kept one (a retry after an answer was lost on a kept one)."""
         body = None if json_body is None else json.dumps(json_body).encode("utf-8")
         first, authorized = origin(url), True
         for _ in range(MAX_REDIRECTS + 1):
             authorized = authorized and origin(url) == first  # once left, the origin gets no credentials back
-            response = self._send(method, url, body, authorized)
+            response = self._send(method, url, body, authorized, fresh)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or not location:
                 return response
@@ -442,7 +443,7 @@ class Client:
             url = urljoin(url, location)
         raise TransportError(f"{method} {masked(url)}: more than {MAX_REDIRECTS} redirects", permanent=True)
 
-    def _send(self, method: str, url: str, body: bytes | None, authorized: bool) -> Response:
+    def _send(self, method: str, url: str, body: bytes | None, authorized: bool, fresh: bool) -> Response:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TransportError(
@@ -458,6 +459,8 @@ class Client:
         key = (parts.scheme, parts.hostname, port)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         request: bytes | None = None
+        if fresh:
+            self._drop(key)
         for _ in range(2):
             conn = self._connections.get(key)
             if conn is not None and conn.dropped():
