@@ -90,6 +90,10 @@ class TransportError(Exception):
         self.permanent, self.sent = permanent, sent
 
 
+class _Late(TimeoutError):
+    """The deadline of a whole answer ran out (the server kept sending, too slowly): not worth a retry."""
+
+
 class _Malformed(Exception):
     """The server's bytes are not an HTTP/1.x answer, or exceed a limit (either way, permanent)."""
 
@@ -250,7 +254,7 @@ class _Reader:
             data = self.sock.recv(65536)
         except TimeoutError:
             if wait < self.timeout:  # the deadline, not one silence, ran out
-                raise TimeoutError(
+                raise _Late(
                     f"the answer did not arrive whole within the {self.seconds:g} s deadline"
                 ) from None
             raise
@@ -534,6 +538,8 @@ class Client:
             return TransportError(f"{type(exc).__name__}: {exc}{hint}", permanent=True)
         if isinstance(exc, _Malformed):
             return TransportError(f"malformed answer: {exc}", permanent=True, sent=sent)
+        if isinstance(exc, _Late):
+            return TransportError(f"TimeoutError: {exc}", permanent=True, sent=sent)
         return TransportError(f"{type(exc).__name__}: {exc}", sent=sent)
 
     def _open(self, url: SplitResult, port: int | None) -> _Connection:
