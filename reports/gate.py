@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .config import GateConfig
 from .failures import number
-from .render.md import change, display_covered, percent
+from .render.md import change, display_covered, percent, plural
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -235,6 +235,12 @@ def _current(summary: dict, checkout: str | None, max_age: float, now: float) ->
         if ok and len(tested) > 1 and not (checkout.startswith(made) or made.startswith(checkout)):
             detail = f"made from the checked-out merge commit of pull request head {made[:8]}"
             made = tested[1]
+        if ok and (stale := summary.get("stale_inputs")):  # the commit is right, some figures are not its
+            from .stamp import stale_text
+
+            more = f" (and {plural(len(stale) - 1, 'more input')})" if len(stale) > 1 else ""
+            return Condition(name, description, FAIL, made[:8], checkout[:8],
+                             f"made from the checked-out commit, but {stale_text(stale[0])}{more}", "commit")  # fmt: skip
         return Condition(name, description, PASS if ok else FAIL, made[:8], checkout[:8], detail, "commit")
     age = round((now - summary["ts"]) / 3600, 2) if summary.get("ts") else None
     return _compare(name, description, age, max_age, at_least=False, unit="hours",

@@ -331,3 +331,72 @@ def _origin_from_files(root: Path) -> str | None:
         return ""
     url = re.search(r"^\s*url\s*=\s*(\S.*?)\s*$", section.group(1), re.MULTILINE)
     return url.group(1) if url and not url.group(1).startswith('"') else None  # quoted: git unquotes
+
+
+STALE_TOLERANCE = 60  # seconds: a file written within a minute of the change is taken as this run's
+
+
+def stale_inputs(root: Path, inputs: list[tuple[str, Path]], out: Path) -> list[dict]:
+    """The tool outputs (`(what, path)`: JUnit, coverage, ruff, compileall) written before the checked-out
+    commit's changes reached the work tree: an earlier run's files that a workspace kept (a self-hosted
+    runner, a laptop) while this run's tool wrote nothing (pytest stopped by a broken conftest writes no
+    JUnit). The changes are the files the commit changed (a pull request's merge commit: against its base),
+    as the work tree has them: a checkout rewrites them, an edit touches them. Only inputs inside the work
+    tree that git does not track are outputs of a run; files under `out` (the report pair a team commits)
+    are not changes that count. No git, or git failing: no check.
+    """
+    top = _git(root, "rev-parse", "--show-toplevel").out
+    if top is None:
+        return []
+    base = Path(top).resolve()
+    candidates = [(what, path.resolve()) for what, path in inputs if _regular(path)]
+    candidates = [(what, path) for what, path in candidates if path.is_relative_to(base)]
+    if not candidates:
+        return []
+    found = _git(root, "diff-tree", "-r", "-z", "--name-only", "--no-commit-id", "--root", "-m",
+                 "--first-parent", "HEAD")  # fmt: skip
+    if found.out is None:
+        return []
+    tracked = _git(root, "ls-files", "-z", "--", *(str(p) for _, p in candidates)).out or ""
+    committed = {(base / name).resolve() for name in tracked.split("\0") if name}
+    candidates = [(what, path) for what, path in candidates if path not in committed]
+    out = out.resolve()
+    newest: tuple[float, str] | None = None
+    for name in dict.fromkeys(n for n in found.out.split("\0") if n):
+        path = (base / name).resolve()
+        if path.is_relative_to(out) or not _regular(
+            path
+        ):  # out: the report pair; gone: deleted by the commit
+            continue
+        changed = path.stat().st_mtime
+        if newest is None or changed > newest[0]:
+            newest = (changed, name)
+    if newest is None:
+        return []
+    return [
+        {"input": what, "path": str(path.relative_to(base)), "written": _iso(path.stat().st_mtime),
+         "changed": newest[1], "changed_at": _iso(newest[0])}
+        for what, path in candidates
+        if path.stat().st_mtime < newest[0] - STALE_TOLERANCE
+    ]  # fmt: skip
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return (path.stat().st_mode & 0o170000) == 0o100000  # a file, not a pipe or /dev/stdin
+    except OSError:
+        return False
+
+
+def _iso(mtime: float) -> str:
+    return utc_text(int(mtime), "%Y-%m-%dT%H:%M:%SZ")
+
+
+def stale_text(entry: dict) -> str:
+    """One stale input, as the gate's detail and collect's warning say it."""
+    written, changed_at = (entry[k].replace("T", " ").replace("Z", " UTC") for k in ("written", "changed_at"))
+    return (
+        f"{entry['path']} ({entry['input']}) is older than this commit's change to {entry['changed']} "
+        f"(written {written}; the change reached the work tree {changed_at}), so it holds an earlier run's "
+        "results: delete the tools' outputs before they run, so that a tool that fails leaves none"
+    )

@@ -211,3 +211,22 @@ def test_the_install_step_puts_extras_after_the_name(tmp_path, version, history,
         from packaging.requirements import Requirement
 
         assert Requirement(wanted).name == "healthdeck"
+
+
+def test_a_config_in_a_subfolder_puts_the_report_beside_it(job) -> None:
+    """A monorepo's `config: backend/pyproject.toml` with `out = "health"`: healthdeck writes
+    backend/health/latest.json (out is relative to the pyproject), and the later steps read it there."""
+    make, github, tmp_path = job
+    work = tmp_path / "work"
+    (work / "backend").mkdir()
+    (work / "pyproject.toml").rename(work / "backend" / "pyproject.toml")
+    with (work / "backend" / "pyproject.toml").open("a") as config:
+        config.write('[tool.healthdeck]\nout = "health"\n')
+    runner = make("reports/smoke.junit.xml.gz")
+    runner.inputs["config"] = "backend/pyproject.toml"
+    runner.run()
+    assert not runner.failed and runner.ran == ["Collect", "Gate", "Comment", "Badges", "Verdict"], "\n".join(
+        runner.log
+    )
+    assert runner.steps["collect"]["outputs"]["report"] == "backend/health/latest.json"
+    assert "Release health: **GO**" in github.comments[0]["body"]

@@ -246,3 +246,19 @@ def test_browser_all_projects_opens_the_clicked_project(two_projects, browser, s
             assert "project=web" in page.url
         finally:
             context.close()
+
+
+def test_coverage_trend_when_the_newest_run_lacks_it(store_url, artifacts, ci, tmp_path, monkeypatch) -> None:  # noqa: F811
+    """The run where coverage went missing is when a lead most needs its trend: not "No coverage trend
+    yet" beside a card that lists the last runs' coverage."""
+    monkeypatch.chdir(_project(tmp_path / "checkout"))
+    green = artifacts["green"]
+    assert "--coverage" in green
+    at = green.index("--coverage")
+    for k, args in enumerate((green, green, green[:at] + green[at + 2 :]), 1):
+        ci(k)
+        assert main(["collect", "-q", "--history", store_url, *args]) == EXIT_OK
+    monkeypatch.setenv("HEALTHDECK_HISTORY", store_url)
+    overview = _run()
+    shown = " ".join(m.value for m in (*overview.markdown, *overview.info, *overview.caption))
+    assert "No coverage trend yet" not in shown and _charts(overview) >= 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from healthdeck.reports.cli import EXIT_INPUT, EXIT_NO_GO, EXIT_OK, main
+from healthdeck.reports.cli import EXIT_INPUT, EXIT_NO_GO, EXIT_OK, EXIT_OUTPUT, main
 from healthdeck.reports.history import open_reader
 from healthdeck.reports.history.reader import SCHEMA_VERSION, HistoryError
 from healthdeck.reports.history.sqlite import SqliteHistory
@@ -111,13 +111,15 @@ def test_readers_never_wait_for_a_writer_and_gate_waits_then_gives_up(project, t
         assert main(["history", "show", "--history", url, "--config", str(project["config"])]) == EXIT_OK
         out, err = capsys.readouterr()
         assert "locked" not in err and "verdict: NO-GO" in out
-        assert main(["gate", "--lock-timeout", "1.5", *args]) == EXIT_INPUT  # storing the verdict must wait
+        # storing the verdict must wait; giving up is an output not written (exit 4), not an input
+        assert main(["gate", "--lock-timeout", "1.5", *args]) == EXIT_OUTPUT
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("healthdeck: note:")]
     assert "is locked by another writer; waiting up to 1.5 s (store the verdict)" in err[0]
     assert "still locked by another writer after 1.5 s, gave up" in err[1] and len(err) == 2
+    assert err[1].endswith("the verdict above is neither stored nor written to the report")
     assert report.read_bytes() == before  # history first: the file carries no verdict the store lacks
     assert main(["gate", *args]) == EXIT_NO_GO  # the writer is gone: the verdict lands in both
     key = json.loads(report.read_text())["summary"]["run_key"]

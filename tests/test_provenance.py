@@ -200,3 +200,67 @@ def test_the_dashboard_reads_the_store_alone_with_the_report_configuration(
     frames = [df.value for df in at.dataframe if "test_id" in df.value.columns]
     [row] = [r for f in frames for _, r in f.iterrows() if r["test_id"] == failing["test_id"]]
     assert row["message"] == failing["message"]  # the failing test with its message, from the store
+
+
+# -- an earlier run's files in a workspace that outlives runs ---------------------------------------------
+def _stale_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A project with a green run's JUnit on disk (its tool outputs untracked under reports/)."""
+    repo = _repo(tmp_path / "proj")
+    (repo / "pyproject.toml").write_text(
+        "[tool.healthdeck]\n[tool.healthdeck.gates]\nopenapi_breaking_max = false\n"
+        "ruff_prod_max = false\ncompileall_prod_max = false\n"
+    )
+    (repo / "src").mkdir()
+    (repo / "src" / "app.py").write_text("x = 1\n")
+    (repo / "reports").mkdir()
+    shutil.copy(EDGE / "xunit2.xml", repo / "reports" / "junit-unit.xml")
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", "-C", str(repo), "add", "pyproject.toml", "src"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "green"], check=True, env=env)
+    return repo, env
+
+
+def _current(repo: Path, capsys) -> str:
+    """The gate's "health report is current" line after a collect of the JUnit in reports/."""
+    config = str(repo / "pyproject.toml")
+    junit = ["--junit", f"unit={repo / 'reports' / 'junit-unit.xml'}"]
+    assert main(["collect", "-q", "--config", config, "--no-history", *junit]) == EXIT_OK
+    capsys.readouterr()
+    main(["gate", "--config", config, "--no-write"])
+    return next(x for x in capsys.readouterr().out.splitlines() if "health report is current" in x)
+
+
+def test_an_earlier_run_s_junit_fails_report_current(plain_git, tmp_path, monkeypatch, capsys) -> None:
+    """The next commit's tests never ran (pytest stopped before writing), the last run's JUnit is still
+    there: not GO, and the detail says which file, which change, and the fix."""
+    repo, env = _stale_project(tmp_path)
+    monkeypatch.chdir(repo)
+    assert _current(repo, capsys).startswith("PASS")  # written after the commit: this run's
+    hour_ago = time.time() - 3600
+    os.utime(repo / "reports" / "junit-unit.xml", (hour_ago, hour_ago))
+    (repo / "src" / "app.py").write_text("x = 2\n")  # the new commit's change, as a checkout writes it
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-am", "broken conftest"], check=True, env=env)
+    line = _current(repo, capsys)
+    assert line.startswith("FAIL") and "reports/junit-unit.xml (junit unit) is older than this commit's change " \
+        "to src/app.py" in line and "delete the tools' outputs before they run" in line  # fmt: skip
+    report = json.loads((repo / "docs" / "audits" / "health" / "latest.json").read_text())
+    assert [s["path"] for s in report["summary"]["stale_inputs"]] == ["reports/junit-unit.xml"]
+
+
+def test_inputs_that_are_not_a_run_s_outputs_are_not_stale(plain_git, tmp_path, monkeypatch, capsys) -> None:
+    """A committed input, one outside the work tree, or a change only to the committed report pair."""
+    repo, env = _stale_project(tmp_path)
+    monkeypatch.chdir(repo)
+    hour_ago = time.time() - 3600
+    os.utime(repo / "reports" / "junit-unit.xml", (hour_ago, hour_ago))
+    out = repo / "docs" / "audits" / "health"
+    out.mkdir(parents=True)
+    (out / "latest.md").write_text("the committed report pair\n")
+    subprocess.run(["git", "-C", str(repo), "add", "docs"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "health artifacts"], check=True, env=env)
+    assert _current(repo, capsys).startswith("PASS")  # the commit changed only the report pair
+    (repo / "src" / "app.py").write_text("x = 3\n")
+    subprocess.run(["git", "-C", str(repo), "add", "-f", "reports/junit-unit.xml"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-am", "fixture"], check=True, env=env)
+    os.utime(repo / "reports" / "junit-unit.xml", (hour_ago, hour_ago))
+    assert _current(repo, capsys).startswith("PASS")  # committed: a fixture, not a run's output

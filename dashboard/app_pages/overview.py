@@ -138,7 +138,10 @@ def headline_charts(ctx: Ctx) -> None:
             else:
                 missing("pass-rate trend", "It appears after `healthdeck collect --junit SUITE=...` has run.")
         with right:
-            if (ctx.summary.get("coverage") or {}).get("percent") is not None or not ctx.report:
+            # drawn when this run or a recent one of the branch measured coverage: the run where coverage
+            # went missing is when a lead most needs its trend
+            measured = (ctx.summary.get("coverage") or {}).get("percent") is not None
+            if measured or not ctx.report or ctx.recent({"coverage.percent": "c"})["c"].notna().any():
                 trend_chart(ctx, "coverage", "coverage_trend", coverage, view, ("total", "coverage", "%", 1),
                             "coverage_trend", lanes=lanes, target=gates.coverage_min, scope=ctx.scope)  # fmt: skip
             else:

@@ -30,7 +30,7 @@ from ..output import report_json, write_report_pair
 from ..reading import open_history, store_url
 from ..render.markdown import render_markdown
 from ..render.md import display_covered, percent, plural
-from ..stamp import read_stamp, resolve_project
+from ..stamp import read_stamp, resolve_project, stale_inputs, stale_text
 from ..triage import cause_rows, compare_with_history, duration_rows, durations_kept_above
 from . import require_extra
 from .gate import decide
@@ -70,6 +70,9 @@ def collect(args: argparse.Namespace, config: Config) -> int:
         suite: group_causes(result.failing, config.categories) for suite, result in collected.tests.items()
     }
     report = build_report(collected, config, stamp, causes)
+    if stale := stale_inputs(config.root_path, tool_outputs(args), out):
+        report["summary"]["stale_inputs"] = stale
+        report["details"]["metadata"]["warnings"] += [stale_text(s) for s in stale]
     spec = args.baseline or config.gates.baseline
     if args.no_history:
         found: Baseline | Literal["look up"] | None = "look up"
@@ -208,6 +211,16 @@ def failing_tests(collected: Collected) -> list[tuple[str, str, str]]:
         rows += [(suite, f.test_id, f.outcome) for f in result.failing]
         rows += [(suite, test_id, "flaky") for test_id in result.flaky]
     return rows
+
+
+def tool_outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """The inputs a tool writes on each run (not the committed ones, such as OpenAPI specs)."""
+    found = [
+        (f"junit {suite}", path) for suite, pattern in args.junit for path in expand_paths("junit", [pattern])
+    ]
+    found += [(what, Path(value)) for what, value in (("coverage", args.coverage), ("ruff", args.ruff),
+                                                       ("compileall", args.compileall)) if value]  # fmt: skip
+    return found
 
 
 def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:

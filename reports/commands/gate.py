@@ -16,7 +16,8 @@ from ..errors import EXIT_NO_GO, EXIT_OK, InputError
 from ..failures import failure_counts
 from ..gate import condition_figures, evaluate, junit_xml, verdict_line
 from ..history.baselines import FILE_KINDS
-from ..output import json_text, write_atomic, write_report_pair
+from ..history.reader import HistoryError
+from ..output import OutputError, json_text, write_atomic, write_report_pair
 from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
 from ..schema import schema_error, validate_report
@@ -71,7 +72,12 @@ def cmd_gate(
     print(verdict_line(verdict, gated=True), file=out)
     key = ctx.summary.get("run_key")
     if write and reading.store is not None and key:
-        reading.store.set_verdict(key, verdict["status"], verdict)
+        try:
+            reading.store.set_verdict(key, verdict["status"], verdict)
+        except HistoryError as exc:  # an output that was not written (exit 4), not an input
+            raise OutputError(
+                f"{exc}; the verdict above is neither stored nor written to the report"
+            ) from exc
     if write and reading.path is not None and not rereadable(reading.path):
         print(f"healthdeck: note: {reading.path} is not a file (a pipe?): the verdict is not written back to it"
               + (", it is stored in the history" if reading.store is not None and key else ""), file=sys.stderr)  # fmt: skip
