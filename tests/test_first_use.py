@@ -124,6 +124,12 @@ def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> 
     shutil.copy(samples / "base.json", tmp_path / "base" / "openapi.json")
     shutil.copy(samples / "head.json", tmp_path / "openapi.json")
     (tmp_path / "reports").mkdir()
+    # an earlier run's output that the unit glob would match: the snippet deletes it before pytest runs
+    (tmp_path / "reports" / "junit-unit-earlier.xml").write_text(
+        '<testsuite name="s" tests="5">'
+        + "".join(f'<testcase classname="t" name="t{i}"/>' for i in range(5))
+        + "</testsuite>"
+    )
     (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\npythonpath = ['src']\n")
     snippet = _readme_ci_snippet()
     assert snippet.splitlines()[0].startswith("pipx install")
@@ -137,7 +143,7 @@ def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> 
         ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
     report = json.loads((tmp_path / "docs/audits/health/latest.json").read_text())
-    assert report["summary"]["tests"]["unit"]["failed"] == 1
+    assert [report["summary"]["tests"]["unit"][k] for k in ("passed", "failed")] == [1, 1]  # this run's alone
     assert report["summary"]["verdict"] == "NO-GO"  # 50 % pass rate, and the sample API breaks
     assert done.returncode == 1, done.stderr  # the gate's code, after comment and badges ran
     assert (tmp_path / "reports" / "comment.md").read_text().startswith("<!-- healthdeck:comment -->")
