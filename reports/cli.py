@@ -239,7 +239,11 @@ def _dashboard_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="PATH", help="latest.json (default: latest.json in the output folder)")
     p.add_argument("--history", metavar="URL", help="history store (default: HEALTHDECK_HISTORY, else "
                    "[tool.healthdeck] history, else history.sqlite next to the report)")  # fmt: skip
-    p.add_argument("--project", metavar="NAME", help="the project to show first (default: the report file's, else the first by name)")
+    p.add_argument(
+        "--project",
+        metavar="NAME",
+        help="the project to show first (default: the report file's, else the first by name)",
+    )
     p.add_argument("--config", metavar="PYPROJECT", default=None,
                    help="config file (default: HEALTHDECK_CONFIG, else the nearest pyproject.toml)")  # fmt: skip
     _serve_args(p)

@@ -63,8 +63,10 @@ def _tests(summary: dict | None, details: dict | None, sha: str | None = None) -
     out += [
         "",
         f"_{PASS_RATE_FORMULA}; skipped and xfailed tests are not counted. A test is a distinct test id: "
-        "reruns and subtests are not extra tests. Flaky = failed, then passed on a rerun in the same run; "
-        "flaky tests are counted as passed and listed below._",
+        "reruns and subtests are not extra tests; a test whose teardown errored is that error, not also a "
+        "pass (pytest counts both), and a non-strict XPASS is a pass (JUnit XML cannot tell them apart). "
+        "Flaky = failed, then passed on a rerun in the same run; flaky tests are counted as passed and "
+        "listed below._",
         "",
     ]
     for suite, t in summary.items():
