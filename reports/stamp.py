@@ -358,15 +358,14 @@ def stale_inputs(root: Path, inputs: list[tuple[str, Path]], out: Path) -> list[
     if found.out is None:
         return []
     tracked = _git(root, "ls-files", "-z", "--", *(str(p) for _, p in candidates)).out or ""
-    committed = {(base / name).resolve() for name in tracked.split("\0") if name}
+    committed = {(root.resolve() / name).resolve() for name in tracked.split("\0") if name}  # relative to -C
     candidates = [(what, path) for what, path in candidates if path not in committed]
     out = out.resolve()
     newest: tuple[float, str] | None = None
     for name in dict.fromkeys(n for n in found.out.split("\0") if n):
-        path = (base / name).resolve()
-        if path.is_relative_to(out) or not _regular(
-            path
-        ):  # out: the report pair; gone: deleted by the commit
+        path = (base / name).resolve()  # diff-tree names are relative to the top
+        # under out: the report pair a team commits; not a regular file: deleted by the commit
+        if path.is_relative_to(out) or not _regular(path):
             continue
         changed = path.stat().st_mtime
         if newest is None or changed > newest[0]:

@@ -264,3 +264,26 @@ def test_inputs_that_are_not_a_run_s_outputs_are_not_stale(plain_git, tmp_path, 
     subprocess.run(["git", "-C", str(repo), "commit", "-q", "-am", "fixture"], check=True, env=env)
     os.utime(repo / "reports" / "junit-unit.xml", (hour_ago, hour_ago))
     assert _current(repo, capsys).startswith("PASS")  # committed: a fixture, not a run's output
+
+
+def test_a_committed_input_in_a_subfolder_project_is_not_stale(
+    plain_git, tmp_path, monkeypatch, capsys
+) -> None:
+    """git -C <project folder> names tracked files relative to that folder, not to the repository's top."""
+    repo = _repo(tmp_path / "mono")
+    project = repo / "backend"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        "[tool.healthdeck]\n[tool.healthdeck.gates]\nopenapi_breaking_max = false\n"
+        "ruff_prod_max = false\ncompileall_prod_max = false\n"
+    )
+    (project / "reports").mkdir()
+    shutil.copy(EDGE / "xunit2.xml", project / "reports" / "junit-unit.xml")
+    hour_ago = time.time() - 3600
+    os.utime(project / "reports" / "junit-unit.xml", (hour_ago, hour_ago))
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "fixture"], check=True, env=env)
+    os.utime(project / "reports" / "junit-unit.xml", (hour_ago, hour_ago))
+    monkeypatch.chdir(project)
+    assert _current(project, capsys).startswith("PASS")
