@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -104,13 +105,9 @@ def _readme_ci_snippet() -> str:
     return after[after.index("```bash\n") + len("```bash\n") : after.index("\n```", after.index("```bash"))]
 
 
-def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> None:
-    """The README's "anywhere else" steps on a small project with a failing test, as a strict CI shell runs
-    them (bash -e, no GitHub variables): every step runs, the comment and badges are written on the
-    NO-GO, and the job's exit code is the gate's. Only the install line is left out (no network)."""
+def _snippet_project(tmp_path: Path) -> None:
+    """A small project with a failing test and an HTTP API whose spec breaks the released one."""
     import shutil
-    import subprocess
-    import sys
 
     samples = Path(__file__).parents[1] / "reports" / "samples" / "openapi"
     (tmp_path / "src" / "app").mkdir(parents=True)
@@ -124,13 +121,15 @@ def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> 
     shutil.copy(samples / "base.json", tmp_path / "base" / "openapi.json")
     shutil.copy(samples / "head.json", tmp_path / "openapi.json")
     (tmp_path / "reports").mkdir()
-    # an earlier run's output that the unit glob would match: the snippet deletes it before pytest runs
-    (tmp_path / "reports" / "junit-unit-earlier.xml").write_text(
-        '<testsuite name="s" tests="5">'
-        + "".join(f'<testcase classname="t" name="t{i}"/>' for i in range(5))
-        + "</testsuite>"
-    )
     (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\npythonpath = ['src']\n")
+
+
+def _run_snippet(tmp_path: Path) -> subprocess.CompletedProcess:
+    """The README's steps as a strict CI shell runs them (bash -e, no GitHub variables), all but the
+    install line (no network)."""
+    import shutil
+    import sys
+
     snippet = _readme_ci_snippet()
     assert snippet.splitlines()[0].startswith("pipx install")
     script = "set -e\n" + "\n".join(snippet.splitlines()[1:]) + "\n"
@@ -139,9 +138,20 @@ def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> 
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     for tool in ("pytest", "ruff", "healthdeck"):
         assert shutil.which(tool, path=env["PATH"]), f"{tool} is not installed beside this Python"
-    done = subprocess.run(
-        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-    )
+    return subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          check=False)  # fmt: skip
+
+
+def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> None:
+    """The README's "anywhere else" steps on a small project with a failing test: every step runs, the
+    comment and badges are written on the NO-GO, and the job's exit code is the gate's."""
+    _snippet_project(tmp_path)
+    # an earlier run's output that the unit glob would match: the snippet deletes it before pytest runs
+    (tmp_path / "reports" / "junit-unit-earlier.xml").write_text(
+        '<testsuite name="s" tests="5">' + "".join(f'<testcase classname="t" name="t{i}"/>' for i in range(5))
+        + "</testsuite>"
+    )  # fmt: skip
+    done = _run_snippet(tmp_path)
     report = json.loads((tmp_path / "docs/audits/health/latest.json").read_text())
     assert [report["summary"]["tests"]["unit"][k] for k in ("passed", "failed")] == [1, 1]  # this run's alone
     assert report["summary"]["verdict"] == "NO-GO"  # 50 % pass rate, and the sample API breaks
@@ -149,6 +159,22 @@ def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> 
     assert (tmp_path / "reports" / "comment.md").read_text().startswith("<!-- healthdeck:comment -->")
     assert (tmp_path / "docs/audits/health/badge-verdict.svg").exists()
     assert "breaking" in (tmp_path / "reports" / "comment.md").read_text()
+
+
+def test_the_readmes_ci_snippet_never_gates_an_earlier_report(tmp_path: Path) -> None:
+    """The next run in the same workspace, where pytest cannot start (a broken conftest writes no JUnit):
+    collect fails, so the steps say "no report" in the comment and end with collect's exit 3; the gate
+    never judges the earlier run's report, and its JUnit verdict file is gone."""
+    _snippet_project(tmp_path)
+    assert _run_snippet(tmp_path).returncode == 1
+    before = (tmp_path / "docs/audits/health/latest.json").read_bytes()
+    (tmp_path / "tests" / "conftest.py").write_text("import does_not_exist\n")
+    done = _run_snippet(tmp_path)
+    assert done.returncode == 3, done.stderr
+    comment = (tmp_path / "reports" / "comment.md").read_text()
+    assert "Release health: **no report**" in comment and "junit-unit*.xml" in comment
+    assert not (tmp_path / "reports" / "gate.xml").exists()
+    assert (tmp_path / "docs/audits/health/latest.json").read_bytes() == before
 
 
 def test_a_command_run_in_a_subfolder_uses_the_projects_folders(tmp_path: Path, monkeypatch) -> None:
