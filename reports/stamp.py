@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from healthdeck.collectors.files import read_named
+from healthdeck.collectors.files import read_named, rereadable
 
 
 class Stamp(NamedTuple):
@@ -349,7 +349,7 @@ def stale_inputs(root: Path, inputs: list[tuple[str, Path]], out: Path) -> list[
     if top is None:
         return []
     base = Path(top).resolve()
-    candidates = [(what, path.resolve()) for what, path in inputs if _regular(path)]
+    candidates = [(what, path.resolve()) for what, path in inputs if rereadable(path)]
     candidates = [(what, path) for what, path in candidates if path.is_relative_to(base)]
     if not candidates:
         return []
@@ -365,7 +365,7 @@ def stale_inputs(root: Path, inputs: list[tuple[str, Path]], out: Path) -> list[
     for name in dict.fromkeys(n for n in found.out.split("\0") if n):
         path = (base / name).resolve()  # diff-tree names are relative to the top
         # under out: the report pair a team commits; not a regular file: deleted by the commit
-        if path.is_relative_to(out) or not _regular(path):
+        if path.is_relative_to(out) or not rereadable(path):
             continue
         changed = path.stat().st_mtime
         if newest is None or changed > newest[0]:
@@ -378,13 +378,6 @@ def stale_inputs(root: Path, inputs: list[tuple[str, Path]], out: Path) -> list[
         for what, path in candidates
         if path.stat().st_mtime < newest[0] - STALE_TOLERANCE
     ]  # fmt: skip
-
-
-def _regular(path: Path) -> bool:
-    try:
-        return (path.stat().st_mode & 0o170000) == 0o100000  # a file, not a pipe or /dev/stdin
-    except OSError:
-        return False
 
 
 def _iso(mtime: float) -> str:
