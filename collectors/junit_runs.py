@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+
+from healthdeck.collectors.records import Record
 
 _C0 = bytes(range(32))  # control characters: refused or normalised by XML in attribute values
 _NOT_XML = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")  # U+FFFE, U+FFFF: valid UTF-8, not XML characters
@@ -139,7 +140,7 @@ _SKIPPED_END = b"</skipped></testcase>"
 _CASE_END = b"</testcase>"
 
 
-class Unit(NamedTuple):
+class Unit(Record):
     """A testcase with an end tag that a run can hold: data[start:head] is its start tag but the ">"."""
 
     start: int

@@ -12,12 +12,13 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from healthdeck.collectors.records import Record
 from healthdeck.reports.failures import number
 from healthdeck.reports.render.md import coverage_pc, display_covered
 
@@ -95,7 +96,7 @@ def _bucket(times: pd.Series) -> pd.Series:
     return day if bucket_of(times) == "D" else day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
-class _Buckets(NamedTuple):
+class _Buckets(Record):
     """Rows ordered by day (or week), then by value: each bucket is the slice starts[i]:ends[i]."""
 
     order: np.ndarray  # positions in the data, bucket by bucket, each bucket's values sorted

@@ -7,10 +7,11 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from healthdeck.collectors.files import read_named, rereadable
 from healthdeck.collectors.guardian.format import PRESETS, MetricNames
+from healthdeck.collectors.records import Record
 
 from . import DEFAULT_OUT
 
@@ -19,12 +20,13 @@ class ConfigError(Exception):
     """The configuration is unusable; the message names the file and the key."""
 
 
-# The settings are NamedTuples rather than dataclasses: a dataclass costs about 1 ms to define, and gate,
-# comment and badge would define a dozen on every run. A NamedTuple's default is one object shared by all
-# instances, so a setting is never changed in place: `config._replace(...)` makes a new one.
+# The settings are records (named tuples, collectors.records) rather than dataclasses: a dataclass costs
+# about 1 ms to define, and gate, comment and badge would define a dozen on every run. A record's default is
+# one object shared by all instances, so a setting is never changed in place: `config._replace(...)` makes
+# a new one.
 
 
-class GuardianConfig(NamedTuple):
+class GuardianConfig(Record):
     """[tool.healthdeck.guardian]: metric names/labels (a preset plus overrides) and Prometheus."""
 
     metrics: MetricNames = MetricNames()
@@ -49,7 +51,7 @@ DEFAULT_CHECKLIST = (
 _COUNT_LIMITS = ("ruff_prod_max", "compileall_prod_max", "openapi_breaking_max", "guardian_new_in_strict_max")
 
 
-class GateConfig(NamedTuple):
+class GateConfig(Record):
     """The release checklist: the default items, adjusted by [tool.healthdeck.gates]. None = not checked."""
 
     smoke_pass_rate_min: float | None = 0.95  # the smoke suite's pass rate, a fraction
@@ -91,7 +93,7 @@ class GateConfig(NamedTuple):
         )
 
 
-class Category(NamedTuple):
+class Category(Record):
     """[tool.healthdeck.categories] NAME = {message = "regex", outcome = ["failed", "error"]}.
 
     A cause belongs to the first category (in file order) whose message regex is found in the cause's
@@ -106,7 +108,7 @@ class Category(NamedTuple):
 CATEGORY_OUTCOMES = ("failed", "error")
 
 
-class DashboardConfig(NamedTuple):
+class DashboardConfig(Record):
     """[tool.healthdeck.dashboard]: who may look. Sign-in is on when asked for or when a list is given."""
 
     sign_in: bool = False
@@ -120,7 +122,7 @@ class DashboardConfig(NamedTuple):
         return self.sign_in or bool(self.allowed_domains or self.allowed_groups)
 
 
-class Config(NamedTuple):
+class Config(Record):
     out: str = DEFAULT_OUT
     root: str = "."  # project root: lanes and file paths are relative to it
     lanes: dict[str, tuple[str, ...]] = {}  # noqa: RUF012 (shared, never changed) lane -> path prefixes
@@ -195,10 +197,8 @@ class Config(NamedTuple):
         return (self._base / self.root).resolve()
 
 
-# (the field types as written: NamedTuple keeps postponed annotations as ForwardRef("int"))
-_INT_KEYS = {
-    name for name, kind in Config.__annotations__.items() if getattr(kind, "__forward_arg__", kind) == "int"
-}
+# (the field types as written: a record keeps postponed annotations as the strings they are)
+_INT_KEYS = {name for name, kind in Config.__annotations__.items() if kind == "int"}
 # Bounds for the integer settings: beyond them a value is a typo, and some would stall a run
 # (a precision of 10**8 formats every percentage with a hundred million digits).
 INT_RANGES: dict[str, tuple[int, int]] = {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal
+
+from healthdeck.collectors.records import Record
 
 from . import DEFAULT_REPORT
 from .history.baselines import Baseline, find_baseline
@@ -14,7 +16,7 @@ if TYPE_CHECKING:  # a report-file baseline needs no store at all
     from .history.reader import HistoryReader
 
 
-class Context(NamedTuple):
+class Context(Record):
     """A report, the history around it, and what comparing them says."""
 
     report: dict

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from healthdeck.collectors.records import Record
 
 from .ordering import natural_key
 
@@ -24,7 +26,7 @@ FAILING_ORDER = (
 )
 
 
-class FailureCounts(NamedTuple):
+class FailureCounts(Record):
     total: int  # failing tests (failed + errors) over every suite: the true count, never a cap
     listed: int  # how many of them the report lists with a message
     new: int | None  # failing now, not failing in the baseline; None without a baseline

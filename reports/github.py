@@ -30,10 +30,11 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from healthdeck.collectors.files import read_named
+from healthdeck.collectors.records import Record
 
 if TYPE_CHECKING:
     from .http_client import Response
@@ -61,7 +62,7 @@ class GitHubError(Exception):
         super().__init__(message)
 
 
-class PullRequest(NamedTuple):
+class PullRequest(Record):
     api_url: str
     repository: str  # owner/name
     number: int
@@ -72,7 +73,7 @@ class PullRequest(NamedTuple):
         return f"{self.api_url}/repos/{self.repository}/issues/{self.number}/comments"
 
 
-class Posted(NamedTuple):
+class Posted(Record):
     action: str  # created | updated
     comment_id: int
     url: str

@@ -20,7 +20,6 @@ import math
 import os
 import stat
 from collections.abc import Iterator
-from glob import escape as glob_escape
 from pathlib import Path
 
 from .schema import ReportError, validate_report
@@ -197,10 +196,18 @@ def write_report_pair(
     with folder_lock(json_path.parent):
         if replacing and run_key and (now := md_run_key(md_path)) not in (None, run_key):
             return now
-        for path in (md_path, json_path):  # temp files of a writer killed mid-write (we hold the lock)
-            for stale in path.parent.glob(f"{glob_escape(_temp_prefix(path))}*.tmp"):
-                with contextlib.suppress(OSError):
-                    stale.unlink()
+        # temp files of a writer killed mid-write (we hold the lock); a listing, not a glob: the glob's
+        # pattern compiles into regular expressions, a few percent of gate's start-up
+        prefixes, stale = (_temp_prefix(md_path), _temp_prefix(json_path)), []
+        with contextlib.suppress(OSError), os.scandir(json_path.parent) as entries:
+            stale = [
+                entry.path
+                for entry in entries
+                if entry.name.startswith(prefixes) and entry.name.endswith(".tmp")
+            ]
+        for path in stale:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
         write_atomic({md_path: md_text, json_path: json_text})
     return None
 

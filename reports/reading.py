@@ -13,7 +13,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from healthdeck.collectors.records import Record
 
 from . import SCHEMA_VERSION, __version__
 from .config import Config
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from .history.store import HistoryStore
 
 
-class Reading(NamedTuple):
+class Reading(Record):
     report: dict
     path: Path | None  # the report file it came from; None when it came from the store
     run: Run | None  # the report's run in the store, when the store has it

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from healthdeck.collectors.records import Record
 
 from .gate import evaluate
 from .history.trends import classify_failures
@@ -51,7 +53,7 @@ def default_baseline(store: HistoryReader, candidate: Run) -> Run | None:
     return store.run(same[-1]["run_key"]) if same else None
 
 
-class Review(NamedTuple):
+class Review(Record):
     candidate: Run
     baseline: Run
     verdicts: tuple[dict, dict]  # candidate's, baseline's; `evaluated_here` when the run was never gated

@@ -11,12 +11,12 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import NamedTuple
 
 from healthdeck.collectors.files import read_named, rereadable
+from healthdeck.collectors.records import Record
 
 
-class Stamp(NamedTuple):
+class Stamp(Record):
     git_sha: str | None  # full; in a pull-request event the PR head commit, which baselines are keyed by
     branch: str | None
     version: str | None  # git describe
@@ -38,7 +38,7 @@ def utc_text(ts: int, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return time.strftime(fmt, time.gmtime(ts))
 
 
-class _Git(NamedTuple):
+class _Git(Record):
     out: str | None
     error: str | None  # git's own message when it failed
 

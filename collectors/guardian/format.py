@@ -6,7 +6,7 @@ reports/schema/guardian-decision.schema.json is its JSON Schema; tests check all
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from healthdeck.collectors.records import Record
 
 MODES = ("permissive", "strict")
 DECISIONS = ("allow", "deny")
@@ -41,13 +41,13 @@ def metric_decision(decision: str, enforced: bool) -> str:
     return WOULD_DENY if decision == "deny" and not enforced else decision
 
 
-class MetricNames(NamedTuple):
+class MetricNames(Record):
     """Metric names and label keys. A label mapped to None is not exported (and cannot be queried)."""
 
     decisions: str = "guardian_decisions_total"
     denies: str = "guardian_denies_total"
     # concept -> label key on the decisions counter
-    # (A NamedTuple's default is one object shared by every instance: these dicts are never changed in
+    # (A record's default is one object shared by every instance: these dicts are never changed in
     # place; `_replace` makes a new MetricNames.)
     decision_labels: dict[str, str | None] = {  # noqa: RUF012
         "tenant": "tenant",

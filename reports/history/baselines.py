@@ -10,7 +10,9 @@ comparison says "unknown" for such tests instead of "new".
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from healthdeck.collectors.records import Record
 
 from .. import DEFAULT_REPORT
 from ..errors import InputError
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 FILE_KINDS = ("report", "git")
 
 
-class Baseline(NamedTuple):
+class Baseline(Record):
     run: Run  # a stored run, or a stand-in (id 0) made from a report file
     failing: dict[tuple[str, str], str]  # (suite, test id) -> failed | error | flaky
     partial: frozenset[str]  # suites whose failing list was cut: absence from it proves nothing

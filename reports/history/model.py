@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from healthdeck.collectors.records import Record
 
 
-class Run(NamedTuple):
+class Run(Record):
     id: int
     run_key: str
     git_sha: str | None
@@ -29,7 +29,7 @@ class Run(NamedTuple):
         return {"run_key": self.run_key, "git_sha": self.short_sha, "branch": self.branch, "ts": self.ts}
 
 
-class ProjectSummary(NamedTuple):
+class ProjectSummary(Record):
     """One project of a shared store: its newest run and the recent values of the asked-for metrics."""
 
     project: str | None
@@ -38,6 +38,6 @@ class ProjectSummary(NamedTuple):
     series: dict[str, list[tuple[int, float]]]  # metric -> [(ts, value)] oldest first
 
 
-class PruneResult(NamedTuple):
+class PruneResult(Record):
     deleted: list[Run]
     kept: int

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from healthdeck.collectors.records import Record
 
 from . import BASELINE_HELP
 from .model import Run
@@ -70,7 +72,7 @@ def delta(current: float | None, baseline: float | None) -> float | None:
     return None if current is None or baseline is None else current - baseline
 
 
-class FlakyTest(NamedTuple):
+class FlakyTest(Record):
     suite: str
     test_id: str
     same_commit: bool  # failed and passed on the same commit (including in-run reruns)
@@ -128,13 +130,13 @@ def classify_failures(current: dict[str, str], baseline: dict[str, str] | None) 
     return {t: ("known" if baseline.get(t) in ("failed", "error") else "new") for t in current}
 
 
-class CaseRun(NamedTuple):
+class CaseRun(Record):
     run: Run
     outcome: str  # failed | error | flaky | passed ("passed": the suite ran and the test was not failing)
     seconds: float | None  # None when the run did not record it (faster than the recording floor)
 
 
-class CaseHistory(NamedTuple):
+class CaseHistory(Record):
     """One test's own history over the last runs that ran its suite (oldest first)."""
 
     suite: str
