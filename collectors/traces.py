@@ -28,6 +28,8 @@ _PYTEST_CLOSE = re.compile(r"^(?P<path>[^\s:][^:\n]*?):(?P<line>\d+): (?P<type>[
 _PYTEST_FRAME = re.compile(r"^(?P<path>[^\s:][^:\n]*?):(?P<line>\d+): in (?P<func>\S+)[ \t]*$", re.M)
 _PYTHON_FRAME = re.compile(r'^[ \t]*File "(?P<path>[^"\n]+)", line (?P<line>\d+), in (?P<func>\S+)', re.M)
 _STACK_FRAME = re.compile(r"^[ \t]+at (?P<where>\S[^\n]*?)[ \t]*$", re.M)  # Java, JavaScript, C#
+# how Python shows where a SyntaxError is (no function: the code never ran)
+_SYNTAX_WHERE = re.compile(r'^File "[^"\n]+", line \d+$')
 _E_LINE = re.compile(r"^E(?: +(?P<text>\S[^\n]*?))?[ \t]*$")
 _PYTHON_EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::[ \t]*(?P<message>[^\n]*))?$")
 # "path.ext:line: message" (Go's t.Errorf, compilers); pytest's "path:line: in func" frames are not messages
@@ -131,10 +133,13 @@ def _exception_line(body: str) -> str | None:
         start = end
         while start > 0 and _E_LINE.match(lines[start - 1]):
             start -= 1
-        for line in lines[start : end + 1]:
-            text = _E_LINE.match(line)["text"]
-            if text:
-                return text
+        block = [text for line in lines[start : end + 1] if (text := _E_LINE.match(line)["text"])]
+        if block and _SYNTAX_WHERE.match(block[0]):
+            # a SyntaxError block starts with where (file, line), then the source and a caret; the error
+            # itself ("SyntaxError: invalid syntax") is the block's last exception-shaped line
+            return next((text for text in reversed(block) if _PYTHON_EXCEPTION.match(text)), block[0])
+        if block:
+            return block[0]
     # A plain Python traceback ends with "Type: message" after its last frame.
     frames = list(_PYTHON_FRAME.finditer(body))
     if frames:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from healthdeck.collectors.records import Record
 
 from .config import GateConfig
 from .failures import number
@@ -43,7 +45,7 @@ SUPPLY = {
 }
 
 
-class Condition(NamedTuple):
+class Condition(Record):
     name: str
     description: str
     status: str
@@ -168,7 +170,7 @@ def evaluate(
     if gates.coverage_drop_max is not None:
         add(_coverage_drop(summary, baseline, gates.coverage_drop_max))
     if gates.no_new_failures:
-        add(_new_failures(summary, new_failures, baseline is not None))
+        add(_new_failures(summary, new_failures, baseline))
     if gates.guardian_new_in_strict_max is not None:
         g = summary.get("guardian") or {}
         value = g.get("new_in_strict") if g.get("permissive") else None
@@ -239,7 +241,7 @@ def _current(summary: dict, checkout: str | None, max_age: float, now: float) ->
             from .stamp import stale_text
 
             more = f" (and {plural(len(stale) - 1, 'more input')})" if len(stale) > 1 else ""
-            return Condition(name, description, FAIL, made[:8], checkout[:8],
+            return Condition(name, description, FAIL, f"{made[:8]} + {plural(len(stale), 'stale input')}", checkout[:8],
                              f"made from the checked-out commit, but {stale_text(stale[0])}{more}", "commit")  # fmt: skip
         return Condition(name, description, PASS if ok else FAIL, made[:8], checkout[:8], detail, "commit")
     age = round((now - summary["ts"]) / 3600, 2) if summary.get("ts") else None
@@ -276,13 +278,17 @@ def comparable_coverage(now: dict, base: dict) -> tuple[str, str]:
     return "statements only (branches not measured)", "statements_percent"
 
 
-def _new_failures(summary: dict, new_failures: list[str] | None, has_baseline: bool) -> Condition:
+def _new_failures(summary: dict, new_failures: list[str] | None, baseline: dict | None) -> Condition:
     if new_failures is None or not summary.get("tests"):
         if not summary.get("tests"):
             reason = f"no tests in the report; {SUPPLY['tests']}"
-        elif has_baseline:
-            reason = ("the baseline cannot tell which failures are new: a suite failing now did not run there, "
-                      "or its list of failing tests was cut")  # fmt: skip
+        elif baseline is not None:
+            failing = [suite for suite, t in summary["tests"].items() if t.get("failed") or t.get("errors")]
+            absent = [suite for suite in failing if suite not in (baseline.get("tests") or {})]
+            reason = "the baseline cannot tell which failures are new: " + (
+                f"{', '.join(absent)} did not run there" if absent
+                else "its list of failing tests was cut (max_failing_listed)"
+            )  # fmt: skip
         else:
             reason = f"no baseline run to compare with; {SUPPLY['baseline']}"
         return Condition("no_new_failures", "new failing tests vs baseline", UNKNOWN, None, 0, reason)

@@ -125,8 +125,8 @@ def _snippet_project(tmp_path: Path) -> None:
 
 
 def _run_snippet(tmp_path: Path) -> subprocess.CompletedProcess:
-    """The README's steps as a strict CI shell runs them (bash -e, no GitHub variables), all but the
-    install line (no network)."""
+    """The README's steps as a strict CI shell runs them (POSIX `sh -e`, dash on Debian: no brace
+    expansion or other bash-only syntax; no GitHub variables), all but the install line (no network)."""
     import shutil
     import sys
 
@@ -138,11 +138,11 @@ def _run_snippet(tmp_path: Path) -> subprocess.CompletedProcess:
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     for tool in ("pytest", "ruff", "healthdeck"):
         assert shutil.which(tool, path=env["PATH"]), f"{tool} is not installed beside this Python"
-    return subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+    return subprocess.run(["sh", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
                           check=False)  # fmt: skip
 
 
-def test_the_readmes_ci_snippet_runs_as_written_under_bash_e(tmp_path: Path) -> None:
+def test_the_readmes_ci_snippet_runs_as_written_under_sh_e(tmp_path: Path) -> None:
     """The README's "anywhere else" steps on a small project with a failing test: every step runs, the
     comment and badges are written on the NO-GO, and the job's exit code is the gate's."""
     _snippet_project(tmp_path)
@@ -175,6 +175,19 @@ def test_the_readmes_ci_snippet_never_gates_an_earlier_report(tmp_path: Path) ->
     assert "Release health: **no report**" in comment and "junit-unit*.xml" in comment
     assert not (tmp_path / "reports" / "gate.xml").exists()
     assert (tmp_path / "docs/audits/health/latest.json").read_bytes() == before
+
+
+def test_the_readmes_ci_snippet_names_a_test_module_that_does_not_parse(tmp_path: Path) -> None:
+    """The commonest broken pull request: a test module with a syntax error. pytest stops at collection and
+    pytest-cov writes no coverage file, so collect cannot build the report; the "no report" comment says
+    what the tests' own JUnit says stopped them, not only that the coverage file is missing."""
+    _snippet_project(tmp_path)
+    (tmp_path / "tests" / "test_new.py").write_text("def test_x(:\n    pass\n")
+    done = _run_snippet(tmp_path)
+    assert done.returncode == 3, done.stderr
+    comment = (tmp_path / "reports" / "comment.md").read_text()
+    assert "Release health: **no report**" in comment and "coverage.xml" in comment
+    assert "tests.test_new: SyntaxError: invalid syntax" in comment
 
 
 def test_a_command_run_in_a_subfolder_uses_the_projects_folders(tmp_path: Path, monkeypatch) -> None:

@@ -227,6 +227,23 @@ def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
     assert shown.out.splitlines()[0].split()[-8] == "rate"  # an empty table's header is not cut to "pass rat"
 
 
+def test_history_show_compares_each_run_with_its_own_branch(tmp_path, capsys) -> None:
+    """main, a feature branch, main again: main's newest change is against main's previous run, not the
+    feature branch's run between them (as the report's own `previous` baseline is)."""
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    store = open_store(url)
+    store.append(_summary(100, "a" * 40, cov=80.0))
+    store.append(_summary(200, "b" * 40, branch="feature/x", cov=70.0))
+    store.append(_summary(300, "c" * 40, cov=81.5))
+    store.close()
+    assert main(["history", "show", "--format", "json", "--history", url, "--all-projects"]) == EXIT_OK
+    out = capsys.readouterr().out
+    rows = {row["git_sha"]: row for row in json.loads(out)}
+    assert rows["cccccccc"]["coverage_delta"] == pytest.approx(1.5)  # not +11.5 against the feature branch
+    assert rows["bbbbbbbb"]["coverage_delta"] is None  # the branch's first run: nothing to compare with
+    assert out.endswith("]\n")  # a file ends with a newline
+
+
 def test_history_show_keeps_columns_with_wide_and_combining_characters(tmp_path, capsys) -> None:
     from unicodedata import combining, east_asian_width
 

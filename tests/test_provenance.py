@@ -245,6 +245,15 @@ def test_an_earlier_run_s_junit_fails_report_current(plain_git, tmp_path, monkey
         "to src/app.py" in line and "delete the tools' outputs before they run" in line  # fmt: skip
     report = json.loads((repo / "docs" / "audits" / "health" / "latest.json").read_text())
     assert [s["path"] for s in report["summary"]["stale_inputs"]] == ["reports/junit-unit.xml"]
+    # the checklist row's actual figure is not the threshold it fails against, and the comment says, before
+    # its figures, that they are an earlier run's
+    assert "+ 1 stale input" in line
+    assert main(["comment", "--config", str(repo / "pyproject.toml")]) == EXIT_OK
+    comment = capsys.readouterr().out
+    warning = comment.index(
+        "**Stale inputs:** `reports/junit-unit.xml` (junit unit) is older than this commit"
+    )
+    assert warning < comment.index("| unit pass rate")
 
 
 def test_inputs_that_are_not_a_run_s_outputs_are_not_stale(plain_git, tmp_path, monkeypatch, capsys) -> None:

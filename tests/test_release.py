@@ -57,6 +57,19 @@ def _summary(**overrides) -> dict:
     return summary
 
 
+def test_new_failures_unknown_names_why() -> None:
+    """The reason an undecidable "no new failures" gives names the suite the baseline did not run, or
+    says that the baseline's list was cut."""
+    only = GateConfig(smoke_pass_rate_min=None, ruff_prod_max=None, compileall_prod_max=None,
+                      report_current=False, openapi_breaking_max=None, no_new_failures=True)  # fmt: skip
+    tests = {"smoke": {"pass_rate": 1.0, "failed": 0}, "unit": {"pass_rate": 0.9, "failed": 2}}
+    absent = evaluate(_summary(tests=tests), only, (), baseline={"tests": {"smoke": {}}}, now=1000)
+    [condition] = absent["conditions"]
+    assert condition["status"] == "UNKNOWN" and condition["detail"].endswith(": unit did not run there")
+    cut = evaluate(_summary(tests=tests), only, (), baseline={"tests": {"smoke": {}, "unit": {}}}, now=1000)
+    assert cut["conditions"][0]["detail"].endswith("its list of failing tests was cut (max_failing_listed)")
+
+
 def test_each_condition_pass_fail_unknown() -> None:
     gates = GateConfig(ruff_prod_max=0, compileall_prod_max=0, pass_rate_min={"smoke": 0.95, "unit": 0.9},
                        coverage_min=80, coverage_drop_max=1.0, max_age_hours=24, no_new_failures=True,
@@ -161,7 +174,7 @@ def test_comment_new_first_flaky_marked_and_deltas(project, tmp_path, capsys) ->
     assert "1882 → 751" in text
     lines = [line for line in text.splitlines() if line.startswith("- `")]
     assert lines[0].startswith(
-        "- `test_edge::test_flaky` (smoke, failed, new flaky): AssertionError: attempt 0"
+        "- `test_edge::test_flaky` (smoke, failed, new, flaky): AssertionError: attempt 0"
     )
     assert all(", new" not in line for line in lines[1:])  # new first, then the known ones
     assert "::error title=healthdeck gate no_new_failures::" in text

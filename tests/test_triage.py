@@ -150,8 +150,11 @@ def test_fixed_still_failing_and_new_against_the_baseline(tmp_path, monkeypatch,
     assert causes["OSError: disk full at block <n>"]["first_seen"]["run_key"] == base["summary"]["run_key"]
     text = runs.comment(capsys)
     assert "**Fixed (1)**: `t.mod::test_fixed`" in text
-    assert "**Still failing (1)**: `t.mod::test_still`" in text
-    assert "**New failures (1)**: `t.mod::test_fine`" in text
+    # failing now: counted in the transitions, named once, in the list of failing tests with their status
+    assert "**Still failing (1)**: 1 in the list below" in text
+    assert "**New failures (1)**: 1 in the list below" in text
+    assert "- `t.mod::test_still` (unit, error, still failing)" in text
+    assert "- `t.mod::test_fine` (unit, failed, new)" in text
     table = [line for line in text.splitlines() if line.startswith("| `")]
     assert any("`KeyError: 'price'`" in row and "**new**" in row for row in table)
     assert any("`OSError: disk full at block <n>`" in row and "known" in row for row in table)
@@ -409,7 +412,8 @@ def test_collect_gate_and_comment_speak_of_one_baseline(tmp_path, monkeypatch, c
     compared = next(line for line in text.splitlines() if line.startswith("_Compared with"))
     assert f"commit `{base_sha}`" in compared
     assert f"**Against `main` `{base_sha}`**" in text
-    assert "**New failures (1)**: `t.mod::test_fine`" in text and "No baseline run" not in text
+    assert "**New failures (1)**: 1 in the list below" in text and "No baseline run" not in text
+    assert "- `t.mod::test_fine` (unit, failed, new)" in text
 
 
 @pytest.mark.parametrize("with_store", [True, False])

@@ -124,3 +124,13 @@ def test_a_database_that_is_not_there_is_one_cause() -> None:
     reasons = pytest_failures("redis-no-server")
     assert refused[0].count == sum(1 for r in reasons.values() if r and "Connection refused" in r)
     assert set(refused[0].outcomes) == {"failed", "error"}
+
+
+def test_a_test_module_that_does_not_parse_is_one_cause_named_for_the_syntax_error() -> None:
+    """more-itertools with a test file that does not parse: pytest stops at collection ("1 error"). Python
+    prints where (file, line), the source line and a caret before the error; the cause is the error."""
+    name = "more-itertools-syntax-error"
+    result = collect_junit([_available(name)])
+    assert (result.counts.errors, result.counts.passed) == (pytest_summary(name)["errors"], 0) == (1, 0)
+    [cause] = group_causes(result.failing)
+    assert (cause.signature, cause.tests) == ("SyntaxError: invalid syntax", ["tests.test_broken"])

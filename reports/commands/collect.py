@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Literal
 from healthdeck.collectors.base import InputLimits, expand_paths, input_limits
 from healthdeck.collectors.compileall import collect_compileall
 from healthdeck.collectors.coveragepy import collect_coverage
+from healthdeck.collectors.errors import CollectorError
 from healthdeck.collectors.guardian.prometheus import collect_prometheus
-from healthdeck.collectors.junit import JUnitOptions, collect_junit
+from healthdeck.collectors.junit import JUnitOptions, JUnitResult, collect_junit
 from healthdeck.collectors.openapi import OpenAPIResult, collect_openapi, collect_openapi_report
 from healthdeck.collectors.ruff import collect_ruff
 
@@ -241,9 +242,14 @@ def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
     url = args.prometheus or guardian.prometheus_url
     if url:
         require_extra("prometheus", "prometheus_api_client", "reading Guardian's counters from Prometheus")
+    tests = {suite: collect_junit(expand_paths("junit", pats), options) for suite, pats in suites.items()}
+    try:
+        coverage = collect_coverage(args.coverage, root) if args.coverage else None
+    except CollectorError as exc:
+        raise why_no_coverage(exc, tests) from exc
     return Collected(
-        tests={suite: collect_junit(expand_paths("junit", pats), options) for suite, pats in suites.items()},
-        coverage=collect_coverage(args.coverage, root) if args.coverage else None,
+        tests=tests,
+        coverage=coverage,
         ruff=collect_ruff(args.ruff, root) if args.ruff else None,
         compileall=collect_compileall(args.compileall) if args.compileall else None,
         guardian=guardian_inputs(args),
@@ -254,6 +260,22 @@ def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
         if url
         else None,
     )
+
+
+def why_no_coverage(exc: CollectorError, tests: dict[str, JUnitResult]) -> CollectorError:
+    """A coverage file the test run did not write, when the tests' own JUnit says why: pytest stopped at a
+    module it could not collect (a syntax error, a failed import), and pytest-cov writes nothing then. The
+    error names the first such test and what it ended with, so the "no report" comment points at the
+    real fault rather than at the missing file."""
+    if Path(exc.path).exists():
+        return exc
+    for suite, result in tests.items():
+        if error := next((f for f in result.failing if f.outcome == "error"), None):
+            said = error.exception or error.message
+            errors = plural(result.counts.errors, "error")
+            return CollectorError(exc.source, exc.path, f"{exc.reason}; the test run that writes it stopped "
+                                  f"early: suite {suite} has {errors}, first {error.test_id}: {said}")  # fmt: skip
+    return exc
 
 
 def openapi_input(args: argparse.Namespace) -> OpenAPIResult | None:

@@ -76,17 +76,18 @@ def show(args: argparse.Namespace, config: Config) -> int:
                   file=sys.stderr)  # fmt: skip
     finally:
         store.close()
-    print(json.dumps(rows, indent=2) if args.format == "json" else format_history(rows), end="")
+    print(json.dumps(rows, indent=2) + "\n" if args.format == "json" else format_history(rows), end="")
     return 0
 
 
 def history_rows(
     store: HistoryReader, config: Config, *, branch: str | None, limit: int, project: str | None = None
 ) -> list[dict]:
-    """Runs oldest first with the headline figures and their change from the previous row (of the
-    same project: with every project shown, each row compares with its own project's previous one)."""
+    """Runs oldest first with the headline figures and their change from the previous row of the same
+    project and branch: with every branch shown, a main run compares with main's previous run, never with
+    a feature branch's run that landed in between (a branch's first row in the window shows no change)."""
     rows = []
-    previous: dict[str | None, dict] = {}
+    previous: dict[tuple[str | None, str | None], dict] = {}
     for run in store.runs(branch=branch, limit=limit, project=project):
         figures = store.metrics_of(run.id)
         suite = smoke_name(run.summary, config.smoke_suite)
@@ -102,12 +103,12 @@ def history_rows(
             "compileall": _count(figures.get("compileall.failures")),
             "guardian_new_in_strict": _count(figures.get("guardian.new_in_strict")),
         }  # fmt: skip
-        before = previous.get(run.project)
+        before = previous.get((run.project, run.branch))
         for key in ("smoke_pass_rate", "coverage", "ruff", "compileall"):
             value = before.get(key) if before else None
             row[f"{key}_delta"] = None if row[key] is None or value is None else row[key] - value
         rows.append(row)
-        previous[run.project] = row
+        previous[(run.project, run.branch)] = row
     return rows
 
 

@@ -105,6 +105,12 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
         out += [f"## ⏳ Release health: not gated yet{where}", "",
                 verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
     out += [_baseline_line(baseline_ref), ""]
+    if stale := s.get("stale_inputs"):  # the figures below are partly an earlier run's: say so before them
+        named = ", ".join(f"{code(e['path'], in_table=False)} ({cell(e['input'])})" for e in stale[:5])
+        more = f" and {number(len(stale) - 5)} more" if len(stale) > 5 else ""
+        is_, its, it = ("is", "its", "it") if len(stale) == 1 else ("are", "their", "them")
+        out += [f"> ⚠️ **Stale inputs:** {named}{more} {is_} older than this commit, so {its} figures below are "
+                f"an earlier run's (the step that writes {it} did not run or failed).", ""]  # fmt: skip
     base = baseline or {}
     rows = []
     tests = (s.get("tests") or {}).get(smoke_suite)
@@ -181,7 +187,8 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
     if s.get("tests"):
         triage = (details or {}).get("tests") or {}
         out += comment_causes(s["tests"], triage, TOP_CAUSES if names else 0)
-        out += comment_transitions(s["tests"], triage, names)
+        listed = frozenset((f["suite"], f["test_id"]) for f in failures[:shown])  # named in the list below
+        out += comment_transitions(s["tests"], triage, names, listed)
     if failures or counts.total:
         out += [
             f"**{counts.headline(shown)}**"
@@ -190,11 +197,8 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
             "",
         ]
         for f in failures[:shown]:
-            tags = " ".join(
-                t
-                for t in (f["status"] if f["status"] == "new" else "", "flaky" if f.get("flaky") else "")
-                if t
-            )
+            against_base = {"new": "new", "known": "still failing"}.get(f["status"], "")  # vs the baseline
+            tags = ", ".join(t for t in (against_base, "flaky" if f.get("flaky") else "") if t)
             message = cell(f["message"][:message_chars]) if message_chars and f["message"] else ""
             out.append(f"- {code(short(f['test_id'], LISTED_ID_CHARS), in_table=False)} ({cell(f['suite'])}, {f['outcome']}{', ' + tags if tags else ''})"
                        + (f": {message}" if message else ""))  # fmt: skip

@@ -82,8 +82,12 @@ def comment_causes(summary_tests: dict, details: dict, top: int, signature_chars
     return out
 
 
-def comment_transitions(summary_tests: dict, details: dict, names: int) -> list[str]:
-    """One line per suite: 'Fixed (2): `a`, `b` · New failures (1): `c` …', against the named baseline."""
+def comment_transitions(
+    summary_tests: dict, details: dict, names: int, listed: frozenset[tuple[str, str]] = frozenset()
+) -> list[str]:
+    """One line per suite: 'Fixed (2): `a`, `b` · New failures (1): `c` …', against the named baseline.
+    Tests in `listed` ((suite, test id) of the failing-tests list that follows) are counted, not named
+    again."""
     out = []
     for suite, d in details.items():
         moved = d.get("transitions")
@@ -94,10 +98,14 @@ def comment_transitions(summary_tests: dict, details: dict, names: int) -> list[
             total = moved[f"{key}_total"]
             if not total:
                 continue
-            shown = [code(short(t, ID_CHARS), in_table=False) for t in moved[key][:names]]
-            more = total - len(shown)
-            parts.append(f"- **{title} ({number(total)})**" + (": " if shown else "") + ", ".join(shown)
-                         + (f" … and {number(more)} more" if more else ""))  # fmt: skip
+            below = sum(1 for t in moved[key] if (suite, t) in listed)
+            unnamed = [t for t in moved[key] if (suite, t) not in listed]
+            shown = [code(short(t, ID_CHARS), in_table=False) for t in unnamed[:names]]
+            more = total - below - len(shown)
+            said = ", ".join(shown) + (f" … and {number(more)} more" if shown and more else "")
+            if below:
+                said += ("; " if said else "") + f"{number(below)} in the list below"
+            parts.append(f"- **{title} ({number(total)})**" + (f": {said}" if said else ""))
         base = _baseline(moved["baseline"])
         label = f"**{cell(suite)} against {base}**" if len(details) > 1 else f"**Against {base}**"
         out += [label + (":" if parts else ": no failures in either run."), *parts, ""]
