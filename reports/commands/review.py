@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
             if baseline is None:
                 raise InputError(
                     f"no baseline for run {candidate.run_key}: no release and no earlier run on its branch "
-                    "in the history store; give --baseline SPEC"
+                    "in the history store; give --baseline SPEC (a branch's first run: branch:main, or the "
+                    "branch it merges into)"
                 )
         text = review(store, candidate, baseline, reading.config).markdown
     finally:

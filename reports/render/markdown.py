@@ -199,7 +199,10 @@ def _ruff(summary: dict | None, details: dict | None) -> list[str]:
     if summary["stats"]:
         out += table(
             ["Rule", "Name", "Count"],
-            [[code(rule), cell(details["names"].get(rule, "")), n] for rule, n in summary["stats"].items()],
+            [
+                [code(rule), cell(name if (name := details["names"].get(rule, "")) != rule else ""), n]
+                for rule, n in summary["stats"].items()
+            ],  # ("invalid-syntax" is its own name: said once)
             "llr",
         )
         out.append("")

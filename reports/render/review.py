@@ -67,6 +67,8 @@ def render_review(
     old = {c["name"]: c for c in (before or {}).get("conditions", [])}
     for c in now["conditions"]:
         label, actual, threshold = condition_figures(c)
+        if c.get("unit") == "commit":  # each side is judged against its own checkout, not the candidate's
+            threshold = "the commit checked out"
         prior = old.get(c["name"])
         rows.append([cell(label), cell(threshold),
                      f"{prior['status']} {cell(condition_figures(prior)[1])}" if prior else "—",
