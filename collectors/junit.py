@@ -632,7 +632,8 @@ class _FileReader:
                 "them, as its summary line's 'failed' counts each failed subtest; healthdeck counts one "
                 f"test per test id, so the {_count(holders, 'test')} "
                 f"holding {_count(failed, 'failed subtest')} {verb} {_count(holders, 'failed test')} "
-                f"(failed_subtests {failed}){rerun}"
+                f"(failed_subtests {failed}), while pytest's 'passed' counts as passed a unittest test "
+                f"whose only failures are subtests (up to {holders} more here){rerun}"
             )
         return (
             f"the file says {tests} tests and holds {cases} testcase elements; "

@@ -147,7 +147,8 @@ def test_failing_subtest_run_names_the_files_own_failures() -> None:
         "the file says 21959 tests and 23 failures for 765 testcase elements: pytest counts every "
         "subtest in them, as its summary line's 'failed' counts each failed subtest; healthdeck counts "
         "one test per test id, so the 3 tests holding 20 failed subtests are 3 failed tests "
-        "(failed_subtests 20)"
+        "(failed_subtests 20), while pytest's 'passed' counts as passed a unittest test whose only "
+        "failures are subtests (up to 3 more here)"  # pytest: 762 passed = 759 + the 3
     ]
 
 
