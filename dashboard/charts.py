@@ -254,7 +254,8 @@ def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: st
                              legendgroup=name, name=f"{name} min–max"))  # fmt: skip
     # one hover string per day: a list of tuples would cost plotly a validation pass per element
     worst_at = pd.to_datetime(day["worst_time"], utc=True).dt.strftime("%H:%M")
-    hover = [f"{name}: median {m} of {number(n)} runs<br>worst {w} · commit {sha} · {at} UTC"
+    hover = [(f"{name}: median {m} of {number(n)} runs<br>worst {w} · " if n > 1 else f"{name}: {m}, the day's one run<br>")
+             + f"commit {sha} · {at} UTC"
              for m, n, w, sha, at in zip(shown(day["median"] * scale, unit), day["runs"],
                                          shown(day["worst"] * scale, unit), labels(day["worst_sha"]), worst_at,
                                          strict=True)]  # fmt: skip
@@ -478,7 +479,8 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
     fig = go.Figure()
     x = utc_axis(data["time"])
     # one 2-D array for every trace: a list of tuples is validated element by element, once per trace
-    custom = np.array(list(zip(labels(data["sha"].fillna("")), runs, strict=True)), dtype=object).reshape(
+    said = ["the day's one run" if n == 1 else f"last of {n} runs" for n in runs]
+    custom = np.array(list(zip(labels(data["sha"].fillna("")), said, strict=True)), dtype=object).reshape(
         -1, 2
     )
     for i, rule in enumerate(rules):
@@ -488,7 +490,7 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
                 line={"width": 0.5, "color": OTHER if rule == "other" else SERIES[i % (len(SERIES) - 1)]},
                 customdata=custom,
                 hovertemplate=f"{label(rule)}: %{{y:,d}}<extra></extra>" if i else
-                              (f"{label(rule)}: %{{y:,d}}" + (" (last of %{customdata[1]} runs, commit %{customdata[0]})"
+                              (f"{label(rule)}: %{{y:,d}}" + (" (%{customdata[1]}, commit %{customdata[0]})"
                                if view == "daily" else " (commit %{customdata[0]})") + "<extra></extra>"),
             ))  # fmt: skip
     top = float(data[[r for r in rules if r in data]].fillna(0).sum(axis=1).max()) if len(data) else None

@@ -75,6 +75,7 @@ class Ctx:
     failures: list[dict] = field(default_factory=list)
     verdict: dict | None = None
     verdict_stored: bool = False
+    unreported: bool = False  # the run shown is in the store without its report (an older or imported run)
 
     @property
     def history_error(self) -> str | None:
@@ -96,6 +97,8 @@ class Ctx:
     def smoke(self) -> str | None:
         """The suite the checklist calls smoke (the gate's rule: the configured one, else the only one);
         None with several suites and none of that name, as the gate's item is then UNKNOWN."""
+        if not self.summary.get("tests"):  # no report to ask: the trends need only the configured name
+            return self.src.config.smoke_suite
         return smoke_suite(self.summary, self.src.config.smoke_suite)[0]
 
     @property
@@ -286,7 +289,11 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
         trends show (by default the default branch), not a pull request's run that landed last; the
         Baseline filter then starts on that run's baseline."""
         nonlocal report, report_problem, origin, src
-        if origin.startswith("run:") and branch and report and report["summary"].get("branch") != branch:
+        if (
+            origin.startswith("run:")
+            and branch
+            and (report is None or report["summary"].get("branch") != branch)
+        ):
             run = data.load_latest_run(src.history, version, src.project, branch)
             if run is not None:
                 report, report_problem = _report(f"run:{run.run_key}", 0, src.history, version)
@@ -296,7 +303,7 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
 
     branch, window, spec = sidebar_filters(branches, default, filters, on_branch)
     ctx = Ctx(src, report, report_problem, version, history_problem, branches, branch, window,
-              data.window_start(WINDOWS[window]), spec)  # fmt: skip
+              data.window_start(WINDOWS[window]), spec, unreported=report is None and origin.startswith("run:"))  # fmt: skip
     new: list[str] | None = None
     if report and ctx.history_ok:
         try:

@@ -21,6 +21,9 @@ SLOT = "healthdeck_link_notices"  # where the notices go: the top of the page
 def _start(key: str, options: Sequence[str], default: str, what: str) -> None:
     """Seed the control from the URL the first time it is drawn in this session."""
     if key in st.session_state and st.session_state[key] in options:
+        # Set it again: Streamlit drops a widget's state at a page change when the key recurs on the new
+        # page (the trend toggle), and a value set here is kept (Streamlit's documented way).
+        st.session_state[key] = st.session_state[key]
         return
     asked = st.query_params.get(key)
     if asked is not None and asked not in options:

@@ -42,6 +42,11 @@ def data_state(ctx: Ctx) -> None:
         missing("run of project " + md(ctx.src.project, code=True),
                 f"`{ctx.src.report}` holds another project's run and the history store has none of this one: "
                 "pick a project in the sidebar, or check `HEALTHDECK_PROJECT`.")  # fmt: skip
+    elif ctx.unreported:
+        where = f"of {md(ctx.branch, code=True)} " if ctx.branch else ""
+        missing("report for this run", f"The newest run {where}in the history store was recorded without its "
+                "report (before reports were stored, or imported from console output): the trends are drawn "
+                "from the figures it has; the verdict and the tables need a run collected with this version.")  # fmt: skip
     elif ctx.report is None:
         missing(
             "report", f"`{ctx.src.report}` does not exist: run `healthdeck collect` (or `healthdeck demo`)."

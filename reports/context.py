@@ -115,11 +115,5 @@ def context(
 
 
 def _classify(suite: str, failing: dict[str, str], base: Baseline | None) -> dict[str, str]:
-    """new / known / unknown per failing test of one suite."""
-    # A suite the baseline did not run cannot tell new failures from known ones.
-    if base is None or suite not in (base.summary.get("tests") or {}):
-        return classify_failures(failing, None)
-    status = classify_failures(failing, {t: o for (su, t), o in base.failing.items() if su == suite})
-    if suite in base.partial:  # the baseline's list was cut: a test missing from it may have failed too
-        status = {t: "unknown" if st == "new" else st for t, st in status.items()}
-    return status
+    """new / known / unknown per failing test of one suite (all unknown without a baseline)."""
+    return classify_failures(failing, None) if base is None else base.classify(suite, failing)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from healthdeck.collectors.records import Record
 
 from .gate import evaluate
-from .history.trends import classify_failures
+from .history.baselines import Baseline
 from .ordering import natural_key
 from .render.review import metric_deltas, render_review
 
@@ -58,7 +58,7 @@ class Review(Record):
     baseline: Run
     verdicts: tuple[dict, dict]  # candidate's, baseline's; `evaluated_here` when the run was never gated
     deltas: list[dict]
-    new_failures: list[str]
+    new_failures: list[str] | None  # None: the baseline cannot tell
     markdown: str
 
 
@@ -91,12 +91,25 @@ def _verdict(store: HistoryReader, run: Run, config: Config, **against) -> dict:
     return evaluated_here({**run.summary, "ts": run.ts}, config, **against)
 
 
+def new_failures(store: HistoryReader, candidate: Run, baseline: Run) -> list[str] | None:
+    """The candidate's failing tests that did not fail in the baseline, as "test id (suite)" in natural
+    order, compared suite by suite as the gate compares; None when the baseline cannot tell (a suite failing
+    now did not run there) and no new failure was found elsewhere."""
+    base = Baseline.of_run(store, baseline)
+    failing: dict[str, dict[str, str]] = {}
+    for (suite, test_id), outcome in store.failing_of(candidate.id).items():
+        if outcome in ("failed", "error"):  # a flaky test passed in the end
+            failing.setdefault(suite, {})[test_id] = outcome
+    new, unknown = [], False
+    for suite, tests in failing.items():
+        status = base.classify(suite, tests)
+        unknown = unknown or "unknown" in status.values()
+        new += [f"{t} ({suite})" for t, st in status.items() if st == "new"]
+    return sorted(new, key=natural_key) if new or not unknown else None
+
+
 def review(store: HistoryReader, candidate: Run, baseline: Run, config: Config) -> Review:
-    now = {t: o for (_s, t), o in store.failing_of(candidate.id).items()}
-    before = {t: o for (_s, t), o in store.failing_of(baseline.id).items()}
-    new = sorted(
-        (t for t, status in classify_failures(now, before).items() if status == "new"), key=natural_key
-    )
+    new = new_failures(store, candidate, baseline)
     verdicts = (
         _verdict(store, candidate, config, baseline=baseline.summary, new_failures=new),
         _verdict(store, baseline, config),

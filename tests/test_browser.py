@@ -203,6 +203,21 @@ def test_a_filter_changes_the_url_and_the_content(server, page, shots) -> None:
     assert _markers(page) == after
 
 
+def test_every_filter_survives_page_changes(server, page) -> None:
+    """Moving between pages in the sidebar keeps every filter in the URL, the trend toggle included (a
+    widget whose key recurs on the next page loses its state there unless it is kept)."""
+    page.goto(server)
+    ready(page, charts=3)
+    shared = ("branch", "window", "baseline", "view")  # the filters every trend page has
+    start = {k: _query(page)[k] for k in shared}
+    assert start["view"] in ("daily", "each run")
+    for name in ("Tests", "Coverage", "Lint", "Overview", "Tests", "Lint"):
+        page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+        ready(page)
+        page.wait_for_function("() => location.search.includes('view=')", timeout=20_000)
+        assert {k: _query(page).get(k) for k in shared} == start, name
+
+
 def test_at_volume_main_by_default_and_daily_trends(volume_server, page, shots) -> None:
     page.goto(volume_server)
     ready(page, charts=2)

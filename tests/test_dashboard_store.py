@@ -262,3 +262,29 @@ def test_coverage_trend_when_the_newest_run_lacks_it(store_url, artifacts, ci, t
     overview = _run()
     shown = " ".join(m.value for m in (*overview.markdown, *overview.info, *overview.caption))
     assert "No coverage trend yet" not in shown and _charts(overview) >= 2
+
+
+def test_a_branch_without_stored_reports(store_url, artifacts, ci, tmp_path, monkeypatch) -> None:  # noqa: F811
+    """Runs recorded before reports were stored (or imported from console output) still have their
+    figures: the branch's trends are drawn, and the page says why there is no verdict, not "run collect"."""
+    from healthdeck.reports.history.store import open_store
+
+    monkeypatch.chdir(_project(tmp_path / "checkout"))
+    for k in (1, 2):
+        ci(k)
+        assert main(["collect", "-q", "--history", store_url, *artifacts["green"]]) == EXIT_OK
+    store = open_store(store_url)
+    newest = store.runs()[-1]
+    for k in (3, 4):  # the same figures on another branch, without a report
+        summary = {**newest.summary, "branch": "feature/old", "git_sha": f"{k:08x}", "ts": newest.ts + 60 * k}
+        store.append(summary, run_key=f"imported:{k}", source="import-dir")
+    store.close()
+    monkeypatch.setenv("HEALTHDECK_HISTORY", store_url)
+    for name in ("HEALTHDECK_REPORT", "HEALTHDECK_CONFIG", "HEALTHDECK_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # the dashboard host: the store alone, no report file
+    overview = _run(branch="feature/old")
+    shown = " ".join(m.value for m in (*overview.markdown, *overview.info, *overview.caption))
+    assert "was recorded without its report" in shown and "feature/old" in shown
+    assert "does not exist: run `healthdeck collect`" not in shown
+    assert "No pass-rate trend yet" not in shown and _charts(overview) >= 2

@@ -108,7 +108,7 @@ def test_review_from_the_store_alone(store, tmp_path, monkeypatch, capsys) -> No
         verdict_line
         == "**Verdict: NO-GO** (blocks the release) — the checklist evaluated here: this run was never gated"
     )
-    assert text.split("## New failures (1)\n\n")[1].strip() == f"- `{NEW}`"
+    assert text.split("## New failures (1)\n\n")[1].strip() == f"- `{NEW} (smoke)`"  # as the gate names it
     # --output writes the same text; --run/--baseline name any pair
     assert main(["review", "--history", store["url"], "--output", str(tmp_path / "r.md")]) == EXIT_OK
     assert (tmp_path / "r.md").read_text() == text
@@ -282,3 +282,24 @@ def test_a_never_gated_run_with_no_evidence_blocks_even_when_unknown_items_do_no
     )
     assert (verdict["status"], verdict["evaluated"], verdict["blocks"]) == ("INCOMPLETE", 0, True)
     assert {c["name"] for c in verdict["conditions"]}.isdisjoint({"report_current", "freshness"})
+
+
+def test_new_failures_are_compared_suite_by_suite(tmp_path) -> None:
+    """A test failing in the candidate's smoke suite is new there even when a test of the same id failed
+    in the baseline's unit suite; a flaky test (it passed in the end) is not failing; a suite the baseline
+    did not run makes the answer unknown, as the gate's."""
+    from healthdeck.reports.review import new_failures
+
+    def summary(ts: int, suites: tuple[str, ...]) -> dict:
+        return {"ts": ts, "git_sha": "a" * 8, "branch": "main",
+                "tests": {s: {"passed": 1, "failed": 1, "errors": 0, "total": 2, "pass_rate": 0.5} for s in suites}}  # fmt: skip
+
+    store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    store.append(summary(1, ("smoke", "unit")), failing=[("unit", "t::same_id", "failed")])
+    store.append(summary(2, ("smoke", "unit")), failing=[("smoke", "t::same_id", "failed"),
+                                                         ("smoke", "t::wobbly", "flaky")])  # fmt: skip
+    store.append(summary(3, ("smoke", "unit", "e2e")), failing=[("e2e", "t::other", "failed")])
+    base, candidate, wider = store.runs()
+    assert new_failures(store, candidate, base) == ["t::same_id (smoke)"]
+    assert new_failures(store, wider, candidate) is None  # e2e did not run in the baseline
+    store.close()

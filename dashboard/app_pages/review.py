@@ -15,6 +15,7 @@ from healthdeck.dashboard.context import Ctx, uses_openapi
 from healthdeck.dashboard.widgets import conditions_compared, missing, openapi_changes, table_or
 from healthdeck.reports.failures import number
 from healthdeck.reports.history.store import Run
+from healthdeck.reports.render.review import UNKNOWN_NEW
 from healthdeck.reports.review import label
 
 OFFERED = 500  # the newest runs of the window offered as candidates (a pasted older one is added)
@@ -25,9 +26,11 @@ def _label(row: dict) -> str:
 
 
 def _as_run(row: dict) -> Run:
-    """An index row as far as its label needs (the run's summary is not loaded for the picker)."""
-    return Run(0, row["run_key"], row["sha"], row["branch"], row["version"], int(row["ts"]), None, "", False,
-               row["verdict"], {})  # fmt: skip
+    """An index row as far as its label needs (the run's summary is not loaded for the picker). pandas
+    holds a missing text as NaN, which is truthy: a run nobody gated would be labelled "nan"."""
+    text = {k: v if isinstance(v, str) else None for k, v in row.items()}
+    return Run(0, row["run_key"], text["sha"], text["branch"], text["version"], int(row["ts"]), None, "", False,
+               text["verdict"], {})  # fmt: skip
 
 
 def _row(run) -> dict:
@@ -93,8 +96,12 @@ def render(ctx: Ctx) -> None:
         stored = data.load_stored_report(ctx.src.history, ctx.version, candidate_key)
         openapi_changes(found.candidate.summary, stored.get("details") if stored else None,
                         baseline=found.baseline.summary)  # fmt: skip
-    st.subheader(f"New failures ({number(len(found.new_failures))})")
-    table_or([{"test": t} for t in found.new_failures], "No new failures.")
+    if found.new_failures is None:
+        st.subheader("New failures: unknown")
+        st.caption(UNKNOWN_NEW)
+    else:
+        st.subheader(f"New failures ({number(len(found.new_failures))})")
+        table_or([{"test": t} for t in found.new_failures], "No new failures.")
     st.download_button("Download the review (Markdown)", found.markdown,
                        file_name=f"release-review-{found.candidate.short_sha}.md",
                        mime="text/markdown", on_click="ignore")  # fmt: skip

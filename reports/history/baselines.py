@@ -18,7 +18,7 @@ from .. import DEFAULT_REPORT
 from ..errors import InputError
 from ..report_file import load_report, parse_report
 from .model import Run
-from .trends import STORE_KINDS, BaselineError, resolve_baseline
+from .trends import STORE_KINDS, BaselineError, classify_failures, resolve_baseline
 
 if TYPE_CHECKING:
     import subprocess
@@ -40,6 +40,21 @@ class Baseline(Record):
     @property
     def summary(self) -> dict:
         return self.run.summary
+
+    def classify(self, suite: str, failing: dict[str, str]) -> dict[str, str]:
+        """new / known / unknown for each failing test (id -> outcome) of one suite of the compared run:
+        "unknown" where the baseline cannot tell (it did not run the suite, or its list was cut)."""
+        if suite not in (self.summary.get("tests") or {}):
+            return classify_failures(failing, None)
+        status = classify_failures(failing, {t: o for (su, t), o in self.failing.items() if su == suite})
+        if suite in self.partial:  # a test missing from a cut list may have failed too
+            status = {t: "unknown" if st == "new" else st for t, st in status.items()}
+        return status
+
+    @classmethod
+    def of_run(cls, store: HistoryReader, run: Run) -> Baseline:
+        """A stored run as a baseline (the store keeps every failing test: no list is cut)."""
+        return cls(run, store.failing_of(run.id), frozenset(), "history", {})
 
 
 def check_spec(spec: str) -> None:
@@ -76,7 +91,7 @@ def find_baseline(
     if store is None:
         return None
     run = resolve_baseline(store, spec, current, repo)
-    return Baseline(run, store.failing_of(run.id), frozenset(), "history", {}) if run else None
+    return Baseline.of_run(store, run) if run else None
 
 
 def from_report(report: dict, key: str, origin: str) -> Baseline:

@@ -43,12 +43,17 @@ def metric_deltas(candidate: dict[str, float], baseline: dict[str, float]) -> li
     return rows
 
 
+UNKNOWN_NEW = (
+    "The baseline did not run a suite that fails in the candidate, so it cannot tell which failures are new."
+)
+
+
 def render_review(
     candidate: dict,
     baseline: dict,
     verdicts: tuple[dict, dict | None],
     deltas: list[dict],
-    new_failures: list[str],
+    new_failures: list[str] | None,
 ) -> str:
     """`candidate`/`baseline`: {label, summary}; `verdicts`: the candidate's and the baseline's, each as
     `healthdeck gate` gave it, or marked `evaluated_here` for a run nobody gated."""
@@ -80,10 +85,13 @@ def render_review(
         ["Metric", "Baseline", "Candidate", "Change"],
         [[code(d["metric"]), d["shown"]["baseline"], d["shown"]["candidate"], d["shown"]["change"]] for d in deltas],
     )  # fmt: skip
-    out += ["", f"## New failures ({number(len(new_failures))})", ""]
-    out += [f"- {code(t, in_table=False)}" for t in new_failures] or [
-        "None: every failing test of the candidate also failed in the baseline."
-    ]
+    if new_failures is None:
+        out += ["", "## New failures: unknown", "", UNKNOWN_NEW]
+    else:
+        out += ["", f"## New failures ({number(len(new_failures))})", ""]
+        out += [f"- {code(t, in_table=False)}" for t in new_failures] or [
+            "None: every failing test of the candidate also failed in the baseline."
+        ]
     return "\n".join(out) + "\n"
 
 
