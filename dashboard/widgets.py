@@ -14,7 +14,7 @@ from healthdeck.dashboard import charts, data, links
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.text import md, md_prose
 from healthdeck.reports.failures import number
-from healthdeck.reports.gate import NO_GO, age_limit_hours, condition_figures, ungated_status
+from healthdeck.reports.gate import NO_GO, against, age_limit_hours, condition_figures, ungated_status
 from healthdeck.reports.render.review import figure
 
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
@@ -66,7 +66,7 @@ def verdict_banner(ctx: Ctx) -> None:
         return  # data_state already said why there is no report
     status = verdict["status"]
     trouble = [c for c in verdict["conditions"] if c["status"] != "PASS"]
-    lines = [f"- {ICONS[c['status']]} **{md(label)}**: {md(actual)} vs {md(threshold)}"
+    lines = [f"- {ICONS[c['status']]} **{md(label)}**: {md(actual)} ({against(c)} {md(threshold)})"
              + (f" — {md_prose(c['detail'], limit=DETAIL_CHARS)}" if c["detail"] else "")
              for c in trouble for label, actual, threshold in [condition_figures(c)]]  # fmt: skip
     if not verdict["conditions"]:

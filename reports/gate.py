@@ -80,6 +80,11 @@ def condition_figures(c: dict) -> tuple[str, str, str]:
     return c["description"], show(c["actual"], unit), show(c["threshold"], unit)
 
 
+def against(c: dict) -> str:
+    """What a condition is held against, for "actual (threshold X)": a commit is no threshold."""
+    return "checked out" if c.get("unit") == "commit" else "threshold"
+
+
 def smoke_suite(summary: dict, configured: str) -> tuple[str | None, str]:
     """The suite the checklist calls smoke, and a note when it is not the configured name.
 

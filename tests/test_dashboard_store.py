@@ -96,6 +96,7 @@ def test_the_store_alone_shows_everything(three_runs, tmp_path) -> None:
     assert not any("No report yet" in t or "No report" in t for t in texts), texts
     banner = overview.error[0].value
     assert banner.startswith("### :material/block: NO-GO") and "new failing tests vs baseline" in banner
+    assert "**new failing tests vs baseline**: 1 (threshold 0)" in banner  # as `healthdeck gate` says it
     charts = _charts(overview)
     tests = _run("tests")
     charts += _charts(tests) + _charts(_run("lint"))

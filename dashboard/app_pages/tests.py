@@ -257,11 +257,14 @@ def render(ctx: Ctx) -> None:
                 for f in data.load_flaky(ctx.src.history, ctx.version, s, ctx.branch, ctx.src.project)
             ]
             if found:
-                st.dataframe(pd.DataFrame([{"flip rate": f.flip_rate, "test": f.test_id, "runs": f.runs,
-                                            "same commit": f.same_commit, "suite": f.suite} for f in found]),
+                # why each is listed comes first: a test that failed and passed on one commit (a rerun
+                # included) is flaky at any flip rate, and "0.00 %" alone would read as "not flaky"
+                st.dataframe(pd.DataFrame([{"why": "failed and passed on one commit" if f.same_commit else "flips",
+                                            "flip rate": None if f.flip_rate is None else 100 * f.flip_rate,
+                                            "test": f.test_id, "runs": f.runs, "suite": f.suite} for f in found]),
                              hide_index=True, column_config={
                                  "flip rate": st.column_config.NumberColumn(
-                                     format="percent", help="outcome changes ÷ (runs − 1) over the last 30 runs")})  # fmt: skip
+                                     format="%.2f %%", help="outcome changes ÷ (runs − 1) over the last 30 runs")})  # fmt: skip
             else:
                 st.success("No flaky test in the last 30 runs.")
         else:

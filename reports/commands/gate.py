@@ -14,7 +14,7 @@ from ..config import Config, load_config
 from ..context import Context, compared_with, context
 from ..errors import EXIT_NO_GO, EXIT_OK, InputError
 from ..failures import failure_counts
-from ..gate import condition_figures, evaluate, junit_xml, verdict_line
+from ..gate import against, condition_figures, evaluate, junit_xml, verdict_line
 from ..history.baselines import FILE_KINDS
 from ..history.reader import HistoryError
 from ..output import OutputError, json_text, write_atomic, write_report_pair
@@ -66,8 +66,7 @@ def cmd_gate(
               "to keep one baseline", file=sys.stderr)  # fmt: skip
     for c in verdict["conditions"]:
         label, actual, threshold = condition_figures(c)
-        against = "checked out" if c.get("unit") == "commit" else "threshold"  # a commit is no threshold
-        print(f"{c['status']:<8} {label}: {actual} ({against} {threshold})" + (f" — {c['detail']}" if c["detail"] else ""),
+        print(f"{c['status']:<8} {label}: {actual} ({against(c)} {threshold})" + (f" — {c['detail']}" if c["detail"] else ""),
               file=out)  # fmt: skip
     print(verdict_line(verdict, gated=True), file=out)
     key = ctx.summary.get("run_key")
