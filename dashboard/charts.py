@@ -358,7 +358,8 @@ def _release_marks(
     if drawn.empty:
         return [], []
     first, last = drawn.min(), drawn.max()
-    shown = [r for r in releases if first <= r.time <= last][-limit:]
+    within = [r for r in releases if first <= r.time <= last]
+    shown = within[-limit:]
     shapes = [{"type": "line", "x0": r.time.isoformat(), "x1": r.time.isoformat(), "xref": "x", "y0": 0, "y1": 1,
                "yref": "paper", "line": {"color": RELEASE, "dash": "dot", "width": 1}} for r in shown]  # fmt: skip
     room = (last - first) * gap
@@ -370,6 +371,10 @@ def _release_marks(
               "textangle": -90, "xanchor": "right", "yanchor": "top", "font": {"size": 10, "color": RELEASE},
               "bgcolor": "rgba(128,128,128,0.15)"}
              for r in reversed(labelled)]  # fmt: skip
+    if len(within) > limit:  # say that older releases in the window are left out, not only leave them out
+        notes.append({"x": 0, "xref": "paper", "y": 1, "yref": "paper", "showarrow": False, "xanchor": "left",
+                      "yanchor": "bottom", "font": {"size": 10, "color": RELEASE},
+                      "text": f"the newest {limit} of {len(within)} releases are marked"})  # fmt: skip
     return shapes, notes
 
 

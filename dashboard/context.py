@@ -26,6 +26,7 @@ from healthdeck.reports.report_config import effective_config
 from healthdeck.reports.review import evaluated_here
 
 from . import data, links
+from .text import md
 
 WINDOWS = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
 WINDOW_LABELS = {"7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "1 year", "all": "all time"}
@@ -204,6 +205,10 @@ def project_picker(src: data.Source, version: str) -> data.Source:
     except Exception:  # the pages say the history cannot be read
         return src
     if len(names) < 2:
+        asked = st.query_params.get("project")
+        if asked is not None and asked not in names:  # a link from a shared store's dashboard, say
+            links.notice(f"The link asks for project {md(asked, code=True)}, which this history store does not "
+                         f"hold; showing {md(names[0] if names else 'its runs', code=True)}.")  # fmt: skip
         return src
     mtime = data.mtime(src.report)
     local = data.load_report(str(src.report), mtime)[0] if mtime else None

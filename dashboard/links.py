@@ -27,11 +27,15 @@ def _start(key: str, options: Sequence[str], default: str, what: str) -> None:
         return
     asked = st.query_params.get(key)
     if asked is not None and asked not in options:
-        where = st.session_state.get(SLOT) or st
-        where.warning(f"The link asks for {what} {md(asked, code=True)}, which is not there; showing "
-                      f"{md(default, code=True)} instead.", icon=":material/link_off:")  # fmt: skip
+        notice(f"The link asks for {what} {md(asked, code=True)}, which is not there; showing "
+               f"{md(default, code=True)} instead.")  # fmt: skip
         asked = None
     st.session_state[key] = asked if asked is not None else default
+
+
+def notice(text: str) -> None:
+    """What a pasted link asked for and could not get, at the top of the page."""
+    (st.session_state.get(SLOT) or st).warning(text, icon=":material/link_off:")
 
 
 def choice(

@@ -163,6 +163,11 @@ def test_releases_are_marked_on_trend_lines() -> None:
     fig = charts.coverage_trend(_store_like(2_000, pd.Timedelta(days=90)), [], 80, view="each run",
                                 releases=[charts.Release(pd.Timestamp("2026-08-10", tz="UTC"), "v1.0.0")])  # fmt: skip
     assert not fig.layout.shapes or all(s.line.dash != "dot" for s in fig.layout.shapes)
+    # more releases than are marked: the chart says how many are left out
+    many = [charts.Release(frame["time"].iloc[i], f"v2.{i}.0") for i in range(0, 300, 20)]  # 15 in the window
+    fig = charts.coverage_trend(frame, [], 80, releases=many)
+    assert sum(s.line.dash == "dot" for s in fig.layout.shapes) == 12
+    assert "the newest 12 of 15 releases are marked" in [a.text for a in fig.layout.annotations]
 
 
 def test_release_tags_from_git_describe() -> None:

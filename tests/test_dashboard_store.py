@@ -289,3 +289,13 @@ def test_a_branch_without_stored_reports(store_url, artifacts, ci, tmp_path, mon
     assert "was recorded without its report" in shown and "feature/old" in shown
     assert "does not exist: run `healthdeck collect`" not in shown
     assert "No pass-rate trend yet" not in shown and _charts(overview) >= 2
+
+
+def test_a_link_to_a_project_the_store_does_not_hold(three_runs) -> None:
+    """A one-project store still says when a pasted link names another project, instead of silently
+    showing its own."""
+    overview = _run(project="nope")
+    notices = [w.value for w in overview.warning]
+    assert any(
+        "The link asks for project `nope`, which this history store does not hold" in w for w in notices
+    )
