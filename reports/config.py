@@ -216,6 +216,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "max_text_mb": (1, 4096),
 }
 MAX_TIMEOUT = 3600.0  # seconds; [tool.healthdeck.guardian] timeout
+MAX_AGE_HOURS = 24 * 366  # [tool.healthdeck.gates] max_age_hours: beyond a year it is no check
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -364,7 +365,7 @@ def _guardian(value: Any, source: Path) -> GuardianConfig:
         if key not in _GUARDIAN_KEYS:
             raise _unknown(key, _GUARDIAN_KEYS, where)
     preset = value.get("preset", "healthdeck")
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise ConfigError(f"{where} preset must be one of {', '.join(PRESETS)}, not {preset!r}")
     metrics = PRESETS[preset]
     for key, attr in (("decisions_metric", "decisions"), ("denies_metric", "denies")):
@@ -469,6 +470,8 @@ def _gate_value(key: str, item: Any, where: str) -> Any:
         _percent(item, f"{where} {key}")
     if key == "coverage_drop_max" and item > 100:
         raise ConfigError(f"{where} {key} = {item}: a coverage drop is in percentage points (0..100)")
+    if key == "max_age_hours" and item > MAX_AGE_HOURS:
+        raise ConfigError(f"{where} {key} = {item:g}: at most {MAX_AGE_HOURS} hours (a year)")
     return item
 
 
@@ -508,7 +511,7 @@ def _categories(value: Any, source: Path) -> tuple[Category, ...]:
         if "message" in rule:
             try:
                 pattern = re.compile(_string(rule["message"], f"{where} {name}.message"))
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:  # a{4294967295}: too large to compile
                 raise ConfigError(f"{where} {name}.message is not a valid regular expression: {exc}") from exc
         outcomes = rule.get("outcome", [])
         outcomes = [outcomes] if isinstance(outcomes, str) else outcomes

@@ -79,6 +79,9 @@ class Posted(Record):
     url: str
 
 
+_REPO_PART = re.compile(r"[A-Za-z0-9_.-]+")
+
+
 def pull_request_from_env(env: Mapping[str, str], number: int | None = None) -> PullRequest:
     """The pull request to comment on, from the Actions variables; `number` (--pr) overrides the event's.
 
@@ -90,7 +93,9 @@ def pull_request_from_env(env: Mapping[str, str], number: int | None = None) -> 
         raise ValueError(
             "GITHUB_TOKEN is not set (pass `github-token` or `env: GITHUB_TOKEN: ${{ github.token }}`)"
         )
-    if repository.count("/") != 1:
+    owner, _, name = repository.partition("/")
+    # GitHub's own characters only: a "?" or "#" would send the comment to another endpoint than the PR's
+    if not (_REPO_PART.fullmatch(owner) and _REPO_PART.fullmatch(name)) or name in (".", ".."):
         raise ValueError(f"GITHUB_REPOSITORY must be owner/name, got {repository!r}")
     if number is None:
         number = _event_pr_number(env.get("GITHUB_EVENT_PATH"))
@@ -118,9 +123,10 @@ def _event_pr_number(path: str | None) -> int:
         raise EventUnreadable(
             f"{path}: cannot read the event payload (GITHUB_EVENT_PATH): {exc.strerror or exc}"
         ) from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise EventUnreadable(f"{path}: the event payload (GITHUB_EVENT_PATH) is not JSON: {exc}") from exc
-    number = (event.get("pull_request") or {}).get("number") if isinstance(event, dict) else None
+    pull = event.get("pull_request") if isinstance(event, dict) else None
+    number = pull.get("number") if isinstance(pull, dict) else None
     if not isinstance(number, int):
         raise ValueError(
             f"{path}: the event has no pull_request.number (not a pull_request event?); pass --pr N"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from healthdeck.collectors.files import read_named
@@ -11,19 +13,49 @@ from .errors import InputError
 from .output import md_run_key
 
 
+def _not_strict(constant: str) -> float:
+    raise ValueError(f"{constant} is not a JSON number (healthdeck writes strict JSON)")
+
+
 def parse_report(text: str | bytes, where: str) -> dict:
-    """A healthdeck report from its JSON text; InputError naming `where` otherwise."""
+    """A healthdeck report from its JSON text; InputError naming `where` otherwise. NaN and Infinity are
+    refused here: they pass every range check of the schema (a comparison with NaN is always false)."""
     try:
-        report = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: not a JSON report: {exc}") from exc
+        report = json.loads(text, parse_constant=_not_strict)
+    except (ValueError, RecursionError) as exc:  # also 5 000-digit numbers, nesting past the parser's depth
+        raise InputError(f"{where}: not a JSON report: {' '.join(str(exc).split())[:200]}") from exc
     if (
         not isinstance(report, dict)
         or not isinstance(report.get("summary"), dict)
         or "schema_version" not in report
     ):
         raise InputError(f"{where}: not a healthdeck report (no schema_version/summary)")
+    version = report["schema_version"]
+    if not isinstance(version, str) or not version.startswith("1."):
+        raise InputError(f"{where}: report schema {version!r}: this healthdeck reads schema 1.x reports")
     return report
+
+
+def check_report(report: dict, where: str) -> None:
+    """The whole report against its JSON Schema: a hand-edited or foreign file is one line, not a traceback
+    in whatever reads the broken part first."""
+    from .schema import schema_error  # the walk costs a few ms: only where a report file is judged
+
+    if problem := schema_error(report):
+        raise InputError(f"{where}: not a valid healthdeck report at {problem}")
+
+
+@contextlib.contextmanager
+def blamed_on(path: str | Path | None, report: dict | None) -> Iterator[None]:
+    """A reader (comment, badge) that trips over a report file: when the file breaks the schema, that is
+    the input error it is (exit 3), said in one line; otherwise the error is healthdeck's own. The schema
+    is walked only then, so a good report costs nothing more to read."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        if path is not None and report is not None:
+            check_report(report, str(path))
+        raise exc from None
 
 
 def load_report(path: str | Path) -> dict:

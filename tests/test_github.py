@@ -232,6 +232,11 @@ def test_the_stand_in_validates_like_github(github) -> None:
         ("GITHUB_STEP_SUMMARY", "{tmp}", EXIT_OUTPUT, "cannot write the step summary (GITHUB_STEP_SUMMARY): Is a directory"),
         ("GITHUB_EVENT_PATH", "{tmp}/gone.json", EXIT_INPUT,
          "gone.json: cannot read the event payload (GITHUB_EVENT_PATH): No such file or directory"),
+        # "?" or "#" in the repository would send the comment to another endpoint than the pull request's
+        ("GITHUB_REPOSITORY", "o/r?x=1#", EXIT_USAGE, "GITHUB_REPOSITORY must be owner/name, got 'o/r?x=1#'"),
+        ("GITHUB_REPOSITORY", "o/..", EXIT_USAGE, "GITHUB_REPOSITORY must be owner/name"),
+        ("GITHUB_EVENT_PATH", "{tmp}/pr_int.json", EXIT_USAGE, "the event has no pull_request.number"),
+        ("GITHUB_EVENT_PATH", "{tmp}/deep.json", EXIT_INPUT, "the event payload (GITHUB_EVENT_PATH) is not JSON"),
         # a FIFO nobody reads: one line, not a job that waits until the runner's timeout
         ("GITHUB_STEP_SUMMARY", "{fifo}", EXIT_OUTPUT,
          "cannot write the step summary (GITHUB_STEP_SUMMARY): it is a pipe nobody reads"),
@@ -242,6 +247,8 @@ def test_broken_actions_variables_are_one_line(report, actions_env, monkeypatch,
     import os
 
     os.mkfifo(tmp_path / "summary.fifo")
+    (tmp_path / "pr_int.json").write_text('{"pull_request": 5}')
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     monkeypatch.setenv(variable, value.format(tmp=tmp_path, fifo=tmp_path / "summary.fifo"))
     extra = ("--github-step-summary",) if variable == "GITHUB_STEP_SUMMARY" else ()
     args = ["comment", "--report", str(report), "--config", str(report.parent.parent / "pyproject.toml"),

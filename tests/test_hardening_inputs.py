@@ -17,7 +17,7 @@ from healthdeck.reports.cli import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAG
 from healthdeck.reports.config import _INT_KEYS, INT_RANGES
 from healthdeck.reports.output import json_text
 from healthdeck.reports.schema import ReportError
-from tests.conftest import REAL
+from tests.conftest import EDGE, REAL
 
 BIG = "9" * 5000
 NESTED = "[" * 100_000 + "]" * 100_000
@@ -252,6 +252,52 @@ def test_gate_refuses_a_hand_edited_report_in_one_line(tmp_path, capsys) -> None
             assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda r: r["summary"].update(tests="lots"), "not a valid healthdeck report at summary.tests"),
+        (lambda r: r.update(schema_version="9.0"), "report schema '9.0': this healthdeck reads schema 1.x"),
+        ("NaN", "NaN is not a JSON number"),
+        ("deep", "not a JSON report"),
+        ("bignum", "not a JSON report"),
+    ],
+)
+def test_every_reader_refuses_a_hostile_report_in_one_line(tmp_path, capsys, edit, words) -> None:
+    """gate, comment, badge and a `report:` baseline: exit 3 and one line naming the file, never a
+    traceback from whatever part of the report a reader touches first."""
+    out = tmp_path / "out"
+    collect = ["collect", "-q", "--no-history", "--out", str(out), "--junit", f"unit={EDGE / 'xunit2.xml'}"]
+    assert main(collect) == EXIT_OK
+    path = out / "latest.json"
+    text = path.read_text()
+    if callable(edit):
+        report = json.loads(text)
+        edit(report)
+        text = json.dumps(report)
+    else:
+        text = {"NaN": text.replace('"ts": ', '"ts": NaN, "x": ', 1),
+                "deep": "[" * 100_000 + "]" * 100_000,
+                "bignum": '{"schema_version": "1.7", "summary": {"ts": ' + "9" * 5000 + "}}"}[edit]  # fmt: skip
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    for args in (["gate", "--no-write", "--report", str(bad)], ["comment", "--report", str(bad)],
+                 ["badge", "--report", str(bad), "--out", str(tmp_path / "b")],
+                 [*collect, "--baseline", f"report:{bad}"]):  # fmt: skip
+        capsys.readouterr()
+        assert main(args) == EXIT_INPUT, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(bad) in err and words in err, (args, err)
+
+
+def test_a_baseline_folder_without_a_report_is_refused(tmp_path, capsys) -> None:
+    """A downloaded artifact folder without latest.json is the wrong artifact, not the first run."""
+    collect = ["collect", "-q", "--no-history", "--out", str(tmp_path / "out"), "--junit", f"unit={EDGE / 'xunit2.xml'}"]  # fmt: skip
+    assert main([*collect, "--baseline", f"report:{tmp_path}/empty"]) == EXIT_OK  # missing: the first run
+    (tmp_path / "empty").mkdir()
+    assert main([*collect, "--baseline", f"report:{tmp_path}/empty"]) == EXIT_INPUT
+    assert "a folder without latest.json" in capsys.readouterr().err
+
+
 # --- configuration ---
 
 
@@ -271,6 +317,12 @@ def test_gate_refuses_a_hand_edited_report_in_one_line(tmp_path, capsys) -> None
         ("[tool.healthdeck.gates]\ncoverage_min = 150\n", "coverage_min must be a percentage from 0 to 100"),
         ("[tool.healthdeck.gates]\nmax_age_hours = inf\n", "max_age_hours must be a non-negative number"),
         ("[tool.healthdeck.badge_thresholds]\ncoverage = [nan, 1]\n", "coverage must be [green_at_or_above"),
+        ("[tool.healthdeck.gates]\nmax_age_hours = 1e308\n", "max_age_hours = 1e+308: at most 8784 hours"),
+        ('[tool.healthdeck.guardian]\npreset = ["x"]\n', "preset must be one of"),
+        (
+            '[tool.healthdeck.categories]\ninfra = {message = "a{4294967295}"}\n',
+            "not a valid regular expression",
+        ),
     ],
 )
 def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys, toml: str, reason: str) -> None:

@@ -12,6 +12,7 @@ from ..output import write_atomic
 from ..reading import open_reading
 from ..render.badge import color_for, endpoint, svg
 from ..render.md import display_covered, percent
+from ..report_file import blamed_on
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,8 +20,10 @@ def run(args: argparse.Namespace) -> int:
     reading = open_reading(args, local, history=False)
     reading.close()
     out = Path(args.out) if args.out else (reading.path.parent if reading.path else local.out_path)
-    for written in cmd_badge(reading.config, reading.report, out):
-        print(one_line(f"wrote {written}"))
+    with blamed_on(reading.path, reading.report):
+        written = cmd_badge(reading.config, reading.report, out)
+    for path in written:
+        print(one_line(f"wrote {path}"))
     return 0
 
 

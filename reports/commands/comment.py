@@ -15,6 +15,7 @@ from ..gate import condition_figures, smoke_name
 from ..output import OutputError, append_text, pipe_reason, write_atomic
 from ..reading import Reading, open_reading
 from ..render.comment import MARKER, render_comment, render_no_report
+from ..report_file import blamed_on
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,9 +26,10 @@ def run(args: argparse.Namespace) -> int:
         local = load_config(args.config)
         reading = open_reading(args, local)
         try:
-            text = cmd_comment(
-                reading, baseline=args.baseline, link=args.link, committed_report=local.committed_report
-            )
+            with blamed_on(reading.path, reading.report):
+                text = cmd_comment(
+                    reading, baseline=args.baseline, link=args.link, committed_report=local.committed_report
+                )
         finally:
             reading.close()
     if args.output:

@@ -12,7 +12,7 @@ from healthdeck.collectors.files import rereadable
 
 from ..config import Config, load_config
 from ..context import Context, compared_with, context
-from ..errors import EXIT_NO_GO, EXIT_OK, InputError
+from ..errors import EXIT_NO_GO, EXIT_OK
 from ..failures import failure_counts
 from ..gate import against, condition_figures, evaluate, junit_xml, verdict_line
 from ..history.baselines import FILE_KINDS
@@ -20,7 +20,8 @@ from ..history.reader import HistoryError
 from ..output import OutputError, json_text, write_atomic, write_report_pair
 from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
-from ..schema import schema_error, validate_report
+from ..report_file import check_report
+from ..schema import validate_report
 from ..stamp import checked_out
 
 
@@ -103,8 +104,8 @@ def check_report_file(reading: Reading) -> None:
     """A report file is checked against the schema before the gate reads it (and rewrites it): one that
     was edited by hand, or cut short, is an input error in one line, never a traceback or a rewrite.
     (A report from the store was checked when collect recorded it.)"""
-    if reading.path is not None and (problem := schema_error(reading.report)):
-        raise InputError(f"{reading.path}: not a valid healthdeck report at {problem}")
+    if reading.path is not None:
+        check_report(reading.report, str(reading.path))
 
 
 def decide(ctx: Context, config: Config) -> dict:

@@ -16,7 +16,7 @@ from healthdeck.collectors.records import Record
 
 from .. import DEFAULT_REPORT
 from ..errors import InputError
-from ..report_file import load_report, parse_report
+from ..report_file import check_report, load_report, parse_report
 from .model import Run
 from .trends import STORE_KINDS, BaselineError, classify_failures, resolve_baseline
 
@@ -81,12 +81,18 @@ def find_baseline(
     kind, _, value = spec.partition(":")
     if kind == "report":
         path = Path(value)
-        path = path / "latest.json" if path.is_dir() else path  # the folder an artifact download makes
+        if path.is_dir():  # the folder an artifact download makes
+            if not (path / "latest.json").exists():  # a folder is no missing artifact: a wrong one
+                raise InputError(f"baseline report:{value}: a folder without latest.json")
+            path = path / "latest.json"
         if not path.exists():  # the first run, or an expired artifact: nothing, as with an empty store
             return None
-        return from_report(load_report(path), f"report:{value}", "report")
+        report = load_report(path)
+        check_report(report, f"baseline report:{value}")  # a downloaded artifact of any version or origin
+        return from_report(report, f"report:{value}", "report")
     if kind == "git":
         report, inside = report_at_ref(Path(repo), value, Path(committed_report))
+        check_report(report, f"baseline git:{value}:{inside}")
         return from_report(report, f"git:{value}:{inside}", "git")
     if store is None:
         return None
