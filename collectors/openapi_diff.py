@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .openapi_load import Spec
+from .base import CollectorError
+from .openapi_load import SOURCE, Spec
 
 if TYPE_CHECKING:
     from referencing._core import Resolver  # the type only; the public API returns it
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 ERROR, WARNING, INFO = "error", "warning", "info"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _MAX_DEPTH = 40  # recursive schemas (a tree node holding nodes) stop here
+MAX_COMPARED = 200_000  # schema pairs one operation may compare (real APIs: a few thousand at most)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class _OperationDiff:
         self.method = method
         self.specs = (bspec, hspec)
         self.out: list[Change] = []
+        self.shapes: dict[int, _Shape] = {}  # schema node -> its shape, each node's worked out once
+        self.compared = 0  # schema pairs compared: shared schemas nest, and each path is its own place
 
     def add(self, rule: str, level: str, location: str, message: str) -> None:
         self.out.append(Change(rule, level, self.method, self.path, location, message))
@@ -202,7 +206,7 @@ class _OperationDiff:
                 f"the {where} request parameter {name} became optional",
             )
         bschema, hschema = _param_schema(base), _param_schema(head)
-        b, h = _Shape.of(bschema), _Shape.of(hschema)
+        b, h = _Shape.of(bschema, memo=self.shapes), _Shape.of(hschema, memo=self.shapes)
         self._types(b, h, "request", loc, f"the {where} request parameter {name}", param=True)
         self._enum(b, h, "request", loc, f"the {where} request parameter {name}", param=True)
 
@@ -275,8 +279,12 @@ class _OperationDiff:
         pair = (id(base.node), id(head.node))
         if pair in seen or depth > _MAX_DEPTH:
             return
+        self.compared += 1
+        if self.compared > MAX_COMPARED:  # 3 properties that each $ref the schema below, 30 deep: 3^30 places
+            raise CollectorError(SOURCE, self.specs[1].path, f"{self.method} {self.path}: its schemas nest shared "
+                                 f"schemas into more than {MAX_COMPARED:,} places to compare; not diffed")  # fmt: skip
         seen = seen | {pair}
-        b, h = _Shape.of(base), _Shape.of(head)
+        b, h = _Shape.of(base, memo=self.shapes), _Shape.of(head, memo=self.shapes)
         what = f"the {direction} property {prop}" if prop else f"the {direction} body"
         where = f"{loc}.{prop}" if prop else loc
         self._types(b, h, direction, where, what, prop=prop, status=status)
@@ -460,22 +468,30 @@ class _Shape:
     additional: _Side | None = None
 
     @classmethod
-    def of(cls, side: _Side | None, depth: int = 0) -> _Shape:
+    def of(cls, side: _Side | None, depth: int = 0, memo: dict[int, _Shape] | None = None) -> _Shape:
+        """`memo` (node id -> shape) works each node out once: an anyOf of 8 $refs to itself would
+        otherwise be 8^10 calls; a node met again while it is being worked out is an empty shape."""
         shape = cls()
         if side is None or not isinstance(side.node, dict) or depth > 10:
             return shape
+        memo = {} if memo is None else memo
+        if (known := memo.get(id(side.node))) is not None:
+            return known
+        memo[id(side.node)] = shape
         node = side.node
         types = node.get("type")
         types = set(types) if isinstance(types, list) else ({types} if isinstance(types, str) else set())
         if node.get("nullable") is True and types:
             types.add("null")
         for part in node.get("allOf") or []:
-            sub = cls.of(side.deref(part), depth + 1)
+            sub = cls.of(side.deref(part), depth + 1, memo)
             types |= sub.types
             shape.properties.update(sub.properties)
             shape.required |= sub.required
             shape.items = shape.items or sub.items
-        variants = [cls.of(side.deref(v), depth + 1) for v in (node.get("anyOf") or node.get("oneOf") or [])]
+        variants = [
+            cls.of(side.deref(v), depth + 1, memo) for v in (node.get("anyOf") or node.get("oneOf") or [])
+        ]
         if variants:
             real = [v for v in variants if v.types != {"null"}]
             if len(real) < len(variants):

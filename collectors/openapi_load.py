@@ -47,7 +47,9 @@ class Spec:
             try:
                 resolved = resolver.lookup(ref)
             except Unresolvable as exc:
-                raise CollectorError(SOURCE, self.path, f"cannot resolve $ref {ref!r}: {exc}") from exc
+                raise CollectorError(
+                    SOURCE, self.path, f"cannot resolve $ref {ref!r}: {_unresolved(exc)}"
+                ) from exc
             node, resolver = resolved.contents, resolved.resolver
         return node, resolver
 
@@ -74,7 +76,7 @@ def load_spec(path: str | Path) -> Spec:
             path,
             f"unsupported OpenAPI version {version!r} (Swagger 2.0 and OpenAPI 3.0/3.1 are read)",
         )
-    remote = next(_remote_refs(document), None)
+    remote = next(_foreign_refs(document, set()), None)
     if remote:
         raise CollectorError(
             SOURCE, path, f"$ref {remote!r} points to the network; only local files are read"
@@ -82,9 +84,21 @@ def load_spec(path: str | Path) -> Spec:
     base = Path(path).resolve().as_uri()
     resolver = _registry(base, document, path).resolver(base)
     from jsonschema_path import SchemaPath
+    from referencing.exceptions import Unresolvable
 
     schema_path = SchemaPath.from_dict(document, base_uri=base, handlers={"file": _file_handler(path)})
-    error = next(validator(schema_path).iter_errors(), None)
+    try:
+        error = next(validator(schema_path).iter_errors(), None)
+    except CollectorError:
+        raise
+    except Unresolvable as exc:  # a $ref to nowhere (a missing file, a pointer past the document)
+        raise CollectorError(SOURCE, path, f"cannot resolve $ref: {_unresolved(exc)}") from exc
+    except RecursionError as exc:  # a $ref cycle the validator follows, or nesting past its depth
+        raise CollectorError(
+            SOURCE, path, "$refs or schemas nested too deeply to validate (a $ref cycle?)"
+        ) from exc
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what the validator trips over
+        raise CollectorError(SOURCE, path, f"not a valid OpenAPI {version} document: {_short(exc)}") from exc
     if error is not None:
         raise CollectorError(
             SOURCE,
@@ -94,6 +108,9 @@ def load_spec(path: str | Path) -> Spec:
     return Spec(str(path), version, document, resolver)
 
 
+MAX_NODES = 2_000_000  # a document's values counted as its YAML aliases expand them: beyond, a bomb
+
+
 def _parse(path: str | Path, text: str) -> dict:
     import yaml
 
@@ -101,13 +118,65 @@ def _parse(path: str | Path, text: str) -> dict:
         raise CollectorError(SOURCE, path, "empty file")
     try:
         document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise CollectorError(SOURCE, path, f"neither JSON nor YAML: {exc}") from exc
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # also 5 000-digit numbers, deep nesting
+        raise CollectorError(SOURCE, path, f"neither JSON nor YAML: {_short(exc)}") from exc
     if not isinstance(document, dict) or not ("openapi" in document or "swagger" in document):
         raise CollectorError(
             SOURCE, path, "not an OpenAPI document (no top-level 'openapi' or 'swagger' key)"
         )
+    try:
+        size = _expanded_size(document, {})
+        _keys_as_text(document, set())
+    except RecursionError as exc:
+        raise CollectorError(SOURCE, path, "values nested too deeply to read") from exc
+    if size > MAX_NODES:
+        raise CollectorError(SOURCE, path, f"YAML aliases expand the document to {size:,} values (at most "
+                             f"{MAX_NODES:,} are read): an alias bomb?")  # fmt: skip
     return document
+
+
+def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
+    """How many values the document holds with every YAML alias expanded, counted once per distinct
+    object (shared by an alias): linear in the file, however far the aliases would expand."""
+    if not isinstance(node, dict | list):
+        return 1
+    if (known := sizes.get(id(node))) is not None:
+        return known
+    sizes[id(node)] = 1  # a cycle (a recursive alias) counts once
+    children = node.values() if isinstance(node, dict) else node
+    total = 1 + sum(_expanded_size(child, sizes) for child in children)
+    sizes[id(node)] = total
+    return total
+
+
+def _keys_as_text(node: Any, done: set[int]) -> None:
+    """YAML reads `200:` as the number 200; OpenAPI's keys (status codes above all) are text, as every
+    OpenAPI tool reads them. In place, each shared object once."""
+    if not isinstance(node, dict | list) or id(node) in done:
+        return
+    done.add(id(node))
+    if isinstance(node, dict):
+        if any(not isinstance(key, str) for key in node):
+            items = [(k if isinstance(k, str) else str(k).lower() if isinstance(k, bool) else str(k), v)
+                     for k, v in node.items()]  # fmt: skip
+            node.clear()
+            node.update(items)
+        children = node.values()
+    else:
+        children = node
+    for child in children:
+        _keys_as_text(child, done)
+
+
+def _unresolved(exc: BaseException) -> str:
+    """referencing's reason without the whole document it quotes after "does not exist within"."""
+    return _short(str(exc).split(" within {")[0])
+
+
+def _short(exc: BaseException | str) -> str:
+    """An exception's message on one line, bounded (some quote the whole document)."""
+    text = " ".join(str(exc).split())
+    return (text[:300] + " …") if len(text) > 300 else text or type(exc).__name__
 
 
 def _where(parts: Iterable[object]) -> str:
@@ -116,16 +185,23 @@ def _where(parts: Iterable[object]) -> str:
     return f"at #/{'/'.join(steps)}" if steps else "at the top level"
 
 
-def _remote_refs(node: Any) -> Iterator[str]:
+def _foreign_refs(node: Any, done: set[int]) -> Iterator[str]:
+    """$refs that would leave the machine: any scheme but a file's, or a host (`//host/x.json`). An
+    allow-list: a resolver would hand ftp:, urn: and the like to urllib, which waits on the network."""
+    if not isinstance(node, dict | list) or id(node) in done:
+        return
+    done.add(id(node))
     if isinstance(node, dict):
         ref = node.get("$ref")
-        if isinstance(ref, str) and urlsplit(ref).scheme in ("http", "https"):
-            yield ref
-        for value in node.values():
-            yield from _remote_refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _remote_refs(value)
+        if isinstance(ref, str):
+            parts = urlsplit(ref)
+            if parts.scheme not in ("", "file") or parts.netloc not in ("", "localhost"):
+                yield ref
+        children = node.values()
+    else:
+        children = node
+    for value in children:
+        yield from _foreign_refs(value, done)
 
 
 def _load_file(uri: str, spec_path: str | Path) -> Any:

@@ -412,3 +412,78 @@ def test_report_markdown_and_comment_name_the_breaking_changes(tmp_path, capsys)
     text = capsys.readouterr().out
     assert "**9 breaking OpenAPI changes**:" in text
     assert "- `new-required-request-parameter` `GET /users` `parameters.query.org`" in text
+
+
+def _api(schemas: dict, body: str = "L0") -> dict:
+    """A one-operation OpenAPI 3.0 document whose request body is `body` from `schemas`."""
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "components": {"schemas": schemas},
+            "paths": {"/a": {"post": {"requestBody": {"content": {"application/json": {"schema": {
+                "$ref": f"#/components/schemas/{body}"}}}}, "responses": {"200": {"description": "ok"}}}}}}  # fmt: skip
+
+
+def _dag(leaf_type: str, levels: int = 30) -> dict:
+    """Each level's three properties are the level below: 3^levels places, in a few kB."""
+    schemas = {"L0": {"type": "object", "properties": {"v": {"type": leaf_type}}}}
+    for i in range(1, levels):
+        below = {"$ref": f"#/components/schemas/L{i - 1}"}
+        schemas[f"L{i}"] = {"type": "object", "properties": {k: below for k in "abc"}}
+    return _api(schemas, f"L{levels - 1}")
+
+
+BILLION_LAUGHS = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\nx-a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"x-a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 9)}]\n" for i in range(1, 10)
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, head, words",
+    [
+        # shared schemas nested into 3^30 places: refused in seconds, not walked until memory runs out
+        ("dag.json", _dag("integer"), "nest shared schemas into more than 200,000 places to compare"),
+        ("laughs.yaml", BILLION_LAUGHS, "YAML aliases expand the document to"),
+        ("ftp.json", _api({"L0": {"$ref": "ftp://127.0.0.1:9/x.json"}}), "points to the network"),
+        ("urn.json", _api({"L0": {"$ref": "urn:uuid:1234"}}), "points to the network"),
+        ("host.json", _api({"L0": {"$ref": "//127.0.0.1:9/x.json"}}), "points to the network"),
+        ("nowhere.json", _api({}, "Nope"), "'/components/schemas/Nope' does not exist"),
+        ("missing-file.json", _api({"L0": {"$ref": "nothere.json#/A"}}), "cannot resolve $ref: nothere.json#/A"),
+        ("cycle.json", _api({"L0": {"$ref": "#/components/schemas/L1"}, "L1": {"$ref": "#/components/schemas/L0"}}),
+         "nested too deeply to validate"),
+        ("deep.json", '{"openapi": "3.0.3", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "neither JSON nor YAML"),
+        ("bignum.yaml", "openapi: 3.0.3\nx: " + "9" * 5000 + "\n", "neither JSON nor YAML: Exceeds the limit"),
+    ],
+)  # fmt: skip
+def test_hostile_specs_are_one_line_and_exit_3(tmp_path, capsys, name, head, words) -> None:
+    """Every one is refused in one line naming the file, quickly, with nothing fetched from the network."""
+    import time
+
+    path = tmp_path / name
+    path.write_text(head if isinstance(head, str) else json.dumps(head))
+    base = _write(
+        tmp_path, "base.json", _dag("string") if name == "dag.json" else _api({"L0": {"type": "object"}})
+    )
+    started = time.monotonic()
+    assert (
+        main(["collect", "--out", str(tmp_path / "out"), "--no-history", "--openapi", str(base), str(path)])
+        == EXIT_INPUT
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and words in err, err
+    assert time.monotonic() - started < 30
+
+
+def test_an_anyof_of_itself_and_yaml_status_codes_are_read(tmp_path) -> None:
+    """A schema that is an anyOf of eight references to itself is worked out once per node (it was 8^10
+    calls); YAML's unquoted `200:` is the status code "200", as every OpenAPI tool reads it."""
+    from healthdeck.collectors.openapi import collect_openapi
+
+    fanout = {"S": {"anyOf": [*[{"$ref": "#/components/schemas/S"}] * 8, {"type": "string"}]}}
+    path = _write(tmp_path, "fanout.json", _api(fanout, "S"))
+    assert collect_openapi(path, path).changes == ()
+    base = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        200: {description: ok}\n"
+    head = base.replace("200:", "404:")
+    (tmp_path / "base.yaml").write_text(base)
+    (tmp_path / "head.yaml").write_text(head)
+    [removed] = [
+        c for c in collect_openapi(tmp_path / "base.yaml", tmp_path / "head.yaml").changes if c.breaking
+    ]
+    assert removed.rule == "response-success-status-removed" and "200" in removed.message
