@@ -60,7 +60,7 @@ def collect_openapi_report(path: str | Path) -> OpenAPIResult:
         return _openapi_diff(path, first, rest)
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # also 5 000-digit numbers and nesting past the parser's
         raise CollectorError(SOURCE, path, "not an openapi-diff or oasdiff report (neither its header line "
                              f"nor JSON: {exc})") from exc  # fmt: skip
     if isinstance(data, dict) and isinstance(data.get("changes"), list):
@@ -79,7 +79,7 @@ def _openapi_diff(path: str | Path, header: str, body: str) -> OpenAPIResult:
         return OpenAPIResult("openapi-diff", (str(path),), ())
     try:
         data = json.loads(body)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CollectorError(SOURCE, path, f"openapi-diff header without its JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise CollectorError(SOURCE, path, "openapi-diff output is not a JSON object")
@@ -89,15 +89,23 @@ def _openapi_diff(path: str | Path, header: str, body: str) -> OpenAPIResult:
         items = data.get(key) or []
         if not isinstance(items, list):
             raise CollectorError(SOURCE, path, f"openapi-diff {key} is not a list")
-        changes += [_openapi_diff_change(item, level) for item in items if isinstance(item, dict)]
-    if bool(data.get("breakingDifferencesFound")) != any(c.breaking for c in changes):
+        changes += [_openapi_diff_change(path, item, level) for item in items if isinstance(item, dict)]
+    found = data.get("breakingDifferencesFound", False)
+    if not isinstance(found, bool):
+        raise CollectorError(
+            SOURCE, path, f"openapi-diff breakingDifferencesFound is {found!r}, not true or false"
+        )
+    if found != any(c.breaking for c in changes):
         raise CollectorError(SOURCE, path, "openapi-diff says breakingDifferencesFound="
                              f"{data.get('breakingDifferencesFound')} but lists otherwise")  # fmt: skip
     return OpenAPIResult("openapi-diff", (str(path),), tuple(changes))
 
 
-def _openapi_diff_change(item: dict, level: str) -> Change:
+def _openapi_diff_change(path: str | Path, item: dict, level: str) -> Change:
     details = item.get("sourceSpecEntityDetails") or item.get("destinationSpecEntityDetails") or [{}]
+    if not isinstance(details, list) or not isinstance(details[0] or {}, dict):
+        raise CollectorError(SOURCE, path, f"openapi-diff finding {str(item.get('code'))[:80]!r}: its entity "
+                             "details are not a list of objects")  # fmt: skip
     location = str((details[0] or {}).get("location", ""))
     path, method, rest = _split_location(location)
     code = str(item.get("code", ""))
@@ -125,13 +133,18 @@ def _split_location(location: str) -> tuple[str | None, str | None, str]:
 def _oasdiff(path: str | Path, items: list[dict]) -> OpenAPIResult:
     changes = []
     for item in items:
-        level = _OASDIFF_LEVELS.get(
-            item["level"] if not isinstance(item["level"], str) else item["level"].lower()
-        )
+        raw = item["level"]
+        # a level is a number or a name; bool is an int to Python (true would read as level 1)
+        level = _OASDIFF_LEVELS.get(raw.lower() if isinstance(raw, str) else raw) if isinstance(
+            raw, str | int) and not isinstance(raw, bool) else None  # fmt: skip
         if level is None:
             raise CollectorError(
                 SOURCE, path, f"oasdiff finding {item['id']!r} has an unknown level {item['level']!r}"
             )
-        changes.append(Change(str(item["id"]), level, (item.get("operation") or None), item.get("path") or None,
+        operation, where = item.get("operation") or None, item.get("path") or None
+        if not isinstance(operation, str | None) or not isinstance(where, str | None):
+            raise CollectorError(SOURCE, path, f"oasdiff finding {str(item['id'])[:80]!r}: operation and path "
+                                 "must be text")  # fmt: skip
+        changes.append(Change(str(item["id"]), level, operation, where,
                               str(item.get("section") or ""), str(item.get("text") or "")))  # fmt: skip
     return OpenAPIResult("oasdiff", (str(path),), tuple(changes))

@@ -487,3 +487,40 @@ def test_an_anyof_of_itself_and_yaml_status_codes_are_read(tmp_path) -> None:
         c for c in collect_openapi(tmp_path / "base.yaml", tmp_path / "head.yaml").changes if c.breaking
     ]
     assert removed.rule == "response-success-status-removed" and "200" in removed.message
+
+
+_HEADER = "Breaking changes found between the two specifications:\n"
+
+
+def _finding(details: object) -> str:
+    item = {"action": "remove", "code": "path.remove", "entity": "path", "sourceSpecEntityDetails": details}
+    return _HEADER + json.dumps({"breakingDifferencesFound": True, "breakingDifferences": [item]})
+
+
+def _oas(**item: object) -> str:
+    return json.dumps([{"id": "api-path-removed", "level": 3, "operation": "GET", "path": "/a", **item}])
+
+
+@pytest.mark.parametrize(
+    "name, content, words",
+    [
+        ("details-str.txt", _finding("str"), "entity details are not a list of objects"),
+        ("details-int.txt", _finding([5]), "entity details are not a list of objects"),
+        ("details-dict.txt", _finding({"location": "paths./a.get"}), "entity details are not a list of objects"),
+        ("found-str.txt", _HEADER + json.dumps({"breakingDifferencesFound": "false"}), "not true or false"),
+        ("level-list.json", _oas(level=[3]), "has an unknown level [3]"),
+        ("level-bool.json", _oas(level=True), "has an unknown level True"),
+        ("operation-list.json", _oas(operation=["GET"]), "operation and path must be text"),
+        ("deep.txt", _HEADER + "[" * 100_000 + "]" * 100_000, "header without its JSON"),
+        ("bignum.json", '[{"id": "x", "level": ' + "9" * 5000 + "}]", "neither its header line nor JSON"),
+    ],
+)  # fmt: skip
+def test_malformed_tool_reports_are_one_line_and_exit_3(tmp_path, capsys, name, content, words) -> None:
+    bad = tmp_path / name
+    bad.write_text(content)
+    assert (
+        main(["collect", "--out", str(tmp_path / "out"), "--no-history", "--openapi-report", str(bad)])
+        == EXIT_INPUT
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err and words in err, err
