@@ -297,13 +297,19 @@ def _compileall(result: CompileallResult, config: Config) -> tuple[dict, dict]:
     }
 
 
+API_CHANGES_LISTED = 1_000  # changes kept in details.openapi (breaking first); the summary counts all
+API_TEXT_CHARS = 500  # of a change's message and location: a tool's report can carry megabytes in one
+
+
 def _openapi(result: OpenAPIResult) -> tuple[dict, list[dict]]:
-    """Counts in the summary; every change (breaking first, as the tool ordered them) in the details."""
+    """Counts in the summary; the changes (breaking first, as the tool ordered them) in the details, at
+    most API_CHANGES_LISTED of them, so that a report of 300 000 changes stays one its readers can read."""
     summary = {"breaking": result.breaking, "non_breaking": result.non_breaking, "source": result.source,
                "files": list(result.files)}  # fmt: skip
-    changes = sorted(result.changes, key=lambda c: not c.breaking)
+    changes = sorted(result.changes, key=lambda c: not c.breaking)[:API_CHANGES_LISTED]
     details = [{"rule": c.rule, "level": c.level, "breaking": c.breaking, "method": c.method, "path": c.path,
-                "location": c.location, "message": c.message} for c in changes]  # fmt: skip
+                "location": c.location[:API_TEXT_CHARS], "message": c.message[:API_TEXT_CHARS]}
+               for c in changes]  # fmt: skip
     return summary, details
 
 

@@ -524,3 +524,35 @@ def test_malformed_tool_reports_are_one_line_and_exit_3(tmp_path, capsys, name, 
     )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(bad) in err and words in err, err
+
+
+def test_a_report_of_many_changes_keeps_exact_counts_and_a_readable_list(tmp_path) -> None:
+    """1 500 oasdiff findings, one with a megabyte of text: the summary counts all, latest.json lists the
+    first 1 000 (breaking first) with bounded text, and latest.md says it shows only those."""
+    from healthdeck.reports.build import API_CHANGES_LISTED, API_TEXT_CHARS
+
+    items = [
+        {"id": "endpoint-added", "level": 1, "operation": "GET", "path": f"/p{i}", "text": "x"}
+        for i in range(1_499)
+    ]
+    items.append({"id": "api-path-removed-without-deprecation", "level": 3, "operation": "GET", "path": "/gone",
+                  "text": "y" * 1_000_000})  # fmt: skip
+    report_file = tmp_path / "oasdiff.json"
+    report_file.write_text(json.dumps(items))
+    out = tmp_path / "out"
+    assert (
+        main(["collect", "-q", "--out", str(out), "--no-history", "--openapi-report", str(report_file)])
+        == EXIT_OK
+    )
+    report = json.loads((out / "latest.json").read_text())
+    assert (report["summary"]["openapi"]["breaking"], report["summary"]["openapi"]["non_breaking"]) == (
+        1,
+        1_499,
+    )
+    listed = report["details"]["openapi"]
+    assert (
+        len(listed) == API_CHANGES_LISTED
+        and listed[0]["breaking"]
+        and len(listed[0]["message"]) == API_TEXT_CHARS
+    )
+    assert "Showing the first 1 000, breaking first." in (out / "latest.md").read_text()

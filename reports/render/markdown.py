@@ -294,8 +294,14 @@ def openapi_section(summary: dict | None, changes: list[dict] | None) -> list[st
     source = {"healthdeck": "the built-in diff of", "openapi-diff": "the openapi-diff report", "oasdiff":
               "the oasdiff report"}[summary["source"]]  # fmt: skip
     files = " → ".join(code(f) for f in summary.get("files") or [])
+    total = summary["breaking"] + summary["non_breaking"]
+    cut = (
+        f" Showing the first {number(len(changes))}, breaking first."
+        if changes and len(changes) < total
+        else ""
+    )
     out += [f"**{plural(summary['breaking'], 'breaking change')}**, {summary['non_breaking']} non-breaking "
-            f"(from {source} {files}).", ""]  # fmt: skip
+            f"(from {source} {files}).{cut}", ""]  # fmt: skip
     if changes:
         out += table(
             ["", "Rule", "Operation", "Location", "Change"],
