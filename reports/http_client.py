@@ -558,7 +558,9 @@ class Client:
                 raise TransportError(f"proxy {masked(proxy.geturl())!r}: {exc}", permanent=True) from None
         else:
             address = (_host_ascii(host), port or _DEFAULT_PORTS[url.scheme])
-        sock = socket.create_connection(address, timeout=self.timeout)
+        # bytes, not str: for a str host both getaddrinfo and ssl import the IDNA codec (a few ms of
+        # `comment --post`); _host_ascii has already made the name ASCII
+        sock = socket.create_connection((address[0].encode("ascii"), address[1]), timeout=self.timeout)
         try:
             if url.scheme == "http":
                 return _Connection(sock, proxy is not None, self.timeout)
@@ -567,7 +569,9 @@ class Client:
             context = self._tls()
             try:
                 return _Connection(
-                    context.wrap_socket(sock, server_hostname=_host_ascii(host)), False, self.timeout
+                    context.wrap_socket(sock, server_hostname=_host_ascii(host).encode("ascii")),
+                    False,
+                    self.timeout,
                 )
             except OSError as exc:
                 if not (self._system_trust and _unverified(exc)):
