@@ -55,8 +55,8 @@ def default_baseline(store: HistoryReader, candidate: Run) -> Run | None:
 
 class Review(Record):
     candidate: Run
-    baseline: Run
-    verdicts: tuple[dict, dict]  # candidate's, baseline's; `evaluated_here` when the run was never gated
+    baseline: Run | None  # None: nothing before the candidate to compare with
+    verdicts: tuple[dict, dict | None]  # candidate's, baseline's; `evaluated_here` when never gated
     deltas: list[dict]
     new_failures: list[str] | None  # None: the baseline cannot tell
     markdown: str
@@ -108,7 +108,15 @@ def new_failures(store: HistoryReader, candidate: Run, baseline: Run) -> list[st
     return sorted(new, key=natural_key) if new or not unknown else None
 
 
-def review(store: HistoryReader, candidate: Run, baseline: Run, config: Config) -> Review:
+def review(store: HistoryReader, candidate: Run, baseline: Run | None, config: Config) -> Review:
+    """The candidate against the baseline; with no baseline (a project's or branch's first run, no
+    release before it) the candidate alone, its figures and its verdict."""
+    if baseline is None:
+        verdict = _verdict(store, candidate, config)
+        deltas = metric_deltas(store.metrics_of(candidate.id), {})
+        markdown = render_review({"label": label(candidate), "summary": candidate.summary}, None,
+                                 (verdict, None), deltas, None)  # fmt: skip
+        return Review(candidate, None, (verdict, None), deltas, None, markdown)
     new = new_failures(store, candidate, baseline)
     verdicts = (
         _verdict(store, candidate, config, baseline=baseline.summary, new_failures=new),

@@ -143,9 +143,19 @@ def test_review_errors_are_one_line(store, tmp_path, monkeypatch, capsys) -> Non
     assert "no such run in the history store" in error
     assert main(["review", "--history", f"sqlite:///{tmp_path / 'none.sqlite'}"]) == EXIT_INPUT
     assert "no history store" in capsys.readouterr().err
-    first = store["runs"][0]  # the oldest run: no release and no run before it
-    assert main(["review", "--history", store["url"], "--run", first.run_key]) == EXIT_INPUT
-    assert "give --baseline SPEC" in capsys.readouterr().err
+
+
+def test_a_first_run_is_reviewed_alone(store, tmp_path, monkeypatch, capsys) -> None:
+    """The oldest run has no release and no run before it: its own figures and verdict, said so, exit 0
+    (as collect, gate and comment carry on without a baseline)."""
+    monkeypatch.chdir(tmp_path)
+    first = store["runs"][0]
+    assert main(["review", "--history", store["url"], "--run", first.run_key]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "Baseline: none — no release and no earlier run of its branch" in text
+    assert "**Verdict: " in text and "No baseline: nothing to compare with." in text
+    rows = [line for line in text.splitlines() if line.startswith("| `tests.")]
+    assert rows and all(line.rstrip(" |").endswith("—") for line in rows)  # no baseline figure, no change
 
 
 def _page(**params: str) -> AppTest:

@@ -68,7 +68,7 @@ def render(ctx: Ctx) -> None:
         rows[base_default], labels[base_default] = _row(run), _label(_row(run))
         ordered.append(base_default)
     with right:
-        base_key = links.choice("Baseline (default: the last release)", ordered, "base", base_default,
+        base_key = links.choice("Baseline (default: the last release, else the previous run)", ordered, "base", base_default,
                                 what="baseline run", format_func=labels.get)  # fmt: skip
     config = ctx.src.config
     checklist = repr((config.gates, config.prod_lanes))

@@ -36,13 +36,7 @@ def run(args: argparse.Namespace) -> int:
             if baseline is None:
                 raise InputError(f"--baseline {args.baseline}: no such run in the history store")
         else:
-            baseline = default_baseline(store, candidate)
-            if baseline is None:
-                raise InputError(
-                    f"no baseline for run {candidate.run_key}: no release and no earlier run on its branch "
-                    "in the history store; give --baseline SPEC (a branch's first run: branch:main, or the "
-                    "branch it merges into)"
-                )
+            baseline = default_baseline(store, candidate)  # None: the candidate alone, said in the text
         text = review(store, candidate, baseline, reading.config).markdown
     finally:
         reading.close()

@@ -50,7 +50,7 @@ UNKNOWN_NEW = (
 
 def render_review(
     candidate: dict,
-    baseline: dict,
+    baseline: dict | None,
     verdicts: tuple[dict, dict | None],
     deltas: list[dict],
     new_failures: list[str] | None,
@@ -61,7 +61,10 @@ def render_review(
     out = [
         f"# Release review: {cell(candidate['label'])}",
         "",
-        f"Baseline: {cell(baseline['label'])}" + (f" — {_given(before)}" if before else ""),
+        f"Baseline: {cell(baseline['label'])}" + (f" — {_given(before)}" if before else "")
+        if baseline
+        else "Baseline: none — no release and no earlier run of its branch in the history store; the "
+        "candidate is shown alone (`--baseline SPEC` names one).",
         "",
         f"**Verdict: {now['status']}**"
         + (" (blocks the release)" if now["blocks"] else "")
@@ -85,7 +88,9 @@ def render_review(
         ["Metric", "Baseline", "Candidate", "Change"],
         [[code(d["metric"]), d["shown"]["baseline"], d["shown"]["candidate"], d["shown"]["change"]] for d in deltas],
     )  # fmt: skip
-    if new_failures is None:
+    if baseline is None:
+        out += ["", "## New failures", "", "No baseline: nothing to compare with."]
+    elif new_failures is None:
         out += ["", "## New failures: unknown", "", UNKNOWN_NEW]
     else:
         out += ["", f"## New failures ({number(len(new_failures))})", ""]
