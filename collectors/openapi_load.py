@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from .base import CollectorError, read_text
+from .errors import exception_text
 
 if TYPE_CHECKING:  # referencing comes with the [openapi] extra (openapi-spec-validator): imported where used
     from referencing import Registry
@@ -98,7 +99,9 @@ def load_spec(path: str | Path) -> Spec:
             SOURCE, path, "$refs or schemas nested too deeply to validate (a $ref cycle?)"
         ) from exc
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what the validator trips over
-        raise CollectorError(SOURCE, path, f"not a valid OpenAPI {version} document: {_short(exc)}") from exc
+        raise CollectorError(
+            SOURCE, path, f"not a valid OpenAPI {version} document: {exception_text(exc)}"
+        ) from exc
     if error is not None:
         raise CollectorError(
             SOURCE,
@@ -119,7 +122,7 @@ def _parse(path: str | Path, text: str) -> dict:
     try:
         document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:  # also 5 000-digit numbers, deep nesting
-        raise CollectorError(SOURCE, path, f"neither JSON nor YAML: {_short(exc)}") from exc
+        raise CollectorError(SOURCE, path, f"neither JSON nor YAML: {exception_text(exc)}") from exc
     if not isinstance(document, dict) or not ("openapi" in document or "swagger" in document):
         raise CollectorError(
             SOURCE, path, "not an OpenAPI document (no top-level 'openapi' or 'swagger' key)"
@@ -170,13 +173,7 @@ def _keys_as_text(node: Any, done: set[int]) -> None:
 
 def _unresolved(exc: BaseException) -> str:
     """referencing's reason without the whole document it quotes after "does not exist within"."""
-    return _short(str(exc).split(" within {")[0])
-
-
-def _short(exc: BaseException | str) -> str:
-    """An exception's message on one line, bounded (some quote the whole document)."""
-    text = " ".join(str(exc).split())
-    return (text[:300] + " …") if len(text) > 300 else text or type(exc).__name__
+    return exception_text(exc).split(" within {")[0]
 
 
 def _where(parts: Iterable[object]) -> str:
