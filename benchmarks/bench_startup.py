@@ -8,7 +8,9 @@ local stand-in for GitHub's REST API for `comment --post` — over plain HTTP, a
 is reached (a throwaway CA from trustme, appended to certifi's bundle so that the client loads as many
 certificates as it does for api.github.com) — then times each command as a whole process — the `healthdeck` console script installed beside
 the interpreter, as CI calls it — interleaved with `python -c pass` on the same interpreter, so load on
-the machine hits every contender alike. Prints the median wall time and CPU time (user + system, child
+the machine hits every contender alike. collect ran first, as in a CI job, so the commands read its parse
+of pyproject.toml back (reports.config's parse cache, kept in the run's own folder); the "no parse cache"
+row is a gate that parses it itself. Prints the median wall time and CPU time (user + system, child
 processes such as git included) of each and their ratios to the bare interpreter's medians.
 
 `--python PATH` times another environment, e.g. a fresh venv with only the built wheel. `--max-ratio`
@@ -38,6 +40,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from github_standin import GitHubStandIn  # noqa: E402  (tests/ holds the stand-in the tests use too)
 
 BARE = "python -c pass"
+COLD = "healthdeck gate (no parse cache)"
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}  # fmt: skip
 
@@ -49,7 +52,7 @@ def prepare(tmp: Path, healthdeck: list[str]) -> Path:
     for name in ("smoke.junit.xml.gz", "coverage.xml.gz"):
         (tmp / name.removesuffix(".gz")).write_bytes(gzip.decompress((sample / name).read_bytes()))
     shutil.copy(sample / "pyproject.toml", tmp / "pyproject.toml")
-    env = {**os.environ, **GIT_ENV}
+    env = {**os.environ, **GIT_ENV, "HEALTHDECK_CACHE_DIR": str(tmp / "cache")}
     for git in (["init", "-q"], ["add", "pyproject.toml"], ["commit", "-q", "-m", "bench"]):
         subprocess.run(["git", *git], cwd=tmp, env=env, check=True)
     out = tmp / "out"
@@ -63,7 +66,7 @@ def prepare(tmp: Path, healthdeck: list[str]) -> Path:
         str(out),
         "-q",
     ]
-    subprocess.run([*healthdeck, *args], cwd=tmp, capture_output=True, check=True)
+    subprocess.run([*healthdeck, *args], cwd=tmp, env=env, capture_output=True, check=True)
     return out / "latest.json"
 
 
@@ -146,12 +149,19 @@ def main() -> int:
         event.write_text(json.dumps({"pull_request": {"number": github.pr}}))
         # as on GitHub's runners, which set neither: each TLS row names its own trust below
         inherited = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
-        env = {**inherited, **github.env(), "GITHUB_EVENT_PATH": str(event)}
+        env = {
+            **inherited,
+            **github.env(),
+            "GITHUB_EVENT_PATH": str(event),
+            "HEALTHDECK_CACHE_DIR": str(tmp / "cache"),
+        }
         r = ["--report", str(report)]
         contenders = {
             BARE: ([args.python, "-c", "pass"], env),
             "healthdeck --help": ([*healthdeck, "--help"], env),
             "healthdeck gate": ([*healthdeck, "gate", *r], env),
+            # as a gate that runs without collect before it in the job: pyproject.toml parsed by tomllib
+            COLD: ([*healthdeck, "gate", *r], {**env, "HEALTHDECK_CACHE_DIR": ""}),
             "healthdeck comment": ([*healthdeck, "comment", *r], env),
             "healthdeck badge": ([*healthdeck, "badge", *r, "--out", str(tmp / "badges")], env),
             "healthdeck comment --post": ([*healthdeck, "comment", *r, "--post"], env),

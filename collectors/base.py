@@ -21,13 +21,16 @@ from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 from xml.parsers import expat
 
 from lxml import etree
 
 from .errors import CollectorError
 from .files import MIB, open_named
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import IO
 
 GZIP_MAGIC = b"\x1f\x8b"
 

@@ -16,7 +16,10 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 MIB = 1024 * 1024
 SMALL_FILE_LIMIT = 64 * MIB  # reports, configs, event payloads: far below this; /dev/zero is not

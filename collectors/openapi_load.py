@@ -11,14 +11,16 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from .base import CollectorError, read_text
 from .errors import exception_text
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:  # referencing comes with the [openapi] extra (openapi-spec-validator): imported where used
+    from typing import Any
+
     from referencing import Registry
     from referencing._core import Resolver  # the type only; the public API returns it
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import IO
 
 import orjson
 
@@ -25,6 +24,10 @@ from healthdeck.collectors.guardian.format import (
     MetricNames,
     metric_decision,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import IO
 
 
 class GuardianMetrics:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import re
-import tomllib
+import zlib
 from pathlib import Path
-from typing import Any
 
 from healthdeck.collectors.files import read_named, rereadable
 from healthdeck.collectors.guardian.format import PRESETS, MetricNames
 from healthdeck.collectors.records import Record
 
 from . import DEFAULT_OUT
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ConfigError(Exception):
@@ -217,6 +222,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
 }
 MAX_TIMEOUT = 3600.0  # seconds; [tool.healthdeck.guardian] timeout
 MAX_AGE_HOURS = 24 * 366  # [tool.healthdeck.gates] max_age_hours: beyond a year it is no check
+MAX_CACHED_TOML = 1024 * 1024  # bytes: a larger pyproject.toml is parsed each time (see _read_toml)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -233,13 +239,9 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
     if source is None:
         return Config()
     try:
-        data = tomllib.loads(read_named(source).decode("utf-8"))
+        data = _read_toml(source)
     except OSError as exc:  # strerror alone: the path is already the line's first word
         raise ConfigError(f"{source}: cannot read config: {exc.strerror or exc}") from exc
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read config: {exc}") from exc
-    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
-        raise ConfigError(f"{source}: cannot read config: arrays or tables nested too deeply") from None
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{source}: [tool] must be a table, not {type(tool).__name__}")
@@ -255,6 +257,73 @@ def load_config(path: str | Path | None = None, start: Path | None = None) -> Co
             f"{source}: [tool.healthdeck] root = {config.root!r}: no such folder ({config.root_path})"
         )
     return config
+
+
+def _read_toml(source: Path) -> dict[str, Any]:
+    """The parsed pyproject.toml, from the parse cache when the same text was parsed before.
+
+    tomllib costs a sixth of a light command's start-up (it imports typing and compiles its patterns);
+    a CI job runs collect, gate, comment and badge on one unchanged pyproject.toml, so collect parses it
+    and the others read the parse back as JSON. A cache entry holds the whole text it was parsed from
+    and is used only for that exact text, so a stale entry is never used; an unusable one is ignored.
+    """
+    raw = read_named(source)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: cannot read config: {exc}") from exc
+    entry = _cache_entry(source, len(raw))
+    if entry is not None:
+        try:
+            cached = json.loads(entry.read_bytes())
+            if cached["toml"] == text and isinstance(cached["data"], dict):
+                return cached["data"]
+        except (OSError, ValueError, RecursionError, KeyError, TypeError):
+            pass  # absent, torn or foreign: parse
+    import tomllib  # here: a cached parse skips it
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: cannot read config: {exc}") from exc
+    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
+        raise ConfigError(f"{source}: cannot read config: arrays or tables nested too deeply") from None
+    if entry is not None:
+        _store(entry, text, data)
+    return data
+
+
+def cache_dir() -> Path | None:
+    """HEALTHDECK_CACHE_DIR (empty: no cache), else $XDG_CACHE_HOME/healthdeck, else ~/.cache/healthdeck."""
+    chosen = os.environ.get("HEALTHDECK_CACHE_DIR")
+    if chosen is not None:
+        return Path(chosen) if chosen else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "healthdeck") if os.path.isabs(base) else None
+
+
+def _cache_entry(source: Path, size: int) -> Path | None:
+    """One entry per pyproject.toml path, replaced when its text changes: the cache does not grow."""
+    folder = cache_dir()
+    if folder is None or size > MAX_CACHED_TOML:
+        return None
+    return folder / f"pyproject-{zlib.crc32(os.fsencode(os.path.abspath(source))):08x}.json"
+
+
+def _store(entry: Path, text: str, data: dict[str, Any]) -> None:
+    """Best effort: a read-only home or a TOML date (not JSON) leaves the next run parsing again."""
+    try:
+        payload = json.dumps({"toml": text, "data": data}, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return
+    temp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(payload, encoding="utf-8")
+        os.replace(temp, entry)  # whole or absent: a parallel job reads the old entry or the new one
+    except OSError:
+        with contextlib.suppress(OSError):  # the folder may be what failed
+            temp.unlink()
 
 
 def _base_of(source: Path) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
 
 from healthdeck.collectors.records import Record
 
@@ -12,7 +11,10 @@ from .history.baselines import Baseline, find_baseline
 from .history.model import Run
 from .history.trends import classify_failures, flaky_tests
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:  # a report-file baseline needs no store at all
+    from typing import Literal
+
     from .history.reader import HistoryReader
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from healthdeck.collectors.files import rereadable
 
 from .config import Config, GateConfig
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import Any
 
 # Settings that decide how a report is read (and can be taken from either side) ...
 POLICY_KEYS = ("prod_lanes", "smoke_suite", "gates", "badge_thresholds", "coverage_precision")

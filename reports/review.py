@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
 
 from healthdeck.collectors.records import Record
 
@@ -15,6 +14,7 @@ from .history.baselines import Baseline
 from .ordering import natural_key
 from .render.review import metric_deltas, render_review
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
     from .config import Config
     from .history.reader import HistoryReader

@@ -12,7 +12,10 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_FILE = "health-report.schema.json"
 Path_ = tuple[str | int, ...]

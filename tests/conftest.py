@@ -16,6 +16,15 @@ def expected(kind: str) -> dict:
     return json.loads((REAL / "EXPECTED.json").read_text())[kind]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_dir(tmp_path_factory):
+    """healthdeck's parse cache (reports.config) in the run's own folder, not the user's home; the
+    commands the tests start as processes inherit it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HEALTHDECK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture
 def write(tmp_path: Path):
     """Write a small hand-made artifact and return its path."""

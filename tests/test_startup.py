@@ -145,6 +145,21 @@ def test_light_commands_skip_the_costly_standard_modules(tmp_path, report) -> No
     assert _costly(after - before) == {"socket"} - before
 
 
+def test_after_collect_the_config_costs_no_toml_parser_and_no_typing(tmp_path, report) -> None:
+    """collect parsed pyproject.toml (the `report` fixture): gate, comment and badge read that parse back
+    (reports.config._read_toml) and import neither tomllib nor typing, which were a sixth of their start."""
+    config = ["--config", str(report.parent / "pyproject.toml")]
+    r = ["--report", str(report)]
+    for argv in (
+        ["gate", *r, *config],
+        ["comment", *r, *config],
+        ["badge", *r, *config, "--out", str(tmp_path)],
+    ):
+        assert {"tomllib", "typing"} & loaded(tmp_path, *argv) == set(), argv
+    (report.parent / "pyproject.toml").write_text("[tool.healthdeck]\n\n")  # new text: parsed again
+    assert "tomllib" in loaded(tmp_path, "gate", *r, *config, "--no-write")
+
+
 def test_git_without_subprocess(tmp_path) -> None:
     """gate asks git through os.posix_spawn (stamp.run_briefly): output of both pipes, exit status,
     a missing program, and a command that outlives its timeout (killed)."""

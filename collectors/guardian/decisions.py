@@ -21,13 +21,16 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import IO
 
 import orjson
 
 from ..base import GZIP_MAGIC, CollectorError, open_binary
 from ..checks import shown
 from .format import DECISIONS, MODES
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import IO
 
 SOURCE = "guardian-log"
 MALFORMED_SAMPLES = 5

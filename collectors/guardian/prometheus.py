@@ -19,14 +19,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 
 from ..base import CollectorError
 from ..checks import Invalid, array, mapping, number, shown
 from ..errors import exception_text
 from .format import MODES, WOULD_DENY, MetricNames
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 
 SOURCE = "prometheus"
 SERIES_POINTS = 60

@@ -6,7 +6,6 @@ import argparse
 import sys
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
 
 from healthdeck.collectors.base import InputLimits, expand_paths, input_limits
 from healthdeck.collectors.compileall import collect_compileall
@@ -36,7 +35,10 @@ from ..triage import cause_rows, compare_with_history, duration_rows, durations_
 from . import require_extra
 from .gate import decide
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
+    from typing import Literal
+
     from ..history.baselines import Baseline
     from ..history.store import HistoryStore
 

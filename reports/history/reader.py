@@ -17,12 +17,17 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
 
 from healthdeck.collectors.errors import exception_text
 
 from .model import ProjectSummary, Run
 from .urls import safe_url, sqlite_path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
 
 # The number of migrations in store.py (checked there): a reader knows the version it can read
 # without importing the migrations, which need SQLAlchemy.
@@ -40,7 +45,6 @@ RUN_FIELDS = ("id", "run_key", "git_sha", "branch", "version", "ts", "ci_run_id"
 RUN_COLUMNS = ", ".join(f"runs.{name}" for name in RUN_FIELDS)
 # run_index's columns: what a list of runs shows, without the summaries
 INDEX_FIELDS = ("id", "run_key", "git_sha", "branch", "version", "ts", "verdict", "approximate", "source")
-_T = TypeVar("_T")
 Query = Callable[[str, dict], list[tuple]]  # runs one statement in the open transaction: its rows
 
 

@@ -16,7 +16,6 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import quote
 
 from .reader import (
@@ -30,7 +29,11 @@ from .reader import (
 )
 from .urls import safe_url
 
-_T = TypeVar("_T")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
 
 
 def writer_settings(conn: sqlite3.Connection) -> None:

@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult, Engine
@@ -46,6 +45,12 @@ from .reader import (
 )
 from .sqlite import readonly_connector, writer_settings
 from .urls import default_url, safe_url, sqlite_path, store_exists
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
 
 metadata = sa.MetaData()
 
@@ -186,7 +191,6 @@ if len(MIGRATIONS) != SCHEMA_VERSION:  # readers know the version without import
     raise RuntimeError(
         f"reader.SCHEMA_VERSION is {SCHEMA_VERSION}, but there are {len(MIGRATIONS)} migrations"
     )
-_T = TypeVar("_T")
 
 
 CONNECT_TIMEOUT_S = 15  # a PostgreSQL store's default; `?connect_timeout=N` in the URL overrides it
