@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+import signal
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from healthdeck.collectors.junit import FailingTest
 from healthdeck.collectors.traces import BARE_LOCATION, PLACEHOLDERS
 
-from .config import Category
+from .config import Category, ConfigError
 from .ordering import natural_key
 from .visible import visible
 
+CATEGORY_SECONDS = 10.0  # for all of a run's category matching; a sane regex takes microseconds per cause
 SIGNATURE_CHARS = 200  # of the normalised message; longer tails rarely tell causes apart
 
 # Order matters: the specific shapes go before the general "any number" rule that would split them.
@@ -164,19 +167,68 @@ def group_causes(failing: Iterable[FailingTest], categories: Sequence[Category] 
         cause.tests.append(f.test_id)
         cause.outcomes[f.outcome] = cause.outcomes.get(f.outcome, 0) + 1
     ranked = sorted(causes.values(), key=lambda c: (-c.count, c.signature))
-    for cause in ranked:
-        cause.category = categorise(cause, categories)
+    _categorise(ranked, categories)
     return ranked
 
 
-def categorise(cause: Cause, categories: Sequence[Category]) -> str | None:
-    """The first category whose message regex and outcomes both match the cause (Allure's rule)."""
-    for category in categories:
-        if category.outcomes and not category.outcomes.intersection(cause.outcomes):
-            continue
-        if category.message is not None and not (
-            category.message.search(cause.example_message) or category.message.search(cause.signature)
-        ):
-            continue
-        return category.name
-    return None
+def _categorise(causes: Sequence[Cause], categories: Sequence[Category]) -> None:
+    """Each cause's category: the first category (in file order) whose message regex and outcomes both
+    match it (Allure's rule).
+
+    The regexes come from pyproject.toml, which a pull request can change: one that backtracks
+    catastrophically, such as `(a+)+$`, would hang the run on one message. Category by category, so
+    that when the deadline passes the error can name the category that was running.
+    """
+    if not causes or not categories:
+        return
+    unassigned = list(causes)
+    try:
+        with _deadline(CATEGORY_SECONDS):
+            for category in categories:
+                left = []
+                for cause in unassigned:
+                    if _matches(category, cause):
+                        cause.category = category.name
+                    else:
+                        left.append(cause)
+                unassigned = left
+    except _Overrun:
+        raise ConfigError(
+            f"{category.where or category.name}.message: matching it took more than {CATEGORY_SECONDS:g} s "
+            "over this run's failure messages (a pattern that backtracks catastrophically, such as "
+            "(a+)+$?); simplify it"
+        ) from None
+
+
+def _matches(category: Category, cause: Cause) -> bool:
+    if category.outcomes and not category.outcomes.intersection(cause.outcomes):
+        return False
+    return category.message is None or bool(
+        category.message.search(cause.example_message) or category.message.search(cause.signature)
+    )
+
+
+class _Overrun(Exception):
+    """The deadline passed (raised from SIGALRM's handler, inside the regex engine's loop)."""
+
+
+def _alarm(_signum: int, _frame: object) -> None:
+    raise _Overrun
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _Overrun in the block after `seconds` of wall time. Python's regex engine checks for signals
+    as it backtracks, so a runaway match stops. Only the main thread receives signals: elsewhere (a
+    server's worker thread) there is no deadline."""
+    try:
+        previous = signal.signal(signal.SIGALRM, _alarm)
+    except (ValueError, AttributeError):  # not the main thread; no SIGALRM (Windows)
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -108,6 +108,7 @@ class Category(Record):
     name: str
     message: re.Pattern[str] | None = None
     outcomes: frozenset[str] = frozenset()
+    where: str = ""  # "FILE: [tool.healthdeck.categories] NAME", for errors found while matching
 
 
 CATEGORY_OUTCOMES = ("failed", "error")
@@ -586,7 +587,7 @@ def _categories(value: Any, source: Path) -> tuple[Category, ...]:
         outcomes = [outcomes] if isinstance(outcomes, str) else outcomes
         if not isinstance(outcomes, list) or not all(o in CATEGORY_OUTCOMES for o in outcomes):
             raise ConfigError(f"{where} {name}.outcome must be one or more of {', '.join(CATEGORY_OUTCOMES)}")
-        out.append(Category(str(name), pattern, frozenset(outcomes)))
+        out.append(Category(str(name), pattern, frozenset(outcomes), f"{where} {name}"))
     return tuple(out)
 
 

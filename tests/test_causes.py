@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import time
 from xml.sax.saxutils import escape
 
 import pytest
 
 from healthdeck.collectors.junit import FailingTest, collect_junit
 from healthdeck.collectors.traces import read_trace
+from healthdeck.reports import causes as causes_module
 from healthdeck.reports.causes import group_causes, normalise, signature
 from healthdeck.reports.cli import EXIT_USAGE, main
 from healthdeck.reports.config import Category, load_config
@@ -330,3 +333,31 @@ def test_real_pytest_asserts_group_by_the_check_and_survive_cut_addresses(tmp_pa
     assert runs[0]["AssertionError: assert False (where False = isinstance(…))"] == 1
     [cut] = [s for s in runs[0] if "Sub(x=" in s]
     assert "...<hex>>" in cut, cut  # pytest did cut the repr, and its tail is a placeholder
+
+
+def test_a_runaway_category_regex_is_a_configuration_error(tmp_path, monkeypatch, capsys) -> None:
+    """A pull request can commit a regex that backtracks catastrophically on a failure message: collect
+    stops matching it after the deadline and says which category, one line, exit 2 (nothing written)."""
+    monkeypatch.setattr(causes_module, "CATEGORY_SECONDS", 0.5)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.healthdeck.categories]\nfine = { message = "Connection" }\nslow = { message = "(a+)+$" }\n'
+    )
+    junit = tmp_path / "smoke.xml"
+    message = "AssertionError: " + "a" * 60 + "!"
+    junit.write_text(
+        '<testsuite name="s" tests="2"><testcase classname="m" name="t1"><failure message="'
+        + message + '"/></testcase><testcase classname="m" name="t2"/></testsuite>'
+    )  # fmt: skip
+    started = time.monotonic()
+    code = main(["collect", "--config", str(tmp_path / "pyproject.toml"), "--junit", f"smoke={junit}",
+                 "--out", str(tmp_path / "out"), "--no-history"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == EXIT_USAGE and time.monotonic() - started < 30
+    assert len(err) == 1 and "[tool.healthdeck.categories] slow.message" in err[0] and "(a+)+$" in err[0], err
+    assert str(tmp_path / "pyproject.toml") in err[0]
+    assert not (tmp_path / "out" / "latest.json").exists()
+    # the same regex on a message it does not backtrack on is an ordinary category; and the timer is gone
+    quick = group_causes(
+        _failing(1, "AssertionError: aaa"), load_config(tmp_path / "pyproject.toml").categories
+    )
+    assert quick[0].category == "slow" and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
