@@ -370,3 +370,25 @@ def test_the_baseline_line_says_unknown_only_where_an_item_needs_a_baseline() ->
         "so the conditions against a baseline are UNKNOWN"
     )
     assert "no checklist item needs one" in baseline_text(None, "previous", bool(alone))
+
+
+def test_a_baseline_run_key_the_history_lacks_is_said_not_taken_for_a_first_run(
+    project, tmp_path, capsys
+) -> None:
+    """`--baseline run:KEY` names one run exactly: a typo or another store's key is said as such by gate
+    and comment, not reported as an ordinary 'no run to compare with'."""
+    config = project("ruff_prod_max = false\nopenapi_breaking_max = false\nno_new_failures = true")
+    out = tmp_path / "out"
+    _collect(config, out, *SAMPLE)
+    capsys.readouterr()
+    r = ["--config", str(config), "--report", str(out / "latest.json"), "--baseline", "run:no-such-key"]
+    main(["gate", *r, "--no-write"])
+    assert (
+        "\nbaseline: none (run:no-such-key): the history has no run no-such-key (`healthdeck history show` lists "
+        "the stored runs), so the conditions against a baseline are UNKNOWN\n" in capsys.readouterr().out
+    )
+    assert main(["comment", *r]) == EXIT_OK
+    assert (
+        "healthdeck: warning: baseline run:no-such-key: the history has no run no-such-key; the comment shows no "
+        "changes" in capsys.readouterr().err
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..config import Config, load_config
 from ..context import Context, compared_with, context
-from ..errors import InputError, UsageError
+from ..errors import InputError, UsageError, one_line
 from ..failures import failure_counts
 from ..gate import condition_figures, smoke_name
 from ..output import OutputError, append_text, pipe_reason, write_atomic
@@ -84,6 +84,11 @@ def cmd_comment(
     spec = baseline or compared_with(report) or config.gates.baseline
     ctx = context(report, reading.store, spec, project=reading.project,
                   committed_report=committed_report or config.committed_report)  # fmt: skip
+    if (
+        ctx.baseline is None and baseline and baseline.startswith("run:")
+    ):  # exact: a typo, another store's key
+        print(f"healthdeck: warning: baseline {one_line(baseline)}: the history has no run {one_line(baseline[4:])}; "
+              "the comment shows no changes", file=sys.stderr)  # fmt: skip
     return render_comment(
         ctx.summary, report.get("details") or {}, verdict=verdict,
         baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,

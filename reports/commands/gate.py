@@ -134,6 +134,9 @@ def baseline_text(ref: dict | None, spec: str | None, needed: bool) -> str:
     """Which run the baseline conditions compared with, as the gate's log line says it; `needed`: the
     checklist has items that compare with a baseline."""
     asked = f" ({spec})" if spec else ""
+    if not ref and spec and spec.startswith("run:"):  # exact: a typo or another store's key, not a first run
+        return (f"none{asked}: the history has no run {spec[4:]} (`healthdeck history show` lists the stored runs)"
+                + (", so the conditions against a baseline are UNKNOWN" if needed else ""))  # fmt: skip
     if not ref:
         if needed:
             return f"none{asked}: no run to compare with, so the conditions against a baseline are UNKNOWN"
