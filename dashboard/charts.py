@@ -420,8 +420,10 @@ def trend(
         color = SERIES[i % len(SERIES)]
         if view == "daily":
             if column == banded:
-                _add_band(fig, per_day(frame, column, worse), column, color, unit, scale)
-                _add_newest(fig, frame, column, color, unit, scale)
+                day = per_day(frame, column, worse)
+                _add_band(fig, day, column, color, unit, scale)
+                if len(day) and day["runs"].iloc[-1] > 1:  # the day's one run is its point already
+                    _add_newest(fig, frame, column, color, unit, scale)
             else:
                 line = daily_median(frame, column)
                 hover = [f"{label(column)}: median {m}" for m in shown(line["median"] * scale, unit)]

@@ -72,6 +72,6 @@ def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:
             project=summary.project, verdict=verdict, smoke_suite=suite,
             pass_rate=None if rate is None else rate * 100, coverage=(s.get("coverage") or {}).get("percent"),
             ruff_prod=ruff_in_prod(s, config.prod_lanes), last_run_ts=run.ts, runs=summary.runs,
-            spark=[v * 100 for _, v in points],
+            spark=[round(v * 100, 2) for _, v in points],  # as shown: a change the table cannot show is flat (grey), not red
         ))  # fmt: skip
     return sorted(rows, key=lambda r: r.rank)

@@ -42,7 +42,9 @@ def test_every_trace_stays_a_few_hundred_points_at_10_000_runs(view) -> None:
 
 
 def test_daily_view_is_a_median_line_and_a_min_max_band_without_markers() -> None:
-    frame = _store_like()
+    frame = _store_like().iloc[
+        :-1
+    ]  # the last run fell at midnight, alone on its day: the newest day has many
     fig = charts.pass_rate_trend(frame, ["unit"], {"unit": 0.95}, view="daily")
     low, high, median, newest = fig.data
     assert high.fill == "tonexty" and low.hoverinfo == high.hoverinfo == "skip"
@@ -61,6 +63,15 @@ def test_daily_view_is_a_median_line_and_a_min_max_band_without_markers() -> Non
     assert f"of {len(runs_that_day)} runs" in hover and f"commit {worst['sha']}" in hover
     assert f"worst {worst['unit'] * 100:.2f} %" in hover and f"{worst['time']:%H:%M} UTC" in hover
     assert fig.layout.xaxis.hoverformat.endswith("(UTC)")
+
+
+def test_the_newest_run_alone_on_its_day_is_drawn_once() -> None:
+    """A day's one run is the day's point already: no second marker for it at its time of day."""
+    frame = _store_like()
+    assert (frame["time"].dt.floor("D") == frame["time"].iloc[-1].floor("D")).sum() == 1
+    traces = charts.pass_rate_trend(frame, ["unit"], {"unit": 0.95}, view="daily").data
+    assert [t.hovertemplate.startswith("newest run:") for t in traces if t.hovertemplate] == [False]
+    assert traces[2].y[-1] == frame["unit"].iloc[-1] * 100 and "the day's one run" in traces[2].customdata[-1]
 
 
 def test_more_is_worse_for_counts() -> None:

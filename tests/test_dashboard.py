@@ -381,7 +381,8 @@ def test_a_pasted_review_link_shows_the_same_runs(monkeypatch, volume) -> None:
     table = pasted.dataframe[1].value  # after the checklist, candidate beside baseline
     for column in ("candidate", "baseline", "change"):
         for cell in table[column]:
-            assert re.fullmatch(r"—|no change|[+-]?[\d,]+|[+-]?\d+\.\d{2} (%|pts)", cell), (column, cell)
+            assert re.fullmatch(r"—|no change|([+-]?[\d,]+|[+-]?(\d+\.\d{2}|<0\.01) (%|pts))( \((better|worse)\))?", cell), (
+                column, cell)  # fmt: skip
     # an unknown key is said, not swallowed
     broken = _volume_app(monkeypatch, volume)
     broken.switch_page("app_pages/review.py")

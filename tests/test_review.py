@@ -76,8 +76,8 @@ def _review(capsys, *argv: str) -> str:
 def _rows(markdown: str) -> dict[str, list[str]]:
     """The checklist table: label -> [threshold, baseline cell, candidate cell]."""
     rows = {}
-    for line in markdown.splitlines():
-        if line.startswith("| ") and not line.startswith(("| Condition", "| ---", "| `", "| Metric")):
+    for line in markdown.partition("## Every figure")[0].splitlines():
+        if line.startswith("| ") and not line.startswith(("| Condition", "| ---")):
             label, *rest = [c.strip() for c in line.strip("|").split(" | ")]
             rows[label] = rest
     return rows
@@ -154,7 +154,7 @@ def test_a_first_run_is_reviewed_alone(store, tmp_path, monkeypatch, capsys) -> 
     text = capsys.readouterr().out
     assert "Baseline: none — no release and no earlier run of its branch" in text
     assert "**Verdict: " in text and "No baseline: nothing to compare with." in text
-    rows = [line for line in text.splitlines() if line.startswith("| `tests.")]
+    rows = [line for line in text.splitlines() if line.startswith("| smoke: ")]  # the suite's figures
     assert rows and all(line.rstrip(" |").endswith("—") for line in rows)  # no baseline figure, no change
 
 
@@ -313,3 +313,23 @@ def test_new_failures_are_compared_suite_by_suite(tmp_path) -> None:
     assert new_failures(store, candidate, base) == ["t::same_id (smoke)"]
     assert new_failures(store, wider, candidate) is None  # e2e did not run in the baseline
     store.close()
+
+
+def test_every_figure_is_named_for_a_person_and_judged() -> None:
+    """The review's figures read as words (suite and lane names as the project gives them), and a change
+    says whether it is better or worse where one way is."""
+    from healthdeck.reports.render.review import metric_deltas
+
+    before = {"tests.unit.fast.pass_rate": 0.9, "tests.unit.fast.transitions.flaky": 0, "ruff.lanes.app": 3,
+              "coverage.branches_percent": 80.0, "tests.unit.fast.skipped": 1, "coverage.percent": 90.0}  # fmt: skip
+    after = {"tests.unit.fast.pass_rate": 0.95, "tests.unit.fast.transitions.flaky": 2, "ruff.lanes.app": 1,
+             "coverage.branches_percent": 79.0, "tests.unit.fast.skipped": 4, "coverage.percent": 90.0}  # fmt: skip
+    rows = {d["label"]: d["shown"]["change"] for d in metric_deltas(after, before)}
+    assert rows == {
+        "unit.fast: pass rate": "+5.00 pts (better)",
+        "unit.fast: flaky against the baseline": "+2 (worse)",
+        "ruff findings in lane app": "-2 (better)",
+        "branch coverage": "-1.00 pts (worse)",
+        "unit.fast: skipped": "+3",  # neither way is better
+        "coverage": "no change",
+    }, rows

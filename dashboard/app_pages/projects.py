@@ -44,7 +44,8 @@ def render(ctx: Ctx) -> None:
             "smoke pass rate": st.column_config.NumberColumn(format="%.2f %%"),
             "coverage": st.column_config.NumberColumn(format="%.2f %%"),
             "last run": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm z"),
-            # each row on its own scale (98-99.7 % on 0-100 % is a flat line); green rising, red falling
+            # each row on its own scale (98-99.7 % on 0-100 % is a flat line); green rising, red falling, grey
+            # level at the two decimals shown (portfolio rounds the points)
             "trend": st.column_config.LineChartColumn(
                 "smoke pass rate, last runs", color="auto",
                 help="Each project's last runs on its own scale: the shape, not the level (see the pass rate)",

@@ -87,7 +87,7 @@ def render(ctx: Ctx) -> None:
     st.subheader("Every figure")
     # what changed first (each group by name): unchanged rows would fill the table's first screen
     deltas = sorted(found.deltas, key=lambda d: d["shown"]["change"] in ("no change", "—"))
-    st.dataframe(pd.DataFrame([{"change": d["shown"]["change"], "metric": d["metric"], "candidate": d["shown"]["candidate"],
+    st.dataframe(pd.DataFrame([{"change": d["shown"]["change"], "figure": d["label"], "candidate": d["shown"]["candidate"],
                                 "baseline": d["shown"]["baseline"]} for d in deltas]), hide_index=True)  # fmt: skip
     st.caption("Pass rates and coverage in percent (changes in percentage points), counts as whole numbers.")
     if uses_openapi(ctx):

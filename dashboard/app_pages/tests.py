@@ -15,6 +15,7 @@ from healthdeck.dashboard.widgets import chart, md, missing, run_shown, trend_ch
 from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.history.trends import CaseHistory, case_history
+from healthdeck.reports.render.md import display_covered
 from healthdeck.reports.render.triage import unrecorded_note
 
 HISTORY_RUNS = 30  # outcomes in a test's strip
@@ -40,12 +41,13 @@ def _ref(run: Run) -> dict:
 
 def suites_table(tests: dict) -> None:
     keys = ("passed", "failed", "errors", "skipped", "xfailed", "flaky", "total", "causes")
-    rows = [
-        {"suite": s, "pass rate": t["pass_rate"], **{k: t.get(k) for k in keys}} for s, t in tests.items()
-    ]
-    counts = {k: st.column_config.NumberColumn(format="localized") for k in keys}
+    # The cards' rounding (never 100.00 while a test failed); fixed formats, not the browser's locale, so
+    # the table reads "99.67 %" beside the cards in every language
+    rows = [{"suite": s, "pass rate": None if t["pass_rate"] is None else float(display_covered(t["pass_rate"] * 100, 2)),
+             **{k: t.get(k) for k in keys}} for s, t in tests.items()]  # fmt: skip
+    counts = {k: st.column_config.NumberColumn(format="%d") for k in keys}
     st.dataframe(pd.DataFrame(rows), hide_index=True,
-                 column_config={**counts, "pass rate": st.column_config.NumberColumn(format="percent")})  # fmt: skip
+                 column_config={**counts, "pass rate": st.column_config.NumberColumn(format="%.2f %%")})  # fmt: skip
     st.caption("pass rate = passed ÷ (passed + failed + errors); a test is a distinct test id.")
 
 

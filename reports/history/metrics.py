@@ -50,3 +50,43 @@ def _walk(s: dict) -> Iterator[tuple[str, float | int | None]]:
         yield "guardian.strict.denied", g["strict"]["denied"]
         for key in ("new_in_strict", "not_reproduced", "malformed_lines"):
             yield f"guardian.{key}", g[key]
+
+
+# The words a person reads for each flat name (the review's "Every figure"), and which way is better.
+_TEST_FIGURES = {  # the two-part names first: "flaky" would also end "transitions.flaky"
+    "transitions.new": ("new failures", "lower"), "transitions.fixed": ("fixed", "higher"),
+    "transitions.still_failing": ("still failing", "lower"), "transitions.flaky": ("flaky against the baseline", "lower"),
+    "passed": ("passed", "higher"), "failed": ("failed", "lower"), "errors": ("errors", "lower"),
+    "skipped": ("skipped", None), "xfailed": ("xfailed", None), "flaky": ("flaky", "lower"),
+    "total": ("tests", None), "pass_rate": ("pass rate", "higher"), "causes": ("failure causes", "lower"),
+    "duration_regressions": ("tests slower than the baseline", "lower"),
+}  # fmt: skip
+_FIGURES = {
+    "coverage.percent": ("coverage", "higher"), "coverage.statements_percent": ("statement coverage", "higher"),
+    "coverage.branches_percent": ("branch coverage", "higher"), "ruff.total": ("ruff findings", "lower"),
+    "compileall.failures": ("compileall failures", "lower"),
+    "guardian.permissive.decisions": ("Guardian permissive decisions", None),
+    "guardian.permissive.would_deny": ("Guardian permissive would-deny", None),
+    "guardian.strict.decisions": ("Guardian strict decisions", None),
+    "guardian.strict.denied": ("Guardian strict denied", None),
+    "guardian.new_in_strict": ("Guardian denials new in strict", "lower"),
+    "guardian.not_reproduced": ("Guardian would-deny not reproduced in strict", None),
+    "guardian.malformed_lines": ("Guardian malformed log lines", "lower"),
+}  # fmt: skip
+
+
+def describe(name: str) -> tuple[str, str | None]:
+    """(what a person reads for the flat figure `name`, "higher" or "lower" when that way is better, else
+    None). Suite and lane names are the project's own; an unknown name is shown as it is."""
+    if name in _FIGURES:
+        return _FIGURES[name]
+    kind, _, rest = name.partition(".")
+    if kind == "tests":
+        for key, (words, better) in _TEST_FIGURES.items():
+            if rest.endswith(f".{key}"):  # a suite's name may hold dots: it is what comes before
+                return f"{rest[: -len(key) - 1]}: {words}", better
+    if kind == "coverage" and rest.startswith("lanes.") and rest.endswith(".percent"):
+        return f"coverage of lane {rest[6:-8]}", "higher"
+    if kind in ("ruff", "compileall") and rest.startswith("lanes."):
+        return f"{'ruff findings' if kind == 'ruff' else 'compileall failures'} in lane {rest[6:]}", "lower"
+    return name, None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..failures import number
 from ..gate import condition_figures
+from ..history.metrics import describe
 from .md import cell, change, code, count_change, coverage_pc, table
 
 
@@ -37,9 +38,20 @@ def metric_deltas(candidate: dict[str, float], baseline: dict[str, float]) -> li
     for n in names:
         before, now, unit = baseline.get(n), candidate.get(n), unit_of(n)
         change = None if now is None or before is None else now - before
-        rows.append({"metric": n, "baseline": before, "candidate": now, "change": change, "unit": unit,
-                     "shown": {"baseline": figure(before, unit), "candidate": figure(now, unit),
-                               "change": figure(change, unit, signed=True)}})  # fmt: skip
+        words, better = describe(n)
+        judged = (
+            None
+            if not change or better is None
+            else "better"
+            if (change > 0) == (better == "higher")
+            else "worse"
+        )
+        shown_change = figure(change, unit, signed=True)
+        if judged and shown_change != "no change":  # a change the rounding hides is judged neither way
+            shown_change += f" ({judged})"
+        rows.append({"metric": n, "label": words, "baseline": before, "candidate": now, "change": change, "unit": unit,
+                     "judged": judged, "shown": {"baseline": figure(before, unit), "candidate": figure(now, unit),
+                                                 "change": shown_change}})  # fmt: skip
     return rows
 
 
@@ -85,8 +97,8 @@ def render_review(
         out += [*table(["Condition", "Threshold", "Baseline", "Candidate"], rows, "lrll"), ""]
     out += ["## Every figure", ""]
     out += table(
-        ["Metric", "Baseline", "Candidate", "Change"],
-        [[code(d["metric"]), d["shown"]["baseline"], d["shown"]["candidate"], d["shown"]["change"]] for d in deltas],
+        ["Figure", "Baseline", "Candidate", "Change"],
+        [[cell(d["label"]), d["shown"]["baseline"], d["shown"]["candidate"], d["shown"]["change"]] for d in deltas],
     )  # fmt: skip
     if baseline is None:
         out += ["", "## New failures", "", "No baseline: nothing to compare with."]
