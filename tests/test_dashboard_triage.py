@@ -70,16 +70,22 @@ def test_a_linked_test_shows_its_own_history(monkeypatch, project) -> None:
     at = _tests_page(monkeypatch, project, "unit::test_app::test_db[0]")
     facts = next(m.value for m in at.markdown if m.value.startswith("failing since"))
     # broke in the second commit, passed last in the first
-    assert facts.startswith(f"failing since `{shas[1]}`") and f"last passed at `{shas[0]}`" in facts
+    assert (
+        facts.startswith(f"failing since `{shas[1]}`")
+        and f"last run where it did not fail: `{shas[0]}`" in facts
+    )
     fixed = _tests_page(monkeypatch, project, "unit::test_app::test_lookup[user-4821]")
-    facts = next(m.value for m in fixed.markdown if "last passed" in m.value)
-    assert facts.startswith("not failing in the newest run") and f"last passed at `{shas[3]}`" in facts
+    facts = next(m.value for m in fixed.markdown if "did not fail" in m.value)
+    assert (
+        facts.startswith("not failing in the newest run")
+        and f"last run where it did not fail: `{shas[3]}`" in facts
+    )
     slow = _tests_page(monkeypatch, project, "unit::test_app::test_slow")
     assert len(slow.get("plotly_chart")) == 4  # pass rate, causes, the outcome strip and the durations
-    # an id the store knows nothing of: no strip and no "last passed at", which would be a guess
+    # an id the store knows nothing of: no strip and no "did not fail" fact, which would be a guess
     unknown = _tests_page(monkeypatch, project, "unit::test_app::test_never_written")
     assert any(i.value.startswith("No failure and no recorded duration of this test") for i in unknown.info)
-    assert not any("last passed" in m.value for m in unknown.markdown)
+    assert not any("did not fail" in m.value for m in unknown.markdown)
     assert len(unknown.get("plotly_chart")) == 2  # the suite's charts only
 
 

@@ -169,7 +169,7 @@ def _case(
 
 
 def test_history(ctx: Ctx, suite: str, test_id: str) -> None:
-    """The test's last outcomes, when it started failing, the last commit where it passed, its durations."""
+    """The test's last outcomes, when it started failing, the last commit where it did not fail, its durations."""
     st.subheader("History of one test")
     st.markdown(f"{md(test_id, code=True)} in suite {md(suite, code=True)}")
     if not ctx.src.history_exists or ctx.history_error:
@@ -198,10 +198,11 @@ def test_history(ctx: Ctx, suite: str, test_id: str) -> None:
         facts.append(f"failing since {_when(_ref(case.failing_since))}{earlier}")
     else:
         facts.append("not failing in the newest run")
+    # the store keeps failures, not passes: a run without a failure of it passed it, or did not run it
     if case.last_passed is not None:
-        facts.append(f"last passed at {_when(_ref(case.last_passed))}")
+        facts.append(f"last run where it did not fail: {_when(_ref(case.last_passed))}")
     else:
-        facts.append(f"did not pass in the last {len(case.runs)} runs")
+        facts.append(f"failed in each of the last {len(case.runs)} runs")
     st.markdown(" · ".join(facts))
     if any(r["seconds"] is not None for r in runs):
         chart(
