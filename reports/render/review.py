@@ -28,12 +28,16 @@ def figure(value: float | None, unit: str, signed: bool = False) -> str:
     return count_change(value) if signed else number(round(value))
 
 
+ORDER = ("tests", "coverage", "ruff", "compileall", "guardian")
+
+
 def metric_deltas(candidate: dict[str, float], baseline: dict[str, float]) -> list[dict]:
     """Every headline figure of either run with its change (per-file coverage left out), the numbers
     and, under `shown`, the same rounded to the figure's unit."""
     names = sorted(
-        n for n in set(candidate) | set(baseline) if not n.startswith(("coverage.file.", "ruff.rule."))
-    )
+        (n for n in set(candidate) | set(baseline) if not n.startswith(("coverage.file.", "ruff.rule."))),
+        key=lambda n: (ORDER.index(k) if (k := n.partition(".")[0]) in ORDER else len(ORDER), describe(n)[0]),
+    )  # as the checklist reads: tests, then coverage, lint, compile, Guardian; by name within each
     rows = []
     for n in names:
         before, now, unit = baseline.get(n), candidate.get(n), unit_of(n)
