@@ -205,6 +205,8 @@ class GitHub:
                 more = (
                     f" (rate limited; retrying needs {wait:.0f} s more than the {self.max_wait:.0f} s allowed)"
                     if limited
+                    else f" ({attempt} attempts over {waited:.0f} s)"  # not one refusal: it was retried
+                    if attempt > 1
                     else ""
                 )
                 raise GitHubError(

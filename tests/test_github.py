@@ -204,6 +204,7 @@ def test_connection_refused_is_retried_then_reported(github) -> None:
     with client, pytest.raises(GitHubError, match="no answer") as caught:
         client.comments(pr)
     assert caught.value.status is None and clock.waits == [1.0, 2.0]
+    assert str(caught.value).endswith("(3 attempts over 3 s)")  # retried, not one refusal
 
 
 def test_a_body_over_the_limit_is_cut_to_fit(github) -> None:
