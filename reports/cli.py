@@ -225,7 +225,7 @@ def _review_args(p: argparse.ArgumentParser) -> None:
                    "tag:NAME (the newest such run of the project)")  # fmt: skip
     p.add_argument("--baseline", metavar="SPEC", help="the run to review against: a run key (run:KEY), "
                    "tag:NAME, branch:NAME, sha:PREFIX or previous (default: the last release before the "
-                   "candidate, else the previous run on its branch)")  # fmt: skip
+                   "candidate, else the run its gate compared it with, else the previous run on its branch)")  # fmt: skip
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     _store_args(p)
 

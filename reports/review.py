@@ -9,8 +9,10 @@ import time
 
 from healthdeck.collectors.records import Record
 
+from .context import compared_with
 from .gate import evaluate
-from .history.baselines import Baseline
+from .history.baselines import FILE_KINDS, Baseline
+from .history.trends import resolve_baseline
 from .ordering import natural_key
 from .render.review import metric_deltas, render_review
 
@@ -37,9 +39,9 @@ def label(run: Run) -> str:
 
 
 def default_baseline(store: HistoryReader, candidate: Run) -> Run | None:
-    """The last release before the candidate (the first run of its tag), else the previous run on the
-    candidate's branch. "Before" is the store's order (time, then id): two runs of the same second
-    still come one after the other."""
+    """The last release before the candidate (the first run of its tag), else the stored run its gate
+    (else collect) compared it with, else the previous run on the candidate's branch. "Before" is the
+    store's order (time, then id): two runs of the same second still come one after the other."""
     rows = []
     for r in store.run_index(project=candidate.project):  # oldest first
         if r["run_key"] == candidate.run_key:
@@ -49,8 +51,22 @@ def default_baseline(store: HistoryReader, candidate: Run) -> Run | None:
     if releases:
         last = releases[-1]["version"]
         return store.run(next(r for r in releases if r["version"] == last)["run_key"])
+    if (gated := gated_against(store, candidate)) is not None:
+        return gated
     same = [r for r in rows if r["branch"] == candidate.branch]
     return store.run(same[-1]["run_key"]) if same else None
+
+
+def gated_against(store: HistoryReader, candidate: Run) -> Run | None:
+    """The stored run the candidate's verdict (else collect's preview) compared with. A pull request's
+    first push has no earlier run of its branch, and its comment and verdict speak of a run of the base
+    branch: the review compares with the same one. A file baseline (report:, git:) is not in the store."""
+    report = store.report(candidate)
+    spec = compared_with(report) if report else None
+    if not spec or spec.partition(":")[0] in FILE_KINDS:
+        return None
+    run = store.run(spec[4:]) if spec.startswith("run:") else resolve_baseline(store, spec, candidate)
+    return run if run is not None and run.run_key != candidate.run_key and run.ts <= candidate.ts else None
 
 
 class Review(Record):

@@ -333,3 +333,36 @@ def test_every_figure_is_named_for_a_person_and_judged() -> None:
         "unit.fast: skipped": "+3",  # neither way is better
         "coverage": "no change",
     }, rows
+
+
+def test_a_pull_requests_first_push_is_reviewed_against_the_run_its_gate_compared_with(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """No release and no earlier run of the branch: the review compares with the run of the base branch
+    that the run's own gate compared with (as its comment and verdict do), not with nothing."""
+    for name in ("GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_HEAD_REF", "CI_COMMIT_SHA", "GITHUB_SHA",
+                 "GITHUB_REF_TYPE", "CI_COMMIT_TAG", "HEALTHDECK_PROJECT"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    repo = _project(tmp_path / "repo")
+    (repo / ".gitignore").write_text("docs/\n")
+    monkeypatch.chdir(repo)
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one")
+    _collect(
+        monkeypatch, 1, "main", ["--junit", f"smoke={passing(tmp_path / 'green.xml.gz', NEW, KNOWN)}"], url
+    )
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "feature")
+    _collect(monkeypatch, 2, "feature", ["--junit", f"smoke={passing(tmp_path / 'new.xml.gz')}",
+                                         "--baseline", "branch:main"], url)  # fmt: skip
+    assert main(["gate", "--history", url]) in (0, 1)  # gated against run 1, on main
+    capsys.readouterr()
+    text = _review(capsys, "--history", url)
+    first = open_store(url, readonly=True).runs()[0]
+    base_line = text.splitlines()[2]
+    assert base_line.startswith("Baseline: ") and f" · {first.short_sha} · main · " in base_line, base_line
+    # both failing tests passed on main: both are new, as the gate and the comment said
+    assert f"## New failures (2)\n\n- `{KNOWN} (smoke)`\n- `{NEW} (smoke)`" in text or (
+        "## New failures (2)" in text and f"`{NEW} (smoke)`" in text and f"`{KNOWN} (smoke)`" in text
+    )

@@ -2,7 +2,8 @@
 
 Both runs are in the URL by run key (`?candidate=…&base=…`), so a pasted link shows the same review
 whatever the runs' verdicts or labels. The baseline defaults to the last release before the candidate
-(a run whose `git describe` is a tag), else the previous run on the candidate's branch.
+(a run whose `git describe` is a tag), else the run its gate compared it with, else the previous run on
+the candidate's branch.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def render(ctx: Ctx) -> None:
         rows[base_default], labels[base_default] = _row(run), _label(_row(run))
         ordered.append(base_default)
     with right:
-        base_key = links.choice("Baseline (default: the last release, else the previous run)", ordered, "base", base_default,
+        base_key = links.choice("Baseline (default: the last release, else the gate's baseline, else the previous run)", ordered, "base", base_default,
                                 what="baseline run", format_func=labels.get)  # fmt: skip
     config = ctx.src.config
     checklist = repr((config.gates, config.prod_lanes))
