@@ -392,3 +392,33 @@ def test_a_baseline_run_key_the_history_lacks_is_said_not_taken_for_a_first_run(
         "healthdeck: warning: baseline run:no-such-key: the history has no run no-such-key; the comment shows no "
         "changes" in capsys.readouterr().err
     )
+
+
+def test_a_go_above_new_failures_says_the_checklist_does_not_gate_them() -> None:
+    """The default checklist holds the smoke pass rate, not "no new failures": a GO over new failures says
+    so under the headline, and names the setting; a checklist that gates them needs no such line."""
+    summary = {"branch": "feature", "git_sha": "abcdef12", "missing": [],
+               "tests": {"smoke": {"pass_rate": 0.99, "passed": 396, "failed": 4, "errors": 0, "flaky": 0}}}  # fmt: skip
+    smoke = {"name": "smoke_pass_rate", "label": "smoke pass rate (smoke)", "status": "PASS", "actual": 0.99,
+             "threshold": 0.95, "unit": "fraction", "detail": ""}  # fmt: skip
+    go = {
+        "status": "GO",
+        "blocks": False,
+        "conditions": [smoke],
+        "checklist": "the default release checklist",
+    }
+    failures = [{**f, "status": "new"} for f in _failures(4)]
+    text = render_comment(
+        summary, {}, verdict=go, baseline={}, failures=failures, smoke_suite="smoke", prod_lanes=()
+    )
+    assert text.startswith(MARKER + "\n## ✅ Release health: **GO**")
+    assert (
+        "> ⚠️ **4 new failing tests** against the baseline: this checklist does not gate new failures" in text
+    )
+    gated = {**go, "conditions": [smoke, {**smoke, "name": "no_new_failures", "label": "new failing tests vs baseline",
+                                          "actual": 0, "threshold": 0, "unit": "count"}]}  # fmt: skip
+    known = [{**f, "status": "known"} for f in _failures(4)]
+    for verdict, listed in ((gated, failures), (go, known)):
+        text = render_comment(summary, {}, verdict=verdict, baseline={}, failures=listed, smoke_suite="smoke",
+                              prod_lanes=())  # fmt: skip
+        assert "does not gate new failures" not in text

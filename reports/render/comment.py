@@ -105,6 +105,13 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
         out += [f"## ⏳ Release health: not gated yet{where}", "",
                 verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
     out += [_baseline_line(baseline_ref), ""]
+    decided = verdict or preview
+    gates_new = any(c["name"] == "no_new_failures" for c in (decided or {}).get("conditions", []))
+    if (
+        decided and decided["status"] == "GO" and counts.new and not gates_new
+    ):  # a green check above new failures
+        out += [f"> ⚠️ **{number(counts.new)} new failing test{'' if counts.new == 1 else 's'}** against the baseline: this checklist does not "
+                "gate new failures (`no_new_failures = true` in `[tool.healthdeck.gates]` would).", ""]  # fmt: skip
     if stale := s.get("stale_inputs"):  # the figures below are partly an earlier run's: say so before them
         named = ", ".join(f"{code(e['path'], in_table=False)} ({cell(e['input'])})" for e in stale[:5])
         more = f" and {number(len(stale) - 5)} more" if len(stale) > 5 else ""
@@ -160,6 +167,9 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
                      f"{g['new_in_strict']} new in strict, {g['not_reproduced']} not reproduced (estimate)"])  # fmt: skip
     if rows:
         out += [*table(["", "now", "detail"], rows, "lll"), ""]
+    if s.get("missing"):  # a row left out above is not measured, which a reviewer must not read as fine
+        out += [f"_Not measured in this run: {', '.join(cell(m) for m in s['missing'])} (not given to "
+                "`healthdeck collect`)._", ""]  # fmt: skip
     decided = verdict or details.get("checklist")
     if decided:
         failing = [c for c in decided["conditions"] if c["status"] != "PASS"]
