@@ -220,8 +220,11 @@ def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
         "files": len(result.files),
         "lanes": lanes,
     }
-    measured = [f for f in result.files if f.numbers.statements + f.numbers.branches]
-    lowest = sorted(measured, key=lambda f: (f.numbers.percent, f.path))[: config.lowest_files]
+    # files with something left uncovered: a fully covered file is no "lowest" (coverage.py's skip_covered)
+    partial = [
+        f for f in result.files if f.numbers.statements + f.numbers.branches and f.numbers.percent < 100
+    ]
+    lowest = sorted(partial, key=lambda f: (f.numbers.percent, f.path))[: config.lowest_files]
     detail["files"] = [
         {"path": f.path, "lane": lane_of(f.path, config.lanes), "percent": f.numbers.percent,
          "statements": f.numbers.statements, "branches": f.numbers.branches}

@@ -99,6 +99,11 @@ def test_a_pull_request_run_is_keyed_by_the_head_commit(plain_git, tmp_path, mon
     assert main(["collect", "-q", "--out", str(tmp_path / "out"), "--history", url, *SMALL]) == EXIT_OK
     summary = json.loads((tmp_path / "out" / "latest.json").read_text())["summary"]
     assert (summary["git_sha_full"], summary["merge_sha"], summary["pull_request"]) == (head, merge, 17)
+    header = (tmp_path / "out" / "latest.md").read_text().splitlines()[:3]
+    assert (
+        header[0].endswith(f"`{head[:8]}`")
+        and "(pull request #17: tested on its merge commit `bbbbbbbb`)" in header[2]
+    )
     store = open_store(url, readonly=True)
     assert store.latest_for_sha(head[:8], "octo/app").run_key == summary["run_key"]  # found by the head
     assert store.latest_for_sha(merge[:8]) is None

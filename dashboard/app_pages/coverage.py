@@ -39,8 +39,12 @@ def render(ctx: Ctx) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Lowest coverage")
-        if len(files):
-            lowest = files[files["statements"] > 0].sort_values("percent").head(15)
+        # a fully covered file is no "lowest" (as coverage.py's skip_covered)
+        partial = files[(files["statements"] > 0) & (files["percent"] < 100)] if len(files) else files
+        if len(files) and partial.empty:
+            st.caption("Every measured file is fully covered.")
+        elif len(partial):
+            lowest = partial.sort_values("percent").head(15)
             lowest = lowest.assign(lane=lowest["lane"].fillna("—"))  # in no lane: not a grey "None"
             st.dataframe(lowest[["percent", "path", "statements", "lane"]], hide_index=True,
                          # blue, not the theme's primary red: a bar's length is the figure, not a failure

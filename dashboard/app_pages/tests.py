@@ -59,7 +59,7 @@ def causes_section(ctx: Ctx, suite: str, summary: dict, details: dict) -> None:
         return
     total = details.get("causes_total", len(causes))
     shown = f" — showing the {number(len(causes))} largest" if len(causes) < total else ""
-    st.markdown(f"**{md(suite)}: {number(failing)} failing tests, {number(total)} "
+    st.markdown(f"**{md(suite)}: {number(failing)} failing test{'' if failing == 1 else 's'}, {number(total)} "
                 f"{'cause' if total == 1 else 'causes'}**{shown}")  # fmt: skip
     for cause in causes:
         flags = [":red-badge[new]"] if cause.get("new") else []

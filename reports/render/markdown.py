@@ -21,7 +21,13 @@ def render_markdown(report: dict, precision: int = 2) -> str:
         "",
         f"Generated {s['timestamp_iso']} by healthdeck {report['generator']['version']}"
         f" (report schema {report['schema_version']})"
-        + (f", version `{s['version']}`" if s.get("version") else ""),
+        + (f", version `{s['version']}`" if s.get("version") else "")
+        # a pull request's run names its head commit above and describes the merge commit it tested
+        + (
+            f" (pull request #{s['pull_request']}: tested on its merge commit `{s['merge_sha'][:8]}`)"
+            if s.get("pull_request") and s.get("merge_sha")
+            else ""
+        ),
         "",
     ]
     for warning in (d.get("metadata") or {}).get("warnings") or []:

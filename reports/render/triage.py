@@ -157,7 +157,8 @@ def markdown_suite(suite: str, summary: dict, details: dict, sha: str | None = N
         for i, c in enumerate(causes, 1):
             shown = [code(t, in_table=False) for t in c["tests"]]
             more = c["count"] - len(shown)
-            out.append(f"- **{i}** ({number(c['count'])}): " + ", ".join(shown)
+            tests = f"{number(c['count'])} test{'' if c['count'] == 1 else 's'}"
+            out.append(f"- Cause {i}, {tests}: " + ", ".join(shown)
                        + (f" … and {number(more)} more" if more else ""))  # fmt: skip
         out.append("")
     moved = details.get("transitions")
