@@ -288,14 +288,20 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
         except Exception as exc:  # as above
             history_problem = exception_text(exc)
     default = data.default_branch(src.config, branches)
+    if origin.startswith("file:") and report and report["summary"].get("branch") in branches:
+        default = report["summary"]["branch"]  # the file's run, and the trends of its branch beside it
 
     def on_branch(branch: str | None) -> tuple[str, str]:
         """From the store alone, the banner, cards and tables show the newest run of the branch the
         trends show (by default the default branch), not a pull request's run that landed last; the
-        Baseline filter then starts on that run's baseline."""
+        Baseline filter then starts on that run's baseline. With a report file, the filter starts on the
+        file's branch and they show the file's run; another branch shows its newest stored run."""
         nonlocal report, report_problem, origin, src
+        # a report file's run is shown on its own branch (the default below); another branch, picked or
+        # linked, moves the tables to that branch's newest stored run as the trends move
+        picked = origin.startswith("file:") and src.history_exists
         if (
-            origin.startswith("run:")
+            (origin.startswith("run:") or picked)
             and branch
             and (report is None or report["summary"].get("branch") != branch)
         ):

@@ -226,7 +226,8 @@ def test_the_cards_say_which_run_they_show_when_the_trends_show_another_branch(
 ) -> None:
     """From the store alone, the verdict, cards and tables show the newest run of the branch the trends
     show (main by default: not the feature branch's run that landed last). With a report file (a CI
-    artifact) they stay on that run, and a caption says so whenever it is not on the chosen branch."""
+    artifact) the filter starts on its branch and they show its run; another branch shows that branch's
+    newest stored run; all branches keeps the file's run, and a caption says so."""
     import json
 
     import streamlit as st
@@ -247,7 +248,7 @@ def test_the_cards_say_which_run_they_show_when_the_trends_show_another_branch(
     assert not [c.value for c in at.caption if c.value.startswith("Verdict and cards: ")]
     at.selectbox(key="branch").set_value("feature").run()
     assert at.session_state["healthdeck_ctx"].current.run_key == candidate.run_key
-    # a report file: the run CI just made stays the subject whatever the trends show
+    # a report file: the run CI just made is the subject, and the trends start on its branch
     (tmp_path / "latest.json").write_text(
         json.dumps(open_store(store["url"], readonly=True).report(candidate))
     )
@@ -263,12 +264,15 @@ def test_the_cards_say_which_run_they_show_when_the_trends_show_another_branch(
             at.switch_page(f"app_pages/{page}.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
-        assert at.selectbox(key="branch").value == "main"  # trends start on the default branch
-        assert f"{what}: {shown}; trends: branch `main`." in [c.value for c in at.caption], page
+        assert at.selectbox(key="branch").value == "feature"  # the file's branch
+        assert at.session_state["healthdeck_ctx"].current.run_key == candidate.run_key
+        assert not [c.value for c in at.caption if c.value.startswith(f"{what}: ")], page  # the same run
         at.selectbox(key="branch").set_value("all branches").run()
         assert f"{what}: {shown}; trends: all branches." in [c.value for c in at.caption], page
-        at.selectbox(key="branch").set_value("feature").run()
-        assert not [c.value for c in at.caption if c.value.startswith(f"{what}: ")], page  # the same run
+        # another branch, picked: its newest stored run, as the trends show it (not the file's)
+        at.selectbox(key="branch").set_value("main").run()
+        assert at.session_state["healthdeck_ctx"].current.run_key == release.run_key, page
+        assert not [c.value for c in at.caption if c.value.startswith(f"{what}: ")], page
 
 
 def test_a_change_too_small_to_show_is_not_called_no_change() -> None:
