@@ -261,6 +261,19 @@ def test_report_file_and_git_tag_baselines_match_the_store(
     # a base report that does not exist yet (the first pull request, an expired artifact): no baseline
     assert main(["comment", "--baseline", f"report:{tmp_path / 'missing.json'}"]) == EXIT_OK
     assert "Compared with" not in capsys.readouterr().out
+    # a base report of another project (a wrong artifact): compared as given, and said
+    monkeypatch.chdir(repo)
+    other = json.loads((tmp_path / "base.json").read_text())
+    other["summary"]["project"] = "someone/else"
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    assert main(["comment", "--baseline", f"report:{tmp_path / 'other.json'}"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert (
+        f"healthdeck: warning: baseline report:{tmp_path / 'other.json'} is a report of project someone/else, "
+        in err
+    )
+    assert main(["comment", "--baseline", f"report:{tmp_path / 'base.json'}"]) == EXIT_OK
+    assert "is a report of project" not in capsys.readouterr().err  # the same project: nothing to say
 
 
 def test_imported_reports_compare_with_the_run_before_not_themselves(

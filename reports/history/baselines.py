@@ -9,12 +9,13 @@ comparison says "unknown" for such tests instead of "new".
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from healthdeck.collectors.records import Record
 
 from .. import DEFAULT_REPORT
-from ..errors import InputError
+from ..errors import InputError, one_line
 from ..report_file import check_report, load_report, parse_report
 from .model import Run
 from .trends import STORE_KINDS, BaselineError, classify_failures, resolve_baseline
@@ -89,15 +90,26 @@ def find_baseline(
             return None
         report = load_report(path)
         check_report(report, f"baseline report:{value}")  # a downloaded artifact of any version or origin
+        _warn_if_foreign(report, current, spec)
         return from_report(report, f"report:{value}", "report")
     if kind == "git":
         report, inside = report_at_ref(Path(repo), value, Path(committed_report))
         check_report(report, f"baseline git:{value}:{inside}")
+        _warn_if_foreign(report, current, spec)
         return from_report(report, f"git:{value}:{inside}", "git")
     if store is None:
         return None
     run = resolve_baseline(store, spec, current, repo)
     return Baseline.of_run(store, run) if run else None
+
+
+def _warn_if_foreign(report: dict, current: Run, spec: str) -> None:
+    """A file baseline is taken as given, but one of another project (a wrong artifact downloaded, a
+    report path of another repository) would compare unrelated tests: said, once, on stderr."""
+    theirs, ours = report["summary"].get("project"), current.project
+    if theirs and ours and theirs != ours:
+        print(f"healthdeck: warning: baseline {one_line(spec)} is a report of project {one_line(str(theirs))}, "
+              f"this run is of {one_line(ours)}: its figures and failures are compared as given", file=sys.stderr)  # fmt: skip
 
 
 def from_report(report: dict, key: str, origin: str) -> Baseline:
