@@ -89,6 +89,23 @@ def duration_regressions(
     return sorted(slower, key=lambda s: (-s.ratio, s.test_id))
 
 
+MIN_TIMED_IN_BOTH = 5  # fewer tests timed in both runs say nothing of the runner as a whole
+
+
+def runner_speed(now: Mapping[str, float], before: Mapping[str, float], kept_above: float) -> dict:
+    """{"timed_in_both": n, "median_ratio": r}: how much slower (or faster) the median test that both runs
+    timed (the store keeps times from `kept_above` up) ran now. A whole suite 1.7x slower on a busy
+    runner makes "2x slower" tests of load alone; the reader weighs the list against this figure.
+    `median_ratio` is null below MIN_TIMED_IN_BOTH tests."""
+    ratios = sorted(x / before[t] for t, x in now.items() if x >= kept_above and before.get(t, 0) > 0)
+    n = len(ratios)
+    median = (ratios[n // 2] if n % 2 else (ratios[n // 2 - 1] + ratios[n // 2]) / 2) if n else None
+    return {
+        "timed_in_both": n,
+        "median_ratio": round(median, 2) if median and n >= MIN_TIMED_IN_BOTH else None,
+    }
+
+
 def compare_with_history(
     report: dict,
     suites: Mapping[str, JUnitResult],
@@ -188,6 +205,7 @@ def compare_with_history(
                     for t, x in (result.durations or {}).items()
                     if x >= config.duration_floor and t not in before
                 ),
+                **runner_speed(result.durations or {}, before, durations_kept_above(config)),
             }
 
     return compared

@@ -297,6 +297,26 @@ def test_duration_regressions(tmp_path, monkeypatch) -> None:
     )
 
 
+def test_a_slower_runner_is_told_from_slower_tests(tmp_path, monkeypatch) -> None:
+    """Every test 1.8x slower (a busy runner) and two 2.2x: the two are listed, and latest.md says the
+    median test took 1.8x, so the reader does not chase load; too few tests timed in both: no median."""
+    runs = Runs(tmp_path, monkeypatch, config="duration_floor = 0.5\n")
+    runs.collect(junit([(f"t.m::test_{i}", "passed", "", 1.0) for i in range(10)]))
+    report = runs.collect(junit([(f"t.m::test_{i}", "passed", "", 2.2 if i < 2 else 1.8) for i in range(10)]))
+    slower = report["details"]["tests"]["unit"]["duration_regressions"]
+    assert (slower["tests_total"], slower["timed_in_both"], slower["median_ratio"]) == (2, 10, 1.8)
+    assert (
+        "The 10 tests timed in both runs took a median 1.80× their baseline time: the runner as a whole was "
+        "slower, so part of this list is its speed, not the code." in (runs.out / "latest.md").read_text()
+    )
+    report = runs.collect(
+        junit([(f"t.m::test_{i}", "passed", "", 4.0 if i < 2 else 0.01) for i in range(10)])
+    )
+    slower = report["details"]["tests"]["unit"]["duration_regressions"]
+    assert (slower["timed_in_both"], slower["median_ratio"]) == (2, None)  # the rest ran under the kept times
+    assert "timed in both runs" not in (runs.out / "latest.md").read_text()
+
+
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory):
     server = Postgres(tmp_path_factory.mktemp("pg")).start()

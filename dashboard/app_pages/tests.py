@@ -16,7 +16,7 @@ from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.history.trends import CaseHistory, case_history
 from healthdeck.reports.render.md import display_covered
-from healthdeck.reports.render.triage import unrecorded_note
+from healthdeck.reports.render.triage import runner_speed_note, unrecorded_note
 
 HISTORY_RUNS = 30  # outcomes in a test's strip
 TRANSITIONS = {"new": "new failures", "fixed": "fixed", "still_failing": "still failing", "flaky": "flaky"}
@@ -125,6 +125,8 @@ def slower_section(suite: str, details: dict) -> None:
         st.caption(f"{tests_word(total)} — showing {number(len(slower['tests']))}")
     if slower.get("unrecorded"):
         st.caption(unrecorded_note(slower))
+    if note := runner_speed_note(slower):
+        st.caption(note)
 
 
 def failures_table(ctx: Ctx, tests: dict) -> tuple[str, str] | None:

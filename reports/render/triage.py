@@ -112,6 +112,20 @@ def comment_transitions(
     return out
 
 
+def runner_speed_note(slower: dict) -> str:
+    """How the whole run's timing moved (schema 1.8), so that load on the runner is not read as code;
+    "" when too few tests were timed in both runs."""
+    median = slower.get("median_ratio")
+    if median is None:
+        return ""
+    said = f"The {number(slower['timed_in_both'])} tests timed in both runs took a median {median:.2f}× their baseline time"
+    return said + (
+        ": the runner as a whole was slower, so part of this list is its speed, not the code."
+        if median >= 1.25
+        else "."
+    )
+
+
 def _baseline(ref: dict) -> str:
     """`main` `abc12345`, or the run's time when git could not say where it came from."""
     where = " ".join(code(x, in_table=False) for x in (ref.get("branch"), ref.get("git_sha")) if x)
@@ -184,7 +198,7 @@ def markdown_suite(suite: str, summary: dict, details: dict, sha: str | None = N
                 f"{_baseline(slower['baseline'])}: {number(slower['tests_total'])}."
                 + (" The baseline is this same commit: the code did not change, the runner's timing did."
                    if sha and slower["baseline"].get("git_sha") and sha.startswith(slower["baseline"]["git_sha"])
-                   else ""), ""]  # fmt: skip
+                   else "") + (f" {note}" if (note := runner_speed_note(slower)) else ""), ""]  # fmt: skip
         out += table(
             ["Test", "Seconds", "Baseline", "Ratio"],
             [[code(x["test_id"]), f"{x['seconds']:.3f}", f"{x['baseline_seconds']:.3f}", f"{x['ratio']:.1f}×"]
