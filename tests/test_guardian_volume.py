@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -247,3 +248,26 @@ def test_guardian_rows_listed_defaults_to_50(tmp_path) -> None:
     assert load_config(config).guardian_rows_listed == 50
     config.write_text("[tool.healthdeck]\nguardian_rows_listed = 10000\n")
     assert load_config(config).guardian_rows_listed == 10_000
+
+
+def test_the_dashboard_names_the_totals_of_a_cut_report(wide, tmp_path, monkeypatch) -> None:
+    """The page showed the listed rows' number as the count ("the first 5 of 50 combinations")."""
+    from streamlit.testing.v1 import AppTest
+
+    perm, strict, _ = wide
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.healthdeck]\nguardian_rows_listed = 2\n")
+    out = tmp_path / "out"
+    assert main(["collect", "-q", "--config", str(config), "--out", str(out), "--guardian-permissive", str(perm),
+                 "--guardian-strict", str(strict)]) == EXIT_OK  # fmt: skip
+    monkeypatch.setenv("HEALTHDECK_REPORT", str(out / "latest.json"))
+    monkeypatch.setenv("HEALTHDECK_HISTORY", f"sqlite:///{out / 'history.sqlite'}")
+    monkeypatch.setenv("HEALTHDECK_CONFIG", str(config))
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"), default_timeout=60
+    )
+    at.run()
+    at.switch_page("app_pages/guardian.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("(the first 2 of 3 combinations)" in e.value for e in at.error)
+    assert any(f"the 2 largest of {TENANTS + 3:,}".replace(",", " ") in x.label for x in at.expander)
