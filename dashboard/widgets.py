@@ -242,20 +242,22 @@ def deny_delta(ctx: Ctx, key: str) -> None:
         field = {"rule": "rule_id", "tenant": "tenant", "action": "action"}[dim]
         new = {row[field] for row in ctx.details.get("guardian", {}).get("new_in_strict", [])}
         rows = g["delta"][f"by_{dim}"]
+        total = (g.get("delta_total") or {}).get(f"by_{dim}", len(rows))  # schema 1.8+: the table may be cut
+        which = f"the {len(rows)} largest of {number(total)}" if total > len(rows) else str(len(rows))
         chart(charts.deny_delta(rows, dim, new), f"deny-delta-by-{dim}", key=f"{key}_deny",
-              alt=f"Permissive would-deny versus strict deny per 1 000 decisions for {len(rows)} {dim}s; "
+              alt=f"Permissive would-deny versus strict deny per 1 000 decisions for {which} {dim}s; "
                   f"{len(new)} new in strict.")  # fmt: skip
 
     panel()
     if g["new_in_strict"]:
         combos = ctx.details["guardian"]["new_in_strict"]
+        total = ctx.details["guardian"].get(
+            "new_in_strict_total", len(combos)
+        )  # the report's list may be cut
         shown = ", ".join(f"{md(r['rule_id'], code=True)} {md(r['tenant'])} {md(r['action'], code=True)}"
                           for r in combos[:NEW_IN_STRICT_SHOWN])  # fmt: skip
-        cut = (
-            f" (the first {NEW_IN_STRICT_SHOWN} of {number(len(combos))} combinations)"
-            if len(combos) > NEW_IN_STRICT_SHOWN
-            else ""
-        )
+        listed = min(len(combos), NEW_IN_STRICT_SHOWN)
+        cut = f" (the first {listed} of {number(total)} combinations)" if total > listed else ""
         st.error(f"**{number(g['new_in_strict'])} requests are denied in strict** under rules, tenants and actions "
                  f"that never would-deny in permissive: {shown}{cut}")  # fmt: skip
     st.caption(md(ctx.details.get("guardian", {}).get("note", "")))

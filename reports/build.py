@@ -77,7 +77,7 @@ def build_report(
     summary["openapi"], details["openapi"] = (
         _openapi(collected.openapi) if collected.openapi else (None, None)
     )
-    summary["guardian"], details["guardian"] = _guardian(collected)
+    summary["guardian"], details["guardian"] = _guardian(collected, config)
     # Guardian is one policy engine, not every project's: it is missing only where the project uses it.
     # The OpenAPI diff is a checklist item unless the project dropped it (no API to diff).
     expected = [s for s in SECTIONS if (s != "guardian" or config.uses_guardian)
@@ -316,10 +316,12 @@ def _openapi(result: OpenAPIResult) -> tuple[dict, list[dict]]:
     return summary, details
 
 
-def _guardian(collected: Collected) -> tuple[dict | None, dict | None]:
+def _guardian(collected: Collected, config: Config) -> tuple[dict | None, dict | None]:
     if collected.guardian is None and collected.prometheus is None:
         return None, None
-    summary, details = build_guardian(collected.guardian) if collected.guardian else ({}, {})
+    summary, details = (
+        build_guardian(collected.guardian, config.guardian_rows_listed) if collected.guardian else ({}, {})
+    )
     if collected.prometheus is not None:
         summary["prometheus"] = prometheus_summary(collected.prometheus)
     return summary, details

@@ -143,6 +143,9 @@ def _guardian_delta_args(p: argparse.ArgumentParser) -> None:
         help="markdown (default: the rehearsal comment) or json",
     )
     p.add_argument("--output", metavar="FILE", help="write here (atomically) instead of standard output")
+    p.add_argument(
+        "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
+    )
 
 
 def _history_args(p: argparse.ArgumentParser) -> None:

@@ -142,6 +142,7 @@ class Config(Record):
     duration_ratio: float = 2.0  # a test this many times slower than in the baseline is a regression
     lowest_files: int = 10
     findings_listed: int = 50  # ruff findings listed, prod lanes first (the count stays exact)
+    guardian_rows_listed: int = 50  # rows per Guardian table, largest first (counts and totals stay exact)
     coverage_precision: int = 2
     max_input_mb: int = 4096  # a compressed input may not inflate past this (MiB)
     max_token_mb: int = 32  # nor may one XML attribute, text or comment exceed this (MiB)
@@ -215,6 +216,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "causes_listed": (0, 100_000),
     "lowest_files": (0, 100_000),
     "findings_listed": (0, 100_000),
+    # eight tables of up to this many rows: at 10 000 the Guardian section stays a few MiB
+    "guardian_rows_listed": (0, 10_000),
     "coverage_precision": (0, 10),
     "history_lock_timeout": (0, 86_400),
     "max_input_mb": (1, 1 << 20),

@@ -295,4 +295,4 @@ def test_a_watched_allow_is_counted_once_and_not_malformed(tmp_path) -> None:
     plain, watched = collect_decisions([log]), collect_decisions([log], watch={"abc", "def"})
     assert plain.records == watched.records == 2
     assert plain.malformed == watched.malformed == 0
-    assert watched.watched[("permissive", "abc")][:4] == ("permissive", "allow", None, None)
+    assert watched.watched["permissive"]["abc"][:4] == ("permissive", "allow", None, None)

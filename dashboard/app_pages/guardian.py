@@ -73,7 +73,9 @@ def render(ctx: Ctx) -> None:
                      f"{e['no_longer_denied']} would-denied in permissive are allowed in strict.")  # fmt: skip
             st.dataframe(pd.DataFrame(d["exact_samples"]["newly_denied"]), hide_index=True)
         combos = d["by_rule_tenant_action"]
-        more = "; the report keeps no more" if d.get("by_rule_tenant_action_truncated") else ""
+        total = d.get("by_rule_tenant_action_total")  # schema 1.8+
+        more = (f" of {number(total)}" if total is not None else "; the report keeps no more") \
+            if d.get("by_rule_tenant_action_truncated") else ""  # fmt: skip
         with st.expander(f"Rule × tenant × action (the {len(combos)} largest{more})"):
             st.dataframe(pd.DataFrame(combos), hide_index=True)
         if g["malformed_lines"]:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..config import load_config
 from ..errors import UsageError
 from ..guardian.delta import build_guardian
 from ..output import json_text, write_atomic
@@ -14,10 +15,13 @@ from .collect import guardian_inputs
 
 
 def run(args: argparse.Namespace) -> int:
+    listed = load_config(
+        args.config
+    ).guardian_rows_listed  # first: a bad config fails before the logs are read
     inputs = guardian_inputs(args)
     if inputs is None:  # unreachable: the parser requires both runs
         raise UsageError("guardian-delta needs --permissive and --strict")
-    summary, details = build_guardian(inputs)
+    summary, details = build_guardian(inputs, listed)
     if args.format == "json":
         text = json_text({"summary": summary, "details": details})
     else:

@@ -8,12 +8,20 @@ per-request diff is computed too.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from healthdeck.collectors.guardian.decisions import DecisionLog, TraceInfo, collect_decisions
+from healthdeck.collectors.guardian import decisions as decision_log
+from healthdeck.collectors.guardian.decisions import (
+    OTHER,
+    DecisionLog,
+    TraceInfo,
+    collect_decisions,
+    deny_info,
+)
 from healthdeck.collectors.guardian.format import DEFAULT_DENY_RULE
 from healthdeck.collectors.junit import JUnitResult
 
@@ -23,8 +31,12 @@ ESTIMATE_NOTE = (
     "reaches the rules after it, so a rule's count in one mode is not the count it would have in the other."
 )
 SAMPLES = 10
-COMBO_ROWS = 50
+# Rows listed per table ([tool.healthdeck] guardian_rows_listed): the delta by rule, tenant and action,
+# the rule × tenant × action rows, new in strict, not reproduced and the decisions per tenant. Every
+# count stays exact, and each table's `…_total` says how many rows it has in all.
+ROWS_LISTED = 50
 DIMENSIONS = ("rule_id", "tenant", "action")
+Combo = tuple[str, str, str]  # rule_id, tenant, action
 
 
 @dataclass
@@ -40,7 +52,7 @@ class ModeFigures:
         default_factory=lambda: {"tenant": Counter(), "action": Counter()}
     )
     # (rule_id, tenant, action) -> count, for would-deny (permissive side) or denied (strict side)
-    combos: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    combos: Counter[Combo] = field(default_factory=Counter)
 
 
 def mode_figures(log: DecisionLog, mode: str, deny_enforced: bool) -> ModeFigures:
@@ -73,8 +85,11 @@ class ExactDiff:
     """Per-request diff by trace id: requests allowed in one run and denied in the other."""
 
     matched: int  # deny decisions of either run whose trace id was found in the other run
-    newly_denied: dict[str, tuple[TraceInfo, TraceInfo]]  # trace -> (permissive allow, strict deny)
-    no_longer_denied: dict[str, tuple[TraceInfo, TraceInfo]]  # trace -> (permissive would-deny, strict allow)
+    newly_denied: int  # allowed in permissive, denied in strict
+    no_longer_denied: int  # would-denied in permissive, allowed in strict
+    # the first SAMPLES of each by trace id: (trace, permissive decision, strict decision)
+    samples: dict[str, list[tuple[str, TraceInfo, TraceInfo]]]
+    untraced: int = 0  # deny decisions past MAX_TRACED in either log: the diff covers the others
 
 
 @dataclass
@@ -89,31 +104,32 @@ class GuardianInputs:
 def read_logs(permissive: Sequence[str | Path], strict: Sequence[str | Path]) -> GuardianInputs:
     """Collect both logs, with trace ids, and derive the exact per-request diff (three streaming passes).
 
-    Memory follows the number of deny decisions, never the traffic: pass 1 keeps the strict denies'
-    trace ids, pass 2 reads the permissive log watching those, pass 3 re-reads the strict log watching
-    the permissive would-denies it did not deny.
+    Memory follows the number of deny decisions (at most MAX_TRACED per log), never the traffic: pass 1
+    keeps the strict denies' trace ids, pass 2 reads the permissive log watching those, pass 3 re-reads
+    the strict log watching the permissive would-denies it did not deny.
     """
     strict_log = collect_decisions(strict, trace_denies=True)
-    strict_denied = {t for (m, t), info in strict_log.deny_traces.items() if m == "strict" and info[2]}
+    strict_denies = strict_log.deny_traces.get("strict", {})
+    strict_denied = {t for t, key in strict_denies.items() if key[1]}
     perm_log = collect_decisions(permissive, trace_denies=True, watch=strict_denied)
-    would = {t for (m, t), info in perm_log.deny_traces.items() if m == "permissive" and not info[2]}
-    watch_strict = would - strict_denied
+    perm_denies = perm_log.deny_traces.get("permissive", {})
+    watch_strict = {t for t, key in perm_denies.items() if not key[1]} - strict_denied
     strict_watch = collect_decisions(strict, watch=watch_strict).watched if watch_strict else {}
-    in_perm = {t: info for (m, t), info in perm_log.watched.items() if m == "permissive"}
-    in_strict = {t: info for (m, t), info in strict_watch.items() if m == "strict"}
-    newly = {
-        t: (in_perm[t], strict_log.deny_traces[("strict", t)])
-        for t in sorted(strict_denied)
-        if t in in_perm and in_perm[t][1] == "allow"
-    }
-    no_longer = {
-        t: (perm_log.deny_traces[("permissive", t)], in_strict[t])
-        for t in sorted(watch_strict)
-        if t in in_strict and in_strict[t][1] == "allow"
-    }
+    in_perm = perm_log.watched.get("permissive", {})
+    in_strict = strict_watch.get("strict", {})
+    newly = sorted(t for t in strict_denied if t in in_perm and in_perm[t][1] == "allow")
+    no_longer = sorted(t for t in watch_strict if t in in_strict and in_strict[t][1] == "allow")
     matched = sum(1 for t in strict_denied if t in in_perm) + len(in_strict)
-    exact = ExactDiff(matched, newly, no_longer) if matched else None
-    return GuardianInputs(perm_log, strict_log, exact)
+    if not matched:
+        return GuardianInputs(perm_log, strict_log)
+    samples = {
+        "newly_denied": [(t, in_perm[t], deny_info(strict_denies[t])) for t in newly[:SAMPLES]],
+        "no_longer_denied": [(t, deny_info(perm_denies[t]), in_strict[t]) for t in no_longer[:SAMPLES]],
+    }
+    untraced = perm_log.untraced + strict_log.untraced
+    return GuardianInputs(
+        perm_log, strict_log, ExactDiff(matched, len(newly), len(no_longer), samples, untraced)
+    )
 
 
 def _per_1000(count: int, decisions: int) -> float | None:
@@ -132,32 +148,30 @@ def _row(would: int, denied: int, perm: ModeFigures, strict: ModeFigures) -> dic
     }
 
 
-def build_guardian(inputs: GuardianInputs) -> tuple[dict, dict]:
-    """(summary.guardian, details.guardian) for the report."""
+def build_guardian(inputs: GuardianInputs, listed: int = ROWS_LISTED) -> tuple[dict, dict]:
+    """(summary.guardian, details.guardian) for the report; each table cut to its `listed` largest rows.
+
+    Rows are made for the listed keys only: a log of 100 000 tenants must not become 100 000 row
+    dicts (and their JSON) to list fifty.
+    """
     perm = mode_figures(inputs.permissive, "permissive", deny_enforced=False)
     strict = mode_figures(inputs.strict, "strict", deny_enforced=True)
     delta: dict[str, dict] = {}
+    delta_total: dict[str, int] = {}
     for index, dim in enumerate(DIMENSIONS):
         would, denied = Counter[str](), Counter[str]()
         for combo, n in perm.combos.items():
             would[combo[index]] += n
         for combo, n in strict.combos.items():
             denied[combo[index]] += n
-        keys = sorted(set(would) | set(denied), key=lambda k: (-abs(denied[k] - would[k]), k))
-        delta[f"by_{dim.removesuffix('_id')}"] = {k: _row(would[k], denied[k], perm, strict) for k in keys}
-    combos = set(perm.combos) | set(strict.combos)
-    rows = [
-        {
-            "rule_id": r,
-            "tenant": t,
-            "action": a,
-            **_row(perm.combos[(r, t, a)], strict.combos[(r, t, a)], perm, strict),
-        }
-        for (r, t, a) in combos
-    ]
-    rows.sort(key=lambda row: (-abs(row["delta"]), row["rule_id"], row["tenant"], row["action"]))
-    new_in_strict = [row for row in rows if row["denied"] and not row["would_deny"]]
-    not_reproduced = [row for row in rows if row["would_deny"] and not row["denied"]]
+        keys = would.keys() | denied.keys()
+        name = f"by_{dim.removesuffix('_id')}"
+        top = heapq.nsmallest(listed, keys, key=lambda k: (-abs(denied[k] - would[k]), k))
+        delta[name] = {k: _row(would[k], denied[k], perm, strict) for k in top}
+        delta_total[name] = len(keys)
+    combos = perm.combos.keys() | strict.combos.keys()
+    new_in_strict = [c for c in strict.combos if c not in perm.combos]
+    not_reproduced = [c for c in perm.combos if c not in strict.combos]
     # The same file may be given for both runs; its malformed lines are counted once.
     strict_apart = set(inputs.strict.files) != set(inputs.permissive.files)
     malformed = inputs.permissive.malformed + (inputs.strict.malformed if strict_apart else 0)
@@ -165,20 +179,25 @@ def build_guardian(inputs: GuardianInputs) -> tuple[dict, dict]:
         "permissive": _mode_summary(perm),
         "strict": _mode_summary(strict),
         "delta": delta,
-        "new_in_strict": sum(row["denied"] for row in new_in_strict),
-        "not_reproduced": sum(row["would_deny"] for row in not_reproduced),
+        "delta_total": delta_total,
+        "new_in_strict": sum(strict.combos[c] for c in new_in_strict),
+        "not_reproduced": sum(perm.combos[c] for c in not_reproduced),
         "malformed_lines": malformed,
         "exact": _exact_summary(inputs.exact),
         "rehearsal": None,
         "estimate": True,
+        "folded": _folded(inputs),
     }
     details = {
         "files": {"permissive": inputs.permissive.files, "strict": inputs.strict.files},
         "note": ESTIMATE_NOTE,
-        "by_rule_tenant_action": rows[:COMBO_ROWS],
-        "by_rule_tenant_action_truncated": len(rows) > COMBO_ROWS,
-        "new_in_strict": new_in_strict,
-        "not_reproduced": not_reproduced,
+        "by_rule_tenant_action": _combo_rows(combos, listed, perm, strict),
+        "by_rule_tenant_action_truncated": len(combos) > listed,
+        "by_rule_tenant_action_total": len(combos),
+        "new_in_strict": _combo_rows(new_in_strict, listed, perm, strict),
+        "new_in_strict_total": len(new_in_strict),
+        "not_reproduced": _combo_rows(not_reproduced, listed, perm, strict),
+        "not_reproduced_total": len(not_reproduced),
         "exact_samples": _exact_samples(inputs.exact),
         "malformed": [
             {"file": m.file, "line": m.line, "reason": m.reason}
@@ -189,8 +208,12 @@ def build_guardian(inputs: GuardianInputs) -> tuple[dict, dict]:
         ],
         "rehearsal": None,
         "decisions_by_tenant": {
-            "permissive": dict(perm.decisions_by["tenant"]),
-            "strict": dict(strict.decisions_by["tenant"]),
+            "permissive": _largest(perm.decisions_by["tenant"], listed),
+            "strict": _largest(strict.decisions_by["tenant"], listed),
+        },
+        "decisions_by_tenant_total": {
+            "permissive": len(perm.decisions_by["tenant"]),
+            "strict": len(strict.decisions_by["tenant"]),
         },
     }
     if inputs.rehearsal_permissive and inputs.rehearsal_strict:
@@ -198,6 +221,30 @@ def build_guardian(inputs: GuardianInputs) -> tuple[dict, dict]:
             inputs.rehearsal_permissive, inputs.rehearsal_strict
         )
     return summary, details
+
+
+def _combo_rows(combos: Iterable[Combo], listed: int, perm: ModeFigures, strict: ModeFigures) -> list[dict]:
+    """The `listed` combinations of largest |Δ| (then by rule, tenant, action), as rows."""
+    p, s = perm.combos, strict.combos
+    top = heapq.nsmallest(listed, combos, key=lambda c: (-abs(s[c] - p[c]), *c))
+    return [{"rule_id": r, "tenant": t, "action": a, **_row(p[(r, t, a)], s[(r, t, a)], perm, strict)}
+            for (r, t, a) in top]  # fmt: skip
+
+
+def _largest(counts: Counter[str], listed: int) -> dict[str, int]:
+    """The `listed` largest counts, largest first (ties by key)."""
+    return dict(heapq.nsmallest(listed, counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _folded(inputs: GuardianInputs) -> dict:
+    """Decisions counted under OTHER because a log had more than MAX_KEYS distinct keys (see
+    collectors.guardian.decisions._admit): their totals are exact, their tenant and action unknown."""
+    return {
+        "permissive": inputs.permissive.folded.get("permissive", 0),
+        "strict": inputs.strict.folded.get("strict", 0),
+        "keys_max": decision_log.MAX_KEYS,  # read now: a test may lower it
+        "label": OTHER,
+    }
 
 
 def _mode_summary(fig: ModeFigures) -> dict:
@@ -215,8 +262,9 @@ def _exact_summary(exact: ExactDiff | None) -> dict | None:
         return None
     return {
         "matched_requests": exact.matched,
-        "newly_denied": len(exact.newly_denied),
-        "no_longer_denied": len(exact.no_longer_denied),
+        "newly_denied": exact.newly_denied,
+        "no_longer_denied": exact.no_longer_denied,
+        "untraced_denies": exact.untraced,
     }
 
 
@@ -224,7 +272,7 @@ def _exact_samples(exact: ExactDiff | None) -> dict | None:
     if exact is None:
         return None
 
-    def sample(pairs: dict[str, tuple[TraceInfo, TraceInfo]]) -> list[dict]:
+    def sample(pairs: list[tuple[str, TraceInfo, TraceInfo]]) -> list[dict]:
         return [
             {
                 "trace_id": trace,
@@ -233,10 +281,10 @@ def _exact_samples(exact: ExactDiff | None) -> dict | None:
                 "permissive": _decision_text(perm),
                 "strict": _decision_text(strict),
             }
-            for trace, (perm, strict) in list(pairs.items())[:SAMPLES]
+            for trace, perm, strict in pairs
         ]
 
-    return {"newly_denied": sample(exact.newly_denied), "no_longer_denied": sample(exact.no_longer_denied)}
+    return {key: sample(pairs) for key, pairs in exact.samples.items()}
 
 
 def _decision_text(info: TraceInfo) -> str:

@@ -44,17 +44,20 @@ def _logs(s: dict, d: dict, h: str) -> list[str]:
             f"strict ran {_etags(strict['policy_etags'])}.",
             "",
         ]
+    out += _folded(s.get("folded"))
     out += [f"{h} Read first", ""]
     out += _combo_block(
         f"**New in strict** — {plural(s['new_in_strict'], 'request')} denied under rules/tenants/actions that "
         "never would-deny in permissive",
         d["new_in_strict"],
+        d.get("new_in_strict_total"),
         "denied",
     )
     out += _combo_block(
         f"**Not reproduced** — {plural(s['not_reproduced'], 'permissive would-deny decision')} with no strict deny "
         "for the same rule, tenant and action",
         d["not_reproduced"],
+        d.get("not_reproduced_total"),
         "would_deny",
     )
     if d.get("rehearsal") is not None:
@@ -66,7 +69,13 @@ def _logs(s: dict, d: dict, h: str) -> list[str]:
             "",
             f"{_int(e['matched_requests'])} deny decisions matched by trace id: **{_int(e['newly_denied'])}** requests "
             f"allowed in permissive are denied in strict; {_int(e['no_longer_denied'])} would-denied in permissive "
-            "are allowed in strict.",
+            "are allowed in strict."
+            + (
+                f" It covers the traced deny decisions: {_int(e['untraced_denies'])} more were past the bound "
+                "on trace ids kept per log."
+                if e.get("untraced_denies")
+                else ""
+            ),
             "",
         ]
         for key, title in (("newly_denied", "Newly denied"), ("no_longer_denied", "No longer denied")):
@@ -88,7 +97,8 @@ def _logs(s: dict, d: dict, h: str) -> list[str]:
                 )
                 out.append("")
     for dim, rows in s["delta"].items():
-        out += [f"{h} By {_DIM_TITLES[dim].lower()}", ""]
+        total = (s.get("delta_total") or {}).get(dim)
+        out += [f"{h} By {_DIM_TITLES[dim].lower()}{_showing(len(rows), total, 'largest |Δ| first')}", ""]
         out += table(
             [_DIM_TITLES[dim], "Would deny (permissive)", "Denied (strict)", "Δ", "Per 1 000: permissive",
              "strict", "Δ"],
@@ -112,10 +122,30 @@ def _logs(s: dict, d: dict, h: str) -> list[str]:
     return out
 
 
-def _combo_block(title: str, rows: list[dict], field: str) -> list[str]:
+def _showing(listed: int, total: int | None, order: str, sep: str = " — ") -> str:
+    """`sep` + "showing N of M (order)" when a table was cut to `listed` rows of `total`; reports
+    before schema 1.8 carry no total (their tables were whole)."""
+    if total is None or total <= listed:
+        return ""
+    return f"{sep}showing {_int(listed)} of {_int(total)} ({order})"
+
+
+def _folded(folded: dict | None) -> list[str]:
+    if not folded or not (folded["permissive"] or folded["strict"]):
+        return []
+    return [
+        f"**Too many distinct keys**: a log had more than {_int(folded['keys_max'])} distinct tenant × action × "
+        f"rule combinations, so {_int(folded['permissive'])} permissive and {_int(folded['strict'])} strict "
+        f"decisions of combinations first seen after that are counted under {code(folded['label'], in_table=False)} "
+        "(tenant and action). Every total is exact; the breakdowns do not name those tenants and actions.",
+        "",
+    ]
+
+
+def _combo_block(title: str, rows: list[dict], total: int | None, field: str) -> list[str]:
     if not rows:
         return [title + ": none.", ""]
-    out = [title + ":", ""]
+    out = [title + _showing(len(rows), total, "largest first", sep="; ") + ":", ""]
     out += table(
         ["Rule", "Tenant", "Action", "Requests", "Per 1 000"],
         [[code(r["rule_id"]), cell(r["tenant"]), code(r["action"]), _int(r[field]), _n(r[f"{field}_per_1000"])]
