@@ -290,10 +290,14 @@ def openapi_changes(summary: dict, details: dict | None, *, baseline: dict | Non
         st.caption(f"{number(api['breaking'])} breaking changes — showing {number(shown)}")
 
 
-def table_or(rows: list, empty: str, column_config: dict | None = None) -> None:
-    """The rows as a table, or a success note saying why there is none."""
+def table_or(
+    rows: list, empty: str, column_config: dict | None = None, column_order: list[str] | None = None
+) -> None:
+    """The rows as a table (`column_order`: only those columns), or a success note saying why there is none."""
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=column_config)
+        st.dataframe(
+            pd.DataFrame(rows), hide_index=True, column_config=column_config, column_order=column_order
+        )
     else:
         st.success(empty)
 

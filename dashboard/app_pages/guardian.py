@@ -32,6 +32,12 @@ def _prometheus(url: str, window: str, timeout: float, _names: object) -> dict |
         return f"Prometheus unreachable: {exc}"
 
 
+# The report's keys as a lead reads them (per 1 000: of each run's own decisions).
+COLUMNS = {"rule_id": "rule", "would_deny": "would-deny", "delta": "Δ (denied − would-deny)",
+           "would_deny_per_1000": "would-deny per 1 000", "denied_per_1000": "denied per 1 000",
+           "delta_per_1000": "Δ per 1 000", "trace_id": "trace id", "test_id": "test"}  # fmt: skip
+
+
 def render(ctx: Ctx) -> None:
     st.title("Guardian: permissive → strict")
     g = ctx.summary.get("guardian") or {}
@@ -39,12 +45,11 @@ def render(ctx: Ctx) -> None:
     if g.get("permissive"):
         perm, strict = g["permissive"], g["strict"]
         cols = st.columns(4)
-        cols[0].metric(
-            f"permissive would-deny (of {number(perm['decisions'])})", number(perm["would_deny"]), border=True
-        )
-        cols[1].metric(
-            f"strict denied (of {number(strict['decisions'])})", number(strict["denied"]), border=True
-        )
+        # the totals go in the help: "of 8 041" in the label was cut off at a quarter of the page
+        cols[0].metric("permissive would-deny", number(perm["would_deny"]), border=True,
+                       help=f"of {number(perm['decisions'])} permissive decisions")  # fmt: skip
+        cols[1].metric("strict denied", number(strict["denied"]), border=True,
+                       help=f"of {number(strict['decisions'])} strict decisions")  # fmt: skip
         cols[2].metric("new in strict", g["new_in_strict"], delta_color="inverse", border=True)
         cols[3].metric("not reproduced", g["not_reproduced"], border=True)
         if perm["policy_etags"] != strict["policy_etags"]:
@@ -52,16 +57,16 @@ def render(ctx: Ctx) -> None:
                        f" → {', '.join(md(e, code=True) for e in strict['policy_etags'])}.")  # fmt: skip
         deny_delta(ctx, key="guardian")
         left, right = st.columns(2)
-        with left:
+        with left:  # half a page each: the columns that tell the two lists apart
             st.subheader("New in strict")
-            table_or(d["new_in_strict"], "None.")
+            table_or(d["new_in_strict"], "None.", COLUMNS, ["rule_id", "tenant", "action", "denied"])
         with right:
             st.subheader("Not reproduced")
-            table_or(d["not_reproduced"], "None.")
+            table_or(d["not_reproduced"], "None.", COLUMNS, ["rule_id", "tenant", "action", "would_deny"])
         if g.get("rehearsal"):
             st.subheader(f"Tests that break in strict ({md(g['rehearsal']['broken_in_strict'])})")
             broken = d["rehearsal"]["broken_in_strict"]
-            table_or(broken, "No smoke test breaks in strict.")
+            table_or(broken, "No smoke test breaks in strict.", COLUMNS)
         else:
             missing(
                 "rehearsal test delta", "Give `--rehearsal-permissive` and `--rehearsal-strict` JUnit files."
@@ -71,13 +76,15 @@ def render(ctx: Ctx) -> None:
             st.subheader("Exact per-request diff (by trace id)")
             st.write(f"{e['newly_denied']} requests allowed in permissive are denied in strict; "
                      f"{e['no_longer_denied']} would-denied in permissive are allowed in strict.")  # fmt: skip
-            st.dataframe(pd.DataFrame(d["exact_samples"]["newly_denied"]), hide_index=True)
+            st.dataframe(
+                pd.DataFrame(d["exact_samples"]["newly_denied"]), hide_index=True, column_config=COLUMNS
+            )
         combos = d["by_rule_tenant_action"]
         total = d.get("by_rule_tenant_action_total")  # schema 1.8+
         more = (f" of {number(total)}" if total is not None else "; the report keeps no more") \
             if d.get("by_rule_tenant_action_truncated") else ""  # fmt: skip
         with st.expander(f"Rule × tenant × action (the {len(combos)} largest{more})"):
-            st.dataframe(pd.DataFrame(combos), hide_index=True)
+            st.dataframe(pd.DataFrame(combos), hide_index=True, column_config=COLUMNS)
         if g["malformed_lines"]:
             # The file's name only: the folder is the collecting machine's, not the reader's business.
             st.warning(f"{g['malformed_lines']} malformed log lines were not counted: "
