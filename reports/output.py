@@ -22,6 +22,8 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from healthdeck.collectors.files import MIB, SMALL_FILE_LIMIT
+
 from .schema import ReportError, validate_report
 
 
@@ -48,9 +50,17 @@ def json_text(data: object) -> str:
 
 
 def report_json(report: dict) -> str:
-    """latest.json's text: schema-valid and strict JSON, or ReportError."""
+    """latest.json's text: schema-valid and strict JSON, or ReportError; OutputError when it is larger
+    than the readers (gate, comment, badge, the dashboard) read, so collect never writes a report that
+    the steps after it refuse."""
     text = json_text(report)
     validate_report(report)
+    if len(text) > SMALL_FILE_LIMIT // 4 and (size := len(text.encode())) > SMALL_FILE_LIMIT:
+        raise OutputError(
+            f"latest.json would be {size / MIB:.0f} MiB, over the {SMALL_FILE_LIMIT // MIB} MiB that gate, comment "
+            "and the dashboard read; lower max_failing_listed, message_chars, cause_tests_listed or "
+            "findings_listed in [tool.healthdeck]; nothing was written"
+        )
     return text
 
 

@@ -535,3 +535,27 @@ def test_an_endless_pipe_into_a_report_read_whole_stays_bounded(tmp_path, capsys
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.endswith("larger than 64 MiB (limit max_text_mb in [tool.healthdeck])")
+
+
+def test_collect_never_writes_a_report_the_readers_refuse(tmp_path, monkeypatch, capsys) -> None:
+    """Lists cut high enough (max_failing_listed, message_chars …) can make a report larger than gate,
+    comment and the dashboard read: collect says so in one line, exit 4, and writes and records nothing."""
+    from healthdeck.reports import output
+
+    sample = Path(__file__).resolve().parents[1] / "reports" / "samples" / "dateutil"
+    argv = ["collect", "--junit", f"smoke={sample / 'smoke.junit.xml.gz'}", "--coverage",
+            str(sample / "coverage.xml.gz"), "--out", str(tmp_path / "out")]  # fmt: skip
+    monkeypatch.setattr(output, "SMALL_FILE_LIMIT", 4096)  # the readers' limit, made small
+    assert main(argv) == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(r"latest\.json would be \d+ MiB, over the 0 MiB that gate", err[0]), (
+        err
+    )
+    assert not (tmp_path / "out" / "latest.json").exists()
+    store = tmp_path / "out" / "history.sqlite"
+    if store.exists():  # created before the report was built: it must hold no run
+        from healthdeck.reports.history.store import open_store
+
+        reader = open_store(f"sqlite:///{store}", readonly=True)
+        assert reader.runs() == []
+        reader.close()
