@@ -61,7 +61,8 @@ def code(text: object, *, in_table: bool = True) -> str:
 
 
 def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    """'1 cause', '10 000 causes': the count as every figure is written (thousands separated)."""
+    return f"{number(n)} {noun}{'' if n == 1 else 's'}"
 
 
 def percent(fraction: float | None, digits: int = 2) -> str:
