@@ -271,3 +271,22 @@ def test_the_dashboard_names_the_totals_of_a_cut_report(wide, tmp_path, monkeypa
     assert not at.exception, [e.value for e in at.exception]
     assert any("(the first 2 of 3 combinations)" in e.value for e in at.error)
     assert any(f"the 2 largest of {TENANTS + 3:,}".replace(",", " ") in x.label for x in at.expander)
+
+
+def test_guardian_delta_reads_under_the_configured_input_limits(tmp_path, capsys) -> None:
+    """`guardian-delta` reads the logs under [tool.healthdeck] max_input_mb, as collect does: the sample's
+    logs inflate past a 1 MiB limit: one line, exit 3."""
+    samples = Path(__file__).resolve().parents[1] / "reports" / "samples" / "guardian"
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.healthdeck]\nmax_input_mb = 1\n")
+    argv = ["guardian-delta", "--config", str(config), "--permissive", str(samples / "permissive.jsonl.gz"),
+            "--strict", str(samples / "strict.jsonl.gz"), "--format", "json"]  # fmt: skip
+    assert main(argv) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        len(err) == 1
+        and ".jsonl.gz: guardian-log: cannot read: decompresses to" in err[0]
+        and "1 MiB" in err[0]
+    )
+    config.write_text("[tool.healthdeck]\n")
+    assert main(argv) == EXIT_OK

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from healthdeck.collectors.base import InputLimits, input_limits
+
 from ..config import load_config
 from ..errors import UsageError
 from ..guardian.delta import build_guardian
@@ -15,13 +17,13 @@ from .collect import guardian_inputs
 
 
 def run(args: argparse.Namespace) -> int:
-    listed = load_config(
-        args.config
-    ).guardian_rows_listed  # first: a bad config fails before the logs are read
-    inputs = guardian_inputs(args)
+    config = load_config(args.config)  # first: a bad config fails before the logs are read
+    # the logs are read under the same limits as `collect` reads them
+    with input_limits(InputLimits(config.max_input_mb, config.max_token_mb, config.max_text_mb)):
+        inputs = guardian_inputs(args)
     if inputs is None:  # unreachable: the parser requires both runs
         raise UsageError("guardian-delta needs --permissive and --strict")
-    summary, details = build_guardian(inputs, listed)
+    summary, details = build_guardian(inputs, config.guardian_rows_listed)
     if args.format == "json":
         text = json_text({"summary": summary, "details": details})
     else:
