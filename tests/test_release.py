@@ -422,3 +422,17 @@ def test_a_go_above_new_failures_says_the_checklist_does_not_gate_them() -> None
         text = render_comment(summary, {}, verdict=verdict, baseline={}, failures=listed, smoke_suite="smoke",
                               prod_lanes=())  # fmt: skip
         assert "does not gate new failures" not in text
+
+
+def test_the_no_report_comment_names_the_push(tmp_path, monkeypatch, capsys) -> None:
+    """When collect failed, the comment that replaces the last verdict names the push it speaks for, as
+    a report's headline does (overlapping pushes are told apart)."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_HEAD_REF", "CI_COMMIT_SHA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_SHA", "abcdef12" + "0" * 32)
+    monkeypatch.setenv("GITHUB_REF_NAME", "main")
+    assert main(["comment", "--no-report", "reports/coverage.xml: coverage: cannot read"]) == EXIT_OK
+    assert (
+        capsys.readouterr().out.splitlines()[1] == "## ❌ Release health: **no report** `main` · `abcdef12`"
+    )

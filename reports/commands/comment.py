@@ -16,12 +16,15 @@ from ..output import OutputError, append_text, pipe_reason, write_atomic
 from ..reading import Reading, open_reading
 from ..render.comment import MARKER, render_comment, render_no_report
 from ..report_file import blamed_on
+from ..stamp import read_stamp
 
 
 def run(args: argparse.Namespace) -> int:
     reading = None
     if args.no_report is not None:  # collect failed: say so where the last push's verdict stands
-        text = render_no_report(" ".join(args.no_report.split()) or "(no reason given)", args.link)
+        stamp = read_stamp(Path.cwd())  # the push this says no report for (CI's variables, else git)
+        text = render_no_report(" ".join(args.no_report.split()) or "(no reason given)", args.link,
+                                stamp.branch, stamp.git_sha)  # fmt: skip
     else:
         local = load_config(args.config)
         reading = open_reading(args, local)

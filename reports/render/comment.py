@@ -295,11 +295,16 @@ def _breaking_api(api: dict | None, changes: list[dict], limit: int) -> list[str
     return [*out, ""]
 
 
-def render_no_report(reason: str, link: str | None = None) -> str:
+def render_no_report(
+    reason: str, link: str | None = None, branch: str | None = None, sha: str | None = None
+) -> str:
     """The sticky comment when no report could be built (a test step wrote no JUnit, an input was
-    malformed): it replaces an earlier push's verdict, which no longer speaks for this one."""
+    malformed): it replaces an earlier push's verdict, which no longer speaks for this one. `branch` and
+    `sha` name the push, as a report's headline does, so overlapping pushes are told apart."""
     reason = code(reason[:2000], in_table=False)
-    out = [MARKER, "## ❌ Release health: **no report**", "",
+    named = [code(x, in_table=False) for x in (branch, sha[:8] if sha else None) if x]
+    where = f" {' · '.join(named)}" if named else ""
+    out = [MARKER, f"## ❌ Release health: **no report**{where}", "",
            f"`healthdeck collect` could not build the report for this push: {reason}", "",
            "No verdict: an earlier push's verdict does not speak for this one. Fix the step that writes the "
            "input (its log says why it stopped) and push again."]  # fmt: skip
