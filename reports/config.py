@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import stat
 import zlib
 from pathlib import Path
 
@@ -277,24 +278,43 @@ def _read_toml(source: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{source}: cannot read config: {exc}") from exc
     entry = _cache_entry(source, len(raw))
-    if entry is not None:
-        try:
-            cached = json.loads(entry.read_bytes())
-            if cached["toml"] == text and isinstance(cached["data"], dict):
-                return cached["data"]
-        except (OSError, ValueError, RecursionError, KeyError, TypeError):
-            pass  # absent, torn or foreign: parse
+    cached = _cached(entry) if entry is not None else None
+    if cached is not None and cached.get("toml") == text and isinstance(cached.get("data"), dict):
+        return cached["data"]
     import tomllib  # here: a cached parse skips it
 
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, and an integer past Python's 4 300-digit conversion limit
         raise ConfigError(f"{source}: cannot read config: {exc}") from exc
     except RecursionError:  # tomllib reads nested arrays and inline tables recursively
         raise ConfigError(f"{source}: cannot read config: arrays or tables nested too deeply") from None
     if entry is not None:
         _store(entry, text, data)
     return data
+
+
+def _cached(entry: Path) -> dict | None:
+    """The cache entry, or None: absent, torn, foreign, not a plain file (a FIFO would block, a device
+    never end), larger than any entry written, or writable by others or owned by another user (an
+    entry is trusted as the parse of the text it holds, so only the user's own entries are)."""
+    try:
+        fd = os.open(entry, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 4 * MAX_CACHED_TOML or st.st_mode & 0o022:
+            return None
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            return None
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            cached = json.loads(fh.read(4 * MAX_CACHED_TOML + 1))
+        return cached if isinstance(cached, dict) else None
+    except (OSError, ValueError, RecursionError):
+        return None
+    finally:
+        os.close(fd)
 
 
 def cache_dir() -> Path | None:
@@ -322,8 +342,11 @@ def _store(entry: Path, text: str, data: dict[str, Any]) -> None:
         return
     temp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(payload, encoding="utf-8")
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # the user's alone (0600), as _cached requires: whatever the umask, no one else can change it
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(payload)
         os.replace(temp, entry)  # whole or absent: a parallel job reads the old entry or the new one
     except OSError:
         with contextlib.suppress(OSError):  # the folder may be what failed

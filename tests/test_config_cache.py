@@ -87,3 +87,34 @@ def test_errors_are_never_cached(tmp_path, cache) -> None:
     for _ in range(2):
         with pytest.raises(ConfigError, match="smoke_pass_rate_min"):
             load_config(project)
+
+
+def test_only_the_users_own_plain_entries_are_trusted(tmp_path, cache) -> None:
+    """An entry is taken as the parse of the text it holds: one that others can write (a shared or
+    restored cache folder), a FIFO (it would block) or a link to a device is parsed past, never used."""
+    import os
+
+    project = tmp_path / "pyproject.toml"
+    project.write_text(GATES.format("0.9"))
+    load_config(project)
+    (entry,) = entries(cache)
+    assert entry.stat().st_mode & 0o777 == 0o600  # written for the user alone, whatever the umask
+    poisoned = entry.read_text().replace('"smoke_pass_rate_min": 0.9', '"smoke_pass_rate_min": 0.01')
+    entry.write_text(poisoned)
+    entry.chmod(0o666)  # the right text, crafted data, writable by anyone: not trusted
+    assert load_config(project).gates.smoke_pass_rate_min == 0.9
+    for odd in ("fifo", "device"):
+        entry.unlink(missing_ok=True)
+        if odd == "fifo":
+            os.mkfifo(entry)
+        else:
+            entry.symlink_to("/dev/zero")
+        assert load_config(project).gates.smoke_pass_rate_min == 0.9, odd  # neither hangs nor reads forever
+
+
+def test_an_integer_too_long_to_convert_is_a_configuration_error(tmp_path, cache) -> None:
+    """Python converts at most 4 300 digits: a longer integer anywhere in pyproject.toml is one line."""
+    project = tmp_path / "pyproject.toml"
+    project.write_text("[tool.other]\nn = " + "9" * 5000 + "\n")
+    with pytest.raises(ConfigError, match=r"cannot read config: .*digits"):
+        load_config(project)
