@@ -51,22 +51,25 @@ def default_baseline(store: HistoryReader, candidate: Run) -> Run | None:
     if releases:
         last = releases[-1]["version"]
         return store.run(next(r for r in releases if r["version"] == last)["run_key"])
-    if (gated := gated_against(store, candidate)) is not None:
+    if (gated := gated_against(store, candidate, {r["run_key"] for r in rows})) is not None:
         return gated
     same = [r for r in rows if r["branch"] == candidate.branch]
     return store.run(same[-1]["run_key"]) if same else None
 
 
-def gated_against(store: HistoryReader, candidate: Run) -> Run | None:
-    """The stored run the candidate's verdict (else collect's preview) compared with. A pull request's
-    first push has no earlier run of its branch, and its comment and verdict speak of a run of the base
-    branch: the review compares with the same one. A file baseline (report:, git:) is not in the store."""
+def gated_against(store: HistoryReader, candidate: Run, before: set[str]) -> Run | None:
+    """The stored run the candidate's verdict (else collect's preview) compared with, when it is one of
+    `before` (the project's runs before the candidate, in the store's order: never another project's
+    nor a later one). A pull request's first push has no earlier run of its branch, and its comment and
+    verdict speak of a run of the base branch: the review compares with the same one. A file baseline
+    (report:, git:) is not in the store; a stored verdict names its run by key, so the review finds the
+    very run the gate used."""
     report = store.report(candidate)
     spec = compared_with(report) if report else None
     if not spec or spec.partition(":")[0] in FILE_KINDS:
         return None
     run = store.run(spec[4:]) if spec.startswith("run:") else resolve_baseline(store, spec, candidate)
-    return run if run is not None and run.run_key != candidate.run_key and run.ts <= candidate.ts else None
+    return run if run is not None and run.run_key in before else None
 
 
 class Review(Record):

@@ -370,3 +370,25 @@ def test_a_pull_requests_first_push_is_reviewed_against_the_run_its_gate_compare
     assert f"## New failures (2)\n\n- `{KNOWN} (smoke)`\n- `{NEW} (smoke)`" in text or (
         "## New failures (2)" in text and f"`{NEW} (smoke)`" in text and f"`{KNOWN} (smoke)`" in text
     )
+
+
+def test_a_baseline_of_another_project_is_never_the_reviews_default(tmp_path, monkeypatch, capsys) -> None:
+    """A run collected against another project's run (`--baseline run:KEY` in a shared store) is
+    reviewed against its own project's runs only: here none, so alone."""
+    for name in ("GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_HEAD_REF", "CI_COMMIT_SHA", "GITHUB_SHA",
+                 "GITHUB_REF_TYPE", "CI_COMMIT_TAG", "HEALTHDECK_PROJECT"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    repo = _project(tmp_path / "repo")
+    (repo / ".gitignore").write_text("docs/\n")
+    monkeypatch.chdir(repo)
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one")
+    junit = ["--junit", f"smoke={passing(tmp_path / 'green.xml.gz', NEW, KNOWN)}"]
+    _collect(monkeypatch, 1, "main", [*junit, "--project", "octo/one"], url)
+    other = open_store(url, readonly=True).runs()[0].run_key
+    _collect(monkeypatch, 2, "main", [*junit, "--project", "octo/two", "--baseline", f"run:{other}"], url)
+    capsys.readouterr()
+    text = _review(capsys, "--history", url, "--project", "octo/two")
+    assert "Baseline: none" in text, text.splitlines()[:4]
