@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import signal
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,10 +150,13 @@ class Cause:
         return len(self.tests)
 
 
-def group_causes(failing: Iterable[FailingTest], categories: Sequence[Category] = ()) -> list[Cause]:
+def group_causes(
+    failing: Iterable[FailingTest], categories: Sequence[Category] = (), clock: CategoryClock | None = None
+) -> list[Cause]:
     """Failing tests grouped by signature, largest cause first (then by signature, for a stable order).
 
     The same raw failure is only normalised once: a broken fixture repeats one message thousands of times.
+    `clock`: the run's time for category matching, shared by its suites (a fresh one: CATEGORY_SECONDS).
     """
     seen: dict[tuple[str, str | None, str | None, str | None], Signature] = {}
     causes: dict[str, Cause] = {}
@@ -167,23 +171,34 @@ def group_causes(failing: Iterable[FailingTest], categories: Sequence[Category] 
         cause.tests.append(f.test_id)
         cause.outcomes[f.outcome] = cause.outcomes.get(f.outcome, 0) + 1
     ranked = sorted(causes.values(), key=lambda c: (-c.count, c.signature))
-    _categorise(ranked, categories)
+    _categorise(ranked, categories, clock or CategoryClock())
     return ranked
 
 
-def _categorise(causes: Sequence[Cause], categories: Sequence[Category]) -> None:
+class CategoryClock:
+    """A run's time for category matching, shared by its suites (CATEGORY_SECONDS in all), and the time
+    each category took, so that an overrun names the pattern that spent it."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = self.left = CATEGORY_SECONDS if seconds is None else seconds
+        self.spent: dict[Category, float] = {}
+
+
+def _categorise(causes: Sequence[Cause], categories: Sequence[Category], clock: CategoryClock) -> None:
     """Each cause's category: the first category (in file order) whose message regex and outcomes both
     match it (Allure's rule).
 
     The regexes come from pyproject.toml, which a pull request can change: one that backtracks
-    catastrophically, such as `(a+)+$`, would hang the run on one message. Category by category, so
-    that when the deadline passes the error can name the category that was running.
+    catastrophically, such as `(a+)+$`, would hang the run on one message. Category by category, timed,
+    so that when the run's time is spent the error names the category that spent most of it.
     """
     if not causes or not categories:
         return
     unassigned = list(causes)
+    category = categories[0]
+    start = time.monotonic()
     try:
-        with _deadline(CATEGORY_SECONDS):
+        with _deadline(max(clock.left, 0.001)):
             for category in categories:
                 left = []
                 for cause in unassigned:
@@ -192,11 +207,17 @@ def _categorise(causes: Sequence[Cause], categories: Sequence[Category]) -> None
                     else:
                         left.append(cause)
                 unassigned = left
+                now = time.monotonic()
+                clock.spent[category] = clock.spent.get(category, 0.0) + now - start
+                clock.left -= now - start
+                start = now
     except _Overrun:
+        clock.spent[category] = clock.spent.get(category, 0.0) + time.monotonic() - start
+        worst, took = max(clock.spent.items(), key=lambda kv: kv[1])
         raise ConfigError(
-            f"{category.where or category.name}.message: matching it took more than {CATEGORY_SECONDS:g} s "
-            "over this run's failure messages (a pattern that backtracks catastrophically, such as "
-            "(a+)+$?); simplify it"
+            f"{worst.where or worst.name}.message: matching [tool.healthdeck.categories] took more than "
+            f"{clock.seconds:g} s over this run's failure messages, {took:.1f} s of it this pattern (one that "
+            "backtracks catastrophically, such as (a+)+$, or one too slow for this many failures); simplify it"
         ) from None
 
 

@@ -17,7 +17,7 @@ from healthdeck.collectors.openapi import OpenAPIResult, collect_openapi, collec
 from healthdeck.collectors.ruff import collect_ruff
 
 from ..build import Collected, build_report, input_warnings, listed_failing
-from ..causes import group_causes
+from ..causes import CategoryClock, group_causes
 from ..config import Config, load_config
 from ..context import baseline_for, context
 from ..errors import UsageError, one_line
@@ -69,8 +69,10 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     stamp = read_stamp(
         config.root_path, project=resolve_project(config.root_path, config.project, args.project)[0]
     )
+    clock = CategoryClock()  # one time limit for the run's category matching, whatever its suites
     causes = {
-        suite: group_causes(result.failing, config.categories) for suite, result in collected.tests.items()
+        suite: group_causes(result.failing, config.categories, clock)
+        for suite, result in collected.tests.items()
     }
     report = build_report(collected, config, stamp, causes)
     if stale := stale_inputs(config.root_path, tool_outputs(args), out):
