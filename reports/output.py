@@ -57,9 +57,9 @@ def report_json(report: dict) -> str:
     validate_report(report)
     if len(text) > SMALL_FILE_LIMIT // 4 and (size := len(text.encode())) > SMALL_FILE_LIMIT:
         raise OutputError(
-            f"latest.json would be {size / MIB:.0f} MiB, over the {SMALL_FILE_LIMIT // MIB} MiB that gate, comment "
-            "and the dashboard read; lower max_failing_listed, message_chars, cause_tests_listed or "
-            "findings_listed in [tool.healthdeck]; nothing was written"
+            f"the report would be {size / MIB:.0f} MiB, over the {SMALL_FILE_LIMIT // MIB} MiB that gate, comment "
+            "and the dashboard read; lower max_failing_listed, message_chars, causes_listed, cause_tests_listed "
+            "or findings_listed in [tool.healthdeck]; no report was written or recorded"
         )
     return text
 
