@@ -297,11 +297,11 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
         Baseline filter then starts on that run's baseline. With a report file, the filter starts on the
         file's branch and they show the file's run; another branch shows its newest stored run."""
         nonlocal report, report_problem, origin, src
-        # a report file's run is shown on its own branch (the default below); another branch, picked or
-        # linked, moves the tables to that branch's newest stored run as the trends move
-        picked = origin.startswith("file:") and src.history_exists
+        # a run from the store or a report file (shown on its own branch, the default below): another
+        # branch, picked or linked, moves the tables to that branch's newest stored run as the trends move
         if (
-            (origin.startswith("run:") or picked)
+            origin
+            and src.history_exists
             and branch
             and (report is None or report["summary"].get("branch") != branch)
         ):

@@ -28,24 +28,30 @@ def _collect(monkeypatch, k: int, branch: str, inputs: list[str], url: str) -> N
     assert main(["collect", "-q", "--history", url, *inputs]) == EXIT_OK
 
 
+def _checkout(tmp: Path, mp: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """A project's git checkout with one commit on main, as the working folder, outside CI (no CI
+    variables), and the URL of an empty SQLite store beside it."""
+    for name in ("GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_HEAD_REF", "CI_COMMIT_SHA", "GITHUB_SHA",
+                 "GITHUB_REF_TYPE", "CI_COMMIT_TAG", "HEALTHDECK_PROJECT"):  # fmt: skip
+        mp.delenv(name, raising=False)
+    repo = _project(tmp / "repo")
+    (repo / ".gitignore").write_text("docs/\n")
+    mp.chdir(repo)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one")
+    return repo, f"sqlite:///{tmp / 'history.sqlite'}"
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> dict:
     """Runs: 1 main, all passing, never gated; 2 main at tag v1.0, KNOWN failing, gated; 3 feature,
     KNOWN and NEW failing and coverage down, never gated. Returns the store's URL and the runs."""
     tmp = tmp_path_factory.mktemp("review")
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_HEAD_REF", "CI_COMMIT_SHA", "GITHUB_SHA",
-                     "GITHUB_REF_TYPE", "CI_COMMIT_TAG", "HEALTHDECK_PROJECT"):  # fmt: skip
-            mp.delenv(name, raising=False)
-        repo = _project(tmp / "repo")
-        (repo / ".gitignore").write_text("docs/\n")
-        mp.chdir(repo)
-        url = f"sqlite:///{tmp / 'history.sqlite'}"
+        repo, url = _checkout(tmp, mp)
         real = ["--ruff", str(DATEUTIL / "ruff.json.gz"), "--compileall", str(DATEUTIL / "compileall.txt")]
         cov = ["--coverage", str(DATEUTIL / "coverage.xml.gz")]
-        _git(repo, "init", "-q", "-b", "main")
-        _git(repo, "add", ".")
-        _git(repo, "commit", "-q", "-m", "one")
         _collect(
             mp, 1, "main", ["--junit", f"smoke={passing(tmp / 'green.xml.gz', NEW, KNOWN)}", *cov, *real], url
         )
@@ -344,16 +350,7 @@ def test_a_pull_requests_first_push_is_reviewed_against_the_run_its_gate_compare
 ) -> None:
     """No release and no earlier run of the branch: the review compares with the run of the base branch
     that the run's own gate compared with (as its comment and verdict do), not with nothing."""
-    for name in ("GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_HEAD_REF", "CI_COMMIT_SHA", "GITHUB_SHA",
-                 "GITHUB_REF_TYPE", "CI_COMMIT_TAG", "HEALTHDECK_PROJECT"):  # fmt: skip
-        monkeypatch.delenv(name, raising=False)
-    repo = _project(tmp_path / "repo")
-    (repo / ".gitignore").write_text("docs/\n")
-    monkeypatch.chdir(repo)
-    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "one")
+    repo, url = _checkout(tmp_path, monkeypatch)
     _collect(
         monkeypatch, 1, "main", ["--junit", f"smoke={passing(tmp_path / 'green.xml.gz', NEW, KNOWN)}"], url
     )
@@ -375,16 +372,7 @@ def test_a_pull_requests_first_push_is_reviewed_against_the_run_its_gate_compare
 def test_a_baseline_of_another_project_is_never_the_reviews_default(tmp_path, monkeypatch, capsys) -> None:
     """A run collected against another project's run (`--baseline run:KEY` in a shared store) is
     reviewed against its own project's runs only: here none, so alone."""
-    for name in ("GITHUB_REPOSITORY", "GITHUB_EVENT_NAME", "GITHUB_HEAD_REF", "CI_COMMIT_SHA", "GITHUB_SHA",
-                 "GITHUB_REF_TYPE", "CI_COMMIT_TAG", "HEALTHDECK_PROJECT"):  # fmt: skip
-        monkeypatch.delenv(name, raising=False)
-    repo = _project(tmp_path / "repo")
-    (repo / ".gitignore").write_text("docs/\n")
-    monkeypatch.chdir(repo)
-    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "one")
+    _, url = _checkout(tmp_path, monkeypatch)
     junit = ["--junit", f"smoke={passing(tmp_path / 'green.xml.gz', NEW, KNOWN)}"]
     _collect(monkeypatch, 1, "main", [*junit, "--project", "octo/one"], url)
     other = open_store(url, readonly=True).runs()[0].run_key

@@ -170,7 +170,6 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
     if s.get("missing"):  # a row left out above is not measured, which a reviewer must not read as fine
         out += [f"_Not measured in this run: {', '.join(cell(m) for m in s['missing'])} (not given to "
                 "`healthdeck collect`)._", ""]  # fmt: skip
-    decided = verdict or details.get("checklist")
     if decided:
         failing = [c for c in decided["conditions"] if c["status"] != "PASS"]
         if failing:
