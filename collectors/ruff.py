@@ -134,7 +134,7 @@ def _from_json(path: str | Path, text: str, root: Path) -> RuffResult:
                 f"entry {first} has neither 'count' (statistics) nor 'location' (violations): "
                 f"{shown(data[first])}"
             )
-        if violations:
+        if violations or not data:  # `[]` (a clean run) is both outputs; as violations it has lanes and files
             return _from_violations(path, data, root)
         return _from_statistics(path, data)
     except Invalid as exc:

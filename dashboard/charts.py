@@ -197,13 +197,15 @@ def newest(frame: pd.DataFrame, limit: int = MAX_RAW) -> pd.DataFrame:
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, marks: Iterable[Marks] = (),
-            top: float | None = None, drawn: pd.Series | None = None) -> go.Figure:  # fmt: skip
+            top: float | None = None, low: float | None = None, drawn: pd.Series | None = None) -> go.Figure:  # fmt: skip
     """Title, size, legend, axes and `marks` in one layout update: plotly re-validates the whole layout
     on every update, which was a tenth of the overview's first load at 10 000 runs. A "count" axis
-    shows whole numbers (`top`: its highest value); `drawn`: the times on the x axis."""
+    shows whole numbers (`top`: its highest value); a "%" axis with `low` and `top` spans at least
+    MIN_PERCENT_SPAN; `drawn`: the times on the x axis."""
     yaxis: dict = {"title": {"text": label(y_title)}}
     if unit == "%":
         yaxis["ticksuffix"] = " %"
+        yaxis.update(_percent_range(low, top))
     elif unit == "count":
         yaxis.update(_whole_numbers(top))
     fig.update_layout(
@@ -232,6 +234,24 @@ def _one_day(drawn: pd.Series | None) -> dict:
     # labels centred on their day ("period"), so the point sits under its own date, not the next midnight's
     return {"range": [(day - one).isoformat(), (day + 2 * one).isoformat()], "dtick": 86_400_000,
             "tickformat": "%Y-%m-%d", "ticklabelmode": "period"}  # fmt: skip
+
+
+MIN_PERCENT_SPAN = 2.0  # points: a 0.03-point wobble is drawn as the near-flat line it is, not a cliff
+
+
+def _percent_range(low: float | None, top: float | None) -> dict:
+    """A percent axis that spans at least MIN_PERCENT_SPAN around the values and holds every point whole
+    (plotly's autorange zooms a tiny change to the chart's full height); {} without values."""
+    if low is None or top is None or low != low or top != top:
+        return {}
+    middle, half = (low + top) / 2, max(top - low, MIN_PERCENT_SPAN) / 2
+    lo, hi = middle - half, middle + half
+    if lo < 0:
+        lo, hi = 0.0, hi - lo
+    if hi > 100:
+        lo, hi = max(0.0, lo - (hi - 100)), 100.0
+    pad = (hi - lo) * 0.06  # a marker at 100 % or 0 % shows whole
+    return {"range": [lo - pad, hi + pad]}
 
 
 def _whole_numbers(top: float | None) -> dict:
@@ -413,7 +433,8 @@ def trend(
     fig = go.Figure()
     present = [c for c in columns if c in frame and frame[c].notna().any()]
     banded = emphasis if emphasis in present else (present[0] if present else None)
-    top = None
+    top = low = None
+    data = frame if view == "daily" else newest(frame)  # what the chart draws
     for i, column in enumerate(columns):
         if column not in present:
             continue
@@ -430,15 +451,16 @@ def trend(
                 fig.add_trace(go.Scatter(x=utc_axis(line["time"]), y=line["median"] * scale, mode="lines", name=label(column),
                                          line={"color": color, "width": 1.5}, customdata=hover,
                                          hovertemplate="%{customdata}<extra></extra>"))  # fmt: skip
-            top = max(top or 0, float(frame[column].max()) * scale)
         else:
-            _add_runs(fig, newest(frame), column, column, color, unit, scale,
-                      width=2 if column == banded else 1.5)  # fmt: skip
-            top = max(top or 0, float(frame[column].max()) * scale)
-    drawn = frame["time"] if view == "daily" else newest(frame)["time"]
+            _add_runs(fig, data, column, column, color, unit, scale, width=2 if column == banded else 1.5)
+        top = max(top or 0, float(data[column].max()) * scale)
+        low = min(float(data[column].min()) * scale, top if low is None else low)
+    for y, _ in guides:  # a gate or target line stays on the chart
+        top, low = max(top or y, y), min(low if low is not None else y, y)
+    drawn = data["time"]
     marks = [_why_sparse(frame, columns, scope), _release_marks(releases, drawn),
              *(guide(y, text) for y, text in guides)]  # fmt: skip
-    return _layout(fig, title, y_title, unit, view, marks=marks, top=top, drawn=drawn)
+    return _layout(fig, title, y_title, unit, view, marks=marks, top=top, low=low, drawn=drawn)
 
 
 def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], minimums: Mapping[str, float], *,

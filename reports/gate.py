@@ -242,6 +242,8 @@ def _current(summary: dict, checkout: str | None, max_age: float, now: float) ->
         if ok and len(tested) > 1 and not (checkout.startswith(made) or made.startswith(checkout)):
             detail = f"made from the checked-out merge commit of pull request head {made[:8]}"
             made = tested[1]
+        if ok and str(summary.get("version") or "").endswith("-dirty"):
+            detail += ", with uncommitted changes to tracked files"
         if ok and (stale := summary.get("stale_inputs")):  # the commit is right, some figures are not its
             from .stamp import stale_text
 

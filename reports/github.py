@@ -344,8 +344,9 @@ def read_only_cause(error: GitHubError) -> str | None:
     """Why a token may write nothing: the explanation for 403/404, the statuses a fork's token gets."""
     if error.status in (403, 404) and not error.rate_limited:
         return (
-            "the token cannot write to this pull request — a pull request from a fork gets a read-only "
-            "token, and a workflow needs `permissions: pull-requests: write`"
+            "the token cannot write to this pull request — on a pull request from a fork GitHub gives a "
+            "read-only token whatever the workflow asks; otherwise the workflow needs `permissions: "
+            "pull-requests: write`"
         )
     return None
 

@@ -160,6 +160,8 @@ def read_stamp(root: Path, env: dict[str, str] | None = None, project: str | Non
     ]
     if problems and missing:
         warnings.append(git_problem(root, problems[0], " or ".join(missing)))
+    if version and version.endswith("-dirty"):
+        warnings.append(DIRTY)
     epoch = env.get("SOURCE_DATE_EPOCH")
     ts = int(epoch) if epoch and epoch.isdigit() else int(time.time())
     run_id = env.get("GITHUB_RUN_ID") or env.get("CI_PIPELINE_ID")
@@ -167,6 +169,15 @@ def read_stamp(root: Path, env: dict[str, str] | None = None, project: str | Non
     return Stamp(
         sha, branch, version, ts, run_id, name, env_sha if head else None, number, tag, tuple(warnings)
     )
+
+
+# The figures are of the files as they were, which a step before collect changed: said, not refused (build
+# steps that touch tracked files are common); the first suspect is ruff's `fix = true`.
+DIRTY = (
+    "the work tree has uncommitted changes to tracked files (git describe --dirty), so the figures are of "
+    "those files, not of the commit as pushed; did a step before collect rewrite them? (ruff with `fix = true` "
+    "does unless run as `ruff check --no-fix`; a formatter or code generator can)"
+)
 
 
 def _pull_request_head(env: dict[str, str], warnings: list[str]) -> tuple[str | None, int | None]:
@@ -197,8 +208,13 @@ def _pull_request_head(env: dict[str, str], warnings: list[str]) -> tuple[str | 
             if isinstance(exc, KeyError)
             else exc
         )
+        state = (
+            "unreadable"
+            if isinstance(exc, OSError | json.JSONDecodeError | UnicodeDecodeError)
+            else "not usable"
+        )
         warnings.append(
-            f"pull-request event payload {path} unreadable ({why}): the run is keyed by {keyed}, not the PR head"
+            f"pull-request event payload {path} {state} ({why}): the run is keyed by {keyed}, not the PR head"
         )
         return None, None
     return head, number if isinstance(number, int) else None

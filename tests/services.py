@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 
 
-def require(binary: str, install: str) -> str:
-    path = shutil.which(binary)
+def require(binary: str, install: str, *alternatives: str) -> str:
+    """The path of `binary` (else of the first alternative found, e.g. Google Chrome on GitHub's Ubuntu
+    runners, where the chromium package is a snap stub); a skip locally, a failure under CI=true."""
+    path = next(filter(None, map(shutil.which, (binary, *alternatives))), None)
     if path is None:
         message = f"{binary} is not installed ({install})"
         if os.environ.get("CI", "").lower() == "true":

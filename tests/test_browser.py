@@ -68,7 +68,7 @@ def volume_server(volume):
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = require("chromium", "apt-get install chromium")
+    chromium = require("chromium", "apt-get install chromium", "google-chrome")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

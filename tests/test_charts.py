@@ -158,6 +158,18 @@ def test_count_axes_show_whole_numbers() -> None:
     assert fig.layout.yaxis.tickformat == ",d" and fig.layout.yaxis.dtick is None
 
 
+@pytest.mark.parametrize("view", charts.VIEWS)
+def test_a_percent_axis_is_never_zoomed_into_a_wobble_and_holds_every_point(view) -> None:
+    """Coverage moving by hundredths of a point reads as flat, not as a cliff the chart's height; a pass
+    rate at 100 % and the gate's line both stay inside the axis."""
+    frame = _store_like(40, pd.Timedelta(days=40)).assign(total=[84.95, 84.98] * 20)
+    low, high = charts.coverage_trend(frame, [], None, view=view).layout.yaxis.range
+    assert high - low >= charts.MIN_PERCENT_SPAN and low < 84.95 and high > 84.98
+    rates = frame.assign(unit=[1.0] * 39 + [0.99])
+    low, high = charts.pass_rate_trend(rates, ["unit"], {"unit": 0.95}, view=view).layout.yaxis.range
+    assert low < 95 < 100 < high <= 101
+
+
 def test_releases_are_marked_on_trend_lines() -> None:
     frame = _store_like(300, pd.Timedelta(days=30))
     tags = [charts.Release(frame["time"].iloc[0] - pd.Timedelta(days=9), "v0.9.0")]  # before the window

@@ -548,6 +548,30 @@ def test_the_lint_page_lists_the_findings_under_their_exact_count(monkeypatch, d
     assert len(table) == listed and table["where"].iloc[0].startswith(ruff["findings"][0]["path"])
 
 
+def test_without_prod_lanes_the_lint_page_counts_the_whole_tree_as_the_gate_does(
+    monkeypatch, tmp_path
+) -> None:
+    """No prod_lanes configured: the gate counts every finding; the Lint page's card says the same figure,
+    not 0 (the sum over no lanes)."""
+    from tests.conftest import REAL
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\n[tool.healthdeck]\nlanes = { core = ["src/"] }\n'
+    )
+    ruff = REAL / "more-itertools.ruff-violations.json.gz"
+    assert main(["collect", "-q", "--out", "out", "--ruff", str(ruff)]) == 0
+    total = json.loads((tmp_path / "out" / "latest.json").read_text())["summary"]["ruff"]["count"]["total"]
+    at = _app(monkeypatch, tmp_path / "out" / "latest.json", tmp_path / "out" / "history.sqlite")
+    at.run()
+    at.switch_page("app_pages/lint.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    card = next(m for m in at.metric if m.label == "ruff findings in prod lanes")
+    assert total > 0 and card.value == number(total)
+    lanes = next(d.value for d in at.dataframe if "lane" in d.value and "prod" in d.value)
+    assert lanes["prod"].all()  # every lane is prod when none is named
+
+
 def test_review_from_the_store_alone_with_the_verdicts_runs_were_given(monkeypatch, demo_out, capsys) -> None:
     """`healthdeck review` from `--history` alone gives the page's review: each run with the verdict
     `healthdeck gate` gave it (the demo gates every run), not the checklist re-evaluated without that

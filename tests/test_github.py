@@ -103,7 +103,14 @@ def test_a_token_that_cannot_write_falls_back_to_the_step_summary(
     assert (
         captured.out.startswith("::warning title=healthdeck comment not posted::") and status in captured.out
     )
-    assert actions_env.read_text().startswith(MARKER)  # the comment is still readable on the run's page
+    # the comment is still readable on the run's page, saying why it is there
+    summary = actions_env.read_text()
+    note, comment = summary.split("\n\n", 1)
+    assert (
+        note.startswith("> **healthdeck:** this comment was not posted on the pull request")
+        and status in note
+    )
+    assert comment.startswith(MARKER) and summary.count(MARKER) == 1
     assert not _mine(github)
 
 

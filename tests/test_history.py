@@ -490,6 +490,19 @@ def test_a_projects_headline_is_its_default_branchs_newest_run(store_url) -> Non
     }
 
 
+def test_a_projects_sparkline_holds_only_its_headline_branchs_runs(store_url) -> None:
+    """A pull request's runs between main's (a new project has fewer main runs than the sparkline holds)
+    never dip the line drawn beside main's figures."""
+    store = open_store(store_url)
+    for ts, branch, rate in ((1, "main", 1.0), (2, "feature", 0.5), (3, "main", 0.98), (4, "feature", 0.4)):
+        store.append({**_summary(ts, "a" * 40, branch, rate=rate), "project": "acme/a"})
+    [row] = store.projects(spark=30, names=["tests.smoke.pass_rate"], prefer=["main"])
+    assert row.latest.branch == "main"
+    assert row.series["tests.smoke.pass_rate"] == [(1, 1.0), (3, 0.98)]
+    [row] = store.projects(spark=30, names=["tests.smoke.pass_rate"])  # no default branch known: the newest's
+    assert row.latest.branch == "feature" and row.series["tests.smoke.pass_rate"] == [(2, 0.5), (4, 0.4)]
+
+
 def test_another_applications_sqlite_file_is_never_written_into(tmp_path, capsys) -> None:
     """`--history sqlite:///app.sqlite` naming a database of something else: refused, untouched; a reader
     of an empty or foreign file says it holds no healthdeck history (not "an older schema")."""

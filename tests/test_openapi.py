@@ -381,7 +381,37 @@ def test_missing_extra_is_a_clear_usage_error(tmp_path, monkeypatch, capsys) -> 
     monkeypatch.setitem(sys.modules, "openapi_spec_validator", None)  # as if not installed
     spec = str(FIXTURES / "shop.yaml")
     assert main(["collect", "--out", str(tmp_path), "--no-history", "--openapi", spec, spec]) == EXIT_USAGE
-    assert "pip install 'healthdeck[openapi]'" in capsys.readouterr().err
+    [line] = capsys.readouterr().err.splitlines()
+    assert (
+        "needs the [openapi] extra: pip install " in line and "[openapi]" in line.split("pip install", 1)[1]
+    )
+
+
+@pytest.mark.parametrize(
+    ("origin", "line"),
+    [
+        (None, "pip install 'healthdeck[openapi]'"),
+        ({"url": "file:///ci/dist/healthdeck-0.1.0-py3-none-any.whl", "archive_info": {}},
+         "pip install '/ci/dist/healthdeck-0.1.0-py3-none-any.whl[openapi]'"),
+        ({"url": "file:///src/health%20deck", "dir_info": {"editable": True}}, "pip install -e '/src/health deck[openapi]'"),
+        ({"url": "https://github.com/o/healthdeck", "vcs_info": {"vcs": "git", "commit_id": "ab12"}},
+         "pip install 'healthdeck[openapi] @ git+https://github.com/o/healthdeck@ab12'"),
+    ],
+)  # fmt: skip
+def test_the_missing_extra_line_installs_from_where_healthdeck_came_from(monkeypatch, origin, line) -> None:
+    """healthdeck may not be on the user's index (or another project may hold the name there): the line
+    adds the extra to the wheel, checkout or git URL this install came from (its direct_url.json)."""
+    import importlib.metadata
+    import json
+
+    from healthdeck.reports.commands import install_line
+
+    class Dist:
+        def read_text(self, name: str) -> str | None:
+            return None if origin is None else json.dumps(origin)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: Dist())
+    assert install_line("openapi") == line
 
 
 def test_report_markdown_and_comment_name_the_breaking_changes(tmp_path, capsys) -> None:

@@ -122,6 +122,25 @@ def test_a_pull_request_run_is_keyed_by_the_head_commit(plain_git, tmp_path, mon
     assert "(no pull_request object)" in said and "keyed by the merge commit GITHUB_SHA" in said
 
 
+def test_a_work_tree_changed_before_collect_is_said(plain_git, tmp_path, monkeypatch, capsys) -> None:
+    """ruff with `fix = true` (or a formatter) rewrote tracked files before collect: the figures are of
+    those files, not of the commit; said on stderr, in latest.md and beside the gate's PASS."""
+    repo = _repo(tmp_path / "repo")
+    env = {**os.environ, **GIT_ENV}
+    (repo / "mod.py").write_text("import os\n")
+    subprocess.run(["git", "-C", str(repo), "add", "mod.py"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "two"], check=True, env=env)
+    assert not any("uncommitted" in w for w in read_stamp(repo, env={}).warnings)
+    (repo / "mod.py").write_text("")  # what `ruff check` with fix = true does to an unused import
+    monkeypatch.chdir(repo)
+    assert main(["collect", "--out", "out", *SMALL]) == 0
+    assert "uncommitted changes to tracked files" in capsys.readouterr().err
+    assert "ruff check --no-fix" in (repo / "out" / "latest.md").read_text()
+    assert main(["gate", "--report", "out/latest.json"]) in (0, 1)
+    said = capsys.readouterr().out
+    assert "made from the checked-out commit, with uncommitted changes to tracked files" in said
+
+
 def test_release_tags_are_recorded(plain_git, tmp_path) -> None:
     repo = _repo(tmp_path / "repo")
     assert read_stamp(repo, env={}).tag is None

@@ -105,6 +105,10 @@ def test_clean_run_is_zero_everywhere(write) -> None:
     for name, content in (("clean.txt", "All checks passed!\n"), ("clean.json", "[]")):
         result = collect_ruff(write(name, content))
         assert (result.total, result.by_file) == (0, {})
+    # `[]` is what both JSON outputs write when clean: read as violations, a clean base lists its (no)
+    # findings, so a pull request's findings against it are marked new
+    clean = collect_ruff(write("clean.json", "[]"))
+    assert (clean.format, clean.findings) == ("violations-json", [])
     assert collect_ruff(REAL / "more-itertools.ruff-statistics.txt").by_file is None
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import chart, missing, run_shown, trend_chart, trends
+from healthdeck.reports.config import ruff_in_prod
 from healthdeck.reports.failures import number
 from healthdeck.reports.render.md import located
 
@@ -31,24 +32,14 @@ def render(ctx: Ctx) -> None:
         with left:
             names = ctx.details.get("ruff", {}).get("names", {})
             top = list(ruff["stats"].items())[:15]
-            chart(charts.top_bars([f"{c} {names.get(c, '')}" for c, _ in top], [n for _, n in top], "Top rules now"),
-                  "ruff-top-rules", key="ruff_top",
-                  alt="Top ruff rules now: " + ", ".join(f"{c} {number(n)}" for c, n in top[:5]))  # fmt: skip
-        with right:
-            lanes = ruff["count"].get("lanes")
-            prod = ctx.src.config.prod_lanes
-            if lanes is None:
-                missing(
-                    "per-lane counts",
-                    "ruff statistics do not say where; use `ruff check --output-format json`.",
-                )
+            if not top:
+                st.success("No ruff findings in this run.")
             else:
-                in_prod = sum(v for k, v in lanes.items() if k in prod)
-                rows = [{"findings": v, "lane": k, "prod": k in prod} for k, v in lanes.items()]
-                rows.append({"findings": ruff["count"]["total"] - sum(lanes.values()),
-                             "lane": "(outside every lane)", "prod": False})  # fmt: skip
-                st.metric("ruff findings in prod lanes", number(in_prod), border=True)
-                st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"findings": COUNT})
+                chart(charts.top_bars([f"{c} {names.get(c, '')}" for c, _ in top], [n for _, n in top], "Top rules now"),
+                      "ruff-top-rules", key="ruff_top",
+                      alt="Top ruff rules now: " + ", ".join(f"{c} {number(n)}" for c, n in top[:5]))  # fmt: skip
+        with right:
+            _prod_lanes(ruff, ctx.src.config.prod_lanes)
         _findings(ctx.details.get("ruff") or {})
     st.subheader("Compile (compileall)")
     if not comp:
@@ -60,6 +51,26 @@ def render(ctx: Ctx) -> None:
     st.metric("files failing to compile", number(comp["failures"]), border=True)
     if failures:
         st.dataframe(pd.DataFrame(failures), hide_index=True)
+
+
+def _prod_lanes(ruff: dict, prod: tuple[str, ...]) -> None:
+    """The gate's figure (every finding when no lane is prod: the whole tree is prod) and where they are."""
+    in_prod = ruff_in_prod({"ruff": ruff}, prod)
+    lanes = ruff["count"].get("lanes")
+    if in_prod is None:
+        missing("per-lane counts", "ruff statistics do not say where; use `ruff check --output-format json`.")
+        return
+    st.metric("ruff findings in prod lanes", number(in_prod), border=True,
+              help=None if prod else "No prod_lanes configured: the whole tree is prod, as the gate counts it.")  # fmt: skip
+    if not prod:
+        st.caption("whole tree (no `prod_lanes` configured), as the gate counts it")
+    if lanes is None:
+        return
+    whole = not prod
+    rows = [{"findings": v, "lane": k, "prod": whole or k in prod} for k, v in lanes.items()]
+    rows.append({"findings": ruff["count"]["total"] - sum(lanes.values()), "lane": "(outside every lane)",
+                 "prod": whole})  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"findings": COUNT})
 
 
 def _findings(details: dict) -> None:

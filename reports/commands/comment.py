@@ -65,9 +65,11 @@ def post(text: str, number: int | None, *, in_summary: bool) -> None:
         cause = read_only_cause(exc)
         if cause is None:
             raise
+        # the summary says why the comment is there and not on the pull request
+        note = f"> **healthdeck:** this comment was not posted on the pull request: {exc}; {cause}.\n\n"
         where = (
             "the step summary"
-            if in_summary or github_step_summary(text)
+            if github_step_summary(note if in_summary else note + text)
             else "nowhere ($GITHUB_STEP_SUMMARY is not set)"
         )
         print(

@@ -351,10 +351,13 @@ class HistoryReader:
         """Every project with its run count, newest run, and the asked-for metrics over its newest
         `spark` runs (for sparklines). Three queries whatever the number of runs; no report is opened.
         `prefer`: branches whose runs come first (a project's default branch: its newest run there is its
-        headline, not a pull request's that landed last); a project with none keeps its newest run."""
+        headline, not a pull request's that landed last); a project with none keeps its newest run. The
+        sparkline holds only runs of the headline run's branch, so a pull request's dips never read as
+        the default branch's."""
         params: dict = {"spark": max(spark, 1)}
         preferred = _in("runs.branch", "prefer", list(prefer), params)  # "1 = 0" when none
-        ranked = ("SELECT id, project, ts, rn FROM (SELECT runs.id AS id, runs.project AS project, runs.ts AS ts, "
+        ranked = ("SELECT id, project, ts, rn, branch FROM (SELECT runs.id AS id, runs.project AS project, "
+                  "runs.ts AS ts, runs.branch AS branch, "
                   f"row_number() OVER (PARTITION BY runs.project ORDER BY CASE WHEN {preferred} THEN 0 ELSE 1 END, "
                   "runs.ts DESC, runs.id DESC) AS rn FROM runs) AS ranked WHERE rn <= :spark")  # fmt: skip
         with self._transaction() as query:
@@ -364,7 +367,11 @@ class HistoryReader:
             newest_ids = _in("runs.id", "id", [r[0] for r in recent if r[3] == 1], params)
             newest = {run.project: run for run in map(run_from_row, query(
                 f"SELECT {RUN_COLUMNS} FROM runs WHERE {newest_ids}", params))}  # fmt: skip
-        ts_of = {run_id: (project, ts) for run_id, project, ts, _ in recent}
+        ts_of = {
+            run_id: (project, ts)
+            for run_id, project, ts, _, branch in recent
+            if project in newest and branch == newest[project].branch
+        }
         series: dict[str | None, dict[str, list[tuple[int, float]]]] = {}
         names, prefixes = list(names), list(prefixes)
         if (names or prefixes) and ts_of:

@@ -208,7 +208,7 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
         for f in failures[:shown]:
             against_base = {"new": "new", "known": "still failing"}.get(f["status"], "")  # vs the baseline
             tags = ", ".join(t for t in (against_base, "flaky" if f.get("flaky") else "") if t)
-            message = cell(f["message"][:message_chars]) if message_chars and f["message"] else ""
+            message = cell(short(f["message"], message_chars)) if message_chars and f["message"] else ""
             out.append(f"- {code(short(f['test_id'], LISTED_ID_CHARS), in_table=False)} ({cell(f['suite'])}, {f['outcome']}{', ' + tags if tags else ''})"
                        + (f": {message}" if message else ""))  # fmt: skip
         if shown < counts.total:
@@ -305,8 +305,9 @@ def render_no_report(
     where = f" {' · '.join(named)}" if named else ""
     out = [MARKER, f"## ❌ Release health: **no report**{where}", "",
            f"`healthdeck collect` could not build the report for this push: {reason}", "",
-           "No verdict: an earlier push's verdict does not speak for this one. Fix the step that writes the "
-           "input (its log says why it stopped) and push again."]  # fmt: skip
+           "No verdict: an earlier push's verdict does not speak for this one. Fix what the line above "
+           "names (an input's step, the job's set-up or healthdeck's configuration; the job's log says more) "
+           "and push again."]  # fmt: skip
     if link:
         out += ["", f"[The job's log]({link})"]
     return "\n".join(out) + "\n"
