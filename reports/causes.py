@@ -50,8 +50,11 @@ _RULES: tuple[tuple[re.Pattern[str], str, tuple[str, ...], bool], ...] = tuple(
          ("/tmp/", "/var/", "/dev/shm/"), False),
         (r"(?i)\b[a-z]:\\(?:[^\s'\"`\\]+\\)*?(?:temp|tmp)\\[^\s'\"`),\]}>]*", "<tmp>", (":\\",), False),
         (r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "<ip>", (".",), True),
-        # quoted ids: a quoted token of letters, digits, '-' and '_' with 2+ digits ('user-4821', 'a8f3k2')
-        (r"(?<=['\"`])(?=[\w-]*\d[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{4,64}(?=['\"`])", "<id>", ("'", '"', "`"), True),
+        # quoted ids: a quoted token of letters, digits, '-' and '_' with 2+ digits ('a8f3k2', 'req-2024-x1'),
+        # except a word and a number ('user-4821', 'user_2'): the number rule makes both 'user-<n>', where
+        # this one would make 'user_10' an id and leave 'user_2' to the number rule, two causes of one
+        (r"(?<=['\"`])(?![A-Za-z]+(?:[_-][A-Za-z]+)*[_-]\d+['\"`])(?=[\w-]*\d[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{4,64}(?=['\"`])",
+         "<id>", ("'", '"', "`"), True),
         # any other number (ports, line numbers, counts, durations with a unit): not inside a word
         (r"(?<![A-Za-z0-9.])\d+(?:\.\d+)*(?=(?:ms|us|µs|ns|s|m|h|d|k|[KMG]i?B|b|px|%|x)?(?![A-Za-z0-9]))", "<n>",
          ("",), True),

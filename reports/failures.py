@@ -9,7 +9,7 @@ any shortened list is: new failures first, then failures sharing their cause (or
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from healthdeck.collectors.records import Record
 
@@ -85,27 +85,42 @@ def failure_counts(ctx: Context) -> FailureCounts:
         exact = listed >= total
     unsure = {k for k in now if k not in before and (k[0] not in ran_before or k[0] in ctx.baseline_partial)}
     new = [k for k in now if k not in before and k not in unsure]
-    ranked = {(f["suite"], f["test_id"]): i for i, f in enumerate(ordered(ctx.failures))}
+    sizes = cause_sizes(ctx.report.get("details") or {})
+    ranked = {(f["suite"], f["test_id"]): i for i, f in enumerate(ordered(ctx.failures, sizes))}
     new.sort(key=lambda k: (ranked.get(k, len(ranked)), k))
     return FailureCounts(total, listed, len(new), exact and not unsure, [f"{t} ({s})" for s, t in new])
 
 
-def ordered(failures: list[dict]) -> list[dict]:
+def ordered(failures: list[dict], sizes: Mapping[str, int] | None = None) -> list[dict]:
     """New first, then by how many tests share the failure's cause, then by suite and name.
 
-    The cause (reports.causes) groups messages that differ only in numbers, ids or ports; a report
-    written before causes existed falls back to the message itself.
+    The cause (reports.causes) groups messages that differ only in numbers, ids or ports. `sizes`: each
+    cause's exact count (cause_sizes), so a list cut at max_failing_listed ranks as the whole run does;
+    without it (a report written before causes existed) the listed failures are counted, by cause or
+    else by message.
     """
+    sizes = sizes or {}
     shared = Counter(_shared_key(f) for f in failures)
+
+    def share(f: dict) -> int:
+        key = _shared_key(f)
+        return sizes.get(key) or shared[key] if key else 1
+
     return sorted(
         failures,
-        key=lambda f: (
-            f.get("status") != "new",
-            -shared[_shared_key(f)] if _shared_key(f) else -1,
-            f["suite"],
-            natural_key(f["test_id"]),
-        ),
+        key=lambda f: (f.get("status") != "new", -share(f), f["suite"], natural_key(f["test_id"])),
     )
+
+
+def cause_sizes(details: dict) -> dict[str, int]:
+    """{cause id: its exact count} over the report's suites (details.tests.<suite>.causes)."""
+    return {
+        cause["id"]: cause["count"]
+        for suite in ((details or {}).get("tests") or {}).values()
+        if isinstance(suite, dict)
+        for cause in suite.get("causes") or ()
+        if isinstance(cause, dict) and cause.get("id") and isinstance(cause.get("count"), int)
+    }
 
 
 def _shared_key(failure: dict) -> str | None:

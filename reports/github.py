@@ -52,9 +52,16 @@ class GitHubError(Exception):
     """GitHub refused or could not be reached. `status` is the HTTP status, None when no answer came."""
 
     def __init__(
-        self, status: int | None, message: str, *, rate_limited: bool = False, maybe_applied: bool = False
+        self,
+        status: int | None,
+        message: str,
+        *,
+        rate_limited: bool = False,
+        maybe_applied: bool = False,
+        method: str | None = None,
     ) -> None:
         self.status = status
+        self.method = method  # the refused request's: a GET refused is not a read-only token's doing
         self.rate_limited = (
             rate_limited  # still limited when the bounded wait ran out: not a permissions matter
         )
@@ -210,7 +217,10 @@ class GitHub:
                     else ""
                 )
                 raise GitHubError(
-                    status, f"{method} {_path(url)}: {_status(response)}{reason}{more}", rate_limited=limited
+                    status,
+                    f"{method} {_path(url)}: {_status(response)}{reason}{more}",
+                    rate_limited=limited,
+                    method=method,
                 )
             self.sleep(wait)
             waited += wait
@@ -340,8 +350,14 @@ def post_sticky(pr: PullRequest, body: str, marker: str, **client_options) -> Po
         return github.upsert(pr, body, marker)
 
 
-def read_only_cause(error: GitHubError) -> str | None:
-    """Why a token may write nothing: the explanation for 403/404, the statuses a fork's token gets."""
+def read_only_cause(error: GitHubError, pr: PullRequest) -> str | None:
+    """Why a token may write nothing: the explanation for 403/404, the statuses a fork's token gets. A
+    fork's token still reads the comments, so a 404 on reading them is a wrong number or repository."""
+    if error.status == 404 and error.method == "GET":
+        return (
+            f"GitHub shows this token no pull request #{pr.number} in {pr.repository} — check --pr, "
+            "GITHUB_REPOSITORY and GITHUB_API_URL (a fork's read-only token can still read it)"
+        )
     if error.status in (403, 404) and not error.rate_limited:
         return (
             "the token cannot write to this pull request — on a pull request from a fork GitHub gives a "

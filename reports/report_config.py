@@ -115,7 +115,9 @@ def effective_config(report: dict, local: Config, prefer_local: bool = False) ->
             # a pipe's name (/dev/fd/63) says nothing once cut to its last part
             where = Path(local.source).name if rereadable(local.source) else str(local.source)
             shown = "; ".join(
-                f"{key}: report {_show(theirs[key])}, {where} {_show(mine[key])}" for key in differ
+                f"{name}: report {_show(a)}, {where} {_show(b)}"
+                for key in differ
+                for name, a, b in _differences(key, theirs[key], mine[key])
             )
             used = (
                 f"using {where}'s (--config), except lanes, which made the report's figures"
@@ -124,6 +126,18 @@ def effective_config(report: dict, local: Config, prefer_local: bool = False) ->
             )
             notes.append(f"the report's configuration differs from {where} ({shown}); {used}")
     return chosen, notes
+
+
+def _differences(name: str, a: Any, b: Any) -> list[tuple[str, Any, Any]]:
+    """(dotted name, report's, local) of each setting that differs: a table's differing keys, not two
+    long dumps that agree as far as they are shown."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return [(name, a, b)]
+    return [
+        (f"{name}.{key}", a.get(key), b.get(key))
+        for key in sorted(set(a) | set(b), key=str)
+        if a.get(key) != b.get(key)
+    ]
 
 
 def _show(value: Any) -> str:

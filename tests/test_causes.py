@@ -37,7 +37,9 @@ REAL_MESSAGES = [
      "ValueError: unknown request <uuid> (trace <hex>)"),
     ("AssertionError: token expired at 2026-03-01T10:00:00.123Z, now 2026-03-01 10:05:00+00:00",
      "AssertionError: token expired at <ts>, now <ts>"),
-    ("KeyError: 'user-48213'", "KeyError: '<id>'"),
+    ("KeyError: 'user-48213'", "KeyError: 'user-<n>'"),
+    ("KeyError: 'user_2'", "KeyError: 'user_<n>'"),  # one digit or five: one cause
+    ("KeyError: 'req-2024-x1'", "KeyError: '<id>'"),
     ("TimeoutError: timed out after 30s waiting for job 17 on 10.1.2.3:8080",
      "TimeoutError: timed out after <n>s waiting for job <n> on <ip>:<n>"),
     # identifiers that contain digits are not volatile
@@ -192,7 +194,7 @@ def test_grouping_largest_first_with_exact_counts() -> None:
     assert [(c.signature, c.count) for c in causes] == [
         ("OSError: port <n> busy", 5),
         ("AssertionError: <n> apples", 3),  # ties: by signature, so the order is stable
-        ("KeyError: '<id>'", 3),
+        ("KeyError: 'user-<n>'", 3),
     ]
     assert causes[0].tests == [f"b::test_{i}" for i in range(5)] and causes[0].example_test == "b::test_0"
     assert causes[0].outcomes == {"error": 5}

@@ -100,6 +100,8 @@ def test_a_token_that_cannot_write_falls_back_to_the_step_summary(
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and status in lines[0] and "Traceback" not in captured.err
     assert "fork" in lines[0] and "step summary" in lines[0]
+    # a fork's token reads the comments: a 404 on reading them names the likelier cause
+    assert ("check --pr, GITHUB_REPOSITORY" in lines[0]) == (status == "404")
     assert (
         captured.out.startswith("::warning title=healthdeck comment not posted::") and status in captured.out
     )

@@ -212,7 +212,7 @@ def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(["history", "show", "--history", f"sqlite:///{out / 'history.sqlite'}"]) == EXIT_OK
     table = capsys.readouterr().out.splitlines()
-    assert len(table) == 5 and table[-1].startswith("ruff and compile: ")  # header, rule, two runs, legend
+    assert len(table) == 6 and table[-2].startswith("ruff and compile: ")  # header, rule, two runs, legend
     assert "35.71%" in table[2] and "42.86%" in table[3] and "+7.14" in table[3]  # 5/14, then 6/14
     assert (
         main(["history", "show", "--format", "json", "--history", f"sqlite:///{out / 'history.sqlite'}"]) == 0
@@ -225,6 +225,25 @@ def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
     shown = capsys.readouterr()
     assert shown.err.startswith("healthdeck: note: no runs on branch 'mian' (branches in the store: ")
     assert shown.out.splitlines()[0].split()[-8] == "rate"  # an empty table's header is not cut to "pass rat"
+
+
+def test_history_show_compares_coverage_like_for_like(tmp_path, capsys) -> None:
+    """Branch coverage turned on between two runs: the change is statements against statements, as the
+    gate and the comment compare, not statements+branches against statements."""
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    store = open_store(url)
+    first = _summary(100, "a" * 40)
+    first["coverage"] = {"percent": 83.33, "statements_percent": 83.33, "branches_percent": None,
+                         "branch_measured": False, "lanes": {}}  # fmt: skip
+    second = _summary(200, "b" * 40)
+    second["coverage"] = {"percent": 75.0, "statements_percent": 83.33, "branches_percent": 50.0,
+                          "branch_measured": True, "lanes": {}}  # fmt: skip
+    store.append(first)
+    store.append(second)
+    store.close()
+    assert main(["history", "show", "--format", "json", "--history", url, "--all-projects"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[1]["coverage"] == 75.0 and rows[1]["coverage_delta"] == 0
 
 
 def test_history_show_compares_each_run_with_its_own_branch(tmp_path, capsys) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -98,7 +99,7 @@ def test_ten_thousand_failures_three_causes(tmp_path, monkeypatch, capsys) -> No
     assert (s["failed"] + s["errors"], s["causes"]) == (10_000, 3)
     assert [(c["signature"], c["count"]) for c in d["causes"]] == [
         ("ConnectionRefusedError: [Errno <n>] Connect call failed ('<ip>', <n>)", 6000),
-        ("KeyError: '<id>' not in cache (line <n>)", 3000),
+        ("KeyError: 'user-<n>' not in cache (line <n>)", 3000),
         ("TimeoutError: GET http://localhost:<n>/api/items/<n> timed out", 1000),
     ]
     first = d["causes"][0]
@@ -411,6 +412,31 @@ def test_failing_list_ranks_the_most_shared_cause_first() -> None:
     )
     # three distinct messages, one cause: they outrank the single failure that sorts first by name
     assert [f["test_id"] for f in ordered(failures)] == ["t0", "t1", "t2", "a0"]
+    # a list cut at max_failing_listed ranks by the causes' exact sizes, as latest.json lists them
+    assert [f["test_id"] for f in ordered(failures, {"aaa": 3, "bbb": 2_500})] == ["a0", "t0", "t1", "t2"]
+
+
+def test_the_comments_top_ten_follows_the_report_when_the_list_is_cut(tmp_path, monkeypatch, capsys) -> None:
+    """Four causes of 2 500 failures each, 200 listed: the comment's ten are latest.json's first ten (the
+    causes' true sizes tie, so by name), not re-ranked by how many of each the cut list happens to hold
+    (67, 67 and 66 of three causes here: the third's tests were left out of the comment's ten)."""
+    messages = [
+        "AssertionError: {i} apples",
+        "ConnectionError: port {i}",
+        "KeyError: 'k-{i}'",
+        "TimeoutError: {i} s",
+    ]
+    first = [i % 3 for i in range(200)]  # the 200 names listed: three causes, unevenly
+    rest = [c for c in range(4) for _ in range(2_500 - first.count(c))]
+    cases = [
+        (f"t.m::test_{i:05d}", "failed", messages[c].format(i=i), 0.1) for i, c in enumerate(first + rest)
+    ]
+    runs = Runs(tmp_path, monkeypatch)
+    report = runs.collect(junit(cases))
+    listed = [f["test_id"] for f in report["details"]["tests"]["unit"]["failing"][:10]]
+    comment = runs.comment(capsys)
+    shown = re.findall(r"^- `(t\.m::test_\d+)`", comment, re.M)
+    assert shown == listed == [f"t.m::test_{i:05d}" for i in range(10)]
 
 
 def test_collect_gate_and_comment_speak_of_one_baseline(tmp_path, monkeypatch, capsys) -> None:

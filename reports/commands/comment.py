@@ -62,7 +62,7 @@ def post(text: str, number: int | None, *, in_summary: bool) -> None:
     try:
         posted = post_sticky(pr, text, MARKER)
     except GitHubError as exc:
-        cause = read_only_cause(exc)
+        cause = read_only_cause(exc, pr)
         if cause is None:
             raise
         # the summary says why the comment is there and not on the pull request

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import Config, load_config
 from ..errors import InputError, UsageError
-from ..gate import smoke_name
+from ..gate import comparable_coverage, smoke_name
 from ..history.importers import import_dir, import_git
 from ..history.urls import safe_url
 from ..reading import open_history, open_store_for, project_in_store, store_url
@@ -87,7 +87,7 @@ def history_rows(
     project and branch: with every branch shown, a main run compares with main's previous run, never with
     a feature branch's run that landed in between (a branch's first row in the window shows no change)."""
     rows = []
-    previous: dict[tuple[str | None, str | None], dict] = {}
+    previous: dict[tuple[str | None, str | None], tuple[dict, dict]] = {}  # (row, summary)
     for run in store.runs(branch=branch, limit=limit, project=project):
         figures = store.metrics_of(run.id)
         suite = smoke_name(run.summary, config.smoke_suite)
@@ -104,12 +104,22 @@ def history_rows(
             "guardian_new_in_strict": _count(figures.get("guardian.new_in_strict")),
         }  # fmt: skip
         before = previous.get((run.project, run.branch))
-        for key in ("smoke_pass_rate", "coverage", "ruff", "compileall"):
-            value = before.get(key) if before else None
+        for key in ("smoke_pass_rate", "ruff", "compileall"):
+            value = before[0].get(key) if before else None
             row[f"{key}_delta"] = None if row[key] is None or value is None else row[key] - value
+        row["coverage_delta"] = _coverage_change(run.summary, before[1] if before else None)
         rows.append(row)
-        previous[(run.project, run.branch)] = row
+        previous[(run.project, run.branch)] = (row, run.summary)
     return rows
+
+
+def _coverage_change(now: dict, before: dict | None) -> float | None:
+    """Like for like, as the gate compares: statements only when one side measured no branches."""
+    a, b = now.get("coverage") or {}, (before or {}).get("coverage") or {}
+    _, key = comparable_coverage(a, b)
+    if a.get(key) is None or b.get(key) is None:
+        return None
+    return a[key] - b[key]
 
 
 def _count(value: float | None) -> int | None:
@@ -185,6 +195,10 @@ def format_history(rows: list[dict]) -> str:
     if rows:
         lines.append(
             "ruff and compile: findings and failing files in the whole tree (the gate counts prod lanes)"
+        )
+        lines.append(
+            "coverage Δ: against the branch's previous run, statements only where one side measured no "
+            "branches (as the gate compares)"
         )
     return "\n".join(lines) + "\n"
 

@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from ..config import ruff_in_prod
-from ..failures import FailureCounts, number, ordered, outcome_words, total_failing
+from ..failures import FailureCounts, cause_sizes, number, ordered, outcome_words, total_failing
 from ..gate import comparable_coverage, condition_figures, verdict_line
 from .md import (
     cell,
@@ -67,7 +67,7 @@ def render_comment(
         sum(f["status"] == "new" for f in failures) if any(f["status"] != "unknown" for f in failures) else None,
         True,
     )  # fmt: skip
-    ranked = ordered(failures)
+    ranked = ordered(failures, cause_sizes(details))
     shown = min(TOP_FAILING, len(ranked))
     message_chars = 200
     names = TRANSITION_NAMES
