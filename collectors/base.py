@@ -351,18 +351,67 @@ def _find_after_lt(buf: bytes, rest: bytes, pos: int, limit: int) -> int:
 
 
 def _read_chunks(source: str, path: str | Path) -> Iterator[bytes]:
+    """The file's bytes, in UTF-8 or an encoding both parsers and the byte scanner read as they are."""
     with open_binary(source, path) as fh:
         try:
             chunk = fh.read(_CHUNK)
             if not chunk:
                 raise CollectorError(source, path, "empty file")
-            while chunk:
-                yield chunk
-                chunk = fh.read(_CHUNK)
+            codec = _foreign_encoding(chunk)
+            chunks = _chunks(fh, chunk)
+            yield from chunks if codec is None else _transcoded(source, path, codec, chunks)
         except InputTooLarge as exc:
             raise CollectorError(source, path, str(exc)) from exc
         except (OSError, EOFError, zlib.error) as exc:
             raise CollectorError(source, path, f"cannot read: {exc}") from exc
+
+
+def _chunks(fh: io.BufferedIOBase, first: bytes) -> Iterator[bytes]:
+    chunk = first
+    while chunk:
+        yield chunk
+        chunk = fh.read(_CHUNK)
+
+
+# Encodings expat reads itself, in which every markup byte is ASCII (what _Scanner looks for).
+_NATIVE = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "iso8859-1"}
+_BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
+    (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\xfe\xff", "utf-16"), (b"\xff\xfe", "utf-16"),
+    (b"\x00<\x00", "utf-16-be"), (b"<\x00", "utf-16-le"),  # UTF-16 without a mark: '<' as two bytes
+)  # fmt: skip
+_DECL_ENCODING = re.compile(rb"""(<\?xml\s[^>]*?\bencoding\s*=\s*)(["'])([^"'<>]{1,40})\2""")
+
+
+def _foreign_encoding(head: bytes) -> str | None:
+    """The codec a document is written in when the parsers cannot take its bytes as they are (UTF-16,
+    UTF-32, Shift_JIS, …): its byte-order mark, else its declaration. None for UTF-8 and the rest."""
+    for mark, codec in _BOMS:
+        if head.startswith(mark):
+            return codec
+    found = _DECL_ENCODING.match(head.removeprefix(_BOM), 0, 200)
+    if found is None:
+        return None
+    name = found.group(3).decode("ascii", "replace").strip()
+    return None if name.lower() in _NATIVE else name
+
+
+def _transcoded(source: str, path: str | Path, codec: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """`chunks` in UTF-8, every XML declaration saying so (expat knows few encodings and no multi-byte
+    one but UTF-16; the byte scanner needs ASCII markup)."""
+    import codecs
+
+    try:
+        decoder = codecs.getincrementaldecoder(codec)("strict")
+    except LookupError:
+        raise CollectorError(source, path, f"its XML declaration names encoding {codec!r}, which is not a "
+                             "known encoding; write it as UTF-8") from None  # fmt: skip
+    try:
+        for chunk in chunks:
+            yield _DECL_ENCODING.sub(rb"\1\2UTF-8\2", decoder.decode(chunk).encode("utf-8"))
+        yield decoder.decode(b"", True).encode("utf-8")
+    except UnicodeError as exc:
+        raise CollectorError(source, path, f"not valid {codec} text ({exc.reason} at byte {exc.start} of a "
+                             "piece); write it as UTF-8") from None  # fmt: skip
 
 
 _LONG_TOKEN = MIB

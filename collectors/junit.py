@@ -43,6 +43,7 @@ from xml.parsers import expat
 
 from . import junit_dialects as dialects
 from .base import CollectorError, first_line, xml_pieces, xml_syntax_error
+from .checks import Invalid, count
 from .files import rereadable
 from .junit_runs import (
     END_TAGS,
@@ -785,6 +786,8 @@ class _FileReader:
         except expat.ExpatError as exc:
             error = self._error_again(exc) if self.taken else None
             raise (error or xml_syntax_error(SOURCE, self.path, exc)) from exc
+        except (ValueError, LookupError) as exc:  # an encoding expat cannot read, past the transcoding
+            raise CollectorError(SOURCE, self.path, f"cannot read its encoding: {exc}") from exc
         self.fed += len(data)
 
     def _error_again(self, exc: expat.ExpatError) -> CollectorError | None:
@@ -1206,7 +1209,10 @@ class _FileReader:
     def _close(self) -> None:
         frame = self.frames.pop()
         self.prefix = self.frames[-1].prefix if self.frames else _ROOT_PREFIX
-        declared = _declared(frame.attrs)
+        try:
+            declared = _declared(frame.attrs)
+        except Invalid as exc:
+            raise CollectorError(SOURCE, self.path, f"{_where(frame)}: {exc}") from None
         if self.dialect is None and not self.frames:  # a document without any testcase
             self.dialect = dialects.detect(frame.attrs, frame.tag, None, None)
         if declared and self.dialect is not dialects.RUFF:
@@ -1375,20 +1381,16 @@ def _where(frame: _Frame) -> str:
 
 
 def _declared(attrs: dict[str, str]) -> dict[str, int]:
-    """The counts a suite or the root states about itself (absent or unreadable ones left out)."""
+    """The counts a suite or the root states about itself (absent or empty ones left out). A count that
+    is not a plausible whole number (negative, fractional, `nan`, 23 digits) is Invalid: a suite read
+    from its counts alone would turn it into passes, or into an absurd total."""
     out: dict[str, int] = {}
-    for name in _DECLARED:
+    for name in (*_DECLARED, "disabled"):
         value = attrs.get(name)
-        if value is not None:
-            try:
-                number = int(value)
-            except ValueError:
-                continue
-            if number >= 0:
-                out[name] = number
-    disabled = attrs.get("disabled")
-    if disabled and disabled.isdigit() and int(disabled):
-        out["skipped"] = out.get("skipped", 0) + int(disabled)  # GoogleTest and CTest count them apart
+        if value is not None and value.strip():
+            out[name] = count(value, name)
+    if disabled := out.pop("disabled", 0):
+        out["skipped"] = out.get("skipped", 0) + disabled  # GoogleTest and CTest count them apart
     return out
 
 

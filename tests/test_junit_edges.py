@@ -9,7 +9,7 @@ import pytest
 
 from healthdeck.collectors import CollectorError
 from healthdeck.collectors.base import expand_paths
-from healthdeck.collectors.junit import collect_junit
+from healthdeck.collectors.junit import JUnitOptions, collect_junit
 
 
 def _suite(body: str, root: str = "testsuites") -> str:
@@ -281,3 +281,56 @@ def test_ampersand_is_stored_as_written(write) -> None:
     )
     failing = collect_junit([path]).failing[0]
     assert (failing.test_id, failing.message) == ("a & b::t[x&y]", "x & y < z")
+
+
+DOC = (
+    '<?xml version="1.0" encoding="{enc}"?><testsuites><testsuite name="s" tests="2">'
+    '<testcase classname="c" name="テスト" time="0.1"/>'
+    '<testcase classname="c" name="b" time="0.2"><failure message="失敗 boom">x</failure></testcase>'
+    "</testsuite></testsuites>"
+)
+
+
+@pytest.mark.parametrize(
+    ("declared", "codec", "mark"),
+    [("Shift_JIS", "shift_jis", b""), ("UTF-16", "utf-16-le", b"\xff\xfe"), ("UTF-16", "utf-16-be", b""),
+     ("UTF-32", "utf-32-le", b"\xff\xfe\x00\x00"), ("EUC-JP", "euc_jp", b"")],
+)  # fmt: skip
+def test_a_document_in_another_encoding_reads_as_in_utf8(tmp_path, declared, codec, mark) -> None:
+    """What Windows tools and older runners write (UTF-16 with its mark, Shift_JIS): expat reads no
+    multi-byte encoding but UTF-16, and the byte scanner needs ASCII markup, so it is read in UTF-8."""
+    path = tmp_path / "junit.xml"
+    path.write_bytes(mark + DOC.format(enc=declared).encode(codec))
+    result = collect_junit([path], JUnitOptions(keep_outcomes=True))
+    assert (result.counts.passed, result.counts.failed) == (1, 1)
+    assert [(f.test_id, f.message) for f in result.failing] == [("c::b", "失敗 boom")]
+    assert set(result.outcomes) == {"c::テスト", "c::b"}
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(DOC.format(enc="x-nonsense").encode(), "names encoding 'x-nonsense', which is not a known encoding"),
+     (DOC.format(enc="UTF-16").encode("utf-16-le")[:-1], "not valid utf-16-le text"),
+     (b"\xfe\xff" + DOC.format(enc="UTF-16").encode("utf-8"), "malformed XML")],
+)  # fmt: skip
+def test_an_encoding_that_cannot_be_read_is_one_line(tmp_path, content, reason) -> None:
+    path = tmp_path / "junit.xml"
+    path.write_bytes(content)
+    with pytest.raises(CollectorError, match=reason):
+        collect_junit([path])
+
+
+@pytest.mark.parametrize(
+    ("attrs", "reason"),
+    [('tests="99999999999999999999999"', "tests has 23 digits, not a plausible count"),
+     ('tests="3" failures="-3"', "failures is '-3', not a whole number"),
+     ('tests="3" failures="2.5"', "failures is '2.5', not a whole number"),
+     ('tests="3" errors="nan"', "errors is 'nan', not a whole number")],
+)  # fmt: skip
+def test_a_suite_read_from_its_counts_refuses_impossible_ones(tmp_path, attrs, reason) -> None:
+    """A suite without testcases is read from its counts: one that cannot be a count is refused, not
+    read as passes (a failing suite reading green) or as an absurd total."""
+    path = tmp_path / "junit.xml"
+    path.write_text(f'<testsuites><testsuite name="s" {attrs}/></testsuites>')
+    with pytest.raises(CollectorError, match=f"suite s: {reason}"):
+        collect_junit([path])
