@@ -280,12 +280,12 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
     tally = _Tally(options)
     readings = [_FileReader(tally, index, path).read() for index, path in enumerate(paths)]
     counts, flaky_keys = tally.finish()
-    failing = [
-        FailingTest(display_id(key), _NAMES[outcome], message, file, kind or trace.exception_type,
-                    trace.exception, trace.last_frame, subtests)
-        for key, (outcome, message, file, kind, trace, subtests) in tally.details.items()
-        if _final_outcome(tally, key) in (FAILED, ERROR)
-    ]  # fmt: skip
+    failing = []
+    while tally.details:  # emptied as it is read: a million failures are not held twice
+        key, (outcome, message, file, kind, trace, subtests) = tally.details.popitem()
+        if _final_outcome(tally, key) in (FAILED, ERROR):
+            failing.append(FailingTest(display_id(key), _NAMES[outcome], message, file,
+                                       kind or trace.exception_type, trace.exception, trace.last_frame, subtests))  # fmt: skip
     failing = sorted([*failing, *tally.synthetic], key=lambda f: f.test_id)
     ranked = sorted(tally.slow.items(), key=lambda kv: (-kv[1], kv[0]))
     slowest = [TimedTest(display_id(k), round(t, 6)) for k, t in ranked]

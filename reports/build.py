@@ -19,7 +19,7 @@ from healthdeck.collectors.openapi import OpenAPIResult
 from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
 
 from . import SCHEMA_VERSION, __version__
-from .causes import Cause, group_causes
+from .causes import Cause, distinct_causes, group_causes
 from .config import Config, lane_of
 from .guardian.delta import GuardianInputs, build_guardian
 from .ordering import natural_key
@@ -112,7 +112,7 @@ def _tests(
             "collection_errors": result.collection_errors,
             "failed_subtests": result.failed_subtests,
             "time_seconds": result.time_seconds,
-            "causes": len(causes),
+            "causes": distinct_causes(causes),
             "transitions": None,  # against the baseline: reports.triage fills it when history is read
             "duration_regressions": None,
         }
@@ -125,7 +125,7 @@ def _tests(
             "causes": [
                 cause_entry(cause, config.cause_tests_listed) for cause in causes[: config.causes_listed]
             ],
-            "causes_total": len(causes),
+            "causes_total": distinct_causes(causes),
             "transitions": None,
             "duration_regressions": None,
             "flaky": result.flaky,

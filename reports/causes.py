@@ -27,6 +27,11 @@ from .ordering import natural_key
 from .visible import visible
 
 CATEGORY_SECONDS = 10.0  # for all of a run's category matching; a sane regex takes microseconds per cause
+# Memory stays bounded when every failure has a cause of its own (a message with a per-test word in it):
+# past MAX_CAUSES distinct signatures per suite, failures fold into one FOLDED cause (counts stay exact).
+MAX_CAUSES = 10_000
+FOLDED = "(other causes)"
+SIGNATURE_CACHE = 100_000  # normalised raw failures remembered (one repeated message is normalised once)
 SIGNATURE_CHARS = 200  # of the normalised message; longer tails rarely tell causes apart
 
 # Order matters: the specific shapes go before the general "any number" rule that would split them.
@@ -147,6 +152,7 @@ class Cause:
     tests: list[str] = field(default_factory=list)  # every failing test id of this cause, sorted
     outcomes: dict[str, int] = field(default_factory=dict)  # {"failed": n, "error": m}
     category: str | None = None
+    folded: int = 0  # the FOLDED cause only: how many distinct signatures it holds
 
     @property
     def count(self) -> int:
@@ -163,19 +169,37 @@ def group_causes(
     """
     seen: dict[tuple[str, str | None, str | None, str | None], Signature] = {}
     causes: dict[str, Cause] = {}
+    past: set[int] = set()  # the folded signatures, as 48-bit ids: counted exactly, kept small
     for f in sorted(failing, key=lambda f: natural_key(f.test_id)):
         key = (f.message, f.exception_type, f.exception, f.last_frame)
         sig = seen.get(key)
         if sig is None:
+            if len(seen) >= SIGNATURE_CACHE:  # a million distinct messages must not stay in memory
+                seen.clear()
             sig = seen[key] = signature(*key)
         cause = causes.get(sig.text)
-        if cause is None:
+        if cause is None and len(causes) >= MAX_CAUSES:
+            past.add(int(sig.id, 16))
+            cause = causes.get(FOLDED) or causes.setdefault(FOLDED, _folded(f.test_id))
+            cause.folded = len(past)
+        elif cause is None:
             cause = causes[sig.text] = Cause(sig.text, sig.id, sig.exception_type, sig.example, f.test_id)
         cause.tests.append(f.test_id)
         cause.outcomes[f.outcome] = cause.outcomes.get(f.outcome, 0) + 1
     ranked = sorted(causes.values(), key=lambda c: (-c.count, c.signature))
     _categorise(ranked, categories, clock or CategoryClock())
     return ranked
+
+
+def _folded(first_test: str) -> Cause:
+    folded = Signature(FOLDED, None, "")
+    return Cause(FOLDED, folded.id, None, f"failures whose cause is not among the first {MAX_CAUSES:,} "
+                 "distinct ones of this suite (each counted; see summary.tests.<suite>.causes)", first_test)  # fmt: skip
+
+
+def distinct_causes(causes: Sequence[Cause]) -> int:
+    """How many causes there are, the folded ones included (summary.tests.<suite>.causes)."""
+    return sum(c.folded or 1 for c in causes)
 
 
 class CategoryClock:

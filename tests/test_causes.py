@@ -367,3 +367,16 @@ def test_a_runaway_category_regex_is_a_configuration_error(tmp_path, monkeypatch
         _failing(1, "AssertionError: aaa"), load_config(tmp_path / "pyproject.toml").categories
     )
     assert quick[0].category == "slow" and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_past_max_causes_failures_fold_into_one_counted_cause(monkeypatch) -> None:
+    """Every failure with a cause of its own (a per-test word in the message) keeps memory bounded: past
+    MAX_CAUSES distinct signatures they fold into one cause, and the number of causes stays exact."""
+    from healthdeck.reports import causes as module
+
+    monkeypatch.setattr(module, "MAX_CAUSES", 3)
+    failing = _failing(10, "ValueError: bad word{i}x")  # 'word0x', 'word1x': digits inside a word stay
+    grouped = group_causes(failing)
+    folded = [c for c in grouped if c.signature == module.FOLDED]
+    assert len(grouped) == 4 and len(folded) == 1 and folded[0].count == 7 and folded[0].folded == 7
+    assert sum(c.count for c in grouped) == 10 and module.distinct_causes(grouped) == 10

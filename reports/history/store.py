@@ -19,6 +19,7 @@ that the reading commands open (sqlite.py); this module adds the tables, migrati
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import time
@@ -349,9 +350,9 @@ class HistoryStore(HistoryReader):
             "recorded_at": int(time.time()),
         }
         values = figures if figures is not None else flatten(summary)
-        tests = _unique_tests(
-            [{"suite": s, "test_id": t, "outcome": o} for s, t, o in dict.fromkeys(failing)]
-        )
+        tests: dict[tuple[str, str], str] = {}  # (suite, test id) -> outcome, the first given
+        for s, t, o in failing:
+            tests.setdefault((s, t), o)
         cause_rows = [{"suite": s, "cause_id": c, "signature": sig, "count": n} for s, c, sig, n in causes]
         timed = [{"suite": s, "test_id": t, "seconds": x} for s, t, x in durations]
         body = encode_report(report) if report is not None else None
@@ -365,8 +366,11 @@ class HistoryStore(HistoryReader):
                 conn.execute(
                     metrics.insert(), [{"run_id": run_id, "name": k, "value": v} for k, v in values.items()]
                 )
-            if tests:
-                conn.execute(test_results.insert(), [{**t, "run_id": run_id} for t in tests])
+            # in batches: a run with a million failing tests would hold a million parameter dicts at once
+            pending = iter(tests.items())
+            while batch := list(itertools.islice(pending, _BATCH)):
+                conn.execute(test_results.insert(), [{"suite": s, "test_id": t, "outcome": o, "run_id": run_id}
+                                                     for (s, t), o in batch])  # fmt: skip
             if cause_rows:
                 conn.execute(run_causes.insert(), [{**c, "run_id": run_id} for c in cause_rows])
             if timed:
@@ -446,17 +450,11 @@ def _delete_runs(conn: Connection, ids: list[int]) -> None:
     conn.execute(runs.delete().where(runs.c.id.in_(ids)))
 
 
-def _unique_tests(rows: list[dict]) -> list[dict]:
-    seen: dict[tuple, dict] = {}
-    for row in rows:
-        seen.setdefault((row["suite"], row["test_id"]), row)
-    return list(seen.values())
-
-
 def _rows(result: CursorResult) -> list[tuple]:
     return [tuple(row) for row in result] if result.returns_rows else []
 
 
+_BATCH = 5_000  # rows per INSERT of a run's failing tests
 _WRITE = "healthdeck_write"  # execution option marking a write transaction
 
 
