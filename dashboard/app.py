@@ -18,6 +18,19 @@ from healthdeck.dashboard.widgets import data_state, new_run_notice
 st.set_page_config(
     page_title="healthdeck", page_icon=str(Path(__file__).with_name("icon.png")), layout="wide"
 )
+# A narrow window (a laptop with the sidebar open, 800 px) cut the KPI cards' figures to "99…": the
+# figures wrap and shrink with the window instead, since the verdict rests on them. Static CSS only.
+st.html(
+    "<style>"
+    '[data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] p, [data-testid="stMetricDelta"] > div'
+    " {white-space: normal !important; overflow: visible !important; text-overflow: clip !important;"
+    " overflow-wrap: break-word;}"
+    '[data-testid="stMetricValue"] {font-size: clamp(1.25rem, 2.6vw, 2.25rem);}'
+    # columns narrower than a card or a readable chart wrap onto the next row instead of squeezing
+    '[data-testid="stHorizontalBlock"] {flex-wrap: wrap;}'
+    '[data-testid="stColumn"] {min-width: min(190px, 100%);}'
+    "</style>"
+)
 SOURCE = data.source()
 REPORT = context.report_for_pages(SOURCE)
 

@@ -9,6 +9,7 @@ the same way when the report was not gated yet), never from the UI.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -307,7 +308,14 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
         ):
             run = data.load_latest_run(src.history, version, src.project, branch)
             if run is not None:
+                # an unreadable file stays said: the stored run shown instead may be older than CI's
+                unreadable = report_problem if report is None and origin.startswith("file:") else None
                 report, report_problem = _report(f"run:{run.run_key}", 0, src.history, version)
+                if unreadable:
+                    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.ts))
+                    report_problem = (f"{unreadable} — shown instead: the newest stored run of {branch} "
+                                      f"({run.short_sha}, {when}), which may be older than the run the file "
+                                      "was written for")  # fmt: skip
                 origin = f"run:{run.run_key}"
                 src = _with_report_config(local, report)
         return gated_baseline(report)

@@ -173,6 +173,22 @@ def test_unreadable_report_and_unreadable_history_are_told_apart(monkeypatch, tm
         assert not any("No report yet" in i.value for i in at.info), page
 
 
+def test_an_unreadable_report_stays_said_when_the_store_shows_an_older_run(monkeypatch, tmp_path) -> None:
+    """CI wrote a torn latest.json; the store has older runs of the default branch. The pages may show the
+    newest stored run, but never as if it were the file's: the error says what is shown instead."""
+    monkeypatch.setenv("GITHUB_REF_NAME", "main")
+    assert (
+        main(["collect", "-q", "--out", str(tmp_path), "--junit", f"smoke={EDGE / 'xunit2.xml'}"]) == EXIT_OK
+    )
+    (tmp_path / "latest.json").write_text('{"summary": ')
+    at = _app(monkeypatch, tmp_path / "latest.json", tmp_path / "history.sqlite")
+    for page in _every_page(at):
+        assert not at.exception, page
+        errors = [e.value.replace("\\", "") for e in at.error]
+        assert any(e.startswith("**Unreadable report.**") and "latest.json: not JSON" in e
+                   and "shown instead: the newest stored run of main" in e for e in errors), (page, errors)  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "inputs",
     [
