@@ -26,6 +26,16 @@ NEW_IN_STRICT_SHOWN = 5
 VIEW_LABELS = {"daily": "per day", "each run": "each run"}
 
 
+# Counts in tables as the report writes them ("4 908"): printf formats have no thousands separator and
+# the "localized" one follows the viewer's language, so the same figure would read two ways on one page.
+COUNT_TEXT = st.column_config.TextColumn(alignment="right")
+
+
+def counted(value: float | None) -> str:
+    """A count for a table cell: '4 908', or '—' where it was not measured (not 'None')."""
+    return "—" if value is None or value != value else number(int(value))
+
+
 def missing(what: str, how: str) -> None:
     st.info(f"**No {what} yet.** {how}", icon=":material/info:")
 

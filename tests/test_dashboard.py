@@ -399,12 +399,26 @@ def test_a_pasted_review_link_shows_the_same_runs(monkeypatch, volume) -> None:
         for cell in table[column]:
             assert re.fullmatch(r"—|no change|([+-]?[\d,]+|[+-]?(\d+\.\d{2}|<0\.01) (%|pts))( \((better|worse)\))?", cell), (
                 column, cell)  # fmt: skip
+    # picking another candidate gives it its own default baseline, not the one kept from the first
+    # (a release made after the new candidate would read every change backwards)
+    newer = runs[-2]["run_key"]  # in the window, so offered
+    pasted.selectbox(key="candidate").set_value(newer).run()
+    assert not pasted.exception
+    expected = pasted.session_state["base"]
+    assert expected != link["base"] and rows_ts(store, expected) < rows_ts(store, newer)
+    # the same run on both sides is said
+    pasted.selectbox(key="base").set_value(newer).run()
+    assert any("the same run" in w.value for w in pasted.warning)
     # an unknown key is said, not swallowed
     broken = _volume_app(monkeypatch, volume)
     broken.switch_page("app_pages/review.py")
     broken.query_params["candidate"] = "bench:nope"
     broken.run()
     assert any("candidate run `bench:nope`" in w.value for w in broken.warning)
+
+
+def rows_ts(store, run_key: str) -> int:
+    return store.run(run_key).ts
 
 
 def test_prometheus_unreachable_is_a_clear_state_not_a_hang(monkeypatch, demo_out) -> None:

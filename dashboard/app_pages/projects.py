@@ -9,8 +9,8 @@ import streamlit as st
 
 from healthdeck.dashboard import data, portfolio
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import md, missing
-from healthdeck.reports.render.md import plural
+from healthdeck.dashboard.widgets import COUNT_TEXT, counted, md, missing
+from healthdeck.reports.render.md import coverage_pc, plural
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -20,7 +20,9 @@ def _rows(url: str, version: str, _config: object) -> list[portfolio.ProjectRow]
 
 def render(ctx: Ctx) -> None:
     st.title("All projects")
-    if not ctx.src.history_exists or ctx.history_error:
+    if ctx.history_error:
+        return  # the page's header already says the store cannot be read
+    if not ctx.src.history_exists:
         missing(
             "shared history",
             "Point the dashboard at a history store (`HEALTHDECK_HISTORY`) that CI writes to.",
@@ -31,9 +33,12 @@ def render(ctx: Ctx) -> None:
         missing("runs", "The history store holds no run yet: rows appear after `healthdeck collect`.")
         return
     frame = pd.DataFrame([{
-        "project": r.project or "(no project)", "verdict": r.verdict, "smoke pass rate": r.pass_rate,
-        "coverage": r.coverage, "ruff (prod lanes)": r.ruff_prod,
-        "last run": datetime.fromtimestamp(r.last_run_ts, UTC), "runs": r.runs, "trend": r.spark,
+        "project": r.project or "(no project)", "verdict": r.verdict,
+        # never "100.00 %" while a test failed (the cards' rounding)
+        "smoke pass rate": coverage_pc(r.pass_rate, 2),
+        "coverage": "not measured" if r.coverage is None else coverage_pc(r.coverage, 2),
+        "ruff (prod lanes)": "not measured" if r.ruff_prod is None else counted(r.ruff_prod),
+        "last run": datetime.fromtimestamp(r.last_run_ts, UTC), "runs": counted(r.runs), "trend": r.spark,
         "smoke suite": r.smoke_suite,
     } for r in rows])  # fmt: skip
     st.caption(f"{plural(len(rows), 'project')}, worst first: NO-GO, then INCOMPLETE, then not gated, then GO; "
@@ -41,8 +46,7 @@ def render(ctx: Ctx) -> None:
     st.dataframe(
         frame, hide_index=True, on_select=lambda: _open(rows), selection_mode="single-row", key="project_pick",
         column_config={
-            "smoke pass rate": st.column_config.NumberColumn(format="%.2f %%"),
-            "coverage": st.column_config.NumberColumn(format="%.2f %%"),
+            "smoke pass rate": COUNT_TEXT, "coverage": COUNT_TEXT, "ruff (prod lanes)": COUNT_TEXT, "runs": COUNT_TEXT,
             "last run": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm z"),
             # each row on its own scale (98-99.7 % on 0-100 % is a flat line); green rising, red falling, grey
             # level at the two decimals shown (portfolio rounds the points)

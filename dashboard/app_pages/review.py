@@ -19,6 +19,7 @@ from healthdeck.reports.history.store import Run
 from healthdeck.reports.render.review import UNKNOWN_NEW
 from healthdeck.reports.review import label
 
+BASE_FOR = "review_base_for"  # session: the candidate the baseline control was last drawn for
 OFFERED = 500  # the newest runs of the window offered as candidates (a pasted older one is added)
 
 
@@ -68,9 +69,17 @@ def render(ctx: Ctx) -> None:
         run = data.load_run(ctx.src.history, ctx.version, base_default)
         rows[base_default], labels[base_default] = _row(run), _label(_row(run))
         ordered.append(base_default)
+    # a candidate picked here gets its own default baseline: the one kept from the previous candidate
+    # could be a release made after this one (a pasted link keeps its own `base`: nothing was picked yet)
+    if st.session_state.get(BASE_FOR) not in (None, candidate_key):
+        st.session_state["base"] = base_default
+    st.session_state[BASE_FOR] = candidate_key
     with right:
         base_key = links.choice("Baseline (default: the last release, else the gate's baseline, else the previous run)", ordered, "base", base_default,
                                 what="baseline run", format_func=labels.get)  # fmt: skip
+    if base_key == candidate_key:
+        st.warning("The candidate and the baseline are the same run: every figure reads “no change”. Pick "
+                   "another baseline.", icon=":material/compare_arrows:")  # fmt: skip
     config = ctx.src.config
     checklist = repr((config.gates, config.prod_lanes))
     found = data.load_review(ctx.src.history, ctx.version, candidate_key, base_key, checklist, config)

@@ -11,7 +11,16 @@ import streamlit as st
 
 from healthdeck.dashboard import charts, data, triage_charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import chart, md, missing, run_shown, trend_chart, trends
+from healthdeck.dashboard.widgets import (
+    COUNT_TEXT,
+    chart,
+    counted,
+    md,
+    missing,
+    run_shown,
+    trend_chart,
+    trends,
+)
 from healthdeck.reports.failures import number, total_failing
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.history.trends import CaseHistory, case_history
@@ -44,8 +53,8 @@ def suites_table(tests: dict) -> None:
     # The cards' rounding (never 100.00 while a test failed); fixed formats, not the browser's locale, so
     # the table reads "99.67 %" beside the cards in every language
     rows = [{"suite": s, "pass rate": None if t["pass_rate"] is None else float(display_covered(t["pass_rate"] * 100, 2)),
-             **{k: t.get(k) for k in keys}} for s, t in tests.items()]  # fmt: skip
-    counts = {k: st.column_config.NumberColumn(format="%d") for k in keys}
+             **{k: counted(t.get(k)) for k in keys}} for s, t in tests.items()]  # fmt: skip
+    counts = dict.fromkeys(keys, COUNT_TEXT)
     st.dataframe(pd.DataFrame(rows), hide_index=True,
                  column_config={**counts, "pass rate": st.column_config.NumberColumn(format="%.2f %%")})  # fmt: skip
     st.caption("pass rate = passed ÷ (passed + failed + errors); a test is a distinct test id.")
@@ -262,11 +271,12 @@ def render(ctx: Ctx) -> None:
                 for f in data.load_flaky(ctx.src.history, ctx.version, s, ctx.branch, ctx.src.project)
             ]
             if found:
-                # why each is listed comes first: a test that failed and passed on one commit (a rerun
-                # included) is flaky at any flip rate, and "0.00 %" alone would read as "not flaky"
-                st.dataframe(pd.DataFrame([{"why": "failed and passed on one commit" if f.same_commit else "flips",
-                                            "flip rate": None if f.flip_rate is None else 100 * f.flip_rate,
-                                            "test": f.test_id, "runs": f.runs, "suite": f.suite} for f in found]),
+                # a test that failed and passed on one commit (a rerun included) is flaky at any flip rate
+                # of its runs' final outcomes; a rate of 0 beside it would read as "never flips", so none
+                st.dataframe(pd.DataFrame([{"test": f.test_id,
+                                            "why": "failed and passed on one commit" if f.same_commit else "flips between runs",
+                                            "flip rate": None if not f.flip_rate else 100 * f.flip_rate,
+                                            "runs": f.runs, "suite": f.suite} for f in found]),
                              hide_index=True, column_config={
                                  "flip rate": st.column_config.NumberColumn(
                                      format="%.2f %%", help="outcome changes ÷ (runs − 1) over the last 30 runs")})  # fmt: skip
