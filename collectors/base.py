@@ -172,6 +172,9 @@ def root_refusal(tag: str, roots: Sequence[str]) -> str:
     if tag in FOREIGN_ROOTS:
         return FOREIGN_ROOTS[tag]
     expected = " or ".join(f"<{r}>" for r in roots)
+    prefix, _, name = tag.rpartition(":")
+    if prefix and name in roots:  # read as no element at all, it would be an empty run
+        return f"root element is <{tag}>: a namespace prefix ({prefix}:), which {expected} never carries; write the elements without it"
     return f"root element is <{tag}>, expected {expected}"
 
 
@@ -240,7 +243,7 @@ class _Prolog:
                 match = _ROOT_TAG.match(head, start)
                 if not match:
                     raise XmlRefused("malformed XML: the content does not start with an XML element")
-                return match.group(1).decode("utf-8", "replace").rpartition(":")[2]
+                return match.group(1).decode("utf-8", "replace")  # a prefix stays: the parsers read none
             if end < 0:
                 return None
             pos = end + 1

@@ -132,6 +132,8 @@ class _CoberturaTarget(XmlTarget):
         self.counts = [0, 0, 0, 0]  # statements, covered, branches, covered branches
         self.text: list[str] | None = None
         self.in_method = 0  # Java-style Cobertura repeats a class's lines under <method>: not counted twice
+        self.seen: set[str] = set()  # the class's line numbers: a line listed twice is one statement
+        self.hit: set[str] = set()
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         if self.depth == 0:
@@ -148,6 +150,7 @@ class _CoberturaTarget(XmlTarget):
                     raise Invalid(f"<class> inside <class filename={shown(self.filename)}>")
                 self.filename = attrib.get("filename") or ""
                 self.counts = [0, 0, 0, 0]
+                self.seen, self.hit = set(), set()
             elif tag == "method":
                 self.in_method += 1
             elif tag == "source":
@@ -156,11 +159,24 @@ class _CoberturaTarget(XmlTarget):
             raise XmlRefused(str(exc)) from exc
 
     def _line(self, attrib: dict[str, str]) -> None:
-        where = f"<line number={shown(attrib.get('number'))}> of {shown(self.filename)}"
+        number = attrib.get("number")
+        where = f"<line number={shown(number)}> of {shown(self.filename)}"
         counts = self.counts
+        hits = count(attrib.get("hits", "0"), f"{where}: hits")
+        if number is not None and number in self.seen:
+            # a merged or hand-made report listing a line again: covered if any listing hit it (its
+            # branches are the first listing's); counting it twice made 1 000 statements of a 2-line file
+            if hits and number not in self.hit:
+                self.hit.add(number)
+                counts[1] += 1
+            return
+        if number is not None:
+            self.seen.add(number)
         counts[0] += 1
-        if count(attrib.get("hits", "0"), f"{where}: hits"):
+        if hits:
             counts[1] += 1
+            if number is not None:
+                self.hit.add(number)
         if attrib.get("branch") == "true":
             match = _CONDITION.search(attrib.get("condition-coverage") or "")
             if match:

@@ -159,6 +159,12 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
     names: dict[str, str] = {}
     raw: list[tuple[str, int | None, str, str]] = []
     for i, item in enumerate(data):
+        if "filename" not in item or "code" not in item:  # a syntax error has "code": null, never no code
+            raise Invalid(
+                f"entry {i} has a location but no 'code' and 'filename' as ruff's findings have: "
+                f"{shown(item)} (another tool's report, e.g. GitLab code quality?); give "
+                "`ruff check --output-format json` output"
+            )
         code = _code(item, i)
         location = mapping(item["location"], f"entry {i}: location")
         stats[code] += 1

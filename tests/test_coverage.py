@@ -150,3 +150,24 @@ def test_same_named_files_in_several_sources_keep_root_totals(write) -> None:
     result = collect_coverage(path)
     assert (result.totals.statements, result.totals.covered_statements) == (3, 2)
     assert "1 lost" in result.warnings[0]
+
+
+def test_a_line_listed_twice_is_one_statement(tmp_path) -> None:
+    """A merged or hand-made Cobertura file listing line 1 a thousand times: one statement, covered if any
+    listing hit it, so the per-file figure agrees with the root's 1 of 2 (it was 1 000 of 1 001)."""
+    lines = '<line number="1" hits="1"/>' * 1000
+    path = tmp_path / "coverage.xml"
+    path.write_text(
+        '<coverage lines-valid="2" lines-covered="1" line-rate="0.5" branches-valid="0" branches-covered="0">'
+        '<packages><package name="p"><classes><class name="m" filename="m.py"><lines>'
+        f'{lines}<line number="2" hits="0"/></lines></class></classes></package></packages></coverage>'
+    )
+    result = collect_coverage(path)
+    assert (result.totals.statements, result.totals.covered_statements) == (2, 1) and not result.warnings
+    path.write_text(
+        path.read_text().replace(
+            '<line number="2" hits="0"/>', '<line number="2" hits="0"/><line number="2" hits="4"/>'
+        )
+    )
+    result = collect_coverage(path)
+    assert (result.totals.statements, result.totals.covered_statements) == (2, 2)  # hit in its second listing

@@ -263,7 +263,9 @@ def test_xml_declaration_inside_cdata_is_not_a_new_document(write) -> None:
     assert collect_junit([path]).counts.total == 1
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "1e400", "NaN"])
+@pytest.mark.parametrize(
+    "value", ["nan", "inf", "-inf", "-1", "1e400", "NaN", "1_000"]
+)  # "1_000": float() reads it
 def test_non_finite_time_is_missing_and_said(write, value: str) -> None:
     path = write("t.xml", _suite(f'<testsuite><testcase classname="C" name="t" time="{value}"/></testsuite>'))
     result = collect_junit([path])
@@ -334,3 +336,15 @@ def test_a_suite_read_from_its_counts_refuses_impossible_ones(tmp_path, attrs, r
     path.write_text(f'<testsuites><testsuite name="s" {attrs}/></testsuites>')
     with pytest.raises(CollectorError, match=f"suite s: {reason}"):
         collect_junit([path])
+
+
+def test_a_namespace_prefixed_root_is_refused_not_read_as_no_tests(tmp_path) -> None:
+    """`<j:testsuites xmlns:j=…>`: its elements are no JUnit elements to the reader, so reading it gave
+    an empty run and hid its failing test; refused, naming the prefix (a default namespace reads)."""
+    body = '<{p}testsuite name="s"><{p}testcase classname="c" name="a"><{p}failure message="m"/></{p}testcase></{p}testsuite>'
+    path = tmp_path / "junit.xml"
+    path.write_text(f'<j:testsuites xmlns:j="urn:x">{body.format(p="j:")}</j:testsuites>')
+    with pytest.raises(CollectorError, match=r"root element is <j:testsuites>: a namespace prefix \(j:\)"):
+        collect_junit([path])
+    path.write_text(f'<testsuites xmlns="urn:x">{body.format(p="")}</testsuites>')
+    assert collect_junit([path]).counts.failed == 1

@@ -123,6 +123,11 @@ def test_clean_run_is_zero_everywhere(write) -> None:
         ("[1, 2]", "not a list of ruff objects"),
         ('[{"what": 1}]', "neither"),
         ("[{", "malformed JSON"),
+        # GitLab code quality: a location, no ruff keys (it was one "invalid-syntax" finding)
+        (
+            '[{"check_name": "F401", "description": "x", "location": {"path": "a.py", "lines": {"begin": 1}}}]',
+            "no 'code' and 'filename'",
+        ),
     ],
 )
 def test_bad_input(write, content: str, reason: str) -> None:
