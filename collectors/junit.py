@@ -251,6 +251,14 @@ class _Tally:
         return counts, flaky
 
 
+def _underscored(times: list) -> bool:
+    """Whether a time (text from expat, bytes from a bulk-read run) has a '_'; TypeError for None."""
+    try:
+        return "_" in "".join(times)
+    except TypeError:
+        return b"_" in b"".join(times)
+
+
 def _resolve(history: list[int]) -> tuple[int, bool]:
     """Outcome of a test seen several times, and whether it is flaky (see module docstring)."""
     reruns = [p for p in history if p == -1]
@@ -950,7 +958,7 @@ class _FileReader:
     def _settle_times(self, batch: list[str], raw: list[str | None]) -> None:
         """Sum the batch's times and keep the slowest tests; unreadable times are counted, not summed."""
         try:
-            if "_" in "".join(raw):  # type: ignore[arg-type]  # float() reads "1_000"; XML has no such number
+            if _underscored(raw):  # float() reads "1_000"; XML has no such number
                 raise ValueError
             values = list(map(float, raw))  # type: ignore[arg-type]
         except (TypeError, ValueError):  # a missing or unreadable time: read them one by one
@@ -970,7 +978,7 @@ class _FileReader:
             if text is None:
                 continue
             try:
-                value = -1.0 if "_" in text else float(text)
+                value = -1.0 if _underscored([text]) else float(text)
             except ValueError:
                 value = -1.0
             if 0.0 <= value < _MAX_SECONDS:  # false for NaN too

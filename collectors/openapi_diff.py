@@ -392,7 +392,12 @@ class _OperationDiff:
             became = "became-not-nullable" if direction == "request" else "became-nullable"
             suffix = f" for status {status}" if status else ""
             self.add(
-                f"{direction}-{kind}-{became}", ERROR, loc, f"{what}: {became.replace('-', ' ')}{suffix}"
+                f"{direction}-{kind}-{became}",
+                ERROR,
+                loc,
+                f"{what}: "
+                + ("no longer accepts null" if direction == "request" else "may now be null")
+                + suffix,
             )
         else:
             rule = f"{direction}-{kind}-type-changed"

@@ -351,7 +351,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--config", metavar="PYPROJECT", default=None, help="config file (default: nearest pyproject.toml)"
     )
     p.add_argument("--root", metavar="DIR", default=None, help="project root for lanes and paths")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="print no summary (warnings still go to stderr)"
+    )
     p.add_argument("--history", metavar="URL", help="history store to append the run to (default: "
                    "HEALTHDECK_HISTORY, else [tool.healthdeck] history, else history.sqlite in the output folder)")  # fmt: skip
     p.add_argument("--no-history", action="store_true", help="do not record the run in the history store")

@@ -348,3 +348,13 @@ def test_a_namespace_prefixed_root_is_refused_not_read_as_no_tests(tmp_path) -> 
         collect_junit([path])
     path.write_text(f'<testsuites xmlns="urn:x">{body.format(p="")}</testsuites>')
     assert collect_junit([path]).counts.failed == 1
+
+
+def test_an_underscored_time_among_many_plain_testcases_is_no_time(write) -> None:
+    """Runs of plain testcases are read in bulk, their times as bytes: "1_000" is refused there too."""
+    cases = "".join(
+        f'<testcase classname="C" name="t{i}" time="{"1_000" if i == 150 else "0.5"}"/>' for i in range(300)
+    )
+    result = collect_junit([write("bulk.xml", _suite(f"<testsuite>{cases}</testsuite>"))])
+    assert result.counts.passed == 300 and result.time_seconds == pytest.approx(299 * 0.5)
+    assert "not a finite, non-negative number" in result.warnings[0]

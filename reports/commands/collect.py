@@ -99,9 +99,9 @@ def collect(args: argparse.Namespace, config: Config) -> int:
         report["summary"]["run_key"] = f"collect:{uuid.uuid4().hex}"
         json_text, md_text = record(args, config, out, report, collected, causes, spec)
         write_report_pair(out / "latest.json", json_text, md_text, report["summary"]["run_key"])
+    for warning in input_warnings(report):  # -q quiets the summary, not what the user must know
+        print(f"healthdeck: warning: {warning}", file=sys.stderr)
     if not args.quiet:
-        for warning in input_warnings(report):
-            print(f"healthdeck: warning: {warning}", file=sys.stderr)
         print(one_line(f"wrote {out / 'latest.json'} and {out / 'latest.md'}"))
         print(headline(report))
     return 0

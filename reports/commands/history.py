@@ -11,11 +11,12 @@ from pathlib import Path
 
 from ..config import Config, load_config
 from ..errors import InputError, UsageError
+from ..failures import number
 from ..gate import comparable_coverage, smoke_name
 from ..history.importers import import_dir, import_git
 from ..history.urls import safe_url
 from ..reading import open_history, open_store_for, project_in_store, store_url
-from ..render.md import change, count_change, display_covered
+from ..render.md import change, count_change, display_covered, plural
 from ..stamp import resolve_project
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
@@ -232,11 +233,13 @@ def cmd_prune(store: HistoryStore, args: argparse.Namespace, project: str) -> st
         project=None if args.all_projects else project, keep_shas=tagged, dry_run=args.dry_run,
     )  # fmt: skip
     verb = "would delete" if args.dry_run else "deleted"
-    lines = [f"{verb} {len(result.deleted)} runs, kept {result.kept}"]
-    lines += [f"  {r.run_key} {r.project or ''} {r.branch or '—'} {time.strftime('%Y-%m-%d', time.gmtime(r.ts))}"
+    lines = [f"{verb} {plural(len(result.deleted), 'run')}, kept {number(result.kept)}"]
+    if result.deleted:
+        lines.append(f"{'to be deleted' if args.dry_run else 'deleted'} (run key, project, branch, day):")
+    lines += [f"  {r.run_key} {r.project or '(no project)'} {r.branch or '—'} {time.strftime('%Y-%m-%d', time.gmtime(r.ts))}"
               for r in result.deleted[:20]]  # fmt: skip
     if len(result.deleted) > 20:
-        lines.append(f"  … and {len(result.deleted) - 20} more")
+        lines.append(f"  … and {number(len(result.deleted) - 20)} more")
     return "\n".join(lines)
 
 

@@ -162,8 +162,8 @@ def report_at_ref(repo: Path, ref: str, path: Path) -> tuple[dict, str]:
             "with fetch-depth: 0)"
             if shallow and relative
             # a fetched branch lands as origin/NAME (the default refspec), never as NAME
-            else f"this is a shallow clone: fetch it first (a tag: git fetch --depth=1 origin tag {ref}; a branch: "
-            f"git fetch --depth=1 origin {ref.removeprefix('origin/')}, then give git:origin/"
+            else f"this is a shallow clone: fetch it first ({'' if ref.startswith('origin/') else f'a tag: git fetch --depth=1 origin tag {ref}; '}"
+            f"a branch: git fetch --depth=1 origin {ref.removeprefix('origin/')}, then give git:origin/"
             f"{ref.removeprefix('origin/')}; or actions/checkout with fetch-depth: 0)"
             if shallow
             else "no such commit, branch or tag in this repository"
