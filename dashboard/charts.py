@@ -208,10 +208,13 @@ def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, 
         yaxis.update(_percent_range(low, top))
     elif unit == "count":
         yaxis.update(_whole_numbers(top))
+    marked = _marked(fig, marks)
+    noted = sum(n["text"].count("<br>") + 1 for n in marked.get("annotations", ())
+                if isinstance(n, dict) and n.get("name") == SPARSE_NOTE)  # fmt: skip
     fig.update_layout(
         title={"text": label(title), "x": 0, "xanchor": "left"},
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        height=320,
+        margin={"l": 10, "r": 10, "t": 40 + 17 * noted, "b": 10},
+        height=320 + 17 * noted,
         hovermode="x unified",
         separators=SEPARATORS,
         legend={"orientation": "h", "y": -0.2},
@@ -220,7 +223,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, 
             **_one_day(drawn),
         },
         yaxis=yaxis,
-        **_marked(fig, marks),
+        **marked,
     )
     return fig
 
@@ -236,6 +239,7 @@ def _one_day(drawn: pd.Series | None) -> dict:
             "tickformat": "%Y-%m-%d", "ticklabelmode": "period"}  # fmt: skip
 
 
+SPARSE_NOTE = "why-sparse"  # the annotation that says why a series draws one point or none
 MIN_PERCENT_SPAN = 2.0  # points: a 0.03-point wobble is drawn as the near-flat line it is, not a cliff
 
 
@@ -356,17 +360,18 @@ def _why_sparse(frame: pd.DataFrame, columns: Sequence[str], scope: str) -> Mark
         n = int(frame[column].notna().sum()) if column in frame else 0
         # the runs that recorded this figure, which may be fewer than the runs in the window
         if n == 0:
-            notes.append(label(f"{column}: in no run of {scope}"))
+            notes.append(label(f"{column}: recorded by no run of {scope}"))
         elif n == 1:
             when = frame.loc[frame[column].notna(), "time"].iloc[0]
             notes.append(
-                label(f"{column}: in one run of {scope} ({when:%Y-%m-%d})") + "<br>a trend needs two"
+                label(f"{column}: recorded by only one run of {scope} ({when:%Y-%m-%d}); a trend needs two")
             )
     if not notes:
         return [], []
-    # below the middle, where plotly centres a lone point; one short line each, so a half-width chart holds it
-    return [], [{"text": "<br>".join(notes), "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.15,
-                 "showarrow": False, "font": {"size": 13}, "bgcolor": "rgba(128,128,128,0.12)"}]  # fmt: skip
+    # above the plot, under the title (_layout makes room): inside it, it covered the other series' points
+    return [], [{"text": "<br>".join(notes), "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left",
+                 "yanchor": "bottom", "align": "left", "showarrow": False, "font": {"size": 12},
+                 "name": SPARSE_NOTE}]  # fmt: skip
 
 
 def _release_marks(

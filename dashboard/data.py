@@ -219,10 +219,12 @@ def newest_run(url: str, version: str) -> dict | None:
     return rows[-1] if rows else None
 
 
-def latest_run(url: str, version: str, project: str | None) -> dict | None:
-    """The project's newest run (run_key, sha, branch, ts), for "a new run has landed": the last of the
-    project's runs, which the trends have read anyway."""
+def latest_run(url: str, version: str, project: str | None, branch: str | None = None) -> dict | None:
+    """The project's newest run (run_key, sha, branch, ts) on `branch` (any with None), for "a new run has
+    landed": the last of the project's runs, which the trends have read anyway."""
     runs = project_runs(url, version, project)
+    if branch is not None:
+        runs = runs[runs["branch"] == branch]
     return runs.iloc[-1][["run_key", "sha", "branch", "ts"]].to_dict() if len(runs) else None
 
 

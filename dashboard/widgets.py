@@ -318,14 +318,15 @@ def new_run_notice(ctx: Ctx) -> None:
     every = ctx.src.config.dashboard.recheck_seconds
     if not ctx.history_ok or not every:
         return
-    shown = data.latest_run(ctx.src.history, ctx.version, ctx.src.project)
+    # the branch the page shows: a pull request's run landing is no news to a view of main
+    shown = data.latest_run(ctx.src.history, ctx.version, ctx.src.project, ctx.branch)
 
     @st.fragment(run_every=every)
     def watch() -> None:
         version = data.history_version(ctx.src.history)
         if version == ctx.version:
             return
-        newest = data.latest_run(ctx.src.history, version, ctx.src.project)
+        newest = data.latest_run(ctx.src.history, version, ctx.src.project, ctx.branch)
         if newest is None or (shown is not None and newest["run_key"] == shown["run_key"]):
             return
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(int(newest["ts"])))

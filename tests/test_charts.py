@@ -106,8 +106,18 @@ def test_an_empty_or_one_run_series_says_why() -> None:
     frame["smoke"] = [None] * 49 + [0.9]
     fig = charts.pass_rate_trend(frame, ["unit", "smoke", "e2e"], {"smoke": 0.95}, scope="main, last 7 days")
     [note] = [a.text for a in fig.layout.annotations if "trend needs two" in a.text]
-    assert "smoke: in one run of main, last 7 days" in note and "e2e: in no run of main, last 7 days" in note
+    assert (
+        "smoke: recorded by only one run of main, last 7 days" in note
+        and "e2e: recorded by no run of main, last 7 days" in note
+    )
     assert not any("unit" in a.text for a in fig.layout.annotations)
+    # above the plot, in room made for its two lines: inside, it covered the other series' points
+    [placed] = [a for a in fig.layout.annotations if "trend needs two" in a.text]
+    assert (placed.yref, placed.y, placed.yanchor) == (
+        "paper",
+        1,
+        "bottom",
+    ) and fig.layout.margin.t == 40 + 2 * 17
 
 
 def test_a_figure_recorded_on_one_day_is_drawn_per_day_too() -> None:
@@ -126,7 +136,7 @@ def test_ruff_by_rule_with_one_run_says_why_it_draws_nothing() -> None:
         return pd.DataFrame({"time": time, "sha": [f"{i:08x}" for i in range(n)], "total": 5, "E501": 3})
 
     fig = charts.ruff_trend(runs(1), ["E501", "other"])
-    assert any("findings: in one run of this window" in a.text for a in fig.layout.annotations)
+    assert any("findings: recorded by only one run of this window" in a.text for a in fig.layout.annotations)
     assert not charts.ruff_trend(runs(2), ["E501", "other"]).layout.annotations
 
 

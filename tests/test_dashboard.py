@@ -230,7 +230,9 @@ def test_one_run_trace_says_why(monkeypatch, tmp_path, capsys) -> None:
     at = _app(monkeypatch, tmp_path / "latest.json", tmp_path / "history.sqlite").run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     notes = [a["text"] for a in spec["layout"].get("annotations", [])]
-    assert any(n.startswith("unit: in one run of ") and "a trend needs two" in n for n in notes), notes
+    assert any(
+        n.startswith("unit: recorded by only one run of ") and "a trend needs two" in n for n in notes
+    ), notes
     assert at.metric[0].label == "unit pass rate"  # the suite as the project names it, never "smoke"
     capsys.readouterr()
     assert main(["history", "show", "--history", f"sqlite:///{tmp_path / 'history.sqlite'}"]) == EXIT_OK
