@@ -150,7 +150,7 @@ def open_reading(
             )
             report = store.report(run)
             if report is None:
-                report = _summary_only(run)
+                report = _summary_only(run, store.verdict_detail(run))
                 notes.append(
                     f"run {run.run_key} was recorded before full reports were stored: only its figures are known"
                 )
@@ -216,11 +216,13 @@ def _describe(run: Run) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _summary_only(run: Run) -> dict:
-    """A report holding only the stored summary, for runs recorded before full reports were stored."""
+def _summary_only(run: Run, verdict: dict | None) -> dict:
+    """A report holding only the stored summary (and the gate's stored verdict, so the comment and the
+    review say the verdict `history show` and the badge say), for runs recorded before full reports
+    were stored."""
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "healthdeck", "version": __version__},
         "summary": {**run.summary, "run_key": run.run_key, "verdict": run.verdict},
-        "details": {},
+        "details": {"verdict": verdict} if verdict else {},
     }

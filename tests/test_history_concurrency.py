@@ -280,6 +280,9 @@ def test_a_store_made_by_schema_1_migrates(tmp_path, capsys, monkeypatch) -> Non
     assert main(["comment", "--history", url, "--project", "dateutil"]) == EXIT_OK
     out, err = capsys.readouterr()
     assert "recorded before full reports were stored" in err and "smoke pass rate" in out
+    # the verdict gate stored on the run, as `history show` and the badge say it (not "not gated yet")
+    headline = next(line for line in out.splitlines() if line.startswith("## "))
+    assert "GO" in headline and "not gated" not in out, headline
 
 
 def test_schema_1_on_postgresql_migrates(postgres) -> None:

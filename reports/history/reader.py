@@ -336,6 +336,16 @@ class HistoryReader:
             report["summary"]["run_key"] = run.run_key
         return report
 
+    def verdict_detail(self, run: Run) -> dict | None:
+        """The gate's verdict and conditions as stored on the run (runs without a stored report have them
+        too: gate wrote them), None when never gated or unreadable."""
+        rows = self._query("SELECT verdict_json FROM runs WHERE id = :id", {"id": run.id})
+        try:
+            detail = json.loads(rows[0][0]) if rows and rows[0][0] else None
+        except ValueError:
+            return None
+        return detail if isinstance(detail, dict) and detail.get("status") == run.verdict else None
+
     def report_sizes(self) -> tuple[int, int, int]:
         """(runs with a stored report, compressed bytes, uncompressed bytes) over the whole store."""
         [(count, stored, raw)] = self._query("SELECT count(*), sum(length(body)), sum(size) FROM run_reports")
