@@ -44,3 +44,19 @@ def test_the_documented_differences() -> None:
     assert (c.failed, c.errors) == (2, 0) and EXPECTED["junit.multiresult.xml"]["tests_error"] == 1
     with pytest.raises(CollectorError, match="root element is <suites>"):
         collect_junit([OUTSIDE / "non-junit.xml"])
+
+
+def test_suites_that_count_failures_no_testcase_carries_are_one_cause(tmp_path) -> None:
+    """Each count-only suite is its own failing entry (named after it), and all of them are one cause:
+    the message does not repeat the suite's name (50 000 broken packages were 50 000 causes)."""
+    from healthdeck.reports.causes import group_causes
+
+    suites = "".join(f'<testsuite name="pkg{i}" tests="{i + 1}" errors="{i + 1}"/>' for i in range(5))
+    path = tmp_path / "junit.xml"
+    path.write_text(f"<testsuites>{suites}</testsuites>")
+    result = collect_junit([path])
+    assert len(result.failing) == 5 and result.counts.errors == 15
+    [cause] = group_causes(result.failing)
+    assert cause.count == 5 and cause.signature.startswith(
+        "its error count is <n> more than its testcases carry"
+    )
