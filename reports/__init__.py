@@ -1,6 +1,6 @@
 """Reports: build the versioned health report from collector records, decide, render and write it."""
 
-SCHEMA_VERSION = "1.8"
+SCHEMA_VERSION = "1.9"
 DEFAULT_OUT = "docs/audits/health"  # where reports go ([tool.healthdeck] out)
 DEFAULT_REPORT = f"{DEFAULT_OUT}/latest.json"
 

@@ -201,6 +201,7 @@ def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
         "tool_version": result.tool_version,
         "lowest_files": [],
         "files": [],
+        "files_total": 0,
         "warnings": list(result.warnings),
     }
     if not result.has_data:
@@ -225,11 +226,17 @@ def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
         f for f in result.files if f.numbers.statements + f.numbers.branches and f.numbers.percent < 100
     ]
     lowest = sorted(partial, key=lambda f: (f.numbers.percent, f.path))[: config.lowest_files]
+    # every file up to coverage_files_listed (a million-file report would make a 150 MiB report and a
+    # million per-file metrics in the history); past it the lowest covered, which the page's tables want
+    listed = result.files
+    if len(listed) > config.coverage_files_listed:
+        listed = sorted(listed, key=lambda f: (f.numbers.percent, f.path))[: config.coverage_files_listed]
     detail["files"] = [
         {"path": f.path, "lane": lane_of(f.path, config.lanes), "percent": f.numbers.percent,
          "statements": f.numbers.statements, "branches": f.numbers.branches}
-        for f in sorted(result.files, key=lambda f: f.path)
+        for f in sorted(listed, key=lambda f: f.path)
     ]  # fmt: skip
+    detail["files_total"] = len(result.files)
     detail["lowest_files"] = [
         {"path": f.path, "lane": lane_of(f.path, config.lanes), **_numbers(f.numbers, result.branch_measured)}
         for f in lowest

@@ -142,6 +142,9 @@ class Config(Record):
     duration_floor: float = 0.5  # seconds: a test faster than this now is never a duration regression
     duration_ratio: float = 2.0  # a test this many times slower than in the baseline is a regression
     lowest_files: int = 10
+    coverage_files_listed: int = (
+        10_000  # files in details.coverage.files, lowest covered first (files_total exact)
+    )
     findings_listed: int = 50  # ruff findings listed, prod lanes first (the count stays exact)
     guardian_rows_listed: int = 50  # rows per Guardian table, largest first (counts and totals stay exact)
     coverage_precision: int = 2
@@ -216,6 +219,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "cause_tests_listed": (0, 100_000),
     "causes_listed": (0, 100_000),
     "lowest_files": (0, 100_000),
+    "coverage_files_listed": (0, 1_000_000),
     "findings_listed": (0, 100_000),
     # eight tables of up to this many rows: at 10 000 the Guardian section stays a few MiB
     "guardian_rows_listed": (0, 10_000),

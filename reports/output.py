@@ -58,8 +58,8 @@ def report_json(report: dict) -> str:
     if len(text) > SMALL_FILE_LIMIT // 4 and (size := len(text.encode())) > SMALL_FILE_LIMIT:
         raise OutputError(
             f"the report would be {size / MIB:.0f} MiB, over the {SMALL_FILE_LIMIT // MIB} MiB that gate, comment "
-            "and the dashboard read; lower max_failing_listed, message_chars, causes_listed, cause_tests_listed "
-            "or findings_listed in [tool.healthdeck]; no report was written or recorded"
+            "and the dashboard read; lower max_failing_listed, message_chars, causes_listed, cause_tests_listed, "
+            "findings_listed or coverage_files_listed in [tool.healthdeck]; no report was written or recorded"
         )
     return text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -171,3 +172,27 @@ def test_a_line_listed_twice_is_one_statement(tmp_path) -> None:
     )
     result = collect_coverage(path)
     assert (result.totals.statements, result.totals.covered_statements) == (2, 2)  # hit in its second listing
+
+
+def test_the_reports_file_list_is_capped_lowest_covered_first_with_the_exact_total(tmp_path) -> None:
+    """A coverage report of many files: details.coverage.files holds coverage_files_listed of them (the
+    lowest covered), files_total says how many there were; the totals are every file's."""
+    from healthdeck.reports.cli import main
+
+    classes = "".join(
+        f'<class name="m{i}" filename="m{i}.py"><lines><line number="1" hits="1"/>'
+        f'<line number="2" hits="{1 if i % 2 else 0}"/></lines></class>'
+        for i in range(30)
+    )
+    path = tmp_path / "coverage.xml"
+    path.write_text(f'<coverage lines-valid="60" lines-covered="45" line-rate="0.75"><packages><package name="p">'
+                    f"<classes>{classes}</classes></package></packages></coverage>")  # fmt: skip
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\ncoverage_files_listed = 10\n")
+    out = tmp_path / "out"
+    assert main(["collect", "-q", "--no-history", "--config", str(tmp_path / "pyproject.toml"), "--out", str(out),
+                 "--coverage", str(path)]) == 0  # fmt: skip
+    report = json.loads((out / "latest.json").read_text())
+    files = report["details"]["coverage"]["files"]
+    assert report["details"]["coverage"]["files_total"] == 30 and report["summary"]["coverage"]["files"] == 30
+    assert len(files) == 10 and all(f["percent"] == 50.0 for f in files)  # the half-covered ones
+    assert [f["path"] for f in files] == sorted(f["path"] for f in files)

@@ -8,6 +8,7 @@ import streamlit as st
 from healthdeck.dashboard import charts, data
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import md, missing, run_shown, trend_chart, trends
+from healthdeck.reports.failures import number
 
 PERCENT = st.column_config.NumberColumn(format="%.2f %%")
 POINTS = st.column_config.NumberColumn(format="%+.2f pts")
@@ -36,6 +37,10 @@ def render(ctx: Ctx) -> None:
         "coverage = (covered statements + covered branches) ÷ (statements + branches), as coverage.py says."
     )
     files = pd.DataFrame(ctx.details.get("coverage", {}).get("files", []))
+    total = ctx.details.get("coverage", {}).get("files_total") or len(files)
+    if total > len(files):
+        st.caption(f"Per-file figures for the {number(len(files))} lowest-covered of {number(total)} files "
+                   "(coverage_files_listed).")  # fmt: skip
     left, right = st.columns(2)
     with left:
         st.subheader("Lowest coverage")
