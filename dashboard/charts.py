@@ -262,7 +262,8 @@ def _whole_numbers(top: float | None) -> dict:
     """A count axis: whole numbers only, from zero."""
     axis: dict = {"tickformat": ",d", "rangemode": "tozero"}
     if top is None or top != top or top < 5:
-        axis.update(dtick=1, range=[0, max(1, (top or 0) + 0.5)])
+        # a little below zero: a line of zeros (no compile failures) drawn on the axis itself was invisible
+        axis.update(dtick=1, range=[-0.25, max(1, (top or 0) + 0.5)])
     return axis
 
 
@@ -440,7 +441,8 @@ def trend(
     banded = emphasis if emphasis in present else (present[0] if present else None)
     top = low = None
     data = frame if view == "daily" else newest(frame)  # what the chart draws
-    for i, column in enumerate(columns):
+    # the emphasised series last, so drawn on top (a lane equal to the total hid it), first in the legend
+    for i, column in sorted(enumerate(columns), key=lambda ic: ic[1] == banded):
         if column not in present:
             continue
         color = SERIES[i % len(SERIES)]
@@ -460,6 +462,8 @@ def trend(
             _add_runs(fig, data, column, column, color, unit, scale, width=2 if column == banded else 1.5)
         top = max(top or 0, float(data[column].max()) * scale)
         low = min(float(data[column].min()) * scale, top if low is None else low)
+    if banded is not None:
+        fig.for_each_trace(lambda t: t.update(legendrank=1), selector={"name": label(banded)})
     for y, _ in guides:  # a gate or target line stays on the chart
         top, low = max(top or y, y), min(low if low is not None else y, y)
     drawn = data["time"]
@@ -604,14 +608,22 @@ def recent_range(values: Sequence[float], unit: str, limit: int = 30) -> str | N
 
 
 def describe(
-    frame: pd.DataFrame, column: str, what: str, unit: str, scale: float = 1, view: View = "daily"
+    frame: pd.DataFrame,
+    column: str,
+    what: str,
+    unit: str,
+    scale: float = 1,
+    view: View = "daily",
+    stacked: bool = False,
 ) -> str:
-    """Alt text for a trend: what it shows, over how many runs, from where to where."""
+    """Alt text for a trend: what it shows, over how many runs, from where to where. `stacked`: ruff's
+    areas by rule, which draw each day's last run, not a median and band."""
     data = frame.dropna(subset=[column]) if column in frame else frame.iloc[0:0]
     if data.empty:
         return f"{what}: no run in this window."
     first, last = data.sort_values("time").iloc[[0, -1]][column] * scale
     [first, last] = shown([first, last], unit)
-    how = "daily median and min–max band" if view == "daily" else "one point per run"
+    how = ("each day's last run, stacked by rule" if stacked else "daily median and min–max band") if view == "daily" \
+        else "one point per run"  # fmt: skip
     return (f"{what} over {number(len(data))} runs from {data['time'].min():%Y-%m-%d} to {data['time'].max():%Y-%m-%d} "
             f"(UTC), {how}: {first} at the first run, {last} at the last.")  # fmt: skip

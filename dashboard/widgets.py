@@ -196,7 +196,7 @@ def _trend_figure(url: str, version: str, project: str | None, branch: str | Non
     frame = data.window_trend(url, version, project, branch, since_ts, columns)
     releases = data.release_marks(url, version, project, branch, since_ts)
     fig = getattr(charts, builder)(frame, **dict(options), view=view, releases=releases)
-    return fig, charts.describe(frame, *alt, view=view)
+    return fig, charts.describe(frame, *alt, view=view, stacked=builder == "ruff_trend")
 
 
 def trend_chart(ctx: Ctx, name: str, builder: str, metrics: dict[str, str], view: charts.View,
