@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from healthdeck.reports.config import Config, ruff_in_prod
-from healthdeck.reports.gate import NO_GO, NOT_GATED, smoke_suite, ungated_status
+from healthdeck.reports.gate import NOT_GATED, smoke_suite
 from healthdeck.reports.history.store import HistoryStore
 from healthdeck.reports.report_config import effective_config
 from healthdeck.reports.review import evaluated_here
@@ -24,7 +24,9 @@ RANK = {"NO-GO": 0, "INCOMPLETE": 1, NOT_GATED: 2, "GO": 3}
 @dataclass
 class ProjectRow:
     project: str | None
-    verdict: str  # GO | NO-GO | INCOMPLETE as gated; "NO-GO (not gated)" or "not gated" otherwise
+    verdict: (
+        str  # GO | NO-GO | INCOMPLETE as gated; "NO-GO (not gated)", "INCOMPLETE (not gated)" or "not gated"
+    )
     smoke_suite: str | None
     pass_rate: float | None  # percent
     coverage: float | None  # percent
@@ -35,13 +37,8 @@ class ProjectRow:
 
     @property
     def rank(self) -> tuple:
-        word = (
-            self.verdict
-            if self.verdict in RANK
-            else "NO-GO"
-            if self.verdict.startswith("NO-GO")
-            else NOT_GATED
-        )
+        word = next((w for w in ("NO-GO", "INCOMPLETE") if self.verdict.startswith(w)), None)
+        word = word or (self.verdict if self.verdict in RANK else NOT_GATED)
         missing = -1.0  # an unknown figure sorts before every known one: it is not evidence of health
         return (RANK[word], self.pass_rate if self.pass_rate is not None else missing,
                 self.coverage if self.coverage is not None else missing, self.project or "")  # fmt: skip
@@ -64,8 +61,9 @@ def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:
         s, run = report["summary"], summary.latest
         verdict = run.verdict or (report.get("details") or {}).get("verdict", {}).get("status")
         if verdict is None:
-            shown = ungated_status(evaluated_here(report["summary"], config)["status"])
-            verdict = "NO-GO (not gated)" if shown == NO_GO else NOT_GATED
+            # as the review page says it: the checklist's word with "(not gated)", except GO, the gate's to give
+            evaluated = evaluated_here(report["summary"], config)["status"]
+            verdict = NOT_GATED if evaluated == "GO" else f"{evaluated} (not gated)"
         rate = ((s.get("tests") or {}).get(suite) or {}).get("pass_rate") if suite else None
         points = series.get(summary.project, {}).get(f"tests.{suite}.pass_rate", [])
         rows.append(ProjectRow(

@@ -90,8 +90,12 @@ def render(ctx: Ctx) -> None:
     # in the selectors' order: candidate left, baseline right
     for column, title, v in ((a, "Candidate", found.verdicts[0]), (b, "Baseline", found.verdicts[1])):
         with column:
-            st.subheader(f"{title}: {v['status']}" + (" (not gated)" if v["evaluated_here"] else ""))
-            st.caption("The checklist evaluated here: this run was never gated." if v["evaluated_here"]
+            # GO is the gate's to give: a run nobody gated never reads GO, here or on All projects
+            word = "not gated" if v["evaluated_here"] and v["status"] == "GO" else v["status"]
+            st.subheader(
+                f"{title}: {word}" + (" (not gated)" if v["evaluated_here"] and word != "not gated" else "")
+            )
+            st.caption(f"The checklist evaluated here says {v['status']}: this run was never gated." if v["evaluated_here"]
                        else "The verdict `healthdeck gate` gave this run.")  # fmt: skip
     st.dataframe(pd.DataFrame(conditions_compared(*found.verdicts)), hide_index=True)
     st.subheader("Every figure")
