@@ -28,7 +28,9 @@ MAX_RAW = 500  # the per-run view draws the newest runs only
 SEPARATORS = ". "  # plotly's decimal point and thousands separator: "10 000", as latest.md writes counts
 PASS, FAIL, UNKNOWN = "#2da44e", "#cf222e", "#9a6700"
 PERMISSIVE, STRICT = "#8250df", "#cf222e"
-SERIES = ["#0969da", "#1a7f37", "#bf8700", "#8250df", "#bc4c00", "#1b7c83", "#cf222e", "#953800", "#6e7781"]
+# Every colour at least 3.4:1 against both the light (#ffffff) and the dark (#0e1117) theme's background
+# (WCAG's 3:1 for graphics): GitHub's light palette had a brown at 2.6:1 and several near 3.5 on dark.
+SERIES = ["#2f7fd1", "#2e9446", "#c97a00", "#9466e0", "#1f9aa3", "#d9534f", "#a8743e", "#d0508f", "#7d8590"]
 OTHER = "#8c959f"  # the "everything else" series is always grey
 RELEASE = "#8c959f"
 STATUS_COLORS = {

@@ -315,3 +315,19 @@ def test_hovers_round_as_the_report_does() -> None:
         hovers = [h for t in fig.data if t.hovertemplate
                   for h in (t.customdata if t.customdata is not None else [t.hovertemplate])]  # fmt: skip
         assert hovers and all("100.00" not in h for h in hovers) and any("99.99 %" in h for h in hovers)
+
+
+def test_every_series_colour_reads_on_the_light_and_the_dark_theme() -> None:
+    def luminance(colour: str) -> float:
+        def linear(c: float) -> float:
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        r, g, b = (linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    def contrast(a: str, b: str) -> float:
+        high, low = sorted((luminance(a), luminance(b)), reverse=True)
+        return (high + 0.05) / (low + 0.05)
+
+    for colour in (*charts.SERIES, charts.OTHER, charts.RELEASE):
+        assert min(contrast(colour, "#ffffff"), contrast(colour, "#0e1117")) >= 3, colour  # WCAG 1.4.11
