@@ -18,7 +18,9 @@ from healthdeck.dashboard.text import md
 SLOT = "healthdeck_link_notices"  # where the notices go: the top of the page
 
 
-def _start(key: str, options: Sequence[str], default: str, what: str) -> None:
+def _start(
+    key: str, options: Sequence[str], default: str, what: str, shown: Callable[[Any], str] = str
+) -> None:
     """Seed the control from the URL the first time it is drawn in this session."""
     if key in st.session_state and st.session_state[key] in options:
         # Set it again: Streamlit drops a widget's state at a page change when the key recurs on the new
@@ -27,8 +29,9 @@ def _start(key: str, options: Sequence[str], default: str, what: str) -> None:
         return
     asked = st.query_params.get(key)
     if asked is not None and asked not in options:
+        # the fallback as the control names it ("90 days", not `90d`)
         notice(f"The link asks for {what} {md(asked, code=True)}, which is not there; showing "
-               f"{md(default, code=True)} instead.")  # fmt: skip
+               f"{md(str(shown(default)))} instead.")  # fmt: skip
         asked = None
     st.session_state[key] = asked if asked is not None else default
 
@@ -54,7 +57,7 @@ def choice(
     options = list(options)
     if default not in options:
         options.insert(0, default)
-    _start(key, options, default, what or label.lower())
+    _start(key, options, default, what or label.lower(), format_func)
     where = container or st
     if control == "segmented":
         value = where.segmented_control(label, options, key=key, format_func=format_func, help=help,

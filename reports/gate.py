@@ -239,18 +239,19 @@ def _current(summary: dict, checkout: str | None, max_age: float, now: float) ->
         detail = (
             "made from the checked-out commit" if ok else "made from another commit than the one checked out"
         )
+        shown = made[:8]
         if ok and len(tested) > 1 and not (checkout.startswith(made) or made.startswith(checkout)):
             detail = f"made from the checked-out merge commit of pull request head {made[:8]}"
-            made = tested[1]
+            shown = f"{made[:8]} (merge {tested[1][:8]})"  # the head names the run everywhere else
         if ok and str(summary.get("version") or "").endswith("-dirty"):
             detail += ", with uncommitted changes to tracked files"
         if ok and (stale := summary.get("stale_inputs")):  # the commit is right, some figures are not its
             from .stamp import stale_text
 
             more = f" (and {plural(len(stale) - 1, 'more input')})" if len(stale) > 1 else ""
-            return Condition(name, description, FAIL, f"{made[:8]} + {plural(len(stale), 'stale input')}", checkout[:8],
+            return Condition(name, description, FAIL, f"{shown} + {plural(len(stale), 'stale input')}", checkout[:8],
                              f"made from the checked-out commit, but {stale_text(stale[0])}{more}", "commit")  # fmt: skip
-        return Condition(name, description, PASS if ok else FAIL, made[:8], checkout[:8], detail, "commit")
+        return Condition(name, description, PASS if ok else FAIL, shown, checkout[:8], detail, "commit")
     age = round((now - summary["ts"]) / 3600, 2) if summary.get("ts") else None
     return _compare(name, description, age, max_age, at_least=False, unit="hours",
                     detail=f"no commit could be read (not a git work tree, one with no commit yet, or one git refuses to read): the report must be at most {max_age:g} h old")  # fmt: skip

@@ -417,6 +417,12 @@ def test_a_pasted_review_link_shows_the_same_runs(monkeypatch, volume) -> None:
     broken.query_params["candidate"] = "bench:nope"
     broken.run()
     assert any("candidate run `bench:nope`" in w.value for w in broken.warning)
+    # the fallback is named as the control names it, not by its URL key
+    odd = _volume_app(monkeypatch, volume)
+    odd.query_params["window"] = "5y"
+    odd.run()
+    [said] = [w.value for w in odd.warning if "window" in w.value]
+    assert "showing 90 days instead" in said and "`90d`" not in said, said
 
 
 def rows_ts(store, run_key: str) -> int:

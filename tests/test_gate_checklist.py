@@ -377,7 +377,11 @@ def test_a_pull_request_run_is_current_on_its_merge_commit(tmp_path, monkeypatch
     assert (report["summary"]["git_sha_full"], report["summary"]["merge_sha"]) == (head, merge)
     assert _run("gate", "--no-write") == EXIT_OK
     printed = capsys.readouterr().out
-    assert f"PASS     health report is current: {merge[:8]} (checked out {merge[:8]})" in printed
+    # named by the head, as the run is everywhere else, with the merge commit the checkout matched
+    assert (
+        f"PASS     health report is current: {head[:8]} (merge {merge[:8]}) (checked out {merge[:8]})"
+        in printed
+    )
     assert f"head {head[:8]}" in printed
     git("checkout", "-q", head)  # the PR head itself, the commit the run is keyed by: current too
     assert _run("gate", "--no-write") == EXIT_OK
