@@ -149,12 +149,21 @@ def read_text(source: str, path: str | Path) -> str:
         raise CollectorError(
             source, path, f"larger than {limit // MIB} MiB (limit {name} in [tool.healthdeck])"
         )
-    if b"\x00" in data:
+    codec = marked_encoding(data)  # Windows PowerShell's `>` writes UTF-16 with its mark
+    if codec is None and b"\x00" in data:
         raise CollectorError(source, path, "binary content (NUL bytes), not a text report")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(codec or "utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CollectorError(source, path, f"not valid UTF-8 at byte {exc.start}") from exc
+        raise CollectorError(source, path, f"not valid {codec or 'UTF-8'} at byte {exc.start}") from exc
+
+
+def marked_encoding(data: bytes) -> str | None:
+    """'utf-16' or 'utf-32' when `data` starts with that encoding's byte-order mark, else None."""
+    for mark, codec in _BOMS[:4]:
+        if data.startswith(mark):
+            return codec
+    return None
 
 
 class XmlRefused(Exception):

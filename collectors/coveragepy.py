@@ -16,7 +16,16 @@ import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .base import CollectorError, XmlRefused, XmlTarget, current_limits, open_binary, parse_xml, read_text
+from .base import (
+    CollectorError,
+    XmlRefused,
+    XmlTarget,
+    current_limits,
+    marked_encoding,
+    open_binary,
+    parse_xml,
+    read_text,
+)
 from .checks import Invalid, count, covered_within, load_json, mapping, shown
 from .checks import text as text_
 from .files import rereadable, spooled
@@ -95,6 +104,9 @@ def collect_coverage(path: str | Path, root: str | Path | None = None) -> Covera
 
 def _collect(path: str | Path, root: str | Path | None) -> CoverageResult:
     head = _head(path)
+    if codec := marked_encoding(head):  # UTF-16/32 (PowerShell's `>`): recognised by what it says
+        head = head.decode(codec, "ignore").encode()
+    head = head.removeprefix(b"\xef\xbb\xbf")
     if head.startswith(_SQLITE_MAGIC):
         return _from_data_file(path)
     if head.lstrip().startswith(b"<"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -196,3 +197,17 @@ def test_the_reports_file_list_is_capped_lowest_covered_first_with_the_exact_tot
     assert report["details"]["coverage"]["files_total"] == 30 and report["summary"]["coverage"]["files"] == 30
     assert len(files) == 10 and all(f["percent"] == 50.0 for f in files)  # the half-covered ones
     assert [f["path"] for f in files] == sorted(f["path"] for f in files)
+
+
+@pytest.mark.parametrize("kind", ["xml", "json"])
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_a_report_written_with_a_byte_order_mark_reads_as_in_utf8(tmp_path, kind, encoding) -> None:
+    """Windows PowerShell's `>` writes UTF-16 with its mark (older ones UTF-8 with a BOM): the same
+    figures, not "not a coverage.py XML, JSON or .coverage data file"."""
+    source = REAL / ("packaging.coverage.xml.gz" if kind == "xml" else "packaging.coverage.json.gz")
+    text = gzip.decompress(source.read_bytes()).decode("utf-8")
+    if kind == "xml":
+        text = text.replace('encoding="UTF-8"', f'encoding="{encoding.removesuffix("-sig").upper()}"', 1)
+    path = tmp_path / f"coverage.{kind}"
+    path.write_bytes(text.encode(encoding))
+    assert collect_coverage(path).totals == collect_coverage(source).totals

@@ -242,3 +242,12 @@ def test_lanes_configured_after_the_base_give_no_change_not_all_findings_as_new(
     capsys.readouterr()
     assert main(["comment"]) == 0
     assert "| ruff (prod lanes) | 1 (no change vs base) |" in capsys.readouterr().out
+
+
+def test_ruff_output_saved_by_powershell_in_utf16_reads(write) -> None:
+    """`ruff check --statistics > ruff.txt` in Windows PowerShell writes UTF-16 with its mark."""
+    text = (REAL / "more-itertools.ruff-statistics.txt").read_text(encoding="utf-8")
+    assert (
+        collect_ruff(write("ruff16.txt", text.encode("utf-16"))).stats
+        == collect_ruff(REAL / "more-itertools.ruff-statistics.txt").stats
+    )
