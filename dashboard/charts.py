@@ -210,6 +210,9 @@ def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, 
         yaxis.update(_percent_range(low, top))
     elif unit == "count":
         yaxis.update(_whole_numbers(top))
+    if view == "each run" and drawn is not None and len(drawn) >= MAX_RAW:
+        # the window says 90 days; the chart says how much of it it draws (the newest runs only)
+        title = f"{title} — the newest {MAX_RAW} runs"
     marked = _marked(fig, marks)
     noted = sum(n["text"].count("<br>") + 1 for n in marked.get("annotations", ())
                 if isinstance(n, dict) and n.get("name") == SPARSE_NOTE)  # fmt: skip

@@ -97,8 +97,10 @@ def test_a_window_longer_than_max_buckets_days_goes_weekly() -> None:
 
 def test_each_run_view_draws_the_newest_runs() -> None:
     frame = _store_like(2_000, pd.Timedelta(days=90))
-    [trace] = charts.pass_rate_trend(frame, ["unit"], {}, view="each run").data
+    fig = charts.pass_rate_trend(frame, ["unit"], {}, view="each run")
+    [trace] = fig.data
     assert len(trace.x) == charts.MAX_RAW and pd.Timestamp(trace.x[-1], tz="UTC") == frame["time"].max()
+    assert fig.layout.title.text.endswith(f"the newest {charts.MAX_RAW} runs")  # not the whole window
 
 
 def test_an_empty_or_one_run_series_says_why() -> None:
