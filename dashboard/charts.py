@@ -296,18 +296,19 @@ def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: st
 
 
 def _add_newest(
-    fig: go.Figure, frame: pd.DataFrame, column: str, color: str, unit: str, scale: float
+    fig: go.Figure, frame: pd.DataFrame, column: str, color: str, unit: str, scale: float, at: object
 ) -> None:
-    """The newest run as a point on the per-day line: the card above shows its figure, which the day's
-    median may not be."""
+    """The newest run as a point on the per-day line, at its day's place (`at`; at its own time it stood
+    past the line's end like another day): the card above shows its figure, which the median may not be."""
     last = frame.dropna(subset=[column]).tail(1)
     if last.empty:
         return
     [value], [sha] = shown(last[column] * scale, unit), labels(last["sha"].fillna(""))
+    when = utc_axis(last["time"]).iloc[0]
     fig.add_trace(go.Scatter(
-        x=utc_axis(last["time"]), y=last[column] * scale, mode="markers", showlegend=False,
+        x=utc_axis(pd.Series([at])), y=last[column] * scale, mode="markers", name="newest run",
         marker={"color": color, "size": 7, "line": {"width": 1, "color": "white"}},
-        hovertemplate=f"newest run: {value} (commit {sha})<extra></extra>",
+        hovertemplate=f"newest run: {value} (commit {sha}, {when:%Y-%m-%d %H:%M} UTC)<extra></extra>",
     ))  # fmt: skip
 
 
@@ -456,7 +457,7 @@ def trend(
                 day = per_day(frame, column, worse)
                 _add_band(fig, day, column, color, unit, scale)
                 if len(day) and day["runs"].iloc[-1] > 1:  # the day's one run is its point already
-                    _add_newest(fig, frame, column, color, unit, scale)
+                    _add_newest(fig, frame, column, color, unit, scale, day["time"].iloc[-1])
             else:
                 line = daily_median(frame, column)
                 hover = [f"{label(column)}: median {m}" for m in shown(line["median"] * scale, unit)]

@@ -52,6 +52,8 @@ def test_daily_view_is_a_median_line_and_a_min_max_band_without_markers() -> Non
     # the newest run, whose figure the card above shows, is one point on the line of medians
     assert newest.mode == "markers" and list(newest.y) == [frame["unit"].iloc[-1] * 100]
     assert newest.hovertemplate.startswith("newest run:") and len(newest.x) == 1
+    # at its day's place on the line, not at its time of day past the line's end; named in the legend
+    assert newest.x[0] == median.x[-1] and newest.name == "newest run"
     assert all(lo <= me <= hi for lo, me, hi in zip(low.y, median.y, high.y, strict=True))
     day = charts.per_day(frame, "unit")
     assert day["runs"].sum() == len(frame) and len(day) == len(median.x)  # every run counted once
