@@ -50,8 +50,13 @@ def render(ctx: Ctx) -> None:
                        help=f"of {number(perm['decisions'])} permissive decisions")  # fmt: skip
         cols[1].metric("strict denied", number(strict["denied"]), border=True,
                        help=f"of {number(strict['decisions'])} strict decisions")  # fmt: skip
-        cols[2].metric("new in strict", g["new_in_strict"], delta_color="inverse", border=True)
-        cols[3].metric("not reproduced", g["not_reproduced"], border=True)
+        cols[2].metric("new in strict", number(g["new_in_strict"]), delta_color="inverse", border=True,
+                       help="denied decisions in strict whose rule × tenant × action never would-denied in "
+                            "permissive (an estimate from the counts; the exact per-request diff is below "
+                            "when the runs share trace ids)")  # fmt: skip
+        cols[3].metric("not reproduced", number(g["not_reproduced"]), border=True,
+                       help="would-deny decisions in permissive whose rule × tenant × action strict never "
+                            "denied (an estimate from the counts)")  # fmt: skip
         if perm["policy_etags"] != strict["policy_etags"]:
             st.warning(f"The policy changed between the runs: {', '.join(md(e, code=True) for e in perm['policy_etags'])}"
                        f" → {', '.join(md(e, code=True) for e in strict['policy_etags'])}.")  # fmt: skip
@@ -74,8 +79,11 @@ def render(ctx: Ctx) -> None:
         if g.get("exact"):
             e = g["exact"]
             st.subheader("Exact per-request diff (by trace id)")
-            st.write(f"{e['newly_denied']} requests allowed in permissive are denied in strict; "
-                     f"{e['no_longer_denied']} would-denied in permissive are allowed in strict.")  # fmt: skip
+            st.write(f"{number(e['newly_denied'])} requests allowed in permissive are denied in strict; "
+                     f"{number(e['no_longer_denied'])} would-denied in permissive are allowed in strict.")  # fmt: skip
+            st.caption("Request by request, matched by trace id; the cards above count decisions by rule × "
+                       "tenant × action, so the two figures differ where one key covers several requests or "
+                       "a request was only in one log.")  # fmt: skip
             st.dataframe(
                 pd.DataFrame(d["exact_samples"]["newly_denied"]), hide_index=True, column_config=COLUMNS
             )
