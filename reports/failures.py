@@ -41,7 +41,16 @@ class FailureCounts(Record):
 
     def headline(self, shown: int | None = None) -> str:
         """'10 000 failing tests (9 800 new) — showing 10'."""
-        new = "" if self.new is None else f" ({number(self.new)}{'' if self.new_exact else '+'} new)"
+        if self.new is None:
+            new = ""
+        elif self.new_exact:
+            new = f" ({number(self.new)} new)"
+        else:  # the baseline cannot speak for some ("0+ new" read as a typo)
+            new = (
+                f" (at least {number(self.new)} new)"
+                if self.new
+                else " (new or not: the baseline cannot tell for all)"
+            )
         noun = "failing test" if self.total == 1 else "failing tests"
         cut = f" — showing {number(shown)}" if shown is not None and shown < self.total else ""
         return f"{number(self.total)} {noun}{new}{cut}"

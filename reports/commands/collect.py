@@ -21,7 +21,7 @@ from ..causes import CategoryClock, group_causes
 from ..config import Config, load_config
 from ..context import baseline_for, context
 from ..errors import UsageError, one_line
-from ..failures import outcome_words
+from ..failures import number, outcome_words
 from ..gate import verdict_line
 from ..guardian.delta import GuardianInputs, read_logs
 from ..history.baselines import FILE_KINDS, Baseline
@@ -325,18 +325,18 @@ def headline(report: dict) -> str:
     if s["coverage"] and s["coverage"]["percent"] is not None:
         parts.append(f"coverage {display_covered(s['coverage']['percent'], 2)} %")
     if s["ruff"]:
-        parts.append(f"ruff {s['ruff']['count']['total']}")
+        parts.append(f"ruff {number(s['ruff']['count']['total'])}")
     if s["compileall"]:
         parts.append(f"compileall {plural(s['compileall']['failures'], 'failure')}")
     if s.get("openapi"):
         parts.append(
-            f"OpenAPI {s['openapi']['breaking']} breaking, {s['openapi']['non_breaking']} non-breaking"
+            f"OpenAPI {number(s['openapi']['breaking'])} breaking, {number(s['openapi']['non_breaking'])} non-breaking"
         )
     g = s["guardian"]
     if g and g.get("permissive"):
         parts.append(
-            f"guardian would-deny {g['permissive']['would_deny']} → denied {g['strict']['denied']}"
-            f" ({g['new_in_strict']} new in strict)"
+            f"guardian would-deny {number(g['permissive']['would_deny'])} → denied {number(g['strict']['denied'])}"
+            f" ({number(g['new_in_strict'])} new in strict)"
         )
     if s["missing"]:
         parts.append("missing: " + ", ".join(s["missing"]))

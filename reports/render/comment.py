@@ -158,13 +158,13 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
         rows.append(["compileall failures", number(len(broken)), where + more])
     api = s.get("openapi")
     if api:
-        rows.append(["OpenAPI breaking changes", str(api["breaking"]),
-                     f"{api['non_breaking']} non-breaking ({cell(api['source'])})"])  # fmt: skip
+        rows.append(["OpenAPI breaking changes", number(api["breaking"]),
+                     f"{number(api['non_breaking'])} non-breaking ({cell(api['source'])})"])  # fmt: skip
     g = s.get("guardian") or {}
     if g.get("permissive"):
         rows.append(["Guardian would-deny → deny",
-                     f"{g['permissive']['would_deny']} → {g['strict']['denied']}",
-                     f"{g['new_in_strict']} new in strict, {g['not_reproduced']} not reproduced (estimate)"])  # fmt: skip
+                     f"{number(g['permissive']['would_deny'])} → {number(g['strict']['denied'])}",
+                     f"{number(g['new_in_strict'])} new in strict, {number(g['not_reproduced'])} not reproduced (estimate)"])  # fmt: skip
     if rows:
         out += [*table(["", "now", "detail"], rows, "lll"), ""]
     if s.get("missing"):  # a row left out above is not measured, which a reviewer must not read as fine
