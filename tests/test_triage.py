@@ -270,6 +270,18 @@ def test_capped_transition_lists_carry_exact_totals(tmp_path, monkeypatch, capsy
     assert report["summary"]["tests"]["unit"]["transitions"]["fixed"] == 40
     text = runs.comment(capsys)
     assert "**Fixed (40)**:" in text and "… and 35 more" in text
+    # still failing: the list below names some, the line names others; the parts add up to the count
+    runs.collect(junit([(f"t.m::test_{i:03d}", "failed", "AssertionError: x", 0.1) for i in range(40)]))
+    report = runs.collect(
+        junit([(f"t.m::test_{i:03d}", "failed", "AssertionError: x", 0.1) for i in range(40)])
+    )
+    line = next(x for x in runs.comment(capsys).splitlines() if x.startswith("- **Still failing (40)**"))
+    said = re.fullmatch(
+        r"- \*\*Still failing \(40\)\*\*: (\d+) in the list below(?:; also (.*) …)? and (\d+) more", line
+    )
+    assert said, line
+    named = (said[2] or "").count("`") // 2
+    assert int(said[1]) + named + int(said[3]) == 40
 
 
 def test_duration_regressions(tmp_path, monkeypatch) -> None:

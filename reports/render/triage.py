@@ -102,9 +102,15 @@ def comment_transitions(
             unnamed = [t for t in moved[key] if (suite, t) not in listed]
             shown = [code(short(t, ID_CHARS), in_table=False) for t in unnamed[:names]]
             more = total - below - len(shown)
-            said = ", ".join(shown) + (f" … and {number(more)} more" if shown and more else "")
-            if below:
-                said += ("; " if said else "") + f"{number(below)} in the list below"
+            # the tests the list below names first, then the others: '10 in the list below; also `a`, `b`
+            # … and 9 980 more' adds up as it is read
+            said = f"{number(below)} in the list below" if below else ""
+            if shown:
+                said += ("; also " if said else "") + ", ".join(shown)
+            if more:  # the parts always add up to the count in the title
+                said += (
+                    f" … and {number(more)} more" if shown else f" and {number(more)} more" if said else ""
+                )
             parts.append(f"- **{title} ({number(total)})**" + (f": {said}" if said else ""))
         base = _baseline(moved["baseline"])
         label = f"**{cell(suite)} against {base}**" if len(details) > 1 else f"**Against {base}**"
