@@ -277,8 +277,9 @@ def test_an_unknown_value_in_the_link_is_said_not_swallowed(monkeypatch, demo_ou
     at.query_params.update(branch="release/9.9", window="fortnight")
     at.run()
     notices = [w.value for w in at.warning]
-    assert any("branch `release/9.9`" in n and "showing `main`" in n for n in notices), notices
-    assert any("window `fortnight`" in n and "showing `90d`" in n for n in notices), notices
+    # the fallback as its control names it
+    assert any("branch `release/9.9`" in n and "showing main instead" in n for n in notices), notices
+    assert any("window `fortnight`" in n and "showing 90 days instead" in n for n in notices), notices
     assert at.query_params["branch"] == "main" and at.query_params["window"] == "90d"
 
 
