@@ -160,8 +160,8 @@ def read_stamp(root: Path, env: dict[str, str] | None = None, project: str | Non
     ]
     if problems and missing:
         warnings.append(git_problem(root, problems[0], " or ".join(missing)))
-    if version and version.endswith("-dirty"):
-        warnings.append(DIRTY)
+    if version and version.endswith("-dirty") and env.get("CI", "").lower() in ("true", "1"):
+        warnings.append(DIRTY)  # in CI only: on a developer's machine uncommitted changes are the point
     epoch = env.get("SOURCE_DATE_EPOCH")
     ts = int(epoch) if epoch and epoch.isdigit() else int(time.time())
     run_id = env.get("GITHUB_RUN_ID") or env.get("CI_PIPELINE_ID")
@@ -171,8 +171,8 @@ def read_stamp(root: Path, env: dict[str, str] | None = None, project: str | Non
     )
 
 
-# The figures are of the files as they were, which a step before collect changed: said, not refused (build
-# steps that touch tracked files are common); the first suspect is ruff's `fix = true`.
+# In CI the figures are of the files as they were, which a step before collect changed: said, not refused
+# (build steps that touch tracked files are common); the first suspect is ruff's `fix = true`.
 DIRTY = (
     "the work tree has uncommitted changes to tracked files (git describe --dirty), so the figures are of "
     "those files, not of the commit as pushed; did a step before collect rewrite them? (ruff with `fix = true` "

@@ -123,8 +123,8 @@ def test_a_pull_request_run_is_keyed_by_the_head_commit(plain_git, tmp_path, mon
 
 
 def test_a_work_tree_changed_before_collect_is_said(plain_git, tmp_path, monkeypatch, capsys) -> None:
-    """ruff with `fix = true` (or a formatter) rewrote tracked files before collect: the figures are of
-    those files, not of the commit; said on stderr, in latest.md and beside the gate's PASS."""
+    """In CI, ruff with `fix = true` (or a formatter) rewrote tracked files before collect: the figures are
+    of those files, not of the commit; said on stderr, in latest.md and beside the gate's PASS."""
     repo = _repo(tmp_path / "repo")
     env = {**os.environ, **GIT_ENV}
     (repo / "mod.py").write_text("import os\n")
@@ -132,7 +132,9 @@ def test_a_work_tree_changed_before_collect_is_said(plain_git, tmp_path, monkeyp
     subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "two"], check=True, env=env)
     assert not any("uncommitted" in w for w in read_stamp(repo, env={}).warnings)
     (repo / "mod.py").write_text("")  # what `ruff check` with fix = true does to an unused import
+    assert not any("uncommitted" in w for w in read_stamp(repo, env={}).warnings)  # a developer's own changes
     monkeypatch.chdir(repo)
+    monkeypatch.setenv("CI", "true")  # a CI job's checkout, which nothing should have changed
     assert main(["collect", "--out", "out", *SMALL]) == 0
     assert "uncommitted changes to tracked files" in capsys.readouterr().err
     assert "ruff check --no-fix" in (repo / "out" / "latest.md").read_text()

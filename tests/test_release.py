@@ -171,7 +171,7 @@ def test_comment_new_first_flaky_marked_and_deltas(project, tmp_path, capsys) ->
     text = capsys.readouterr().out
     assert text.startswith(MARKER + "\n## ❌ Release health: **NO-GO**")
     assert "(-7.14 pts vs base)" in text  # 6/14 -> 5/14
-    assert "1882 → 751" in text
+    assert "1 882 → 751" in text
     lines = [line for line in text.splitlines() if line.startswith("- `")]
     assert lines[0].startswith(
         "- `test_edge::test_flaky` (smoke, failed, new, flaky): AssertionError: attempt 0"

@@ -555,3 +555,18 @@ def test_the_comment_names_a_new_cause_too_small_for_its_top_table() -> None:
     assert "ValueError" not in text.split("_Top 5 of 7 causes")[0]  # not in the table: it is the smallest
     assert "**Also new** (1 cause, 1 test): `ValueError: bad header`" in text
     assert "Also new" not in "\n".join(comment_causes(summary, {"unit": {"causes": causes}}, top=7))
+
+
+def test_two_long_causes_that_differ_at_their_end_read_apart_in_the_comment() -> None:
+    """Cut at their start, two SSL errors read the same ("Max retries exceeded with url: / (Caused…");
+    the middle is cut instead, so what tells them apart stays."""
+    from healthdeck.reports.render.triage import comment_causes
+
+    head = "requests.exceptions.SSLError: HTTPSConnectionPool(host='localhost', port=<n>): Max retries exceeded with url: / (Caused by "
+    causes = [{"id": str(i), "signature": head + tail, "count": 1, "new": None, "example_test": f"t{i}", "category": None}
+              for i, tail in enumerate(("SSLError(CERTIFICATE_EXPIRED))", "SSLEOFError(EOF occurred))"))]  # fmt: skip
+    lines = comment_causes({"unit": {"failed": 2, "errors": 0, "causes": 2}}, {"unit": {"causes": causes}}, 5)
+    rows = [line for line in lines if line.startswith("| `requests")]
+    assert (
+        len(rows) == 2 and "CERTIFICATE_EXPIRED" in rows[0] + rows[1] and "SSLEOFError" in rows[0] + rows[1]
+    )

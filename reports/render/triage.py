@@ -44,8 +44,17 @@ def _new(cause: dict) -> str:
     return {True: "**new**", False: "known", None: "—"}[cause.get("new")]
 
 
+def middle_cut(text: str, limit: int) -> str:
+    """`text` cut in its middle: a signature's end often holds what tells two causes apart (the SSL
+    error inside "Max retries exceeded … (Caused by …)"), so two cut causes never read the same."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 3
+    return text[: limit - tail - 1] + "…" + text[-tail:]
+
+
 def _cause_cell(cause: dict, limit: int) -> str:
-    label = code(short(cause["signature"], limit))
+    label = code(middle_cut(cause["signature"], limit))
     return f"{cell(cause['category'])}: {label}" if cause.get("category") else label
 
 
