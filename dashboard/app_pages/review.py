@@ -75,8 +75,10 @@ def render(ctx: Ctx) -> None:
         st.session_state["base"] = base_default
     st.session_state[BASE_FOR] = candidate_key
     with right:
-        base_key = links.choice("Baseline (default: the last release, else the gate's baseline, else the previous run)", ordered, "base", base_default,
-                                what="baseline run", format_func=labels.get)  # fmt: skip
+        # a one-line label, so the two pickers line up; the default's rule is in the help
+        base_key = links.choice("Baseline", ordered, "base", base_default, what="baseline run", format_func=labels.get,
+                                help="Default: the last release before the candidate, else the run its gate "
+                                     "compared with, else the previous run on its branch.")  # fmt: skip
     if base_key == candidate_key:
         st.warning("The candidate and the baseline are the same run: every figure reads “no change”. Pick "
                    "another baseline.", icon=":material/compare_arrows:")  # fmt: skip
