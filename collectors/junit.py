@@ -252,11 +252,18 @@ class _Tally:
 
 
 def _underscored(times: list) -> bool:
-    """Whether a time (text from expat, bytes from a bulk-read run) has a '_'; TypeError for None."""
+    """Whether a time (text from expat, bytes from a bulk-read run, or None) has a '_'. One join per
+    kind: a batch mixing both kinds must not fall back to reading its times one by one."""
     try:
         return "_" in "".join(times)
     except TypeError:
+        pass
+    try:
         return b"_" in b"".join(times)
+    except TypeError:
+        pass
+    text = [t for t in times if type(t) is str]
+    return "_" in "".join(text) or b"_" in b"".join([t for t in times if type(t) is bytes])
 
 
 def _resolve(history: list[int]) -> tuple[int, bool]:
