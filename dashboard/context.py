@@ -9,7 +9,6 @@ the same way when the report was not gated yet), never from the UI.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -25,6 +24,7 @@ from healthdeck.reports.gate import pass_rate_minimums, smoke_suite
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.report_config import effective_config
 from healthdeck.reports.review import evaluated_here
+from healthdeck.reports.stamp import utc_text
 
 from . import data, links
 from .text import md
@@ -312,7 +312,7 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
                 unreadable = report_problem if report is None and origin.startswith("file:") else None
                 report, report_problem = _report(f"run:{run.run_key}", 0, src.history, version)
                 if unreadable:
-                    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.ts))
+                    when = utc_text(run.ts, "%Y-%m-%d %H:%M UTC")
                     report_problem = (f"{unreadable} — shown instead: the newest stored run of {branch} "
                                       f"({run.short_sha}, {when}), which may be older than the run the file "
                                       "was written for")  # fmt: skip

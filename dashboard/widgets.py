@@ -26,9 +26,9 @@ NEW_IN_STRICT_SHOWN = 5
 VIEW_LABELS = {"daily": "per day", "each run": "each run"}
 
 
-# Counts in tables as the report writes them ("4 908"): printf formats have no thousands separator and
-# the "localized" one follows the viewer's language, so the same figure would read two ways on one page.
-COUNT_TEXT = st.column_config.TextColumn(alignment="right")
+# Figures in tables as the report writes them ("4 908", "99.67 %"), right-aligned: printf formats have no
+# thousands separator and "localized" follows the viewer's language, so one figure would read two ways.
+FIGURE_TEXT = st.column_config.TextColumn(alignment="right")
 
 
 def counted(value: float | None) -> str:

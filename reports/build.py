@@ -99,6 +99,7 @@ def _tests(
     for suite, result in suites.items():
         c = result.counts
         causes = grouped[suite] if suite in grouped else group_causes(result.failing, config.categories)
+        counted_causes = distinct_causes(causes)  # the folded ones included
         summary[suite] = {
             "passed": c.passed,
             "failed": c.failed,
@@ -112,7 +113,7 @@ def _tests(
             "collection_errors": result.collection_errors,
             "failed_subtests": result.failed_subtests,
             "time_seconds": result.time_seconds,
-            "causes": distinct_causes(causes),
+            "causes": counted_causes,
             "transitions": None,  # against the baseline: reports.triage fills it when history is read
             "duration_regressions": None,
         }
@@ -125,7 +126,7 @@ def _tests(
             "causes": [
                 cause_entry(cause, config.cause_tests_listed) for cause in causes[: config.causes_listed]
             ],
-            "causes_total": distinct_causes(causes),
+            "causes_total": counted_causes,
             "transitions": None,
             "duration_regressions": None,
             "flaky": result.flaky,

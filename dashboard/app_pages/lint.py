@@ -7,13 +7,12 @@ import streamlit as st
 
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import chart, missing, run_shown, trend_chart, trends
+from healthdeck.dashboard.widgets import FIGURE_TEXT, chart, counted, missing, run_shown, trend_chart, trends
 from healthdeck.reports.config import ruff_in_prod
 from healthdeck.reports.failures import number
 from healthdeck.reports.render.md import located
 
 TOP_RULES = 8
-COUNT = st.column_config.NumberColumn(format="%d")
 
 
 def render(ctx: Ctx) -> None:
@@ -60,17 +59,16 @@ def _prod_lanes(ruff: dict, prod: tuple[str, ...]) -> None:
     if in_prod is None:
         missing("per-lane counts", "ruff statistics do not say where; use `ruff check --output-format json`.")
         return
-    st.metric("ruff findings in prod lanes", number(in_prod), border=True,
-              help=None if prod else "No prod_lanes configured: the whole tree is prod, as the gate counts it.")  # fmt: skip
+    st.metric("ruff findings in prod lanes", number(in_prod), border=True)
     if not prod:
         st.caption("whole tree (no `prod_lanes` configured), as the gate counts it")
     if lanes is None:
         return
     whole = not prod
-    rows = [{"findings": v, "lane": k, "prod": whole or k in prod} for k, v in lanes.items()]
-    rows.append({"findings": ruff["count"]["total"] - sum(lanes.values()), "lane": "(outside every lane)",
+    rows = [{"findings": counted(v), "lane": k, "prod": whole or k in prod} for k, v in lanes.items()]
+    rows.append({"findings": counted(ruff["count"]["total"] - sum(lanes.values())), "lane": "(outside every lane)",
                  "prod": whole})  # fmt: skip
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"findings": COUNT})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"findings": FIGURE_TEXT})
 
 
 def _findings(details: dict) -> None:

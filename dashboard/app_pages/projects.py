@@ -9,7 +9,7 @@ import streamlit as st
 
 from healthdeck.dashboard import data, portfolio
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import COUNT_TEXT, counted, md, missing
+from healthdeck.dashboard.widgets import FIGURE_TEXT, counted, md, missing
 from healthdeck.reports.render.md import coverage_pc, plural
 
 
@@ -46,7 +46,7 @@ def render(ctx: Ctx) -> None:
     st.dataframe(
         frame, hide_index=True, on_select=lambda: _open(rows), selection_mode="single-row", key="project_pick",
         column_config={
-            "smoke pass rate": COUNT_TEXT, "coverage": COUNT_TEXT, "ruff (prod lanes)": COUNT_TEXT, "runs": COUNT_TEXT,
+            "smoke pass rate": FIGURE_TEXT, "coverage": FIGURE_TEXT, "ruff (prod lanes)": FIGURE_TEXT, "runs": FIGURE_TEXT,
             "last run": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm z"),
             # each row on its own scale (98-99.7 % on 0-100 % is a flat line); green rising, red falling, grey
             # level at the two decimals shown (portfolio rounds the points)

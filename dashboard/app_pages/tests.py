@@ -12,7 +12,7 @@ import streamlit as st
 from healthdeck.dashboard import charts, data, triage_charts
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import (
-    COUNT_TEXT,
+    FIGURE_TEXT,
     chart,
     counted,
     md,
@@ -54,7 +54,7 @@ def suites_table(tests: dict) -> None:
     # the table reads "99.67 %" beside the cards in every language
     rows = [{"suite": s, "pass rate": None if t["pass_rate"] is None else float(display_covered(t["pass_rate"] * 100, 2)),
              **{k: counted(t.get(k)) for k in keys}} for s, t in tests.items()]  # fmt: skip
-    counts = dict.fromkeys(keys, COUNT_TEXT)
+    counts = dict.fromkeys(keys, FIGURE_TEXT)
     st.dataframe(pd.DataFrame(rows), hide_index=True,
                  column_config={**counts, "pass rate": st.column_config.NumberColumn(format="%.2f %%")})  # fmt: skip
     st.caption("pass rate = passed ÷ (passed + failed + errors); a test is a distinct test id.")
