@@ -74,3 +74,4 @@ if auth.allowed():
     new_run_notice(ctx)
     auth.sign_out_button()
     page.run()
+    data.read_the_rest()  # the page has painted: all time in the background, for the next click

@@ -213,6 +213,11 @@ def test_release_tags_from_git_describe() -> None:
     assert not is_release("abc1234") and not is_release(None) and not is_release("")
     runs = pd.DataFrame({"ts": [1, 2, 3, 4], "version": ["v1.0", "v1.0-1-g1234567", "v1.0", "v1.1"]})
     assert list(releases(runs)["ts"]) == [1, 4]  # the first run of each tag
+    # the dashboard's column-wide test agrees with is_release on every shape git describe writes
+    shapes = ["v1.4.0", "2026.11", "release-7", "v1.4.0-3-gabc1234", "v1.4.0-dirty", "abc1234", "abc1234-dirty",
+              None, "", "v2-rc1", "1.0-10-g0123456789abcdef-dirty", "v1.0.0-dirty-x", "deadbeef"]  # fmt: skip
+    many = pd.DataFrame({"ts": range(len(shapes)), "version": pd.Series(shapes, dtype=object)})
+    assert list(releases(many)["version"]) == [v for v in shapes if is_release(v)]
 
 
 def test_window_start_is_stable_all_day() -> None:

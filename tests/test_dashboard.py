@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from benchmarks.bench_dashboard import build as build_volume
 from benchmarks.bench_dashboard import trace_points
-from healthdeck.dashboard import auth
+from healthdeck.dashboard import auth, data
 from healthdeck.dashboard.context import uses_guardian
 from healthdeck.dashboard.widgets import change, compact
 from healthdeck.reports.cli import EXIT_OK, main
@@ -336,35 +336,43 @@ def test_a_rerun_with_a_dated_window_reads_nothing_again(monkeypatch, volume, tm
     at = _volume_app(monkeypatch, volume)
     at.query_params["window"] = "1y"
     at.run()
-    assert calls and not at.exception
+    assert calls and not at.exception and data.background_done(timeout=60)
     calls.clear()
     at.run()
     assert calls == []
 
 
-def test_a_filter_change_reads_no_run_list_or_trend_again(monkeypatch, volume) -> None:
-    """The project's runs and trend metrics are read once per history version: every window and branch
-    after the first load is a slice of them, so a lead's click costs no store read of the trends."""
-    calls: list[str] = []
+def test_a_first_load_reads_its_window_then_every_filter_is_a_slice(monkeypatch, volume) -> None:
+    """The first load reads its own window's runs and trend metrics only, then, once the page has
+    painted, all time in the background: every window and branch after it is a slice and reads nothing
+    (a lead's click costs no store read of the trends; another branch reads its newest runs for the KPI
+    cards, a query with a LIMIT, counted apart)."""
+    calls: list[tuple[str, dict]] = []
     for name in ("run_rows", "metric_series", "runs"):
         original = getattr(HistoryReader, name)
 
         def counted(self, *args, _original=original, _name=name, **kwargs):
-            calls.append(_name)
+            calls.append((_name, kwargs))
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(HistoryReader, name, counted)
     at = _volume_app(monkeypatch, volume).run()
-    assert "metric_series" in calls and "run_rows" in calls
+    assert not at.exception and data.background_done(timeout=60)
+    first = [(name, kw.get("since_ts"), kw.get("from_run_id")) for name, kw in calls if not kw.get("limit")]
+    # the window first (dated: a start time, the window's first run id), then all time (neither)
+    assert ("run_rows", data.window_start(90), None) in first and ("run_rows", None, None) in first
+    dated = [f for f in first if f[0] == "metric_series" and f[2] is not None]
+    assert dated and len([f for f in first if f[0] == "metric_series" and f[2] is None]) == len(dated)
+    assert first.index(("run_rows", data.window_start(90), None)) < first.index(("run_rows", None, None))
     seen = {}
-    for window in ("7d", "30d", "1y", "all"):
+    for window in ("30d", "7d", "1y", "all", "90d"):
         calls.clear()
         at.selectbox(key="window").set_value(window).run()
         assert not at.exception and calls == [], (window, calls)
         seen[window] = len(at.session_state["healthdeck_ctx"].runs)
     calls.clear()
     at.selectbox(key="branch").set_value("all branches").run()
-    assert not at.exception and calls == []
+    assert not at.exception and calls and all(kw.get("limit") for _, kw in calls), calls
     everything = len(at.session_state["healthdeck_ctx"].runs)
     # the slices are the windows they say: 7 days hold fewer runs than 30, all branches more than main
     assert 0 < seen["7d"] < seen["30d"] <= seen["all"] < everything == 721
@@ -693,3 +701,44 @@ def test_the_dashboard_command_reads_healthdeck_config(monkeypatch, tmp_path) ->
     assert main(["dashboard"]) == EXIT_OK
     assert seen["report"].resolve() == project / "custom-out" / "latest.json"
     assert seen["config"] == project / "pyproject.toml"
+
+
+def test_a_wider_window_asked_during_the_background_read_waits_for_it() -> None:
+    """No read twice: a session asking for all time while the background read runs gets its result;
+    when that read fails, the session reads itself (and would say what went wrong)."""
+    import threading
+
+    import pandas as pd
+
+    for fails in (False, True):
+        holder, reads, release = data._Widest(), [], threading.Event()
+
+        def read_all(fails=fails, reads=reads, release=release) -> pd.DataFrame:
+            release.wait(10)
+            reads.append("background")
+            if fails:
+                raise OSError("store gone")
+            return pd.DataFrame({"ts": [1, 2, 3]})
+
+        def read_window(reads=reads) -> pd.DataFrame:
+            reads.append("window")
+            return pd.DataFrame({"ts": [3]})
+
+        def read_everything(reads=reads) -> pd.DataFrame:
+            reads.append("session")
+            return pd.DataFrame({"ts": [1, 2, 3]})
+
+        assert len(holder.covering(3, read_window, read_all)) == 1
+        data.read_the_rest()
+        got: list = []
+        asker = threading.Thread(
+            target=lambda h=holder, g=got, r=read_everything, a=read_all: g.append(h.covering(None, r, a))
+        )
+        asker.start()
+        asker.join(0.3)
+        assert asker.is_alive()  # waiting for the background read, not reading again
+        release.set()
+        asker.join(10)
+        assert data.background_done(timeout=10) and len(got[0]) == 3
+        assert reads == (["window", "background", "session"] if fails else ["window", "background"])
+        assert holder.since_ts is None and holder.widening is None

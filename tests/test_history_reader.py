@@ -67,6 +67,12 @@ def test_the_sqlite3_reader_answers_as_the_sqlalchemy_store(project) -> None:
                 (["tests.unit.failed", "coverage.percent", "no.such.metric"],),
                 {"project": newest.project},
             ),
+            (
+                "metric_series",
+                (["coverage.percent"],),
+                {"project": newest.project, "from_run_id": runs[-2].id},
+            ),
+            ("metric_series", (["coverage.percent"],), {"from_run_id": runs[-2].id}),
             ("run_rows", (), {"branch": "main", "limit": 3}),
             ("branches", (), {}),
             ("project_names", (), {}),
@@ -91,6 +97,9 @@ def test_the_sqlite3_reader_answers_as_the_sqlalchemy_store(project) -> None:
         assert len(series[names[0]]) == len(runs) and series["no.such.metric"] == []
         assert {(run_id, name, value) for name in names for run_id, value in series[name]} == set(rows)
         assert all(pairs == sorted(pairs) for pairs in series.values())
+        # from a window's first run on: that run and the newer ones, not the older
+        later = light.metric_series(names, from_run_id=runs[-2].id)[names[0]]
+        assert [run_id for run_id, _ in later] == sorted(r.id for r in runs[-2:])
         assert (
             light.latest_for_sha("%") is None and light.latest_for_sha("_") is None
         )  # a prefix, not a pattern

@@ -409,20 +409,25 @@ class HistoryReader:
             list(names), list(prefixes), branch=branch, since_ts=since_ts, project=project
         )
 
-    def metric_series(self, names: Sequence[str], project: str | None = None) -> dict[str, list[tuple]]:
+    def metric_series(
+        self, names: Sequence[str], project: str | None = None, from_run_id: int | None = None
+    ) -> dict[str, list[tuple]]:
         """(run id, value) of each named metric over the project's runs (every project's with None), in
-        run id order. One range of the (name, run_id, value) index per name: a trend over 10 000 runs
-        costs no look-up of each run or each row, and no pivot in the store."""
+        run id order, from run `from_run_id` on (a window's first run) when given. One range of the
+        (name, run_id, value) index per name: a trend over 10 000 runs costs no look-up of each run or
+        each row, and no pivot in the store."""
         with self._transaction() as query:
             # In a store of this one project (the usual case) every metric row is the project's.
             only = project is None or tuple(query(_ONLY_PROJECT, {})[0]) == (project, project, False)
+            since = "" if from_run_id is None else " AND metrics.run_id >= :first"
             sql = (
-                "SELECT run_id, value FROM metrics WHERE name = :name ORDER BY run_id"
+                f"SELECT run_id, value FROM metrics WHERE name = :name{since} ORDER BY run_id"
                 if only
                 else "SELECT metrics.run_id, metrics.value FROM metrics JOIN runs ON runs.id = metrics.run_id "
-                "WHERE metrics.name = :name AND runs.project = :project ORDER BY metrics.run_id"
+                f"WHERE metrics.name = :name AND runs.project = :project{since} ORDER BY metrics.run_id"
             )
-            return {name: query(sql, {"name": name, "project": project}) for name in dict.fromkeys(names)}
+            params = {"project": project, "first": from_run_id}
+            return {name: query(sql, {**params, "name": name}) for name in dict.fromkeys(names)}
 
     def _metric_rows(
         self,
