@@ -96,6 +96,9 @@ def generate(path: Path, cases: int, seed: int = 7, all_pass: bool = False) -> N
         out.write("</testsuite></testsuites>")
 
 
+TARGET_CASES = 1_000_000  # the size the targets are stated for (docs/benchmarks.md)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -165,9 +168,15 @@ def main() -> int:
         ("peak RSS <= 1/4 of junitparser's", ours["rss"] / dom["rss"], 0.25),
     ]
     print()
+    judged = args.cases >= TARGET_CASES  # smaller files: the interpreter's own memory and start-up weigh more
     for label, ratio, limit in targets:
-        print(f"target {label}: {'met' if ratio <= limit else 'MISSED'} ({ratio:.2f}x)")
-    return 0 if all(ratio <= limit for _, ratio, limit in targets) or not args.check else 1
+        verdict = (
+            ("met" if ratio <= limit else "MISSED")
+            if judged
+            else f"not judged below {TARGET_CASES:,} testcases"
+        )
+        print(f"target {label}: {verdict} ({ratio:.2f}x)")
+    return 0 if all(ratio <= limit for _, ratio, limit in targets) or not (args.check and judged) else 1
 
 
 def versions() -> str:
