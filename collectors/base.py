@@ -124,10 +124,43 @@ def open_binary(source: str, path: str | Path) -> IO[bytes]:
                              if source == "junit" else exc.strerror or str(exc)) from exc  # fmt: skip
     except OSError as exc:
         raise CollectorError(source, path, exc.strerror or str(exc)) from exc
-    if raw.peek(2)[:2] == GZIP_MAGIC:
-        inflated = gzip.GzipFile(fileobj=raw, mode="rb")
-        return io.BufferedReader(_CappedRaw(inflated, current_limits().max_input, "max_input_mb"), MIB)
-    return raw
+    try:
+        _refuse_packed(source, path, raw.peek(8)[:8])
+        if raw.peek(2)[:2] != GZIP_MAGIC:
+            return raw
+        inflated = io.BufferedReader(_CappedRaw(gzip.GzipFile(fileobj=raw, mode="rb"), current_limits().max_input,
+                                                "max_input_mb"), MIB)  # fmt: skip
+        if inflated.peek(2)[:2] == GZIP_MAGIC:
+            raise CollectorError(
+                source, path, "gzip inside gzip: gunzip it once and pass the .gz (or the file)"
+            )
+        return inflated
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged gzip header, met by the peek
+        raw.close()
+        raise CollectorError(source, path, f"cannot decompress: {exc}") from exc
+    except CollectorError:
+        raw.close()
+        raise
+
+
+# Packed formats people hand us for a report (an Actions artifact downloads as a zip), named for what they are.
+_PACKED = (
+    (
+        b"PK\x03\x04",
+        "a zip archive (Actions artifacts download as .zip): unzip it and pass the report inside",
+    ),
+    (b"PK\x05\x06", "an empty zip archive"),
+    (b"BZh", "compressed with bzip2; healthdeck reads plain or gzip files: bunzip2 it first"),
+    (b"\xfd7zXZ\x00", "compressed with xz; healthdeck reads plain or gzip files: unxz it first"),
+    (b"\x28\xb5\x2f\xfd", "compressed with zstd; healthdeck reads plain or gzip files: unzstd it first"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: extract it and pass the report inside"),
+)
+
+
+def _refuse_packed(source: str, path: str | Path, head: bytes) -> None:
+    for magic, what in _PACKED:
+        if head.startswith(magic):
+            raise CollectorError(source, path, what)
 
 
 def read_text(source: str, path: str | Path) -> str:

@@ -4,10 +4,14 @@ exit 3, nothing written. Plus the cases where the input is usable but its own fi
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
 import json
+import lzma
 import math
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -35,6 +39,13 @@ def _cobertura(root: str, lines: str = "") -> str:
         f"<coverage {root}><sources><source>/p</source></sources><packages><package><classes>{classes}"
         "</classes></package></packages></coverage>"
     )
+
+
+def _zipped(name: str, text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, text)
+    return buffer.getvalue()
 
 
 VIOLATION = {"code": "F401", "message": "x", "filename": "/p/a.py", "location": {"row": 1, "column": 1}}
@@ -101,6 +112,12 @@ HOSTILE: list[tuple[str, str, str | bytes, str]] = [
     ("--ruff", "unicode-digits.txt", "١٢\tF401\t[*] unused-import\n", "line 1: count is '١٢', not a whole number"),
     ("--compileall", "binary.txt", b"\x00\x01", "binary content"),
     ("--compileall", "latin1.txt", "*** Error compiling 'caf\xe9.py'...\n".encode("latin-1"), "not valid UTF-8"),
+    # packed the ways a CI hands files around: named for what they are, not "malformed XML"
+    ("--coverage", "coverage.zip", _zipped("coverage.xml", _cobertura('line-rate="1"')), "a zip archive"),
+    ("--coverage", "coverage.xml.bz2", bz2.compress(_cobertura('line-rate="1"').encode()), "compressed with bzip2"),
+    ("--ruff", "ruff.json.xz", lzma.compress(json.dumps([VIOLATION]).encode()), "compressed with xz"),
+    ("--ruff", "ruff.json.gz.gz", gzip.compress(gzip.compress(json.dumps([VIOLATION]).encode())), "gzip inside gzip"),
+    ("--compileall", "compileall.txt.gz", gzip.compress(b"Listing 'x'...")[:12], "cannot decompress"),
 ]  # fmt: skip
 
 
@@ -134,7 +151,7 @@ def test_corrupt_gzip_decision_log_is_exit_3(tmp_path, capsys) -> None:
     code = main(["collect", "--no-history", "--out", str(tmp_path / "out"),
                  "--guardian-permissive", str(bad), "--guardian-strict", str(sample / "strict.jsonl.gz")])  # fmt: skip
     err = capsys.readouterr().err
-    assert code == EXIT_INPUT and err.count("\n") == 1 and "cannot read" in err and str(bad) in err
+    assert code == EXIT_INPUT and err.count("\n") == 1 and "cannot decompress" in err and str(bad) in err
 
 
 # --- usable inputs whose own figures disagree: the per-file data wins, and the run says so ---

@@ -146,7 +146,7 @@ BAD_INPUTS = {
     ),
     "truncated.xml.gz": (
         gzip.compress(b"<testsuites><testsuite>" + b"<testcase name='a'/>" * 500)[:60],
-        "cannot read",
+        "cannot decompress",
     ),
 }
 BAD_INPUTS["latin1.xml"] = (BAD_INPUTS["latin1.xml"], "malformed XML")
