@@ -281,6 +281,11 @@ def _read_toml(source: Path) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{source}: cannot read config: {exc}") from exc
+    if text.startswith(
+        "\ufeff"
+    ):  # Windows editors write one; tomllib (and pip) read it as "Invalid statement"
+        raise ConfigError(f"{source}: cannot read config: it starts with a byte-order mark, which TOML readers "
+                          "(pip's too) refuse; save it as UTF-8 without BOM")  # fmt: skip
     entry = _cache_entry(source, len(raw))
     cached = _cached(entry) if entry is not None else None
     if cached is not None and cached.get("toml") == text and isinstance(cached.get("data"), dict):

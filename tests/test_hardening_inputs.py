@@ -337,6 +337,7 @@ def test_a_baseline_folder_without_a_report_is_refused(tmp_path, capsys) -> None
         ("[tool.healthdeck.badge_thresholds]\ncoverage = [nan, 1]\n", "coverage must be [green_at_or_above"),
         ("[tool.healthdeck.gates]\nmax_age_hours = 1e308\n", "max_age_hours = 1e+308: at most 8784 hours"),
         ('[tool.healthdeck.guardian]\npreset = ["x"]\n', "preset must be one of"),
+        ('\ufeff[tool.healthdeck]\nproject = "x"\n', "starts with a byte-order mark"),
         (
             '[tool.healthdeck.categories]\ninfra = {message = "a{4294967295}"}\n',
             "not a valid regular expression",
