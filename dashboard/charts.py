@@ -214,12 +214,19 @@ def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, 
         # the window says 90 days; the chart says how much of it it draws (the newest runs only)
         title = f"{title} — the newest {MAX_RAW} runs"
     marked = _marked(fig, marks)
-    noted = sum(n["text"].count("<br>") + 1 for n in marked.get("annotations", ())
-                if isinstance(n, dict) and n.get("name") == SPARSE_NOTE)  # fmt: skip
+    notes = [n for n in marked.get("annotations", ()) if isinstance(n, dict) and n.get("name") == SPARSE_NOTE]
+    tagged = any(isinstance(n, dict) and n.get("name") == RELEASE_TAG for n in marked.get("annotations", ()))
+    row = RELEASE_ROW if tagged else 0
+    noted = sum(n["text"].count("<br>") + 1 for n in notes)
+    if notes:  # the notes about what the chart draws, stacked above the plot (and its release tags)
+        others = [
+            n for n in marked["annotations"] if not (isinstance(n, dict) and n.get("name") == SPARSE_NOTE)
+        ]
+        marked["annotations"] = [*others, _notes_above("<br>".join(n["text"] for n in notes), row)]
     fig.update_layout(
         title={"text": label(title), "x": 0, "xanchor": "left"},
-        margin={"l": 10, "r": 10, "t": 40 + 17 * noted, "b": 10},
-        height=320 + 17 * noted,
+        margin={"l": 10, "r": 10, "t": 40 + 17 * noted + row, "b": 10},
+        height=320 + 17 * noted + row,
         hovermode="x unified",
         separators=SEPARATORS,
         legend={"orientation": "h", "y": -0.2},
@@ -373,20 +380,25 @@ def _why_sparse(frame: pd.DataFrame, columns: Sequence[str], scope: str) -> Mark
             notes.append(
                 label(f"{column}: recorded by only one run of {scope} ({when:%Y-%m-%d}); a trend needs two")
             )
-    if not notes:
-        return [], []
-    # above the plot, under the title (_layout makes room): inside it, it covered the other series' points
-    return [], [{"text": "<br>".join(notes), "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left",
-                 "yanchor": "bottom", "align": "left", "showarrow": False, "font": {"size": 12},
-                 "name": SPARSE_NOTE}]  # fmt: skip
+    # above the plot, under the title (_layout places and stacks them): inside, they covered points
+    return [], [{"text": "<br>".join(notes), "name": SPARSE_NOTE}] if notes else []
 
 
-def _release_marks(
-    releases: Sequence[Release], drawn: pd.Series, limit: int = 12, gap: float = 0.03
-) -> Marks:
-    """Releases within the drawn times as dotted vertical lines labelled with their tag (the newest `limit`).
-    A tag closer than `gap` of the axis to a newer labelled one keeps its line but not its label, which
-    would print over the other."""
+def _notes_above(text: str, row: int) -> dict:
+    """Notes about what a chart draws, left-aligned above the plot and its row of release tags."""
+    return {"text": text, "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left", "yanchor": "bottom",
+            "yshift": row, "align": "left", "showarrow": False, "font": {"size": 12}, "name": SPARSE_NOTE}  # fmt: skip
+
+
+RELEASE_TAG = "release-tag"  # the annotations that name a release above its line
+RELEASE_ROW = 14  # px: the row above the plot the release tags stand in
+_TAG_PX, _PLOT_PX = 6.5, 320  # a tag's width per character, and the narrowest plot it is thinned for
+
+
+def _release_marks(releases: Sequence[Release], drawn: pd.Series, limit: int = 12) -> Marks:
+    """Releases within the drawn times as dotted vertical lines (the newest `limit`), each tagged in a row
+    above the plot, where no data is drawn (inside it the tags covered the highest values). A tag that
+    would overlap a newer tag's place keeps its line but not its tag."""
     if drawn.empty:
         return [], []
     first, last = drawn.min(), drawn.max()
@@ -394,19 +406,21 @@ def _release_marks(
     shown = within[-limit:]
     shapes = [{"type": "line", "x0": r.time.isoformat(), "x1": r.time.isoformat(), "xref": "x", "y0": 0, "y1": 1,
                "yref": "paper", "line": {"color": RELEASE, "dash": "dot", "width": 1}} for r in shown]  # fmt: skip
-    room = (last - first) * gap
-    labelled: list[Release] = []
-    for r in reversed(shown):
-        if not labelled or labelled[-1].time - r.time >= room:
-            labelled.append(r)
-    notes = [{"x": r.time.isoformat(), "xref": "x", "y": 1, "yref": "paper", "text": label(r.tag), "showarrow": False,
-              "textangle": -90, "xanchor": "right", "yanchor": "top", "font": {"size": 10, "color": RELEASE},
-              "bgcolor": "rgba(128,128,128,0.15)"}
-             for r in reversed(labelled)]  # fmt: skip
+    span = (last - first) or pd.Timedelta(days=1)
+    half = [
+        (len(r.tag) * _TAG_PX + 8) / _PLOT_PX / 2 for r in shown
+    ]  # each tag's half width, as axis fraction
+    labelled: list[tuple[Release, float]] = []
+    for r, h in reversed(list(zip(shown, half, strict=True))):
+        if not labelled or (labelled[-1][0].time - r.time) / span >= labelled[-1][1] + h:
+            labelled.append((r, h))
+    notes = [{"x": r.time.isoformat(), "xref": "x", "y": 1, "yref": "paper", "yanchor": "bottom", "text": label(r.tag),
+              "showarrow": False, "font": {"size": 10, "color": RELEASE}, "name": RELEASE_TAG}
+             for r, _ in reversed(labelled)]  # fmt: skip
     if len(within) > limit:  # say that older releases in the window are left out, not only leave them out
-        notes.append({"x": 0, "xref": "paper", "y": 1, "yref": "paper", "showarrow": False, "xanchor": "left",
-                      "yanchor": "bottom", "font": {"size": 10, "color": RELEASE},
-                      "text": f"the newest {limit} of {len(within)} releases are marked"})  # fmt: skip
+        notes.append(
+            {"text": f"the newest {limit} of {len(within)} releases are marked", "name": SPARSE_NOTE}
+        )
     return shapes, notes
 
 
