@@ -104,14 +104,15 @@ def compact(n: int) -> str:
 
 
 def conditions_compared(candidate: dict, baseline: dict) -> list[dict]:
-    """One row per checklist item, the candidate's status and figure beside the baseline's, details last:
-    two half-width tables cut every detail. An item only one side's checklist had is "—" on the other."""
+    """One row per checklist item, the candidate's status beside the baseline's, then their figures, details
+    last: two half-width tables cut every detail, and a narrow page still shows both statuses. An item only
+    one side's checklist had is "—" on the other."""
     rows: dict[str, dict] = {}
     for side, verdict in (("candidate", candidate), ("baseline", baseline)):
         for c in verdict["conditions"]:
             label, actual, threshold = condition_figures(c)
             row = rows.setdefault(label, {"condition": label, "threshold": threshold, "candidate": "—",
-                                          "candidate value": "", "baseline": "—", "baseline value": "",
+                                          "baseline": "—", "candidate value": "", "baseline value": "",
                                           "candidate detail": "", "baseline detail": ""})  # fmt: skip
             if threshold != row["threshold"]:  # the checklists differ on this item: show both
                 row["threshold"] += f" (baseline {threshold})"

@@ -646,9 +646,10 @@ def test_review_from_the_store_alone_with_the_verdicts_runs_were_given(monkeypat
     assert not at.exception, [e.value for e in at.exception]
     heads = [s.value for s in at.subheader if s.value.startswith(("Baseline:", "Candidate:"))]
     assert heads == [f"Candidate: {newest.verdict}", f"Baseline: {base.verdict}"]  # under their selectors
-    # one checklist table, full width: each item's status and figure on both sides, details last
+    # one checklist table, full width: both statuses side by side (a narrow page still shows them), then
+    # both figures, details last
     checklist = at.dataframe[0].value
-    assert list(checklist.columns) == ["condition", "threshold", "candidate", "candidate value", "baseline",
+    assert list(checklist.columns) == ["condition", "threshold", "candidate", "baseline", "candidate value",
                                        "baseline value", "candidate detail", "baseline detail"]  # fmt: skip
     assert checklist["condition"].is_unique and set(checklist["candidate"]) <= {
         "PASS",

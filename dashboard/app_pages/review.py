@@ -44,6 +44,7 @@ def render(ctx: Ctx) -> None:
     st.title("Release review")
     if not ctx.history_ok:
         return  # the page header says why
+    # all time first: the window's runs are then a slice of it, not a read of their own
     everything = data.load_runs(ctx.src.history, ctx.version, None, None, ctx.src.project)
     window = ctx.runs.sort_values("ts", ascending=False).head(OFFERED)
     rows = {r["run_key"]: r for r in window.to_dict("records")}
@@ -59,10 +60,9 @@ def render(ctx: Ctx) -> None:
     ordered = sorted(rows, key=lambda k: rows[k]["ts"], reverse=True)
     labels = {k: _label(rows[k]) for k in ordered}
     current = ctx.current.run_key if ctx.current and ctx.current.run_key in rows else ordered[0]
-    left, right = st.columns(2)
-    with left:
-        candidate_key = links.choice("Candidate", ordered, "candidate", current, what="candidate run",
-                                     format_func=labels.get)  # fmt: skip
+    # one picker per row: side by side, a narrow window cut each run's label before its branch, tag and verdict
+    candidate_key = links.choice("Candidate", ordered, "candidate", current, what="candidate run",
+                                 format_func=labels.get)  # fmt: skip
     base_default = data.load_default_baseline(ctx.src.history, ctx.version, candidate_key)
     base_default = base_default or ordered[min(1, len(ordered) - 1)]
     if base_default not in rows:
@@ -74,11 +74,9 @@ def render(ctx: Ctx) -> None:
     if st.session_state.get(BASE_FOR) not in (None, candidate_key):
         st.session_state["base"] = base_default
     st.session_state[BASE_FOR] = candidate_key
-    with right:
-        # a one-line label, so the two pickers line up; the default's rule is in the help
-        base_key = links.choice("Baseline", ordered, "base", base_default, what="baseline run", format_func=labels.get,
-                                help="Default: the last release before the candidate, else the run its gate "
-                                     "compared with, else the previous run on its branch.")  # fmt: skip
+    base_key = links.choice("Baseline", ordered, "base", base_default, what="baseline run", format_func=labels.get,
+                            help="Default: the last release before the candidate, else the run its gate "
+                                 "compared with, else the previous run on its branch.")  # fmt: skip
     if base_key == candidate_key:
         st.warning("The candidate and the baseline are the same run: every figure reads “no change”. Pick "
                    "another baseline.", icon=":material/compare_arrows:")  # fmt: skip
