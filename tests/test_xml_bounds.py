@@ -200,3 +200,20 @@ def test_cobertura_paths_keep_their_ampersand(write) -> None:
         "</classes></package></packages></coverage>",
     )
     assert [f.path for f in collect_coverage(path).files] == ["r&d/a.py"]
+
+
+def test_suite_properties_are_not_held(write, tmp_path: Path) -> None:
+    """Only the <property> names the dialect guess reads are kept (3 million took 381 MB)."""
+    props = "".join(f'<property name="p{i}" value="v"/>' for i in range(1_200_000))
+    path = write(
+        "junit.xml.gz",
+        gzip.compress(f'<testsuites><testsuite name="s"><properties>{props}<property name="go.version" '
+                      'value="go1.22"/></properties><testcase classname="c" name="t"/></testsuite></testsuites>'.encode()),
+    )  # fmt: skip
+    run = _collect("--junit", f"unit={path}", cwd=tmp_path)
+    assert run["rc"] == 0, run["stderr"]
+    assert run["peak"] < 80 * 2**20, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
+    print(f"1.2 million properties: peak RSS {run['peak'] / 2**20:.0f} MiB")
+    small = write("go.xml", '<testsuites><testsuite name="s"><properties><property name="a" value="1"/><property '
+                  'name="go.version" value="go1.22"/></properties><testcase classname="c" name="t"/></testsuite></testsuites>')  # fmt: skip
+    assert collect_junit([small]).readings[0].dialect == "gotestsum"
