@@ -1,11 +1,13 @@
 """Shared plumbing for collectors: the one error type, gzip-aware opening, size limits, hardened XML.
 
-Every input is read as a stream under two limits (`InputLimits`, configured by `max_input_mb` and
-`max_token_mb` in `[tool.healthdeck]`), so no input of any size or compression ratio can take more
-memory than about the token limit: a compressed file may not inflate past `max_input_mb`, and no
-single XML token (an attribute value, a text or CDATA section, a comment) may exceed `max_token_mb`.
-Both are checked on the bytes before the parser sees them, so the parser never buffers an oversized
-token, and the refusal names the limit in the user's terms rather than the parser's.
+Every input is read as a stream under limits (`InputLimits`, configured by `max_input_mb`,
+`max_token_mb` and `max_attributes` in `[tool.healthdeck]`), so no input of any size or compression
+ratio can take more memory than about the token limit: a compressed file may not inflate past
+`max_input_mb`, no single XML token (an attribute value, a text or CDATA section, a comment) may
+exceed `max_token_mb`, and no element may carry more than `max_attributes` attributes (a parser
+holds an element's attributes together, at some 300 bytes each). All are checked on the bytes before
+the parser sees them, so the parser never buffers an oversized token or tag, and the refusal names
+the limit in the user's terms rather than the parser's.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class InputLimits:
     max_input_mb: int = 4096
     max_token_mb: int = 32
     max_text_mb: int = 64  # a report read whole into memory: a far smaller cap than a streamed one's
+    max_attributes: int = 10_000  # on one XML element: the parser holds them all at once
 
     @property
     def max_input(self) -> int:
@@ -314,8 +317,12 @@ class _Scanner:
     _MARKERS = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"))
     HOLD = 9  # bytes kept back so that no marker is split between two chunks
 
-    def __init__(self, max_token: int) -> None:
+    def __init__(self, max_token: int, max_attributes: int) -> None:
         self.max_token = max_token
+        self.max_attributes = max_attributes
+        self.tag = False  # the run started at a tag whose `>` has not come yet: its attributes are counted
+        self.quote: bytes | None = None  # inside that tag, the quote of the attribute value it is in
+        self.attributes = 0
         self.run = 0  # bytes since the last `<` outside CDATA/comments
         self.closer: bytes | None = None  # inside CDATA or a comment: its closing marker
         self.inner = 0  # bytes inside the current CDATA section or comment
@@ -332,6 +339,48 @@ class _Scanner:
                 f"an XML attribute, text or comment is larger than {self.max_token // MIB} MiB "
                 "(limit max_token_mb in [tool.healthdeck])"
             )
+
+    def _open_tag(self, buf: bytes, pos: int, end: int) -> None:
+        """A tag starts at buf[pos - 1] (its `<`) and runs at least to `end`: count its attributes."""
+        self.tag, self.quote, self.attributes = True, None, 0
+        self._attributes(buf, pos, end)
+
+    def _attributes(self, buf: bytes, pos: int, end: int) -> None:
+        """Follow the open tag through buf[pos:end]: each quoted value outside another is one attribute."""
+        quote = self.quote
+        while pos < end:
+            if quote is not None:
+                pos = buf.find(quote, pos, end)
+                if pos < 0:
+                    break
+                quote, pos = None, pos + 1
+                continue
+            found = _TAG_STOP.search(buf, pos, end)
+            if found is None:
+                break
+            if found.group() == b">":
+                self.tag = False
+                break
+            quote, pos = found.group(), found.end()
+            self.attributes += 1
+            if self.attributes > self.max_attributes:
+                raise InputTooLarge(
+                    f"an XML element has more than {self.max_attributes} attributes "
+                    "(limit max_attributes in [tool.healthdeck])"
+                )
+        self.quote = quote
+
+    def _tags(self, buf: bytes, first: int, last: int, stop: int) -> None:
+        """Count the attributes of the tags opening at `first` … `last` (each a `<` in buf, none between
+        `last` and `stop`). A tag inside the stretch has an `=` per attribute, so the stretch is only
+        walked tag by tag when it holds more `=` than one tag may have attributes: real reports never do."""
+        if buf.count(b"=", first, last) > self.max_attributes:
+            at = first
+            while at < last:
+                after = buf.find(b"<", at + 1, last + 1)
+                self._open_tag(buf, at + 1, after)
+                at = after
+        self._open_tag(buf, last + 1, stop)
 
     def scan(self, buf: bytes, limit: int) -> list[int]:
         """Check buf[:limit]; return the offsets (in buf) where a new XML document starts."""
@@ -361,14 +410,20 @@ class _Scanner:
                 self.started = self.started or bool(buf[pos:stop].replace(_BOM, b"").strip())
                 self.run += stop - pos
                 self._token(self.run)
+                if self.tag:
+                    self._attributes(buf, pos, stop)
             else:
                 self._token(self.run + first - pos)
+                if self.tag:
+                    self._attributes(buf, pos, first)
                 self.started = True
                 last = buf.rfind(b"<", pos, stop)
                 # runs strictly inside this stretch are shorter than a chunk, hence than the limit
                 self.run = stop - last - 1
+                self._tags(buf, first, last, stop)
             if stop == limit:
                 break
+            self.tag = False  # `<!` and `<?` open no element
             if stop == decl:
                 if self.started and _XML_DECL.match(buf, decl):
                     starts.append(decl)
@@ -384,6 +439,9 @@ class _Scanner:
                 self.run, pos = 0, special + 2
             self.started = True
         return starts
+
+
+_TAG_STOP = re.compile(rb"[\"'>]")
 
 
 def _find_after_lt(buf: bytes, rest: bytes, pos: int, limit: int) -> int:
@@ -469,7 +527,8 @@ def _documents(source: str, path: str | Path) -> Iterator[tuple[bool, bytes]]:
     parser has of it: expat re-reads an unfinished token from its start on every feed, so feeding a
     64 MiB attribute 64 KiB at a time would cost a thousand re-reads; doubling keeps it linear.
     """
-    scanner = _Scanner(current_limits().max_token)
+    limits = current_limits()
+    scanner = _Scanner(limits.max_token, limits.max_attributes)
     carry = b""
     held: list[bytes] = []
     size = 0

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 # Counts above this are not counts of anything a test run produces, and beyond 2**53 they would no
@@ -104,14 +106,115 @@ def load_json(text_: str) -> Any:
     the value refuse or drop them."""
     try:
         return json.loads(text_, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise Invalid(f"malformed JSON: {exc.msg} (line {exc.lineno})") from exc
-    except RecursionError as exc:
-        raise Invalid("malformed JSON: nested too deeply to read") from exc
-    except ValueError as exc:  # a NaN/Infinity literal, or an integer past Python's digit limit
-        reason = str(exc) if "JSON number" in str(exc) else "a number with more digits than any count has"
-        raise Invalid(f"malformed JSON: {reason}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise _malformed(exc) from exc
+
+
+def _malformed(exc: ValueError | RecursionError) -> Invalid:
+    if isinstance(exc, json.JSONDecodeError):
+        return Invalid(f"malformed JSON: {exc.msg} (line {exc.lineno})")
+    if isinstance(exc, RecursionError):
+        return Invalid("malformed JSON: nested too deeply to read")
+    # a NaN/Infinity literal, or an integer past Python's digit limit
+    reason = str(exc) if "JSON number" in str(exc) else "a number with more digits than any count has"
+    return Invalid(f"malformed JSON: {reason}")
+
+
+class _Cursor:
+    """A place in a JSON text; each value under it is decoded by json's own scanner, on its own."""
+
+    def __init__(self, text_: str) -> None:
+        self.text = text_
+        self.pos = 0
+
+    def peek(self) -> str:
+        self.pos = _BLANK.match(self.text, self.pos).end()  # type: ignore[union-attr]
+        return self.text[self.pos : self.pos + 1]
+
+    def value(self) -> Any:
+        self.peek()
+        try:
+            found, self.pos = _DECODER.raw_decode(self.text, self.pos)
+        except (ValueError, RecursionError) as exc:
+            raise _malformed(exc) from exc
+        return found
+
+    def take(self, char: str, missing: str) -> None:
+        if self.peek() != char:
+            raise _malformed(json.JSONDecodeError(missing, self.text, self.pos))
+        self.pos += 1
+
+    def members(self, close: str) -> Iterator[None]:
+        """Once per member of the array or object just opened, with the cursor at it (an object's key
+        first); the caller reads the member before the next."""
+        if self.peek() == close:
+            self.pos += 1
+            return
+        while True:
+            yield
+            if self.peek() != ",":
+                self.take(close, "Expecting ',' delimiter")
+                return
+            self.pos += 1
+
+    def key(self) -> str:
+        if self.peek() != '"':
+            self.take('"', "Expecting property name enclosed in double quotes")
+        key = self.value()
+        self.take(":", "Expecting ':' delimiter")
+        self.peek()
+        return key
+
+    def end(self) -> None:
+        if self.peek():
+            raise _malformed(json.JSONDecodeError("Extra data", self.text, self.pos))
+
+
+_BLANK = re.compile(r"[ \t\n\r]*")
+
+
+def json_array(text_: str, what: str) -> Iterator[Any]:
+    """The elements of the JSON array `text_`, decoded one at a time: memory holds the text and one
+    element, not every element's objects at once (a 62 MB ruff report decoded whole took 450 MB).
+    Refused as `load_json` and `array` refuse it, whatever element the reader stops at."""
+    cursor = _Cursor(text_)
+    if cursor.peek() != "[":
+        array(load_json(text_), what)  # refuses it, as it refuses what is not a list
+    cursor.pos += 1
+    for _ in cursor.members("]"):
+        yield cursor.value()
+    cursor.end()
+
+
+def json_object(text_: str, what: str, streamed: str) -> Iterator[tuple[str, Any]]:
+    """The members of the JSON object `text_`, as `json_array` reads elements; the value of a member
+    named `streamed` that is itself an object comes as an iterator of its (key, value) members, to be
+    read before the next member is asked for."""
+    cursor = _Cursor(text_)
+    if cursor.peek() != "{":
+        mapping(load_json(text_), what)
+    cursor.pos += 1
+    for _ in cursor.members("}"):
+        key = cursor.key()
+        if key == streamed and cursor.peek() == "{":
+            cursor.pos += 1
+            pairs = _pairs(cursor)
+            yield key, pairs
+            for _ in pairs:  # what the reader left unread
+                pass
+        else:
+            yield key, cursor.value()
+    cursor.end()
+
+
+def _pairs(cursor: _Cursor) -> Iterator[tuple[str, Any]]:
+    for _ in cursor.members("}"):
+        key = cursor.key()
+        yield key, cursor.value()
 
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)

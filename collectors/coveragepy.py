@@ -15,6 +15,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import GeneratorType
 
 from .base import (
     CollectorError,
@@ -26,9 +27,14 @@ from .base import (
     parse_xml,
     read_text,
 )
-from .checks import Invalid, count, covered_within, load_json, mapping, shown
+from .checks import Invalid, count, covered_within, json_object, mapping, shown
 from .checks import text as text_
 from .files import rereadable, spooled
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
 SOURCE = "coverage"
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
@@ -336,16 +342,33 @@ def _project_path(filename: str, sources: list[str], root: Path) -> str:
 
 
 def _from_json_text(path: str | Path, text: str, fmt_source: str) -> CoverageResult:
+    """`coverage json` output, read member by member: each file's entry is reduced to its summary's
+    figures as it is read (300 000 files, a 58 MB report, took 374 MB decoded whole). As when decoded
+    whole, a member given twice counts as its last, and the first bad entry in name order is refused."""
+    members = json_object(text, "the document", "files")
+    del text  # the reader holds it while it reads, and no longer
+    return _from_json(path, members, fmt_source)
+
+
+def _from_json(path: str | Path, members: Iterator[tuple[str, Any]], fmt_source: str) -> CoverageResult:
+    data: dict[str, Any] = {}
+    numbers: dict[str, Numbers | Invalid] = {}
     try:
-        data = mapping(load_json(text), "the document")
+        for key, value in members:
+            if isinstance(value, GeneratorType):  # "files", an object: its members as they are read
+                numbers = {}  # a second "files" replaces the first, as json.loads reads it
+                for name, entry in value:
+                    numbers[name] = _json_entry(entry, name)
+                value = numbers
+            data[key] = value
         if "totals" not in data or "files" not in data:
             raise Invalid("JSON is not `coverage json` output (no totals/files)")
         meta = mapping(data.get("meta") or {}, "meta")
         entries = mapping(data["files"], "files")
-        files = tuple(
-            FileCoverage(Path(name).as_posix(), _json_numbers(mapping(entry, f"files[{shown(name)}]"), name))
-            for name, entry in sorted(entries.items())
-        )
+        if entries is not numbers:  # not an object as it was read: its entries were not read yet
+            entries = {name: _json_entry(entry, name) for name, entry in entries.items()}
+        # each entry leaves the dict as its file joins the list: a million files are not held twice
+        files = tuple(FileCoverage(_posix(name), _valid(entries.pop(name))) for name in sorted(entries))
         branch_coverage = meta.get("branch_coverage")
         if branch_coverage is not None and not isinstance(branch_coverage, bool):
             raise Invalid(f"meta.branch_coverage is {shown(branch_coverage)}, not true or false")
@@ -369,9 +392,25 @@ def _from_json_text(path: str | Path, text: str, fmt_source: str) -> CoverageRes
     )
 
 
-def _json_numbers(entry: dict, name: str) -> Numbers:
+def _posix(name: str) -> str:
+    posix = Path(name).as_posix()
+    return name if posix == name else posix  # one string, not two equal ones
+
+
+def _json_entry(entry: object, name: str) -> Numbers | Invalid:
+    """A file's figures, or why its entry is refused (raised only if no later entry of its name replaces it)."""
     where = f"files[{shown(name)}]"
-    return _json_summary(mapping(entry.get("summary"), f"{where}.summary"), f"{where}.summary")
+    try:
+        summary = mapping(mapping(entry, where).get("summary"), f"{where}.summary")
+        return _json_summary(summary, f"{where}.summary")
+    except Invalid as exc:
+        return exc
+
+
+def _valid(numbers: Numbers | Invalid) -> Numbers:
+    if isinstance(numbers, Invalid):
+        raise numbers
+    return numbers
 
 
 def _json_summary(summary: dict, where: str) -> Numbers:

@@ -1025,7 +1025,9 @@ class _FileReader:
             self._collect_text(self.stray)
         elif tag == "property" and self.frames:
             properties = _attrs(attrs)
-            self.frames[-1].properties[properties.get("name", "")] = properties.get("value", "")
+            name = properties.get("name", "")
+            if name in dialects.PROPERTIES_READ:  # 3 million properties were all kept: 381 MB
+                self.frames[-1].properties[name] = properties.get("value", "")
 
     def _duration(self, key: str, value: float) -> None:
         """JUnitOptions(durations_above=...): keep each slow test's slowest attempt."""

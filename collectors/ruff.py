@@ -14,14 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from .base import CollectorError, read_text
-from .checks import Invalid, array, count, load_json, mapping, shown
+from .checks import Invalid, count, json_array, mapping, shown
 from .checks import text as text_
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
 SOURCE = "ruff"
 SYNTAX_ERROR_KEY = "invalid-syntax"
+MESSAGE_CHARS = 1000  # of a finding's message (ruff's are one short line)
 
 # `  76\tF405 \t[ ] undefined-local...`: count, code (possibly blank), fix marker, rule name.
 _STAT_ROW = re.compile(r"^\s*(\d+)\t([A-Z]+[0-9]+)?\s*\t(?:\[[ *\-]\] )?(\S+)\s*$")
+_LEADING_BLANK = re.compile(r"\s*")
 _FOUND = re.compile(r"^Found (\d+) errors?\.")
 _IGNORABLE = (
     re.compile(r"^warning: "),
@@ -58,9 +65,10 @@ class RuffResult:
 
 def collect_ruff(path: str | Path, root: str | Path | None = None) -> RuffResult:
     text = read_text(SOURCE, path)
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        return _from_json(path, text, Path(root) if root else Path.cwd())
+    if text[_LEADING_BLANK.match(text).end() :][:1] == "[":  # type: ignore[union-attr]
+        entries = json_array(text, "the document")
+        del text  # the reader holds it while it reads, and no longer: the findings are built without it
+        return _from_json(path, entries, Path(root) if root else Path.cwd())
     return _from_text(path, text)
 
 
@@ -115,50 +123,94 @@ def _count(path: str | Path, value: object, what: str) -> int:
         raise CollectorError(SOURCE, path, str(exc)) from exc
 
 
-def _from_json(path: str | Path, text: str, root: Path) -> RuffResult:
+def _from_json(path: str | Path, entries: Iterator[Any], root: Path) -> RuffResult:
+    """Either JSON output, read entry by entry (a 62 MB report decoded whole took 450 MB). Each entry is
+    read as both kinds would read it; which kind the document is, and so which entry's error counts, is
+    known at its end. A document wrong in several ways is refused for the same one as when read whole:
+    malformed JSON, then an entry that is no object, then mixed kinds, then an entry of neither kind."""
+    violations = _Violations()
+    statistics = _Statistics()
+    firsts: dict[str, int] = {}  # "location" / "count" / "neither": the first such entry
+    counts: Counter[str] = Counter()
+    not_object = False
+    neither = ""
     try:
-        data = array(load_json(text), "the document")
-        if not all(isinstance(item, dict) for item in data):
+        for i, item in enumerate(entries):
+            if not isinstance(item, dict):
+                not_object = True
+                continue
+            kind = "location" if "location" in item else "count" if "count" in item else "neither"
+            counts[kind] += 1
+            firsts.setdefault(kind, i)
+            if kind == "location":
+                violations.add(item, i)
+            elif kind == "count":
+                statistics.add(item, i)
+            elif counts[kind] == 1:
+                neither = shown(item)
+        if not_object:
             raise Invalid("JSON is not a list of ruff objects")
-        violations = [i for i, item in enumerate(data) if "location" in item]
-        statistics = [i for i, item in enumerate(data) if "count" in item]
-        if violations and statistics:
+        if counts["location"] and counts["count"]:
             # Two ruff outputs concatenated (or hand-merged): counting either way would be wrong.
             raise Invalid(
-                f"mixes {len(violations)} violations (entry {violations[0]}) with {len(statistics)} "
-                f"statistics entries (entry {statistics[0]}); give one ruff output per file"
+                f"mixes {counts['location']} violations (entry {firsts['location']}) with {counts['count']} "
+                f"statistics entries (entry {firsts['count']}); give one ruff output per file"
             )
-        if len(violations) + len(statistics) < len(data):
-            first = next(i for i, item in enumerate(data) if "location" not in item and "count" not in item)
+        if counts["neither"]:
             raise Invalid(
-                f"entry {first} has neither 'count' (statistics) nor 'location' (violations): "
-                f"{shown(data[first])}"
+                f"entry {firsts['neither']} has neither 'count' (statistics) nor 'location' (violations): {neither}"
             )
-        if violations or not data:  # `[]` (a clean run) is both outputs; as violations it has lanes and files
-            return _from_violations(path, data, root)
-        return _from_statistics(path, data)
+        if (
+            counts["location"] or not counts["count"]
+        ):  # `[]` (a clean run) is both; as violations it has lanes
+            return violations.result(path, root)
+        return statistics.result(path)
     except Invalid as exc:
         raise CollectorError(SOURCE, path, str(exc)) from exc
 
 
-def _from_statistics(path: str | Path, data: list[dict]) -> RuffResult:
-    stats: dict[str, int] = {}
-    names: dict[str, str] = {}
-    for i, item in enumerate(data):
-        code = _code(item, i)
-        stats[code] = stats.get(code, 0) + count(item["count"], f"entry {i}: count")
-        name = text_(item.get("name"), f"entry {i}: name", optional=True)
-        message = text_(item.get("message"), f"entry {i}: message", optional=True)
-        names[code] = name or message or code
-    return RuffResult(str(path), "statistics-json", stats, names, _where(stats), None)
+class _Statistics:
+    def __init__(self) -> None:
+        self.stats: dict[str, int] = {}
+        self.names: dict[str, str] = {}
+        self.problem: Invalid | None = None  # the first entry that cannot be read
+
+    def add(self, item: dict, i: int) -> None:
+        if self.problem is not None:
+            return
+        try:
+            code = _code(item, i)
+            self.stats[code] = self.stats.get(code, 0) + count(item["count"], f"entry {i}: count")
+            name = text_(item.get("name"), f"entry {i}: name", optional=True)
+            message = text_(item.get("message"), f"entry {i}: message", optional=True)
+            self.names[code] = name or message or code
+        except Invalid as exc:
+            self.problem = exc
+
+    def result(self, path: str | Path) -> RuffResult:
+        if self.problem is not None:
+            raise self.problem
+        return RuffResult(str(path), "statistics-json", self.stats, self.names, _where(self.stats), None)
 
 
-def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResult:
-    stats: Counter[str] = Counter()
-    by_file: Counter[str] = Counter()
-    names: dict[str, str] = {}
-    raw: list[tuple[str, int | None, str, str]] = []
-    for i, item in enumerate(data):
+class _Violations:
+    def __init__(self) -> None:
+        self.stats: Counter[str] = Counter()
+        self.by_file: Counter[str] = Counter()
+        self.names: dict[str, str] = {}
+        self.raw: list[tuple[str, int | None, str, str]] = []
+        self.strings: dict[str, str] = {}
+        self.problem: Invalid | None = None
+
+    def add(self, item: dict, i: int) -> None:
+        if self.problem is not None:
+            return
+        try:
+            self._add(item, i)
+        except Invalid as exc:
+            self.problem = exc
+
+    def _add(self, item: dict, i: int) -> None:
         if "filename" not in item or "code" not in item:  # a syntax error has "code": null, never no code
             raise Invalid(
                 f"entry {i} has a location but no 'code' and 'filename' as ruff's findings have: "
@@ -167,34 +219,52 @@ def _from_violations(path: str | Path, data: list[dict], root: Path) -> RuffResu
             )
         code = _code(item, i)
         location = mapping(item["location"], f"entry {i}: location")
-        stats[code] += 1
-        names.setdefault(code, text_(item.get("name"), f"entry {i}: name", optional=True) or code)
+        self.stats[code] += 1
+        self.names.setdefault(code, text_(item.get("name"), f"entry {i}: name", optional=True) or code)
         filename = text_(item.get("filename"), f"entry {i}: filename", optional=True) or ""
-        by_file[filename] += 1
+        self.by_file[filename] += 1
         row = location.get("row")
         line = count(row, f"entry {i}: location.row") if row is not None else None
-        raw.append(
-            (filename, line, code, text_(item.get("message"), f"entry {i}: message", optional=True) or "")
+        message = text_(item.get("message"), f"entry {i}: message", optional=True) or ""
+        if len(message) > MESSAGE_CHARS:  # ruff's are one short line; the report lists a few as they are
+            message = message[: MESSAGE_CHARS - 1] + "…"
+        same = self.strings.setdefault  # one string per file and rule, not one per finding
+        self.raw.append((same(filename, filename), line, same(code, code), message))
+
+    def result(self, path: str | Path, root: Path) -> RuffResult:
+        if self.problem is not None:
+            raise self.problem
+        by_file = self.by_file
+        warnings: list[str] = []
+        base = _base_dir(list(by_file), root)
+        if base != root.resolve():
+            placed = all(
+                (root.resolve() / _relative(name, base)).is_file() for name in list(by_file)[:50] if name
+            )
+            warnings.append(
+                "file paths are not under the project root: ruff ran in another checkout; "
+                f"{base} there is taken as the project root"
+                if placed
+                else "file paths are not under the project root and the files are not in it; made "
+                f"relative to their common folder {base}, so lanes may not match: run ruff in this checkout"
+            )
+        shown_as = {name: _relative(name, base) for name in by_file}
+        relative = {shown_as[name]: n for name, n in by_file.items()}
+        self.by_file = Counter()
+        # each finding takes its raw tuple's place: a million findings are not held twice
+        findings: list = self.raw
+        for i, (name, line, code, message) in enumerate(self.raw):
+            findings[i] = Finding(shown_as[name], line, code, message)
+        return RuffResult(
+            str(path),
+            "violations-json",
+            dict(self.stats),
+            self.names,
+            relative,
+            None,
+            warnings,
+            findings,
         )
-    warnings: list[str] = []
-    base = _base_dir(list(by_file), root)
-    if base != root.resolve():
-        placed = all(
-            (root.resolve() / _relative(name, base)).is_file() for name in list(by_file)[:50] if name
-        )
-        warnings.append(
-            "file paths are not under the project root: ruff ran in another checkout; "
-            f"{base} there is taken as the project root"
-            if placed
-            else "file paths are not under the project root and the files are not in it; made "
-            f"relative to their common folder {base}, so lanes may not match: run ruff in this checkout"
-        )
-    relative = Counter({_relative(name, base): n for name, n in by_file.items()})
-    shown_as = {name: _relative(name, base) for name in by_file}
-    findings = [Finding(shown_as[f], line, code, message) for f, line, code, message in raw]
-    return RuffResult(
-        str(path), "violations-json", dict(stats), names, dict(relative), None, warnings, findings
-    )
 
 
 def _code(item: dict, i: int) -> str:
@@ -222,7 +292,8 @@ def _base_dir(filenames: list[str], root: Path) -> Path:
 
 def _relative(filename: str, base: Path) -> str:
     pure = PurePath(filename)
-    return pure.relative_to(base).as_posix() if pure.is_relative_to(base) else pure.as_posix()
+    shown = pure.relative_to(base).as_posix() if pure.is_relative_to(base) else pure.as_posix()
+    return filename if shown == filename else shown  # one string for both, when they are the same
 
 
 def _where(stats: dict[str, int]) -> dict[str, int] | None:

@@ -21,6 +21,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light co
 if TYPE_CHECKING:
     from typing import Any
 
+    from healthdeck.collectors.base import InputLimits
+
 
 class ConfigError(Exception):
     """The configuration is unusable; the message names the file and the key."""
@@ -151,6 +153,7 @@ class Config(Record):
     max_input_mb: int = 4096  # a compressed input may not inflate past this (MiB)
     max_token_mb: int = 32  # nor may one XML attribute, text or comment exceed this (MiB)
     max_text_mb: int = 64  # a report read whole (ruff, compileall, coverage JSON, OpenAPI): held in memory
+    max_attributes: int = 10_000  # nor may one XML element carry more attributes than this
     guardian: GuardianConfig = GuardianConfig()
     uses_guardian: bool = False  # [tool.healthdeck.guardian] is present: Guardian is expected in every run
     gates: GateConfig = GateConfig()
@@ -179,6 +182,13 @@ class Config(Record):
     @property
     def _base(self) -> Path:
         return Path(self.base) if self.base else Path(self.source).parent if self.source else Path.cwd()
+
+    @property
+    def input_limits(self) -> InputLimits:
+        """What one input may hold, for the collectors (see collectors/base.py)."""
+        from healthdeck.collectors.base import InputLimits  # local: it loads lxml, which light commands skip
+
+        return InputLimits(self.max_input_mb, self.max_token_mb, self.max_text_mb, self.max_attributes)
 
     @property
     def out_path(self) -> Path:
@@ -228,6 +238,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "max_input_mb": (1, 1 << 20),
     "max_token_mb": (1, 4096),
     "max_text_mb": (1, 4096),
+    # below a few hundred, the byte scanner walks every tag of a chunk (slow); a million is some 300 MB
+    "max_attributes": (100, 1_000_000),
 }
 MAX_TIMEOUT = 3600.0  # seconds; [tool.healthdeck.guardian] timeout
 MAX_AGE_HOURS = 24 * 366  # [tool.healthdeck.gates] max_age_hours: beyond a year it is no check

@@ -107,6 +107,56 @@ def test_limits_are_range_checked(tmp_path: Path, value) -> None:
     assert run["rc"] == 2 and "max_token_mb" in run["stderr"]
 
 
+def _attributes(n: int) -> str:
+    return " ".join(f'a{i}="1"' for i in range(n))
+
+
+def test_an_element_with_too_many_attributes_is_one_line_exit_3(write, tmp_path: Path) -> None:
+    """2 million attributes on one element (a 4.7 MB .gz) took 607 MB; refused as it streams by."""
+    junit = write(
+        "junit.xml.gz",
+        gzip.compress(f'<testsuites><testsuite name="s"><testcase name="t" {_attributes(200_000)}/>'
+                      "</testsuite></testsuites>".encode()),
+    )  # fmt: skip
+    coverage = write(
+        "coverage.xml", f'<?xml version="1.0"?><coverage {_attributes(10_001)}><packages/></coverage>'
+    )
+    for option, path, source in (
+        ("--junit", f"unit={junit}", "junit"),
+        ("--coverage", str(coverage), "coverage"),
+    ):
+        run = _collect(option, path, cwd=tmp_path)
+        assert run["rc"] == 3, run["stderr"]
+        assert run["stderr"].splitlines() == [
+            f"healthdeck: error: {path.removeprefix('unit=')}: {source}: an XML element has more than 10000 "
+            "attributes (limit max_attributes in [tool.healthdeck])"
+        ]
+        assert run["peak"] < 100 * 2**20, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
+
+
+def test_attributes_are_counted_per_element_wherever_the_chunks_split(write, tmp_path: Path) -> None:
+    # values holding `>`, `=` and the other quote are one attribute each; text full of `=` holds none;
+    # one element with 150 attributes (too many) in the first 64 KiB, one far past it
+    odd = " ".join(f"""b{i}='x > "=" y' c{i}="'>'=" """ for i in range(49))
+    text = "=" * 200_000
+    cases = "".join(f'<testcase name="t{i}" {_attributes(99)}/>' for i in range(100))
+    ok = f'<testsuites><testsuite name="s"><testcase name="odd" {odd}><system-out>{text}</system-out></testcase>{cases}'
+    path = write("ok.xml", ok + "</testsuite></testsuites>")
+    with input_limits(InputLimits(max_attributes=100)):
+        assert collect_junit([path]).counts.total == 101
+        for where in (ok.index("<testcase"), ok.index('<testcase name="t50"')):
+            bad = write(
+                f"bad{where}.xml", ok[:where] + f'<testcase name="x" {_attributes(150)}/>' + ok[where:]
+            )
+            with pytest.raises(CollectorError, match="more than 100 attributes"):
+                collect_junit([bad])
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\nmax_attributes = 100\n")
+    run = _collect("--junit", f"unit={bad}", cwd=tmp_path)
+    assert run["rc"] == 3 and "more than 100 attributes (limit max_attributes" in run["stderr"]
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\nmax_attributes = 99\n")
+    assert _collect("--junit", f"unit={path}", cwd=tmp_path)["rc"] == 2
+
+
 def test_gcovr_doctype_is_ignored_and_never_loaded() -> None:
     # gcovr 8.8 on tests/fixtures/runners/gcovr/calc.c: lines 6 of 8 (75%), branches 1 of 4 (25%)
     assert (GCOVR / "gcovr.xml").read_text().splitlines()[1].startswith("<!DOCTYPE coverage SYSTEM")
@@ -150,3 +200,20 @@ def test_cobertura_paths_keep_their_ampersand(write) -> None:
         "</classes></package></packages></coverage>",
     )
     assert [f.path for f in collect_coverage(path).files] == ["r&d/a.py"]
+
+
+def test_suite_properties_are_not_held(write, tmp_path: Path) -> None:
+    """Only the <property> names the dialect guess reads are kept (3 million took 381 MB)."""
+    props = "".join(f'<property name="p{i}" value="v"/>' for i in range(1_200_000))
+    path = write(
+        "junit.xml.gz",
+        gzip.compress(f'<testsuites><testsuite name="s"><properties>{props}<property name="go.version" '
+                      'value="go1.22"/></properties><testcase classname="c" name="t"/></testsuite></testsuites>'.encode()),
+    )  # fmt: skip
+    run = _collect("--junit", f"unit={path}", cwd=tmp_path)
+    assert run["rc"] == 0, run["stderr"]
+    assert run["peak"] < 80 * 2**20, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
+    print(f"1.2 million properties: peak RSS {run['peak'] / 2**20:.0f} MiB")
+    small = write("go.xml", '<testsuites><testsuite name="s"><properties><property name="a" value="1"/><property '
+                  'name="go.version" value="go1.22"/></properties><testcase classname="c" name="t"/></testsuite></testsuites>')  # fmt: skip
+    assert collect_junit([small]).readings[0].dialect == "gotestsum"

@@ -7,7 +7,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from healthdeck.collectors.base import InputLimits, expand_paths, input_limits
+from healthdeck.collectors.base import expand_paths, input_limits
 from healthdeck.collectors.compileall import collect_compileall
 from healthdeck.collectors.coveragepy import collect_coverage
 from healthdeck.collectors.errors import CollectorError
@@ -57,7 +57,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
     so the report on disk is always a run the history has. The pair is written Markdown first, JSON
     last, under the folder's lock (see healthdeck.reports.output).
     """
-    with input_limits(InputLimits(config.max_input_mb, config.max_token_mb, config.max_text_mb)):
+    with input_limits(config.input_limits):
         collected = collect_inputs(args, config)
     if not any((collected.tests, collected.coverage, collected.ruff, collected.compileall, collected.guardian,
                 collected.prometheus, collected.openapi)):  # fmt: skip

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from healthdeck.collectors.base import InputLimits, input_limits
+from healthdeck.collectors.base import input_limits
 
 from ..config import load_config
 from ..errors import UsageError
@@ -19,7 +19,7 @@ from .collect import guardian_inputs
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)  # first: a bad config fails before the logs are read
     # the logs are read under the same limits as `collect` reads them
-    with input_limits(InputLimits(config.max_input_mb, config.max_token_mb, config.max_text_mb)):
+    with input_limits(config.input_limits):
         inputs = guardian_inputs(args)
     if inputs is None:  # unreachable: the parser requires both runs
         raise UsageError("guardian-delta needs --permissive and --strict")

@@ -1,0 +1,125 @@
+"""JSON reports (ruff, `coverage json`) are decoded entry by entry, not whole: memory holds the text and
+what the report keeps, and every document reads as json.loads reads it, errors included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from healthdeck.collectors.checks import Invalid, json_array, json_object, load_json
+from healthdeck.collectors.coveragepy import collect_coverage
+from healthdeck.collectors.ruff import MESSAGE_CHARS, collect_ruff
+from tests.test_xml_bounds import _collect
+
+VIOLATION = {"cell": None, "code": "F401", "end_location": {"column": 10, "row": 1}, "fix": None,
+             "location": {"column": 8, "row": 1}, "message": "`os` imported but unused", "noqa_row": 1,
+             "url": "https://docs.astral.sh/ruff/rules/unused-import"}  # fmt: skip
+
+
+def test_json_reports_stay_near_their_size_in_memory(write, tmp_path: Path) -> None:
+    """30 MB of ruff findings took 196 MB decoded whole, 30 MB of `coverage json` 213 MB; now about 90."""
+    ruff = write(
+        "ruff.json", json.dumps([{**VIOLATION, "filename": f"pkg/m{i % 500}.py"} for i in range(120_000)])
+    )
+    summary = {"covered_lines": 3, "num_statements": 4, "percent_covered": 75.0, "missing_lines": 1}
+    entry = {
+        "executed_lines": list(range(1, 90)),
+        "missing_lines": [90],
+        "excluded_lines": [],
+        "summary": summary,
+    }
+    files = {f"pkg/m{i}.py": entry for i in range(60_000)}
+    coverage = write("coverage.json", json.dumps({"meta": {"format": 3}, "files": files,
+                                                  "totals": {"covered_lines": 180_000, "num_statements": 240_000}}))  # fmt: skip
+    for option, path in (("--ruff", ruff), ("--coverage", coverage)):
+        assert path.stat().st_size > 25 * 2**20
+        run = _collect(option, str(path), cwd=tmp_path)
+        assert run["rc"] == 0, run["stderr"]
+        assert run["peak"] < 140 * 2**20, f"{option}: peak RSS {run['peak'] / 2**20:.0f} MiB"
+        report = json.loads((tmp_path / "out" / "latest.json").read_text())["summary"]
+        if option == "--ruff":
+            assert report["ruff"]["count"]["total"] == 120_000
+        else:
+            assert (report["coverage"]["statements"], report["coverage"]["files"]) == (240_000, 60_000)
+
+
+CASES = [
+    '[1, 2, {"a": [3, {"b": null}]}]',
+    " [ ] ",
+    "[]",
+    "[1,]",
+    "[1 2]",
+    "[1",
+    "[1] x",
+    "",
+    "[NaN]",
+    "[1e400]",
+    "[" * 100_000 + "]" * 100_000,
+    '[{"a": 1,}]',
+    '{"a": 1}',
+    "3",
+    '"x"',
+    "[1" + "0" * 5000 + "]",
+]
+OBJECTS = [
+    '{"files": {"a": {"x": 1}, "b": 2}, "totals": {}}',
+    '{"files": [1], "x": 2}',
+    "{}",
+    '{"a" 1}',
+    '{"a": 1,}',
+    '{"files": {"a": 1,}}',
+    '{"files": {"a": 1}} x',
+    "{1: 2}",
+    "[1]",
+    '{"files": {"a": 1 "b": 2}}',
+    '{"files": {"a": 1}, "files": {"b": 2}}',
+    ' { "files" : { } } ',
+]
+
+
+def _read(read, text: str) -> object:
+    try:
+        return read(text)
+    except Invalid as exc:
+        return f"refused: {exc}"
+
+
+@pytest.mark.parametrize("text", CASES)
+def test_arrays_read_as_json_loads_reads_them(text: str) -> None:
+    whole = _read(load_json, text)
+    expected = whole if not isinstance(whole, dict | int | str) or str(whole).startswith("refused") else (
+        f"refused: the document is a {'JSON object' if isinstance(whole, dict) else 'number' if isinstance(whole, int) else 'string'}, expected a list"
+    )  # fmt: skip
+    assert _read(lambda t: list(json_array(t, "the document")), text) == expected
+
+
+@pytest.mark.parametrize("text", OBJECTS)
+def test_objects_read_as_json_loads_reads_them(text: str) -> None:
+    def streamed(t: str) -> dict:
+        read = {}
+        for key, value in json_object(t, "the document", "files"):
+            read[key] = dict(value) if key == "files" and not isinstance(value, dict | list) else value
+        return read
+
+    whole = _read(load_json, text)
+    expected = "refused: the document is a list, expected an object" if isinstance(whole, list) else whole
+    assert _read(streamed, text) == expected
+
+
+def test_a_huge_ruff_message_is_cut(write) -> None:
+    path = write("ruff.json", json.dumps([{**VIOLATION, "filename": "a.py", "message": "m" * 2**21}]))
+    [finding] = collect_ruff(path, path.parent).findings or []
+    assert len(finding.message) == MESSAGE_CHARS and finding.message.endswith("m…")
+
+
+def test_coverage_json_entries_given_twice_count_as_their_last(write) -> None:
+    good = {"summary": {"covered_lines": 1, "num_statements": 2}}
+    text = ('{"files": {"a.py": 3}, "totals": {"covered_lines": 1, "num_statements": 2}, '
+            f'"files": {{"a.py": 7, "a.py": {json.dumps(good)}}}}}')  # fmt: skip
+    result = collect_coverage(write("c.json", text))
+    assert [(f.path, f.numbers.statements) for f in result.files] == [("a.py", 2)]
+    bad = write("bad.json", text.replace('"a.py": 7, ', '"b.py": 7, '))
+    with pytest.raises(Exception, match=r"files\['b.py'\] is a number, expected an object"):
+        collect_coverage(bad)
