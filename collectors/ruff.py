@@ -160,9 +160,8 @@ def _from_json(path: str | Path, entries: Iterator[Any], root: Path) -> RuffResu
             raise Invalid(
                 f"entry {firsts['neither']} has neither 'count' (statistics) nor 'location' (violations): {neither}"
             )
-        if (
-            counts["location"] or not counts["count"]
-        ):  # `[]` (a clean run) is both; as violations it has lanes
+        # `[]` (a clean run) is both outputs; as violations it has lanes and files
+        if counts["location"] or not counts["count"]:
             return violations.result(path, root)
         return statistics.result(path)
     except Invalid as exc:
