@@ -131,13 +131,14 @@ def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.Data
 
     Columns: time (the day, UTC), median, low, high, runs, worst, worst_sha, worst_time.
     """
-    data = frame[["time", "sha", column]].dropna(subset=[column])
+    # the runs that have the figure; the commits only of the worst runs (copying every sha cost more)
+    data = frame[["time", column]][frame[column].notna()]
     out = ["time", "median", "low", "high", "runs", "worst", "worst_sha", "worst_time"]
     if data.empty:
         return pd.DataFrame(columns=out)
     b = _buckets(data, column, descending=worse != "lower")  # each bucket's worst run first
     low, high = np.minimum.reduceat(b.values, b.starts), np.maximum.reduceat(b.values, b.starts)
-    worst = data.iloc[b.order[b.starts]]
+    worst = frame.loc[data.index[b.order[b.starts]], ["time", "sha", column]]
     return pd.DataFrame(
         {
             "time": b.times,
@@ -155,7 +156,7 @@ def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.Data
 def daily_median(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """time (the day, UTC) and the median of `column` for each day (or week) holding runs of it: the
     line of a series drawn without a band."""
-    data = frame[["time", column]].dropna(subset=[column])
+    data = frame[["time", column]][frame[column].notna()]
     if data.empty:
         return pd.DataFrame(
             {"time": pd.Series(dtype="datetime64[ns, UTC]"), "median": pd.Series(dtype=float)}
@@ -307,9 +308,10 @@ def _add_newest(
 ) -> None:
     """The newest run as a point on the per-day line, at its day's place (`at`; at its own time it stood
     past the line's end like another day): the card above shows its figure, which the median may not be."""
-    last = frame.dropna(subset=[column]).tail(1)
-    if last.empty:
+    newest = frame[column].last_valid_index()  # not dropna: that copied every run of the window
+    if newest is None:
         return
+    last = frame.loc[[newest]]
     [value], [sha] = shown(last[column] * scale, unit), labels(last["sha"].fillna(""))
     when = utc_axis(last["time"]).iloc[0]
     fig.add_trace(go.Scatter(
