@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,16 @@ def _own_cache_dir(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HEALTHDECK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         yield
+
+
+@pytest.fixture(autouse=True)
+def _dashboard_settled():
+    """A dashboard run leaves its all-time read to a background thread; it ends with its test, so it
+    never reads a store another test is counting reads of (or deleting)."""
+    yield
+    data = sys.modules.get("healthdeck.dashboard.data")
+    if data is not None:
+        assert data.background_done(timeout=120), "a dashboard background read is still running"
 
 
 @pytest.fixture
