@@ -132,13 +132,14 @@ def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.Data
     Columns: time (the day, UTC), median, low, high, runs, worst, worst_sha, worst_time.
     """
     # the runs that have the figure; the commits only of the worst runs (copying every sha cost more)
-    data = frame[["time", column]][frame[column].notna()]
+    has = np.flatnonzero(frame[column].notna().to_numpy())
+    data = frame[["time", column]].iloc[has]
     out = ["time", "median", "low", "high", "runs", "worst", "worst_sha", "worst_time"]
     if data.empty:
         return pd.DataFrame(columns=out)
     b = _buckets(data, column, descending=worse != "lower")  # each bucket's worst run first
     low, high = np.minimum.reduceat(b.values, b.starts), np.maximum.reduceat(b.values, b.starts)
-    worst = frame.loc[data.index[b.order[b.starts]], ["time", "sha", column]]
+    worst = frame[["time", "sha", column]].iloc[has[b.order[b.starts]]]
     return pd.DataFrame(
         {
             "time": b.times,
@@ -308,10 +309,10 @@ def _add_newest(
 ) -> None:
     """The newest run as a point on the per-day line, at its day's place (`at`; at its own time it stood
     past the line's end like another day): the card above shows its figure, which the median may not be."""
-    newest = frame[column].last_valid_index()  # not dropna: that copied every run of the window
-    if newest is None:
+    has = np.flatnonzero(frame[column].notna().to_numpy())  # not dropna: that copied the whole window
+    if not len(has):
         return
-    last = frame.loc[[newest]]
+    last = frame.iloc[has[-1:]]
     [value], [sha] = shown(last[column] * scale, unit), labels(last["sha"].fillna(""))
     when = utc_axis(last["time"]).iloc[0]
     fig.add_trace(go.Scatter(
@@ -409,9 +410,8 @@ def _release_marks(releases: Sequence[Release], drawn: pd.Series, limit: int = 1
     shapes = [{"type": "line", "x0": r.time.isoformat(), "x1": r.time.isoformat(), "xref": "x", "y0": 0, "y1": 1,
                "yref": "paper", "line": {"color": RELEASE, "dash": "dot", "width": 1}} for r in shown]  # fmt: skip
     span = (last - first) or pd.Timedelta(days=1)
-    half = [
-        (len(r.tag) * _TAG_PX + 8) / _PLOT_PX / 2 for r in shown
-    ]  # each tag's half width, as axis fraction
+    # each tag's half width, as a fraction of the axis
+    half = [(len(r.tag) * _TAG_PX + 8) / _PLOT_PX / 2 for r in shown]
     labelled: list[tuple[Release, float]] = []
     for r, h in reversed(list(zip(shown, half, strict=True))):
         if not labelled or (labelled[-1][0].time - r.time) / span >= labelled[-1][1] + h:
