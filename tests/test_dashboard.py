@@ -142,6 +142,22 @@ def test_every_page_renders_on_the_demo_data(monkeypatch, demo_out) -> None:
     assert at.get("download_button"), "the release review offers its Markdown"
 
 
+def test_lowest_coverage_reads_as_coverage_py_shows_a_percent(monkeypatch, demo_out, tmp_path) -> None:
+    """A file at 99.996 % is not shown as 100.00 % among the lowest-covered, and a big file's statements
+    carry the thousands separator every other table uses."""
+    out, config = demo_out
+    report = json.loads((out / "latest.json").read_text())
+    files = report["details"]["coverage"]["files"]
+    files[:] = [{**f, "percent": 100.0} for f in files]  # only the edited file is "lowest"
+    files[0] = {**files[0], "percent": 99.996, "statements": 25_000}
+    (tmp_path / "latest.json").write_text(json.dumps(report))
+    at = _app(monkeypatch, tmp_path / "latest.json", out / "history.sqlite", config)
+    at.switch_page("app_pages/coverage.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    lowest = at.dataframe[0].value
+    assert list(lowest["percent"]) == [99.99] and list(lowest["statements"]) == ["25 000"]
+
+
 def test_no_history_yet_is_said_on_every_page_and_nothing_is_created(monkeypatch, demo_out, tmp_path) -> None:
     out, config = demo_out
     history = tmp_path / "none.sqlite"

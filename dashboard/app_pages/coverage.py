@@ -7,8 +7,9 @@ import streamlit as st
 
 from healthdeck.dashboard import charts, data
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import md, missing, run_shown, trend_chart, trends
+from healthdeck.dashboard.widgets import FIGURE_TEXT, counted, md, missing, run_shown, trend_chart, trends
 from healthdeck.reports.failures import number
+from healthdeck.reports.render.md import display_covered
 
 PERCENT = st.column_config.NumberColumn(format="%.2f %%")
 POINTS = st.column_config.NumberColumn(format="%+.2f pts")
@@ -50,12 +51,16 @@ def render(ctx: Ctx) -> None:
             st.caption("Every measured file is fully covered.")
         elif len(partial):
             lowest = partial.sort_values("percent").head(15)
-            lowest = lowest.assign(lane=lowest["lane"].fillna("—"))  # in no lane: not a grey "None"
+            precision = ctx.src.config.coverage_precision
+            # in no lane: not a grey "None"; a percent as coverage.py shows it (99.996 reads 99.99, not 100.00)
+            lowest = lowest.assign(lane=lowest["lane"].fillna("—"),
+                                   percent=[float(display_covered(v, precision)) for v in lowest["percent"]],
+                                   statements=[counted(v) for v in lowest["statements"]])  # fmt: skip
             st.dataframe(lowest[["percent", "path", "statements", "lane"]], hide_index=True,
                          # blue, not the theme's primary red: a bar's length is the figure, not a failure
-                         column_config={"percent": st.column_config.ProgressColumn(min_value=0, max_value=100,
-                                                                                   format="%.2f %%", color="blue"),
-                                        "statements": st.column_config.NumberColumn(format="%d")})  # fmt: skip
+                         column_config={"percent": st.column_config.ProgressColumn(
+                                            min_value=0, max_value=100, format=f"%.{precision}f %%", color="blue"),
+                                        "statements": FIGURE_TEXT})  # fmt: skip
     with right:
         st.subheader("Biggest drops vs baseline")
         if ctx.baseline is None or not len(files):
