@@ -69,6 +69,9 @@ def generate(path: Path, records: int) -> int:
     return expected.count("permissive", decision="deny")
 
 
+TARGET_RECORDS = 1_000_000  # the size the targets are stated for (docs/benchmarks.md)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -116,9 +119,11 @@ def main() -> int:
         ),
     }
     print()
+    judged = args.records >= TARGET_RECORDS  # smaller logs: fixed costs and start-up weigh more
     for name, (ok, figure) in checks.items():
-        print(f"target {name}: {'met' if ok else 'MISSED'} ({figure})")
-    return 0 if all(ok for ok, _ in checks.values()) or not args.check else 1
+        verdict = ("met" if ok else "MISSED") if judged else f"not judged below {TARGET_RECORDS:,} records"
+        print(f"target {name}: {verdict} ({figure})")
+    return 0 if all(ok for ok, _ in checks.values()) or not (args.check and judged) else 1
 
 
 if __name__ == "__main__":
