@@ -128,8 +128,9 @@ def open_binary(source: str, path: str | Path) -> IO[bytes]:
     except OSError as exc:
         raise CollectorError(source, path, exc.strerror or str(exc)) from exc
     try:
-        _refuse_packed(source, path, raw.peek(8)[:8])
-        if raw.peek(2)[:2] != GZIP_MAGIC:
+        head = raw.peek(8)[:8]
+        _refuse_packed(source, path, head)
+        if head[:2] != GZIP_MAGIC:
             return raw
         inflated = io.BufferedReader(_CappedRaw(gzip.GzipFile(fileobj=raw, mode="rb"), current_limits().max_input,
                                                 "max_input_mb"), MIB)  # fmt: skip
@@ -640,9 +641,13 @@ def first_line(text: str | None, limit: int) -> str:
         return ""
     for line in text.strip().splitlines():
         if line.strip():
-            line = line.strip()
-            return line if len(line) <= limit else line[: limit - 1] + "…"
+            return clipped(line.strip(), limit)
     return ""
+
+
+def clipped(text: str, limit: int) -> str:
+    """`text` at most `limit` characters, its end cut to an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def expand_paths(source: str, patterns: Sequence[str]) -> list[Path]:

@@ -120,13 +120,14 @@ def detect(root: Attrs, root_tag: str, suite: Attrs | None, case: Attrs | None) 
     return GENERIC
 
 
+GO_VERSION = "go.version"  # the <property> gotestsum records
 PROPERTIES_READ = frozenset(
-    ("go.version",)
+    (GO_VERSION,)
 )  # the <property> names `with_properties` reads; others are not kept
 
 
 def with_properties(dialect: Dialect, properties: Mapping[str, str]) -> Dialect:
     """Refine a generic guess with a suite's <properties> (gotestsum records the Go version there)."""
-    if dialect is GENERIC and "go.version" in properties:
+    if dialect is GENERIC and GO_VERSION in properties:
         return GOTESTSUM
     return dialect

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
-from .base import CollectorError, read_text
+from .base import CollectorError, clipped, read_text
 from .checks import Invalid, count, json_array, mapping, shown
 from .checks import text as text_
 
@@ -224,9 +224,10 @@ class _Violations:
         self.by_file[filename] += 1
         row = location.get("row")
         line = count(row, f"entry {i}: location.row") if row is not None else None
-        message = text_(item.get("message"), f"entry {i}: message", optional=True) or ""
-        if len(message) > MESSAGE_CHARS:  # ruff's are one short line; the report lists a few as they are
-            message = message[: MESSAGE_CHARS - 1] + "…"
+        # ruff's are one short line; the report lists a few as they are
+        message = clipped(
+            text_(item.get("message"), f"entry {i}: message", optional=True) or "", MESSAGE_CHARS
+        )
         same = self.strings.setdefault  # one string per file and rule, not one per finding
         self.raw.append((same(filename, filename), line, same(code, code), message))
 

@@ -281,21 +281,13 @@ def project_runs(url: str, version: str, project: str | None, since_ts: int | No
     return runs if since_ts is None else runs[runs["ts"] >= since_ts]
 
 
-def window(runs: pd.DataFrame, branch: str | None, since_ts: int | None) -> pd.DataFrame:
-    """The runs of `branch` (None: every branch) since `since_ts` (None: all time), oldest first."""
-    keep = pd.Series(True, index=runs.index)
-    if branch:
-        keep &= runs["branch"] == branch
-    if since_ts is not None:
-        keep &= runs["ts"] >= since_ts
-    return runs[keep]
-
-
 def load_runs(
     url: str, version: str, branch: str | None, since_ts: int | None, project: str | None
 ) -> pd.DataFrame:
-    """The window's runs of the project, oldest first, without their summaries."""
-    return window(project_runs(url, version, project, since_ts), branch, None)
+    """The window's runs of the project on `branch` (None: every branch), oldest first, without their
+    summaries: project_runs holds the window, a branch is a slice of it."""
+    runs = project_runs(url, version, project, since_ts)
+    return runs[runs["branch"] == branch] if branch else runs
 
 
 def _run_frame(rows: list[tuple]) -> pd.DataFrame:

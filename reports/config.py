@@ -293,9 +293,8 @@ def _read_toml(source: Path) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{source}: cannot read config: {exc}") from exc
-    if text.startswith(
-        "\ufeff"
-    ):  # Windows editors write one; tomllib (and pip) read it as "Invalid statement"
+    # Windows editors write one; tomllib (and pip) read it as "Invalid statement"
+    if text.startswith("\ufeff"):
         raise ConfigError(f"{source}: cannot read config: it starts with a byte-order mark, which TOML readers "
                           "(pip's too) refuse; save it as UTF-8 without BOM")  # fmt: skip
     entry = _cache_entry(source, len(raw))
