@@ -86,16 +86,33 @@ class Release:
 
 def bucket_of(times: pd.Series) -> str:
     """ "D" (a day) unless the window spans more than MAX_BUCKETS days, then "W" (a week)."""
-    if times.empty:
+    return _bucket_size(_naive(times))
+
+
+def _naive(times: pd.Series | pd.Index) -> np.ndarray:
+    """Times as naive UTC datetime64, in their own unit (no object array of Timestamps)."""
+    return pd.DatetimeIndex(times).tz_convert(None).to_numpy()
+
+
+def _bucket_size(naive: np.ndarray) -> str:
+    if not len(naive):
         return "D"
-    days = (times.max() - times.min()).days + 1
+    days = (naive.max() - naive.min()) // np.timedelta64(1, "D") + 1
     return "D" if days <= MAX_BUCKETS else "W"
+
+
+def _bucket_keys(naive: np.ndarray) -> np.ndarray:
+    """Each naive UTC time's day (00:00), or its week's Monday when the span is long, in its unit."""
+    day = naive.astype("datetime64[D]")
+    if _bucket_size(naive) == "W":
+        day = day - (day.view("int64") + 3) % 7  # 1970-01-01, day 0, was a Thursday
+    return day.astype(naive.dtype)
 
 
 def _bucket(times: pd.Series) -> pd.Series:
     """Each time's day (00:00 UTC), or its week's Monday when the window is long."""
-    day = times.dt.floor("D")
-    return day if bucket_of(times) == "D" else day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    keys = pd.DatetimeIndex(_bucket_keys(_naive(times))).tz_localize("UTC")
+    return pd.Series(keys, index=times.index, name=times.name)
 
 
 class _Buckets(Record):
@@ -112,18 +129,24 @@ class _Buckets(Record):
         return (self.values[self.starts + (n - 1) // 2] + self.values[self.starts + n // 2]) / 2
 
 
-def _buckets(data: pd.DataFrame, column: str, descending: bool = False) -> _Buckets:
-    """`data` (no missing `column`) grouped by bucket with one stable sort, numpy's: the groupby median,
-    min, max and idxmin/idxmax it replaces cost about 9 ms per chart over 8 000 runs. Ties keep the
-    data's order, so a bucket's first row is its first minimum (or maximum) as idxmin finds it."""
-    naive = _bucket(data["time"]).dt.tz_convert(None).to_numpy()
-    raw = data[column].to_numpy(dtype=float)
-    order = np.lexsort((-raw if descending else raw, naive.view("int64")))
-    keys = naive[order]
+def _buckets(naive: np.ndarray, raw: np.ndarray, descending: bool = False) -> _Buckets:
+    """Values (none missing) at naive UTC times grouped by bucket with one stable sort, numpy's: the
+    groupby median, min, max and idxmin/idxmax it replaces cost about 9 ms per chart over 8 000 runs. Ties
+    keep the data's order, so a bucket's first row is its first minimum (or maximum) as idxmin finds it."""
+    keys = _bucket_keys(naive)
+    order = np.lexsort((-raw if descending else raw, keys.view("int64")))
+    keys = keys[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     ends = np.r_[starts[1:], len(keys)]
     times = pd.Series(pd.DatetimeIndex(keys[starts]).tz_localize("UTC"))
     return _Buckets(order, raw[order], starts, ends, times)
+
+
+def _present(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The column's values and the positions of the rows that have one (numpy: a pandas mask and
+    slice of the frame cost several times more at 10 000 runs)."""
+    values = frame[column].to_numpy(dtype=float, na_value=np.nan)
+    return values, np.flatnonzero(~np.isnan(values))
 
 
 def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.DataFrame:
@@ -131,15 +154,14 @@ def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.Data
 
     Columns: time (the day, UTC), median, low, high, runs, worst, worst_sha, worst_time.
     """
-    # the runs that have the figure; the commits only of the worst runs (copying every sha cost more)
-    has = np.flatnonzero(frame[column].notna().to_numpy())
-    data = frame[["time", column]].iloc[has]
+    values, has = _present(frame, column)
     out = ["time", "median", "low", "high", "runs", "worst", "worst_sha", "worst_time"]
-    if data.empty:
+    if not len(has):
         return pd.DataFrame(columns=out)
-    b = _buckets(data, column, descending=worse != "lower")  # each bucket's worst run first
+    # each bucket's worst run first
+    b = _buckets(_naive(frame["time"])[has], values[has], descending=worse != "lower")
     low, high = np.minimum.reduceat(b.values, b.starts), np.maximum.reduceat(b.values, b.starts)
-    worst = frame[["time", "sha", column]].iloc[has[b.order[b.starts]]]
+    worst = has[b.order[b.starts]]  # the commits only of the worst runs (copying every sha cost more)
     return pd.DataFrame(
         {
             "time": b.times,
@@ -147,9 +169,9 @@ def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.Data
             "low": low,
             "high": high,
             "runs": b.ends - b.starts,
-            "worst": worst[column].to_numpy(),
-            "worst_sha": worst["sha"].fillna("").to_numpy(),
-            "worst_time": worst["time"].to_numpy(),
+            "worst": values[worst],
+            "worst_sha": frame["sha"].iloc[worst].fillna("").to_numpy(),
+            "worst_time": frame["time"].iloc[worst].to_numpy(),
         }
     )
 
@@ -157,12 +179,12 @@ def per_day(frame: pd.DataFrame, column: str, worse: Worse = "lower") -> pd.Data
 def daily_median(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """time (the day, UTC) and the median of `column` for each day (or week) holding runs of it: the
     line of a series drawn without a band."""
-    data = frame[["time", column]][frame[column].notna()]
-    if data.empty:
+    values, has = _present(frame, column)
+    if not len(has):
         return pd.DataFrame(
             {"time": pd.Series(dtype="datetime64[ns, UTC]"), "median": pd.Series(dtype=float)}
         )
-    b = _buckets(data, column)
+    b = _buckets(_naive(frame["time"])[has], values[has])
     return pd.DataFrame({"time": b.times, "median": b.medians()})
 
 
@@ -286,21 +308,22 @@ def _add_band(fig: go.Figure, day: pd.DataFrame, name: str, color: str, unit: st
     fill = _rgba(color, 0.28)  # visible on a dark background too
     name = label(name)
     x = utc_axis(day["time"])
-    fig.add_trace(go.Scatter(x=x, y=day["low"] * scale, mode="lines", line={"width": 0},
+    fig.add_trace(go.Scatter(x=x, y=_numbers(day["low"], scale), mode="lines", line={"width": 0},
                              hoverinfo="skip", showlegend=False, legendgroup=name))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=day["high"] * scale, mode="lines", line={"width": 0},
+    fig.add_trace(go.Scatter(x=x, y=_numbers(day["high"], scale), mode="lines", line={"width": 0},
                              fill="tonexty", fillcolor=fill, hoverinfo="skip", showlegend=False,
                              legendgroup=name, name=f"{name} min–max"))  # fmt: skip
     # one hover string per day: a list of tuples would cost plotly a validation pass per element
-    worst_at = pd.to_datetime(day["worst_time"], utc=True).dt.strftime("%H:%M")
+    worst_at = [t[11:16] for t in np.datetime_as_string(_naive(day["worst_time"]), unit="m")]
     hover = [(f"{name}: median {m} of {number(n)} runs<br>worst {w} · " if n > 1 else f"{name}: {m}, the day's one run<br>")
              + f"commit {sha} · {at} UTC"
              for m, n, w, sha, at in zip(shown(day["median"] * scale, unit), day["runs"],
                                          shown(day["worst"] * scale, unit), labels(day["worst_sha"]), worst_at,
                                          strict=True)]  # fmt: skip
     fig.add_trace(go.Scatter(
-        x=x, y=day["median"] * scale, mode="lines" if len(day) > 1 else "markers", name=name, legendgroup=name,
-        line={"color": color, "width": 2}, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+        x=x, y=_numbers(day["median"], scale), mode="lines" if len(day) > 1 else "markers", name=name,
+        legendgroup=name, line={"color": color, "width": 2}, customdata=_texts(hover),
+        hovertemplate="%{customdata}<extra></extra>",
     ))  # fmt: skip
 
 
@@ -309,14 +332,15 @@ def _add_newest(
 ) -> None:
     """The newest run as a point on the per-day line, at its day's place (`at`; at its own time it stood
     past the line's end like another day): the card above shows its figure, which the median may not be."""
-    has = np.flatnonzero(frame[column].notna().to_numpy())  # not dropna: that copied the whole window
+    values, has = _present(frame, column)  # not dropna: that copied the whole window
     if not len(has):
         return
-    last = frame.iloc[has[-1:]]
-    [value], [sha] = shown(last[column] * scale, unit), labels(last["sha"].fillna(""))
-    when = utc_axis(last["time"]).iloc[0]
+    last = int(has[-1])
+    y = values[last] * scale
+    sha, when = frame["sha"].iloc[last], frame["time"].iloc[last]  # a UTC Timestamp
+    [value], [sha] = shown([y], unit), labels([sha if isinstance(sha, str) else ""])
     fig.add_trace(go.Scatter(
-        x=utc_axis(pd.Series([at])), y=last[column] * scale, mode="markers", name="newest run",
+        x=_naive(pd.Series([at])), y=[y], mode="markers", name="newest run",
         marker={"color": color, "size": 7, "line": {"width": 1, "color": "white"}},
         hovertemplate=f"newest run: {value} (commit {sha}, {when:%Y-%m-%d %H:%M} UTC)<extra></extra>",
     ))  # fmt: skip
@@ -329,11 +353,22 @@ def _add_runs(fig: go.Figure, frame: pd.DataFrame, column: str, name: str, color
     hover = [f"{name}: {value} (commit {sha})"
              for value, sha in zip(shown(data[column] * scale, unit), labels(data["sha"].fillna("")), strict=True)]  # fmt: skip
     fig.add_trace(go.Scatter(
-        x=utc_axis(data["time"]), y=data[column] * scale, name=name,
+        x=utc_axis(data["time"]), y=_numbers(data[column], scale), name=name,
         mode="lines+markers" if len(data) < 120 else "lines",
-        line={"color": color, "width": width}, marker={"size": 5}, customdata=hover,
+        line={"color": color, "width": width}, marker={"size": 5}, customdata=_texts(hover),
         hovertemplate="%{customdata}<extra></extra>",
     ))  # fmt: skip
+
+
+def _numbers(values: pd.Series, scale: float = 1) -> np.ndarray:
+    """A trace's figures as numpy: plotly takes a pandas Series through narwhals first (about 0.5 ms a
+    trace, a tenth of a chart over 10 000 runs)."""
+    return values.to_numpy(dtype=float, na_value=np.nan) * scale
+
+
+def _texts(values: list[str]) -> np.ndarray:
+    """Hover texts as one numpy array: plotly validates a list element by element."""
+    return np.array(values, dtype=object)
 
 
 def shown(values: Iterable[float], unit: str) -> list[str]:
@@ -477,8 +512,8 @@ def trend(
             else:
                 line = daily_median(frame, column)
                 hover = [f"{label(column)}: median {m}" for m in shown(line["median"] * scale, unit)]
-                fig.add_trace(go.Scatter(x=utc_axis(line["time"]), y=line["median"] * scale, mode="lines", name=label(column),
-                                         line={"color": color, "width": 1.5}, customdata=hover,
+                fig.add_trace(go.Scatter(x=utc_axis(line["time"]), y=_numbers(line["median"], scale), mode="lines",
+                                         name=label(column), line={"color": color, "width": 1.5}, customdata=_texts(hover),
                                          hovertemplate="%{customdata}<extra></extra>"))  # fmt: skip
         else:
             _add_runs(fig, data, column, column, color, unit, scale, width=2 if column == banded else 1.5)
@@ -546,7 +581,7 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
     for i, rule in enumerate(rules):
         if rule in data:
             fig.add_trace(go.Scatter(
-                x=x, y=data[rule].fillna(0), name=label(rule), mode="lines", stackgroup="ruff",
+                x=x, y=_numbers(data[rule].fillna(0)), name=label(rule), mode="lines", stackgroup="ruff",
                 line={"width": 0.5, "color": OTHER if rule == "other" else SERIES[i % (len(SERIES) - 1)]},
                 customdata=custom,
                 hovertemplate=f"{label(rule)}: %{{y:,d}}<extra></extra>" if i else

@@ -108,6 +108,26 @@ def test_the_sqlite3_reader_answers_as_the_sqlalchemy_store(project) -> None:
         full.close()
 
 
+def test_runs_of_one_second_are_listed_in_the_order_they_were_recorded(project, tmp_path) -> None:
+    """The run list reads time order from the index and puts runs of the same second in id order itself:
+    with and without a limit, through both readers, as one SQL ORDER BY ts, id would."""
+    url, _, _ = _copy(project, tmp_path)
+    db = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    ids = [r[0] for r in db.execute("SELECT id FROM runs ORDER BY id")]
+    # the two newest runs share the oldest one's second, the two others another (reversed against ids)
+    for run_id, ts in zip(ids, (1_000, 2_000, 1_000, 1_000), strict=True):
+        db.execute("UPDATE runs SET ts = ? WHERE id = ?", (ts, run_id))
+    db.close()
+    want = [ids[0], ids[2], ids[3], ids[1]]
+    for reader in (open_reader(url, readonly=True), open_store(url, readonly=True)):
+        try:
+            assert [r[0] for r in reader.run_rows()] == want
+            assert [r[0] for r in reader.run_rows(limit=2)] == want[-2:]
+            assert [r["id"] for r in reader.run_index(project=reader.project_names()[0])] == want
+        finally:
+            reader.close()
+
+
 def test_readers_never_wait_for_a_writer_and_gate_waits_then_gives_up(project, tmp_path, capsys) -> None:
     url, report, args = _copy(project, tmp_path)
     before = report.read_bytes()
