@@ -10,6 +10,7 @@ Times are UTC and say so; colours are fixed per meaning and readable on light an
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -248,7 +249,16 @@ def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, 
         ]
         marked["annotations"] = [*others, _notes_above("<br>".join(n["text"] for n in notes), row)]
     fig.update_layout(
-        title={"text": label(title), "x": 0, "xanchor": "left"},
+        # at the top: plotly centres a title in the top margin, which notes above the plot make tall
+        title={
+            "text": label(title),
+            "x": 0,
+            "xanchor": "left",
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 12},
+        },
         margin={"l": 10, "r": 10, "t": 40 + 17 * noted + row, "b": 10},
         height=320 + 17 * noted + row,
         hovermode="x unified",
@@ -406,20 +416,32 @@ def _marked(fig: go.Figure, marks: Iterable[Marks]) -> dict:
 
 
 def _why_sparse(frame: pd.DataFrame, columns: Sequence[str], scope: str) -> Marks:
-    """An empty or one-run series says so on the chart instead of drawing nothing or a lone dot."""
-    notes = []
+    """An empty or one-run series says so on the chart instead of drawing nothing or a lone dot; the
+    series in the same case share one note (a project's first run has them all)."""
+    unrecorded, once = [], {}
     for column in columns:
-        n = int(frame[column].notna().sum()) if column in frame else 0
+        has = _present(frame, column)[1] if column in frame else ()
         # the runs that recorded this figure, which may be fewer than the runs in the window
-        if n == 0:
-            notes.append(label(f"{column}: recorded by no run of {scope}"))
-        elif n == 1:
-            when = frame.loc[frame[column].notna(), "time"].iloc[0]
-            notes.append(
-                label(f"{column}: recorded by only one run of {scope} ({when:%Y-%m-%d}); a trend needs two")
-            )
+        if len(has) == 0:
+            unrecorded.append(column)
+        elif len(has) == 1:
+            once.setdefault(f"{frame['time'].iloc[int(has[0])]:%Y-%m-%d}", []).append(column)
+    notes = [f"{', '.join(unrecorded)}: recorded by no run of {scope}"] if unrecorded else []
+    notes += [
+        f"{', '.join(names)}: recorded by only one run of {scope}, on {day}; a trend needs two"
+        for day, names in once.items()
+    ]
     # above the plot, under the title (_layout places and stacks them): inside, they covered points
-    return [], [{"text": "<br>".join(notes), "name": SPARSE_NOTE}] if notes else []
+    return [], [{"text": "<br>".join(map(_wrapped, notes)), "name": SPARSE_NOTE}] if notes else []
+
+
+NOTE_CHARS = 60  # the longest line of a note above a chart: plotly does not wrap, a half-width chart holds 60
+
+
+def _wrapped(text: str) -> str:
+    """A note from the data (series, branch names) escaped and cut into lines a half-width chart holds."""
+    lines = textwrap.wrap(text, NOTE_CHARS, break_on_hyphens=False) or [""]
+    return "<br>".join(label(line) for line in lines)
 
 
 def _notes_above(text: str, row: int) -> dict:

@@ -115,13 +115,24 @@ def test_an_empty_or_one_run_series_says_why() -> None:
         and "e2e: recorded by no run of main, last 7 days" in note
     )
     assert not any("unit" in a.text for a in fig.layout.annotations)
-    # above the plot, in room made for its two lines: inside, it covered the other series' points
+    # above the plot, in room made for its three lines: inside, it covered the other series' points
     [placed] = [a for a in fig.layout.annotations if "trend needs two" in a.text]
     assert (placed.yref, placed.y, placed.yanchor) == (
         "paper",
         1,
         "bottom",
-    ) and fig.layout.margin.t == 40 + 2 * 17
+    ) and fig.layout.margin.t == 40 + 17 * (note.count("<br>") + 1)
+    # cut into lines a half-width chart holds: one line ran past its right edge
+    assert max(len(line) for line in note.split("<br>")) <= charts.NOTE_CHARS < len(note)
+    # the title at the top, above the notes (plotly centred it in the margin, over them)
+    assert (fig.layout.title.y, fig.layout.title.yanchor, fig.layout.title.yref) == (1, "top", "container")
+    # series in the same case share a note: a project's first run has every series once
+    first = _store_like(1, pd.Timedelta(days=1))
+    fig = charts.pass_rate_trend(first, ["unit", "total"], {}, scope="main, last 7 days")
+    [note] = [a.text for a in fig.layout.annotations if "trend needs two" in a.text]
+    assert note.replace("<br>", " ").startswith(
+        "unit, total: recorded by only one run of main, last 7 days, on "
+    )
 
 
 def test_a_figure_recorded_on_one_day_is_drawn_per_day_too() -> None:
