@@ -266,6 +266,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, unit: str, view: View, *, 
         legend={"orientation": "h", "y": -0.2},
         xaxis={
             "hoverformat": "%Y-%m-%d (UTC)" if view == "daily" else "%Y-%m-%d %H:%M UTC",
+            "nticks": 6,  # a half-width chart on a laptop screen stood its dates on end, crowded
             **_one_day(drawn),
         },
         yaxis=yaxis,
@@ -621,13 +622,22 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
                    marks=[sparse, _release_marks(releases, data["time"])], top=top, drawn=data["time"])  # fmt: skip
 
 
+BAR_LABEL_CHARS = 24  # a bar's name on the axis; the hover has it whole
+
+
 def top_bars(names: Sequence[str], values: Sequence[float], title: str, color: str = SERIES[0]) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(values)[::-1], y=labels(names)[::-1], orientation="h", marker_color=color,
-                           hovertemplate="%{y}: %{x:,}<extra></extra>"))  # fmt: skip
+    """Horizontal bars, largest on top. The names are cut to BAR_LABEL_CHARS and the axis makes room for
+    them (automargin): in a half-width column they were cut off at the chart's left edge."""
+    short = [n if len(n) <= BAR_LABEL_CHARS else n[: BAR_LABEL_CHARS - 1] + "…" for n in names]
+    if len(set(short)) < len(set(names)):  # names alike up to the cut would share one bar
+        short = list(names)
+    fig = go.Figure(go.Bar(x=list(values)[::-1], y=labels(short)[::-1], orientation="h", marker_color=color,
+                           customdata=_texts(labels(names)[::-1]), hovertemplate="%{customdata}: %{x:,}<extra></extra>"))  # fmt: skip
     # the counts are on the x axis: _layout's "count" formatting would clip the category axis to [0, 1]
     fig = _layout(fig, title, "", "", "each run")
     fig.update_layout(height=max(220, 28 * len(names) + 80), hovermode="closest",
-                      xaxis=_whole_numbers(max(values, default=None)))  # fmt: skip
+                      xaxis={**_whole_numbers(max(values, default=None)), "nticks": 4},  # the bars may get a narrow axis
+                      yaxis={"automargin": True})  # fmt: skip
     return fig
 
 

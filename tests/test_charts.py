@@ -174,6 +174,20 @@ def test_top_bars_show_every_bar_with_a_whole_number_count_axis() -> None:
     assert list(fig.data[0].y) == ["UP018", "ISC004", "PLR0917", "CPY001"]  # the largest at the top
 
 
+def test_long_bar_names_are_cut_on_the_axis_and_whole_in_the_hover() -> None:
+    """In a half-width column "UP031 printf-string-formatting" lost its code off the chart's left edge."""
+    names = ["UP031 printf-string-formatting", "E501 line-too-long", "F811 redefined-while-unused<b>"]
+    fig = charts.top_bars(names, [9, 5, 1], "Top rules now")
+    bar = fig.data[0]
+    assert list(bar.y) == ["F811 redefined-while-un…", "E501 line-too-long", "UP031 printf-string-for…"]
+    assert list(bar.customdata)[::-1] == ["UP031 printf-string-formatting", "E501 line-too-long",
+                                          "F811 redefined-while-unused&lt;b&gt;"]  # fmt: skip
+    assert max(len(y) for y in bar.y) <= charts.BAR_LABEL_CHARS and fig.layout.yaxis.automargin
+    # names alike up to the cut keep their whole names rather than share one bar
+    alike = ["tenant-with-a-long-common-prefix-a", "tenant-with-a-long-common-prefix-b"]
+    assert list(charts.top_bars(alike, [2, 1], "t").data[0].y) == alike[::-1]
+
+
 def test_count_axes_show_whole_numbers() -> None:
     frame = _store_like(40, pd.Timedelta(days=40)).assign(failures=[0] * 39 + [1])
     fig = charts.count_trend(frame, ["failures"], "compileall failures", "files")

@@ -62,12 +62,12 @@ def render(ctx: Ctx) -> None:
                        f" → {', '.join(md(e, code=True) for e in strict['policy_etags'])}.")  # fmt: skip
         deny_delta(ctx, key="guardian")
         left, right = st.columns(2)
-        with left:  # half a page each: the columns that tell the two lists apart
+        with left:  # half a page each, the count first: on a narrow screen the last column is cut off
             st.subheader("New in strict")
-            table_or(d["new_in_strict"], "None.", COLUMNS, ["rule_id", "tenant", "action", "denied"])
+            table_or(d["new_in_strict"], "None.", COLUMNS, ["denied", "rule_id", "tenant", "action"])
         with right:
             st.subheader("Not reproduced")
-            table_or(d["not_reproduced"], "None.", COLUMNS, ["rule_id", "tenant", "action", "would_deny"])
+            table_or(d["not_reproduced"], "None.", COLUMNS, ["would_deny", "rule_id", "tenant", "action"])
         if g.get("rehearsal"):
             st.subheader(f"Tests that break in strict ({md(g['rehearsal']['broken_in_strict'])})")
             broken = d["rehearsal"]["broken_in_strict"]
