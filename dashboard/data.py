@@ -33,7 +33,7 @@ import streamlit as st
 from healthdeck.dashboard.charts import Release
 from healthdeck.reports.config import Config, ConfigError, load_config
 from healthdeck.reports.history import open_reader
-from healthdeck.reports.history.reader import HistoryReader
+from healthdeck.reports.history.reader import INDEX_FIELDS, HistoryReader
 from healthdeck.reports.history.sqlite import SqliteHistory
 from healthdeck.reports.history.store import (
     HistoryError,
@@ -50,8 +50,11 @@ CACHE = {"max_entries": 64, "ttl": 6 * 3600, "show_spinner": False}  # every cac
 # The project-wide frames are shared as they are, not copied per use (a pickle round trip each time):
 # only this module hands out slices of them, and pandas' copy-on-write keeps every slice from writing back.
 SHARED = {"max_entries": 16, "ttl": 6 * 3600, "show_spinner": False}
-_INDEX_COLUMNS = ["id", "run_key", "git_sha", "branch", "version", "ts", "verdict", "approximate", "source"]
-RUN_COLUMNS = ["run_id", "run_key", "ts", "sha", "branch", "version", "verdict", "approximate", "source"]
+# A run's fields as a frame's columns (the store's id, git_sha and ts are run_id, sha and ts, plus time).
+_COLUMN_OF = {"id": "run_id", "git_sha": "sha"}
+# What the trends and the windows need of every run: read for all time at 10 000 runs, each field left
+# out is some 1 ms a field in SQLite and as much to build (the release review reads the rest).
+TREND_FIELDS = ("id", "git_sha", "branch", "version", "ts")
 
 
 @dataclass(frozen=True)
@@ -275,10 +278,25 @@ def project_runs(url: str, version: str, project: str | None, since_ts: int | No
     reader = store(url)
     runs = _widest(url, version, project, ("runs",)).covering(
         since_ts,
-        lambda: _run_frame(reader.run_rows(project=project, since_ts=since_ts)),
-        lambda: _run_frame(reader.run_rows(project=project)),
+        lambda: _run_frame(
+            reader.run_rows(project=project, since_ts=since_ts, fields=TREND_FIELDS), TREND_FIELDS
+        ),
+        lambda: _run_frame(reader.run_rows(project=project, fields=TREND_FIELDS), TREND_FIELDS),
     )
-    return runs if since_ts is None else runs[runs["ts"] >= since_ts]
+    return window_of(runs, since_ts)
+
+
+def window_of(runs: pd.DataFrame, since_ts: int | None, branch: str | None = None) -> pd.DataFrame:
+    """The runs since `since_ts` (all with None) on `branch` (every branch with None): a slice."""
+    runs = runs if since_ts is None else runs[runs["ts"] >= since_ts]
+    return runs[runs["branch"] == branch] if branch else runs
+
+
+@st.cache_resource(**SHARED)
+def review_runs(url: str, version: str, project: str | None) -> pd.DataFrame:
+    """Every field of the project's runs, all time, every branch: the release review's pickers name
+    each run's key and verdict, which the trends' frame leaves out. Read when the review is opened."""
+    return _run_frame(store(url).run_rows(project=project))
 
 
 def load_runs(
@@ -286,31 +304,28 @@ def load_runs(
 ) -> pd.DataFrame:
     """The window's runs of the project on `branch` (None: every branch), oldest first, without their
     summaries: project_runs holds the window, a branch is a slice of it."""
-    runs = project_runs(url, version, project, since_ts)
-    return runs[runs["branch"] == branch] if branch else runs
+    return window_of(project_runs(url, version, project, since_ts), None, branch)
 
 
-def _run_frame(rows: list[tuple]) -> pd.DataFrame:
-    """The runs' rows (INDEX_FIELDS order) as RUN_COLUMNS and their time, built column by column (a
-    frame from 10 000 records and its fix-ups cost a third more)."""
-    columns = dict(
-        zip(_INDEX_COLUMNS, zip(*rows, strict=True) if rows else [()] * len(_INDEX_COLUMNS), strict=True)
-    )
-    ts = np.array(columns["ts"], dtype="int64")
-    return pd.DataFrame(
-        {
-            "run_id": np.array(columns["id"], dtype="int64"),
-            "run_key": _texts(columns["run_key"]),
-            "ts": ts,
-            "sha": _texts([sha[:8] if sha else "" for sha in columns["git_sha"]]),
-            "branch": _texts(columns["branch"]),
-            "version": _texts(columns["version"]),
-            "verdict": np.array(columns["verdict"], dtype=object),
-            "approximate": np.array(columns["approximate"], dtype=bool),
-            "source": _texts(columns["source"]),
-            "time": pd.to_datetime(ts, unit="s", utc=True),
-        }
-    )
+def _run_frame(rows: list[tuple], fields: Sequence[str] = INDEX_FIELDS) -> pd.DataFrame:
+    """The runs' rows (tuples of `fields`, INDEX_FIELDS or some of them) as a frame (run_id, sha: its
+    first 8 characters, ...) with their time, built column by column (a frame from 10 000 records and its
+    fix-ups cost a third more)."""
+    values = dict(zip(fields, zip(*rows, strict=True) if rows else [()] * len(fields), strict=True))
+    ts = np.array(values["ts"], dtype="int64")
+    columns: dict[str, object] = {}
+    for name, column in values.items():
+        if name in ("id", "ts"):
+            columns[_COLUMN_OF.get(name, name)] = ts if name == "ts" else np.array(column, dtype="int64")
+        elif name == "git_sha":
+            columns["sha"] = _texts([sha[:8] if sha else "" for sha in column])
+        elif name == "verdict":
+            columns[name] = np.array(column, dtype=object)
+        elif name == "approximate":
+            columns[name] = np.array(column, dtype=bool)
+        else:
+            columns[name] = _texts(column)
+    return pd.DataFrame({**columns, "time": pd.to_datetime(ts, unit="s", utc=True)})
 
 
 def _texts(values: Sequence[str | None]) -> list | np.ndarray:

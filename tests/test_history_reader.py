@@ -124,6 +124,12 @@ def test_runs_of_one_second_are_listed_in_the_order_they_were_recorded(project, 
             assert [r[0] for r in reader.run_rows()] == want
             assert [r[0] for r in reader.run_rows(limit=2)] == want[-2:]
             assert [r["id"] for r in reader.run_index(project=reader.project_names()[0])] == want
+            # some of the fields, in any order the caller names: the trends read five of nine
+            assert [r[1] for r in reader.run_rows(fields=("ts", "id", "branch"))] == want
+            with pytest.raises(ValueError, match="fields"):
+                reader.run_rows(fields=("id", "branch"))  # no time to order by
+            with pytest.raises(ValueError, match="fields"):
+                reader.run_rows(fields=("id", "ts", "summary_json"))
         finally:
             reader.close()
 

@@ -44,9 +44,11 @@ def render(ctx: Ctx) -> None:
     st.title("Release review")
     if not ctx.history_ok:
         return  # the page header says why
-    # all time first: the window's runs are then a slice of it, not a read of their own
-    everything = data.load_runs(ctx.src.history, ctx.version, None, None, ctx.src.project)
-    window = ctx.runs.sort_values("ts", ascending=False).head(OFFERED)
+    # all time, every field (the trends' frame has no run key or verdict); the window is a slice of it
+    everything = data.review_runs(ctx.src.history, ctx.version, ctx.src.project)
+    window = (
+        data.window_of(everything, ctx.since_ts, ctx.branch).sort_values("ts", ascending=False).head(OFFERED)
+    )
     rows = {r["run_key"]: r for r in window.to_dict("records")}
     for r in data.releases(everything).to_dict("records"):
         rows.setdefault(r["run_key"], r)

@@ -46,7 +46,6 @@ RUN_FIELDS = ("id", "run_key", "git_sha", "branch", "version", "ts", "ci_run_id"
 RUN_COLUMNS = ", ".join(f"runs.{name}" for name in RUN_FIELDS)
 # run_index's columns: what a list of runs shows, without the summaries
 INDEX_FIELDS = ("id", "run_key", "git_sha", "branch", "version", "ts", "verdict", "approximate", "source")
-_TIME_THEN_ID = operator.itemgetter(INDEX_FIELDS.index("ts"), INDEX_FIELDS.index("id"))
 Query = Callable[[str, dict], list[tuple]]  # runs one statement in the open transaction: its rows
 
 
@@ -290,11 +289,15 @@ class HistoryReader:
         since_ts: int | None = None,
         limit: int | None = None,
         project: str | None = None,
+        fields: Sequence[str] = INDEX_FIELDS,
     ) -> list[tuple]:
-        """`run_index` as tuples in INDEX_FIELDS order: what a table is built from, without a dict per run."""
+        """`run_index` as tuples of `fields` (INDEX_FIELDS or some of them, id and ts among them, in the
+        order given): what a table is built from, without a dict per run."""
+        if not {"id", "ts"} <= set(fields) <= set(INDEX_FIELDS):
+            raise ValueError(f"run_rows: fields {fields!r} are not id, ts and others of {INDEX_FIELDS}")
         params: dict = {}
         where = _where(_run_filters(params, project=project, branch=branch, since_ts=since_ts))
-        columns = ", ".join(f"runs.{name}" for name in INDEX_FIELDS)
+        columns = ", ".join(f"runs.{name}" for name in fields)
         sql = f"SELECT {columns} FROM runs{where}"
         if limit:
             newest = f"{sql} ORDER BY runs.ts DESC, runs.id DESC LIMIT {int(limit)}"
@@ -302,7 +305,7 @@ class HistoryReader:
         # Time order is the (project, ts) index's own; the few runs of one second are put in id order here,
         # which costs less than the sort SQLite would add for them (4 of 21 ms at 10 000 runs).
         rows = self._query(f"{sql} ORDER BY runs.ts", params)
-        rows.sort(key=_TIME_THEN_ID)
+        rows.sort(key=operator.itemgetter(fields.index("ts"), fields.index("id")))
         return rows
 
     def run(self, run_key: str) -> Run | None:
