@@ -1,0 +1,134 @@
+"""Coverage and ruff reports of a million files stay within bounded memory: every file counts in the
+totals and lanes, only the files a report lists are held, and a file's lines are bits, not strings."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from healthdeck.collectors import CollectorError
+from healthdeck.collectors.coveragepy import MAX_LINE, CoverageOptions, collect_coverage
+from healthdeck.reports.build import Collected, build_report, coverage_options
+from healthdeck.reports.config import Config
+from healthdeck.reports.stamp import Stamp
+from tests.test_xml_bounds import _collect
+
+STAMP = Stamp(None, None, None, 1795488000, None)
+LANES = "[tool.healthdeck.lanes]\nsrc = ['src/']\ntests = ['tests/']\n"
+
+
+def _cobertura(classes: str, root: str = "") -> str:
+    return f"<coverage{root}><packages><package name='p'><classes>{classes}</classes></package></packages></coverage>"
+
+
+def test_a_million_line_file_and_200_000_files_stay_small(tmp_path: Path) -> None:
+    """200 000 files held as objects took some 330 bytes each, 1 000 000 lines of one file as a set of
+    their strings some 120 bytes each: about 220 MiB here. The figures are every file's."""
+    lines = 1_000_000
+    big = "".join(f'<line number="{n}" hits="{n % 4 and 1}"/>' for n in range(1, lines + 1))
+    classes = [f'<class name="big" filename="src/big.py"><lines>{big}</lines></class>']
+    classes += [
+        f'<class name="m" filename="{"src" if i % 3 else "tests"}/d{i % 7}/m{i}.py"><lines>'
+        f'<line number="1" hits="1"/><line number="2" hits="{i % 2}"/></lines></class>'
+        for i in range(200_000)
+    ]
+    path = tmp_path / "coverage.xml.gz"
+    path.write_bytes(gzip.compress(_cobertura("".join(classes)).encode(), compresslevel=1))
+    (tmp_path / "pyproject.toml").write_text(LANES)
+    run = _collect("--coverage", str(path), cwd=tmp_path)
+    assert run["rc"] == 0, run["stderr"]
+    assert run["peak"] < 100 * 2**20, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
+    report = json.loads((tmp_path / "out" / "latest.json").read_text())
+    summary, detail = report["summary"]["coverage"], report["details"]["coverage"]
+    small = {"src": [i for i in range(200_000) if i % 3], "tests": [i for i in range(200_000) if i % 3 == 0]}
+    covered = {lane: sum(1 + i % 2 for i in files) for lane, files in small.items()}
+    assert (summary["statements"], summary["covered_statements"], summary["files"]) == (
+        lines + 400_000,
+        lines - lines // 4 + covered["src"] + covered["tests"],
+        200_001,
+    )
+    assert summary["lanes"]["src"]["files"] == len(small["src"]) + 1
+    assert summary["lanes"]["src"]["covered_statements"] == lines - lines // 4 + covered["src"]
+    assert summary["lanes"]["tests"]["statements"] == 2 * len(small["tests"])
+    assert detail["files_total"] == 200_001 and len(detail["files"]) == 10_000
+    # the lowest covered: the half-covered small files, by path ("src/d0/m1.py", "src/d0/m103.py", ...)
+    half = sorted(f"{'src' if i % 3 else 'tests'}/d{i % 7}/m{i}.py" for i in range(200_000) if i % 2 == 0)
+    assert [f["path"] for f in detail["lowest_files"]] == half[:10]
+    assert [f["path"] for f in detail["files"]] == half[:10_000]
+
+
+def _random_cobertura(rng: random.Random) -> str:
+    """Files of a few folders, some listed twice (Java inner classes), many of the same percent."""
+    classes = []
+    for _ in range(rng.randrange(0, 60)):
+        name = f"{rng.choice(['src', 'tests', 'other'])}/m{rng.randrange(12)}.py"
+        lines = "".join(f'<line number="{n}" hits="{rng.randrange(2)}"/>' for n in range(rng.randrange(0, 5)))
+        classes.append(f'<class name="c" filename="{name}"><lines>{lines}</lines></class>')
+    return _cobertura("".join(classes), ' lines-valid="7" lines-covered="3"' if rng.randrange(2) else "")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_holding_only_the_listed_files_makes_the_same_report(write, seed: int) -> None:
+    """Whatever the ties, repeats and limits, the report made from the files kept is the one made from
+    every file (the lowest covered by percent, then path, then reading order)."""
+    rng = random.Random(seed)
+    path = write("c.xml", _random_cobertura(rng))
+    config = Config(lanes={"src": ("src/",), "tests": ("tests/",)}, lowest_files=rng.randrange(0, 12),
+                    coverage_files_listed=rng.randrange(0, 20))  # fmt: skip
+    try:
+        every = collect_coverage(path, path.parent, CoverageOptions(10**9, coverage_options(config).lane))
+    except CollectorError:
+        return
+    kept = collect_coverage(path, path.parent, coverage_options(config))
+    assert len(kept.files) == min(every.files_total, max(config.lowest_files, config.coverage_files_listed))
+    assert build_report(Collected(coverage=kept), config, STAMP) == build_report(
+        Collected(coverage=every), config, STAMP
+    )
+
+
+def test_lines_are_counted_once_however_many_and_wherever_they_are(write) -> None:
+    """A line listed again is one statement, covered if any listing hit it, past the set a file's first
+    lines are held in (SET_LINES) and up to MAX_LINE; a number is read as a count is ("01" is line 1)."""
+    rng = random.Random(7)
+    numbers = [rng.choice([rng.randrange(1, 50), rng.randrange(1, 20_000), MAX_LINE]) for _ in range(30_000)]
+    hits = [rng.randrange(3) == 0 for _ in numbers]
+    lines = "".join(f'<line number="{n}" hits="{int(h)}"/>' for n, h in zip(numbers, hits, strict=True))
+    path = write(
+        "c.xml", _cobertura(f'<class filename="a.py"><lines>{lines}<line number="0001"/></lines></class>')
+    )
+    covered = {n for n, h in zip(numbers, hits, strict=True) if h}
+    assert collect_coverage(path).totals.figures == (len(set(numbers)), len(covered), 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('<line number="x1" hits="1"/>', "<line number='x1'> of 'a.py': number is 'x1', not a whole number"),
+        (
+            f'<line number="{MAX_LINE + 1}" hits="1"/>',
+            f"<line number='{MAX_LINE + 1}'> of 'a.py': no source file has {MAX_LINE + 1} lines "
+            f"(at most {MAX_LINE} are read)",
+        ),
+    ],
+)
+def test_a_line_number_no_file_has_is_one_line_exit_3(write, tmp_path: Path, line: str, reason: str) -> None:
+    path = write("c.xml", _cobertura(f'<class filename="a.py"><lines>{line}</lines></class>'))
+    run = _collect("--coverage", str(path), cwd=tmp_path)
+    assert (run["rc"], run["stderr"].splitlines()) == (3, [f"healthdeck: error: {path}: coverage: {reason}"])
+
+
+def test_sources_come_before_the_files_they_place(write, tmp_path: Path) -> None:
+    classes = '<class filename="a.py"><lines><line number="1" hits="1"/></lines></class>'
+    doc = f"<coverage><packages><package name='p'><classes>{classes}</classes></package></packages>"
+    path = write("c.xml", doc + "<sources><source>/src</source></sources></coverage>")
+    run = _collect("--coverage", str(path), cwd=tmp_path)
+    assert (run["rc"], run["stderr"].splitlines()) == (
+        3,
+        [
+            f"healthdeck: error: {path}: coverage: a <source> after a <class>: Cobertura lists its <sources> first"
+        ],
+    )
