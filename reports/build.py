@@ -8,6 +8,7 @@ input was not given is `null` in `summary` and named in `summary.missing` — ne
 from __future__ import annotations
 
 import functools
+import heapq
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ from healthdeck.collectors.coveragepy import CoverageOptions, CoverageResult, Nu
 from healthdeck.collectors.guardian.prometheus import PrometheusResult
 from healthdeck.collectors.junit import FailingTest, JUnitResult
 from healthdeck.collectors.openapi import OpenAPIResult
-from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
+from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, Finding, RuffResult
 
 from . import SCHEMA_VERSION, __version__
 from .causes import Cause, distinct_causes, group_causes
@@ -259,14 +260,20 @@ def _findings(result: RuffResult, config: Config) -> list[dict] | None:
     them) first, then by file and line. None when the input says no more than counts."""
     if result.findings is None:
         return None
-    lanes = {f.path: lane_of(f.path, config.lanes) for f in result.findings}
     prod = set(config.prod_lanes)
-    ranked = sorted(
-        result.findings,
-        key=lambda f: (bool(prod) and lanes[f.path] not in prod, natural_key(f.path), f.line or 0, f.code),
-    )
-    return [{"path": f.path, "line": f.line, "code": f.code, "message": f.message, "lane": lanes[f.path]}
-            for f in ranked[: config.findings_listed]]  # fmt: skip
+
+    def rank(f: Finding) -> tuple:
+        return (
+            bool(prod) and lane_of(f.path, config.lanes) not in prod,
+            natural_key(f.path),
+            f.line or 0,
+            f.code,
+        )
+
+    # a million findings are neither held as objects nor sorted to list 50 (nsmallest is sorted()[:n])
+    ranked = heapq.nsmallest(config.findings_listed, result.findings, key=rank)
+    return [{"path": f.path, "line": f.line, "code": f.code, "message": f.message,
+             "lane": lane_of(f.path, config.lanes)} for f in ranked]  # fmt: skip
 
 
 def _ruff(result: RuffResult, config: Config) -> tuple[dict, dict]:
@@ -279,7 +286,7 @@ def _ruff(result: RuffResult, config: Config) -> tuple[dict, dict]:
             if lane:
                 per_lane[lane] += count
         lanes = dict(per_lane)
-        ranked = sorted(result.by_file.items(), key=lambda kv: (-kv[1], kv[0]))[: config.lowest_files]
+        ranked = heapq.nsmallest(config.lowest_files, result.by_file.items(), key=lambda kv: (-kv[1], kv[0]))
         top_files = [{"path": p, "lane": lane_of(p, config.lanes), "count": n} for p, n in ranked]
     findings = _findings(result, config)
     stats = dict(sorted(result.stats.items(), key=lambda kv: (-kv[1], kv[0])))

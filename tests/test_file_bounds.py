@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pytest
 
 from healthdeck.collectors import CollectorError
 from healthdeck.collectors.coveragepy import MAX_LINE, CoverageOptions, collect_coverage
+from healthdeck.collectors.ruff import _base_dir, _relative
 from healthdeck.reports.build import Collected, build_report, coverage_options
 from healthdeck.reports.config import Config
 from healthdeck.reports.stamp import Stamp
@@ -132,3 +134,52 @@ def test_sources_come_before_the_files_they_place(write, tmp_path: Path) -> None
             f"healthdeck: error: {path}: coverage: a <source> after a <class>: Cobertura lists its <sources> first"
         ],
     )
+
+
+def test_ruff_findings_in_300_000_files_stay_small(write, tmp_path: Path) -> None:
+    """300 000 findings, each in its own file written from another checkout: 259 MiB held as objects
+    (and a split of every path to find their common folder); the report's figures are every finding's."""
+    findings = [{"code": f"F{i % 50}", "filename": f"/w/pkg/d{i % 100}/m{i}.py", "location": {"row": i % 400 + 1},
+                 "message": "unused"} for i in range(300_000)]  # fmt: skip
+    path = write("ruff.json", json.dumps(findings))
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.healthdeck]\nprod_lanes = ['d1']\n[tool.healthdeck.lanes]\nd1 = ['d1/']\n"
+    )
+    run = _collect("--ruff", str(path), cwd=tmp_path)
+    assert run["rc"] == 0, run["stderr"]
+    assert run["peak"] < 180 * 2**20, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
+    report = json.loads((tmp_path / "out" / "latest.json").read_text())
+    assert report["summary"]["ruff"]["count"] == {"total": 300_000, "lanes": {"d1": 3000}}
+    detail = report["details"]["ruff"]
+    assert detail["findings_total"] == 300_000 and "common folder /w/pkg" in detail["warnings"][0]
+    d1 = sorted(range(1, 300_000, 100), key=lambda i: (len(str(i)), str(i)))  # natural order of m{i}.py
+    assert [(f["path"], f["line"]) for f in detail["findings"]] == [
+        (f"d1/m{i}.py", i % 400 + 1) for i in d1[:50]
+    ]
+    assert [f["count"] for f in detail["top_files"]] == [1] * 10
+
+
+@pytest.mark.parametrize("base", ["/", "/w", "/w/pkg", "/w/pk", "//w"])
+def test_ruff_paths_are_placed_as_pure_paths_place_them(base: str) -> None:
+    names = ["/w/pkg/a.py", "/w/pkg", "/w/pkg/", "/w//pkg/./b.py", "//w/pkg/c.py", "w/pkg/d.py", "./e.py", "",
+             "/w/pkga/f.py", "/w/pkg/../g.py", "/", "."]  # fmt: skip
+    for name in names:
+        pure = PurePath(name)
+        expected = pure.relative_to(base).as_posix() if pure.is_relative_to(base) else pure.as_posix()
+        assert _relative(name, Path(base)) == expected, name
+    for subset in (names[:3], names[3:5], [n for n in names if n.startswith("/")]):
+        assert _base_dir(subset, Path("/nowhere")) == _base_dir_of_old(subset, Path("/nowhere"))
+
+
+def _base_dir_of_old(filenames: list[str], root: Path) -> Path:
+    """ruff._base_dir as it was, with commonpath over every name."""
+    absolute = [f for f in filenames if PurePath(f).is_absolute()]
+    resolved = root.resolve()
+    if not absolute or any(PurePath(f).is_relative_to(resolved) for f in absolute):
+        return resolved
+    common = PurePath(os.path.commonpath(absolute))
+    common = common.parent if str(common) in absolute else common
+    for base in reversed((common, *common.parents)):
+        if all((resolved / PurePath(f).relative_to(base)).is_file() for f in absolute[:50]):
+            return Path(base)
+    return Path(common)
