@@ -499,33 +499,37 @@ def _from_json_text(path: str | Path, text: str, fmt_source: str, options: Cover
     figures, packed in one int, as it is read (300 000 files, a 58 MB report, took 374 MB decoded
     whole). As when decoded whole, a member given twice counts as its last, and the first bad entry in
     name order is refused."""
-    members = json_object(text, "the document", "files")
-    del text  # the reader holds it while it reads, and no longer
-    return _from_json(path, members, fmt_source, options)
+    return _from_json(path, lambda: json_object(text, "the document", "files"), fmt_source, options)
 
 
 def _from_json(
-    path: str | Path, members: Iterator[tuple[str, Any]], fmt_source: str, options: CoverageOptions
+    path: str | Path, read: Callable[[], Iterator[tuple[str, Any]]], fmt_source: str, options: CoverageOptions
 ) -> CoverageResult:
     data: dict[str, Any] = {}
-    numbers: dict[str, int | Invalid] = {}
+    numbers: dict[str, int] = {}  # name -> figures, of each file whose entry read last is a good one
+    refused = False  # some entry is a bad one (unless a later one of its name replaces it)
     files = _Files(options)
     try:
-        for key, value in members:
+        for key, value in read():
             if isinstance(value, GeneratorType):  # "files", an object: its members as they are read
-                numbers = {}  # a second "files" replaces the first, as json.loads reads it
+                numbers, refused = {}, False  # a second "files" replaces the first, as json.loads reads it
                 for name, entry in value:
-                    numbers[name] = _json_entry(entry, name)
+                    figures = _json_entry(entry, name)
+                    if isinstance(figures, Invalid):
+                        numbers.pop(name, None)
+                        refused = True
+                    else:
+                        numbers[name] = figures
                 value = numbers
             data[key] = value
         if "totals" not in data or "files" not in data:
             raise Invalid("JSON is not `coverage json` output (no totals/files)")
         meta = mapping(data.get("meta") or {}, "meta")
-        entries = mapping(data["files"], "files")
-        if entries is not numbers:  # not an object as it was read: its entries were not read yet
-            entries = {name: _json_entry(entry, name) for name, entry in entries.items()}
-        for name in sorted(entries):  # each entry leaves the dict as it is counted
-            files.add(as_posix(name), _unpacked(_valid(entries.pop(name))))
+        mapping(data["files"], "files")
+        if refused and (reason := _first_refused(read(), numbers)):
+            raise reason
+        for name in sorted(numbers):  # each entry leaves the dict as it is counted
+            files.add(as_posix(name), _unpacked(numbers.pop(name)))
         branch_coverage = meta.get("branch_coverage")
         if branch_coverage is not None and not isinstance(branch_coverage, bool):
             raise Invalid(f"meta.branch_coverage is {shown(branch_coverage)}, not true or false")
@@ -589,10 +593,21 @@ def _unpacked(packed: int) -> Numbers:
     return Numbers(packed & mask, packed >> 53 & mask, packed >> 106 & mask, packed >> 159)
 
 
-def _valid(value: int | Invalid) -> int:
-    if isinstance(value, Invalid):
-        raise value
-    return value
+def _first_refused(members: Iterator[tuple[str, Any]], good: dict[str, int]) -> Invalid | None:
+    """Why the first file in name order whose entry read last is a bad one is refused, if one is. Bad
+    entries are not held as they are read (the reasons for 4 million tiny ones took 4 GB): the report
+    is read again."""
+    first: tuple[str, Invalid] | None = None
+    for _, value in members:
+        if isinstance(value, GeneratorType):
+            first = None  # the last "files" is the one read
+            for name, entry in value:
+                if name in good or (first is not None and name > first[0]):
+                    continue
+                figures = _json_entry(entry, name)
+                if isinstance(figures, Invalid):  # of a name given twice, its last entry's reason
+                    first = (name, figures)
+    return first and first[1]
 
 
 def _json_summary(summary: dict, where: str) -> Numbers:

@@ -183,3 +183,56 @@ def _base_dir_of_old(filenames: list[str], root: Path) -> Path:
         if all((resolved / PurePath(f).relative_to(base)).is_file() for f in absolute[:50]):
             return Path(base)
     return Path(common)
+
+
+def _random_coverage_json(rng: random.Random) -> str:
+    """Entries good and bad, names given several times, sometimes two "files" objects."""
+
+    def entry() -> str:
+        statements = rng.randrange(4)
+        if rng.randrange(10):
+            return json.dumps(
+                {"summary": {"num_statements": statements, "covered_lines": rng.randrange(statements + 1)}}
+            )
+        return rng.choice([
+            json.dumps({"summary": {"num_statements": 1, "covered_lines": 2}}),  # impossible
+            str(rng.randrange(9)), '{"summary": "x"}', '{"summary": {"num_statements": "two", "covered_lines": 1}}',
+        ])  # fmt: skip
+
+    def files() -> str:
+        return "{" + ", ".join(f'"m{rng.randrange(8)}.py": {entry()}' for _ in range(rng.randrange(12))) + "}"
+
+    totals = '"totals": {"num_statements": 3, "covered_lines": 1}'
+    return "{" + ", ".join([f'"files": {files()}'] * rng.randrange(1, 3) + [totals]) + "}"
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_coverage_json_reads_as_json_loads_reads_it(write, seed: int) -> None:
+    """Bad entries are not held as they are read; a file refused is still the first in name order whose
+    entry read last (as json.loads keeps it) is bad, and its reason that entry's."""
+    from healthdeck.collectors.coveragepy import Invalid, _json_entry, _unpacked
+
+    text = _random_coverage_json(random.Random(seed))
+    entries = json.loads(text)["files"]
+    figures = {name: _json_entry(entries[name], name) for name in sorted(entries)}
+    bad = [reason for reason in figures.values() if isinstance(reason, Invalid)]
+    path = write("c.json", text)
+    if bad:
+        with pytest.raises(CollectorError) as refused:
+            collect_coverage(path)
+        assert refused.value.reason == str(bad[0])
+    elif any(not isinstance(v, Invalid) and _unpacked(v).statements for v in figures.values()):
+        result = collect_coverage(path)
+        assert [(f.path, f.numbers) for f in result.files] == [(n, _unpacked(v)) for n, v in figures.items()]
+
+
+def test_a_million_bad_coverage_json_entries_are_not_held(write, tmp_path: Path) -> None:
+    """The reasons of 3.8 million tiny entries ("0": 0) took 4 GB; now the report is read again for the
+    first of them."""
+    files = ",".join(f'"{i}": {i}' for i in range(1_000_000, 0, -1))
+    path = write("c.json", '{"files": {' + files + '}, "totals": {"num_statements": 1, "covered_lines": 1}}')
+    run = _collect("--coverage", str(path), cwd=tmp_path)
+    assert run["stderr"].splitlines() == [
+        f"healthdeck: error: {path}: coverage: files['1'] is a number, expected an object"
+    ]
+    assert run["rc"] == 3 and run["peak"] < 100 * 2**20, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
