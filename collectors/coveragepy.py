@@ -44,6 +44,10 @@ _ROOT_ATTRS = ("lines-valid", "lines-covered", "branches-valid", "branches-cover
 MAX_DEPTH = 64  # coverage.py's Cobertura nests 7 deep; anything near this is not a coverage report
 # A line number past this is no line of a source file; a file's lines are one bit each up to it (see _Lines)
 MAX_LINE = 1 << 24
+# coverage.py lists each measured source folder; past these a <source> list is no such list (and every
+# file would be looked for under each folder)
+MAX_SOURCES = 1000
+MAX_SOURCE_CHARS = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +268,8 @@ class _CoberturaTarget(XmlTarget):
         self.classes = 0
         self.filename: str | None = None
         self.counts = [0, 0, 0, 0]  # statements, covered, branches, covered branches
-        self.text: list[str] | None = None
+        self.text: list[str] | None = None  # a <source>'s, while it is read
+        self.chars = 0
         self.in_method = 0  # Java-style Cobertura repeats a class's lines under <method>: not counted twice
         self.seen = _Lines()  # the class's line numbers: a line listed twice is one statement
         self.hit = _Lines()
@@ -290,7 +295,9 @@ class _CoberturaTarget(XmlTarget):
             elif tag == "source":
                 if self.classes:  # each class is placed under the sources as it ends
                     raise Invalid("a <source> after a <class>: Cobertura lists its <sources> first")
-                self.text = []
+                if len(self.sources) == MAX_SOURCES:
+                    raise Invalid(f"more than {MAX_SOURCES} <source> folders")
+                self.text, self.chars = [], 0
         except Invalid as exc:
             raise XmlRefused(str(exc)) from exc
 
@@ -337,6 +344,9 @@ class _CoberturaTarget(XmlTarget):
 
     def data(self, text: str) -> None:
         if self.text is not None:
+            self.chars += len(text)
+            if self.chars > MAX_SOURCE_CHARS:
+                raise XmlRefused(f"a <source> of more than {MAX_SOURCE_CHARS} characters, no folder's path")
             self.text.append(text)
 
     def end(self, tag: str) -> None:

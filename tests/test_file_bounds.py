@@ -236,3 +236,21 @@ def test_a_million_bad_coverage_json_entries_are_not_held(write, tmp_path: Path)
         f"healthdeck: error: {path}: coverage: files['1'] is a number, expected an object"
     ]
     assert run["rc"] == 3 and run["peak"] < 100 * 2**20, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
+
+
+@pytest.mark.parametrize(
+    ("sources", "reason"),
+    [
+        ("<source>/s</source>" * 1001, "more than 1000 <source> folders"),
+        (f"<source>/{'s' * 10_000}</source>", "a <source> of more than 8192 characters, no folder's path"),
+    ],
+)
+def test_sources_no_report_has_are_one_line_exit_3(write, tmp_path: Path, sources: str, reason: str) -> None:
+    """Each file is placed under every <source>: a million of them (or one of 30 MiB) are no folders."""
+    classes = '<class filename="a.py"><lines><line number="1" hits="1"/></lines></class>'
+    path = write("c.xml", f"<coverage><sources>{sources}</sources>{_cobertura(classes)[10:]}")
+    run = _collect("--coverage", str(path), cwd=tmp_path)
+    assert (run["rc"], run["stderr"].splitlines()) == (3, [f"healthdeck: error: {path}: coverage: {reason}"])
+    at_the_limit = sources.replace("<source>/s</source>", "", 1).replace("s" * 10_000, "s" * 8191)
+    path = write("ok.xml", f"<coverage><sources>{at_the_limit}</sources>{_cobertura(classes)[10:]}")
+    assert collect_coverage(path).totals.statements == 1
