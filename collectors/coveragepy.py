@@ -246,7 +246,8 @@ class _Lines:
     def _set(self, line: int) -> None:
         byte = line >> 3
         if byte >= len(self.bits):
-            self.bits.extend(bytes(max(byte + 1, 2 * len(self.bits)) - len(self.bits)))
+            size = min(max(byte + 1, 2 * len(self.bits)), (MAX_LINE >> 3) + 1)  # at most 2 MiB
+            self.bits.extend(bytes(size - len(self.bits)))
         self.bits[byte] |= 1 << (line & 7)
 
 
