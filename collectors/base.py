@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from xml.parsers import expat
 
 from lxml import etree
@@ -112,6 +112,20 @@ class _CappedRaw(io.RawIOBase):
     def close(self) -> None:
         self.inner.close()
         super().close()
+
+
+_UNTIDY = re.compile(
+    r"//|(?:^|/)\.(?:/|$)|/$"
+)  # what PurePosixPath would rewrite: doubled slashes, ./, a / at the end
+
+
+def as_posix(name: str) -> str:
+    """PurePath(name).as_posix(), the very string when it is one already: most are, and a PurePath
+    per file was most of the time a million-file report took."""
+    if os.sep == "/" and name and not _UNTIDY.search(name):
+        return name
+    posix = PurePath(name).as_posix()
+    return name if posix == name else posix  # one string, not two equal ones
 
 
 def open_binary(source: str, path: str | Path) -> IO[bytes]:

@@ -21,19 +21,20 @@ from .base import (
     CollectorError,
     XmlRefused,
     XmlTarget,
+    as_posix,
     current_limits,
     marked_encoding,
     open_binary,
     parse_xml,
     read_text,
 )
-from .checks import Invalid, count, covered_within, json_object, mapping, shown
+from .checks import MAX_COUNT, Invalid, count, covered_within, json_object, mapping, shown
 from .checks import text as text_
 from .files import rereadable, spooled
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 SOURCE = "coverage"
@@ -41,6 +42,12 @@ _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _ROOT_ATTRS = ("lines-valid", "lines-covered", "branches-valid", "branches-covered")
 MAX_DEPTH = 64  # coverage.py's Cobertura nests 7 deep; anything near this is not a coverage report
+# A line number past this is no line of a source file; a file's lines are one bit each up to it (see _Lines)
+MAX_LINE = 1 << 24
+# coverage.py lists each measured source folder; past these a <source> list is no such list (and every
+# file would be looked for under each folder)
+MAX_SOURCES = 1000
+MAX_SOURCE_CHARS = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +57,9 @@ class Numbers:
     branches: int = 0
     covered_branches: int = 0
 
-    def __add__(self, other: Numbers) -> Numbers:
-        return Numbers(
-            self.statements + other.statements,
-            self.covered_statements + other.covered_statements,
-            self.branches + other.branches,
-            self.covered_branches + other.covered_branches,
-        )
+    @property
+    def figures(self) -> tuple[int, int, int, int]:
+        return (self.statements, self.covered_statements, self.branches, self.covered_branches)
 
     @property
     def percent(self) -> float:
@@ -83,24 +86,45 @@ class FileCoverage:
 
 
 @dataclass(frozen=True, slots=True)
+class CoverageOptions:
+    """What a report needs of the per-file figures. Every file counts in the totals, the lanes and
+    `files_total`; only the `files_kept` lowest covered are held (all of a million files took 380 MB)."""
+
+    files_kept: int = 10_000
+    lane: Callable[[str], str | None] | None = None  # a project-relative path's lane; None: no lanes
+
+
+@dataclass(frozen=True, slots=True)
+class LaneFigures:
+    numbers: Numbers
+    files: int
+
+
+@dataclass(frozen=True, slots=True)
 class CoverageResult:
     file: str
     format: str  # "cobertura-xml" | "coverage-json" | "coverage-data"
     branch_measured: bool
     has_data: bool  # False for coverage.py's stub XML written when nothing was measured
     totals: Numbers
+    # the `files_kept` lowest covered (by percent, then path), in the order the report lists them
     files: tuple[FileCoverage, ...]
+    files_total: int
+    lanes: dict[str, LaneFigures] | None  # lanes with files; None without CoverageOptions.lane
     tool_version: str | None = None
     warnings: tuple[str, ...] = ()
 
 
-def collect_coverage(path: str | Path, root: str | Path | None = None) -> CoverageResult:
+def collect_coverage(
+    path: str | Path, root: str | Path | None = None, options: CoverageOptions | None = None
+) -> CoverageResult:
     """Read any coverage.py output; the format is recognised from the content, not the file name."""
+    options = options or CoverageOptions()
     if rereadable(path):
-        return _collect(path, root)
+        return _collect(path, root, options)
     try:  # a pipe is read once: recognising the format and reading it take a copy
         with spooled(path, current_limits().max_input) as copy:
-            return replace(_collect(copy, root), file=str(path))
+            return replace(_collect(copy, root, options), file=str(path))
     except CollectorError as exc:
         raise CollectorError(SOURCE, path, exc.reason) from None
     except OSError as exc:
@@ -108,17 +132,17 @@ def collect_coverage(path: str | Path, root: str | Path | None = None) -> Covera
         raise CollectorError(SOURCE, path, f"cannot read: {exc.strerror or exc}{limit}") from exc
 
 
-def _collect(path: str | Path, root: str | Path | None) -> CoverageResult:
+def _collect(path: str | Path, root: str | Path | None, options: CoverageOptions) -> CoverageResult:
     head = _head(path)
     if codec := marked_encoding(head):  # UTF-16/32 (PowerShell's `>`): recognised by what it says
         head = head.decode(codec, "ignore").encode()
     head = head.removeprefix(b"\xef\xbb\xbf")
     if head.startswith(_SQLITE_MAGIC):
-        return _from_data_file(path)
+        return _from_data_file(path, options)
     if head.lstrip().startswith(b"<"):
-        return _from_xml(path, Path(root) if root else Path.cwd())
+        return _from_xml(path, Path(root) if root else Path.cwd(), options)
     if head.lstrip().startswith(b"{"):
-        return _from_json_text(path, read_text(SOURCE, path), SOURCE)
+        return _from_json_text(path, read_text(SOURCE, path), SOURCE, options)
     if not head.strip():
         raise CollectorError(SOURCE, path, "empty file")
     raise CollectorError(SOURCE, path, "not a coverage.py XML, JSON or .coverage data file")
@@ -133,25 +157,123 @@ def _head(path: str | Path) -> bytes:
             raise CollectorError(SOURCE, path, f"cannot decompress: {exc}") from exc
 
 
+class _Files:
+    """Each file's figures as they are read: added to the totals and to its lane's, counted, and held
+    only while among the `files_kept` lowest covered (by percent, then path, then reading order: the
+    order a stable sort of every file gives)."""
+
+    def __init__(self, options: CoverageOptions) -> None:
+        self.keep = options.files_kept
+        self.lane = options.lane
+        self.sums = [0, 0, 0, 0]  # statements, covered, branches, covered branches
+        self.count = 0
+        self.measured = False  # some file has a statement or a branch
+        self.lanes: dict[str, list[int]] = {}  # lane -> its sums and files
+        self.kept: list[tuple[float, str, int, FileCoverage]] = []
+        self.cutoff: tuple[float, str] | None = None  # the last kept one's: a file from here on is not kept
+
+    def add(self, path: str, n: Numbers) -> None:
+        figures = n.figures
+        self._sum(self.sums, figures)
+        self.count += 1
+        self.measured = self.measured or bool(n.statements or n.branches)
+        if self.lane is not None and (lane := self.lane(path)) is not None:
+            if lane not in self.lanes:
+                self.lanes[lane] = [0, 0, 0, 0, 0]
+            sums = self.lanes[lane]
+            self._sum(sums, figures)
+            sums[4] += 1
+        percent = n.percent
+        if self.keep and (self.cutoff is None or (percent, path) < self.cutoff):
+            self.kept.append((percent, path, self.count, FileCoverage(path, n)))
+            if len(self.kept) >= 2 * self.keep:  # cut back now and then: a sort per `keep` files
+                self._cut()
+
+    @staticmethod
+    def _sum(sums: list[int], figures: tuple[int, int, int, int]) -> None:
+        for i, value in enumerate(figures):
+            sums[i] += value
+
+    def _cut(self) -> None:
+        self.kept.sort(key=lambda k: k[:3])
+        del self.kept[self.keep :]
+        if len(self.kept) == self.keep:
+            self.cutoff = self.kept[-1][:2]
+
+    @property
+    def totals(self) -> Numbers:
+        return Numbers(*self.sums)
+
+    def files(self) -> tuple[FileCoverage, ...]:
+        """The kept files, in reading order."""
+        self._cut()
+        return tuple(k[3] for k in sorted(self.kept, key=lambda k: k[2]))
+
+    def lane_figures(self) -> dict[str, LaneFigures] | None:
+        if self.lane is None:
+            return None
+        return {lane: LaneFigures(Numbers(*sums[:4]), sums[4]) for lane, sums in self.lanes.items()}
+
+
+class _Lines:
+    """A file's line numbers: a set while they are few, then one bit per line up to the largest
+    (5 million lines as a set of their strings took 600 MB; as bits, 600 KB)."""
+
+    SET_LINES = 4096  # up to this many, a set: a file of one line numbered 16 million takes no 2 MB
+
+    def __init__(self) -> None:
+        self.few: set[int] | None = set()
+        self.bits = bytearray()
+
+    def __contains__(self, line: int) -> bool:
+        if self.few is not None:
+            return line in self.few
+        byte = line >> 3
+        return byte < len(self.bits) and bool(self.bits[byte] >> (line & 7) & 1)
+
+    def add(self, line: int) -> None:
+        if self.few is not None:
+            self.few.add(line)
+            if len(self.few) <= self.SET_LINES:
+                return
+            few, self.few = self.few, None
+            self.bits = bytearray((max(few) >> 3) + 1)
+            for n in few:
+                self._set(n)
+        else:
+            self._set(line)
+
+    def _set(self, line: int) -> None:
+        byte = line >> 3
+        if byte >= len(self.bits):
+            size = min(max(byte + 1, 2 * len(self.bits)), (MAX_LINE >> 3) + 1)  # at most 2 MiB
+            self.bits.extend(bytes(size - len(self.bits)))
+        self.bits[byte] |= 1 << (line & 7)
+
+
 class _CoberturaTarget(XmlTarget):
     """Streaming parser target: per-<class> (file) line and branch counts, plus the root totals.
 
     Every figure is checked as it streams by (counts are whole numbers, a line covers at most the
-    branches it has); a bad one stops the parse with the element it came from.
+    branches it has); a bad one stops the parse with the element it came from. Each class's figures go
+    to `files` as its element ends, placed under the project root by `place`.
     """
 
     roots = ("coverage",)
 
-    def __init__(self) -> None:
+    def __init__(self, files: _Files, root: Path) -> None:
         self.attrs: dict[str, str] = {}
         self.sources: list[str] = []
-        self.files: list[tuple[str, Numbers]] = []  # Cobertura filename, counts
+        self.files = files
+        self.place = _Places(self.sources, root)
+        self.classes = 0
         self.filename: str | None = None
         self.counts = [0, 0, 0, 0]  # statements, covered, branches, covered branches
-        self.text: list[str] | None = None
+        self.text: list[str] | None = None  # a <source>'s, while it is read
+        self.chars = 0
         self.in_method = 0  # Java-style Cobertura repeats a class's lines under <method>: not counted twice
-        self.seen: set[str] = set()  # the class's line numbers: a line listed twice is one statement
-        self.hit: set[str] = set()
+        self.seen = _Lines()  # the class's line numbers: a line listed twice is one statement
+        self.hit = _Lines()
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         if self.depth == 0:
@@ -168,50 +290,71 @@ class _CoberturaTarget(XmlTarget):
                     raise Invalid(f"<class> inside <class filename={shown(self.filename)}>")
                 self.filename = attrib.get("filename") or ""
                 self.counts = [0, 0, 0, 0]
-                self.seen, self.hit = set(), set()
+                self.seen, self.hit = _Lines(), _Lines()
             elif tag == "method":
                 self.in_method += 1
             elif tag == "source":
-                self.text = []
+                if self.classes:  # each class is placed under the sources as it ends
+                    raise Invalid("a <source> after a <class>: Cobertura lists its <sources> first")
+                if len(self.sources) == MAX_SOURCES:
+                    raise Invalid(f"more than {MAX_SOURCES} <source> folders")
+                self.text, self.chars = [], 0
         except Invalid as exc:
             raise XmlRefused(str(exc)) from exc
 
     def _line(self, attrib: dict[str, str]) -> None:
         number = attrib.get("number")
-        where = f"<line number={shown(number)}> of {shown(self.filename)}"
         counts = self.counts
-        hits = count(attrib.get("hits", "0"), f"{where}: hits")
-        if number is not None and number in self.seen:
+        hits = self._count(attrib.get("hits", "0"), number, "hits")
+        line = None if number is None else self._count(number, number, "number")
+        if line is not None and line > MAX_LINE:
+            raise Invalid(
+                f"{self._where(number)}: no source file has {line} lines (at most {MAX_LINE} are read)"
+            )
+        if line is not None and line in self.seen:
             # a merged or hand-made report listing a line again: covered if any listing hit it (its
             # branches are the first listing's); counting it twice made 1 000 statements of a 2-line file
-            if hits and number not in self.hit:
-                self.hit.add(number)
+            if hits and line not in self.hit:
+                self.hit.add(line)
                 counts[1] += 1
             return
-        if number is not None:
-            self.seen.add(number)
+        if line is not None:
+            self.seen.add(line)
         counts[0] += 1
         if hits:
             counts[1] += 1
-            if number is not None:
-                self.hit.add(number)
+            if line is not None:
+                self.hit.add(line)
         if attrib.get("branch") == "true":
             match = _CONDITION.search(attrib.get("condition-coverage") or "")
             if match:
+                where = self._where(number)
                 covered = count(match.group(1), f"{where}: covered branches")
                 branches = count(match.group(2), f"{where}: branches")
                 covered_within(covered, branches, f"{where}: condition-coverage")
                 counts[3] += covered
                 counts[2] += branches
 
+    def _count(self, value: str, number: str | None, what: str) -> int:
+        if value.isdigit() and value.isascii() and len(value) < 16:  # as count() reads it, without its checks
+            return int(value)
+        return count(value, f"{self._where(number)}: {what}")
+
+    def _where(self, number: str | None) -> str:
+        return f"<line number={shown(number)}> of {shown(self.filename)}"
+
     def data(self, text: str) -> None:
         if self.text is not None:
+            self.chars += len(text)
+            if self.chars > MAX_SOURCE_CHARS:
+                raise XmlRefused(f"a <source> of more than {MAX_SOURCE_CHARS} characters, no folder's path")
             self.text.append(text)
 
     def end(self, tag: str) -> None:
         self.depth -= 1
         if tag == "class" and self.filename is not None:
-            self.files.append((self.filename, Numbers(*self.counts)))
+            self.files.add(self.place(self.filename), Numbers(*self.counts))
+            self.classes += 1
             self.filename = None
         elif tag == "method":
             self.in_method -= 1
@@ -220,22 +363,19 @@ class _CoberturaTarget(XmlTarget):
             self.text = None
 
 
-def _from_xml(path: str | Path, root: Path) -> CoverageResult:
-    target = _CoberturaTarget()
+def _from_xml(path: str | Path, root: Path, options: CoverageOptions) -> CoverageResult:
+    files = _Files(options)
+    target = _CoberturaTarget(files, root)
     parse_xml(SOURCE, path, target)
     attrs = target.attrs
-    files = tuple(
-        FileCoverage(_project_path(name, target.sources, root), numbers) for name, numbers in target.files
-    )
     try:
         declared = _xml_root_numbers(attrs)
     except Invalid as exc:
         declared = exc
-    if declared is None and not _measured(files):
+    if declared is None and not files.measured:
         # coverage.py writes a bare <coverage line-rate="0.0"/> when nothing was measured: no data, not 0 %.
-        return CoverageResult(
-            str(path), "cobertura-xml", False, False, Numbers(), files, attrs.get("version")
-        )
+        return CoverageResult(str(path), "cobertura-xml", False, False, Numbers(), files.files(), files.count,
+                              files.lane_figures(), attrs.get("version"))  # fmt: skip
     totals, warnings = _reconcile(path, declared, files, lost_files_possible=len(target.sources) > 1)
     return CoverageResult(
         file=str(path),
@@ -243,7 +383,9 @@ def _from_xml(path: str | Path, root: Path) -> CoverageResult:
         branch_measured=totals.branches > 0,
         has_data=True,
         totals=totals,
-        files=files,
+        files=files.files(),
+        files_total=files.count,
+        lanes=files.lane_figures(),
         tool_version=attrs.get("version"),
         warnings=tuple(warnings),
     )
@@ -263,14 +405,10 @@ def _checked(n: Numbers, lines: str, branches: str) -> Numbers:
     return n
 
 
-def _measured(files: tuple[FileCoverage, ...]) -> bool:
-    return any(f.numbers.statements or f.numbers.branches for f in files)
-
-
 def _reconcile(
     path: str | Path,
     declared: Numbers | Invalid | None,
-    files: tuple[FileCoverage, ...],
+    files: _Files,
     *,
     lost_files_possible: bool,
 ) -> tuple[Numbers, list[str]]:
@@ -281,16 +419,18 @@ def _reconcile(
     totals: with several <source> folders, same-named files (each package's __init__.py) overwrite
     each other in the per-file data while the totals count them all, so the files fall short.
     """
-    from_files = sum((f.numbers for f in files), Numbers())
-    if not _measured(files):
+    from_files = files.totals
+    if not files.measured:
         if isinstance(declared, Numbers):
-            lost = ["the per-file data lists no lines; the totals are the report's own"] if files else []
+            lost = (
+                ["the per-file data lists no lines; the totals are the report's own"] if files.count else []
+            )
             return declared, lost
         reason = str(declared) if declared else "no totals"
         raise CollectorError(SOURCE, path, f"unusable totals ({reason}) and no per-file data")
     if declared is None:
         return from_files, [
-            f"the report has no totals; computed from its {len(files)} files: {_figure(from_files)}"
+            f"the report has no totals; computed from its {files.count} files: {_figure(from_files)}"
         ]
     if isinstance(declared, Invalid):
         return from_files, [
@@ -327,48 +467,80 @@ def _figure(n: Numbers) -> str:
     return f"{n.percent:.2f} %: {n.covered_statements}/{n.statements} statements{branches}"
 
 
-def _project_path(filename: str, sources: list[str], root: Path) -> str:
-    """Place a Cobertura filename (relative to one of the <source> dirs) relative to the project root."""
-    candidates = [Path(s) / filename for s in sources] if sources else [Path(filename)]
-    if len(candidates) > 1:
-        existing = [c for c in candidates if c.exists()]
-        candidates = existing or candidates
-    for candidate in candidates:
-        try:
-            return candidate.resolve().relative_to(root.resolve()).as_posix()
-        except (ValueError, OSError):
-            continue
-    return Path(filename).as_posix()
+class _Places:
+    """Cobertura filenames (relative to one of the <source> folders) placed relative to the project
+    root, as `Path.resolve().relative_to(root)` places them, with the root resolved once and a folder
+    once for the files of it that follow each other (a million files took a minute)."""
+
+    def __init__(self, sources: list[str], root: Path) -> None:
+        self.sources = sources  # filled as the parser reads them, all before the first class
+        self.root = str(root.resolve())
+        self.under = os.path.join(self.root, "")
+        self.folder = ("", "")  # the last folder resolved, and where it is
+
+    def __call__(self, filename: str) -> str:
+        candidates = [as_posix(os.path.join(s, filename)) for s in self.sources] or [as_posix(filename)]
+        if len(candidates) > 1:
+            existing = [c for c in candidates if os.path.exists(c)]
+            candidates = existing or candidates
+        for candidate in candidates:
+            try:
+                real = self._resolved(candidate)
+            except OSError:
+                continue
+            if real == self.root:
+                return "."
+            if real.startswith(self.under):
+                return real[len(self.under) :].replace(os.sep, "/")
+        return as_posix(filename)
+
+    def _resolved(self, path: str) -> str:
+        """str(Path(path).resolve()): its folder resolved, then the file itself when it is a link."""
+        folder, name = os.path.split(path)
+        if name in ("", ".."):
+            return str(Path(path).resolve())
+        if folder != self.folder[0]:
+            self.folder = (folder, str(Path(folder).resolve()))
+        real = os.path.join(self.folder[1], name)
+        return os.path.realpath(real) if os.path.islink(real) else real
 
 
-def _from_json_text(path: str | Path, text: str, fmt_source: str) -> CoverageResult:
+def _from_json_text(path: str | Path, text: str, fmt_source: str, options: CoverageOptions) -> CoverageResult:
     """`coverage json` output, read member by member: each file's entry is reduced to its summary's
-    figures as it is read (300 000 files, a 58 MB report, took 374 MB decoded whole). As when decoded
-    whole, a member given twice counts as its last, and the first bad entry in name order is refused."""
-    members = json_object(text, "the document", "files")
-    del text  # the reader holds it while it reads, and no longer
-    return _from_json(path, members, fmt_source)
+    figures, packed in one int, as it is read (300 000 files, a 58 MB report, took 374 MB decoded
+    whole). As when decoded whole, a member given twice counts as its last, and the first bad entry in
+    name order is refused."""
+    return _from_json(path, lambda: json_object(text, "the document", "files"), fmt_source, options)
 
 
-def _from_json(path: str | Path, members: Iterator[tuple[str, Any]], fmt_source: str) -> CoverageResult:
+def _from_json(
+    path: str | Path, read: Callable[[], Iterator[tuple[str, Any]]], fmt_source: str, options: CoverageOptions
+) -> CoverageResult:
     data: dict[str, Any] = {}
-    numbers: dict[str, Numbers | Invalid] = {}
+    numbers: dict[str, int] = {}  # name -> figures, of each file whose entry read last is a good one
+    refused = False  # some entry is a bad one (unless a later one of its name replaces it)
+    files = _Files(options)
     try:
-        for key, value in members:
+        for key, value in read():
             if isinstance(value, GeneratorType):  # "files", an object: its members as they are read
-                numbers = {}  # a second "files" replaces the first, as json.loads reads it
+                numbers, refused = {}, False  # a second "files" replaces the first, as json.loads reads it
                 for name, entry in value:
-                    numbers[name] = _json_entry(entry, name)
+                    figures = _json_entry(entry, name)
+                    if isinstance(figures, Invalid):
+                        numbers.pop(name, None)
+                        refused = True
+                    else:
+                        numbers[name] = figures
                 value = numbers
             data[key] = value
         if "totals" not in data or "files" not in data:
             raise Invalid("JSON is not `coverage json` output (no totals/files)")
         meta = mapping(data.get("meta") or {}, "meta")
-        entries = mapping(data["files"], "files")
-        if entries is not numbers:  # not an object as it was read: its entries were not read yet
-            entries = {name: _json_entry(entry, name) for name, entry in entries.items()}
-        # each entry leaves the dict as its file joins the list: a million files are not held twice
-        files = tuple(FileCoverage(_posix(name), _valid(entries.pop(name))) for name in sorted(entries))
+        mapping(data["files"], "files")
+        if refused and (reason := _first_refused(read(), numbers)):
+            raise reason
+        for name in sorted(numbers):  # each entry leaves the dict as it is counted
+            files.add(as_posix(name), _unpacked(numbers.pop(name)))
         branch_coverage = meta.get("branch_coverage")
         if branch_coverage is not None and not isinstance(branch_coverage, bool):
             raise Invalid(f"meta.branch_coverage is {shown(branch_coverage)}, not true or false")
@@ -386,31 +558,67 @@ def _from_json(path: str | Path, members: Iterator[tuple[str, Any]], fmt_source:
         branch_measured=branch_coverage if branch_coverage is not None else totals.branches > 0,
         has_data=True,
         totals=totals,
-        files=files,
+        files=files.files(),
+        files_total=files.count,
+        lanes=files.lane_figures(),
         tool_version=version,
         warnings=tuple(warnings),
     )
 
 
-def _posix(name: str) -> str:
-    posix = Path(name).as_posix()
-    return name if posix == name else posix  # one string, not two equal ones
-
-
-def _json_entry(entry: object, name: str) -> Numbers | Invalid:
-    """A file's figures, or why its entry is refused (raised only if no later entry of its name replaces it)."""
+def _json_entry(entry: object, name: str) -> int | Invalid:
+    """A file's figures packed in one int, or why its entry is refused (raised only if no later entry
+    of its name replaces it)."""
+    summary = entry.get("summary") if type(entry) is dict else None
+    if type(summary) is dict:  # the usual entry, read without building the messages it does not need
+        figures = [summary.get(key, 0) for key in _SUMMARY_KEYS]
+        if "num_statements" in summary and "covered_lines" in summary and _plausible(*figures):
+            return _packed(*figures)
     where = f"files[{shown(name)}]"
     try:
         summary = mapping(mapping(entry, where).get("summary"), f"{where}.summary")
-        return _json_summary(summary, f"{where}.summary")
+        return _packed(*_json_summary(summary, f"{where}.summary").figures)
     except Invalid as exc:
         return exc
 
 
-def _valid(numbers: Numbers | Invalid) -> Numbers:
-    if isinstance(numbers, Invalid):
-        raise numbers
-    return numbers
+_SUMMARY_KEYS = ("num_statements", "covered_lines", "num_branches", "covered_branches")
+
+
+def _plausible(statements: object, covered: object, branches: object, covered_branches: object) -> bool:
+    """What _json_summary accepts, for whole numbers given as JSON integers."""
+    return (
+        type(statements) is type(covered) is type(branches) is type(covered_branches) is int
+        and 0 <= covered <= statements <= MAX_COUNT  # type: ignore[operator]
+        and 0 <= covered_branches <= branches <= MAX_COUNT  # type: ignore[operator]
+    )
+
+
+def _packed(statements: int, covered: int, branches: int, covered_branches: int) -> int:
+    """Four counts (each below 2**53) in one int: a Numbers and its ints take some 170 bytes more."""
+    return statements | covered << 53 | branches << 106 | covered_branches << 159
+
+
+def _unpacked(packed: int) -> Numbers:
+    mask = MAX_COUNT
+    return Numbers(packed & mask, packed >> 53 & mask, packed >> 106 & mask, packed >> 159)
+
+
+def _first_refused(members: Iterator[tuple[str, Any]], good: dict[str, int]) -> Invalid | None:
+    """Why the first file in name order whose entry read last is a bad one is refused, if one is. Bad
+    entries are not held as they are read (the reasons for 4 million tiny ones took 4 GB): the report
+    is read again."""
+    first: tuple[str, Invalid] | None = None
+    for _, value in members:
+        if isinstance(value, GeneratorType):
+            first = None  # the last "files" is the one read
+            for name, entry in value:
+                if name in good or (first is not None and name > first[0]):
+                    continue
+                figures = _json_entry(entry, name)
+                if isinstance(figures, Invalid):  # of a name given twice, its last entry's reason
+                    first = (name, figures)
+    return first and first[1]
 
 
 def _json_summary(summary: dict, where: str) -> Numbers:
@@ -425,7 +633,7 @@ def _json_summary(summary: dict, where: str) -> Numbers:
     return _checked(n, f"{where} covered_lines/num_statements", f"{where} covered_branches/num_branches")
 
 
-def _from_data_file(path: str | Path) -> CoverageResult:
+def _from_data_file(path: str | Path, options: CoverageOptions) -> CoverageResult:
     """Let coverage.py itself analyse the data file (it needs the measured sources on disk)."""
     import coverage  # local: only this input needs the measurement machinery
     from coverage.exceptions import CoverageException
@@ -445,4 +653,4 @@ def _from_data_file(path: str | Path) -> CoverageResult:
         raise CollectorError(
             SOURCE, path, f"coverage.py could not read this data file (corrupt?): {type(exc).__name__}: {exc}"
         ) from exc
-    return _from_json_text(path, text, "data")
+    return _from_json_text(path, text, "data", options)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
-from .base import CollectorError, clipped, read_text
-from .checks import Invalid, count, json_array, mapping, shown
+from .base import CollectorError, as_posix, clipped, read_text
+from .checks import MAX_COUNT, Invalid, count, json_array, mapping, shown
 from .checks import text as text_
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
@@ -56,7 +57,7 @@ class RuffResult:
     by_file: dict[str, int] | None  # the violations format says where; statistics only when clean
     reported_total: int | None  # ruff's own "Found N errors." when the input carries it
     warnings: list[str] = field(default_factory=list)
-    findings: list[Finding] | None = None  # each finding, in ruff's order (violations JSON only)
+    findings: Findings | None = None  # each finding, in ruff's order (violations JSON only)
 
     @property
     def total(self) -> int:
@@ -180,8 +181,8 @@ class _Statistics:
         try:
             code = _code(item, i)
             self.stats[code] = self.stats.get(code, 0) + count(item["count"], f"entry {i}: count")
-            name = text_(item.get("name"), f"entry {i}: name", optional=True)
-            message = text_(item.get("message"), f"entry {i}: message", optional=True)
+            name = _text(item, "name", i)
+            message = _text(item, "message", i)
             self.names[code] = name or message or code
         except Invalid as exc:
             self.problem = exc
@@ -192,13 +193,39 @@ class _Statistics:
         return RuffResult(str(path), "statistics-json", self.stats, self.names, _where(self.stats), None)
 
 
+class Findings:
+    """Every finding of a violations report, held as columns: a million findings as objects took
+    some 100 bytes each; here a reference each for the path, code and message, and the line's 8 bytes."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.lines = array("q")  # -1: none
+        self.codes: list[str] = []
+        self.messages: list[str] = []
+
+    def append(self, path: str, line: int | None, code: str, message: str) -> None:
+        self.paths.append(path)
+        self.lines.append(-1 if line is None else line)
+        self.codes.append(code)
+        self.messages.append(message)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> Finding:
+        line = self.lines[i]
+        return Finding(self.paths[i], None if line < 0 else line, self.codes[i], self.messages[i])
+
+    def __iter__(self) -> Iterator[Finding]:
+        return map(self.__getitem__, range(len(self)))
+
+
 class _Violations:
     def __init__(self) -> None:
         self.stats: Counter[str] = Counter()
-        self.by_file: Counter[str] = Counter()
         self.names: dict[str, str] = {}
-        self.raw: list[tuple[str, int | None, str, str]] = []
-        self.strings: dict[str, str] = {}
+        self.findings = Findings()
+        self.strings: dict[str, str] = {}  # one string per file and rule, not one per finding
         self.problem: Invalid | None = None
 
     def add(self, item: dict, i: int) -> None:
@@ -219,22 +246,24 @@ class _Violations:
         code = _code(item, i)
         location = mapping(item["location"], f"entry {i}: location")
         self.stats[code] += 1
-        self.names.setdefault(code, text_(item.get("name"), f"entry {i}: name", optional=True) or code)
-        filename = text_(item.get("filename"), f"entry {i}: filename", optional=True) or ""
-        self.by_file[filename] += 1
+        self.names.setdefault(code, _text(item, "name", i) or code)
+        filename = _text(item, "filename", i) or ""
         row = location.get("row")
-        line = count(row, f"entry {i}: location.row") if row is not None else None
+        if row is None or (type(row) is int and 0 <= row <= MAX_COUNT):  # what count() passes as it is
+            line = row
+        else:
+            line = count(row, f"entry {i}: location.row")
         # ruff's are one short line; the report lists a few as they are
-        message = clipped(
-            text_(item.get("message"), f"entry {i}: message", optional=True) or "", MESSAGE_CHARS
-        )
-        same = self.strings.setdefault  # one string per file and rule, not one per finding
-        self.raw.append((same(filename, filename), line, same(code, code), message))
+        message = clipped(_text(item, "message", i) or "", MESSAGE_CHARS)
+        same = self.strings.setdefault
+        self.findings.append(same(filename, filename), line, same(code, code), message)
 
     def result(self, path: str | Path, root: Path) -> RuffResult:
         if self.problem is not None:
             raise self.problem
-        by_file = self.by_file
+        self.strings = {}
+        findings = self.findings
+        by_file = Counter(findings.paths)  # in the order the files first come, as when counted one by one
         warnings: list[str] = []
         base = _base_dir(list(by_file), root)
         if base != root.resolve():
@@ -250,11 +279,8 @@ class _Violations:
             )
         shown_as = {name: _relative(name, base) for name in by_file}
         relative = {shown_as[name]: n for name, n in by_file.items()}
-        self.by_file = Counter()
-        # each finding takes its raw tuple's place: a million findings are not held twice
-        findings: list = self.raw
-        for i, (name, line, code, message) in enumerate(self.raw):
-            findings[i] = Finding(shown_as[name], line, code, message)
+        del by_file
+        findings.paths = [shown_as[name] for name in findings.paths]
         return RuffResult(
             str(path),
             "violations-json",
@@ -269,7 +295,13 @@ class _Violations:
 
 def _code(item: dict, i: int) -> str:
     """A rule code; null or empty is a syntax error (ruff has no code for those)."""
-    return text_(item.get("code"), f"entry {i}: code", optional=True) or SYNTAX_ERROR_KEY
+    return _text(item, "code", i) or SYNTAX_ERROR_KEY
+
+
+def _text(item: dict, key: str, i: int) -> str | None:
+    """An optional string field of entry `i` (its name for the message built only when it is not one)."""
+    value = item.get(key)
+    return value if type(value) is str else text_(value, f"entry {i}: {key}", optional=True)
 
 
 def _base_dir(filenames: list[str], root: Path) -> Path:
@@ -277,11 +309,14 @@ def _base_dir(filenames: list[str], root: Path) -> Path:
     runner), the folder there that stands for the project root: the shallowest one under which the reported
     files exist in this checkout (so `pkg/mod.py` keeps its `pkg/` and its lane). Without the files here, the
     folder they all share."""
-    absolute = [f for f in filenames if PurePath(f).is_absolute()]
+    absolute = [f for f in filenames if (f.startswith("/") if os.sep == "/" else PurePath(f).is_absolute())]
     resolved = root.resolve()
-    if not absolute or any(PurePath(f).is_relative_to(resolved) for f in absolute):
+    if not absolute or any(_inside(f, resolved) is not None for f in absolute):
         return resolved
-    common = PurePath(os.path.commonpath(absolute))
+    # os.path.commonpath of them all; on POSIX of the two it would compare, for it splits every one at
+    # once (90 MB for 300 000 files)
+    ends = [min(absolute, key=_parts), max(absolute, key=_parts)] if os.sep == "/" else absolute
+    common = PurePath(os.path.commonpath(ends))
     common = common.parent if str(common) in absolute else common
     sample = absolute[:50]  # enough to tell where the checkout sits; a lint run may list thousands
     for base in reversed((common, *common.parents)):
@@ -290,10 +325,30 @@ def _base_dir(filenames: list[str], root: Path) -> Path:
     return Path(common)
 
 
+def _parts(path: str) -> list[str]:
+    """What posixpath.commonpath orders paths by."""
+    return [part for part in path.split("/") if part and part != "."]
+
+
 def _relative(filename: str, base: Path) -> str:
-    pure = PurePath(filename)
-    shown = pure.relative_to(base).as_posix() if pure.is_relative_to(base) else pure.as_posix()
+    shown = _inside(filename, base)
+    if shown is None:
+        shown = as_posix(filename)
     return filename if shown == filename else shown  # one string for both, when they are the same
+
+
+def _inside(filename: str, base: Path) -> str | None:
+    """PurePath(filename).relative_to(base).as_posix(), None when the file is not under `base`: on
+    POSIX by comparing strings (a PurePath per file was most of the time a million files took)."""
+    tidy = as_posix(filename)
+    if os.sep != "/" or tidy.startswith("//"):  # a drive, or POSIX's own `//` root: as PurePath says
+        pure = PurePath(filename)
+        return pure.relative_to(base).as_posix() if pure.is_relative_to(base) else None
+    folder = str(base)
+    if tidy == folder:
+        return "."
+    prefix = folder if folder.endswith("/") else folder + "/"
+    return tidy[len(prefix) :] if tidy.startswith(prefix) else None
 
 
 def _where(stats: dict[str, int]) -> dict[str, int] | None:

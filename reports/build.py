@@ -7,16 +7,18 @@ input was not given is `null` in `summary` and named in `summary.missing` — ne
 
 from __future__ import annotations
 
+import functools
+import heapq
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
 from healthdeck.collectors.compileall import CompileallResult
-from healthdeck.collectors.coveragepy import CoverageResult, Numbers
+from healthdeck.collectors.coveragepy import CoverageOptions, CoverageResult, Numbers
 from healthdeck.collectors.guardian.prometheus import PrometheusResult
 from healthdeck.collectors.junit import FailingTest, JUnitResult
 from healthdeck.collectors.openapi import OpenAPIResult
-from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, RuffResult
+from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, Finding, RuffResult
 
 from . import SCHEMA_VERSION, __version__
 from .causes import Cause, distinct_causes, group_causes
@@ -195,7 +197,16 @@ def _numbers(n: Numbers, branch_measured: bool) -> dict:
     }
 
 
+def coverage_options(config: Config) -> CoverageOptions:
+    """What _coverage reads of the files: the lowest covered it lists, and every file's lane."""
+    return CoverageOptions(
+        files_kept=max(config.lowest_files, config.coverage_files_listed),
+        lane=functools.partial(lane_of, lanes=config.lanes) if config.lanes else None,
+    )
+
+
 def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
+    """From a result collected with `coverage_options(config)`: it holds only the files listed here."""
     detail = {
         "file": result.file,
         "format": result.format,
@@ -208,18 +219,17 @@ def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
     if not result.has_data:
         empty = dict.fromkeys(("percent", "statements_percent", "branches_percent"))
         return {**empty, "has_data": False, "branch_measured": False, "lanes": {}}, detail
-    lanes: dict[str, dict] = {}
+    lanes: dict[str, dict | None] = {}
     for lane in config.lanes:
-        files = [f.numbers for f in result.files if lane_of(f.path, config.lanes) == lane]
-        if files:
-            lanes[lane] = {**_numbers(sum(files, Numbers()), result.branch_measured), "files": len(files)}
-        else:
-            lanes[lane] = None  # nothing measured under this lane: unknown, not 100 %
+        figures = (result.lanes or {}).get(lane)
+        # nothing measured under this lane: unknown, not 100 %
+        lanes[lane] = None if figures is None else {**_numbers(figures.numbers, result.branch_measured),
+                                                     "files": figures.files}  # fmt: skip
     summary = {
         **_numbers(result.totals, result.branch_measured),
         "has_data": True,
         "branch_measured": result.branch_measured,
-        "files": len(result.files),
+        "files": result.files_total,
         "lanes": lanes,
     }
     # files with something left uncovered: a fully covered file is no "lowest" (coverage.py's skip_covered)
@@ -230,14 +240,14 @@ def _coverage(result: CoverageResult, config: Config) -> tuple[dict, dict]:
     # every file up to coverage_files_listed (a million-file report would make a 150 MiB report and a
     # million per-file metrics in the history); past it the lowest covered, which the page's tables want
     listed = result.files
-    if len(listed) > config.coverage_files_listed:
+    if result.files_total > config.coverage_files_listed:
         listed = sorted(listed, key=lambda f: (f.numbers.percent, f.path))[: config.coverage_files_listed]
     detail["files"] = [
         {"path": f.path, "lane": lane_of(f.path, config.lanes), "percent": f.numbers.percent,
          "statements": f.numbers.statements, "branches": f.numbers.branches}
         for f in sorted(listed, key=lambda f: f.path)
     ]  # fmt: skip
-    detail["files_total"] = len(result.files)
+    detail["files_total"] = result.files_total
     detail["lowest_files"] = [
         {"path": f.path, "lane": lane_of(f.path, config.lanes), **_numbers(f.numbers, result.branch_measured)}
         for f in lowest
@@ -250,14 +260,20 @@ def _findings(result: RuffResult, config: Config) -> list[dict] | None:
     them) first, then by file and line. None when the input says no more than counts."""
     if result.findings is None:
         return None
-    lanes = {f.path: lane_of(f.path, config.lanes) for f in result.findings}
     prod = set(config.prod_lanes)
-    ranked = sorted(
-        result.findings,
-        key=lambda f: (bool(prod) and lanes[f.path] not in prod, natural_key(f.path), f.line or 0, f.code),
-    )
-    return [{"path": f.path, "line": f.line, "code": f.code, "message": f.message, "lane": lanes[f.path]}
-            for f in ranked[: config.findings_listed]]  # fmt: skip
+
+    def rank(f: Finding) -> tuple:
+        return (
+            bool(prod) and lane_of(f.path, config.lanes) not in prod,
+            natural_key(f.path),
+            f.line or 0,
+            f.code,
+        )
+
+    # a million findings are neither held as objects nor sorted to list 50 (nsmallest is sorted()[:n])
+    ranked = heapq.nsmallest(config.findings_listed, result.findings, key=rank)
+    return [{"path": f.path, "line": f.line, "code": f.code, "message": f.message,
+             "lane": lane_of(f.path, config.lanes)} for f in ranked]  # fmt: skip
 
 
 def _ruff(result: RuffResult, config: Config) -> tuple[dict, dict]:
@@ -270,7 +286,7 @@ def _ruff(result: RuffResult, config: Config) -> tuple[dict, dict]:
             if lane:
                 per_lane[lane] += count
         lanes = dict(per_lane)
-        ranked = sorted(result.by_file.items(), key=lambda kv: (-kv[1], kv[0]))[: config.lowest_files]
+        ranked = heapq.nsmallest(config.lowest_files, result.by_file.items(), key=lambda kv: (-kv[1], kv[0]))
         top_files = [{"path": p, "lane": lane_of(p, config.lanes), "count": n} for p, n in ranked]
     findings = _findings(result, config)
     stats = dict(sorted(result.stats.items(), key=lambda kv: (-kv[1], kv[0])))

@@ -13,7 +13,7 @@ from healthdeck.collectors.compileall import collect_compileall
 from healthdeck.collectors.coveragepy import collect_coverage
 from healthdeck.collectors.junit import collect_junit
 from healthdeck.collectors.ruff import collect_ruff
-from healthdeck.reports.build import Collected, build_report, pass_rate
+from healthdeck.reports.build import Collected, build_report, coverage_options, pass_rate
 from healthdeck.reports.config import Config
 from healthdeck.reports.render.markdown import render_markdown
 from healthdeck.reports.render.md import cell, code, prose
@@ -43,7 +43,9 @@ def _build_full_report(EDGE: Path, REAL: Path) -> dict:
             "smoke": collect_junit([EDGE / "reruns.xml"]),
             "unit": collect_junit([REAL / "dateutil.junit-reruns.xml.gz"]),
         },
-        coverage=collect_coverage(REAL / "more-itertools.coverage.xml.gz"),
+        coverage=collect_coverage(
+            REAL / "more-itertools.coverage.xml.gz", None, coverage_options(Config(lanes=LANES))
+        ),
         ruff=collect_ruff(REAL / "more-itertools.ruff-violations.json.gz"),
         compileall=collect_compileall(REAL / "dateutil15.compileall.txt"),
     )
@@ -114,11 +116,9 @@ def test_pass_rate_formula() -> None:
 
 
 def test_lane_without_files_is_unknown_not_full() -> None:
-    report = build_report(
-        Collected(coverage=collect_coverage(REAL / "packaging.coverage.xml.gz")),
-        Config(lanes={"src": ("src/packaging/",), "nothing": ("nowhere/",)}),
-        STAMP,
-    )
+    config = Config(lanes={"src": ("src/packaging/",), "nothing": ("nowhere/",)})
+    coverage = collect_coverage(REAL / "packaging.coverage.xml.gz", None, coverage_options(config))
+    report = build_report(Collected(coverage=coverage), config, STAMP)
     lanes = report["summary"]["coverage"]["lanes"]
     assert lanes["nothing"] is None
     assert lanes["src"]["statements"] == 4440

@@ -108,7 +108,7 @@ def test_clean_run_is_zero_everywhere(write) -> None:
     # `[]` is what both JSON outputs write when clean: read as violations, a clean base lists its (no)
     # findings, so a pull request's findings against it are marked new
     clean = collect_ruff(write("clean.json", "[]"))
-    assert (clean.format, clean.findings) == ("violations-json", [])
+    assert clean.format == "violations-json" and clean.findings is not None and not list(clean.findings)
     assert collect_ruff(REAL / "more-itertools.ruff-statistics.txt").by_file is None
 
 

@@ -16,7 +16,7 @@ from healthdeck.collectors.junit import JUnitOptions, JUnitResult, collect_junit
 from healthdeck.collectors.openapi import OpenAPIResult, collect_openapi, collect_openapi_report
 from healthdeck.collectors.ruff import collect_ruff
 
-from ..build import Collected, build_report, input_warnings, listed_failing
+from ..build import Collected, build_report, coverage_options, input_warnings, listed_failing
 from ..causes import CategoryClock, group_causes
 from ..config import Config, load_config
 from ..context import baseline_for, context
@@ -248,7 +248,7 @@ def collect_inputs(args: argparse.Namespace, config: Config) -> Collected:
         require_extra("prometheus", "prometheus_api_client", "reading Guardian's counters from Prometheus")
     tests = {suite: collect_junit(expand_paths("junit", pats), options) for suite, pats in suites.items()}
     try:
-        coverage = collect_coverage(args.coverage, root) if args.coverage else None
+        coverage = collect_coverage(args.coverage, root, coverage_options(config)) if args.coverage else None
     except CollectorError as exc:
         raise why_no_coverage(exc, tests) from exc
     return Collected(
