@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from itertools import compress, islice
 from operator import eq
 from pathlib import Path
+from typing import TypeVar
 from xml.parsers import expat
 
 from . import junit_dialects as dialects
@@ -235,7 +236,8 @@ class JUnitOptions:
 # trace facts, failed subtests
 Detail = tuple[int, str, str | None, str | None, TraceFacts, int]
 _PLAIN = (None, None, NO_TRACE, 0)  # a Detail's file, type, trace facts and subtests when it has none
-_SHARED_CACHE = 100_000  # the distinct trace facts (and the rest of failures) shared at a time
+_SHARED_CACHE = 100_000  # the distinct messages and trace facts (and the rest of failures) shared at a time
+T = TypeVar("T")
 
 
 class _Tally:
@@ -256,7 +258,8 @@ class _Tally:
         self.multi: dict[str, list[int]] = {}  # several attempts
         # id -> its most severe failure (see _kept)
         self.details: dict[str, str | Detail] = {}
-        self.traces: dict[TraceFacts, TraceFacts] = {}  # one object for the failures that end alike
+        # one object for the failures that say alike (a broken fixture fails a million tests alike)
+        self.shared: dict[object, object] = {}
         self.slow: dict[str, float] = {}  # at most options.slowest entries
         self.slow_floor = -1.0  # every time beats it until `slowest` tests are kept
         self.durations: dict[str, float] = {}
@@ -294,6 +297,12 @@ class _Tally:
         if last & 7 == PASSED and last >> 4 == file_index:
             history[-1] = -1
         history.append(packed)
+
+    def share(self, value: T) -> T:
+        """The object kept for `value` when an equal one is kept already."""
+        if len(self.shared) >= _SHARED_CACHE:  # a million distinct messages must not be held twice
+            self.shared.clear()
+        return self.shared.setdefault(value, value)  # type: ignore[return-value]
 
     def time(self, key: str, seconds: float) -> None:
         """Keep the N slowest tests (one entry per test: its slowest attempt)."""
@@ -1300,11 +1309,8 @@ class _FileReader:
                 if not (body or "").strip() and not message.strip() and output is not None:
                     body = str(output.text)  # libtest: an empty <failure>, the panic in the test's output
                     message = body_message(body, attrs.get("name") or "") or ""
-                trace = read_trace(body, self.message_chars) if body else NO_TRACE
-                if len(tally.traces) >= _SHARED_CACHE:
-                    tally.traces.clear()
-                trace = tally.traces.setdefault(trace, trace)
-                excerpt = _excerpt(message, self.message_chars)
+                trace = tally.share(read_trace(body, self.message_chars) if body else NO_TRACE)
+                excerpt = tally.share(_excerpt(message, self.message_chars))
                 if unittest_subtest and previous is not None:  # an earlier subTest failed less severely
                     subtests += previous[5]
                 tally.details[key] = _kept((code, excerpt, file, kind, trace, subtests))
