@@ -44,7 +44,7 @@ from typing import TypeVar
 from xml.parsers import expat
 
 from . import junit_dialects as dialects
-from .base import CollectorError, first_line, xml_pieces, xml_syntax_error
+from .base import CollectorError, current_limits, first_line, xml_pieces, xml_syntax_error
 from .checks import Invalid, count
 from .files import rereadable
 from .junit_runs import (
@@ -628,6 +628,7 @@ class _FileReader:
         "in_cdata",
         "keys",
         "layout",
+        "max_cases",
         "message_chars",
         "notes",
         "occurrences",
@@ -659,6 +660,7 @@ class _FileReader:
         self.file_index = file_index
         self.path = path
         self.message_chars = tally.options.message_chars
+        self.max_cases = current_limits().max_testcases
         self.dialect: dialects.Dialect | None = None
         self.layout = _NO_LAYOUT  # attribute count and where classname, name, time sit
         self.frames: list[_Frame] = []
@@ -1044,6 +1046,9 @@ class _FileReader:
         self._settle_ids(batch)
         self._settle_times(batch, raw)
         del keys[:n], times[:n]
+        if self.tally.attempts + self.settled > self.max_cases:  # a test id each is held: memory
+            raise CollectorError(SOURCE, self.path, f"more than {self.max_cases} <testcase> elements in the "
+                                 "files of one suite (limit max_testcases in [tool.healthdeck])")  # fmt: skip
         self.codes.clear()  # an open testcase gets its outcome only at its end
 
     def _settle_ids(self, batch: list[str]) -> None:
