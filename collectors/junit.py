@@ -125,11 +125,9 @@ class FailingTests(Sequence[FailingTest]):
                                                 f.last_frame, f.failed_subtests), shared)  # fmt: skip
 
     def _append(self, test_id: str, message: str, rest: tuple, shared: dict) -> None:
-        if len(shared) >= _SHARED_CACHE:  # a million distinct traces must not be held twice
-            shared.clear()
         self._ids.append(test_id)
         self._messages.append(message)
-        self._rest.append(shared.setdefault(rest, rest))
+        self._rest.append(_one_of(shared, rest))
 
     def _merge(self, extra: Iterable[FailingTest], shared: dict) -> None:
         """Add `extra`, sorted by id, each after the entries of its id (as a stable sort would)."""
@@ -298,12 +296,6 @@ class _Tally:
             history[-1] = -1
         history.append(packed)
 
-    def share(self, value: T) -> T:
-        """The object kept for `value` when an equal one is kept already."""
-        if len(self.shared) >= _SHARED_CACHE:  # a million distinct messages must not be held twice
-            self.shared.clear()
-        return self.shared.setdefault(value, value)  # type: ignore[return-value]
-
     def time(self, key: str, seconds: float) -> None:
         """Keep the N slowest tests (one entry per test: its slowest attempt)."""
         limit = self.options.slowest
@@ -436,6 +428,14 @@ def _failing(tally: _Tally) -> FailingTests:
     if tally.synthetic:
         failing._merge(sorted(tally.synthetic, key=lambda f: f.test_id), shared)
     return failing
+
+
+def _one_of(table: dict, value: T) -> T:
+    """The object `table` keeps for `value` (`value` itself when new), so that equal failures share one;
+    emptied when full, so that a million distinct ones are not held twice."""
+    if len(table) >= _SHARED_CACHE:
+        table.clear()
+    return table.setdefault(value, value)
 
 
 def _detail(kept: str | Detail) -> Detail:
@@ -1314,8 +1314,8 @@ class _FileReader:
                 if not (body or "").strip() and not message.strip() and output is not None:
                     body = str(output.text)  # libtest: an empty <failure>, the panic in the test's output
                     message = body_message(body, attrs.get("name") or "") or ""
-                trace = tally.share(read_trace(body, self.message_chars) if body else NO_TRACE)
-                excerpt = tally.share(_excerpt(message, self.message_chars))
+                trace = _one_of(tally.shared, read_trace(body, self.message_chars) if body else NO_TRACE)
+                excerpt = _one_of(tally.shared, _excerpt(message, self.message_chars))
                 if unittest_subtest and previous is not None:  # an earlier subTest failed less severely
                     subtests += previous[5]
                 tally.details[key] = _kept((code, excerpt, file, kind, trace, subtests))
