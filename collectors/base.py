@@ -7,7 +7,9 @@ ratio can take more memory than about the token limit: a compressed file may not
 exceed `max_token_mb`, and no element may carry more than `max_attributes` attributes (a parser
 holds an element's attributes together, at some 300 bytes each). All are checked on the bytes before
 the parser sees them, so the parser never buffers an oversized token or tag, and the refusal names
-the limit in the user's terms rather than the parser's.
+the limit in the user's terms rather than the parser's. What a reader keeps for each record is
+bounded by a count: JUnit keeps every test's id, so one suite's files may hold at most
+`max_testcases` testcase elements.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class InputLimits:
     max_token_mb: int = 32
     max_text_mb: int = 64  # a report read whole into memory: a far smaller cap than a streamed one's
     max_attributes: int = 10_000  # on one XML element: the parser holds them all at once
+    max_testcases: int = 1_500_000  # in one suite's JUnit files: each test's id is held (about 0.1 KB)
 
     @property
     def max_input(self) -> int:

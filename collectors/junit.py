@@ -33,16 +33,18 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, islice
 from operator import eq
 from pathlib import Path
+from typing import TypeVar
 from xml.parsers import expat
 
 from . import junit_dialects as dialects
-from .base import CollectorError, first_line, xml_pieces, xml_syntax_error
+from .base import CollectorError, current_limits, first_line, xml_pieces, xml_syntax_error
 from .checks import Invalid, count
 from .files import rereadable
 from .junit_runs import (
@@ -103,6 +105,71 @@ class FailingTest:
     failed_subtests: int = 0  # pytest subtests of this test that failed (`message` is the first's)
 
 
+class FailingTests(Sequence[FailingTest]):
+    """Every failed or errored test of a suite, sorted by id, held column by column: each FailingTest is
+    made when asked for. A million failing tests cost their ids and messages, not a million objects on
+    top of them (some 110 MB); the rest of a failure (outcome, file, trace facts, failed subtests) is
+    shared between the failures that have the same."""
+
+    __slots__ = ("_ids", "_messages", "_rest")
+
+    def __init__(self, failing: Iterable[FailingTest] = ()) -> None:
+        self._ids: list[str] = []
+        self._messages: list[str] = []
+        self._rest: list[tuple[str, str | None, str | None, str | None, str | None, int]] = []
+        self._extend(failing, {})
+
+    def _extend(self, failing: Iterable[FailingTest], shared: dict) -> None:
+        for f in failing:
+            self._append(f.test_id, f.message, (f.outcome, f.file, f.exception_type, f.exception,
+                                                f.last_frame, f.failed_subtests), shared)  # fmt: skip
+
+    def _append(self, test_id: str, message: str, rest: tuple, shared: dict) -> None:
+        self._ids.append(test_id)
+        self._messages.append(message)
+        self._rest.append(_one_of(shared, rest))
+
+    def _merge(self, extra: Iterable[FailingTest], shared: dict) -> None:
+        """Add `extra`, sorted by id, each after the entries of its id (as a stable sort would)."""
+        ids, messages, rest = self._ids, self._messages, self._rest
+        self._ids, self._messages, self._rest = [], [], []
+        done = 0
+        for f in extra:
+            end = bisect_right(ids, f.test_id, done)
+            self._ids += ids[done:end]
+            self._messages += messages[done:end]
+            self._rest += rest[done:end]
+            self._extend([f], shared)
+            done = end
+        self._ids += ids[done:]
+        self._messages += messages[done:]
+        self._rest += rest[done:]
+
+    def _reverse(self) -> None:
+        for column in (self._ids, self._messages, self._rest):
+            column.reverse()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, index: int) -> FailingTest:  # type: ignore[override]  # no slices: nothing cuts it
+        outcome, file, kind, exception, last_frame, subtests = self._rest[index]
+        return FailingTest(self._ids[index], outcome, self._messages[index], file, kind, exception, last_frame,
+                           subtests)  # fmt: skip
+
+    def __iter__(self) -> Iterator[FailingTest]:
+        for index in range(len(self._ids)):
+            yield self[index]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(map(eq, self, other))
+
+    def __repr__(self) -> str:
+        return f"FailingTests({list(self)!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class TimedTest:
     test_id: str
@@ -141,7 +208,7 @@ class JUnitResult:
     files: list[str]
     counts: TestCounts
     attempts: int  # <testcase> elements read
-    failing: list[FailingTest]  # every failed/errored test (sorted by id); excerpts are bounded
+    failing: FailingTests  # every failed/errored test (sorted by id); excerpts are bounded
     flaky: list[str]  # test ids, sorted
     slowest: list[TimedTest]  # longest first
     collection_errors: int
@@ -163,6 +230,14 @@ class JUnitOptions:
     durations_above: float | None = None  # keep every test at least this slow (its slowest attempt)
 
 
+# What is kept of a failing test's most severe element: outcome, message excerpt, file, exception type,
+# trace facts, failed subtests
+Detail = tuple[int, str, str | None, str | None, TraceFacts, int]
+_PLAIN = (None, None, NO_TRACE, 0)  # a Detail's file, type, trace facts and subtests when it has none
+_SHARED_CACHE = 100_000  # the distinct messages and trace facts (and the rest of failures) shared at a time
+T = TypeVar("T")
+
+
 class _Tally:
     """Per-test state while streaming, shared by all files of a suite.
 
@@ -179,8 +254,10 @@ class _Tally:
         self.seen: set[str] = set()  # every id of the files already read
         self.single: dict[str, int] = {}  # one attempt that is not a plain pass
         self.multi: dict[str, list[int]] = {}  # several attempts
-        # id -> (outcome, message, file, exception type, trace facts, failed subtests)
-        self.details: dict[str, tuple[int, str, str | None, str | None, TraceFacts, int]] = {}
+        # id -> its most severe failure (see _kept)
+        self.details: dict[str, str | Detail] = {}
+        # one object for the failures that say alike (a broken fixture fails a million tests alike)
+        self.shared: dict[object, object] = {}
         self.slow: dict[str, float] = {}  # at most options.slowest entries
         self.slow_floor = -1.0  # every time beats it until `slowest` tests are kept
         self.durations: dict[str, float] = {}
@@ -295,13 +372,7 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
     tally = _Tally(options)
     readings = [_FileReader(tally, index, path).read() for index, path in enumerate(paths)]
     counts, flaky_keys = tally.finish()
-    failing = []
-    while tally.details:  # emptied as it is read: a million failures are not held twice
-        key, (outcome, message, file, kind, trace, subtests) = tally.details.popitem()
-        if _final_outcome(tally, key) in (FAILED, ERROR):
-            failing.append(FailingTest(display_id(key), _NAMES[outcome], message, file,
-                                       kind or trace.exception_type, trace.exception, trace.last_frame, subtests))  # fmt: skip
-    failing = sorted([*failing, *tally.synthetic], key=lambda f: f.test_id)
+    failing = _failing(tally)
     ranked = sorted(tally.slow.items(), key=lambda kv: (-kv[1], kv[0]))
     slowest = [TimedTest(display_id(k), round(t, 6)) for k, t in ranked]
     warnings = []
@@ -334,6 +405,48 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
             else None
         ),
     )
+
+
+def _failing(tally: _Tally) -> FailingTests:
+    """The failing tests, sorted by id. What the tally held per test is let go as they are named (all of
+    it unless every test's outcome is kept), so that a million failing tests are not held twice."""
+    keys = [key for key in tally.details if _final_outcome(tally, key) in (FAILED, ERROR)]
+    if not tally.options.keep_outcomes:
+        tally.seen, tally.single, tally.multi = set(), {}, {}
+    details, tally.details = tally.details, {}
+    # sorted by the id they show, ties in the order they always had (the last read first); named again
+    # below, as sorting named tests would hold a position object for each
+    keys.reverse()
+    keys.sort(key=display_id)
+    failing, shared = FailingTests(), {}
+    while keys:  # from the end, each key let go as it is named
+        key = keys.pop()
+        outcome, message, file, kind, trace, subtests = _detail(details.pop(key))
+        failing._append(display_id(key), message, (_NAMES[outcome], file, kind or trace.exception_type,
+                        trace.exception, trace.last_frame, subtests), shared)  # fmt: skip
+    failing._reverse()
+    if tally.synthetic:
+        failing._merge(sorted(tally.synthetic, key=lambda f: f.test_id), shared)
+    return failing
+
+
+def _one_of(table: dict, value: T) -> T:
+    """The object `table` keeps for `value` (`value` itself when new), so that equal failures share one;
+    emptied when full, so that a million distinct ones are not held twice."""
+    if len(table) >= _SHARED_CACHE:
+        table.clear()
+    return table.setdefault(value, value)
+
+
+def _detail(kept: str | Detail) -> Detail:
+    """A failure as _Tally.details keeps it, whole (see _kept)."""
+    return (FAILED, kept, None, None, NO_TRACE, 0) if type(kept) is str else kept  # type: ignore[return-value]
+
+
+def _kept(detail: Detail) -> str | Detail:
+    """A plain failure (no file, type, trace facts or failed subtests: a bare <failure message="...">) is
+    kept as its message alone, some 100 bytes less for each of a million such failures."""
+    return detail[1] if detail[0] == FAILED and detail[2:] == _PLAIN else detail
 
 
 def _excerpt(message: str, limit: int) -> str:
@@ -515,6 +628,7 @@ class _FileReader:
         "in_cdata",
         "keys",
         "layout",
+        "max_cases",
         "message_chars",
         "notes",
         "occurrences",
@@ -546,6 +660,7 @@ class _FileReader:
         self.file_index = file_index
         self.path = path
         self.message_chars = tally.options.message_chars
+        self.max_cases = current_limits().max_testcases
         self.dialect: dialects.Dialect | None = None
         self.layout = _NO_LAYOUT  # attribute count and where classname, name, time sit
         self.frames: list[_Frame] = []
@@ -931,6 +1046,9 @@ class _FileReader:
         self._settle_ids(batch)
         self._settle_times(batch, raw)
         del keys[:n], times[:n]
+        if self.tally.attempts + self.settled > self.max_cases:  # a test id each is held: memory
+            raise CollectorError(SOURCE, self.path, f"more than {self.max_cases} <testcase> elements in the "
+                                 "files of one suite (limit max_testcases in [tool.healthdeck])")  # fmt: skip
         self.codes.clear()  # an open testcase gets its outcome only at its end
 
     def _settle_ids(self, batch: list[str]) -> None:
@@ -1181,12 +1299,13 @@ class _FileReader:
             classname = attrs.get("classname") or ""
             if classname == "" and code == ERROR and message.startswith("collection failure"):
                 tally.collection_errors += 1
-            previous = tally.details.get(key)
+            kept = tally.details.get(key)
+            previous = _detail(kept) if kept is not None else None
             # Keep the most severe message: the call failure rather than its teardown error.
             if unittest_subtest and previous is not None and previous[0] >= code:
-                tally.details[key] = (*previous[:5], previous[5] + 1)  # another failed subTest
+                tally.details[key] = _kept((*previous[:5], previous[5] + 1))  # another failed subTest
             elif previous is not None and previous[0] == code == FAILED and subtests > previous[5]:
-                tally.details[key] = (*previous[:5], subtests)  # a rerun that says how many subtests
+                tally.details[key] = _kept((*previous[:5], subtests))  # a rerun that says how many subtests
             elif previous is None or previous[0] < code:
                 file = attrs.get("file") if self.read_file_attr else None
                 told = first_failure if code == FAILED else error_child
@@ -1195,11 +1314,11 @@ class _FileReader:
                 if not (body or "").strip() and not message.strip() and output is not None:
                     body = str(output.text)  # libtest: an empty <failure>, the panic in the test's output
                     message = body_message(body, attrs.get("name") or "") or ""
-                trace = read_trace(body, self.message_chars) if body else NO_TRACE
-                excerpt = _excerpt(message, self.message_chars)
+                trace = _one_of(tally.shared, read_trace(body, self.message_chars) if body else NO_TRACE)
+                excerpt = _one_of(tally.shared, _excerpt(message, self.message_chars))
                 if unittest_subtest and previous is not None:  # an earlier subTest failed less severely
                     subtests += previous[5]
-                tally.details[key] = (code, excerpt, file, kind, trace, subtests)
+                tally.details[key] = _kept((code, excerpt, file, kind, trace, subtests))
         return code | flaky_mark
 
     # -- suites --------------------------------------------------------------------------------

@@ -154,6 +154,7 @@ class Config(Record):
     max_token_mb: int = 32  # nor may one XML attribute, text or comment exceed this (MiB)
     max_text_mb: int = 64  # a report read whole (ruff, compileall, coverage JSON, OpenAPI): held in memory
     max_attributes: int = 10_000  # nor may one XML element carry more attributes than this
+    max_testcases: int = 1_500_000  # nor may one suite's JUnit files hold more <testcase> elements
     guardian: GuardianConfig = GuardianConfig()
     uses_guardian: bool = False  # [tool.healthdeck.guardian] is present: Guardian is expected in every run
     gates: GateConfig = GateConfig()
@@ -188,7 +189,9 @@ class Config(Record):
         """What one input may hold, for the collectors (see collectors/base.py)."""
         from healthdeck.collectors.base import InputLimits  # local: it loads lxml, which light commands skip
 
-        return InputLimits(self.max_input_mb, self.max_token_mb, self.max_text_mb, self.max_attributes)
+        return InputLimits(
+            self.max_input_mb, self.max_token_mb, self.max_text_mb, self.max_attributes, self.max_testcases
+        )
 
     @property
     def out_path(self) -> Path:
@@ -240,6 +243,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "max_text_mb": (1, 4096),
     # below a few hundred, the byte scanner walks every tag of a chunk (slow); a million is some 300 MB
     "max_attributes": (100, 1_000_000),
+    # every test id of a suite is held (0.1 KB, a failing test's message more): 1.5 million tiny ones peak near 200 MB
+    "max_testcases": (1, 1_000_000_000),
 }
 MAX_TIMEOUT = 3600.0  # seconds; [tool.healthdeck.guardian] timeout
 MAX_AGE_HOURS = 24 * 366  # [tool.healthdeck.gates] max_age_hours: beyond a year it is no check

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Iterator, Sequence
+from heapq import merge
 
 # Runs of at most 18 digits, so a hostile 5 000-digit id stays cheap; a longer run compares chunk by chunk.
 _DIGITS = re.compile(r"([0-9]{1,18})")
@@ -18,3 +21,22 @@ def natural_key(text: str) -> str:
         return text
     parts[1::2] = [_WIDTH[len(run)] + run for run in parts[1::2]]
     return "".join(parts)
+
+
+_CHUNK = 1 << 16  # texts natural_order sorts at a time: only their keys are held at once
+
+
+def natural_order(texts: Sequence[str]) -> Iterator[int]:
+    """The positions of `texts` in natural_key order, equal keys in the order given (as sorted() would
+    give them). Sorting a million ids by their keys at once held a key and a position object for each
+    (some 100 MB); past one chunk, each chunk is sorted on its own and the chunks are merged."""
+
+    def key(index: int) -> str:
+        return natural_key(texts[index])
+
+    size = len(texts)
+    if size <= _CHUNK:
+        return iter(sorted(range(size), key=key))
+    chunks = [array("I", sorted(range(start, min(start + _CHUNK, size)), key=key))
+              for start in range(0, size, _CHUNK)]  # fmt: skip
+    return merge(*chunks, key=key)  # (ties go to the earlier chunk: stable)

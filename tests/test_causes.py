@@ -6,6 +6,7 @@ import json
 import re
 import signal
 import time
+from array import array
 from xml.sax.saxutils import escape
 
 import pytest
@@ -380,3 +381,28 @@ def test_past_max_causes_failures_fold_into_one_counted_cause(monkeypatch) -> No
     folded = [c for c in grouped if c.signature == module.FOLDED]
     assert len(grouped) == 4 and len(folded) == 1 and folded[0].count == 7 and folded[0].folded == 7
     assert sum(c.count for c in grouped) == 10 and module.distinct_causes(grouped) == 10
+
+
+def test_folded_causes_are_counted_once_each_however_often_they_fail(monkeypatch) -> None:
+    """The folded signatures are kept as 8-byte ids, one per folded failure, and counted distinct at the
+    end (a set of them took 60 MB for 990 000)."""
+    from healthdeck.reports import causes as module
+
+    monkeypatch.setattr(module, "MAX_CAUSES", 2)
+    failing = _failing(30, "ValueError: bad word{i}x")[:10] * 3  # ten signatures, each failing thrice
+    folded = next(c for c in group_causes(failing) if c.signature == module.FOLDED)
+    assert folded.folded == 8 and folded.count == 24
+    ids = array("Q", [(b << 40) | n for b in (0, 7, 255) for n in (1, 2, 2, 3, 1 << 39)])
+    assert module._distinct(ids) == len(set(ids)) == 12
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 16])
+def test_natural_order_is_a_stable_sort_by_natural_key_in_any_chunks(monkeypatch, chunk: int) -> None:
+    """natural_order sorts a chunk at a time and merges them: the order is sorted()'s, ties included."""
+    from healthdeck.reports import ordering
+
+    monkeypatch.setattr(ordering, "_CHUNK", chunk)
+    texts = ["t10", "t2", "a", "t2", "t1", "t010", "b3", "t10", "t9", "", "t2", "b03"]
+    expected = sorted(range(len(texts)), key=lambda i: ordering.natural_key(texts[i]))
+    assert list(ordering.natural_order(texts)) == expected
+    assert [texts[i] for i in expected][:6] == ["", "a", "b3", "b03", "t1", "t2"]

@@ -9,7 +9,7 @@ import pytest
 
 from healthdeck.collectors import CollectorError
 from healthdeck.collectors.base import expand_paths
-from healthdeck.collectors.junit import JUnitOptions, collect_junit
+from healthdeck.collectors.junit import FailingTest, JUnitOptions, collect_junit
 
 
 def _suite(body: str, root: str = "testsuites") -> str:
@@ -358,3 +358,24 @@ def test_an_underscored_time_among_many_plain_testcases_is_no_time(write) -> Non
     result = collect_junit([write("bulk.xml", _suite(f"<testsuite>{cases}</testsuite>"))])
     assert result.counts.passed == 300 and result.time_seconds == pytest.approx(299 * 0.5)
     assert "not a finite, non-negative number" in result.warnings[0]
+
+
+def test_failing_tests_are_a_sorted_sequence_ties_in_the_order_read(write) -> None:
+    """JUnitResult.failing keeps its failures column by column and makes each FailingTest when asked for;
+    it is sorted by id, and an id two entries share lists the testcase first, then the suite's own."""
+    path = write(
+        "ties.xml",
+        '<testsuites><testsuite name="s"><testcase name="z"><error message="e" type="OSError">Traceback (most recent call last):\n'
+        '  File "t.py", line 3, in z\nOSError: boom</error></testcase><testcase name="suite s (no testcase)"><failure message="m"/>'
+        '</testcase><testcase name="a" classname="k"><failure message="m"/></testcase>'
+        '<error message="stray"/></testsuite></testsuites>',
+    )
+    failing = collect_junit([path]).failing
+    expected = [
+        FailingTest("k::a", "failed", "m"),
+        FailingTest("suite s (no testcase)", "failed", "m"),
+        FailingTest("suite s (no testcase)", "error", "stray", str(path)),
+        FailingTest("z", "error", "e", None, "OSError", "OSError: boom", "t.py:3 in z"),
+    ]
+    assert failing == expected and list(failing) == expected and len(failing) == 4
+    assert failing[-1] == expected[-1] and failing[1].message is failing[0].message  # one "m" for both

@@ -217,3 +217,64 @@ def test_suite_properties_are_not_held(write, tmp_path: Path) -> None:
     small = write("go.xml", '<testsuites><testsuite name="s"><properties><property name="a" value="1"/><property '
                   'name="go.version" value="go1.22"/></properties><testcase classname="c" name="t"/></testsuite></testsuites>')  # fmt: skip
     assert collect_junit([small]).readings[0].dialect == "gotestsum"
+
+
+def _failing_suite(n: int) -> bytes:
+    """n failing tests, as a broken dependency fails them: 50 messages, each with its pytest traceback."""
+    cases = "".join(
+        f'<testcase classname="tests.test_api" name="test_{i}"><failure message="AssertionError: status {i % 50}">'
+        f"tests/test_api.py:{i % 50}: in test_call\n    assert status == 200\nE   AssertionError: status {i % 50}"
+        "</failure></testcase>"
+        for i in range(n)
+    )
+    return gzip.compress(f'<testsuites><testsuite name="s">{cases}</testsuite></testsuites>'.encode())
+
+
+def test_failing_tests_are_held_compactly(write, tmp_path: Path) -> None:
+    """100 000 failing tests peaked at 114 MiB (a million: 564 MB): an object per failing test and per
+    message, trace facts and sort key. Now their ids and shared messages (63 MiB), with the figures
+    unchanged."""
+    path = write("junit.xml.gz", _failing_suite(100_000))
+    run = _collect("--junit", f"unit={path}", cwd=tmp_path)
+    assert run["rc"] == 0, run["stderr"]
+    assert run["peak"] < 90 * 2**20, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
+    report = json.loads((tmp_path / "out" / "latest.json").read_text())
+    tests, details = report["summary"]["tests"]["unit"], report["details"]["tests"]["unit"]
+    assert (tests["failed"], tests["total"], tests["causes"]) == (100_000, 100_000, 1)
+    assert details["failing_total"] == 100_000 and len(details["failing"]) == 200
+    assert details["failing"][0] == {
+        "test_id": "tests.test_api::test_0", "outcome": "failed", "message": "AssertionError: status 0",
+        "file": None, "cause": details["causes"][0]["id"], "failed_subtests": 0,
+    }  # fmt: skip
+    assert details["causes"][0]["count"] == 100_000
+    assert details["causes"][0]["tests"][:3] == [f"tests.test_api::test_{i}" for i in (0, 1, 2)]
+
+
+def test_the_testcases_of_a_suite_are_capped(write, tmp_path: Path) -> None:
+    """Every test id of a suite is held: a suite's files may hold at most max_testcases <testcase>
+    elements, counted as they stream by (a million tiny testcases under a cap of 100 000 were read whole)."""
+    tiny = write("tiny.xml.gz", gzip.compress(
+        ('<testsuites><testsuite name="s">'
+         + "".join(f'<testcase classname="c" name="t{i}" time="0.001"/>' for i in range(1_000_000))
+         + "</testsuite></testsuites>").encode()))  # fmt: skip
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\nmax_testcases = 100000\n")
+    run = _collect("--junit", f"unit={tiny}", cwd=tmp_path)
+    assert run["rc"] == 3, run["stderr"]
+    assert run["stderr"].splitlines() == [
+        f"healthdeck: error: {tiny}: junit: more than 100000 <testcase> elements in the files of one suite "
+        "(limit max_testcases in [tool.healthdeck])"
+    ]
+    assert run["peak"] < 60 * 2**20, f"peak RSS {run['peak'] / 2**20:.0f} MiB"
+    # the files of one suite count together (a rerun file, shards); each suite on its own
+    cases = "".join(f'<testcase classname="c" name="t{i}"/>' for i in range(600))
+    first, second = (write(f"{n}.xml", f"<testsuite>{cases}</testsuite>") for n in ("a", "b"))
+    with input_limits(InputLimits(max_testcases=1000)):
+        assert collect_junit([first]).counts.total == 600
+        with pytest.raises(CollectorError) as info:
+            collect_junit([first, second])
+    assert info.value.path == str(second)  # where the count went past the cap
+    with input_limits(InputLimits(max_testcases=1200)):
+        assert collect_junit([first, second]).attempts == 1200
+    (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\nmax_testcases = 0\n")
+    run = _collect("--junit", f"unit={first}", cwd=tmp_path)
+    assert run["rc"] == 2 and "max_testcases" in run["stderr"]

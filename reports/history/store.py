@@ -350,9 +350,14 @@ class HistoryStore(HistoryReader):
             "recorded_at": int(time.time()),
         }
         values = figures if figures is not None else flatten(summary)
-        tests: dict[tuple[str, str], str] = {}  # (suite, test id) -> outcome, the first given
+        # suite -> test id -> outcome, the first given (a dict per suite: a key tuple per failing test
+        # took 64 MB for a million)
+        tests: dict[str, dict[str, str]] = {}
         for s, t, o in failing:
-            tests.setdefault((s, t), o)
+            outcomes = tests.get(s)
+            if outcomes is None:
+                outcomes = tests[s] = {}
+            outcomes.setdefault(t, o)
         cause_rows = [{"suite": s, "cause_id": c, "signature": sig, "count": n} for s, c, sig, n in causes]
         timed = [{"suite": s, "test_id": t, "seconds": x} for s, t, x in durations]
         body = encode_report(report) if report is not None else None
@@ -367,10 +372,10 @@ class HistoryStore(HistoryReader):
                     metrics.insert(), [{"run_id": run_id, "name": k, "value": v} for k, v in values.items()]
                 )
             # in batches: a run with a million failing tests would hold a million parameter dicts at once
-            pending = iter(tests.items())
+            pending = ((s, t, o) for s, outcomes in tests.items() for t, o in outcomes.items())
             while batch := list(itertools.islice(pending, _BATCH)):
                 conn.execute(test_results.insert(), [{"suite": s, "test_id": t, "outcome": o, "run_id": run_id}
-                                                     for (s, t), o in batch])  # fmt: skip
+                                                     for s, t, o in batch])  # fmt: skip
             if cause_rows:
                 conn.execute(run_causes.insert(), [{**c, "run_id": run_id} for c in cause_rows])
             if timed:
