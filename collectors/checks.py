@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # Counts above this are not counts of anything a test run produces, and beyond 2**53 they would no
 # longer be exact in the JSON readers of the report (JavaScript, Go float64).
 MAX_COUNT = 2**53 - 1
+_COUNT_DIGITS = len(str(MAX_COUNT))
 SHOWN_CHARS = 40
 
 
@@ -37,7 +38,7 @@ def count(value: object, what: str) -> int:
         text = value.strip()
         if not text.isascii() or not text.isdigit():
             raise Invalid(f"{what} is {shown(value)}, not a whole number")
-        if len(text) > len(str(MAX_COUNT)):
+        if len(text) > _COUNT_DIGITS:
             raise Invalid(f"{what} has {len(text)} digits, not a plausible count")
         value = int(text)
     elif isinstance(value, float) and not math.isfinite(value):
@@ -49,6 +50,15 @@ def count(value: object, what: str) -> int:
     if value > MAX_COUNT:
         raise Invalid(f"{what} is {shown(value)}, not a plausible count")
     return value
+
+
+def plain_count(value: object) -> int | None:
+    """`value` as count() returns it when it is plainly one (an int, not a bool, or a string of ASCII
+    digits, from 0 to MAX_COUNT), else None: then count() reads it and says what is wrong. For hot loops,
+    whose count() message naming the field would be formatted for every value."""
+    if type(value) is str and value.isdigit() and value.isascii() and len(value) <= _COUNT_DIGITS:
+        value = int(value)
+    return value if type(value) is int and 0 <= value <= MAX_COUNT else None
 
 
 def covered_within(covered: int, valid: int, what: str) -> None:

@@ -28,7 +28,7 @@ from .base import (
     parse_xml,
     read_text,
 )
-from .checks import MAX_COUNT, Invalid, count, covered_within, json_object, mapping, shown
+from .checks import MAX_COUNT, Invalid, count, covered_within, json_object, mapping, plain_count, shown
 from .checks import text as text_
 from .files import rereadable, spooled
 
@@ -336,9 +336,8 @@ class _CoberturaTarget(XmlTarget):
                 counts[2] += branches
 
     def _count(self, value: str, number: str | None, what: str) -> int:
-        if value.isdigit() and value.isascii() and len(value) < 16:  # as count() reads it, without its checks
-            return int(value)
-        return count(value, f"{self._where(number)}: {what}")
+        plain = plain_count(value)
+        return plain if plain is not None else count(value, f"{self._where(number)}: {what}")
 
     def _where(self, number: str | None) -> str:
         return f"<line number={shown(number)}> of {shown(self.filename)}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from .base import CollectorError, as_posix, clipped, read_text
-from .checks import MAX_COUNT, Invalid, count, json_array, mapping, shown
+from .checks import Invalid, count, json_array, mapping, plain_count, shown
 from .checks import text as text_
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
@@ -249,9 +249,8 @@ class _Violations:
         self.names.setdefault(code, _text(item, "name", i) or code)
         filename = _text(item, "filename", i) or ""
         row = location.get("row")
-        if row is None or (type(row) is int and 0 <= row <= MAX_COUNT):  # what count() passes as it is
-            line = row
-        else:
+        line = None if row is None else plain_count(row)
+        if line is None and row is not None:
             line = count(row, f"entry {i}: location.row")
         # ruff's are one short line; the report lists a few as they are
         message = clipped(_text(item, "message", i) or "", MESSAGE_CHARS)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from healthdeck.collectors.checks import Invalid, json_array, json_object, load_json
+from healthdeck.collectors.checks import Invalid, count, json_array, json_object, load_json, plain_count
 from healthdeck.collectors.coveragepy import collect_coverage
 from healthdeck.collectors.ruff import MESSAGE_CHARS, collect_ruff
 from tests.test_xml_bounds import _collect
@@ -123,3 +123,19 @@ def test_coverage_json_entries_given_twice_count_as_their_last(write) -> None:
     bad = write("bad.json", text.replace('"a.py": 7, ', '"b.py": 7, '))
     with pytest.raises(Exception, match=r"files\['b.py'\] is a number, expected an object"):
         collect_coverage(bad)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, 7, 2**53 - 1, 2**53, -1, True, 5.0, float("nan"), None, [], "0", "42", " 42", "42 ", "+1", "-1",
+     "٣", "9007199254740991", "9007199254740992", "12345678901234567", "", "1e3", "0x10"],
+)  # fmt: skip
+def test_plain_count_is_count_without_its_message(value) -> None:
+    """The hot loops' shortcut: a value it takes is count()'s value; any other goes to count()."""
+    plain = plain_count(value)
+    try:
+        want = count(value, "x")
+    except Invalid:
+        want = None
+    assert plain is None or (plain == want and type(plain) is int)
+    assert plain is not None or want is None or (isinstance(value, str) and value != value.strip())
