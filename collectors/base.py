@@ -29,6 +29,7 @@ from xml.parsers import expat
 
 from lxml import etree
 
+from .checks import DECODED_MB
 from .errors import CollectorError
 from .files import MIB, open_named
 
@@ -48,6 +49,9 @@ class InputLimits:
     max_text_mb: int = 64  # a report read whole into memory: a far smaller cap than a streamed one's
     max_attributes: int = 10_000  # on one XML element: the parser holds them all at once
     max_testcases: int = 1_500_000  # in one suite's JUnit files: each test's id is held (about 0.1 KB)
+    max_decoded_mb: int = (
+        DECODED_MB  # JSON decoded at once: a document, or one entry of a ruff/coverage report
+    )
 
     @property
     def max_input(self) -> int:
@@ -60,6 +64,10 @@ class InputLimits:
     @property
     def max_token(self) -> int:
         return self.max_token_mb * MIB
+
+    @property
+    def max_decoded(self) -> int:
+        return self.max_decoded_mb * MIB
 
 
 # Set once per command by the CLI (from [tool.healthdeck]); collectors read it, so their signatures

@@ -509,7 +509,8 @@ def _from_json_text(path: str | Path, text: str, fmt_source: str, options: Cover
     figures, packed in one int, as it is read (300 000 files, a 58 MB report, took 374 MB decoded
     whole). As when decoded whole, a member given twice counts as its last, and the first bad entry in
     name order is refused."""
-    return _from_json(path, lambda: json_object(text, "the document", "files"), fmt_source, options)
+    budget = current_limits().max_decoded
+    return _from_json(path, lambda: json_object(text, "the document", "files", budget), fmt_source, options)
 
 
 def _from_json(

@@ -18,7 +18,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import CollectorError, read_text
+from .base import CollectorError, current_limits, read_text
+from .checks import decoded_size, too_large
 from .openapi_diff import ERROR, INFO, WARNING, Change, diff_specs
 from .openapi_load import SOURCE, load_spec
 
@@ -55,6 +56,8 @@ def collect_openapi(base: str | Path, head: str | Path) -> OpenAPIResult:
 def collect_openapi_report(path: str | Path) -> OpenAPIResult:
     """A report of npm openapi-diff or oasdiff (no extra needed: both are JSON)."""
     text = read_text(SOURCE, path).strip()
+    if (size := decoded_size(text)) > (budget := current_limits().max_decoded):
+        raise CollectorError(SOURCE, path, str(too_large(budget, "the report", size)))
     first, _, rest = text.partition("\n")
     if first.rstrip(":").strip() in _OPENAPI_DIFF_HEADERS:
         return _openapi_diff(path, first, rest)

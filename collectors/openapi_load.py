@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from .base import CollectorError, read_text
+from .base import CollectorError, current_limits, read_text
+from .checks import Invalid, decoded_size, too_large
 from .errors import exception_text
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
@@ -121,8 +122,16 @@ def _parse(path: str | Path, text: str) -> dict:
 
     if not text.strip():
         raise CollectorError(SOURCE, path, "empty file")
+    budget = current_limits().max_decoded
     try:
-        document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+        if text.lstrip().startswith("{"):
+            if (size := decoded_size(text)) > budget:
+                raise too_large(budget, "the document", size)
+            document = json.loads(text)
+        else:
+            document = load_yaml(text, budget)
+    except Invalid as exc:
+        raise CollectorError(SOURCE, path, str(exc)) from exc
     except (yaml.YAMLError, ValueError, RecursionError) as exc:  # also 5 000-digit numbers, deep nesting
         raise CollectorError(SOURCE, path, f"neither JSON nor YAML: {exception_text(exc)}") from exc
     if not isinstance(document, dict) or not ("openapi" in document or "swagger" in document):
@@ -138,6 +147,139 @@ def _parse(path: str | Path, text: str) -> dict:
         raise CollectorError(SOURCE, path, f"YAML aliases expand the document to {size:,} values (at most "
                              f"{MAX_NODES:,} are read): an alias bomb?")  # fmt: skip
     return document
+
+
+_MERGE = object()  # the key `<<`: the mappings under it are merged into the one it is in
+_NO_KEY = object()
+_PLAIN = (None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+
+
+def load_yaml(text: str, budget: int) -> Any:
+    """`yaml.safe_load(text)`, built from the parser's events rather than from its node graph: PyYAML
+    composes every node of the document, each with two position marks, before it constructs anything
+    (a 4 MB spec of 750 000 values took 465 MB with libyaml, 660 MB without). Here only the values are
+    held, and what they take is counted as they are built with `decoded_size`'s weights, so a document
+    past `budget` is refused as a JSON one is. Scalars are resolved and constructed by PyYAML's own
+    safe resolver and constructors; anchors, aliases and `<<` merge keys are kept; collection tags other
+    than the plain ones (!!set, !!omap, custom) are refused: no OpenAPI document uses them."""
+    import yaml
+    from yaml import events
+    from yaml.nodes import ScalarNode
+
+    # libyaml when PyYAML was built with it; fed in pieces, or it would hold a UTF-8 copy of the whole text
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(_Pieces(text))
+    constructors = loader.yaml_constructors
+    anchors: dict[str, Any] = {}
+    frames: list[list[Any]] = []  # [container, pending key, merged values] per open collection
+    documents: list[Any] = []
+    cost = 0
+    try:
+        while not isinstance(event := loader.get_event(), events.StreamEndEvent):
+            if isinstance(event, events.ScalarEvent):
+                tag = event.tag
+                if tag in (None, "!"):
+                    tag = loader.resolve(ScalarNode, event.value, event.implicit)
+                if (
+                    tag == "tag:yaml.org,2002:merge"
+                    and frames
+                    and frames[-1][1] is _NO_KEY
+                    and type(frames[-1][0]) is dict
+                ):
+                    value: Any = _MERGE
+                else:
+                    construct = constructors.get(tag) or constructors[None]  # None: the undefined-tag error
+                    value = construct(
+                        loader, ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+                    )
+                cost += 104 + len(event.value)  # a slot, a str (or a number) and its text
+            elif isinstance(event, events.AliasEvent):
+                if event.anchor not in anchors:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+                    )
+                value, cost = anchors[event.anchor], cost + 40
+            elif isinstance(event, events.SequenceStartEvent | events.MappingStartEvent):
+                if event.tag not in _PLAIN:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"the tag {event.tag} is not read in an OpenAPI document",
+                        event.start_mark,
+                    )
+                container: Any = [] if isinstance(event, events.SequenceStartEvent) else {}
+                if event.anchor is not None:
+                    anchors[event.anchor] = container
+                frames.append([container, _NO_KEY, []])
+                cost += 40 + (64 if isinstance(container, list) else 184)  # as decoded_size counts
+                continue
+            elif isinstance(event, events.SequenceEndEvent | events.MappingEndEvent):
+                value, _, merged = frames.pop()
+                _merge(value, merged)
+            elif isinstance(event, events.DocumentStartEvent) and documents:
+                raise yaml.composer.ComposerError(
+                    "expected a single document in the stream",
+                    None,
+                    "but found another document",
+                    event.start_mark,
+                )
+            else:
+                continue
+            if cost > budget:
+                raise too_large(budget, f"the document (at line {event.start_mark.line + 1})")
+            if getattr(event, "anchor", None) is not None and not isinstance(value, dict | list):
+                anchors[event.anchor] = value
+            if not frames:
+                documents.append(value)
+                continue
+            frame = frames[-1]
+            if isinstance(frame[0], list):
+                frame[0].append(value)
+            elif frame[1] is _NO_KEY:
+                frame[1] = value
+            else:
+                key, frame[1] = frame[1], _NO_KEY
+                if key is _MERGE:
+                    frame[2].append(value)
+                    continue
+                try:
+                    frame[0][key] = value
+                except TypeError:  # a mapping or a list as a key
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", None, "found unhashable key", event.start_mark
+                    ) from None
+    finally:
+        loader.dispose()
+    return documents[0] if documents else None
+
+
+class _Pieces:
+    """A text read as a stream, a piece at a time (what YAML loaders ask of a file)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos = text, 0
+
+    def read(self, size: int = -1) -> str:
+        end = len(self.text) if size < 0 else self.pos + size
+        piece, self.pos = self.text[self.pos : end], min(end, len(self.text))
+        return piece
+
+
+def _merge(mapping: Any, merged: list[Any]) -> None:
+    """`<<: *base` (or `<<: [*a, *b]`): the keys of the merged mappings the mapping does not set itself,
+    the first merged mapping winning, as PyYAML merges them."""
+    import yaml
+
+    for value in merged:
+        for source in value if isinstance(value, list) else [value]:
+            if not isinstance(source, dict):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    None,
+                    "expected a mapping or list of mappings for merging",
+                    None,
+                )
+            for key, item in source.items():
+                mapping.setdefault(key, item)
 
 
 def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
@@ -217,7 +359,9 @@ def _parse_fragment(file: Path, spec_path: str | Path) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(read_text(SOURCE, file))
+        return load_yaml(read_text(SOURCE, file), current_limits().max_decoded)
+    except Invalid as exc:
+        raise CollectorError(SOURCE, spec_path, f"{file}: {exc}") from exc
     except yaml.YAMLError as exc:
         raise CollectorError(SOURCE, spec_path, f"{file}: neither JSON nor YAML: {exc}") from exc
 

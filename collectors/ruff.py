@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
-from .base import CollectorError, as_posix, clipped, read_text
+from .base import CollectorError, as_posix, clipped, current_limits, read_text
 from .checks import Invalid, count, json_array, mapping, plain_count, shown
 from .checks import text as text_
 
@@ -67,7 +67,7 @@ class RuffResult:
 def collect_ruff(path: str | Path, root: str | Path | None = None) -> RuffResult:
     text = read_text(SOURCE, path)
     if text[_LEADING_BLANK.match(text).end() :][:1] == "[":  # type: ignore[union-attr]
-        entries = json_array(text, "the document")
+        entries = json_array(text, "the document", current_limits().max_decoded)
         del text  # the reader holds it while it reads, and no longer: the findings are built without it
         return _from_json(path, entries, Path(root) if root else Path.cwd())
     return _from_text(path, text)

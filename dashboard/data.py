@@ -18,7 +18,6 @@ and reads nothing.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import threading
 import time
@@ -30,8 +29,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from healthdeck.collectors.files import read_named
 from healthdeck.dashboard.charts import Release
 from healthdeck.reports.config import Config, ConfigError, load_config
+from healthdeck.reports.errors import InputError
 from healthdeck.reports.history import open_reader
 from healthdeck.reports.history.reader import INDEX_FIELDS, HistoryReader
 from healthdeck.reports.history.sqlite import SqliteHistory
@@ -42,6 +43,7 @@ from healthdeck.reports.history.store import (
 )
 from healthdeck.reports.history.trends import FlakyTest, flaky_tests
 from healthdeck.reports.reading import history_url
+from healthdeck.reports.report_file import parse_report
 from healthdeck.reports.review import NOT_A_TAG, Review, default_baseline, review
 from healthdeck.reports.stamp import resolve_project
 
@@ -116,15 +118,12 @@ def _wal_stamp(wal: Path) -> str:
 @st.cache_data(**CACHE)
 def load_report(path: str, mtime_ns: int) -> tuple[dict | None, str | None]:
     """(report, None), or (None, why it cannot be read)."""
-    try:
-        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:  # as every command reads it: size-capped, strict JSON, a healthdeck report of schema 1.x
+        return parse_report(read_named(path), path), None
     except OSError as exc:
         return None, f"{path}: cannot read it: {exc.strerror or exc}"
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return None, f"{path}: not JSON: {exc}"
-    if not isinstance(report, dict) or not isinstance(report.get("summary"), dict):
-        return None, f"{path}: not a healthdeck report (no summary)"
-    return report, None
+    except InputError as exc:
+        return None, str(exc)
 
 
 class _OneAtATime:

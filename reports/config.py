@@ -11,6 +11,7 @@ import stat
 import zlib
 from pathlib import Path
 
+from healthdeck.collectors.checks import DECODED_MB
 from healthdeck.collectors.files import read_named, rereadable
 from healthdeck.collectors.guardian.format import PRESETS, MetricNames
 from healthdeck.collectors.records import Record
@@ -155,6 +156,9 @@ class Config(Record):
     max_text_mb: int = 64  # a report read whole (ruff, compileall, coverage JSON, OpenAPI): held in memory
     max_attributes: int = 10_000  # nor may one XML element carry more attributes than this
     max_testcases: int = 1_500_000  # nor may one suite's JUnit files hold more <testcase> elements
+    max_decoded_mb: int = (
+        DECODED_MB  # nor may JSON decoded at once (a spec, one ruff/coverage entry) take more (MiB)
+    )
     guardian: GuardianConfig = GuardianConfig()
     uses_guardian: bool = False  # [tool.healthdeck.guardian] is present: Guardian is expected in every run
     gates: GateConfig = GateConfig()
@@ -190,7 +194,12 @@ class Config(Record):
         from healthdeck.collectors.base import InputLimits  # local: it loads lxml, which light commands skip
 
         return InputLimits(
-            self.max_input_mb, self.max_token_mb, self.max_text_mb, self.max_attributes, self.max_testcases
+            self.max_input_mb,
+            self.max_token_mb,
+            self.max_text_mb,
+            self.max_attributes,
+            self.max_testcases,
+            self.max_decoded_mb,
         )
 
     @property
@@ -245,6 +254,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "max_attributes": (100, 1_000_000),
     # every test id of a suite is held (0.1 KB, a failing test's message more): 1.5 million tiny ones peak near 200 MB
     "max_testcases": (1, 1_000_000_000),
+    # estimated before decoding (collectors/checks.py: decoded_size); below 16 MiB real specs are refused
+    "max_decoded_mb": (16, 1 << 20),
 }
 MAX_TIMEOUT = 3600.0  # seconds; [tool.healthdeck.guardian] timeout
 MAX_AGE_HOURS = 24 * 366  # [tool.healthdeck.gates] max_age_hours: beyond a year it is no check

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from healthdeck.collectors.checks import DECODED_MB, MIB, decoded_size
 from healthdeck.collectors.files import read_named
 
 from .errors import InputError
@@ -17,13 +18,30 @@ def _not_strict(constant: str) -> float:
     raise ValueError(f"{constant} is not a JSON number (healthdeck writes strict JSON)")
 
 
-def parse_report(text: str | bytes, where: str) -> dict:
-    """A healthdeck report from its JSON text; InputError naming `where` otherwise. NaN and Infinity are
-    refused here: they pass every range check of the schema (a comparison with NaN is always false)."""
+def report_json(text: str | bytes, where: str) -> object:
+    """The JSON of a report file, strictly read; InputError naming `where` otherwise. NaN and Infinity
+    are refused here: they pass every range check of the schema (a comparison with NaN is always
+    false). A file that would take more than the default `max_decoded_mb` to decode is refused before
+    it is decoded (a 64 MiB file of empty lists takes 1.3 GB)."""
+    if isinstance(text, bytes):  # in the encoding json.loads would detect, so the size is counted on text
+        try:
+            text = text.decode(json.detect_encoding(text))
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{where}: not a JSON report: {exc.reason} at byte {exc.start}") from exc
+    if (size := decoded_size(text)) > (budget := DECODED_MB * MIB):
+        raise InputError(
+            f"{where}: not read: it would take some {size // MIB:,} MiB to decode, more than the "
+            f"{budget // MIB:,} MiB a report may take (no healthdeck report comes near it)"
+        )
     try:
-        report = json.loads(text, parse_constant=_not_strict)
+        return json.loads(text, parse_constant=_not_strict)
     except (ValueError, RecursionError) as exc:  # also 5 000-digit numbers, nesting past the parser's depth
         raise InputError(f"{where}: not a JSON report: {' '.join(str(exc).split())[:200]}") from exc
+
+
+def parse_report(text: str | bytes, where: str) -> dict:
+    """A healthdeck report from its JSON text (`report_json`); InputError naming `where` otherwise."""
+    report = report_json(text, where)
     if (
         not isinstance(report, dict)
         or not isinstance(report.get("summary"), dict)

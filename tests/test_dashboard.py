@@ -182,9 +182,9 @@ def test_unreadable_report_and_unreadable_history_are_told_apart(monkeypatch, tm
     for page in _every_page(at):
         assert not at.exception, page
         errors = [e.value.replace("\\", "") for e in at.error]  # as read: the Markdown escapes resolved
-        assert any(e.startswith("**Unreadable report.**") and "latest.json: not JSON" in e for e in errors), (
-            page
-        )
+        assert any(
+            e.startswith("**Unreadable report.**") and "latest.json: not a JSON report" in e for e in errors
+        ), page
         assert any(e.startswith("**History unreadable.**") for e in errors), page
         assert not any("No report yet" in i.value for i in at.info), page
 
@@ -201,7 +201,7 @@ def test_an_unreadable_report_stays_said_when_the_store_shows_an_older_run(monke
     for page in _every_page(at):
         assert not at.exception, page
         errors = [e.value.replace("\\", "") for e in at.error]
-        assert any(e.startswith("**Unreadable report.**") and "latest.json: not JSON" in e
+        assert any(e.startswith("**Unreadable report.**") and "latest.json: not a JSON report" in e
                    and "shown instead: the newest stored run of main" in e for e in errors), (page, errors)  # fmt: skip
 
 

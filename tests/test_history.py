@@ -95,7 +95,7 @@ def test_import_git_every_upstream_shape(store_url, upstream_repo, tmp_path) -> 
     result = import_git(store, upstream_repo, "docs/audits/health/latest.json")
     expected = versions()
     assert result.imported == len(expected) == 14
-    assert len(result.skipped) == 1 and "not JSON" in result.skipped[0]
+    assert len(result.skipped) == 1 and "not a JSON report" in result.skipped[0]
     runs = store.runs()
     assert len(runs) == 14  # two commits share a timestamp and are still two runs
     assert all(r.approximate for r in runs)

@@ -4,14 +4,24 @@ what the report keeps, and every document reads as json.loads reads it, errors i
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from healthdeck.collectors.checks import Invalid, count, json_array, json_object, load_json, plain_count
+from healthdeck.collectors.checks import (
+    MIB,
+    Invalid,
+    count,
+    decoded_size,
+    json_array,
+    json_object,
+    load_json,
+    plain_count,
+)
 from healthdeck.collectors.coveragepy import collect_coverage
 from healthdeck.collectors.ruff import MESSAGE_CHARS, collect_ruff
-from tests.test_xml_bounds import _collect
+from tests.test_xml_bounds import PEAK_RSS_LIMIT, _collect
 
 VIOLATION = {"cell": None, "code": "F401", "end_location": {"column": 10, "row": 1}, "fix": None,
              "location": {"column": 8, "row": 1}, "message": "`os` imported but unused", "noqa_row": 1,
@@ -106,6 +116,70 @@ def test_objects_read_as_json_loads_reads_them(text: str) -> None:
     whole = _read(load_json, text)
     expected = "refused: the document is a list, expected an object" if isinstance(whole, list) else whole
     assert _read(streamed, text) == expected
+
+
+@pytest.mark.parametrize("text", [t for t in CASES if t.lstrip().startswith("[")])
+def test_arrays_read_in_windows_as_json_loads_reads_them(text: str) -> None:
+    """Past the budget, each element is decoded from a window of the text that grows until it holds
+    the element: the same values and the same errors, lines included."""
+    budget = decoded_size(text) - 1  # the whole text is past it, each element within it
+    assert _read(lambda t: list(json_array(t, "the document", budget)), text) == _read(load_json, text)
+
+
+def test_a_large_entry_is_read_across_windows_and_an_error_in_it_keeps_its_line() -> None:
+    big = {**VIOLATION, "fix": {"edits": [{"content": '[{,"' * 3, "rows": list(range(40))}] * 3000}}
+    entries = [VIOLATION] * 3000 + [big] + [VIOLATION] * 3000
+    text = json.dumps(entries, indent=1)
+    budget = decoded_size(text) // 2  # the whole text is past it, the large entry (a quarter) is not
+    assert decoded_size(json.dumps(big, indent=1)) < budget
+    assert list(json_array(text, "the document", budget)) == entries
+    broken = text.replace('"rows": [\n', '"rows": [\n,', 2000)  # an error deep inside the large entry
+    expected = _read(lambda t: load_json(t, 2**40), broken)
+    assert expected.startswith("refused: malformed JSON: Expecting value (line ")
+    assert _read(lambda t: list(json_array(t, "the document", budget)), broken) == expected
+
+
+def test_an_entry_past_the_budget_is_refused_before_it_is_decoded() -> None:
+    """64 MiB of `[[],[],...]` in one entry decoded to 1.6 GB; an entry past the budget is refused when
+    its window reaches the budget, having decoded no more than that window."""
+    text = "[" + json.dumps(VIOLATION) + ",\n [" + ",".join(["[]"] * 400_000) + "]]"
+    budget = 4 * MIB  # the entry would take some 40 MiB
+    entries = json_array(text, "the document", budget)
+    assert next(entries) == VIOLATION
+    tracemalloc.start()
+    try:
+        with pytest.raises(Invalid) as info:
+            next(entries)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value) == (
+        "the JSON value at line 2 would take more than 4 MiB to decode (limit max_decoded_mb in [tool.healthdeck])"
+    )
+    assert peak < 2 * budget, f"{peak / MIB:.1f} MiB"
+    with pytest.raises(
+        Invalid, match=r"^the JSON document would take some 40 MiB, more than 4 MiB to decode"
+    ):
+        load_json(text, budget)
+
+
+@pytest.mark.parametrize("option", ["--ruff", "--coverage"])
+def test_one_huge_entry_is_one_line_exit_3_and_bounded_memory(option: str, write, tmp_path: Path) -> None:
+    """A 63 MB report whose one entry holds 21 million empty lists: refused at `max_decoded_mb`, under
+    the hardening bound, where decoding it took 1.6 GB."""
+    lists = "[" + ",".join(["[]"] * 21_000_000) + "]"
+    if option == "--ruff":
+        text = json.dumps([{**VIOLATION, "filename": "a.py"}])[:-2] + ', "x": ' + lists + "}]"
+    else:
+        text = ('{"meta": {"version": "7.6.1"}, "files": {"a.py": {"executed_lines": ' + lists + ', "summary": '
+                '{"num_statements": 1, "covered_lines": 1}}}, "totals": {"num_statements": 1, "covered_lines": 1}}')  # fmt: skip
+    path = write("report.json", text)
+    run = _collect(option, str(path), cwd=tmp_path)
+    assert run["rc"] == 3, run["stderr"]
+    [line] = run["stderr"].strip().splitlines()
+    assert str(path) in line and "would take more than 256 MiB to decode (limit max_decoded_mb" in line, line
+    assert run["peak"] < PEAK_RSS_LIMIT, f"peak RSS {run['peak'] / MIB:.0f} MiB"
+    print(f"{option} entry of 21 million lists: peak RSS {run['peak'] / MIB:.0f} MiB")
 
 
 def test_a_huge_ruff_message_is_cut(write) -> None:

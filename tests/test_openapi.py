@@ -480,6 +480,12 @@ BILLION_LAUGHS = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\nx-a
          "nested too deeply to validate"),
         ("deep.json", '{"openapi": "3.0.3", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "neither JSON nor YAML"),
         ("bignum.yaml", "openapi: 3.0.3\nx: " + "9" * 5000 + "\n", "neither JSON nor YAML: Exceeds the limit"),
+        # 3 million empty lists in 9 MB: 560 MB to hold as PyYAML builds it, 200 MB decoded as JSON
+        ("lists.yaml", "openapi: 3.0.3\nx: [" + ",".join(["[]"] * 3_000_000) + "]\n",
+         "the document (at line 2) would take more than 256 MiB to decode (limit max_decoded_mb"),
+        ("lists.json", '{"openapi": "3.0.3", "x": [' + ",".join(["[]"] * 3_000_000) + "]}",
+         "MiB, more than 256 MiB to decode (limit max_decoded_mb"),
+        ("deep.yaml", "openapi: 3.0.3\nx: " + "[" * 100_000 + "]" * 100_000 + "\n", "exceeded maximum nesting depth"),
     ],
 )  # fmt: skip
 def test_hostile_specs_are_one_line_and_exit_3(tmp_path, capsys, name, head, words) -> None:
@@ -499,6 +505,53 @@ def test_hostile_specs_are_one_line_and_exit_3(tmp_path, capsys, name, head, wor
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and words in err, err
     assert time.monotonic() - started < 30
+
+
+YAML_CASES = [
+    "a: 1\nb: [1, 2.5, true, null, ~, 2020-01-01, 2020-01-01T10:00:00Z, '3', 0x10, 0o17, 1:20, .inf, -.inf, yes]\n",
+    "base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\ne: {<<: [*b, {z: 1, x: 5}], x: 9}\nf: {<<: {x: 1}}\n",
+    "- &a x\n- *a\n- !!str 5\n- !!binary aGVsbG8=\n- !!float 1\n- &l [1, *a]\n- *l\n",
+    "", "# a comment\n", "---\na: 1\n...\n", "200: ok\ntrue: 1\n1.5: x\nnull: y\n", "'<<': 1\n",
+    "a: |\n  two\n  lines\nb: >\n  folded\n  text\n",
+    "a: 1\n---\nb: 2\n", "[1, 2", "{[1]: 2}", "*x", "a: !!python/object:os.system x\n", "a: !custom 1\n",
+    "<<: 1\n",
+]  # fmt: skip
+
+
+def _loaded(load, text: str) -> object:
+    try:
+        return load(text)
+    except yaml.YAMLError as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+
+
+@pytest.mark.parametrize("text", [*YAML_CASES, (FIXTURES / "shop.yaml").read_text()])
+def test_yaml_is_read_from_events_as_safe_load_reads_it(text: str) -> None:
+    """Specs are built from PyYAML's events, not from its node graph (some 600 bytes a value): the same
+    values (the same resolver and scalar constructors), the same errors."""
+    from healthdeck.collectors.openapi_load import load_yaml
+
+    assert _loaded(lambda t: load_yaml(t, 2**30), text) == _loaded(yaml.safe_load, text)
+
+
+def test_yaml_collection_tags_are_refused_and_a_document_past_the_budget_is_cut_short() -> None:
+    import tracemalloc
+
+    from healthdeck.collectors.checks import MIB
+    from healthdeck.collectors.openapi_load import load_yaml
+
+    assert "the tag tag:yaml.org,2002:set is not read" in _loaded(
+        lambda t: load_yaml(t, 2**30), "!!set {a, b}"
+    )
+    text = "x: [" + ",".join(["[1, {a: b}]"] * 300_000) + "]\n"
+    tracemalloc.start()
+    try:
+        with pytest.raises(Exception, match=r"^the document \(at line 1\) would take more than 8 MiB"):
+            load_yaml(text, 8 * MIB)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * MIB, f"{peak / MIB:.1f} MiB"
 
 
 def test_an_anyof_of_itself_and_yaml_status_codes_are_read(tmp_path) -> None:
@@ -543,6 +596,8 @@ def _oas(**item: object) -> str:
         ("operation-list.json", _oas(operation=["GET"]), "operation and path must be text"),
         ("deep.txt", _HEADER + "[" * 100_000 + "]" * 100_000, "header without its JSON"),
         ("bignum.json", '[{"id": "x", "level": ' + "9" * 5000 + "}]", "neither its header line nor JSON"),
+        ("lists.json", "[" + ",".join(["[]"] * 3_000_000) + "]",
+         "MiB, more than 256 MiB to decode (limit max_decoded_mb"),
     ],
 )  # fmt: skip
 def test_malformed_tool_reports_are_one_line_and_exit_3(tmp_path, capsys, name, content, words) -> None:

@@ -10,7 +10,6 @@ as exact or silently dropped.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -18,6 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from healthdeck.collectors.files import read_named, rereadable
+
+from ..errors import InputError
+from ..report_file import report_json
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
@@ -168,9 +170,9 @@ def import_dir(store: HistoryStore, folder: str | Path, project: str | None = No
             result.skipped.append(f"{path}: cannot read: {exc.strerror or exc}")
             continue
         try:
-            loaded.append((path, raw, json.loads(raw)))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            result.skipped.append(f"{path}: not JSON ({exc})")
+            loaded.append((path, raw, report_json(raw, str(path))))
+        except InputError as exc:
+            result.skipped.append(str(exc))
     for path, raw, data in loaded:
         key = "file:" + hashlib.sha256(raw).hexdigest()
         _append(store, data, key, "import-dir", result, str(path), project=project)
@@ -202,9 +204,9 @@ def import_git(
             result.skipped.append(f"{commit[:8]}: {path} deleted in this commit")
             continue
         try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            result.skipped.append(f"{commit[:8]}: not JSON ({exc.msg}, line {exc.lineno})")
+            data = report_json(raw, commit[:8])
+        except InputError as exc:
+            result.skipped.append(str(exc))
             continue
         _append(store, data, f"git:{commit}:{path}", "import-git", result, commit[:8], commit, int(committed),
                 project)  # fmt: skip
