@@ -311,8 +311,14 @@ class GitHub:
 def _json(response: Response, what: str) -> object:
     """The answer's JSON, or GitHubError naming what came instead (a proxy's login page, a compressed
     body)."""
+    from .http_client import AnswerTooLarge  # loaded already: the response came through it
+
     try:
         return response.json()
+    except AnswerTooLarge as exc:
+        raise GitHubError(
+            response.status_code, f"{what}: {response.status_code} answer not read: {exc}"
+        ) from None
     except ValueError:
         kind = response.headers.get("content-type") or "no content type"
         coding = response.headers.get("content-encoding")

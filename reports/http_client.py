@@ -45,6 +45,8 @@ import time
 from collections.abc import Mapping
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
+from healthdeck.collectors.checks import DECODED_MB, MIB, decoded_size
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
     import ssl
@@ -128,8 +130,18 @@ class Response:
         return self.content.decode("utf-8", "replace")
 
     def json(self) -> object:
-        """The body as JSON; ValueError when it is not."""
-        return json.loads(self.content)
+        """The body as JSON; ValueError when it is not, AnswerTooLarge (one) when decoding it would take
+        more than the default `max_decoded_mb` (64 MiB of `[[],[],...]` decodes to 1.3 GB)."""
+        text = self.content.decode(json.detect_encoding(self.content))  # as json.loads decodes bytes
+        if (size := decoded_size(text)) > (budget := DECODED_MB * MIB):
+            raise AnswerTooLarge(
+                f"the answer would take some {size // MIB:,} MiB to decode, more than {budget // MIB:,} MiB"
+            )
+        return json.loads(text)
+
+
+class AnswerTooLarge(ValueError):
+    """An answer whose JSON would take more memory to decode than any answer healthdeck reads takes."""
 
 
 def masked(url: str) -> str:

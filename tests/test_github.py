@@ -303,6 +303,7 @@ def test_a_post_that_was_not_applied_is_sent_again_after_looking(github) -> None
         ),
         (b"[1, 2]", {}, "expected a list of comments"),
         (b"", {}, "is not JSON"),
+        (b"[" + b",".join([b"[]"] * 3_000_000) + b"]", {}, "200 answer not read: the answer would take some"),
     ],
 )
 def test_a_listing_that_is_not_github_s_is_one_error(github, raw, headers, why) -> None:

@@ -207,3 +207,16 @@ def test_oversized_answer_is_refused_without_reading_it_all(server, monkeypatch)
     s = server(_answer("200 OK", "application/json", b" " * (3 << 20) + _vector("1")))
     with pytest.raises(CollectorError, match="answer larger than 1 MiB"):
         collect_prometheus(s.url, "1h", timeout=5)
+
+
+def test_an_answer_too_costly_to_decode_is_refused_before_it_is_decoded(server) -> None:
+    """3 million empty lists in 9 MB: within the size cap, but some 300 MiB decoded (the client decodes
+    the whole answer), so it is refused as a JSON input of that cost is."""
+    lists = b"[" + b",".join([b"[]"] * 3_000_000) + b"]"
+    s = server(
+        _answer("200 OK", "application/json", b'{"status": "success", "data": {"result": ' + lists + b"}}")
+    )
+    with pytest.raises(CollectorError) as info:
+        collect_prometheus(s.url, "1h", timeout=10)
+    assert "MiB to decode, more than 256 MiB (limit max_decoded_mb in [tool.healthdeck])" in str(info.value)
+    assert "\n" not in str(info.value)

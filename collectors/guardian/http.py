@@ -19,6 +19,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from ..base import current_limits
+from ..checks import decoded_size
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
     from typing import Any
@@ -159,6 +162,10 @@ class DeadlineSession(requests.Session):
         if "json" not in kind:
             status = "" if response.status_code == 200 else f"HTTP {response.status_code}, "
             raise AnswerError(f"not a Prometheus API (answered {status}{kind})")
+        budget = current_limits().max_decoded  # the client decodes it whole: 64 MiB of `[[],...]` is 1.3 GB
+        if (size := decoded_size(body.decode("utf-8", "replace"))) > budget:
+            raise AnswerError(f"answer would take some {size >> 20:,} MiB to decode, more than {budget >> 20:,} "
+                              "MiB (limit max_decoded_mb in [tool.healthdeck])")  # fmt: skip
         return response
 
     def _body(self, response: requests.Response) -> bytes:
