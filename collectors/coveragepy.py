@@ -92,6 +92,7 @@ class CoverageOptions:
 
     files_kept: int = 10_000
     lane: Callable[[str], str | None] | None = None  # a project-relative path's lane; None: no lanes
+    paths_checked: bool = True  # with a root given: say when none of the first files listed is under it
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +141,9 @@ def _collect(path: str | Path, root: str | Path | None, options: CoverageOptions
     if head.startswith(_SQLITE_MAGIC):
         return _from_data_file(path, options)
     if head.lstrip().startswith(b"<"):
-        return _from_xml(path, Path(root) if root else Path.cwd(), options)
+        return _from_xml(path, Path(root) if root else None, options)
     if head.lstrip().startswith(b"{"):
-        return _from_json_text(path, read_text(SOURCE, path), SOURCE, options)
+        return _from_json_text(path, read_text(SOURCE, path), SOURCE, options, Path(root) if root else None)
     if not head.strip():
         raise CollectorError(SOURCE, path, "empty file")
     raise CollectorError(SOURCE, path, "not a coverage.py XML, JSON or .coverage data file")
@@ -157,13 +158,18 @@ def _head(path: str | Path) -> bytes:
             raise CollectorError(SOURCE, path, f"cannot decompress: {exc}") from exc
 
 
+_LOOKED_FOR = 50  # files of a report looked for under the project root: one found is enough
+
+
 class _Files:
     """Each file's figures as they are read: added to the totals and to its lane's, counted, and held
     only while among the `files_kept` lowest covered (by percent, then path, then reading order: the
     order a stable sort of every file gives)."""
 
-    def __init__(self, options: CoverageOptions) -> None:
+    def __init__(self, options: CoverageOptions, root: Path | None = None) -> None:
         self.keep = options.files_kept
+        self.root = root  # where the listed files should be: the first few are looked for (`elsewhere`)
+        self.looked, self.found, self.missing = 0, 0, ""
         self.lane = options.lane
         self.sums = [0, 0, 0, 0]  # statements, covered, branches, covered branches
         self.count = 0
@@ -173,6 +179,12 @@ class _Files:
         self.cutoff: tuple[float, str] | None = None  # the last kept one's: a file from here on is not kept
 
     def add(self, path: str, n: Numbers) -> None:
+        if self.root is not None and self.looked < _LOOKED_FOR:
+            self.looked += 1
+            if os.path.exists(os.path.join(self.root, path)):
+                self.found += 1
+            elif not self.missing:
+                self.missing = path
         figures = n.figures
         self._sum(self.sums, figures)
         self.count += 1
@@ -203,6 +215,18 @@ class _Files:
     @property
     def totals(self) -> Numbers:
         return Numbers(*self.sums)
+
+    def elsewhere(self) -> list[str]:
+        """Why the figures may not be this project's: not one of the first files the report lists is
+        under the project root (another project's report, or another checkout's when read where the
+        code is not)."""
+        if not self.looked or self.found:
+            return []
+        return [
+            f"none of the first {self.looked} files it lists is under the project root {self.root} "
+            f"(such as {self.missing}): is it another project's report, or is healthdeck running where "
+            "the code is not checked out? Its figures are not checked against this project"
+        ]
 
     def files(self) -> tuple[FileCoverage, ...]:
         """The kept files, in reading order."""
@@ -362,9 +386,11 @@ class _CoberturaTarget(XmlTarget):
             self.text = None
 
 
-def _from_xml(path: str | Path, root: Path, options: CoverageOptions) -> CoverageResult:
-    files = _Files(options)
-    target = _CoberturaTarget(files, root)
+def _from_xml(path: str | Path, root: Path | None, options: CoverageOptions) -> CoverageResult:
+    """Cobertura XML; files are placed relative to `root` (else the working folder), and looked for
+    under it only when it is given (as the CLI gives the project root)."""
+    files = _Files(options, root if options.paths_checked else None)
+    target = _CoberturaTarget(files, root or Path.cwd())
     parse_xml(SOURCE, path, target)
     attrs = target.attrs
     try:
@@ -376,6 +402,7 @@ def _from_xml(path: str | Path, root: Path, options: CoverageOptions) -> Coverag
         return CoverageResult(str(path), "cobertura-xml", False, False, Numbers(), files.files(), files.count,
                               files.lane_figures(), attrs.get("version"))  # fmt: skip
     totals, warnings = _reconcile(path, declared, files, lost_files_possible=len(target.sources) > 1)
+    warnings += files.elsewhere()
     return CoverageResult(
         file=str(path),
         format="cobertura-xml",
@@ -504,22 +531,29 @@ class _Places:
         return os.path.realpath(real) if os.path.islink(real) else real
 
 
-def _from_json_text(path: str | Path, text: str, fmt_source: str, options: CoverageOptions) -> CoverageResult:
+def _from_json_text(
+    path: str | Path, text: str, fmt_source: str, options: CoverageOptions, root: Path | None = None
+) -> CoverageResult:
     """`coverage json` output, read member by member: each file's entry is reduced to its summary's
     figures, packed in one int, as it is read (300 000 files, a 58 MB report, took 374 MB decoded
     whole). As when decoded whole, a member given twice counts as its last, and the first bad entry in
     name order is refused."""
     budget = current_limits().max_decoded
-    return _from_json(path, lambda: json_object(text, "the document", "files", budget), fmt_source, options)
+    read = lambda: json_object(text, "the document", "files", budget)  # noqa: E731 - read twice at most
+    return _from_json(path, read, fmt_source, options, root)
 
 
 def _from_json(
-    path: str | Path, read: Callable[[], Iterator[tuple[str, Any]]], fmt_source: str, options: CoverageOptions
+    path: str | Path,
+    read: Callable[[], Iterator[tuple[str, Any]]],
+    fmt_source: str,
+    options: CoverageOptions,
+    root: Path | None,
 ) -> CoverageResult:
     data: dict[str, Any] = {}
     numbers: dict[str, int] = {}  # name -> figures, of each file whose entry read last is a good one
     refused = False  # some entry is a bad one (unless a later one of its name replaces it)
-    files = _Files(options)
+    files = _Files(options, root if options.paths_checked else None)
     try:
         for key, value in read():
             if isinstance(value, GeneratorType):  # "files", an object: its members as they are read
@@ -552,6 +586,7 @@ def _from_json(
     except Invalid as exc:
         declared = exc
     totals, warnings = _reconcile(path, declared, files, lost_files_possible=False)
+    warnings += files.elsewhere()
     return CoverageResult(
         file=str(path),
         format="coverage-json" if fmt_source == SOURCE else "coverage-data",

@@ -74,6 +74,14 @@ def collect_ruff(path: str | Path, root: str | Path | None = None) -> RuffResult
 
 
 def _from_text(path: str | Path, text: str) -> RuffResult:
+    if not text.strip():  # a clean `--statistics` run writes nothing, and so does a ruff that never ran
+        raise CollectorError(
+            SOURCE,
+            path,
+            "empty file: ruff writes nothing with --statistics when it finds nothing, and nothing when it "
+            "did not run (not installed?), so no count can be read from it; write `ruff check "
+            "--output-format json`, which writes `[]` for a clean run",
+        )
     stats: dict[str, int] = {}
     names: dict[str, str] = {}
     warnings: list[str] = []

@@ -215,6 +215,7 @@ def coverage_options(config: Config) -> CoverageOptions:
     return CoverageOptions(
         files_kept=max(config.lowest_files, config.coverage_files_listed),
         lane=functools.partial(lane_of, lanes=config.lanes) if config.lanes else None,
+        paths_checked=config.coverage_paths_checked,
     )
 
 

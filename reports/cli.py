@@ -27,6 +27,7 @@ from .history import BASELINE_HELP
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import NoReturn
 
 __all__ = [
     "EXIT_INPUT",
@@ -58,6 +59,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         if name == command:
             declare(p)
+            parser.command_parser = p
     return parser
 
 
@@ -67,9 +69,28 @@ class _Parser(argparse.ArgumentParser):
     visible share of a light command's start. Ours finds the width the way shutil does, without it.
     (Subcommand parsers are of the same class: add_subparsers makes them so.)"""
 
+    command_parser: argparse.ArgumentParser | None = None  # the declared command's, on the top level
+
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("formatter_class", _formatter)
         super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """One line, as every other error (argparse prints the whole usage block first), naming the
+        command; an option argparse does not know gets the nearest one the command has."""
+        parser = self.command_parser or self  # unknown arguments are found by the top level
+        hint = _nearest_option(parser, message) if message.startswith("unrecognized arguments:") else ""
+        self.exit(EXIT_USAGE, f"{parser.prog}: error: {message}{hint} (see `{parser.prog} --help`)\n")
+
+
+def _nearest_option(parser: argparse.ArgumentParser, message: str) -> str:
+    import difflib  # here: only a mistyped command line pays for it
+
+    known = [option for action in parser._actions for option in action.option_strings]
+    for word in message.partition(":")[2].split():
+        if word.startswith("--") and (close := difflib.get_close_matches(word.split("=")[0], known, n=1)):
+            return f"; did you mean {close[0]}?"
+    return ""
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:

@@ -151,6 +151,7 @@ class Config(Record):
     findings_listed: int = 50  # ruff findings listed, prod lanes first (the count stays exact)
     guardian_rows_listed: int = 50  # rows per Guardian table, largest first (counts and totals stay exact)
     coverage_precision: int = 2
+    coverage_paths_checked: bool = True  # warn when none of a coverage report's first files is under root
     max_input_mb: int = 4096  # a compressed input may not inflate past this (MiB)
     max_token_mb: int = 32  # nor may one XML attribute, text or comment exceed this (MiB)
     max_text_mb: int = 64  # a report read whole (ruff, compileall, coverage JSON, OpenAPI): held in memory
@@ -406,12 +407,23 @@ def _misspelt_section(data: dict, source: Path) -> None:
             raise ConfigError(f"{source}: [{table}] is not read; did you mean [tool.healthdeck]?")
 
 
+_TABLES = {
+    "badge_thresholds",
+    "categories",
+    "dashboard",
+    "gates",
+    "guardian",
+    "lanes",
+}  # the [tool.healthdeck.X]
+
+
 def _parse(section: dict[str, Any], source: Path) -> Config:
     known = set(Config._fields) - {"source", "uses_guardian", "base"}
     values: dict[str, Any] = {"source": str(source)}
     for key, value in section.items():
         if key not in known:
-            raise _unknown(key, known, f"{source}: [tool.healthdeck]", table=isinstance(value, dict))
+            table = isinstance(value, dict)  # a typo'd table is matched against the tables only
+            raise _unknown(key, _TABLES if table else known, f"{source}: [tool.healthdeck]", table=table)
         if key == "lanes":
             values[key] = _lanes(value, source)
         elif key == "guardian":
@@ -429,6 +441,10 @@ def _parse(section: dict[str, Any], source: Path) -> Config:
             values[key] = _thresholds(value, source)
         elif key == "categories":
             values[key] = _categories(value, source)
+        elif key == "coverage_paths_checked":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{source}: [tool.healthdeck] {key} must be true or false")
+            values[key] = value
         elif key in ("duration_floor", "duration_ratio"):
             if not _number(value) or value <= 0 or (key == "duration_ratio" and value <= 1):
                 limit = "a number above 1" if key == "duration_ratio" else "a positive number of seconds"

@@ -359,7 +359,9 @@ def stale_inputs(root: Path, inputs: list[tuple[str, Path]], out: Path) -> list[
     JUnit). The changes are the files the commit changed (a pull request's merge commit: against its base),
     as the work tree has them: a checkout rewrites them, an edit touches them. Only inputs inside the work
     tree that git does not track are outputs of a run; files under `out` (the report pair a team commits)
-    are not changes that count. No git, or git failing: no check.
+    are not changes that count, nor are files edited since the commit (on a laptop, adding
+    `[tool.healthdeck]` to pyproject.toml after the tests ran): their time is the edit's, not the time
+    the commit's change reached the work tree. No git, or git failing: no check.
     """
     top = _git(root, "rev-parse", "--show-toplevel").out
     if top is None:
@@ -377,8 +379,11 @@ def stale_inputs(root: Path, inputs: list[tuple[str, Path]], out: Path) -> list[
     committed = {(root.resolve() / name).resolve() for name in tracked.split("\0") if name}  # relative to -C
     candidates = [(what, path) for what, path in candidates if path not in committed]
     out = out.resolve()
+    edited = set(
+        (_git(root, "diff", "-z", "--name-only", "HEAD", "--").out or "").split("\0")
+    )  # from the top
     newest: tuple[float, str] | None = None
-    for name in dict.fromkeys(n for n in found.out.split("\0") if n):
+    for name in dict.fromkeys(n for n in found.out.split("\0") if n and n not in edited):
         path = (base / name).resolve()  # diff-tree names are relative to the top
         # under out: the report pair a team commits; not a regular file: deleted by the commit
         if path.is_relative_to(out) or not rereadable(path):

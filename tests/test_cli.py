@@ -78,9 +78,26 @@ def test_bad_input_is_one_line_exit_3_and_previous_report_survives(tmp_path, cap
 def test_usage_errors_exit_2(tmp_path, capsys) -> None:
     assert _collect(tmp_path) == EXIT_USAGE
     assert "nothing to collect" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as info:
-        main(["collect", "--junit", "no-equals-sign"])
-    assert info.value.code == EXIT_USAGE
+    capsys.readouterr()
+    for argv, said in [
+        (
+            ["collect", "--junit", "no-equals-sign"],
+            "argument --junit: expected SUITE=PATH (e.g. tests=junit.xml)",
+        ),
+        (
+            ["collect", "--juint", "unit=x.xml"],
+            "unrecognized arguments: --juint unit=x.xml; did you mean --junit?",
+        ),
+        (["gate", "--no-wirte"], "did you mean --no-write?"),
+        (["colect"], "invalid choice: 'colect'"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        err = capsys.readouterr().err
+        assert info.value.code == EXIT_USAGE
+        # one line naming the command, not argparse's usage block first
+        assert err.count("\n") == 1 and said in err and err.startswith("healthdeck"), err
+        assert err.rstrip().endswith("--help`)") and "usage:" not in err
 
 
 def test_bad_config_exit_2(tmp_path, capsys) -> None:

@@ -211,3 +211,32 @@ def test_a_report_written_with_a_byte_order_mark_reads_as_in_utf8(tmp_path, kind
     path = tmp_path / f"coverage.{kind}"
     path.write_bytes(text.encode(encoding))
     assert collect_coverage(path).totals == collect_coverage(source).totals
+
+
+def test_a_report_of_files_that_are_not_here_is_said_to_be_another_project_s(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """python-dateutil's coverage read in a project that has none of its files: the figures are read,
+    and the warning asks whether it is another project's report. Where one listed file is present, or
+    with the check turned off, nothing is said."""
+    from healthdeck.reports.cli import EXIT_OK, main
+
+    sample = Path(__file__).resolve().parents[1] / "reports" / "samples" / "dateutil" / "coverage.xml.gz"
+    monkeypatch.chdir(tmp_path)
+
+    def warned(*config: str) -> list[str]:
+        (tmp_path / "pyproject.toml").write_text("[tool.healthdeck]\n" + "".join(config))
+        assert main(["collect", "-q", "--no-history", "--out", "out", "--coverage", str(sample)]) == EXIT_OK
+        err = [line for line in capsys.readouterr().err.splitlines() if "is under the project root" in line]
+        assert bool(err) == ("is under the project root" in (tmp_path / "out" / "latest.md").read_text())
+        return err
+
+    [line] = warned()
+    assert line.startswith(
+        "healthdeck: warning: coverage: none of the first 21 files it lists is under the project"
+    )
+    assert "(such as src/dateutil/__init__.py): is it another project's report" in line
+    assert warned("coverage_paths_checked = false\n") == []
+    (tmp_path / "src" / "dateutil").mkdir(parents=True)
+    (tmp_path / "src" / "dateutil" / "easter.py").write_text("")  # not the first listed: the fifth
+    assert warned() == []

@@ -168,7 +168,9 @@ LINES_3_OF_4 = "".join(f'<line number="{n}" hits="{h}"/>' for n, h in ((1, 1), (
     ],
     ids=["root-says-100", "lines-valid-missing", "root-impossible"],
 )  # fmt: skip
-def test_per_file_data_wins_and_is_reported(tmp_path, capsys, root: str, want: str) -> None:
+def test_per_file_data_wins_and_is_reported(tmp_path, capsys, monkeypatch, root: str, want: str) -> None:
+    monkeypatch.chdir(tmp_path)  # the project root, where the report's a.py is
+    (tmp_path / "a.py").write_text("x = 1\n")
     path = tmp_path / "coverage.xml"
     path.write_text(_cobertura(root, LINES_3_OF_4))
     assert main(["collect", "--no-history", "--out", str(tmp_path), "--coverage", str(path)]) == EXIT_OK
@@ -178,8 +180,8 @@ def test_per_file_data_wins_and_is_reported(tmp_path, capsys, root: str, want: s
         report["summary"]["coverage"]["statements"],
         report["summary"]["coverage"]["covered_statements"],
     ) == (4, 3)
-    # one line about coverage (a developer's uncommitted changes add one about the work tree)
-    [err] = [line for line in capsys.readouterr().err.splitlines() if "uncommitted changes" not in line]
+    # one line about coverage (beside the one that says the folder is no git work tree)
+    [err] = [line for line in capsys.readouterr().err.splitlines() if "is not a git repository" not in line]
     assert err.startswith("healthdeck: warning: coverage: ") and want in err
     assert want in (tmp_path / "latest.md").read_text()
 

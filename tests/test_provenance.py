@@ -282,6 +282,24 @@ def test_an_earlier_run_s_junit_fails_report_current(plain_git, tmp_path, monkey
     assert warning < comment.index("| unit pass rate")
 
 
+def test_a_changed_file_edited_since_the_commit_does_not_make_the_inputs_stale(
+    plain_git, tmp_path, monkeypatch, capsys
+) -> None:
+    """A laptop: the tests ran, then pyproject.toml (which the commit changed) got its [tool.healthdeck]
+    table. The edit's time is not when the commit reached the work tree: the run is still current. A
+    change the commit made and nobody edited since still counts."""
+    repo, env = _stale_project(tmp_path)
+    monkeypatch.chdir(repo)
+    hour_ago = time.time() - 3600
+    os.utime(repo / "reports" / "junit-unit.xml", (hour_ago, hour_ago))
+    os.utime(repo / "src" / "app.py", (hour_ago - 60, hour_ago - 60))  # the checkout, before the tests
+    with (repo / "pyproject.toml").open("a") as fh:
+        fh.write("# an edit after the tests ran\n")
+    assert _current(repo, capsys).startswith("PASS")
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--", "pyproject.toml"], check=True, env=env)
+    assert _current(repo, capsys).startswith("FAIL")  # the commit's own change, as checked out: newer
+
+
 def test_inputs_that_are_not_a_run_s_outputs_are_not_stale(plain_git, tmp_path, monkeypatch, capsys) -> None:
     """A committed input, one outside the work tree, or a change only to the committed report pair."""
     repo, env = _stale_project(tmp_path)

@@ -115,7 +115,8 @@ def test_clean_run_is_zero_everywhere(write) -> None:
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        ("", "no statistics rows"),
+        ("", "empty file: ruff writes nothing with --statistics when it finds nothing"),
+        (" \n", "empty file: ruff writes nothing with --statistics when it finds nothing"),
         ("12\tF401\t[*] unused-import\nFound 13 errors.\n", "add up to 12"),
         ("12\tF401\t[*] unused-import\nTraceback (most recent call last):\n", "line 2 is not ruff"),
         ("pkg/a.py:1:8: F401 [*] `os` imported but unused\nFound 1 error.\n", "--output-format json"),
@@ -237,7 +238,7 @@ def test_lanes_configured_after_the_base_give_no_change_not_all_findings_as_new(
     capsys.readouterr()
     assert main(["comment"]) == 0
     row = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| ruff (prod lanes)"))
-    assert row.startswith("| ruff (prod lanes) | 1 (the base had other lanes) | 3 in all files"), row
+    assert row.startswith("| ruff (prod lanes) | 1 (not counted by lane in the base) | 3 in all files"), row
     assert main(["collect", "-q", "--ruff", "ruff.json"]) == 0  # the next run compares like with like
     capsys.readouterr()
     assert main(["comment"]) == 0

@@ -138,9 +138,11 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
         prod = ruff_in_prod(s, prod_lanes) if prod_lanes else None
         if prod is not None:
             before = ruff_in_prod(base, prod_lanes)
-            unlike = before is None and base.get("ruff") is not None  # the base counted other lanes
+            unlike = (
+                before is None and base.get("ruff") is not None
+            )  # the base run had no figure for these lanes (none configured, or others)
             change = (
-                " (the base had other lanes)"
+                " (not counted by lane in the base)"
                 if unlike
                 else _signed(None if before is None else prod - before, "", 0)
             )
