@@ -602,9 +602,10 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
         -1, 2
     )
     for i, rule in enumerate(rules):
-        if rule in data:
+        if rule in data and (rule != "other" or data[rule].fillna(0).any()):  # no band of zeros for "other"
             fig.add_trace(go.Scatter(
-                x=x, y=_numbers(data[rule].fillna(0)), name=label(rule), mode="lines", stackgroup="ruff",
+                x=x, y=_numbers(data[rule].fillna(0)), name=label(rule), stackgroup="ruff",
+                mode="lines" if len(data) > 1 else "lines+markers",  # an area of one run draws nothing
                 line={"width": 0.5, "color": OTHER if rule == "other" else SERIES[i % (len(SERIES) - 1)]},
                 customdata=custom,
                 hovertemplate=f"{label(rule)}: %{{y:,d}}<extra></extra>" if i else
@@ -612,7 +613,7 @@ def ruff_trend(frame: pd.DataFrame, rules: Sequence[str], *, view: View | None =
                                if view == "daily" else " (commit %{customdata[0]})") + "<extra></extra>"),
             ))  # fmt: skip
     top = float(data[[r for r in rules if r in data]].fillna(0).sum(axis=1).max()) if len(data) else None
-    # stacked areas of one run draw nothing: say so, as the other trends do
+    # one run: its stacked points, and the note the other trends give
     sparse = (
         _why_sparse(frame.assign(findings=frame.get("total")), ["findings"], scope)
         if len(data) < 2

@@ -145,14 +145,23 @@ def test_a_figure_recorded_on_one_day_is_drawn_per_day_too() -> None:
     assert median.mode == "markers" and median.y[0] == 4
 
 
-def test_ruff_by_rule_with_one_run_says_why_it_draws_nothing() -> None:
+def test_ruff_by_rule_with_one_run_draws_its_points_and_says_why_there_is_no_line() -> None:
     def runs(n: int) -> pd.DataFrame:
         time = pd.date_range("2026-11-01", periods=n, freq="h", tz="UTC")
         return pd.DataFrame({"time": time, "sha": [f"{i:08x}" for i in range(n)], "total": 5, "E501": 3})
 
     fig = charts.ruff_trend(runs(1), ["E501", "other"])
     assert any("findings: recorded by only one run of this window" in a.text for a in fig.layout.annotations)
-    assert not charts.ruff_trend(runs(2), ["E501", "other"]).layout.annotations
+    # the one run is drawn as its stacked points (an area of one point draws nothing), E501 at 3, the
+    # other 2 findings on top of it
+    assert [(t.name, t.mode, list(t.y)) for t in fig.data] == [
+        ("E501", "lines+markers", [3]),
+        ("other", "lines+markers", [2]),
+    ]
+    two = charts.ruff_trend(runs(2), ["E501", "other"])
+    assert not two.layout.annotations and {t.mode for t in two.data} == {"lines"}
+    # no band of zeros for "other" when the named rules are every finding
+    assert [t.name for t in charts.ruff_trend(runs(2).assign(total=3), ["E501", "other"]).data] == ["E501"]
 
 
 def test_a_single_run_gets_a_day_either_side_ticked_by_date() -> None:

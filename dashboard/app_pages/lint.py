@@ -34,7 +34,7 @@ def render(ctx: Ctx) -> None:
             if not top:
                 st.success("No ruff findings in this run.")
             else:
-                chart(charts.top_bars([f"{c} {names.get(c, '')}" for c, _ in top], [n for _, n in top], "Top rules now"),
+                chart(charts.top_bars([_rule(c, names) for c, _ in top], [n for _, n in top], "Top rules now"),
                       "ruff-top-rules", key="ruff_top",
                       alt="Top ruff rules now: " + ", ".join(f"{c} {number(n)}" for c, n in top[:5]))  # fmt: skip
         with right:
@@ -92,6 +92,12 @@ def _trends(ctx: Ctx, view: charts.View) -> None:
         trend_chart(ctx, "compileall-failures", "count_trend", {"compileall.failures": "failures"}, view,
                     ("failures", "files failing to compile", "count", 1), "compile_trend", columns=("failures",),
                     title="compileall failures", y_title="files", scope=ctx.scope)  # fmt: skip
+
+
+def _rule(code: str, names: dict[str, str]) -> str:
+    """ "F401 unused-import"; a finding without a code (a syntax error) is named once: "invalid-syntax"."""
+    name = names.get(code, "")
+    return f"{code} {name}" if name and name != code else code
 
 
 render(st.session_state["healthdeck_ctx"])
