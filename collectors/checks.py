@@ -199,7 +199,8 @@ class _Cursor:
         size, last = self.window, False
         while True:
             end = min(len(text), start + size)
-            if decoded_size(text, start, end) > budget:
+            # a window so small that even 184 bytes a character fit the budget need not be counted
+            if (end - start) * _MOST_PER_CHAR > budget and decoded_size(text, start, end) > budget:
                 end, last = self._widest(start, end, budget), True
             try:  # a container decoded from a piece is whole: its closing bracket was in the piece
                 found, used = _DECODER.raw_decode(text[start:end])
@@ -260,6 +261,7 @@ class _Cursor:
 
 _BLANK = re.compile(r"[ \t\n\r]*")
 _FIRST_WINDOW = 4096
+_MOST_PER_CHAR = 184  # decoded_size's largest weight: what one character (a `{`) may cost
 
 
 def _cut_short(exc: ValueError, length: int) -> bool:
