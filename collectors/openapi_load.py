@@ -149,6 +149,9 @@ def _parse(path: str | Path, text: str) -> dict:
     return document
 
 
+MAX_DEPTH = (
+    1000  # collections inside one another, as libyaml 0.2.5 allows: 100 000 took libyaml 0.2.2 a minute
+)
 _MERGE = object()  # the key `<<`: the mappings under it are merged into the one it is in
 _NO_KEY = object()
 _PLAIN = (None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
@@ -209,6 +212,10 @@ def load_yaml(text: str, budget: int) -> Any:
                 container: Any = [] if isinstance(event, events.SequenceStartEvent) else {}
                 if event.anchor is not None:
                     anchors[event.anchor] = container
+                if len(frames) == MAX_DEPTH:  # libyaml before 0.2.5 scans each level in time linear in depth
+                    raise Invalid(
+                        f"values nested more than {MAX_DEPTH} deep (at line {event.start_mark.line + 1})"
+                    )
                 frames.append([container, _NO_KEY, []])
                 cost += 40 + (64 if isinstance(container, list) else 184)  # as decoded_size counts
                 continue
