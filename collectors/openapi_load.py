@@ -149,9 +149,8 @@ def _parse(path: str | Path, text: str) -> dict:
     return document
 
 
-MAX_DEPTH = (
-    1000  # collections inside one another, as libyaml 0.2.5 allows: 100 000 took libyaml 0.2.2 a minute
-)
+# collections inside one another, as libyaml 0.2.5 allows: 100 000 levels took an older libyaml a minute
+MAX_DEPTH = 1000
 _MERGE = object()  # the key `<<`: the mappings under it are merged into the one it is in
 _NO_KEY = object()
 _PLAIN = (None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
@@ -167,11 +166,9 @@ def load_yaml(text: str, budget: int) -> Any:
     than the plain ones (!!set, !!omap, custom) are refused: no OpenAPI document uses them."""
     import yaml
     from yaml import events
-    from yaml.nodes import ScalarNode
 
     # libyaml when PyYAML was built with it; fed in pieces, or it would hold a UTF-8 copy of the whole text
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(_Pieces(text))
-    constructors = loader.yaml_constructors
     anchors: dict[str, Any] = {}
     frames: list[list[Any]] = []  # [container, pending key, merged values] per open collection
     documents: list[Any] = []
@@ -179,21 +176,8 @@ def load_yaml(text: str, budget: int) -> Any:
     try:
         while not isinstance(event := loader.get_event(), events.StreamEndEvent):
             if isinstance(event, events.ScalarEvent):
-                tag = event.tag
-                if tag in (None, "!"):
-                    tag = loader.resolve(ScalarNode, event.value, event.implicit)
-                if (
-                    tag == "tag:yaml.org,2002:merge"
-                    and frames
-                    and frames[-1][1] is _NO_KEY
-                    and type(frames[-1][0]) is dict
-                ):
-                    value: Any = _MERGE
-                else:
-                    construct = constructors.get(tag) or constructors[None]  # None: the undefined-tag error
-                    value = construct(
-                        loader, ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-                    )
+                at_key = bool(frames) and frames[-1][1] is _NO_KEY and type(frames[-1][0]) is dict
+                value: Any = _scalar(loader, event, at_key)
                 cost += 104 + len(event.value)  # a slot, a str (or a number) and its text
             elif isinstance(event, events.AliasEvent):
                 if event.anchor not in anchors:
@@ -235,28 +219,50 @@ def load_yaml(text: str, budget: int) -> Any:
                 raise too_large(budget, f"the document (at line {event.start_mark.line + 1})")
             if getattr(event, "anchor", None) is not None and not isinstance(value, dict | list):
                 anchors[event.anchor] = value
-            if not frames:
-                documents.append(value)
-                continue
-            frame = frames[-1]
-            if isinstance(frame[0], list):
-                frame[0].append(value)
-            elif frame[1] is _NO_KEY:
-                frame[1] = value
+            if frames:
+                _put(frames[-1], value, event)
             else:
-                key, frame[1] = frame[1], _NO_KEY
-                if key is _MERGE:
-                    frame[2].append(value)
-                    continue
-                try:
-                    frame[0][key] = value
-                except TypeError:  # a mapping or a list as a key
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", None, "found unhashable key", event.start_mark
-                    ) from None
+                documents.append(value)
     finally:
         loader.dispose()
     return documents[0] if documents else None
+
+
+def _scalar(loader: Any, event: Any, at_key: bool) -> Any:
+    """A scalar's value as PyYAML's safe constructors make it (its tag resolved as safe_load resolves
+    it); `_MERGE` for a `<<` key."""
+    from yaml.nodes import ScalarNode
+
+    tag = event.tag
+    if tag in (None, "!"):
+        tag = loader.resolve(ScalarNode, event.value, event.implicit)
+    if at_key and tag == "tag:yaml.org,2002:merge":
+        return _MERGE
+    construct = loader.yaml_constructors.get(tag) or loader.yaml_constructors[None]  # None: undefined tag
+    return construct(loader, ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
+
+
+def _put(frame: list[Any], value: Any, event: Any) -> None:
+    """`value` into the open collection `frame` ([container, pending key, merged values]): a list's
+    next element, a mapping's next key, or the value of its pending key."""
+    import yaml
+
+    container, key = frame[0], frame[1]
+    if isinstance(container, list):
+        container.append(value)
+    elif key is _NO_KEY:
+        frame[1] = value
+    else:
+        frame[1] = _NO_KEY
+        if key is _MERGE:
+            frame[2].append(value)
+            return
+        try:
+            container[key] = value
+        except TypeError:  # a mapping or a list as a key
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", None, "found unhashable key", event.start_mark
+            ) from None
 
 
 class _Pieces:
