@@ -150,6 +150,11 @@ class FailingTests(Sequence[FailingTest]):
         for column in (self._ids, self._messages, self._rest):
             column.reverse()
 
+    @property
+    def test_ids(self) -> Sequence[str]:
+        """The ids, in order, without a FailingTest made for each (the column itself: not to be changed)."""
+        return self._ids
+
     def __len__(self) -> int:
         return len(self._ids)
 
