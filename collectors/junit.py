@@ -37,6 +37,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from heapq import merge
 from itertools import compress, islice
 from operator import eq
 from pathlib import Path
@@ -149,6 +150,11 @@ class FailingTests(Sequence[FailingTest]):
         for column in (self._ids, self._messages, self._rest):
             column.reverse()
 
+    @property
+    def test_ids(self) -> Sequence[str]:
+        """The ids, in order, without a FailingTest made for each (the column itself: not to be changed)."""
+        return self._ids
+
     def __len__(self) -> int:
         return len(self._ids)
 
@@ -243,19 +249,22 @@ class _Tally:
 
     Every test id costs one set entry (in the reader's `here` while its file is read, then in `seen`);
     most tests have exactly one element and it passes, which is all they cost. A test with one
-    element that did not simply pass also has a dict entry holding a small int (outcome | flaky-mark |
-    file index << 4). Only ids seen more than once are promoted to a list of attempts, and only
-    non-passing tests keep their name and message. Tests known only from a suite's counts are added to
-    `extra` and, when failing, to `synthetic`.
+    element that was skipped (or passed, marked flaky) also has a dict entry holding a small int (outcome
+    | flaky-mark | file index << 4). A test whose one element failed costs its entry in `details` alone
+    (its failure says its outcome): it is in no set until another element of it comes (a million such
+    tests took some 120 MB more in `seen` and `single`). Only ids seen more than once are promoted to
+    a list of attempts, and only non-passing tests keep their name and message. Tests known only from a
+    suite's counts are added to `extra` and, when failing, to `synthetic`.
     """
 
     def __init__(self, options: JUnitOptions) -> None:
         self.options = options
-        self.seen: set[str] = set()  # every id of the files already read
-        self.single: dict[str, int] = {}  # one attempt that is not a plain pass
+        self.seen: set[str] = set()  # every id of the files already read, but those of `alone` tests
+        self.single: dict[str, int] = {}  # one attempt that neither simply passed nor failed
         self.multi: dict[str, list[int]] = {}  # several attempts
-        # id -> its most severe failure (see _kept)
+        # id -> its most severe failure (see _kept), for every test with a failed attempt
         self.details: dict[str, str | Detail] = {}
+        self.alone = [0] * 5  # tests whose one attempt failed (in `details` only), by outcome
         # one object for the failures that say alike (a broken fixture fails a million tests alike)
         self.shared: dict[object, object] = {}
         self.slow: dict[str, float] = {}  # at most options.slowest entries
@@ -279,7 +288,11 @@ class _Tally:
         if history is None:
             previous = self.single.pop(key, None)
             if previous is None:
-                if key in here:  # one plain pass, earlier in this file
+                kept = self.details.get(key)
+                if kept is not None:  # one failed attempt, held in `details` alone: now in `here` too
+                    previous = _detail(kept)[0] | (file_index << 4)
+                    self.alone[previous & 7] -= 1
+                elif key in here:  # one plain pass, earlier in this file
                     previous = PASSED | (file_index << 4)
                 elif key in self.seen:  # one plain pass in an earlier file: not a rerun of this one
                     previous = PASSED | ((file_index - 1) << 4)
@@ -312,6 +325,7 @@ class _Tally:
         # C-speed tallies: a million single-attempt tests are counted without a Python-level loop
         by_packed = Counter(self.single.values())  # a handful of distinct values: outcome | mark | file
         tallies: Counter[int] = Counter({PASSED: len(self.seen) - len(self.single) - len(self.multi)})
+        tallies.update(dict(enumerate(self.alone)))
         marked = False
         for packed, n in by_packed.items():
             tallies[packed & 7] += n
@@ -372,7 +386,7 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
     tally = _Tally(options)
     readings = [_FileReader(tally, index, path).read() for index, path in enumerate(paths)]
     counts, flaky_keys = tally.finish()
-    failing = _failing(tally)
+    failing, named = _failing(tally)
     ranked = sorted(tally.slow.items(), key=lambda kv: (-kv[1], kv[0]))
     slowest = [TimedTest(display_id(k), round(t, 6)) for k, t in ranked]
     warnings = []
@@ -397,7 +411,7 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
         failed_subtests=tally.failed_subtests,
         time_seconds=round(tally.time_seconds, 6),
         warnings=warnings,
-        outcomes=Outcomes(tally) if options.keep_outcomes else None,
+        outcomes=Outcomes(tally, *named) if named is not None else None,
         readings=readings,
         durations=(
             {display_id(k): round(t, 6) for k, t in tally.durations.items()}
@@ -407,27 +421,56 @@ def collect_junit(paths: Sequence[str | Path], options: JUnitOptions | None = No
     )
 
 
-def _failing(tally: _Tally) -> FailingTests:
-    """The failing tests, sorted by id. What the tally held per test is let go as they are named (all of
-    it unless every test's outcome is kept), so that a million failing tests are not held twice."""
-    keys = [key for key in tally.details if _final_outcome(tally, key) in (FAILED, ERROR)]
-    if not tally.options.keep_outcomes:
+def _failing(tally: _Tally) -> tuple[FailingTests, tuple[list[str], bytearray] | None]:
+    """The failing tests, sorted by id, and, when every test's outcome is kept, the ids and outcomes of
+    those that are tests (not a suite's count or stray error) for `Outcomes`. What the tally held per
+    test is let go as they are named (all of it unless every test's outcome is kept), so that a million
+    failing tests are not held twice."""
+    multi = tally.multi
+    keys = [key for key in tally.details if key not in multi or _resolve(multi[key])[0] >= ERROR]
+    keep = tally.options.keep_outcomes
+    if not keep:
         tally.seen, tally.single, tally.multi = set(), {}, {}
     details, tally.details = tally.details, {}
-    # sorted by the id they show, ties in the order they always had (the last read first); named again
-    # below, as sorting named tests would hold a position object for each
-    keys.reverse()
-    keys.sort(key=display_id)
+    keys.reverse()  # ties in the order they always had: the last read first
     failing, shared = FailingTests(), {}
-    while keys:  # from the end, each key let go as it is named
-        key = keys.pop()
+    ids, outcomes = [], bytearray()
+    for test_id, key in _by_display_id(keys):
         outcome, message, file, kind, trace, subtests = _detail(details.pop(key))
-        failing._append(display_id(key), message, (_NAMES[outcome], file, kind or trace.exception_type,
+        failing._append(test_id, message, (_NAMES[outcome], file, kind or trace.exception_type,
                         trace.exception, trace.last_frame, subtests), shared)  # fmt: skip
-    failing._reverse()
+        if keep:
+            ids.append(test_id)
+            outcomes.append(outcome)
     if tally.synthetic:
         failing._merge(sorted(tally.synthetic, key=lambda f: f.test_id), shared)
-    return failing
+    return failing, (ids, outcomes) if keep else None
+
+
+_SORTED_AT_ONCE = 1 << 16  # keys _by_display_id sorts at a time: only their display ids are held at once
+
+
+def _by_display_id(keys: list[str]) -> Iterator[tuple[str, str]]:
+    """(display id, key) for each of `keys`, sorted by display id, equal ones in the order given; `keys`
+    is emptied. Sorting a million keys at once held a display id for each beside the key (some 100 MB):
+    each chunk is sorted on its own, then the chunks are merged, each key let go as it is named."""
+    chunks = []
+    while keys:
+        chunk = keys[-_SORTED_AT_ONCE:]
+        del keys[-_SORTED_AT_ONCE:]
+        chunk.sort(key=display_id)
+        chunk.reverse()  # popped from the end
+        chunks.append(chunk)
+    chunks.reverse()
+
+    def drain(index: int, chunk: list[str]) -> Iterator[tuple[str, int, str]]:
+        while chunk:
+            key = chunk.pop()
+            yield display_id(key), index, key
+
+    # a tie on the display id goes to the earlier chunk, never to the keys themselves
+    for test_id, _, key in merge(*(drain(i, chunk) for i, chunk in enumerate(chunks))):
+        yield test_id, key
 
 
 def _one_of(table: dict, value: T) -> T:
@@ -468,6 +511,7 @@ def _excerpt(message: str, limit: int) -> str:
 
 
 def _final_outcome(tally: _Tally, key: str) -> int:
+    """The outcome of a test in the tally's sets (not of an `alone` test: its failure says it)."""
     packed = tally.single.get(key)
     if packed is not None:
         return packed & 7
@@ -478,16 +522,21 @@ def _final_outcome(tally: _Tally, key: str) -> int:
 class Outcomes(Mapping[str, str]):
     """Every test's final outcome by test id, named when first asked for: naming a million tests costs
     about a second, and a run compared with its baseline asks only about the tests that failed there
-    (`of`). Where several keys show as one id (one test in several files), both take the same key's."""
+    (`of`). The failing tests are named already (`failing`, sorted, with `outcomes`); the tally's sets
+    hold the others (and those with several attempts). Where several keys show as one id (one test in
+    several files), a failing one's outcome wins, the last listed of them."""
 
-    def __init__(self, tally: _Tally) -> None:
+    def __init__(self, tally: _Tally, failing: list[str], outcomes: bytearray) -> None:
         self._tally = tally
+        self._failing = failing
+        self._outcomes = outcomes
         self._every: dict[str, str] | None = None
 
     def _all(self) -> dict[str, str]:
         if self._every is None:
             tally = self._tally
             self._every = {display_id(k): _NAMES[_final_outcome(tally, k)] for k in tally.seen}
+            self._every.update(zip(self._failing, map(_NAMES.__getitem__, self._outcomes), strict=True))
         return self._every
 
     def __getitem__(self, test_id: str) -> str:
@@ -506,14 +555,21 @@ class Outcomes(Mapping[str, str]):
         if self._every is not None or not wanted:
             every = self._every or {}
             return {t: every[t] for t in wanted if t in every}
+        failing, failed = self._failing, {}
+        for test_id in wanted:
+            at = bisect_right(failing, test_id) - 1
+            if at >= 0 and failing[at] == test_id:
+                failed[test_id] = _NAMES[self._outcomes[at]]
+        wanted.difference_update(failed)
         names = {name for t in wanted for name in _possible_names(t)}
         tally, found = self._tally, {}
-        for key in tally.seen:
+        for key in tally.seen if wanted else ():
             name = key[key.rfind("\x1f") + 1 :]
             if name in names or name.startswith(_UNNAMED):
                 shown = display_id(key)
                 if shown in wanted:
                     found[shown] = _NAMES[_final_outcome(tally, key)]
+        found.update(failed)
         return found
 
 
@@ -619,6 +675,7 @@ class _FileReader:
         "dialect",
         "elements",
         "end_tags",
+        "failed_before",
         "fed",
         "file_index",
         "floor",
@@ -634,6 +691,7 @@ class _FileReader:
         "occurrences",
         "parser",
         "path",
+        "pending",
         "prefix",
         "read_file_attr",
         "resting",
@@ -669,7 +727,10 @@ class _FileReader:
         self.keys: list[str] = []
         self.times: list[str | None] = []
         self.codes: dict[int, int] = {}
-        self.here: set[str] = set()  # the ids of this file so far
+        self.here: set[str] = set()  # the ids of this file so far, but those of `alone` tests
+        self.failed_before = len(tally.details)  # `details` holds the failures of earlier files first
+        # the failures of pending attempts: they join the tally's `details` as the attempts are settled
+        self.pending: dict[str, str | Detail] = {}
         self.settled = 0  # testcase elements read (attempts) = settled + pending
         self.floor = tally.slow_floor
         self.above = tally.durations_above
@@ -716,8 +777,12 @@ class _FileReader:
         self._finish_document()
         settle()
         cases = self._cases()
-        repeats = cases - len(self.here)  # elements beyond one per test id: reruns, teardown errors
-        tally = self.tally
+        tally, here, multi = self.tally, self.here, self.tally.multi
+        # this file's ids: those in `here`, and its alone tests (failures it added to `details`, in no set);
+        # as ever, not a test with several attempts before this file (`add` leaves it out of `here`)
+        failed_here = islice(tally.details, self.failed_before, None)
+        alone = sum(1 for key in failed_here if key not in here and key not in multi)
+        repeats = cases - len(here) - alone  # elements beyond one per test id: reruns, teardown errors
         if tally.seen:
             tally.seen |= self.here
         else:
@@ -1055,14 +1120,19 @@ class _FileReader:
         """Count the batch's attempts per test id, exactly as if each had been added in turn.
 
         Usually every id is new and seen once: the batch joins `here` (the file's ids) in one C-level
-        update, and the few that did not simply pass get their outcome in the tally's `single`. Ids
-        seen before, or twice in the batch (reruns, shards), are added attempt by attempt, in order.
+        update, the skipped ones get their outcome in the tally's `single`, and the failed ones leave
+        `here` again (their failure in `details` says their outcome: they are `alone`). Ids seen before
+        (in a set or alone), or twice in the batch (reruns, shards), are added attempt by attempt, in
+        order.
         """
         tally, here, codes = self.tally, self.here, self.codes
         earlier = here.intersection(batch) if not here.isdisjoint(batch) else set()
         in_here = earlier.copy()
         if tally.seen and not tally.seen.isdisjoint(batch):
             earlier |= tally.seen.intersection(batch)
+        failed = tally.details.keys()  # of the attempts settled before (the batch's are still pending)
+        if failed and not failed.isdisjoint(batch):
+            earlier |= failed & batch
         size = len(here)
         here.update(batch)
         again = earlier
@@ -1070,14 +1140,26 @@ class _FileReader:
             again = earlier | _twice(batch, None if earlier else len(batch) - (len(here) - size))
             here.difference_update(again - in_here)  # as before this batch, for `add`
         shift = self.file_index << 4
+        alone = []
         for index, code in codes.items():
-            if batch[index] not in again:
-                tally.single[batch[index]] = code | shift
+            key = batch[index]
+            if key in again:
+                continue
+            if code & 7 >= ERROR:
+                alone.append(key)
+                tally.alone[code & 7] += 1
+            else:
+                tally.single[key] = code | shift
         for key in again:  # each id's attempts in document order (ids do not affect each other)
             index = -1
             for _ in range(batch.count(key)):
                 index = batch.index(key, index + 1)
                 tally.add(key, codes.get(index, PASSED), self.file_index, here)
+        if alone:
+            here.difference_update(alone)
+        if self.pending:
+            tally.details.update(self.pending)
+            self.pending.clear()
         self.settled += len(batch)
 
     def _settle_times(self, batch: list[str], raw: list[str | None]) -> None:
@@ -1299,13 +1381,15 @@ class _FileReader:
             classname = attrs.get("classname") or ""
             if classname == "" and code == ERROR and message.startswith("collection failure"):
                 tally.collection_errors += 1
-            kept = tally.details.get(key)
+            kept = self.pending.get(key)
+            if kept is None:
+                kept = tally.details.get(key)
             previous = _detail(kept) if kept is not None else None
             # Keep the most severe message: the call failure rather than its teardown error.
             if unittest_subtest and previous is not None and previous[0] >= code:
-                tally.details[key] = _kept((*previous[:5], previous[5] + 1))  # another failed subTest
+                self.pending[key] = _kept((*previous[:5], previous[5] + 1))  # another failed subTest
             elif previous is not None and previous[0] == code == FAILED and subtests > previous[5]:
-                tally.details[key] = _kept((*previous[:5], subtests))  # a rerun that says how many subtests
+                self.pending[key] = _kept((*previous[:5], subtests))  # a rerun that says how many subtests
             elif previous is None or previous[0] < code:
                 file = attrs.get("file") if self.read_file_attr else None
                 told = first_failure if code == FAILED else error_child
@@ -1318,7 +1402,7 @@ class _FileReader:
                 excerpt = _one_of(tally.shared, _excerpt(message, self.message_chars))
                 if unittest_subtest and previous is not None:  # an earlier subTest failed less severely
                     subtests += previous[5]
-                tally.details[key] = _kept((code, excerpt, file, kind, trace, subtests))
+                self.pending[key] = _kept((code, excerpt, file, kind, trace, subtests))
         return code | flaky_mark
 
     # -- suites --------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def listed_failing(
     # bisection; an id listed twice takes the last cause's), 4 bytes each: dicts of a million ids took
     # 30 MB each. Only the `cap` first are ranked in full (a sort of a million held a key tuple for each).
     failing = result.failing
-    ids = [f.test_id for f in failing]
+    ids = failing.test_ids
     uncaused = len(causes)  # (a failure no cause holds counts as a cause of its own, with no id)
     cause_at = array("I", [uncaused]) * len(ids)
     for number, cause in enumerate(causes):

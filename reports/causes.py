@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from healthdeck.collectors.junit import FailingTest
+from healthdeck.collectors.junit import FailingTest, FailingTests
 from healthdeck.collectors.traces import BARE_LOCATION, PLACEHOLDERS
 
 from .config import Category, ConfigError
@@ -171,9 +171,10 @@ def group_causes(
     seen: dict[tuple[str, str | None, str | None, str | None], Signature] = {}
     causes: dict[str, Cause] = {}
     past = array("Q")  # the folded failures' signatures, as 48-bit ids: 8 bytes each, counted at the end
-    # (a FailingTests makes each FailingTest when asked for)
+    # (a FailingTests makes each FailingTest when asked for, and has its ids without them)
     items = failing if isinstance(failing, Sequence) else list(failing)
-    for index in natural_order([f.test_id for f in items]):
+    ids = items.test_ids if isinstance(items, FailingTests) else [f.test_id for f in items]
+    for index in natural_order(ids):
         f = items[index]
         key = (f.message, f.exception_type, f.exception, f.last_frame)
         sig = seen.get(key)

@@ -8,6 +8,7 @@ import multiprocessing
 import subprocess
 
 import pytest
+import sqlalchemy as sa
 
 from healthdeck.reports.cli import EXIT_OK, main
 from healthdeck.reports.history.importers import import_dir, import_git, normalize
@@ -43,6 +44,38 @@ def test_append_and_read_back(store_url) -> None:
     store.close()
     reopened = open_store(store_url)  # migrations are not applied twice
     assert reopened.schema_version() == len(MIGRATIONS) and len(reopened.runs()) == 1
+
+
+def test_a_failing_test_given_twice_keeps_its_first_outcome(store_url, monkeypatch) -> None:
+    """The database skips a test id given again (no dict of a million failing tests in memory); an attempt
+    that waits for a lock starts over, reading its rows anew (an iterator is listed first)."""
+    rows = [("smoke", "t::a", "failed"), ("unit", "t::a", "error"), ("smoke", "t::a", "flaky"),
+            ("smoke", "t::b", "flaky"), ("unit", "t::a", "failed")]  # fmt: skip
+    want = {("smoke", "t::a"): "failed", ("unit", "t::a"): "error", ("smoke", "t::b"): "flaky"}
+
+    class Rows:  # made anew each time, as collect's are
+        def __iter__(self):
+            return iter(rows)
+
+    store = open_store(store_url)
+    written = HistoryStore._in_write_transaction
+    locked = [True]
+
+    def once_locked(self, work):  # the first attempt writes, then meets a lock and is rolled back
+        def then_locked(conn):
+            run_id = work(conn)
+            if locked.pop():
+                raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+            return run_id
+
+        return written(self, then_locked)
+
+    monkeypatch.setattr(HistoryStore, "_in_write_transaction", once_locked)
+    for ts, failing in ((100, Rows()), (101, iter(rows))):
+        locked[:] = [False, True]
+        run_id = store.append(_summary(ts), failing=failing)
+        assert store.failing_of(run_id) == want
+    store.close()
 
 
 def _writer(url: str, worker: int, count: int) -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from healthdeck.collectors import CollectorError
+from healthdeck.collectors import CollectorError, junit
 from healthdeck.collectors.base import expand_paths
 from healthdeck.collectors.junit import FailingTest, JUnitOptions, collect_junit
+from tests.conftest import FIXTURES
 
 
 def _suite(body: str, root: str = "testsuites") -> str:
@@ -379,3 +380,85 @@ def test_failing_tests_are_a_sorted_sequence_ties_in_the_order_read(write) -> No
     ]
     assert failing == expected and list(failing) == expected and len(failing) == 4
     assert failing[-1] == expected[-1] and failing[1].message is failing[0].message  # one "m" for both
+
+
+def test_a_test_whose_one_attempt_failed_is_one_test_when_read_again(write) -> None:
+    """A test whose one attempt failed is held by its failure alone, in no set of ids: read again, pieces
+    later in its file or in another file, it is still one test, flaky when it then passes."""
+    failed = "".join(
+        f'<testcase classname="C" name="t{i}"><failure message="m{i}"/></testcase>' for i in range(3000)
+    )
+    again = "".join(f'<testcase classname="C" name="t{i}"/>' for i in range(1000)) + "".join(
+        f'<testcase classname="C" name="t{i}"><error message="e"/></testcase>' for i in range(1000, 2000)
+    )
+    one = write("one.xml", _suite(f'<testsuite name="s">{failed}{again}</testsuite>'))
+    assert len(failed) > 3 * 2**16  # several pieces: the failures are settled before they come again
+    rerun = "".join(f'<testcase classname="C" name="t{i}"/>' for i in range(2000, 2500))
+    two = write("rerun.xml", _suite(f'<testsuite name="s">{rerun}</testsuite>'))
+    result = collect_junit([one, two], JUnitOptions(keep_outcomes=True))
+    c = result.counts
+    assert (c.total, c.passed, c.flaky, c.failed, c.errors) == (3000, 1500, 1500, 1500, 0)
+    assert result.attempts == 5500
+    still = [*range(1000, 2000), *range(2500, 3000)]
+    assert result.failing == sorted((FailingTest(f"C::t{i}", "failed", f"m{i}") for i in still),
+                                    key=lambda f: f.test_id)  # fmt: skip
+    assert result.flaky == sorted(f"C::t{i}" for i in (*range(1000), *range(2000, 2500)))
+    outcomes = {f"C::t{i}": "failed" if i in still else "passed" for i in range(3000)}
+    assert dict(result.outcomes) == outcomes
+    asked = ["C::t5", "C::t1500", "C::t2100", "C::t2900", "C::t3000"]
+    fresh = collect_junit([one, two], JUnitOptions(keep_outcomes=True)).outcomes
+    assert fresh.of(asked) == {t: outcomes[t] for t in asked[:4]}
+
+
+def test_an_id_a_failing_and_a_passing_test_share_is_failing_in_outcomes() -> None:
+    """test_edge::test_flaky fails in the xunit1 file (its key holds file="test_edge.py") and passes on a
+    rerun in the other: two tests shown by one id. Its outcome was whichever key a set gave last (it
+    changed with PYTHONHASHSEED); the failing one is now, as it is listed among the failing tests."""
+    paths = [FIXTURES / "edge" / "reruns.xml", FIXTURES / "edge" / "xunit1.xml"]
+    result = collect_junit(paths, JUnitOptions(keep_outcomes=True))
+    assert ("test_edge::test_flaky", "failed") in [(f.test_id, f.outcome) for f in result.failing]
+    assert "test_edge::test_flaky" in result.flaky
+    assert result.outcomes["test_edge::test_flaky"] == "failed"
+    fresh = collect_junit(paths, JUnitOptions(keep_outcomes=True)).outcomes
+    assert fresh.of(["test_edge::test_flaky"]) == {"test_edge::test_flaky": "failed"}
+
+
+@pytest.mark.parametrize("at_once", [1, 2, 3])
+def test_failing_tests_are_sorted_a_chunk_at_a_time_as_a_whole(write, monkeypatch, at_once: int) -> None:
+    """_failing sorts the failing tests' keys by display id a chunk at a time and merges the chunks: the
+    order (ties included: one id from several files, the last read first) is a whole sort's."""
+    cases = "".join(f'<testcase classname="C" name="t{i % 4}" file="f{i % 3}.py"><failure message="m{i}"/></testcase>'
+                    for i in range(12))  # fmt: skip
+    path = write("ties.xml", _suite(f'<testsuite name="s">{cases}</testsuite>'))
+    whole = collect_junit([path]).failing
+    monkeypatch.setattr(junit, "_SORTED_AT_ONCE", at_once)
+    assert collect_junit([path]).failing == whole
+    assert [f.test_id for f in whole] == list(whole.test_ids) == sorted(whole.test_ids)
+    assert [f.message for f in whole][:3] == [
+        "m8",
+        "m4",
+        "m0",
+    ]  # C::t0 from f2.py, f1.py, f0.py: the last read first
+
+
+def test_a_file_counts_the_elements_that_repeat_an_id_of_an_alone_test(write) -> None:
+    """pytest's totals note says how many testcase elements repeat a test id: the ids held by their
+    failure alone count as the file's ids, whether they come again in the same file or the next."""
+    sub = '<testcase classname="C" name="sub{n}"><failure message="a"/><failure message="b"/></testcase>'
+    failed = "".join(
+        f'<testcase classname="C" name="t{i}"><failure message="m{i}"/></testcase>' for i in range(2000)
+    )
+    passed = "".join(f'<testcase classname="C" name="t{i}"/>' for i in range(1000))
+    one = write(
+        "one.xml",
+        _suite(f'<testsuite name="pytest" tests="9999">{failed}{passed}{sub.format(n=1)}</testsuite>'),
+    )
+    twice = "".join(f'<testcase classname="C" name="t{i}"/>' * 2 for i in range(1000, 1500))
+    two = write(
+        "two.xml", _suite(f'<testsuite name="pytest" tests="9999">{twice}{sub.format(n=2)}</testsuite>')
+    )
+    readings = collect_junit([one, two]).readings
+    assert [r.counted["testcases"] for r in readings] == [3001, 1001]
+    assert [r.notes[0].rsplit("; ", 1)[1] for r in readings] == [
+        f"{n} testcase elements repeat a test id (reruns, teardown errors)" for n in (1000, 500)
+    ]

@@ -135,7 +135,7 @@ def record(
         report["details"]["checklist"] = checklist_preview(report, config, store, spec, baseline)
         json_text = report_json(report)  # strict, schema-valid JSON or ReportError: before anything lands
         md_text = render_markdown(report, config.coverage_precision)
-        store.append(s, source="collect", run_key=s["run_key"], failing=failing_tests(collected),
+        store.append(s, source="collect", run_key=s["run_key"], failing=FailingRows(collected),
                      report_schema=report["schema_version"], figures=flatten(s, report["details"]),
                      causes=cause_rows(causes), durations=duration_rows(collected.tests), report=report)  # fmt: skip
     finally:
@@ -210,14 +210,19 @@ def file_baseline(args: argparse.Namespace, config: Config) -> bool:
     return (args.baseline or config.gates.baseline).partition(":")[0] in FILE_KINDS
 
 
-def failing_tests(collected: Collected) -> Iterator[tuple[str, str, str]]:
-    """Every non-passing test of the run (not only the ones listed in the report), for history; made
-    as the store reads them (a list of a million took 70 MB)."""
-    for suite, result in collected.tests.items():
-        for f in result.failing:
-            yield suite, f.test_id, f.outcome
-        for test_id in result.flaky:
-            yield suite, test_id, "flaky"
+class FailingRows:
+    """Every non-passing test of the run (not only the ones listed in the report), for history, as (suite,
+    test id, outcome): made as the store reads them, anew each time (a list of a million took 70 MB)."""
+
+    def __init__(self, collected: Collected) -> None:
+        self.tests = collected.tests
+
+    def __iter__(self) -> Iterator[tuple[str, str, str]]:
+        for suite, result in self.tests.items():
+            for f in result.failing:
+                yield suite, f.test_id, f.outcome
+            for test_id in result.flaky:
+                yield suite, test_id, "flaky"
 
 
 def tool_outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine
 
 from .metrics import flatten
@@ -328,8 +329,10 @@ class HistoryStore(HistoryReader):
     ) -> int | None:
         """Record one run; returns its id, or None when `run_key` is already stored (re-import).
 
-        `failing`: (suite, test id, outcome) of non-passing tests; `causes`: (suite, cause id, signature,
-        count); `durations`: (suite, test id, seconds) of the tests worth tracking (see reports.triage).
+        `failing`: (suite, test id, outcome) of non-passing tests, the first given of a test id kept; read
+        in the write transaction, once per attempt (an iterator is listed first; an iterable that makes
+        them anew each time holds none of them). `causes`: (suite, cause id, signature, count);
+        `durations`: (suite, test id, seconds) of the tests worth tracking (see reports.triage).
         `report`: the full report, stored compressed so readers need no report file. `project`: the
         run's project when the summary does not name one (imports).
         """
@@ -350,14 +353,8 @@ class HistoryStore(HistoryReader):
             "recorded_at": int(time.time()),
         }
         values = figures if figures is not None else flatten(summary)
-        # suite -> test id -> outcome, the first given (a dict per suite: a key tuple per failing test
-        # took 64 MB for a million)
-        tests: dict[str, dict[str, str]] = {}
-        for s, t, o in failing:
-            outcomes = tests.get(s)
-            if outcomes is None:
-                outcomes = tests[s] = {}
-            outcomes.setdefault(t, o)
+        # an attempt that waits for a lock starts over: an iterator could be read only once
+        tests = list(failing) if isinstance(failing, Iterator) else failing
         cause_rows = [{"suite": s, "cause_id": c, "signature": sig, "count": n} for s, c, sig, n in causes]
         timed = [{"suite": s, "test_id": t, "seconds": x} for s, t, x in durations]
         body = encode_report(report) if report is not None else None
@@ -371,11 +368,12 @@ class HistoryStore(HistoryReader):
                 conn.execute(
                     metrics.insert(), [{"run_id": run_id, "name": k, "value": v} for k, v in values.items()]
                 )
-            # in batches: a run with a million failing tests would hold a million parameter dicts at once
-            pending = ((s, t, o) for s, outcomes in tests.items() for t, o in outcomes.items())
+            # in batches: a run with a million failing tests would hold a million parameter dicts at once;
+            # the database keeps the first row of a test id (a dict of them per suite took 40 MB a million)
+            insert, pending = _first_kept(conn, test_results), iter(tests)
             while batch := list(itertools.islice(pending, _BATCH)):
-                conn.execute(test_results.insert(), [{"suite": s, "test_id": t, "outcome": o, "run_id": run_id}
-                                                     for s, t, o in batch])  # fmt: skip
+                conn.execute(insert, [{"suite": s, "test_id": t, "outcome": o, "run_id": run_id}
+                                      for s, t, o in batch])  # fmt: skip
             if cause_rows:
                 conn.execute(run_causes.insert(), [{**c, "run_id": run_id} for c in cause_rows])
             if timed:
@@ -453,6 +451,12 @@ def _delete_runs(conn: Connection, ids: list[int]) -> None:
     for table in (metrics, test_results, run_causes, test_durations, run_reports):
         conn.execute(table.delete().where(table.c.run_id.in_(ids)))
     conn.execute(runs.delete().where(runs.c.id.in_(ids)))
+
+
+def _first_kept(conn: Connection, table: sa.Table) -> sa.Insert:
+    """An INSERT of `table` that skips a row whose primary key is taken (by an earlier row of it)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 def _rows(result: CursorResult) -> list[tuple]:
