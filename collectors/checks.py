@@ -142,14 +142,19 @@ def too_large(budget: int, where: str, size: int | None = None) -> Invalid:
     )
 
 
+def within_budget(text_: str, budget: int, where: str) -> None:
+    """Refuses (`Invalid`) a JSON document `where` whose decoding `decoded_size` puts above `budget`."""
+    if (size := decoded_size(text_)) > budget:
+        raise too_large(budget, where, size)
+
+
 def load_json(text_: str, budget: int = DECODED_MB * MIB) -> Any:
     """json.loads that reports every way a hostile document fails as `Invalid`: malformed syntax,
     NaN/Infinity literals (not JSON), nesting deep enough to exhaust the stack, numbers with more
     digits than Python converts, and a document whose decoding would take more than `budget` bytes
     (64 MiB of `[[],[],...]` takes 1.3 GB). Numbers too large for a float (1e400) come back as ±inf:
     checks on the value refuse or drop them."""
-    if (size := decoded_size(text_)) > budget:
-        raise too_large(budget, "the JSON document", size)
+    within_budget(text_, budget, "the JSON document")
     try:
         return json.loads(text_, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .base import CollectorError, current_limits, read_text
-from .checks import decoded_size, too_large
+from .checks import Invalid, within_budget
 from .openapi_diff import ERROR, INFO, WARNING, Change, diff_specs
 from .openapi_load import SOURCE, load_spec
 
@@ -56,8 +56,10 @@ def collect_openapi(base: str | Path, head: str | Path) -> OpenAPIResult:
 def collect_openapi_report(path: str | Path) -> OpenAPIResult:
     """A report of npm openapi-diff or oasdiff (no extra needed: both are JSON)."""
     text = read_text(SOURCE, path).strip()
-    if (size := decoded_size(text)) > (budget := current_limits().max_decoded):
-        raise CollectorError(SOURCE, path, str(too_large(budget, "the report", size)))
+    try:
+        within_budget(text, current_limits().max_decoded, "the report")
+    except Invalid as exc:
+        raise CollectorError(SOURCE, path, str(exc)) from None
     first, _, rest = text.partition("\n")
     if first.rstrip(":").strip() in _OPENAPI_DIFF_HEADERS:
         return _openapi_diff(path, first, rest)

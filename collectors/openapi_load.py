@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from .base import CollectorError, current_limits, read_text
-from .checks import Invalid, decoded_size, too_large
+from .checks import Invalid, too_large, within_budget
 from .errors import exception_text
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
@@ -125,8 +125,7 @@ def _parse(path: str | Path, text: str) -> dict:
     budget = current_limits().max_decoded
     try:
         if text.lstrip().startswith("{"):
-            if (size := decoded_size(text)) > budget:
-                raise too_large(budget, "the document", size)
+            within_budget(text, budget, "the document")
             document = json.loads(text)
         else:
             document = load_yaml(text, budget)
