@@ -12,7 +12,6 @@ import heapq
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
 from healthdeck.collectors.compileall import CompileallResult
@@ -142,7 +141,7 @@ def _tests(
 
 
 def listed_failing(
-    result: JUnitResult, causes: list[Cause], cap: int, new: Collection[str] = ()
+    result: JUnitResult, causes: list[Cause], cap: int, new_at: bytes | None = None
 ) -> list[dict]:
     """The failures that say most, at most `cap`: new ones first (once the baseline is known), then a
     cause many tests share (one breakage failing many tests), then by name — the order every renderer
@@ -159,10 +158,10 @@ def listed_failing(
             for index in range(bisect_left(ids, test_id), bisect_right(ids, test_id)):
                 cause_at[index] = number
     sizes = [-len(cause.tests) for cause in causes] + [-1]
-    fresh = set(new)
+    fresh = new_at or bytes(len(ids))  # 1 where the failing test at that place is new (Transitions.new_at)
 
     def rank(index: int) -> tuple[bool, int, str]:
-        return ids[index] not in fresh, sizes[cause_at[index]], natural_key(ids[index])
+        return not fresh[index], sizes[cause_at[index]], natural_key(ids[index])
 
     return [
         {"test_id": f.test_id, "outcome": f.outcome, "message": _with_subtests(f), "file": f.file,

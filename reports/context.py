@@ -9,7 +9,7 @@ from healthdeck.collectors.records import Record
 from . import DEFAULT_REPORT
 from .history.baselines import Baseline, find_baseline
 from .history.model import Run
-from .history.trends import classify_failures, flaky_tests
+from .history.trends import flaky_tests
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:  # a report-file baseline needs no store at all
@@ -26,8 +26,7 @@ class Context(Record):
     current: Run | None
     baseline: Run | None  # a stored run, or a stand-in (id 0) for a report:/git: baseline
     failures: list[dict]  # every failing test the report lists, marked new/known/unknown and flaky
-    baseline_failing: dict[tuple[str, str], str] | None = None  # the baseline's non-passing tests
-    baseline_partial: frozenset[str] = frozenset()  # suites whose baseline list of failures was cut
+    compared: Baseline | None = None  # the baseline itself: its failing tests, read as needed
     baseline_origin: str | None = None  # history | report | git
     baseline_spec: str | None = None
 
@@ -101,21 +100,18 @@ def context(
     )
     failures: list[dict] = []
     for suite, det in ((report.get("details") or {}).get("tests") or {}).items():
-        status = _classify(suite, {f["test_id"]: f["outcome"] for f in det["failing"]}, base)
+        listed = [f["test_id"] for f in det["failing"]]
+        status = base.classify(suite, listed) if base is not None else dict.fromkeys(listed, "unknown")
         flaky = (
-            {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"), project=probe.project)}
-            if store is not None
+            {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"), project=probe.project,
+                                            among=sorted(set(listed)))}
+            if store is not None and listed
             else set()
-        )
+        )  # fmt: skip
         for f in det["failing"]:
             failures.append(
                 {**f, "suite": suite, "status": status[f["test_id"]], "flaky": f["test_id"] in flaky}
             )
     if base is None:
         return Context(report, store, current, None, failures, baseline_spec=spec)
-    return Context(report, store, current, base.run, failures, base.failing, base.partial, base.origin, spec)
-
-
-def _classify(suite: str, failing: dict[str, str], base: Baseline | None) -> dict[str, str]:
-    """new / known / unknown per failing test of one suite (all unknown without a baseline)."""
-    return classify_failures(failing, None) if base is None else base.classify(suite, failing)
+    return Context(report, store, current, base.run, failures, base, base.origin, spec)

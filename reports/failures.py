@@ -9,17 +9,18 @@ any shortened list is: new failures first, then failures sharing their cause (or
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from healthdeck.collectors.records import Record
 
+from .history.model import FAILING
 from .ordering import natural_key
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
     from .context import Context
+    from .history.baselines import NewFailures
 
-FAILING = ("failed", "error")
 FAILING_ORDER = (
     "Listed: new failures first, then failures whose cause many tests share, then by suite and name; "
     "the count is every failing test."
@@ -31,13 +32,13 @@ class FailureCounts(Record):
     listed: int  # how many of them the report lists with a message
     new: int | None  # failing now, not failing in the baseline; None without a baseline
     new_exact: bool  # False when only the listed failures could be compared (run not in the history)
-    new_ids: Sequence[str] = ()  # "test_id (suite)", in the documented order
+    named: NewFailures | None = None  # the new ones, the first of them named in the documented order
 
     @property
-    def for_gate(self) -> list[str] | None:
+    def for_gate(self) -> NewFailures | None:
         """The new failures the no_new_failures condition counts; None when it cannot tell (no
         baseline, or an inexact count that found none)."""
-        return self.new_ids if self.new is not None and (self.new_exact or self.new) else None
+        return self.named if self.new is not None and (self.new_exact or self.new) else None
 
     def headline(self, shown: int | None = None) -> str:
         """'10 000 failing tests (9 800 new) — showing 10'."""
@@ -76,28 +77,30 @@ def total_failing(summary: dict) -> int:
 def failure_counts(ctx: Context) -> FailureCounts:
     """Exact counts for the report in `ctx`: totals from the summary, new ones from the history.
 
-    The baseline's failing tests come with the baseline (a stored run's, or the ones a report file
-    lists). A failure the baseline cannot speak for — its suite did not run there, or its list of
+    A run in the store is compared whole, a page of its failing tests at a time against the baseline
+    (a stored run's, or the ones a report file lists); otherwise only the failures the report lists
+    can be. A failure the baseline cannot speak for — its suite did not run there, or its list of
     failures was cut — is not counted as new, and makes the count inexact.
     """
+    from .history.baselines import count_new, stored_failing  # with a baseline, which brought them in
+
     total = total_failing(ctx.summary)
     listed = len(ctx.failures)
-    if ctx.baseline is None:
+    if ctx.compared is None:
         return FailureCounts(total, listed, None, True)
-    ran_before = set(ctx.baseline.summary.get("tests") or {})
-    before = {k for k, o in (ctx.baseline_failing or {}).items() if o in FAILING}
+    sizes = cause_sizes(ctx.report.get("details") or {})
+    first = [(f["suite"], f["test_id"]) for f in ordered(ctx.failures, sizes)]
     if ctx.current is not None:
-        now = [k for k, o in ctx.store.failing_of(ctx.current.id).items() if o in FAILING]
+        new = count_new(stored_failing(ctx.store, ctx.current), ctx.compared, first)
         exact = True
     else:
-        now = [(f["suite"], f["test_id"]) for f in ctx.failures]
+        by_suite: dict[str, list[str]] = {}
+        for f in ctx.failures:
+            if f["outcome"] in FAILING:
+                by_suite.setdefault(f["suite"], []).append(f["test_id"])
+        new = count_new(by_suite.items(), ctx.compared, first)
         exact = listed >= total
-    unsure = {k for k in now if k not in before and (k[0] not in ran_before or k[0] in ctx.baseline_partial)}
-    new = [k for k in now if k not in before and k not in unsure]
-    sizes = cause_sizes(ctx.report.get("details") or {})
-    ranked = {(f["suite"], f["test_id"]): i for i, f in enumerate(ordered(ctx.failures, sizes))}
-    new.sort(key=lambda k: (ranked.get(k, len(ranked)), k))
-    return FailureCounts(total, listed, len(new), exact and not unsure, [f"{t} ({s})" for s, t in new])
+    return FailureCounts(total, listed, new.count, exact and new.exact, new)
 
 
 def ordered(failures: list[dict], sizes: Mapping[str, int] | None = None) -> list[dict]:

@@ -21,6 +21,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light co
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from .history.baselines import NewFailures
+
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "UNKNOWN"
 GO, NO_GO, INCOMPLETE = "GO", "NO-GO", "INCOMPLETE"
 NOT_GATED = "not gated"  # a run `healthdeck gate` has not decided on
@@ -128,7 +130,7 @@ def evaluate(
     prod_lanes: tuple[str, ...],
     *,
     baseline: dict | None = None,
-    new_failures: list[str] | None = None,
+    new_failures: NewFailures | None = None,
     now: float | None = None,
     smoke: str = "smoke",
     checkout: str | None = None,
@@ -286,7 +288,7 @@ def comparable_coverage(now: dict, base: dict) -> tuple[str, str]:
     return "statements only (branches not measured)", "statements_percent"
 
 
-def _new_failures(summary: dict, new_failures: list[str] | None, baseline: dict | None) -> Condition:
+def _new_failures(summary: dict, new_failures: NewFailures | None, baseline: dict | None) -> Condition:
     if new_failures is None or not summary.get("tests"):
         if not summary.get("tests"):
             reason = f"no tests in the report; {SUPPLY['tests']}"
@@ -300,8 +302,9 @@ def _new_failures(summary: dict, new_failures: list[str] | None, baseline: dict 
         else:
             reason = f"no baseline run to compare with; {SUPPLY['baseline']}"
         return Condition("no_new_failures", "new failing tests vs baseline", UNKNOWN, None, 0, reason)
-    shown = ", ".join(new_failures[:5]) + (" …" if len(new_failures) > 5 else "")
-    return _compare("no_new_failures", "new failing tests vs baseline", len(new_failures), 0, at_least=False,
+    count = new_failures.count
+    shown = ", ".join(new_failures.named[:5]) + (" …" if count > 5 else "")
+    return _compare("no_new_failures", "new failing tests vs baseline", count, 0, at_least=False,
                     detail=shown)  # fmt: skip
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterator, Sequence
-from heapq import merge
+from collections.abc import Callable, Iterator, Sequence
+from heapq import merge, nsmallest
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from typing import Any
 
 # Runs of at most 18 digits, so a hostile 5 000-digit id stays cheap; a longer run compares chunk by chunk.
 _DIGITS = re.compile(r"([0-9]{1,18})")
@@ -40,3 +44,20 @@ def natural_order(texts: Sequence[str]) -> Iterator[int]:
     chunks = [array("I", sorted(range(start, min(start + _CHUNK, size)), key=key))
               for start in range(0, size, _CHUNK)]  # fmt: skip
     return merge(*chunks, key=key)  # (ties go to the earlier chunk: stable)
+
+
+class Smallest:
+    """The `n` smallest of what is added by `key` (natural_key by default), without holding the rest: the
+    list is cut back to `n` each time it reaches twice that, so a million ids cost a list of 2n."""
+
+    def __init__(self, n: int, key: Callable[[Any], Any] = natural_key) -> None:
+        self.n, self.key = n, key
+        self.items: list = []
+
+    def add(self, item: Any) -> None:
+        self.items.append(item)
+        if len(self.items) >= 2 * self.n:
+            self.items = nsmallest(self.n, self.items, key=self.key)
+
+    def result(self) -> list:
+        return nsmallest(self.n, self.items, key=self.key)

@@ -11,9 +11,8 @@ from healthdeck.collectors.records import Record
 
 from .context import compared_with
 from .gate import evaluate
-from .history.baselines import FILE_KINDS, Baseline
+from .history.baselines import FILE_KINDS, Baseline, NewFailures, count_new, stored_failing
 from .history.trends import resolve_baseline
-from .ordering import natural_key
 from .render.review import metric_deltas, render_review
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
@@ -77,7 +76,7 @@ class Review(Record):
     baseline: Run | None  # None: nothing before the candidate to compare with
     verdicts: tuple[dict, dict | None]  # candidate's, baseline's; `evaluated_here` when never gated
     deltas: list[dict]
-    new_failures: list[str] | None  # None: the baseline cannot tell
+    new_failures: NewFailures | None  # None: the baseline cannot tell
     markdown: str
 
 
@@ -90,7 +89,7 @@ def stored_verdict(store: HistoryReader, run: Run) -> dict | None:
 
 
 def evaluated_here(
-    summary: dict, config: Config, *, baseline: dict | None = None, new_failures: list[str] | None = None
+    summary: dict, config: Config, *, baseline: dict | None = None, new_failures: NewFailures | None = None
 ) -> dict:
     """The checklist evaluated on a reader (review, dashboard) for a run `healthdeck gate` never decided
     on, marked so. Without "current report" and "age": they are about the checkout where the gate runs,
@@ -110,21 +109,12 @@ def _verdict(store: HistoryReader, run: Run, config: Config, **against) -> dict:
     return evaluated_here({**run.summary, "ts": run.ts}, config, **against)
 
 
-def new_failures(store: HistoryReader, candidate: Run, baseline: Run) -> list[str] | None:
-    """The candidate's failing tests that did not fail in the baseline, as "test id (suite)" in natural
-    order, compared suite by suite as the gate compares; None when the baseline cannot tell (a suite failing
-    now did not run there) and no new failure was found elsewhere."""
-    base = Baseline.of_run(store, baseline)
-    failing: dict[str, dict[str, str]] = {}
-    for (suite, test_id), outcome in store.failing_of(candidate.id).items():
-        if outcome in ("failed", "error"):  # a flaky test passed in the end
-            failing.setdefault(suite, {})[test_id] = outcome
-    new, unknown = [], False
-    for suite, tests in failing.items():
-        status = base.classify(suite, tests)
-        unknown = unknown or "unknown" in status.values()
-        new += [f"{t} ({suite})" for t, st in status.items() if st == "new"]
-    return sorted(new, key=natural_key) if new or not unknown else None
+def new_failures(store: HistoryReader, candidate: Run, baseline: Run) -> NewFailures | None:
+    """The candidate's failing tests that did not fail in the baseline, compared suite by suite as the
+    gate compares (the count exact, the first NEW_NAMED named by suite and natural order); None when the
+    baseline cannot tell (a suite failing now did not run there) and no new failure was found elsewhere."""
+    new = count_new(stored_failing(store, candidate), Baseline.of_run(store, baseline))
+    return new if new.count or new.exact else None
 
 
 def review(store: HistoryReader, candidate: Run, baseline: Run | None, config: Config) -> Review:

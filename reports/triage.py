@@ -16,14 +16,17 @@ A suite the baseline did not run has no transitions (`null`), never "everything 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from heapq import nsmallest
 
-from .ordering import natural_key
+from .history.model import FAILING
+from .ordering import Smallest, natural_key
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:  # collect --no-history never loads the store (SQLAlchemy)
-    from healthdeck.collectors.junit import JUnitResult
+    from healthdeck.collectors.junit import JUnitResult, Outcomes
 
     from .causes import Cause
     from .config import Config
@@ -31,36 +34,99 @@ if TYPE_CHECKING:  # collect --no-history never loads the store (SQLAlchemy)
     from .history.store import HistoryStore
 
 DURATION_ROWS = 2000  # per suite and run: the store keeps the slowest tests above half the floor
-FAILING = ("failed", "error")
+SETTLE = 10_000  # ids the run's outcomes are asked for at a time, to tell fixed from skipped or gone
 
 
 @dataclass(frozen=True)
 class Transitions:
+    """One suite against the baseline. Each list holds the first `cap` ids in natural order; `totals`
+    counts them all; `new_at[i]` is 1 where the run's i-th failing test (FailingTests order) is new."""
+
     new: list[str]
     fixed: list[str]
     still_failing: list[str]
     flaky: list[str]
+    totals: dict[str, int]
+    new_at: bytearray
 
     def counts(self) -> dict[str, int]:
-        return {k: len(v) for k, v in self.__dict__.items()}
+        return dict(self.totals)
+
+    def listed(self) -> dict[str, list[str]]:
+        return {key: getattr(self, key) for key in self.totals}
 
 
 def transitions(
-    failing_now: Iterable[str],
-    outcomes_now: Mapping[str, str],
-    failing_before: Iterable[str],
+    failing_now: Sequence[str],
+    failing_before: Iterable[tuple[str, str]],
+    passed_now: Callable[[list[str]], Collection[str]],
     flaky_now: Iterable[str],
+    cap: int,
 ) -> Transitions:
-    """Each list sorted by test id, numbers in ids as numbers. `outcomes_now`: every test of this run (id -> outcome)."""
-    now, before, flaky = set(failing_now), set(failing_before), set(flaky_now)
+    """`failing_now`: this run's failing ids, sorted (FailingTests.test_ids; an id may repeat);
+    `failing_before`: the baseline's non-passing (id, outcome) in any order, read once as it comes (a
+    stored run's a page at a time); `passed_now(ids)`: those of `ids` that passed in this run. Holds a
+    byte per failing test and the `cap` first of each list, never a set of a million ids."""
+    n, flaky = len(failing_now), set(flaky_now)
+    in_before = bytearray(n)
+    still, fixed = 0, Smallest(cap)
+    fixed_total, maybe_fixed = 0, []
+
+    def settle(ids: list[str]) -> int:
+        """Of ids that failed before and do not now: the ones that passed now (not flaky) are fixed."""
+        passed = passed_now(ids)
+        done = [t for t in ids if t in passed and t not in flaky]
+        for t in done:
+            fixed.add(t)
+        return len(done)
+
+    for test_id, outcome in failing_before:
+        if outcome not in FAILING:
+            continue
+        j = bisect_left(failing_now, test_id)
+        if j < n and failing_now[j] == test_id:
+            still += 1
+            while j < n and failing_now[j] == test_id:
+                in_before[j] = 1
+                j += 1
+        else:
+            maybe_fixed.append(test_id)
+            if len(maybe_fixed) >= SETTLE:
+                fixed_total += settle(maybe_fixed)
+                maybe_fixed = []
+    fixed_total += settle(maybe_fixed)
+
+    def each(flag: int) -> Iterator[str]:
+        """The ids (each once) that failed in the baseline too (flag 1), or did not (0)."""
+        return (
+            t
+            for j, t in enumerate(failing_now)
+            if in_before[j] == flag and (j == 0 or failing_now[j - 1] != t)
+        )
+
     return Transitions(
-        new=sorted(now - before, key=natural_key),
-        fixed=sorted(
-            (t for t in before - now if outcomes_now.get(t) == "passed" and t not in flaky), key=natural_key
-        ),
-        still_failing=sorted(now & before, key=natural_key),
-        flaky=sorted(flaky, key=natural_key),
+        new=nsmallest(cap, each(0), key=natural_key),
+        fixed=fixed.result(),
+        still_failing=nsmallest(cap, each(1), key=natural_key),
+        flaky=nsmallest(cap, flaky, key=natural_key),
+        totals={
+            "new": sum(1 for _ in each(0)),
+            "fixed": fixed_total,
+            "still_failing": still,
+            "flaky": len(flaky),
+        },
+        new_at=in_before.translate(_NOT),
     )
+
+
+_NOT = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 -> 1, 1 -> 0
+
+
+def passed_in(outcomes: Outcomes | None) -> Callable[[list[str]], Collection[str]]:
+    """Of some test ids, those that passed in this run (none is known without every test's outcome)."""
+    if outcomes is None:
+        return lambda ids: ()
+    return lambda ids: {t for t, o in outcomes.of(ids).items() if o == "passed"}
 
 
 @dataclass(frozen=True)
@@ -131,7 +197,6 @@ def compare_with_history(
         "ts": s["ts"],
     }
     stored = baseline is not None and baseline.origin == "history" and store is not None
-    base_failing = baseline.failing if baseline else {}
     base_durations = store.durations_of(baseline.run.id) if stored else {}
     if stored:
         # A baseline written before causes were recorded cannot say which causes are new.
@@ -144,8 +209,8 @@ def compare_with_history(
     compared: dict[str, Transitions] = {}
     for suite, result in suites.items():
         summary, details = s["tests"][suite], report["details"]["tests"][suite]
-        base_suite = ((baseline.summary.get("tests") or {}).get(suite)) if baseline else None
-        known = base_causes.get(suite) if base_suite is not None else None
+        ran_before = baseline is not None and baseline.ran(suite)
+        known = base_causes.get(suite) if ran_before else None
         seen = (
             store.first_seen(suite, [c["id"] for c in details["causes"]], project=s.get("project"))
             if store is not None
@@ -157,27 +222,28 @@ def compare_with_history(
                 cause["first_seen"] = first.ref() if first else here
             cause["new"] = cause["id"] not in known if known is not None else None
         # A suite the baseline did not run, or whose failing list it cut, has no transitions.
-        if baseline is None or base_suite is None or suite in baseline.partial:
+        if baseline is None or not ran_before or suite in baseline.partial:
             continue
-        failing_now = [f.test_id for f in result.failing]
+        failing_now = result.failing.test_ids
         history_flaky = (
-            {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"), project=s.get("project"))}
-            if store is not None
+            {f.test_id for f in flaky_tests(store, suite, branch=s.get("branch"), project=s.get("project"),
+                                            among=failing_now)}
+            if store is not None and failing_now
             else set()
-        )
-        failing_before = [t for (su, t), o in base_failing.items() if su == suite and o in FAILING]
+        )  # fmt: skip
         moved = transitions(
             failing_now,
-            result.outcomes.of(failing_before) if result.outcomes is not None else {},  # only those: fixed?
-            failing_before,
-            {*result.flaky, *history_flaky.intersection(failing_now)},
+            baseline.rows(suite),
+            passed_in(result.outcomes),
+            {*result.flaky, *history_flaky},
+            cap,
         )
         compared[suite] = moved
         summary["transitions"] = moved.counts()
         details["transitions"] = {"baseline": baseline.run.ref()}
-        for key, ids in moved.__dict__.items():
-            details["transitions"][key] = ids[:cap]
-            details["transitions"][f"{key}_total"] = len(ids)
+        for key, ids in moved.listed().items():
+            details["transitions"][key] = ids
+            details["transitions"][f"{key}_total"] = moved.totals[key]
         if stored and known is not None:  # durations were recorded with causes
             before = {t: x for (su, t), x in base_durations.items() if su == suite}
             slower = duration_regressions(

@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from healthdeck.reports.cli import EXIT_OK, main
+from healthdeck.reports.history.baselines import Baseline
 from healthdeck.reports.history.importers import import_dir, import_git, normalize
 from healthdeck.reports.history.store import MIGRATIONS, HistoryStore, open_store
-from healthdeck.reports.history.trends import BaselineError, classify_failures, flaky_tests, resolve_baseline
+from healthdeck.reports.history.trends import BaselineError, flaky_tests, resolve_baseline
 from tests.conftest import REAL
 from tests.upstream_shapes import versions
 
@@ -211,8 +212,19 @@ def test_flaky_across_runs_and_new_failures(tmp_path) -> None:
     assert "t::always" not in flaky
     assert "t::broke" not in flaky  # one flip: it broke, it is not flaky
     assert flaky_tests(store, "smoke", min_runs=50)[0].flip_rate is None  # below the minimum sample size
-    assert classify_failures({"a": "failed", "b": "error"}, {"a": "failed"}) == {"a": "known", "b": "new"}
-    assert classify_failures({"a": "failed"}, None) == {"a": "unknown"}
+    # Judged among given ids (read a page at a time, a bit per run each): the same verdicts, only theirs.
+    every = flaky_tests(store, "smoke", min_runs=5)
+    among = ["t::always", "t::broke", "t::flip", "t::flip", "t::never_failed"]
+    assert flaky_tests(store, "smoke", min_runs=5, among=among) == [f for f in every if f.test_id in among]
+    assert [f.test_id for f in every] == ["t::flip", "t::sometimes"]
+    newest = store.runs()[-1]
+    base = Baseline.of_run(store, newest)
+    assert base.classify("smoke", ["t::always", "t::sometimes", "t::new"]) == {
+        "t::always": "known",
+        "t::sometimes": "new",
+        "t::new": "new",
+    }  # t::sometimes passed in the newest run
+    assert base.classify("e2e", ["t::a"]) == {"t::a": "unknown"}  # the baseline did not run e2e
 
 
 def test_a_rerun_with_another_selection_is_no_evidence_of_flakiness(tmp_path) -> None:

@@ -12,6 +12,7 @@ from healthdeck.collectors.junit import collect_junit
 from healthdeck.reports.cli import EXIT_NO_GO, EXIT_OK, main
 from healthdeck.reports.config import GateConfig
 from healthdeck.reports.gate import FAIL, GO, INCOMPLETE, NO_GO, PASS, UNKNOWN, evaluate
+from healthdeck.reports.history.baselines import NewFailures
 from healthdeck.reports.render.comment import GITHUB_LIMIT, MARKER, render_comment
 from tests.conftest import EDGE, REAL
 
@@ -75,7 +76,7 @@ def test_each_condition_pass_fail_unknown() -> None:
                        coverage_min=80, coverage_drop_max=1.0, max_age_hours=24, no_new_failures=True,
                        guardian_new_in_strict_max=0)  # fmt: skip
     verdict = evaluate(_summary(), gates, ("core", "api"), baseline={"coverage": {"percent": 83.0}},
-                       new_failures=[], now=1000 + 3600)  # fmt: skip
+                       new_failures=NewFailures(0, [], True), now=1000 + 3600)  # fmt: skip
     status = {c["name"]: c["status"] for c in verdict["conditions"]}
     assert status == {
         "smoke_pass_rate": PASS, "pass_rate.unit": UNKNOWN, "ruff_prod": FAIL, "compileall_prod": PASS,

@@ -324,7 +324,7 @@ def test_new_failures_are_compared_suite_by_suite(tmp_path) -> None:
                                                          ("smoke", "t::wobbly", "flaky")])  # fmt: skip
     store.append(summary(3, ("smoke", "unit", "e2e")), failing=[("e2e", "t::other", "failed")])
     base, candidate, wider = store.runs()
-    assert new_failures(store, candidate, base) == ["t::same_id (smoke)"]
+    assert new_failures(store, candidate, base).named == ["t::same_id (smoke)"]
     assert new_failures(store, wider, candidate) is None  # e2e did not run in the baseline
     store.close()
 

@@ -116,8 +116,11 @@ def render(ctx: Ctx) -> None:
         st.subheader("New failures: unknown")
         st.caption(UNKNOWN_NEW)
     else:
-        st.subheader(f"New failures ({number(len(found.new_failures))})")
-        table_or([{"test": t} for t in found.new_failures], "No new failures.")
+        new = found.new_failures
+        st.subheader(f"New failures ({number(new.count)})")
+        table_or([{"test": t} for t in new.named], "No new failures.")
+        if new.count > len(new.named):
+            st.caption(f"The first {number(len(new.named))} of {number(new.count)}, by suite and name.")
     st.download_button("Download the review (Markdown)", found.markdown,
                        file_name=f"release-review-{found.candidate.short_sha}.md",
                        mime="text/markdown", on_click="ignore")  # fmt: skip

@@ -156,7 +156,7 @@ def triage(
     compared = compare_with_history(report, collected.tests, store, baseline, config)
     for suite, moved in compared.items():
         report["details"]["tests"][suite]["failing"] = listed_failing(
-            collected.tests[suite], causes[suite], config.max_failing_listed, moved.new
+            collected.tests[suite], causes[suite], config.max_failing_listed, moved.new_at
         )
 
 

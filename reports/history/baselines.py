@@ -10,15 +10,17 @@ comparison says "unknown" for such tests instead of "new".
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from healthdeck.collectors.records import Record
 
 from .. import DEFAULT_REPORT
 from ..errors import InputError, one_line
+from ..ordering import Smallest, natural_key
 from ..report_file import check_report, load_report, parse_report
-from .model import Run
-from .trends import STORE_KINDS, BaselineError, classify_failures, resolve_baseline
+from .model import FAILING, Run
+from .trends import STORE_KINDS, BaselineError, resolve_baseline
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
@@ -31,31 +33,102 @@ FILE_KINDS = ("report", "git")
 
 class Baseline(Record):
     run: Run  # a stored run, or a stand-in (id 0) made from a report file
-    failing: dict[tuple[str, str], str]  # (suite, test id) -> failed | error | flaky
+    failing: dict[tuple[str, str], str]  # a report file's (suite, test id) -> failed | error | flaky
     partial: frozenset[str]  # suites whose failing list was cut: absence from it proves nothing
     origin: str  # history | report | git
     # A report file's cause ids per suite, for the suites whose list of causes is complete (a stored
     # baseline's causes come from the store); a suite missing here cannot say which causes are new.
     causes: dict[str, set[str]]
+    # A stored run's store: its failing tests are read from there as needed (a page or a lookup at a
+    # time: a million of them were 340 MB as a dict), and `failing` is empty.
+    store: HistoryReader | None = None
 
     @property
     def summary(self) -> dict:
         return self.run.summary
 
-    def classify(self, suite: str, failing: dict[str, str]) -> dict[str, str]:
-        """new / known / unknown for each failing test (id -> outcome) of one suite of the compared run:
-        "unknown" where the baseline cannot tell (it did not run the suite, or its list was cut)."""
-        if suite not in (self.summary.get("tests") or {}):
-            return classify_failures(failing, None)
-        status = classify_failures(failing, {t: o for (su, t), o in self.failing.items() if su == suite})
-        if suite in self.partial:  # a test missing from a cut list may have failed too
-            status = {t: "unknown" if st == "new" else st for t, st in status.items()}
-        return status
+    def ran(self, suite: str) -> bool:
+        return suite in (self.summary.get("tests") or {})
+
+    def rows(self, suite: str) -> Iterator[tuple[str, str]]:
+        """(test id, outcome) of each of the suite's non-passing tests in the baseline."""
+        if self.store is None:
+            yield from ((t, o) for (su, t), o in self.failing.items() if su == suite)
+            return
+        for page in self.store.failing_pages(self.run.id, suite):
+            yield from page
+
+    def failing_among(self, suite: str, test_ids: Iterable[str]) -> set[str]:
+        """Those of `test_ids` that failed (failed or error) in the suite in the baseline."""
+        if self.store is None:
+            return {t for t in test_ids if self.failing.get((suite, t)) in FAILING}
+        return {t for t, o in self.store.outcomes_in(self.run.id, suite, test_ids).items() if o in FAILING}
+
+    def classify(self, suite: str, failing: Iterable[str]) -> dict[str, str]:
+        """new / known / unknown for each failing test id of one suite of the compared run: "unknown"
+        where the baseline cannot tell (it did not run the suite, or its list was cut)."""
+        if not self.ran(suite):
+            return dict.fromkeys(failing, "unknown")
+        ids = list(failing)
+        known = self.failing_among(suite, ids)
+        missing = "unknown" if suite in self.partial else "new"  # a cut list may have left it out
+        return {t: "known" if t in known else missing for t in ids}
 
     @classmethod
     def of_run(cls, store: HistoryReader, run: Run) -> Baseline:
         """A stored run as a baseline (the store keeps every failing test: no list is cut)."""
-        return cls(run, store.failing_of(run.id), frozenset(), "history", {})
+        return cls(run, {}, frozenset(), "history", {}, store)
+
+
+class NewFailures(Record):
+    """Failing tests that did not fail in the baseline: the exact count, and the first of them named."""
+
+    count: int
+    named: list[str]  # "test id (suite)", at most NEW_NAMED, in the order given to count_new
+    exact: bool  # False when the baseline could not tell for some (its suite did not run, its list was cut)
+
+
+NEW_NAMED = 1000  # new failures named (the gate shows five, a review lists them); the count is exact
+
+
+def count_new(
+    failing: Iterable[tuple[str, list[str]]], base: Baseline, first: Sequence[tuple[str, str]] = ()
+) -> NewFailures:
+    """New failures among `failing` — (suite, failing test ids) pieces, a run's or a report's — against
+    `base`, counted a piece at a time. Named: those of `first` ((suite, test id), in its order), then
+    the rest by suite and natural order of ids, NEW_NAMED in all."""
+    rank = {key: i for i, key in enumerate(first)}
+    count, exact = 0, True
+    ranked: list[tuple[int, str, str]] = []
+    rest = Smallest(NEW_NAMED, key=lambda key: (key[0], natural_key(key[1])))  # (suite, id)
+    for suite, ids in failing:
+        if not ids:
+            continue
+        if not base.ran(suite) or suite in base.partial:  # it cannot say these are new: a floor
+            unsure = set(ids) - base.failing_among(suite, ids) if base.ran(suite) else ids
+            exact = exact and not unsure
+            continue
+        known = base.failing_among(suite, ids)
+        for test_id in ids:
+            if test_id in known:
+                continue
+            count += 1
+            at = rank.get((suite, test_id))
+            if at is not None:
+                ranked.append((at, suite, test_id))
+            else:
+                rest.add((suite, test_id))
+    named = [f"{t} ({s})" for _, s, t in sorted(ranked)]
+    named += [f"{t} ({s})" for s, t in rest.result()[: max(0, NEW_NAMED - len(named))]]
+    return NewFailures(count, named, exact)
+
+
+def stored_failing(store: HistoryReader, run: Run) -> Iterator[tuple[str, list[str]]]:
+    """A stored run's failing tests (failed or error: a flaky one passed in the end) as (suite, ids)
+    pieces, a page at a time."""
+    for suite in sorted(run.summary.get("tests") or {}):
+        for page in store.failing_pages(run.id, suite):
+            yield suite, [t for t, o in page if o in FAILING]
 
 
 def check_spec(spec: str) -> None:

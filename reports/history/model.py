@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from healthdeck.collectors.records import Record
 
+FAILING = ("failed", "error")  # the outcomes that fail a run ("flaky" passed on a rerun)
+
 
 class Run(Record):
     id: int

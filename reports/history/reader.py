@@ -9,6 +9,7 @@ importing SQLAlchemy). A backend only says how to run a query in one transaction
 
 from __future__ import annotations
 
+import itertools
 import json
 import operator
 import os
@@ -46,6 +47,10 @@ RUN_FIELDS = ("id", "run_key", "git_sha", "branch", "version", "ts", "ci_run_id"
 RUN_COLUMNS = ", ".join(f"runs.{name}" for name in RUN_FIELDS)
 # run_index's columns: what a list of runs shows, without the summaries
 INDEX_FIELDS = ("id", "run_key", "git_sha", "branch", "version", "ts", "verdict", "approximate", "source")
+# Rows per page where a run's failing tests are read in pages, and ids per `IN (...)` lookup (well under
+# SQLite's 32 766 parameters and PostgreSQL's 65 535).
+PAGE = 20_000
+LOOKUP = 1_000
 Query = Callable[[str, dict], list[tuple]]  # runs one statement in the open transaction: its rows
 
 
@@ -480,13 +485,60 @@ class HistoryReader:
         rows = self._query(sql + (" AND suite = :suite" if suite else ""), params)
         return {(s, t): o for s, t, o in rows}
 
-    def test_history(self, suite: str, run_ids: list[int]) -> dict[str, dict[int, str]]:
-        """test id -> {run id: outcome} over `run_ids` (non-passing outcomes only)."""
+    def failing_pages(self, run_id: int, suite: str) -> Iterator[list[tuple[str, str]]]:
+        """One suite's non-passing tests in a run as (test id, outcome), a page at a time in the primary
+        key's order: each page is one index range read in its own short transaction, so a run of a
+        million failing tests is never held at once (a dict of them took 340 MB)."""
+        after: str | None = None
+        while True:
+            params: dict = {"id": run_id, "suite": suite}
+            sql = "SELECT test_id, outcome FROM test_results WHERE run_id = :id AND suite = :suite"
+            if after is not None:
+                params["after"] = after
+                sql += " AND test_id > :after"
+            rows = self._query(f"{sql} ORDER BY test_id LIMIT {PAGE}", params)
+            if rows:
+                yield rows
+            if len(rows) < PAGE:
+                return
+            after = rows[-1][0]
+
+    def outcomes_in(self, run_id: int, suite: str, test_ids: Iterable[str]) -> dict[str, str]:
+        """test id -> outcome in the run's suite, for those of `test_ids` it recorded as non-passing."""
+        out: dict[str, str] = {}
+        ids = iter(test_ids)
+        while chunk := list(itertools.islice(ids, LOOKUP)):
+            params: dict = {"id": run_id, "suite": suite}
+            sql = ("SELECT test_id, outcome FROM test_results WHERE run_id = :id AND suite = :suite AND "
+                   + _in("test_id", "t", chunk, params))  # fmt: skip
+            out.update(self._query(sql, params))
+        return out
+
+    def changing_history(
+        self, suite: str, run_ids: list[int], grouped: Iterable[int] = ()
+    ) -> dict[str, dict[int, str]]:
+        """test id -> {run id: outcome} over `run_ids` (oldest first; non-passing outcomes only), for the
+        tests whose outcome may have changed: flaky in some run; failing in a run of `grouped` (runs
+        of a commit that ran more than once) and passing in another; or failing in runs that are not
+        all the oldest or all the newest (two changes at least). A test failing in every run, or only
+        in the newest ones (it broke once), is left in the store: at a million failing tests per run
+        their histories were gigabytes, and they are not flaky."""
         if not run_ids:
             return {}
-        params: dict = {"suite": suite}
-        sql = ("SELECT test_id, run_id, outcome FROM test_results WHERE suite = :suite AND "
-               + _in("run_id", "run", run_ids, params))  # fmt: skip
+        params: dict = {"suite": suite, "n": len(run_ids)}
+        runs = _in("run_id", "run", run_ids, params)
+        at = "CASE run_id " + " ".join(f"WHEN :run{i} THEN {i}" for i in range(len(run_ids))) + " END"
+        failing = "outcome IN ('failed', 'error')"
+        in_group = _in("run_id", "grp", grouped, params)
+        sql = (f"SELECT test_id, run_id, outcome FROM test_results WHERE suite = :suite AND {runs} AND test_id IN ("
+               f"SELECT test_id FROM test_results WHERE suite = :suite AND {runs} GROUP BY test_id HAVING "
+               "sum(CASE WHEN outcome = 'flaky' THEN 1 ELSE 0 END) > 0"
+               f" OR (sum(CASE WHEN {failing} AND {in_group} THEN 1 ELSE 0 END) > 0"
+               f" AND sum(CASE WHEN {failing} THEN 1 ELSE 0 END) < :n)"
+               f" OR NOT ((min(CASE WHEN {failing} THEN {at} END) = 0"
+               f" AND max(CASE WHEN {failing} THEN {at} END) = sum(CASE WHEN {failing} THEN 1 ELSE 0 END) - 1)"
+               f" OR (max(CASE WHEN {failing} THEN {at} END) = :n - 1"
+               f" AND min(CASE WHEN {failing} THEN {at} END) = :n - sum(CASE WHEN {failing} THEN 1 ELSE 0 END))))")  # fmt: skip
         out: dict[str, dict[int, str]] = {}
         for test_id, run_id, outcome in self._query(sql, params):
             out.setdefault(test_id, {})[run_id] = outcome

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from array import array
+from bisect import bisect_left
+from collections.abc import MutableSequence, Sequence
 from pathlib import Path
 
 from healthdeck.collectors.records import Record
 
 from . import BASELINE_HELP
-from .model import Run
+from .model import FAILING, Run
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:  # these functions only call the reader's methods, whichever database runs them
@@ -88,6 +91,7 @@ def flaky_tests(
     min_runs: int = 5,
     min_flip_rate: float = 0.1,
     project: str | None = None,
+    among: Sequence[str] | None = None,
 ) -> list[FlakyTest]:
     """Tests that both passed and failed on one commit, or flip between passing and failing often
     (two flips or more, at least `min_flip_rate` of the runs) over the last `window` runs.
@@ -95,39 +99,78 @@ def flaky_tests(
     History keeps non-passing outcomes only, so "passed" means: the suite ran in that run and the test
     was not among its failures. Runs of one commit are compared only when the suite held as many tests
     in each: a rerun with another selection (a shard, `-k`) did not run the test it "passed".
+
+    `among`: only these test ids (sorted), read a run at a time in pages and kept as one bit per run
+    each, so a run failing a million tests costs megabytes, not the gigabyte a dict of their histories
+    took. Without it every test the window recorded is judged (the dashboard's list).
     """
     runs = [
         r
         for r in store.runs(branch=branch, limit=window, project=project)
         if suite in (r.summary.get("tests") or {})
     ]
-    history = store.test_history(suite, [r.id for r in runs])
-    by_sha: dict[tuple[str, object], list[Run]] = {}
-    for run in runs:
+    groups: dict[tuple[str, object], list[int]] = {}  # runs of one commit (and suite size), by position
+    for i, run in enumerate(runs):
         if run.git_sha:
-            size = (run.summary["tests"][suite] or {}).get("total")
-            by_sha.setdefault((run.git_sha, size), []).append(run)
-    out = []
-    for test_id, outcomes in history.items():
-        failing = [outcomes.get(r.id) in ("failed", "error") for r in runs]
-        in_run = any(o == "flaky" for o in outcomes.values())
-        same_commit = in_run or any(
-            len(group) > 1 and len({outcomes.get(r.id) in ("failed", "error") for r in group}) == 2
-            for group in by_sha.values()
-        )
-        flips = sum(a != b for a, b in itertools.pairwise(failing))
-        rate = flips / (len(runs) - 1) if len(runs) >= max(min_runs, 2) else None
+            groups.setdefault((run.git_sha, (run.summary["tests"][suite] or {}).get("total")), []).append(i)
+    same = [g for g in groups.values() if len(g) > 1]
+    rate_runs = len(runs) if len(runs) >= max(min_runs, 2) else None
+
+    def judged(test_id: str, failing: int, in_run: bool) -> FlakyTest | None:
+        """`failing`: bit i set when the test failed in runs[i]; `in_run`: flaky within some run."""
+        bits = [(failing >> i) & 1 for i in range(len(runs))]
+        same_commit = in_run or any(len({bits[i] for i in group}) == 2 for group in same)
+        flips = sum(a != b for a, b in itertools.pairwise(bits))
+        rate = flips / (rate_runs - 1) if rate_runs else None
         # One flip is a test that broke (or was fixed), not a flaky one: it takes two or more.
         if same_commit or (flips >= 2 and (rate or 0) >= min_flip_rate):
-            out.append(FlakyTest(suite, test_id, same_commit, rate, len(runs)))
+            return FlakyTest(suite, test_id, same_commit, rate, len(runs))
+        return None
+
+    if among is None:
+        grouped = [runs[i].id for group in same for i in group]
+        history = store.changing_history(suite, [r.id for r in runs], grouped)
+        found = (
+            judged(t, sum(1 << i for i, r in enumerate(runs) if got.get(r.id) in FAILING),
+                   any(o == "flaky" for o in got.values()))
+            for t, got in history.items()
+        )  # fmt: skip
+    else:
+        failing, in_run = _bits_among(store, suite, runs, among)
+        found = (
+            judged(t, failing[j], j in in_run)
+            for j, t in enumerate(among)
+            if (failing[j] or j in in_run) and (j == 0 or among[j - 1] != t)
+        )
+    out = [f for f in found if f is not None]
     return sorted(out, key=lambda f: (not f.same_commit, -(f.flip_rate or 0), f.test_id))
 
 
-def classify_failures(current: dict[str, str], baseline: dict[str, str] | None) -> dict[str, str]:
-    """test id -> "new" (not failing in the baseline) or "known"; all "unknown" without a baseline."""
-    if baseline is None:
-        return dict.fromkeys(current, "unknown")
-    return {t: ("known" if baseline.get(t) in ("failed", "error") else "new") for t in current}
+def _bits_among(
+    store: HistoryReader, suite: str, runs: list[Run], among: Sequence[str]
+) -> tuple[MutableSequence[int], set[int]]:
+    """For each position j of the sorted `among`: bit i set when among[j] failed in runs[i]; and the
+    positions flaky within some run. No run's rows are held whole: read in pages, or looked up."""
+    n = len(among)
+    failing: MutableSequence[int] = array("Q", bytes(8 * n)) if len(runs) <= 64 else [0] * n
+    in_run: set[int] = set()
+    for i, run in enumerate(runs):
+        counts = run.summary["tests"][suite] or {}
+        recorded = sum(counts.get(k) or 0 for k in ("failed", "errors", "flaky"))
+        # a few ids (the ones a report lists) are looked up; many are met in the run's pages
+        rows = (
+            store.outcomes_in(run.id, suite, among).items()
+            if n < recorded
+            else (row for page in store.failing_pages(run.id, suite) for row in page)
+        )
+        for test_id, outcome in rows:
+            j = bisect_left(among, test_id)
+            if j < n and among[j] == test_id:
+                if outcome in FAILING:
+                    failing[j] |= 1 << i
+                elif outcome == "flaky":
+                    in_run.add(j)
+    return failing, in_run
 
 
 class CaseRun(Record):
@@ -165,7 +208,7 @@ def case_history(
     ]
     timeline = store.test_timeline(suite, test_id, [r.id for r in runs])
     strip = [CaseRun(r, timeline[r.id][0] or "passed", timeline[r.id][1]) for r in runs]
-    failing = [c.outcome in ("failed", "error") for c in strip]
+    failing = [c.outcome in FAILING for c in strip]
     streak = next((i for i in range(len(failing) - 1, -1, -1) if not failing[i]), -1) + 1
     passed = [c.run for c in strip if c.outcome == "passed"]
     return CaseHistory(

@@ -7,6 +7,10 @@ from ..gate import condition_figures
 from ..history.metrics import describe
 from .md import cell, change, code, count_change, coverage_pc, table
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
+if TYPE_CHECKING:
+    from ..history.baselines import NewFailures
+
 
 def unit_of(metric: str) -> str:
     """How a stored figure reads: pass rates are fractions, coverage is percent, the rest are counts."""
@@ -69,7 +73,7 @@ def render_review(
     baseline: dict | None,
     verdicts: tuple[dict, dict | None],
     deltas: list[dict],
-    new_failures: list[str] | None,
+    new_failures: NewFailures | None,
 ) -> str:
     """`candidate`/`baseline`: {label, summary}; `verdicts`: the candidate's and the baseline's, each as
     `healthdeck gate` gave it, or marked `evaluated_here` for a run nobody gated."""
@@ -109,10 +113,12 @@ def render_review(
     elif new_failures is None:
         out += ["", "## New failures: unknown", "", UNKNOWN_NEW]
     else:
-        out += ["", f"## New failures ({number(len(new_failures))})", ""]
-        out += [f"- {code(t, in_table=False)}" for t in new_failures] or [
+        out += ["", f"## New failures ({number(new_failures.count)})", ""]
+        out += [f"- {code(t, in_table=False)}" for t in new_failures.named] or [
             "None: every failing test of the candidate also failed in the baseline."
         ]
+        if new_failures.count > len(new_failures.named):  # the count is every one, the list the first
+            out += [f"- … and {number(new_failures.count - len(new_failures.named))} more"]
     return "\n".join(out) + "\n"
 
 
