@@ -100,9 +100,10 @@ def flaky_tests(
     was not among its failures. Runs of one commit are compared only when the suite held as many tests
     in each: a rerun with another selection (a shard, `-k`) did not run the test it "passed".
 
-    `among`: only these test ids (sorted), read a run at a time in pages and kept as one bit per run
-    each, so a run failing a million tests costs megabytes, not the gigabyte a dict of their histories
-    took. Without it every test the window recorded is judged (the dashboard's list).
+    `among`: only these test ids (sorted), read a run at a time (in pages, or looked up when they are
+    fewer than the run's failures) and kept as one bit per run each, so a run failing a million tests
+    costs megabytes, not the gigabyte a dict of their histories took. Without it every test whose
+    history may hold a change is judged (the dashboard's list; `changing_history`).
     """
     runs = [
         r
