@@ -48,7 +48,7 @@ class InputLimits:
     max_token_mb: int = 32
     max_text_mb: int = 64  # a report read whole into memory: a far smaller cap than a streamed one's
     max_attributes: int = 10_000  # on one XML element: the parser holds them all at once
-    max_testcases: int = 1_500_000  # in one suite's JUnit files: each test's id is held (about 0.1 KB)
+    max_testcases: int = 1_000_000  # in one suite's JUnit files: each test's id is held (about 0.1 KB)
     max_decoded_mb: int = (
         DECODED_MB  # JSON decoded at once: a document, or one entry of a ruff/coverage report
     )
@@ -139,6 +139,22 @@ def as_posix(name: str) -> str:
     return name if posix == name else posix  # one string, not two equal ones
 
 
+# What writes each input, for the message when it is not there (an input that names no writer: none)
+_WRITTEN_BY = {
+    "junit": "pytest writes no JUnit XML when it stops with a usage or conftest error",
+    "coverage": "`coverage xml` or `coverage json` writes it once the tests have run",
+    "ruff": "`ruff check --output-format json --output-file FILE` writes it, findings or none",
+    "compileall": "`python -m compileall -q SRC > FILE` writes it, empty when every file compiles",
+}
+
+
+def not_written(source: str, reason: str, files: str = "it") -> str:
+    """`reason` (no such file, no match) with what a user checks first, in the same words for every
+    input a CI step writes: did that step finish? (An OpenAPI spec is committed: the reason alone.)"""
+    hint = _WRITTEN_BY.get(source)
+    return f"{reason}; did the step that writes {files} run to the end? ({hint})" if hint else reason
+
+
 def open_binary(source: str, path: str | Path) -> IO[bytes]:
     """Open an artifact for reading, transparently gunzipping when the file starts with the gzip magic.
 
@@ -147,9 +163,7 @@ def open_binary(source: str, path: str | Path) -> IO[bytes]:
     try:
         raw = open_named(path)  # handed to the caller, who closes it; never hangs on a FIFO
     except FileNotFoundError as exc:  # the usual cause: the step that writes it stopped before it did
-        raise CollectorError(source, path, f"{exc.strerror}; did the step that writes it run to the end? "
-                             "(pytest writes no JUnit XML when it stops with a usage or conftest error)"
-                             if source == "junit" else exc.strerror or str(exc)) from exc  # fmt: skip
+        raise CollectorError(source, path, not_written(source, exc.strerror or str(exc))) from exc
     except OSError as exc:
         raise CollectorError(source, path, exc.strerror or str(exc)) from exc
     try:
@@ -683,7 +697,7 @@ def expand_paths(source: str, patterns: Sequence[str]) -> list[Path]:
         if glob.has_magic(pattern) and not os.path.lexists(pattern):  # junit[py3.11].xml is a name
             matches = sorted(glob.glob(pattern, recursive=True))
             if not matches:
-                raise CollectorError(source, pattern, "glob matched no files")
+                raise CollectorError(source, pattern, not_written(source, "glob matched no files", "them"))
             found.extend(Path(m) for m in matches)
         else:
             found.append(Path(pattern))

@@ -24,6 +24,7 @@ from .base import (
     as_posix,
     current_limits,
     marked_encoding,
+    not_written,
     open_binary,
     parse_xml,
     read_text,
@@ -128,6 +129,8 @@ def collect_coverage(
             return replace(_collect(copy, root, options), file=str(path))
     except CollectorError as exc:
         raise CollectorError(SOURCE, path, exc.reason) from None
+    except FileNotFoundError as exc:
+        raise CollectorError(SOURCE, path, not_written(SOURCE, exc.strerror or str(exc))) from exc
     except OSError as exc:
         limit = " (limit max_input_mb in [tool.healthdeck])" if exc.errno == errno.EFBIG else ""
         raise CollectorError(SOURCE, path, f"cannot read: {exc.strerror or exc}{limit}") from exc

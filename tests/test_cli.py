@@ -347,3 +347,23 @@ def test_the_wrote_lines_escape_a_newline_in_a_path(tmp_path, capsys) -> None:
     assert lines[0].startswith("wrote ") and "o\\nut\\x1b[31m/latest.json" in lines[0]
     assert main(["badge", "--report", str(out / "latest.json"), "--out", str(out)]) == 0
     assert all(line.startswith("wrote ") for line in capsys.readouterr().out.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("option", "writer"),
+    [
+        (["--junit", "unit=gone.xml"], "pytest writes no JUnit XML"),
+        (["--junit", "unit=gone-*.xml"], "pytest writes no JUnit XML"),
+        (["--coverage", "gone.xml"], "`coverage xml` or `coverage json` writes it"),
+        (["--ruff", "gone.json"], "`ruff check --output-format json --output-file FILE` writes it"),
+        (["--compileall", "gone.txt"], "`python -m compileall -q SRC > FILE` writes it"),
+    ],
+)
+def test_an_input_that_is_not_there_asks_whether_its_step_ran(option, writer, tmp_path, capsys) -> None:
+    """Every input a CI step writes, missing, is one line in the same words: the reason, did the step
+    that writes it finish, and what writes it."""
+    assert _collect(tmp_path / "out", "--no-history", *option) == EXIT_INPUT
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"healthdeck: error: {option[1].partition('=')[2] or option[1]}: ")
+    assert "; did the step that writes " in line and line.endswith(")") and writer in line
+    assert not (tmp_path / "out").exists()  # nothing written
