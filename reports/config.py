@@ -17,6 +17,7 @@ from healthdeck.collectors.guardian.format import PRESETS, MetricNames
 from healthdeck.collectors.records import Record
 
 from . import DEFAULT_OUT
+from .errors import shown_path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
@@ -86,9 +87,10 @@ class GateConfig(Record):
                                     ("no_new_failures", self.no_new_failures)) if on]  # fmt: skip
 
     def describe(self, config_file: str | None = None) -> str:
-        """Which checklist is in force, for the first line of the gate's output."""
+        """Which checklist is in force, for the first line of the gate's output (and the report: its
+        config file is named relative to the working directory, so no runner's home lands in it)."""
         if self.origin is None:
-            where = f" in {config_file}" if config_file else "; no [tool.healthdeck] found"
+            where = f" in {shown_path(config_file)}" if config_file else "; no [tool.healthdeck] found"
             return f"the default release checklist (no [tool.healthdeck.gates] table{where})"
         default = GateConfig()
         changed = [f"{k} = {getattr(self, k)!r}" for k in DEFAULT_CHECKLIST
@@ -97,8 +99,9 @@ class GateConfig(Record):
                    (("dropped", self.dropped), ("changed", changed), ("added", self.added)) if items]  # fmt: skip
         if not self.unknown_blocks:
             changes.append("unknown items do not block")
-        return f"the default release checklist as adjusted by [tool.healthdeck.gates] in {self.origin}" + (
-            f" ({'; '.join(changes)})" if changes else " (unchanged)"
+        return (
+            f"the default release checklist as adjusted by [tool.healthdeck.gates] in {shown_path(self.origin)}"
+            + (f" ({'; '.join(changes)})" if changes else " (unchanged)")
         )
 
 
@@ -156,7 +159,7 @@ class Config(Record):
     max_token_mb: int = 32  # nor may one XML attribute, text or comment exceed this (MiB)
     max_text_mb: int = 64  # a report read whole (ruff, compileall, coverage JSON, OpenAPI): held in memory
     max_attributes: int = 10_000  # nor may one XML element carry more attributes than this
-    max_testcases: int = 1_500_000  # nor may one suite's JUnit files hold more <testcase> elements
+    max_testcases: int = 1_000_000  # nor may one suite's JUnit files hold more <testcase> elements
     max_decoded_mb: int = (
         DECODED_MB  # nor may JSON decoded at once (a spec, one ruff/coverage entry) take more (MiB)
     )
@@ -253,7 +256,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "max_text_mb": (1, 4096),
     # below a few hundred, the byte scanner walks every tag of a chunk (slow); a million is some 300 MB
     "max_attributes": (100, 1_000_000),
-    # every test id of a suite is held (0.1 KB, a failing test's message more): 1.5 million tiny ones peak near 200 MB
+    # every test id of a suite is held (0.1 KB, a failing test's message more): a million failing ones with messages of their own near 260 MB
     "max_testcases": (1, 1_000_000_000),
     # estimated before decoding (collectors/checks.py: decoded_size); below 16 MiB real specs are refused
     "max_decoded_mb": (16, 1 << 20),

@@ -10,6 +10,11 @@
 141  standard output closed early (`| head`), as a shell reports a tool SIGPIPE stopped
 """
 
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
 
@@ -27,3 +32,12 @@ def one_line(text: str) -> str:
     neither start a second line (on GitHub, a workflow command such as `::error`) nor recolour the
     terminal. For every line healthdeck prints that holds a path or a message from an artifact."""
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def shown_path(path: str | PathLike[str]) -> str:
+    """`path` as a message or a report shows it: relative to the working directory when it lies inside
+    it (no runner's home directory in an artifact), else as given."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return Path(path).as_posix()

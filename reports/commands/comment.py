@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..config import Config, load_config
 from ..context import Context, compared_with, context
-from ..errors import InputError, UsageError, one_line
+from ..errors import InputError, UsageError, one_line, shown_path
 from ..failures import failure_counts
 from ..gate import condition_figures, smoke_name
 from ..output import OutputError, append_text, pipe_reason, write_atomic
@@ -118,11 +118,7 @@ def _markdown_beside(report: Path | None) -> str | None:
     reader of the comment finds it in the artifacts: relative to the working directory when inside it."""
     if report is None:
         return None
-    md = report.with_suffix(".md")
-    try:
-        return md.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return md.as_posix()
+    return shown_path(report.with_suffix(".md"))
 
 
 def annotations(report: dict) -> list[str]:
