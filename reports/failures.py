@@ -62,6 +62,13 @@ def number(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
+def collection_errors(n: int) -> str:
+    """What `n` collection errors (a test file pytest could not import or collect) mean for the figures:
+    a module that never ran weighs one error in the pass rate, so a rate that still passes says so."""
+    return (f"{number(n)} collection error{'' if n == 1 else 's'}: the tests of a file that could not be "
+            "collected did not run; each such file counts as one error, its tests are in no figure")  # fmt: skip
+
+
 def outcome_words(tests: dict) -> str:
     """'765 passed, 2 failed, 0 errors, 12 skipped': skipped, xfailed and flaky only when there are some."""
     words = [f"{number(tests[k])} {'error' if k == 'errors' and tests[k] == 1 else k}"

@@ -14,7 +14,7 @@ import time
 from healthdeck.collectors.records import Record
 
 from .config import GateConfig
-from .failures import number
+from .failures import collection_errors, number
 from .render.md import change, display_covered, percent, plural
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
@@ -222,7 +222,10 @@ def _pass_rate(summary: dict, suite: str, minimum: float) -> Condition:
     elif rate is None:
         detail = "no test ran (every test skipped or xfailed)"
     else:  # imported past reports may lack the counts
-        detail = ", ".join(f"{number(t[k])} {k}" for k in ("passed", "failed", "errors") if k in t)
+        detail = ", ".join(f"{number(t[k])} {'error' if k == 'errors' and t[k] == 1 else k}"
+                           for k in ("passed", "failed", "errors") if k in t)  # fmt: skip
+        if t.get("collection_errors"):
+            detail += f"; {collection_errors(t['collection_errors'])}"
     return _compare(f"pass_rate.{suite}", f"{suite} pass rate", rate, minimum, at_least=True, detail=detail,
                     unit="fraction")  # fmt: skip
 
@@ -303,7 +306,7 @@ def _new_failures(summary: dict, new_failures: NewFailures | None, baseline: dic
             reason = f"no baseline run to compare with; {SUPPLY['baseline']}"
         return Condition("no_new_failures", "new failing tests vs baseline", UNKNOWN, None, 0, reason)
     count = new_failures.count
-    shown = ", ".join(new_failures.named[:5]) + (" …" if count > 5 else "")
+    shown = ", ".join(new_failures.labels()[:5]) + (" …" if count > 5 else "")
     return _compare("no_new_failures", "new failing tests vs baseline", count, 0, at_least=False,
                     detail=shown)  # fmt: skip
 
@@ -388,6 +391,18 @@ def junit_xml(verdict: dict) -> str:
         f'<testsuites><testsuite name="healthdeck gate" tests="{len(cases)}" failures="{failures}" '
         f'errors="{errors}" skipped="{skipped}">' + "".join(cases) + "</testsuite></testsuites>\n"
     )
+
+
+def ungated_new_failures(verdict: dict | None, new: int | None) -> str | None:
+    """The warning a GO needs when tests fail now that did not in the baseline and the checklist in
+    force does not gate new failures (the default one does not): said wherever the GO is (the gate's
+    log, latest.md, the comment), so a green verdict never hides them. None otherwise."""
+    if not verdict or verdict["status"] != GO or not new:
+        return None
+    if any(c["name"] == "no_new_failures" for c in verdict.get("conditions", [])):
+        return None
+    return (f"{number(new)} new failing test{'' if new == 1 else 's'} against the baseline: this checklist "
+            "does not gate new failures (`no_new_failures = true` in `[tool.healthdeck.gates]` would)")  # fmt: skip
 
 
 def ungated_status(evaluated: str) -> str:

@@ -269,7 +269,7 @@ def test_collect_twice_then_history_show(tmp_path, capsys) -> None:
     assert main(["history", "show", "--history", url, "--branch", "mian"]) == EXIT_OK
     shown = capsys.readouterr()
     assert shown.err.startswith("healthdeck: note: no runs on branch 'mian' (branches in the store: ")
-    assert shown.out.splitlines()[0].split()[-8] == "rate"  # an empty table's header is not cut to "pass rat"
+    assert shown.out.splitlines()[0].split()[-9] == "rate"  # an empty table's header is not cut to "pass rat"
 
 
 def test_history_show_compares_coverage_like_for_like(tmp_path, capsys) -> None:

@@ -425,6 +425,49 @@ def test_a_go_above_new_failures_says_the_checklist_does_not_gate_them() -> None
         assert "does not gate new failures" not in text
 
 
+def test_the_gate_log_and_latest_md_warn_of_new_failures_under_a_go(project, tmp_path, capsys) -> None:
+    """The warning the comment gives a GO over new failures is in the gate's log and latest.md too: a
+    reviewer reading either sees it."""
+    config = project("ruff_prod_max = false\ncompileall_prod_max = false\nopenapi_breaking_max = false\n"
+                     "report_current = false")  # fmt: skip
+    out = tmp_path / "out"
+
+    def junit(failing: int) -> str:
+        path = tmp_path / f"junit{failing}.xml"
+        cases = "".join(f'<testcase classname="t" name="t{i}">' + ("<failure message='boom'/>" if i < failing else "")
+                        + "</testcase>" for i in range(100))  # fmt: skip
+        path.write_text(f"<testsuites><testsuite name='pytest'>{cases}</testsuite></testsuites>")
+        return f"smoke={path}"
+
+    _collect(config, out, "--junit", junit(0))
+    _collect(config, out, "--junit", junit(2))  # 98 %: the smoke pass rate holds
+    capsys.readouterr()
+    assert main(["gate", "--config", str(config), "--report", str(out / "latest.json")]) == EXIT_OK
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-2] == "verdict: GO"
+    assert printed[-1] == ("warning: 2 new failing tests against the baseline: this checklist does not gate new "
+                           "failures (`no_new_failures = true` in `[tool.healthdeck.gates]` would)")  # fmt: skip
+    md = (out / "latest.md").read_text()
+    assert "## Verdict: **GO**\n\n> ⚠️ 2 new failing tests against the baseline: this checklist does not" in md
+
+
+def test_a_collection_error_is_said_to_leave_tests_out_of_the_rate(project, tmp_path, capsys) -> None:
+    """A file pytest could not collect weighs one error in the pass rate, whatever it held: the gate's
+    detail and latest.md say so next to the figure (singular "error" where there is one)."""
+    config = project("ruff_prod_max = false\ncompileall_prod_max = false\nopenapi_breaking_max = false")
+    out = tmp_path / "out"
+    _collect(config, out, "--junit", f"smoke={EDGE / 'xunit2.xml'}")
+    capsys.readouterr()
+    main(["gate", "--config", str(config), "--report", str(out / "latest.json")])
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("FAIL     smoke pass rate"))
+    assert line.endswith("5 passed, 6 failed, 3 errors; 1 collection error: the tests of a file that could not "
+                         "be collected did not run; each such file counts as one error, its tests are in no figure")  # fmt: skip
+    assert (
+        "- **smoke**: 1 collection error: the tests of a file that could not be collected did not run"
+        in (out / "latest.md").read_text()
+    )
+
+
 def test_the_no_report_comment_names_the_push(tmp_path, monkeypatch, capsys) -> None:
     """When collect failed, the comment that replaces the last verdict names the push it speaks for, as
     a report's headline does (overlapping pushes are told apart)."""

@@ -114,7 +114,7 @@ def test_review_from_the_store_alone(store, tmp_path, monkeypatch, capsys) -> No
         verdict_line
         == "**Verdict: NO-GO** (blocks the release) — the checklist evaluated here: this run was never gated"
     )
-    assert text.split("## New failures (1)\n\n")[1].strip() == f"- `{NEW} (smoke)`"  # as the gate names it
+    assert text.split("## New failures (1)\n\n")[1].strip() == f"- `{NEW}` (smoke)"  # the id alone in code
     # --output writes the same text; --run/--baseline name any pair
     assert main(["review", "--history", store["url"], "--output", str(tmp_path / "r.md")]) == EXIT_OK
     assert (tmp_path / "r.md").read_text() == text
@@ -324,9 +324,37 @@ def test_new_failures_are_compared_suite_by_suite(tmp_path) -> None:
                                                          ("smoke", "t::wobbly", "flaky")])  # fmt: skip
     store.append(summary(3, ("smoke", "unit", "e2e")), failing=[("e2e", "t::other", "failed")])
     base, candidate, wider = store.runs()
-    assert new_failures(store, candidate, base).named == ["t::same_id (smoke)"]
+    assert new_failures(store, candidate, base).named == [("smoke", "t::same_id")]
     assert new_failures(store, wider, candidate) is None  # e2e did not run in the baseline
     store.close()
+
+
+def test_a_review_of_many_new_failures_counts_them_all_and_names_the_first(tmp_path, capsys) -> None:
+    """50 020 new failing tests (past a page of the store and past the 1 000 named): the heading has the
+    exact count, the list the first 1 000 in natural order, and a line says how many more."""
+    from healthdeck.reports.history.baselines import NEW_NAMED
+
+    n = 50_020
+    store = open_store(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    tests = {"smoke": {"passed": 0, "failed": n, "errors": 0, "total": n, "pass_rate": 0.0}}
+    store.append(
+        {
+            "ts": 1,
+            "git_sha": "a" * 8,
+            "branch": "main",
+            "project": "p",
+            "tests": {"smoke": {**tests["smoke"], "failed": 0}},
+        }
+    )
+    store.append({"ts": 2, "git_sha": "b" * 8, "branch": "main", "project": "p", "tests": tests},
+                 failing=[("smoke", f"t::case[{i}]", "failed") for i in range(n)])  # fmt: skip
+    store.close()
+    assert main(["review", "--history", f"sqlite:///{tmp_path / 'h.sqlite'}", "--project", "p"]) == EXIT_OK
+    text = capsys.readouterr().out.split(f"## New failures ({n // 1000} {n % 1000:03d})\n\n")[1]
+    listed = [line for line in text.splitlines() if line.startswith("- `")]
+    assert listed[:3] == ["- `t::case[0]` (smoke)", "- `t::case[1]` (smoke)", "- `t::case[2]` (smoke)"]
+    assert len(listed) == NEW_NAMED and listed[-1] == f"- `t::case[{NEW_NAMED - 1}]` (smoke)"
+    assert f"- … and {(n - NEW_NAMED) // 1000} {(n - NEW_NAMED) % 1000:03d} more" in text
 
 
 def test_every_figure_is_named_for_a_person_and_judged() -> None:
@@ -368,8 +396,8 @@ def test_a_pull_requests_first_push_is_reviewed_against_the_run_its_gate_compare
     base_line = text.splitlines()[2]
     assert base_line.startswith("Baseline: ") and f" · {first.short_sha} · main · " in base_line, base_line
     # both failing tests passed on main: both are new, as the gate and the comment said
-    assert f"## New failures (2)\n\n- `{KNOWN} (smoke)`\n- `{NEW} (smoke)`" in text or (
-        "## New failures (2)" in text and f"`{NEW} (smoke)`" in text and f"`{KNOWN} (smoke)`" in text
+    assert f"## New failures (2)\n\n- `{KNOWN}` (smoke)\n- `{NEW}` (smoke)" in text or (
+        "## New failures (2)" in text and f"`{NEW}` (smoke)" in text and f"`{KNOWN}` (smoke)" in text
     )
 
 

@@ -118,7 +118,7 @@ def render(ctx: Ctx) -> None:
     else:
         new = found.new_failures
         st.subheader(f"New failures ({number(new.count)})")
-        table_or([{"test": t} for t in new.named], "No new failures.")
+        table_or([{"test": t, "suite": s} for s, t in new.named], "No new failures.")
         if new.count > len(new.named):
             st.caption(f"The first {number(len(new.named))} of {number(new.count)}, by suite and name.")
     st.download_button("Download the review (Markdown)", found.markdown,

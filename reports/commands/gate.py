@@ -12,8 +12,8 @@ from healthdeck.collectors.files import rereadable
 from ..config import Config, load_config
 from ..context import Context, compared_with, context
 from ..errors import EXIT_NO_GO, EXIT_OK
-from ..failures import failure_counts
-from ..gate import against, condition_figures, evaluate, junit_xml, verdict_line
+from ..failures import FailureCounts, failure_counts
+from ..gate import against, condition_figures, evaluate, junit_xml, ungated_new_failures, verdict_line
 from ..history.baselines import FILE_KINDS
 from ..history.reader import HistoryError
 from ..output import OutputError, json_text, write_atomic, write_report_pair
@@ -58,7 +58,8 @@ def cmd_gate(
     spec = baseline or compared_with(report) or config.gates.baseline
     ctx = context(report, reading.store, spec, project=reading.project,
                   committed_report=committed_report or config.committed_report)  # fmt: skip
-    verdict = decide(ctx, config)
+    counts = failure_counts(ctx)
+    verdict = decide(ctx, config, counts)
     print(f"checklist: {verdict['checklist']}", file=out)
     print(
         f"baseline: {baseline_text(verdict['baseline'], spec, bool(config.gates.baseline_keys()))}", file=out
@@ -73,6 +74,8 @@ def cmd_gate(
         print(f"{c['status']:<8} {label}: {actual} ({against(c)} {threshold})" + (f" — {c['detail']}" if c["detail"] else ""),
               file=out)  # fmt: skip
     print(verdict_line(verdict, gated=True), file=out)
+    if warning := ungated_new_failures(verdict, counts.new):
+        print(f"warning: {warning}", file=out)
     key = ctx.summary.get("run_key")
     if write and reading.store is not None and key:
         try:
@@ -111,9 +114,10 @@ def check_report_file(reading: Reading) -> None:
         check_report(reading.report, str(reading.path))
 
 
-def decide(ctx: Context, config: Config) -> dict:
-    """The checklist against the report in `ctx`, as `healthdeck gate` records it (collect previews it)."""
-    counts = failure_counts(ctx)
+def decide(ctx: Context, config: Config, counts: FailureCounts | None = None) -> dict:
+    """The checklist against the report in `ctx`, as `healthdeck gate` records it (collect previews it);
+    `counts`: failure_counts(ctx), when the caller has them already."""
+    counts = counts or failure_counts(ctx)
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # reproducible builds: "now" is pinned
     verdict = evaluate(
         ctx.summary, config.gates, config.prod_lanes,

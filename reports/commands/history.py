@@ -177,7 +177,7 @@ def format_history(rows: list[dict]) -> str:
     suite = _fit(next(iter(suites)) if len(suites) == 1 else "pass rate", 9, right=True)
     header = ("project".ljust(17) if by_project else "") + \
         f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {suite} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
-        f"{'ruff':>6} {'Δ':>6} {'compile':>7} {'verdict':<10}"  # fmt: skip
+        f"{'ruff':>6} {'Δ':>6} {'compile':>7} {'Δ':>4} {'verdict':<10}"  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in rows:
         mark = "~" if r["approximate"] else " "
@@ -187,7 +187,7 @@ def format_history(rows: list[dict]) -> str:
             f"{fmt(r['smoke_pass_rate'], 'rate'):>8}{mark} {fmt_delta(r['smoke_pass_rate_delta'], 'rate'):>7} "
             f"{fmt(r['coverage'], 'pct'):>9} {fmt_delta(r['coverage_delta'], 'pct'):>7} "
             f"{fmt(r['ruff'], 'int'):>6} {fmt_delta(r['ruff_delta'], 'int'):>6} {fmt(r['compileall'], 'int'):>7} "
-            f"{r['verdict'] or 'not gated':<10}"
+            f"{fmt_delta(r['compileall_delta'], 'int'):>4} {r['verdict'] or 'not gated':<10}"
         )
     if any(r["approximate"] for r in rows):
         lines.append(

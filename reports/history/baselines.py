@@ -84,8 +84,12 @@ class NewFailures(Record):
     """Failing tests that did not fail in the baseline: the exact count, and the first of them named."""
 
     count: int
-    named: list[str]  # "test id (suite)", at most NEW_NAMED, in the order given to count_new
+    named: list[tuple[str, str]]  # (suite, test id), at most NEW_NAMED, in the order count_new gives
     exact: bool  # False when the baseline could not tell for some (its suite did not run, its list was cut)
+
+    def labels(self) -> list[str]:
+        """'test id (suite)' each, as the gate's log names them."""
+        return [f"{test_id} ({suite})" for suite, test_id in self.named]
 
 
 NEW_NAMED = 1000  # new failures named (the gate shows five, a review lists them); the count is exact
@@ -118,8 +122,8 @@ def count_new(
                 ranked.append((at, suite, test_id))
             else:
                 rest.add((suite, test_id))
-    named = [f"{t} ({s})" for _, s, t in sorted(ranked)]
-    named += [f"{t} ({s})" for s, t in rest.result()[: max(0, NEW_NAMED - len(named))]]
+    named = [(s, t) for _, s, t in sorted(ranked)]
+    named += rest.result()[: max(0, NEW_NAMED - len(named))]
     return NewFailures(count, named, exact)
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from ..config import ruff_in_prod
 from ..failures import FailureCounts, cause_sizes, number, ordered, outcome_words, total_failing
-from ..gate import comparable_coverage, condition_figures, verdict_line
+from ..gate import comparable_coverage, condition_figures, ungated_new_failures, verdict_line
 from .md import (
     cell,
     change,
@@ -106,12 +106,9 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
                 verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
     out += [_baseline_line(baseline_ref), ""]
     decided = verdict or preview
-    gates_new = any(c["name"] == "no_new_failures" for c in (decided or {}).get("conditions", []))
-    if (
-        decided and decided["status"] == "GO" and counts.new and not gates_new
-    ):  # a green check above new failures
-        out += [f"> ⚠️ **{number(counts.new)} new failing test{'' if counts.new == 1 else 's'}** against the baseline: this checklist does not "
-                "gate new failures (`no_new_failures = true` in `[tool.healthdeck.gates]` would).", ""]  # fmt: skip
+    if warning := ungated_new_failures(decided, counts.new):  # a green check above new failures
+        count, _, rest = warning.partition(" against")
+        out += [f"> ⚠️ **{count}** against{rest}.", ""]
     if stale := s.get("stale_inputs"):  # the figures below are partly an earlier run's: say so before them
         named = ", ".join(f"{code(e['path'], in_table=False)} ({cell(e['input'])})" for e in stale[:5])
         more = f" and {number(len(stale) - 5)} more" if len(stale) > 5 else ""

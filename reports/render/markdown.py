@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..failures import FAILING_ORDER, FailureCounts, number
-from ..gate import condition_figures, verdict_line
+from ..failures import FAILING_ORDER, FailureCounts, collection_errors, number
+from ..gate import condition_figures, ungated_new_failures, verdict_line
 from .guardian import guardian_section
 from .md import cell, code, coverage_pc, located, percent, plural, prose, table
 from .triage import failing_headline, markdown_suite
@@ -79,7 +79,7 @@ def _tests(summary: dict | None, details: dict | None, sha: str | None = None) -
         det = details[suite]
         notes = []
         if t["collection_errors"]:
-            notes.append(plural(t["collection_errors"], "collection error"))
+            notes.append(collection_errors(t["collection_errors"]))
         if t["failed_subtests"]:
             notes.append(plural(t["failed_subtests"], "failed subtest"))
         notes += det["warnings"]
@@ -282,6 +282,11 @@ def verdict_section(summary: dict, details: dict) -> list[str]:
         out = [f"## Verdict: {status}", "", f"_{verdict_line(verdict, gated=False)}._", ""]
         if not verdict:
             return out
+    new = sum(
+        ((t or {}).get("transitions") or {}).get("new") or 0 for t in (summary.get("tests") or {}).values()
+    )
+    if warning := ungated_new_failures(verdict, new):  # a GO above new failures (collect's baseline)
+        out += [f"> ⚠️ {warning}.", ""]
     if verdict.get("checklist"):
         out += [f"_Checklist: {cell(verdict['checklist'])}._", ""]
     out += table(

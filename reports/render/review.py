@@ -114,7 +114,7 @@ def render_review(
         out += ["", "## New failures: unknown", "", UNKNOWN_NEW]
     else:
         out += ["", f"## New failures ({number(new_failures.count)})", ""]
-        out += [f"- {code(t, in_table=False)}" for t in new_failures.named] or [
+        out += [f"- {code(t, in_table=False)} ({cell(s)})" for s, t in new_failures.named] or [
             "None: every failing test of the candidate also failed in the baseline."
         ]
         if new_failures.count > len(new_failures.named):  # the count is every one, the list the first
