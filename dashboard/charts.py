@@ -10,6 +10,7 @@ Times are UTC and say so; colours are fixed per meaning and readable on light an
 from __future__ import annotations
 
 import html
+import math
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -292,7 +293,8 @@ MIN_PERCENT_SPAN = 2.0  # points: a 0.03-point wobble is drawn as the near-flat 
 
 def _percent_range(low: float | None, top: float | None) -> dict:
     """A percent axis that spans at least MIN_PERCENT_SPAN around the values and holds every point whole
-    (plotly's autorange zooms a tiny change to the chart's full height); {} without values."""
+    (plotly's autorange zooms a tiny change to the chart's full height), from a tick to a tick: a line
+    at 98 % drawn above a last tick of 95 % read as off the scale. {} without values."""
     if low is None or top is None or low != low or top != top:
         return {}
     middle, half = (low + top) / 2, max(top - low, MIN_PERCENT_SPAN) / 2
@@ -301,16 +303,30 @@ def _percent_range(low: float | None, top: float | None) -> dict:
         lo, hi = 0.0, hi - lo
     if hi > 100:
         lo, hi = max(0.0, lo - (hi - 100)), 100.0
+    step = _nice_step(hi - lo)
+    lo, hi = max(0.0, math.floor(lo / step) * step), min(100.0, math.ceil(hi / step) * step)
     pad = (hi - lo) * 0.06  # a marker at 100 % or 0 % shows whole
-    return {"range": [lo - pad, hi + pad]}
+    return {"range": [lo - pad, hi + pad], "tick0": 0, "dtick": step}
+
+
+def _nice_step(span: float, ticks: int = 4) -> float:
+    """A tick step of 1, 2, 2.5 or 5 times a power of ten that cuts `span` into about `ticks` parts."""
+    rough = span / ticks if span > 0 else 1.0
+    power = 10 ** math.floor(math.log10(rough))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough)
 
 
 def _whole_numbers(top: float | None) -> dict:
-    """A count axis: whole numbers only, from zero."""
+    """A count axis: whole numbers only, from zero to a tick at or above `top` (a point of 7 above a
+    last tick of 6 read as off the scale)."""
     axis: dict = {"tickformat": ",d", "rangemode": "tozero"}
     if top is None or top != top or top < 5:
         # a little below zero: a line of zeros (no compile failures) drawn on the axis itself was invisible
         axis.update(dtick=1, range=[-0.25, max(1, (top or 0) + 0.5)])
+    else:
+        step = max(1, math.ceil(_nice_step(top)))
+        ceiling = math.ceil(top / step) * step
+        axis.update(dtick=step, range=[-0.02 * ceiling, ceiling * 1.04])
     return axis
 
 

@@ -203,7 +203,20 @@ def test_count_axes_show_whole_numbers() -> None:
     assert fig.layout.yaxis.tickformat == ",d" and fig.layout.yaxis.dtick == 1
     assert -0.5 < fig.layout.yaxis.range[0] < 0  # a line of zeros is drawn above the axis, not on it
     fig = charts.count_trend(frame.assign(failures=frame["ruff"] * 100), ["failures"], "ruff", "findings")
-    assert fig.layout.yaxis.tickformat == ",d" and fig.layout.yaxis.dtick is None
+    axis, top = fig.layout.yaxis, (frame["ruff"] * 100).max()
+    # the axis ends at a labelled tick at or above the highest point: nothing is drawn above the last label
+    assert axis.tickformat == ",d" and axis.dtick >= 1 and axis.dtick == int(axis.dtick)
+    last_tick = -(-top // axis.dtick) * axis.dtick
+    assert top <= last_tick <= axis.range[1] and last_tick - top < axis.dtick
+
+
+def test_a_percent_axis_ends_at_a_tick_above_its_highest_point() -> None:
+    """98.08 % over a target of 85 %: ticks every 5 points up to 100 %, not a last tick of 95 % under
+    the line."""
+    axis = charts._percent_range(85.0, 98.08)
+    assert axis["dtick"] == 5 and axis["range"][0] < 85 and 100 <= axis["range"][1] < 105
+    tiny = charts._percent_range(99.97, 99.98)
+    assert tiny["dtick"] == 0.5 and tiny["range"][1] >= 100
 
 
 @pytest.mark.parametrize("view", charts.VIEWS)
