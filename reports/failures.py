@@ -98,14 +98,14 @@ def failure_counts(ctx: Context) -> FailureCounts:
     sizes = cause_sizes(ctx.report.get("details") or {})
     first = [(f["suite"], f["test_id"]) for f in ordered(ctx.failures, sizes)]
     if ctx.current is not None:
-        new = count_new(stored_failing(ctx.store, ctx.current), ctx.compared, first)
+        new = count_new(stored_failing(ctx.store, ctx.current, ctx.compared), ctx.compared, first)
         exact = True
     else:
         by_suite: dict[str, list[str]] = {}
         for f in ctx.failures:
             if f["outcome"] in FAILING:
                 by_suite.setdefault(f["suite"], []).append(f["test_id"])
-        new = count_new(by_suite.items(), ctx.compared, first)
+        new = count_new(((s, ids, None) for s, ids in by_suite.items()), ctx.compared, first)
         exact = listed >= total
     return FailureCounts(total, listed, new.count, exact and new.exact, new)
 

@@ -113,7 +113,8 @@ def new_failures(store: HistoryReader, candidate: Run, baseline: Run) -> NewFail
     """The candidate's failing tests that did not fail in the baseline, compared suite by suite as the
     gate compares (the count exact, the first NEW_NAMED named by suite and natural order); None when the
     baseline cannot tell (a suite failing now did not run there) and no new failure was found elsewhere."""
-    new = count_new(stored_failing(store, candidate), Baseline.of_run(store, baseline))
+    base = Baseline.of_run(store, baseline)
+    new = count_new(stored_failing(store, candidate, base), base)
     return new if new.count or new.exact else None
 
 

@@ -85,6 +85,7 @@ def test_the_sqlite3_reader_answers_as_the_sqlalchemy_store(project) -> None:
             ("changing_history", ("unit", ids, ids[:2]), {}),
             ("changing_history", ("unit", ids), {}),
             ("failing_pages", (newest.id, "unit"), {}),
+            ("failing_pages_against", (newest.id, "unit", runs[-2].id), {}),
             ("outcomes_in", (newest.id, "unit", [*unit_ids, "no::such_test"]), {}),
             ("causes_of", (newest.id,), {}),
             ("first_seen", ("unit", list(causes)), {"branch": "main"}),

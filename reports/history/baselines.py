@@ -95,24 +95,28 @@ class NewFailures(Record):
 NEW_NAMED = 1000  # new failures named (the gate shows five, a review lists them); the count is exact
 
 
-def count_new(
-    failing: Iterable[tuple[str, list[str]]], base: Baseline, first: Sequence[tuple[str, str]] = ()
-) -> NewFailures:
-    """New failures among `failing` — (suite, failing test ids) pieces, a run's or a report's — against
-    `base`, counted a piece at a time. Named: those of `first` ((suite, test id), in its order), then
-    the rest by suite and natural order of ids, NEW_NAMED in all."""
+Piece = tuple[
+    str, list[str], "set[str] | None"
+]  # (suite, failing ids, those of them failing in the baseline)
+
+
+def count_new(failing: Iterable[Piece], base: Baseline, first: Sequence[tuple[str, str]] = ()) -> NewFailures:
+    """New failures among `failing` — (suite, failing test ids, the ones the baseline failed too, or None
+    to ask it) pieces, a run's or a report's — against `base`, counted a piece at a time. Named: those
+    of `first` ((suite, test id), in its order), then the rest by suite and natural order of ids,
+    NEW_NAMED in all."""
     rank = {key: i for i, key in enumerate(first)}
     count, exact = 0, True
     ranked: list[tuple[int, str, str]] = []
     rest = Smallest(NEW_NAMED, key=lambda key: (key[0], natural_key(key[1])))  # (suite, id)
-    for suite, ids in failing:
+    for suite, ids, known in failing:
         if not ids:
             continue
+        if known is None:
+            known = base.failing_among(suite, ids) if base.ran(suite) else set()
         if not base.ran(suite) or suite in base.partial:  # it cannot say these are new: a floor
-            unsure = set(ids) - base.failing_among(suite, ids) if base.ran(suite) else ids
-            exact = exact and not unsure
+            exact = exact and not set(ids) - known
             continue
-        known = base.failing_among(suite, ids)
         for test_id in ids:
             if test_id in known:
                 continue
@@ -127,12 +131,18 @@ def count_new(
     return NewFailures(count, named, exact)
 
 
-def stored_failing(store: HistoryReader, run: Run) -> Iterator[tuple[str, list[str]]]:
-    """A stored run's failing tests (failed or error: a flaky one passed in the end) as (suite, ids)
-    pieces, a page at a time."""
+def stored_failing(store: HistoryReader, run: Run, base: Baseline) -> Iterator[Piece]:
+    """A stored run's failing tests (failed or error: a flaky one passed in the end) as count_new's
+    pieces, a page at a time; against a run of the same store, each page joined with it in SQL."""
+    same = base.store is store
     for suite in sorted(run.summary.get("tests") or {}):
-        for page in store.failing_pages(run.id, suite):
-            yield suite, [t for t, o in page if o in FAILING]
+        if same and base.ran(suite):
+            for rows in store.failing_pages_against(run.id, suite, base.run.id):
+                now = [(t, before) for t, o, before in rows if o in FAILING]
+                yield suite, [t for t, _ in now], {t for t, before in now if before in FAILING}
+        else:
+            for page in store.failing_pages(run.id, suite):
+                yield suite, [t for t, o in page if o in FAILING], None
 
 
 def check_spec(spec: str) -> None:
