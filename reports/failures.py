@@ -65,8 +65,8 @@ def number(n: int) -> str:
 def collection_errors(n: int) -> str:
     """What `n` collection errors (a test file pytest could not import or collect) mean for the figures:
     a module that never ran weighs one error in the pass rate, so a rate that still passes says so."""
-    return (f"{number(n)} collection error{'' if n == 1 else 's'}: the tests of a file that could not be "
-            "collected did not run; each such file counts as one error, its tests are in no figure")  # fmt: skip
+    return (f"{number(n)} collection error{'' if n == 1 else 's'} (a test file that could not be collected: "
+            "its tests did not run and are in no figure, the file counts as one error)")  # fmt: skip
 
 
 def outcome_words(tests: dict) -> str:

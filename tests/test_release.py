@@ -460,10 +460,10 @@ def test_a_collection_error_is_said_to_leave_tests_out_of_the_rate(project, tmp_
     capsys.readouterr()
     main(["gate", "--config", str(config), "--report", str(out / "latest.json")])
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("FAIL     smoke pass rate"))
-    assert line.endswith("5 passed, 6 failed, 3 errors; 1 collection error: the tests of a file that could not "
-                         "be collected did not run; each such file counts as one error, its tests are in no figure")  # fmt: skip
+    assert line.endswith("5 passed, 6 failed, 3 errors; 1 collection error (a test file that could not be "
+                         "collected: its tests did not run and are in no figure, the file counts as one error)")  # fmt: skip
     assert (
-        "- **smoke**: 1 collection error: the tests of a file that could not be collected did not run"
+        "- **smoke**: 1 collection error (a test file that could not be collected: its tests did not run"
         in (out / "latest.md").read_text()
     )
 
