@@ -21,6 +21,7 @@ from healthdeck.reports.context import compared_with
 from healthdeck.reports.context import context as failure_context
 from healthdeck.reports.failures import failure_counts
 from healthdeck.reports.gate import pass_rate_minimums, smoke_suite
+from healthdeck.reports.history.baselines import NewFailures
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.report_config import effective_config
 from healthdeck.reports.review import evaluated_here
@@ -77,6 +78,7 @@ class Ctx:
     failures: list[dict] = field(default_factory=list)
     verdict: dict | None = None
     verdict_stored: bool = False
+    new_failures: NewFailures | None = None  # failing now, not in the baseline (None: it cannot tell)
     unreported: bool = False  # the run shown is in the store without its report (an older or imported run)
 
     @property
@@ -323,11 +325,12 @@ def build(filters: tuple[str, ...] = ("branch", "window", "baseline")) -> Ctx:
     branch, window, spec = sidebar_filters(branches, default, filters, on_branch)
     ctx = Ctx(src, report, report_problem, version, history_problem, branches, branch, window,
               data.window_start(WINDOWS[window]), spec, unreported=report is None and origin.startswith("run:"))  # fmt: skip
-    new: list[str] | None = None
+    new: NewFailures | None = None
     if report and ctx.history_ok:
         try:
             ctx.current, ctx.baseline, ctx.failures, new = _failures(origin, stamp, src.history, version, spec,
                                                                      src.project)  # fmt: skip
+            ctx.new_failures = new
         except Exception as exc:  # shown on every page, as above
             ctx.history_problem = exception_text(exc)
     if report and not ctx.history_ok:

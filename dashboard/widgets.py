@@ -14,7 +14,14 @@ from healthdeck.dashboard import charts, data, links
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.text import md, md_prose
 from healthdeck.reports.failures import number
-from healthdeck.reports.gate import NO_GO, against, age_limit_hours, condition_figures, ungated_status
+from healthdeck.reports.gate import (
+    NO_GO,
+    against,
+    age_limit_hours,
+    condition_figures,
+    ungated_new_failures,
+    ungated_status,
+)
 from healthdeck.reports.render.review import figure
 
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
@@ -85,6 +92,9 @@ def verdict_banner(ctx: Ctx) -> None:
         )
         return
     body = "\n".join(lines) if lines else "Every condition passes."
+    new = ctx.new_failures.count if ctx.new_failures else None
+    if warning := ungated_new_failures(verdict, new):  # our own words: a GO above new failures
+        body += f"\n\n:material/warning: {warning}."
     if ctx.verdict_stored:
         shown = status if status in VERDICTS else md(status)
         heading = f"### {ICONS.get(status, ICONS['INCOMPLETE'])} {shown}"

@@ -189,3 +189,32 @@ def test_with_several_suites_and_none_called_smoke_no_suite_is_headlined(monkeyp
     assert (card.label, card.value) == ("pass rate", "—")
     assert "no suite named 'smoke' among integration, unit" in card.help.replace("\\", "")  # Markdown-escaped
     assert "smoke pass rate" in at.warning[0].value  # the banner names the unknown item
+
+
+def test_a_go_over_new_failures_says_so_in_the_banner(monkeypatch, tmp_path, capsys) -> None:
+    """98 of 100 smoke tests pass, two of them newly failing, under a checklist that does not gate new
+    failures: the gate says GO, and the banner says what the gate's log and the comment say beside it."""
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.healthdeck]\nout = "out"\n[tool.healthdeck.gates]\n'
+                      "ruff_prod_max = false\ncompileall_prod_max = false\nopenapi_breaking_max = false\n")  # fmt: skip
+    out, history = tmp_path / "out", f"sqlite:///{tmp_path / 'out' / 'history.sqlite'}"
+    for failing in (0, 2):
+        junit = tmp_path / f"junit{failing}.xml"
+        cases = "".join(f'<testcase classname="t" name="t{i}">' + ("<failure message='boom'/>" if i < failing else "")
+                        + "</testcase>" for i in range(100))  # fmt: skip
+        junit.write_text(f"<testsuites><testsuite name='pytest'>{cases}</testsuite></testsuites>")
+        args = ["--config", str(config), "--out", str(out), "--history", history, "--junit", f"smoke={junit}"]
+        assert main(["collect", "-q", *args]) == 0
+    assert (
+        main(["gate", "--config", str(config), "--report", str(out / "latest.json"), "--history", history])
+        == 0
+    )
+    capsys.readouterr()
+    at = _overview(
+        monkeypatch, {"config": config, "report": out / "latest.json", "history": out / "history.sqlite"}
+    )
+    banner = at.success[0].value
+    assert banner.startswith("### :material/check_circle: GO")
+    assert (
+        ":material/warning: 2 new failing tests against the baseline: this checklist does not gate" in banner
+    )

@@ -95,9 +95,8 @@ class NewFailures(Record):
 NEW_NAMED = 1000  # new failures named (the gate shows five, a review lists them); the count is exact
 
 
-Piece = tuple[
-    str, list[str], "set[str] | None"
-]  # (suite, failing ids, those of them failing in the baseline)
+# (suite, failing test ids, the ones of them the baseline failed too; None: ask the baseline)
+Piece = tuple[str, list[str], "set[str] | None"]
 
 
 def count_new(failing: Iterable[Piece], base: Baseline, first: Sequence[tuple[str, str]] = ()) -> NewFailures:
