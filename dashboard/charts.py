@@ -585,11 +585,17 @@ def pass_rate_trend(frame: pd.DataFrame, suites: Sequence[str], minimums: Mappin
 
 def coverage_trend(frame: pd.DataFrame, lanes: Sequence[str], target: float | None, *,
                    view: View | None = None, releases: Sequence[Release] = (), scope: str = "this window") -> go.Figure:  # fmt: skip
-    """`frame`: time, sha, "total" and one percent column per lane; lanes without data are left out."""
-    columns = ["total", *(lane for lane in lanes if lane in frame and frame[lane].notna().any())]
+    """`frame`: time, sha, "total" and one percent column per lane; lanes without data are left out, and
+    a lane equal to the total in every run is named with it ("total (= lib)"): drawn under the total's
+    line it was a legend entry with nothing to see."""
+    drawn = [lane for lane in lanes if lane in frame and frame[lane].notna().any()]
+    same = [lane for lane in drawn if frame[lane].round(2).equals(frame["total"].round(2))]
+    total = f"total (= {', '.join(same)})" if same else "total"
+    frame = frame.rename(columns={"total": total})
+    columns = [total, *(lane for lane in drawn if lane not in same)]
     guides = [] if target is None else [(target, f"target {target:g} %")]
     return trend(frame, columns, title="Coverage (coverage.py total)", y_title="coverage", unit="%",
-                 view=view, releases=releases, scope=scope, emphasis="total", guides=guides)  # fmt: skip
+                 view=view, releases=releases, scope=scope, emphasis=total, guides=guides)  # fmt: skip
 
 
 def count_trend(frame: pd.DataFrame, columns: Sequence[str], title: str, y_title: str, *,

@@ -284,6 +284,15 @@ def test_coverage_trend_skips_empty_lanes() -> None:
     assert [t.name for t in fig.data] == ["core", "total"] and fig.data[1].legendrank == 1
 
 
+def test_a_lane_equal_to_the_total_is_named_with_it_not_drawn_under_it() -> None:
+    """A project whose one prod lane holds all its code: the lane's line lay exactly under the total's,
+    a legend entry with nothing to see. It is named with the total instead; a lane that differs once stays."""
+    frame = pd.DataFrame({"time": pd.date_range("2026-01-01", periods=3, tz="UTC"), "total": [80.0, 81.0, 82.004],
+                          "lib": [80.0, 81.0, 82.0], "api": [80.0, 79.0, 82.0]})  # fmt: skip
+    fig = charts.coverage_trend(frame, ["lib", "api"], 80, view="each run")
+    assert sorted(t.name for t in fig.data if t.name) == ["api", "total (= lib)"]
+
+
 def test_one_config_for_every_chart() -> None:
     config = charts.chart_config("coverage")
     assert config["toImageButtonOptions"] == {"format": "png", "filename": "healthdeck-coverage", "scale": 2}
