@@ -169,6 +169,19 @@ def test_console_script_demo(tmp_path) -> None:
     assert report["summary"]["verdict"] in ("GO", "NO-GO", "INCOMPLETE")  # the demo gates every run
 
 
+@pytest.mark.parametrize("theirs", ["latest.json", "latest.md", "history.sqlite"])
+def test_the_demo_never_overwrites_a_projects_own_report(tmp_path, capsys, theirs) -> None:
+    """Run in a project that keeps its report in the default folder (its store elsewhere, so no
+    history.sqlite there), the demo refuses instead of replacing the project's report with samples."""
+    own = tmp_path / theirs
+    own.write_bytes(b"the project's own\n")
+    assert main(["demo", "--no-dashboard", "--runs", "2", "--out", str(tmp_path)]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and theirs in err and "another --out" in err
+    assert own.read_bytes() == b"the project's own\n"
+    assert [p.name for p in tmp_path.iterdir()] == [theirs]
+
+
 def test_a_crash_is_exit_5_never_the_gates_exit_1(tmp_path) -> None:
     """An unexpected error (a healthdeck bug, or a dependency the project broke in a shared environment):
     exit 5 with the traceback from the console script's entry, never Python's exit 1, which CI reads as

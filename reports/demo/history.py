@@ -125,9 +125,10 @@ def build(out: Path, runs: int = 30, progress: bool = True) -> Path:
     from healthdeck.reports.cli import main
 
     out.mkdir(parents=True, exist_ok=True)
-    history = out / "history.sqlite"
-    if history.exists() and not (out / MARKER).exists():
-        raise DemoError(f"{history} exists and was not made by the demo; give the demo another --out")
+    # A project's own report or store in the default folder is never overwritten by sample data.
+    theirs = [out / name for name in ("history.sqlite", "latest.json", "latest.md")]
+    if not (out / MARKER).exists() and (found := next((p for p in theirs if p.exists()), None)):
+        raise DemoError(f"{found} exists and was not made by the demo; give the demo another --out")
     for stale in out.glob("history.sqlite*"):
         stale.unlink()
     (out / MARKER).write_text("made by healthdeck demo; safe to delete\n")

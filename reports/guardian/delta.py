@@ -25,6 +25,8 @@ from healthdeck.collectors.guardian.decisions import (
 from healthdeck.collectors.guardian.format import DEFAULT_DENY_RULE
 from healthdeck.collectors.junit import JUnitResult
 
+from ..history.model import FAILING
+
 ESTIMATE_NOTE = (
     "The delta is an estimate: the two runs saw different traffic volumes (so counts are also shown per "
     "1 000 decisions of their own run), and under deny-overrides a request denied by one rule never "
@@ -301,12 +303,12 @@ def rehearsal_delta(permissive: JUnitResult, strict: JUnitResult) -> tuple[dict,
     broken = [
         {"test_id": t, "outcome": o, "message": messages.get(t, "")}
         for t, o in sorted(strict_out.items())
-        if o in ("failed", "error") and perm_out.get(t) == "passed"
+        if o in FAILING and perm_out.get(t) == "passed"
     ]
     fixed = [
         {"test_id": t, "outcome": perm_out[t], "message": perm_messages.get(t, "")}
         for t, o in sorted(strict_out.items())
-        if o == "passed" and perm_out.get(t) in ("failed", "error")
+        if o == "passed" and perm_out.get(t) in FAILING
     ]
     only_one = len(set(perm_out) ^ set(strict_out))
     summary = {

@@ -480,6 +480,8 @@ class HistoryReader:
         return {name: float(value) for name, value in rows}
 
     def failing_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], str]:
+        """A run's non-passing tests at once, for copying or inspecting small runs; what reads runs of
+        any size pages through failing_pages instead."""
         params = {"id": run_id, **({"suite": suite} if suite else {})}
         sql = "SELECT suite, test_id, outcome FROM test_results WHERE run_id = :id"
         rows = self._query(sql + (" AND suite = :suite" if suite else ""), params)
