@@ -31,7 +31,7 @@ from .base import (
 )
 from .checks import MAX_COUNT, Invalid, count, covered_within, json_object, mapping, plain_count, shown
 from .checks import text as text_
-from .files import rereadable, spooled
+from .files import MIB, rereadable, spooled
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
@@ -676,13 +676,25 @@ def _from_data_file(path: str | Path, options: CoverageOptions) -> CoverageResul
     import coverage  # local: only this input needs the measurement machinery
     from coverage.exceptions import CoverageException
 
+    limits = current_limits()
+    if os.path.getsize(path) > limits.max_input:  # coverage.py reads all of it: held to the input limit
+        raise CollectorError(
+            SOURCE,
+            path,
+            f"larger than {limits.max_input // MIB} MiB (limit max_input_mb in [tool.healthdeck])",
+        )
     try:
         cov = coverage.Coverage(data_file=str(path))
         cov.load()
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "coverage.json")
             cov.json_report(outfile=out)
-            text = Path(out).read_text(encoding="utf-8")
+            try:  # read as a `coverage json` input is, under the same text limit
+                text = read_text(SOURCE, out)
+            except CollectorError as exc:
+                raise CollectorError(SOURCE, path, f"coverage.py's report on it: {exc.reason}") from None
+    except CollectorError:
+        raise
     except (CoverageException, sqlite3.Error) as exc:
         raise CollectorError(SOURCE, path, f"coverage.py could not report on this data file: {exc}") from exc
     except Exception as exc:

@@ -13,6 +13,7 @@ import pytest
 from coverage.results import display_covered
 
 from healthdeck.collectors import CollectorError
+from healthdeck.collectors.base import InputLimits, input_limits
 from healthdeck.collectors.coveragepy import collect_coverage
 from tests.conftest import REAL, expected
 
@@ -110,6 +111,16 @@ def test_live_run_every_format_equals_coverage_report(
     assert result.branch_measured is branch
     assert result.totals.branches_percent(result.branch_measured) is None or branch
     assert {f.path for f in result.files} >= {"pkg/core.py", "other/mod.py"}
+
+
+def test_a_data_file_past_the_input_limit_is_refused_before_coverage_reads_it(tmp_path) -> None:
+    """coverage.py loads a .coverage file whole, outside healthdeck's streaming readers: its size is held
+    to max_input_mb first, in the same words as any other input."""
+    data = tmp_path / ".coverage"
+    data.write_bytes(b"SQLite format 3\x00" + bytes(2 * 1024 * 1024))
+    with input_limits(InputLimits(max_input_mb=1)), pytest.raises(CollectorError) as info:
+        collect_coverage(data)
+    assert str(data) in str(info.value) and "larger than 1 MiB (limit max_input_mb" in str(info.value)
 
 
 def test_stub_xml_means_no_data(write) -> None:
