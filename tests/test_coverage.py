@@ -6,7 +6,6 @@ import gzip
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from healthdeck.collectors import CollectorError
 from healthdeck.collectors.base import InputLimits, input_limits
 from healthdeck.collectors.coveragepy import collect_coverage
 from tests.conftest import REAL, expected
+from tests.coverage_project import run_coverage as _run_coverage
 
 REAL_COVERAGE = expected("coverage")
 
@@ -37,55 +37,6 @@ def test_xml_and_json_of_the_same_run_agree() -> None:
     js = collect_coverage(REAL / "packaging.coverage.json.gz")
     assert xml.totals == js.totals
     assert {f.path: f.numbers for f in xml.files} == {f.path: f.numbers for f in js.files}
-
-
-PROJECT = {
-    "pkg/__init__.py": "",
-    "pkg/core.py": """
-        def classify(n):
-            if n < 0:
-                return "neg"
-            elif n == 0:
-                return "zero"
-            return "pos"
-
-        def unused(x):
-            for i in range(x):
-                if i % 2:
-                    print(i)
-    """,
-    "other/mod.py": """
-        def f(a):
-            return a if a else None
-    """,
-    "run.py": """
-        from pkg.core import classify
-        from other.mod import f
-        classify(5); classify(0); f(1)
-    """,
-}
-
-
-def _run_coverage(tmp_path: Path, branch: bool) -> Path:
-    for name, body in PROJECT.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(body))
-    args = [
-        sys.executable,
-        "-m",
-        "coverage",
-        "run",
-        "--source=.",
-        *(["--branch"] if branch else []),
-        "run.py",
-    ]
-    subprocess.run(args, cwd=tmp_path, check=True, capture_output=True)
-    for extra in (["xml", "-o", "cov.xml"], ["json", "-o", "cov.json"]):
-        subprocess.run(
-            [sys.executable, "-m", "coverage", *extra], cwd=tmp_path, check=True, capture_output=True
-        )
-    return tmp_path
 
 
 def _tool_total(cwd: Path) -> str:

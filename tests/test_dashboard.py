@@ -25,6 +25,7 @@ from healthdeck.reports.history.reader import HistoryReader
 from healthdeck.reports.history.store import open_store
 from healthdeck.reports.render.review import figure
 from tests.conftest import EDGE, REAL
+from tests.coverage_project import run_coverage
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 PAGES = ["tests", "coverage", "lint", "guardian", "review"]
@@ -140,6 +141,32 @@ def test_every_page_renders_on_the_demo_data(monkeypatch, demo_out) -> None:
     at = _render_all(_app(monkeypatch, out / "latest.json", out / "history.sqlite", config))
     at.switch_page("app_pages/review.py").run()
     assert at.get("download_button"), "the release review offers its Markdown"
+
+
+def test_a_coverage_change_compares_one_measure_when_only_one_run_measured_branches(
+    monkeypatch, tmp_path
+) -> None:
+    """One code base measured with branches, then statements only: the card's change compares statements
+    on both sides (as the gate and the comment do), not a combined total with a statements-only one, and
+    per-file changes, stored as each run measured them, are not set side by side."""
+    store, out = tmp_path / "history.sqlite", tmp_path / "out"
+    for branch in (True, False):
+        measured = run_coverage(tmp_path / f"branch-{branch}", branch)
+        args = ["collect", "-q", "--out", str(out), "--history", f"sqlite:///{store}"]
+        assert main([*args, "--coverage", str(measured / "cov.xml")]) == EXIT_OK
+    base, now = (run.summary["coverage"] for run in open_store(f"sqlite:///{store}").runs())
+    assert base["branch_measured"] and not now["branch_measured"]
+    assert base["percent"] != now["percent"]  # a mixed comparison would show a change
+    at = _app(monkeypatch, out / "latest.json", store).run()
+    assert not at.exception, [e.value for e in at.exception]
+    card = {m.label: m for m in at.metric}["coverage"]
+    assert card.delta == figure(now["statements_percent"] - base["statements_percent"], "percent", True)
+    assert card.delta == "no change"  # the same code, the same statements covered
+    assert "the change compares statements only (branches were measured on one side only)" in card.help
+    at.switch_page("app_pages/coverage.py").run()
+    assert not at.exception
+    assert any("Per-file changes are not shown" in c.value for c in at.caption)
+    assert not [d for d in at.dataframe if "change" in d.value.columns]
 
 
 def test_lowest_coverage_reads_as_coverage_py_shows_a_percent(monkeypatch, demo_out, tmp_path) -> None:

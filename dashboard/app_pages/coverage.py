@@ -9,6 +9,7 @@ from healthdeck.dashboard import charts, data
 from healthdeck.dashboard.context import Ctx
 from healthdeck.dashboard.widgets import FIGURE_TEXT, counted, md, missing, run_shown, trend_chart, trends
 from healthdeck.reports.failures import number
+from healthdeck.reports.gate import comparable_coverage
 from healthdeck.reports.render.md import display_covered
 
 PERCENT = st.column_config.NumberColumn(format="%.2f %%")
@@ -65,6 +66,15 @@ def render(ctx: Ctx) -> None:
         st.subheader("Biggest drops vs baseline")
         if ctx.baseline is None or not len(files):
             missing("baseline", "Drops need an earlier run in the history (see the Baseline filter).")
+            return
+        base_cov = ctx.baseline.summary.get("coverage") or {}
+        measure, _ = comparable_coverage(cov, base_cov)
+        # per-file figures are stored as each run measured them: with branches on one side only, not like for like
+        if bool(cov.get("branch_measured")) != bool(
+            base_cov.get("branch_measured", cov.get("branch_measured"))
+        ):
+            st.caption(f"Per-file changes are not shown: the two runs measured coverage differently, so only "
+                       f"{measure} compares (the overview's coverage change).")  # fmt: skip
             return
         base = data.load_run_metrics(ctx.src.history, ctx.version, ctx.baseline.id)
         files["baseline"] = files["path"].map(lambda p: base.get(f"coverage.file.{p}"))

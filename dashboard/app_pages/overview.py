@@ -27,7 +27,7 @@ from healthdeck.dashboard.widgets import (
 )
 from healthdeck.reports.config import ruff_in_prod
 from healthdeck.reports.failures import number, total_failing
-from healthdeck.reports.gate import smoke_suite
+from healthdeck.reports.gate import comparable_coverage, smoke_suite
 from healthdeck.reports.render.markdown import render_markdown
 from healthdeck.reports.render.md import coverage_measure, coverage_pc, percent
 
@@ -60,10 +60,13 @@ def kpis(ctx: Ctx) -> None:
         else:  # the gate's reason: no tests, or several suites and none the checklist calls smoke
             card("pass rate", "—", help=md(smoke_suite(s, ctx.src.config.smoke_suite)[1]))
     with cols[1]:
-        cov = (s.get("coverage") or {}).get("percent")
-        base = (b.get("coverage") or {}).get("percent")
-        card("coverage", coverage_pc(cov, ctx.src.config.coverage_precision), recent["coverage"], "percent", **change(cov, base, unit="percent", higher_is_better=True),
-             help=f"coverage.py total: {coverage_measure(s.get('coverage') or {})}; the range is the branch's last 30 runs")  # fmt: skip
+        now_cov, base_cov = s.get("coverage") or {}, b.get("coverage") or {}
+        # the change compares one measure on both sides, as the gate and the comment do
+        measure, key = comparable_coverage(now_cov, base_cov)
+        compared = f"; the change compares {measure}" if base_cov.get(key) is not None else ""
+        card("coverage", coverage_pc(now_cov.get("percent"), ctx.src.config.coverage_precision), recent["coverage"], "percent",
+             **change(now_cov.get(key), base_cov.get(key), unit="percent", higher_is_better=True),
+             help=f"coverage.py total: {coverage_measure(now_cov)}{compared}; the range is the branch's last 30 runs")  # fmt: skip
     with cols[2]:
         ruff = s.get("ruff")
         now = ruff_in_prod(s, lanes_cfg) if lanes_cfg else None
