@@ -23,7 +23,7 @@ from .history.model import Run
 from .history.urls import safe_url
 from .report_config import effective_config
 from .report_file import load_report, torn_pair_note
-from .stamp import resolve_project, utc_text
+from .stamp import checkout_refs, resolve_project, utc_text
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
@@ -143,10 +143,11 @@ def open_reading(
             source: Path | None = path
         else:
             assert store is not None
-            run, project, note = _stored_run(store, args, local, run_spec)
+            run, project, note, why = _stored_run(store, args, local, run_spec)
             notes += [note] if note else []
+            why = f", {why}," if why else ""
             notes.append(
-                f"reading run {run.run_key} ({_describe(run)}) from the history store {safe_url(store.url)}"
+                f"reading run {run.run_key} ({_describe(run)}){why} from the history store {safe_url(store.url)}"
             )
             report = store.report(run)
             if report is None:
@@ -169,8 +170,8 @@ def open_reading(
 
 def _stored_run(
     store: HistoryReader, args: argparse.Namespace, local: Config, spec: str | None
-) -> tuple[Run, str | None, str | None]:
-    """(the run, its project, a note): `--run`, else the newest run of the project."""
+) -> tuple[Run, str | None, str | None, str]:
+    """(the run, its project, a note, why this run): `--run`, else the run of this checkout."""
     from .history.trends import resolve_baseline
 
     project, note = project_in_store(store, args, local)
@@ -182,11 +183,34 @@ def _stored_run(
             run = resolve_baseline(store, spec, probe)
         if run is None:
             raise InputError(f"{safe_url(store.url)}: no run {spec!r} in the history of project {project}")
-        return run, run.project, note
-    run = store.latest(project)
+        return run, run.project, note, ""
+    run, why = _checkout_run(store, local, project)
     if run is None:
         raise InputError(f"{safe_url(store.url)}: no runs of project {project} in the history yet")
-    return run, project, note
+    return run, project, note, why
+
+
+def _checkout_run(store: HistoryReader, local: Config, project: str | None) -> tuple[Run | None, str]:
+    """With no --run, the run this checkout stands for: the newest of its commit, else of its branch;
+    outside a work tree (a dashboard host, a bare runner) the newest of the default branch, as the
+    dashboard's headline. In a store shared by branches, the newest run of all may be another branch's
+    pull request: a badge job on main published its NO-GO."""
+    commits, branch = checkout_refs(local.root_path)
+    for commit in commits:
+        if run := store.latest_for_sha(commit, project):
+            return run, f"the newest run of the checked-out commit {commit[:8]}"
+    newest = store.latest(project)
+    if newest is None:
+        return None, ""
+    shown = f" (none of the checked-out commit {commits[-1][:8]})" if commits else ""
+    if branch and (run := store.latest(project, branch)):
+        return run, f"the newest run of the checked-out branch {branch}{shown}; --run KEY reads another"
+    defaults = [local.default_branch] if local.default_branch else ["main", "master"]
+    for name in [] if branch else defaults:
+        if run := store.latest(project, name):
+            which = "" if run.id == newest.id else f", not the newest of all ({newest.branch or 'no branch'})"
+            return run, f"the newest run of the default branch {name}{which}; --run KEY reads another"
+    return newest, f"the newest run of the project{shown}; --run KEY reads another"
 
 
 def project_in_store(store: HistoryReader, args: argparse.Namespace, local: Config) -> tuple[str, str | None]:

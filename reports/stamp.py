@@ -263,6 +263,24 @@ def checked_out(root: Path) -> str | None:
     return lines[1] if len(lines) == 2 and lines[0] == "true" else None  # one git run, not two
 
 
+def checkout_refs(root: Path, env: dict[str, str] | None = None) -> tuple[list[str], str | None]:
+    """(commits, branch) a run collected in this checkout is stored under, as read_stamp names them: in
+    a pull-request event the PR head first (runs are keyed by it), then the CI commit and the checked-out
+    one; the branch from CI's variables, else HEAD's branch. Outside a work tree: CI's variables only."""
+    env = dict(os.environ) if env is None else env
+    head, _ = _pull_request_head(env, [])
+    commits = [c for c in (head, env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA"), checked_out(root)) if c]
+    branch = env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME") or env.get("CI_COMMIT_REF_NAME")
+    if env.get("GITHUB_REF_TYPE") == "tag":
+        branch = None  # a tag push names the tag in GITHUB_REF_NAME
+    if not branch and commits:
+        branch = _branch_from_files(root)
+        if branch is None:
+            found = _git(root, "rev-parse", "--abbrev-ref", "HEAD").out
+            branch = found if found and found != "HEAD" else None
+    return list(dict.fromkeys(commits)), branch or None
+
+
 # `gate` runs on every CI job and only needs HEAD's commit (and, without GITHUB_REPOSITORY, origin's URL):
 # starting git for that was a tenth of gate's start. The plain layouts (a .git folder or a worktree's
 # .git file; loose or packed refs) are read directly; anything else (GIT_DIR and friends, reftable,
@@ -328,6 +346,20 @@ def _head_from_files(root: Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return None
+
+
+def _branch_from_files(root: Path) -> str | None:
+    """HEAD's branch read from the repository's files; "" when detached, None when git must be asked."""
+    dirs = _git_dirs(root)
+    if dirs is None:
+        return None
+    try:
+        head = (dirs[0] / "HEAD").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if _SHA.fullmatch(head):
+        return ""
+    return head.removeprefix("ref: refs/heads/") if head.startswith("ref: refs/heads/") else None
 
 
 def _origin_from_files(root: Path) -> str | None:

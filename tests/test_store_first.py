@@ -209,6 +209,50 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
+def test_a_store_shared_by_branches_reads_the_run_of_this_checkout(
+    artifacts, ci, tmp_path, monkeypatch, capsys
+) -> None:
+    """With no report file and no --run, a reader takes the run of the checked-out commit, else of its
+    branch; outside a work tree the default branch's, as the dashboard does: a pull request's run that
+    landed last is never a badge job's verdict on main."""
+    repo = _project(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "pyproject.toml")
+    _git(repo, "commit", "-q", "-m", "main")
+    main_sha = _git(repo, "rev-parse", "HEAD").strip()
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    ci(1)
+    monkeypatch.setenv("GITHUB_SHA", main_sha)
+    assert main(["collect", "-q", "--history", url, *artifacts["green"]]) == EXIT_OK
+    ci(2, branch="feature")  # a pull request's run, stored after main's
+    assert main(["collect", "-q", "--history", url, *artifacts["new"]]) == EXIT_OK
+    shutil.rmtree(repo / "docs")
+    for name in ("GITHUB_SHA", "GITHUB_REF_NAME"):  # a later job: only the checkout tells
+        monkeypatch.delenv(name)
+    capsys.readouterr()
+
+    def read() -> tuple[str, str]:
+        assert main(["comment", "--history", url]) == EXIT_OK
+        out, err = capsys.readouterr()
+        return out.splitlines()[1], err
+
+    headline, err = read()
+    assert f"`main` · `{main_sha[:8]}`" in headline
+    assert f"the newest run of the checked-out commit {main_sha[:8]}" in err
+    _git(repo, "checkout", "-q", "-b", "feature")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "not collected yet")
+    headline, err = read()
+    assert "`feature`" in headline and "the newest run of the checked-out branch feature" in err
+    elsewhere = tmp_path / "dashboard-host"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    headline, err = read()
+    assert "`main`" in headline and "the newest run of the default branch main, not the newest of all" in err
+    assert main(["comment", "--history", url, "--run", "branch:feature"]) == EXIT_OK  # the other, asked for
+    assert "`feature`" in capsys.readouterr().out.splitlines()[1]
+
+
 def test_report_file_and_git_tag_baselines_match_the_store(
     artifacts, ci, tmp_path, monkeypatch, capsys
 ) -> None:
