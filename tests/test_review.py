@@ -90,9 +90,11 @@ def _rows(markdown: str) -> dict[str, list[str]]:
 
 
 def test_review_from_the_store_alone(store, tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.chdir(tmp_path)  # no report file, no configuration: the store's URL alone
+    monkeypatch.chdir(tmp_path)  # no report file, no configuration, no checkout: the store's URL alone
     first, release, candidate = store["runs"]
-    text = _review(capsys, "--history", store["url"])
+    # outside a work tree the default candidate is the default branch's newest run, not the feature's
+    assert release.short_sha in _review(capsys, "--history", store["url"]).splitlines()[0]
+    text = _review(capsys, "--history", store["url"], "--run", "branch:feature")
     # the newest run against the last release before it, not against the previous run on main
     heading, _, base_line, _, verdict_line = text.splitlines()[:5]
     assert candidate.short_sha in heading and "feature" in heading and heading.endswith(" · not gated")
@@ -116,7 +118,20 @@ def test_review_from_the_store_alone(store, tmp_path, monkeypatch, capsys) -> No
     )
     assert text.split("## New failures (1)\n\n")[1].strip() == f"- `{NEW}` (smoke)"  # the id alone in code
     # --output writes the same text; --run/--baseline name any pair
-    assert main(["review", "--history", store["url"], "--output", str(tmp_path / "r.md")]) == EXIT_OK
+    assert (
+        main(
+            [
+                "review",
+                "--history",
+                store["url"],
+                "--run",
+                "branch:feature",
+                "--output",
+                str(tmp_path / "r.md"),
+            ]
+        )
+        == EXIT_OK
+    )
     assert (tmp_path / "r.md").read_text() == text
     capsys.readouterr()
     same = _review(
@@ -193,12 +208,18 @@ def test_the_page_offers_the_same_markdown(store, tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("HEALTHDECK_CONFIG", str(store["config"]))
     at = _page(candidate=candidate.run_key)
     assert at.selectbox(key="base").value == release.run_key  # the last release by default
-    cli = _review(capsys, "--history", store["url"], "--config", str(store["config"]))
+    cli = _review(
+        capsys, "--history", store["url"], "--config", str(store["config"]), "--run", candidate.run_key
+    )
     assert offered[-1] == cli
     # the baseline is headed with the verdict its gate stored, as its picker label says
     gated = store["gated"]["status"]
     assert f"Baseline: {gated}" in [h.value for h in at.subheader]
-    assert "The verdict `healthdeck gate` gave this run." in [c.value for c in at.caption]
+    from healthdeck.dashboard.widgets import md
+
+    # the run its gate's conditions compared with
+    against = md(f"as gated, against {first.short_sha} on main")
+    assert f"The verdict `healthdeck gate` gave this run ({against})." in [c.value for c in at.caption]
     assert at.selectbox(key="base").format_func(release.run_key).endswith(f" · {gated}")
     conditions = at.dataframe[0].value  # one checklist table: the candidate's columns, then the baseline's
     checked = conditions[conditions["baseline"] != "—"]
@@ -227,6 +248,8 @@ def test_the_page_offers_the_same_markdown(store, tmp_path, monkeypatch, capsys)
         str(store["config"]),
         "--baseline",
         f"run:{first.run_key}",
+        "--run",
+        candidate.run_key,
     )
     assert offered[-1] == cli
 
@@ -359,17 +382,20 @@ def test_a_review_of_many_new_failures_counts_them_all_and_names_the_first(tmp_p
 
 def test_every_figure_is_named_for_a_person_and_judged() -> None:
     """The review's figures read as words (suite and lane names as the project gives them), and a change
-    says whether it is better or worse where one way is."""
+    says whether it is better or worse where one way is. Figures each run counted against its own gate's
+    baseline (transitions, slower tests) are left out: under the review's baseline they contradicted its
+    own New failures count."""
     from healthdeck.reports.render.review import metric_deltas
 
     before = {"tests.unit.fast.pass_rate": 0.9, "tests.unit.fast.transitions.flaky": 0, "ruff.lanes.app": 3,
-              "coverage.branches_percent": 80.0, "tests.unit.fast.skipped": 1, "coverage.percent": 90.0}  # fmt: skip
+              "coverage.branches_percent": 80.0, "tests.unit.fast.skipped": 1, "coverage.percent": 90.0,
+              "tests.unit.fast.duration_regressions": 0}  # fmt: skip
     after = {"tests.unit.fast.pass_rate": 0.95, "tests.unit.fast.transitions.flaky": 2, "ruff.lanes.app": 1,
-             "coverage.branches_percent": 79.0, "tests.unit.fast.skipped": 4, "coverage.percent": 90.0}  # fmt: skip
+             "coverage.branches_percent": 79.0, "tests.unit.fast.skipped": 4, "coverage.percent": 90.0,
+             "tests.unit.fast.transitions.new": 3, "tests.unit.fast.duration_regressions": 1}  # fmt: skip
     rows = {d["label"]: d["shown"]["change"] for d in metric_deltas(after, before)}
     assert rows == {
         "unit.fast: pass rate": "+5.00 pts (better)",
-        "unit.fast: flaky against the baseline": "+2 (worse)",
         "ruff findings in lane app": "-2 (better)",
         "branch coverage": "-1.00 pts (worse)",
         "unit.fast: skipped": "+3",  # neither way is better

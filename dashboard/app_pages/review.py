@@ -13,10 +13,10 @@ import streamlit as st
 
 from healthdeck.dashboard import data, links
 from healthdeck.dashboard.context import Ctx, uses_openapi
-from healthdeck.dashboard.widgets import conditions_compared, missing, openapi_changes, table_or
+from healthdeck.dashboard.widgets import conditions_compared, md, missing, openapi_changes, table_or
 from healthdeck.reports.failures import number
 from healthdeck.reports.history.store import Run
-from healthdeck.reports.render.review import UNKNOWN_NEW
+from healthdeck.reports.render.review import UNKNOWN_NEW, given
 from healthdeck.reports.review import label
 
 BASE_FOR = "review_base_for"  # session: the candidate the baseline control was last drawn for
@@ -97,8 +97,9 @@ def render(ctx: Ctx) -> None:
             st.subheader(
                 f"{title}: {word}" + (" (not gated)" if v["evaluated_here"] and word != "not gated" else "")
             )
+            # the conditions against a baseline are the gate's, against the run it compared with: named
             st.caption(f"The checklist evaluated here says {v['status']}: this run was never gated." if v["evaluated_here"]
-                       else "The verdict `healthdeck gate` gave this run.")  # fmt: skip
+                       else f"The verdict `healthdeck gate` gave this run ({md(given(v))}).")  # fmt: skip
     st.dataframe(pd.DataFrame(conditions_compared(*found.verdicts)), hide_index=True)
     st.subheader("Every figure")
     # what changed first (each group by name): unchanged rows would fill the table's first screen

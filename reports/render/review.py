@@ -39,7 +39,11 @@ def metric_deltas(candidate: dict[str, float], baseline: dict[str, float]) -> li
     """Every headline figure of either run with its change (per-file coverage left out), the numbers
     and, under `shown`, the same rounded to the figure's unit."""
     names = sorted(
-        (n for n in set(candidate) | set(baseline) if not n.startswith(("coverage.file.", "ruff.rule."))),
+        (
+            n
+            for n in set(candidate) | set(baseline)
+            if not n.startswith(("coverage.file.", "ruff.rule.")) and not _against_own_baseline(n)
+        ),
         key=lambda n: (ORDER.index(k) if (k := n.partition(".")[0]) in ORDER else len(ORDER), describe(n)[0]),
     )  # as the checklist reads: tests, then coverage, lint, compile, Guardian; by name within each
     rows = []
@@ -63,6 +67,13 @@ def metric_deltas(candidate: dict[str, float], baseline: dict[str, float]) -> li
     return rows
 
 
+def _against_own_baseline(name: str) -> bool:
+    """A figure each run counted against the baseline its own gate compared it with (new, fixed, still
+    failing, slower tests): set side by side under the review's baseline, "new failures 3" contradicted
+    the review's own count against the release. The review's comparison is its New failures section."""
+    return ".transitions." in name or name.endswith(".duration_regressions")
+
+
 UNKNOWN_NEW = (
     "The baseline did not run a suite that fails in the candidate, so it cannot tell which failures are new."
 )
@@ -81,14 +92,14 @@ def render_review(
     out = [
         f"# Release review: {cell(candidate['label'])}",
         "",
-        f"Baseline: {cell(baseline['label'])}" + (f" — {_given(before)}" if before else "")
+        f"Baseline: {cell(baseline['label'])}" + (f" — {given(before)}" if before else "")
         if baseline
         else "Baseline: none — no release and no earlier run of its branch in the history store; the "
         "candidate is shown alone (`--baseline SPEC` names one).",
         "",
         f"**Verdict: {now['status']}**"
         + (" (blocks the release)" if now["blocks"] else "")
-        + f" — {_given(now)}",
+        + f" — {given(now)}",
         "",
     ]
     rows = []
@@ -122,7 +133,7 @@ def render_review(
     return "\n".join(out) + "\n"
 
 
-def _given(verdict: dict) -> str:
+def given(verdict: dict) -> str:
     """How the verdict came to be: evaluated here, or as gated (and against which run, when it had one)."""
     if verdict.get("evaluated_here"):
         return "the checklist evaluated here: this run was never gated"
