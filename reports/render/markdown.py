@@ -40,7 +40,7 @@ def render_markdown(report: dict, precision: int = 2) -> str:
         ]
     out += _tests(s["tests"], d["tests"], s.get("git_sha"))
     out += _coverage(s["coverage"], d["coverage"], precision)
-    out += _ruff(s["ruff"], d["ruff"])
+    out += _ruff(s["ruff"], d["ruff"], (report.get("config") or {}).get("prod_lanes") or [])
     out += _compileall(s["compileall"], d["compileall"])
     if s.get("openapi") is not None or "openapi" in s["missing"]:  # only where the checklist has the item
         out += openapi_section(s.get("openapi"), d.get("openapi"))
@@ -185,7 +185,7 @@ def _coverage(summary: dict | None, details: dict | None, precision: int) -> lis
     return out
 
 
-def _ruff(summary: dict | None, details: dict | None) -> list[str]:
+def _ruff(summary: dict | None, details: dict | None, prod: list[str]) -> list[str]:
     out = ["## Lint (ruff)", ""]
     if summary is None or details is None:
         return [*out, "_No ruff input was given._", ""]
@@ -197,11 +197,14 @@ def _ruff(summary: dict | None, details: dict | None) -> list[str]:
         n = summary["syntax_errors"]
         line += f", of which **{plural(n, 'syntax error')}** (where ruff could not parse the code)"
     out += [line + ".", ""]
-    if summary["count"]["lanes"]:
-        out += [
-            *table(["Lane", "Findings"], [[cell(k), v] for k, v in summary["count"]["lanes"].items()]),
-            "",
-        ]
+    if lanes := summary["count"]["lanes"]:
+        # as the gate counts: every finding is prod when no lane is named prod
+        rows = [[cell(k), number(v), "yes" if not prod or k in prod else ""] for k, v in lanes.items()]
+        if outside := total - sum(lanes.values()):  # a table that adds up to the total above it
+            rows.append(["(outside every lane)", number(outside), "" if prod else "yes"])
+        out += [*table(["Lane", "Findings", "Prod"], rows, "lrl"), ""]
+        if not prod:
+            out += ["_No `prod_lanes` configured: the gate counts every finding._", ""]
     if summary["stats"]:
         out += table(
             ["Rule", "Name", "Count"],
