@@ -41,10 +41,24 @@ SUPPLY = {
     "guardian": "give `healthdeck collect --guardian-permissive LOG --guardian-strict LOG`",
     # the first run of a branch or of a fresh runner (docs/github-actions.md, "The first run")
     "baseline": (
-        "record the base branch once (a run on main), or give `collect --baseline report:PATH` (its "
-        "artifact) or `git:REF` (a committed report)"
+        "a pull request compares with its base branch once that has a recorded run, or give `collect "
+        "--baseline report:PATH` (its artifact) or `git:REF` (a committed report)"
     ),
 }
+
+
+def no_baseline(summary: dict, asked: str | None, having: str = "") -> str:
+    """Why there is no baseline, and what gives one. With the default baseline (the branch's previous
+    run) on a branch's first run, advice to record a run of the branch read as a contradiction: this
+    run is that record, and the next one compares with it."""
+    branch = summary.get("branch")
+    if asked and asked != "previous":
+        first = f"no run{having} matches --baseline {asked}"
+    elif branch:
+        first = f"no earlier run of {branch}{having} to compare with (the next run compares with this one)"
+    else:
+        first = f"no run{having} to compare with"
+    return f"{first}; {SUPPLY['baseline']}"
 
 
 class Condition(Record):
@@ -134,12 +148,14 @@ def evaluate(
     now: float | None = None,
     smoke: str = "smoke",
     checkout: str | None = None,
+    asked: str | None = None,
 ) -> dict:
     """The verdict as a JSON-ready dict.
 
     `new_failures` is None when there is no baseline to compare. `smoke` is the configured smoke suite.
     `checkout` is the commit checked out where the gate runs (None outside a git work tree): the report
     is current when it was made from that commit; without one, when it is at most max_age_hours old.
+    `asked`: the baseline spec asked for, to say why none was found.
     """
     now = now or time.time()
     conditions: list[Condition] = []
@@ -175,9 +191,9 @@ def evaluate(
                      detail="" if coverage is not None else f"no coverage data; {SUPPLY['coverage']}",
                      unit="percent"))  # fmt: skip
     if gates.coverage_drop_max is not None:
-        add(_coverage_drop(summary, baseline, gates.coverage_drop_max))
+        add(_coverage_drop(summary, baseline, gates.coverage_drop_max, asked))
     if gates.no_new_failures:
-        add(_new_failures(summary, new_failures, baseline))
+        add(_new_failures(summary, new_failures, baseline, asked))
     if gates.guardian_new_in_strict_max is not None:
         g = summary.get("guardian") or {}
         value = g.get("new_in_strict") if g.get("permissive") else None
@@ -262,12 +278,12 @@ def _current(summary: dict, checkout: str | None, max_age: float, now: float) ->
                     detail=f"no commit could be read (not a git work tree, one with no commit yet, or one git refuses to read): the report must be at most {max_age:g} h old")  # fmt: skip
 
 
-def _coverage_drop(summary: dict, baseline: dict | None, maximum: float) -> Condition:
+def _coverage_drop(summary: dict, baseline: dict | None, maximum: float, asked: str | None) -> Condition:
     """Like for like: statements-only on both sides unless both measured branches."""
     now, base = summary.get("coverage") or {}, (baseline or {}).get("coverage") or {}
     measure, key = comparable_coverage(now, base)
     if base.get("percent") is None:
-        why = f"no baseline run with coverage; {SUPPLY['baseline']}"
+        why = no_baseline(summary, asked, " with coverage")
     elif now.get("percent") is None:
         why = f"no coverage data; {SUPPLY['coverage']}"
     else:
@@ -291,7 +307,9 @@ def comparable_coverage(now: dict, base: dict) -> tuple[str, str]:
     return "statements only (branches not measured)", "statements_percent"
 
 
-def _new_failures(summary: dict, new_failures: NewFailures | None, baseline: dict | None) -> Condition:
+def _new_failures(
+    summary: dict, new_failures: NewFailures | None, baseline: dict | None, asked: str | None
+) -> Condition:
     if new_failures is None or not summary.get("tests"):
         if not summary.get("tests"):
             reason = f"no tests in the report; {SUPPLY['tests']}"
@@ -303,7 +321,7 @@ def _new_failures(summary: dict, new_failures: NewFailures | None, baseline: dic
                 else "its list of failing tests was cut (max_failing_listed)"
             )  # fmt: skip
         else:
-            reason = f"no baseline run to compare with; {SUPPLY['baseline']}"
+            reason = no_baseline(summary, asked)
         return Condition("no_new_failures", "new failing tests vs baseline", UNKNOWN, None, 0, reason)
     count = new_failures.count
     shown = ", ".join(new_failures.labels()[:5]) + (" …" if count > 5 else "")

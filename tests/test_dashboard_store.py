@@ -167,7 +167,9 @@ def test_project_picker_and_all_projects(two_projects) -> None:
     # web's only run fails the default checklist too (the real sample's ruff findings in prod lanes),
     # and its own: api's runs are no baseline for it
     banner = web.error[0].value
-    assert banner.startswith("### :material/block: NO-GO") and "no baseline run with coverage" in banner
+    assert (
+        banner.startswith("### :material/block: NO-GO") and "no earlier run of main with coverage" in banner
+    )
     # trends are the project's own runs: web's one run, api's two (never the three of the store)
     for at, runs in ((web, 1), (api, 2)):
         assert len(at.session_state["healthdeck_ctx"].runs) == runs

@@ -132,9 +132,7 @@ def test_gate_cli_exit_codes_junit_and_stored_verdict(project, tmp_path, capsys)
         "FAIL     smoke pass rate (smoke): 35.71 % (threshold 95.00 %) — 5 passed, 6 failed, 3 errors"
         in printed
     )
-    assert (
-        "UNKNOWN  new failing tests vs baseline: — (threshold 0) — no baseline run to compare with" in printed
-    )
+    assert "UNKNOWN  new failing tests vs baseline: — (threshold 0) — no run to compare with" in printed
     assert printed.rstrip().endswith("blocks the release")
     junit = collect_junit([tmp_path / "gate.xml"])  # our own collector reads the gate's JUnit
     assert (junit.counts.total, junit.counts.failed, junit.counts.errors) == (4, 1, 1)

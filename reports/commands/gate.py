@@ -124,7 +124,7 @@ def decide(ctx: Context, config: Config, counts: FailureCounts | None = None) ->
         baseline=ctx.baseline.summary if ctx.baseline else None,
         new_failures=counts.for_gate,
         now=int(epoch) if epoch.isdigit() else None, smoke=config.smoke_suite,
-        checkout=checked_out(config.root_path),
+        checkout=checked_out(config.root_path), asked=ctx.baseline_spec,
     )  # fmt: skip
     verdict["checklist"] = config.gates.describe(config.source)
     verdict["baseline"] = ctx.baseline.ref() if ctx.baseline else None
