@@ -149,13 +149,15 @@ def evaluate(
     smoke: str = "smoke",
     checkout: str | None = None,
     asked: str | None = None,
+    report_only_since: bool = False,
 ) -> dict:
     """The verdict as a JSON-ready dict.
 
     `new_failures` is None when there is no baseline to compare. `smoke` is the configured smoke suite.
     `checkout` is the commit checked out where the gate runs (None outside a git work tree): the report
     is current when it was made from that commit; without one, when it is at most max_age_hours old.
-    `asked`: the baseline spec asked for, to say why none was found.
+    `asked`: the baseline spec asked for, to say why none was found. `report_only_since`: the commits
+    from the report's to the checkout change nothing but the report's own folder (it was committed).
     """
     now = now or time.time()
     conditions: list[Condition] = []
@@ -174,7 +176,7 @@ def evaluate(
         add(_prod("compileall_prod", "compileall failures in prod lanes", summary.get("compileall"), prod_lanes,
                   gates.compileall_prod_max, lambda s: s["lanes"], lambda s: s["failures"], "compileall", ""))  # fmt: skip
     if gates.report_current:
-        add(_current(summary, checkout, age_limit_hours(gates), now))
+        add(_current(summary, checkout, age_limit_hours(gates), now, report_only_since))
     elif gates.max_age_hours is not None:
         age = round((now - summary["ts"]) / 3600, 2) if summary.get("ts") else None
         add(_compare("freshness", "report age", age, gates.max_age_hours, at_least=False, unit="hours"))
@@ -246,7 +248,18 @@ def _pass_rate(summary: dict, suite: str, minimum: float) -> Condition:
                     unit="fraction")  # fmt: skip
 
 
-def _current(summary: dict, checkout: str | None, max_age: float, now: float) -> Condition:
+def made_from(summary: dict, checkout: str) -> bool:
+    """Whether the report was made from commit `checkout` (either may be abbreviated). A pull-request
+    run is keyed by the PR head but checks out and tests GitHub's merge commit: either counts."""
+    tested = [
+        c for c in (summary.get("git_sha_full") or summary.get("git_sha"), summary.get("merge_sha")) if c
+    ]
+    return any(checkout.startswith(c) or c.startswith(checkout) for c in tested)
+
+
+def _current(
+    summary: dict, checkout: str | None, max_age: float, now: float, report_only_since: bool
+) -> Condition:
     """Inside a git work tree: made from the checked-out commit. Elsewhere: young enough."""
     name, description = "report_current", "health report is current"
     if checkout:
@@ -254,13 +267,17 @@ def _current(summary: dict, checkout: str | None, max_age: float, now: float) ->
         if not made:
             return Condition(name, description, UNKNOWN, None, checkout[:8],
                              "the report names no commit, so it cannot be matched to the checkout")  # fmt: skip
-        # A pull-request run is keyed by the PR head but checks out and tests GitHub's merge commit.
         tested = [c for c in (made, summary.get("merge_sha")) if c]
-        ok = any(checkout.startswith(c) or c.startswith(checkout) for c in tested)
+        ok = made_from(summary, checkout)
         detail = (
             "made from the checked-out commit" if ok else "made from another commit than the one checked out"
         )
         shown = made[:8]
+        if not ok and report_only_since:  # the report, committed after it was made: the same code
+            ok, detail = (
+                True,
+                "made from an earlier commit; the commits since change only the report's folder",
+            )
         if ok and len(tested) > 1 and not (checkout.startswith(made) or made.startswith(checkout)):
             detail = f"made from the checked-out merge commit of pull request head {made[:8]}"
             shown = f"{made[:8]} (merge {tested[1][:8]})"  # the head names the run everywhere else

@@ -281,6 +281,22 @@ def checkout_refs(root: Path, env: dict[str, str] | None = None) -> tuple[list[s
     return list(dict.fromkeys(commits)), branch or None
 
 
+def only_changed(root: Path, since: str, until: str, folder: Path) -> bool:
+    """Whether commit `until` differs from `since` in nothing but `folder` (the report's own, committed
+    after the report was made). False when git cannot tell: `since` absent from a shallow clone, say."""
+    try:
+        outside = f":(exclude){folder.resolve().relative_to(root.resolve()).as_posix()}"
+    except ValueError:  # the report lives outside the work tree: any change is a change of the code
+        return False
+    try:
+        code, _, _ = run_briefly(
+            ["git", "-C", str(root), "diff", "--quiet", since, until, "--", ":/", outside], timeout=10
+        )
+    except OSError:
+        return False
+    return code == 0
+
+
 # `gate` runs on every CI job and only needs HEAD's commit (and, without GITHUB_REPOSITORY, origin's URL):
 # starting git for that was a tenth of gate's start. The plain layouts (a .git folder or a worktree's
 # .git file; loose or packed refs) are read directly; anything else (GIT_DIR and friends, reftable,

@@ -233,16 +233,28 @@ def test_report_current_follows_the_checkout(tmp_path, monkeypatch, capsys) -> N
     for var in ("GITHUB_SHA", "CI_COMMIT_SHA", "GITHUB_REF_NAME", "GITHUB_HEAD_REF"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
-    assert _run("collect", "-q", *_healthy_inputs(tmp_path)) == EXIT_OK
+    inputs = _healthy_inputs(tmp_path)
+    assert _run("collect", "-q", *inputs) == EXIT_OK
     assert _run("gate") == EXIT_OK
     assert "PASS     health report is current" in capsys.readouterr().out
-    _git(tmp_path, "commit", "-q", "--allow-empty", "-m", "two")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    _git(tmp_path, "add", "code.py")
+    _git(tmp_path, "commit", "-q", "-m", "two")
     assert _run("gate", "--no-write") == EXIT_NO_GO
     printed = capsys.readouterr().out
     assert (
         "FAIL     health report is current" in printed
         and "another commit than the one checked out" in printed
     )
+    # the report made at "two", then committed (for `--baseline git:REF`): the code is the report's
+    assert _run("collect", "-q", *inputs) == EXIT_OK
+    _git(tmp_path, "add", "-f", "docs/audits/health/latest.json", "docs/audits/health/latest.md")
+    _git(tmp_path, "commit", "-q", "-m", "the health report")
+    assert _run("gate", "--no-write") == EXIT_OK
+    assert "the commits since change only the report's folder" in capsys.readouterr().out
+    (tmp_path / "code.py").write_text("x = 2\n")  # and one more that changes code: stale again
+    _git(tmp_path, "commit", "-q", "-am", "three")
+    assert _run("gate", "--no-write") == EXIT_NO_GO
 
 
 def test_nothing_evaluated_is_never_go(tmp_path, capsys) -> None:
@@ -357,10 +369,14 @@ def test_a_pull_request_run_is_current_on_its_merge_commit(tmp_path, monkeypatch
     git("add", "pyproject.toml")
     git("commit", "-q", "-m", "base")
     git("checkout", "-q", "-b", "feature")
-    git("commit", "-q", "--allow-empty", "-m", "feature")
+    (tmp_path / "feature.py").write_text("")
+    git("add", "feature.py")
+    git("commit", "-q", "-m", "feature")
     head = git("rev-parse", "HEAD")
     git("checkout", "-q", "main")
-    git("commit", "-q", "--allow-empty", "-m", "main moved on")
+    (tmp_path / "main.py").write_text("")
+    git("add", "main.py")
+    git("commit", "-q", "-m", "main moved on")
     git("merge", "-q", "--no-ff", "-m", "merge", "feature")
     merge = git("rev-parse", "HEAD")
     git("checkout", "-q", "--detach", merge)

@@ -13,7 +13,15 @@ from ..config import Config, load_config
 from ..context import Context, compared_with, context
 from ..errors import EXIT_NO_GO, EXIT_OK
 from ..failures import FailureCounts, failure_counts
-from ..gate import against, condition_figures, evaluate, junit_xml, ungated_new_failures, verdict_line
+from ..gate import (
+    against,
+    condition_figures,
+    evaluate,
+    junit_xml,
+    made_from,
+    ungated_new_failures,
+    verdict_line,
+)
 from ..history.baselines import FILE_KINDS
 from ..history.reader import HistoryError
 from ..output import OutputError, json_text, write_atomic, write_report_pair
@@ -21,7 +29,7 @@ from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
 from ..report_file import check_report
 from ..schema import validate_report
-from ..stamp import checked_out
+from ..stamp import checked_out, only_changed
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
@@ -118,13 +126,20 @@ def decide(ctx: Context, config: Config, counts: FailureCounts | None = None) ->
     """The checklist against the report in `ctx`, as `healthdeck gate` records it (collect previews it);
     `counts`: failure_counts(ctx), when the caller has them already."""
     counts = counts or failure_counts(ctx)
+    checkout = checked_out(config.root_path)
+    made = ctx.summary.get("git_sha_full") or ctx.summary.get("git_sha")
+    # asked of git only when the commits differ: did a commit since change nothing but the report?
+    report_only_since = bool(
+        checkout and made and not made_from(ctx.summary, checkout)
+        and only_changed(config.root_path, made, checkout, config.out_path)
+    )  # fmt: skip
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # reproducible builds: "now" is pinned
     verdict = evaluate(
         ctx.summary, config.gates, config.prod_lanes,
         baseline=ctx.baseline.summary if ctx.baseline else None,
         new_failures=counts.for_gate,
         now=int(epoch) if epoch.isdigit() else None, smoke=config.smoke_suite,
-        checkout=checked_out(config.root_path), asked=ctx.baseline_spec,
+        checkout=checkout, asked=ctx.baseline_spec, report_only_since=report_only_since,
     )  # fmt: skip
     verdict["checklist"] = config.gates.describe(config.source)
     verdict["baseline"] = ctx.baseline.ref() if ctx.baseline else None
