@@ -253,6 +253,30 @@ def test_a_store_shared_by_branches_reads_the_run_of_this_checkout(
     assert "`feature`" in capsys.readouterr().out.splitlines()[1]
 
 
+def test_a_pruned_baseline_is_said_not_taken_for_none(
+    store_url, artifacts, ci, tmp_path, monkeypatch, capsys
+) -> None:
+    """The run a verdict compared with, pruned since: the comment says so, as the gate does, rather than
+    "no baseline run"."""
+    monkeypatch.chdir(_project(tmp_path / "checkout"))
+    for k, name in enumerate(("green", "new"), 1):
+        ci(k)
+        assert main(["collect", "-q", "--history", store_url, *artifacts[name]]) == EXIT_OK
+    assert main(["gate", "--history", store_url]) == EXIT_NO_GO  # compared with run 1, stored
+    first = open_store(store_url, readonly=True).runs()[0]
+    assert (
+        main(["history", "prune", "--history", store_url, "--keep-days", "0", "--keep-runs", "1"]) == EXIT_OK
+    )
+    capsys.readouterr()
+    assert main(["comment", "--history", store_url]) == EXIT_OK
+    comment = capsys.readouterr().out
+    assert (
+        f"The run the verdict compared with, `{first.run_key}` (commit `{first.short_sha}`), is no longer"
+        in comment
+    )
+    assert "No baseline run" not in comment
+
+
 def test_report_file_and_git_tag_baselines_match_the_store(
     artifacts, ci, tmp_path, monkeypatch, capsys
 ) -> None:

@@ -104,8 +104,8 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
     else:
         out += [f"## ⏳ Release health: not gated yet{where}", "",
                 verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
-    out += [_baseline_line(baseline_ref), ""]
     decided = verdict or preview
+    out += [_baseline_line(baseline_ref, (decided or {}).get("baseline")), ""]
     if warning := ungated_new_failures(decided, counts.new):  # a green check above new failures
         count, _, rest = warning.partition(" against")
         out += [f"> ⚠️ **{count}** against{rest}.", ""]
@@ -253,8 +253,14 @@ def _first_findings(
     return f"; {label}: {where}" + (" …" if len(counted) > shown else "")
 
 
-def _baseline_line(ref: dict | None) -> str:
-    """Which run the changes are against: the same one the stored verdict used, unless asked otherwise."""
+def _baseline_line(ref: dict | None, decided: dict | None = None) -> str:
+    """Which run the changes are against: the same one the stored verdict used, unless asked otherwise.
+    `decided`: the run that verdict compared with, as it recorded it: when it is gone from the history
+    (pruned), that is the reason, not "no baseline"."""
+    if not ref and decided and decided.get("run_key") and not decided.get("spec"):  # a file has a spec
+        sha = f" (commit {code(decided['git_sha'], in_table=False)})" if decided.get("git_sha") else ""
+        return (f"_The run the verdict compared with, {code(decided['run_key'], in_table=False)}{sha}, is no "
+                "longer in the history (pruned?): no changes are shown._")  # fmt: skip
     if not ref:
         return "_No baseline run: no changes are shown._"
     when = (
