@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..config import Config, load_config
@@ -128,22 +129,30 @@ def _count(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _fit(text: str, width: int, *, right: bool = False) -> str:
-    """`text` cut ("…") and padded to `width` terminal columns: a CJK character takes two, an accent none,
-    so a branch named in Chinese or Japanese does not push the columns after it out of line."""
+def _cols(ch: str) -> int:
+    """Terminal columns of one character: a CJK character takes two, an accent none."""
     from unicodedata import combining, east_asian_width
 
-    def cols(ch: str) -> int:
-        return 0 if combining(ch) else 2 if east_asian_width(ch) in "WF" else 1
+    return 0 if combining(ch) else 2 if east_asian_width(ch) in "WF" else 1
 
-    used = sum(cols(ch) for ch in text)
+
+def _width(texts: Iterable[str], least: int, most: int) -> int:
+    """A column as wide as its widest text, within [least, most]: team stores' names share long
+    prefixes (`org/service-a`, `org/service-b`), which a fixed narrow column cut to the same text."""
+    return max(least, min(most, max((sum(map(_cols, t)) for t in texts), default=0)))
+
+
+def _fit(text: str, width: int, *, right: bool = False) -> str:
+    """`text` cut ("…") and padded to `width` terminal columns, so a branch named in Chinese or Japanese
+    does not push the columns after it out of line."""
+    used = sum(map(_cols, text))
     if used > width:
         kept, used = [], 1  # room for the ellipsis
         for ch in text:
-            if used + cols(ch) > width:
+            if used + _cols(ch) > width:
                 break
             kept.append(ch)
-            used += cols(ch)
+            used += _cols(ch)
         text = "".join(kept) + "…"
     pad = " " * (width - used)
     return pad + text if right else text + pad
@@ -175,15 +184,17 @@ def format_history(rows: list[dict]) -> str:
     # the headline suite as the project names it ("unit", "smoke", ...), "pass rate" when runs differ
     suites = {r["smoke_suite"] for r in rows}
     suite = _fit(next(iter(suites)) if len(suites) == 1 else "pass rate", 9, right=True)
-    header = ("project".ljust(17) if by_project else "") + \
-        f"{'time (UTC)':<16} {'sha':<8} {'branch':<14} {suite} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
+    wide = _width((r["project"] or "—" for r in rows), 7, 40) if by_project else 0
+    branch_w = _width((r["branch"] or "—" for r in rows), 6, 30)
+    header = (_fit("project", wide) + " " if by_project else "") + \
+        f"{'time (UTC)':<16} {'sha':<8} {_fit('branch', branch_w)} {suite} {'Δ':>7} {'coverage':>9} {'Δ':>7} " \
         f"{'ruff':>6} {'Δ':>6} {'compile':>7} {'Δ':>4} {'verdict':<10}"  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in rows:
         mark = "~" if r["approximate"] else " "
         lines.append(
-            (f"{_fit(r['project'] or '—', 16)} " if by_project else "")
-            + f"{r['time']:<16} {r['git_sha'] or '—':<8} {_fit(r['branch'] or '—', 14)} "
+            (f"{_fit(r['project'] or '—', wide)} " if by_project else "")
+            + f"{r['time']:<16} {r['git_sha'] or '—':<8} {_fit(r['branch'] or '—', branch_w)} "
             f"{fmt(r['smoke_pass_rate'], 'rate'):>8}{mark} {fmt_delta(r['smoke_pass_rate_delta'], 'rate'):>7} "
             f"{fmt(r['coverage'], 'pct'):>9} {fmt_delta(r['coverage_delta'], 'pct'):>7} "
             f"{fmt(r['ruff'], 'int'):>6} {fmt_delta(r['ruff_delta'], 'int'):>6} {fmt(r['compileall'], 'int'):>7} "
