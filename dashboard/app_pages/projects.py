@@ -45,13 +45,16 @@ def render(ctx: Ctx) -> None:
                "within each, the lowest smoke pass rate first. Click a row to pick that project for every page.")  # fmt: skip
     st.dataframe(
         frame, hide_index=True, on_select=lambda: _open(rows), selection_mode="single-row", key="project_pick",
+        # the trend beside the pass rate it draws: last, it was the column a laptop's width cut off
+        column_order=["project", "verdict", "smoke pass rate", "trend", "coverage", "ruff (prod lanes)", "last run",
+                      "runs", "smoke suite"],
         column_config={
             "smoke pass rate": FIGURE_TEXT, "coverage": FIGURE_TEXT, "ruff (prod lanes)": FIGURE_TEXT, "runs": FIGURE_TEXT,
             "last run": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm z"),
             # each row on its own scale (98-99.7 % on 0-100 % is a flat line); green rising, red falling, grey
             # level at the two decimals shown (portfolio rounds the points)
             "trend": st.column_config.LineChartColumn(
-                "smoke pass rate, last runs", color="auto",
+                "pass-rate trend", color="auto",
                 help="Each project's last runs on its own scale: the shape, not the level (see the pass rate)",
             ),
         },
