@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from healthdeck.dashboard import auth, context, data, links
-from healthdeck.dashboard.widgets import data_state, new_run_notice
+from healthdeck.dashboard.widgets import data_state, history_said, new_run_notice
 
 # A local icon: a Material or emoji icon is fetched from a CDN by every viewer's browser.
 st.set_page_config(
@@ -71,7 +71,8 @@ if auth.allowed():
     ctx = context.build(filters)
     st.session_state["healthdeck_ctx"] = ctx
     data_state(ctx)
-    new_run_notice(ctx)
     auth.sign_out_button()
-    page.run()
+    with history_said():  # a row of a shared store that no healthdeck wrote so: said, not a crash
+        new_run_notice(ctx)
+        page.run()
     data.read_the_rest()  # the page has painted: all time in the background, for the next click

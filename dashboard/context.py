@@ -149,11 +149,12 @@ def _failures(origin: str, stamp: int, url: str, version: str, spec: str, projec
 def _report(origin: str, stamp: int, url: str, version: str) -> tuple[dict | None, str | None]:
     """origin "file:PATH" (stamp = its mtime) or "run:KEY" (a run stored in the history)."""
     kind, _, where = origin.partition(":")
-    return (
-        data.load_report(where, stamp)
-        if kind == "file"
-        else (data.load_stored_report(url, version, where), None)
-    )
+    if kind == "file":
+        return data.load_report(where, stamp)
+    try:
+        return data.load_stored_report(url, version, where), None
+    except data.HistoryError as exc:  # a stored report no healthdeck wrote so: "unreadable report", said
+        return None, str(exc)
 
 
 def load(src: data.Source, version: str) -> tuple[dict | None, str | None, str, int, str | None]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import PureWindowsPath
 
 import pandas as pd
@@ -234,12 +235,23 @@ def trend_view(ctx: Ctx, key: str = "view") -> charts.View:
     return view
 
 
+@contextlib.contextmanager
+def history_said() -> Iterator[None]:
+    """A page or a fragment that meets a row of a shared store no healthdeck wrote so says it where it
+    met it, in one line, never Streamlit's error page (a fragment's errors never reach the page's)."""
+    try:
+        yield
+    except data.HistoryError as exc:
+        st.error(f"**History unreadable.** {md(str(exc))}", icon=":material/database:")
+
+
 def trends(ctx: Ctx, draw: Callable[[charts.View], None], key: str = "view") -> None:
     """A view toggle and the charts it changes, rerun alone when the toggle moves (st.fragment)."""
 
     @st.fragment
     def panel() -> None:
-        draw(trend_view(ctx, key))
+        with history_said():
+            draw(trend_view(ctx, key))
 
     with st.spinner(f"Loading the runs of {md(ctx.scope)}…"):
         _ = ctx.runs  # load the window under the spinner, before the toggle asks its size
@@ -337,7 +349,10 @@ def new_run_notice(ctx: Ctx) -> None:
         version = data.history_version(ctx.src.history)
         if version == ctx.version:
             return
-        newest = data.latest_run(ctx.src.history, version, ctx.src.project, ctx.branch)
+        try:
+            newest = data.latest_run(ctx.src.history, version, ctx.src.project, ctx.branch)
+        except data.HistoryError:  # the page says it on the next full run: no error every few seconds
+            return
         if newest is None or (shown is not None and newest["run_key"] == shown["run_key"]):
             return
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(int(newest["ts"])))

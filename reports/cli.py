@@ -475,6 +475,8 @@ def _message(exc: Exception) -> str:
 
 def _exit_code(exc: Exception, command: str) -> int | None:
     history = sys.modules.get("healthdeck.reports.history.reader")
+    if history and isinstance(exc, history.StoreContentError):  # what a shared store holds is input
+        return EXIT_INPUT
     if (history and isinstance(exc, history.HistoryError)) or _database_error(exc):
         # collect could not record its run (an output); every other command could not read (an input)
         return EXIT_OUTPUT if command == "collect" else EXIT_INPUT

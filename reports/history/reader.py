@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import operator
 import os
 import re
@@ -58,6 +59,11 @@ class HistoryError(Exception):
     """The history store cannot be opened or written; the message names the URL and the reason."""
 
 
+class StoreContentError(HistoryError):
+    """A row of the store that is not as healthdeck writes it: a shared store is written by every runner
+    with its credentials, so what it holds is read as any input is (one line, exit 3, bounded memory)."""
+
+
 def why(url: str, exc: BaseException) -> str:
     """`exception_text`, plus what SQLite's "unable to open database file" means when the file is read-only."""
     path = sqlite_path(url)
@@ -86,6 +92,10 @@ _ONLY_PROJECT = (
 def check_schema(url: str, version: int, readonly: bool) -> bool:
     """True when the store needs migrating (and this opening may write); HistoryError when it cannot
     be read: written by a newer healthdeck, or older and opened read-only (a reader never migrates)."""
+    if isinstance(version, bool) or not isinstance(version, int):  # SQLite's max() of a text row is the text
+        raise StoreContentError(
+            f"{safe_url(url)}: schema version {str(version)[:40]!r} is no healthdeck schema version"
+        )
     if version > SCHEMA_VERSION:
         raise HistoryError(
             f"{safe_url(url)}: history schema {version} was written by a newer healthdeck "
@@ -111,29 +121,104 @@ def encode_report(report: dict) -> tuple[int, bytes]:
     return len(raw), zlib.compress(raw, 9)
 
 
-def decode_report(codec: str, body: bytes) -> dict:
+def decode_report(codec: str, body: bytes, where: str = "stored report") -> dict:
+    """A stored report, read as a report file is: inflated within the size a report file may have (a
+    1 MB row can inflate to gigabytes), strict JSON, a healthdeck report by its schema; otherwise
+    StoreContentError naming `where`."""
+    from healthdeck.collectors.files import MIB, SMALL_FILE_LIMIT
+
+    from ..errors import InputError
+    from ..report_file import check_report, parse_report
+
     if codec != CODEC:
-        raise HistoryError(
-            f"stored report uses codec {codec!r}, which this healthdeck cannot read: upgrade it"
+        raise HistoryError(f"{where} uses codec {codec!r}, which this healthdeck cannot read: upgrade it")
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise StoreContentError(f"{where}: not compressed data but {type(body).__name__}")
+    inflate = zlib.decompressobj()
+    try:
+        raw = inflate.decompress(bytes(body), SMALL_FILE_LIMIT + 1)
+    except zlib.error as exc:
+        raise StoreContentError(f"{where}: not zlib data ({exc})") from None
+    if len(raw) > SMALL_FILE_LIMIT:
+        raise StoreContentError(
+            f"{where}: inflates to more than {SMALL_FILE_LIMIT // MIB} MiB, the most a report may take"
         )
-    return json.loads(zlib.decompress(body).decode("utf-8"))
+    try:
+        report = parse_report(raw, where)
+        check_report(report, where)
+    except InputError as exc:
+        raise StoreContentError(str(exc)) from None
+    return report
+
+
+def figure(value: object, where: str) -> float:
+    """A stored figure (a metric, a duration) as a finite float; StoreContentError otherwise: a NaN passes
+    every threshold comparison, and text or infinity broke every reader that rounds it."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or isinstance(value, bool):
+        raise StoreContentError(f"{where}: {str(value)[:40]!r} is not a finite number")
+    return number
+
+
+_SECTIONS = ("coverage", "ruff", "compileall", "guardian", "openapi")
+_SUITE_FIGURES = ("passed", "failed", "errors", "skipped", "total", "pass_rate")
+
+
+def _misshapen(summary: dict) -> str | None:
+    """The first part of a stored summary that readers would trip over, else None. A shape check, not
+    the schema: `runs()` lists thousands of summaries for a trend, so it must cost microseconds."""
+    tests = summary.get("tests")
+    if tests is not None and not isinstance(tests, dict):
+        return "tests"
+    for suite, figures in (tests or {}).items():
+        if not isinstance(figures, dict):
+            return f"tests.{suite}"
+        for key in _SUITE_FIGURES:
+            value = figures.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value != value
+                                      or value in (math.inf, -math.inf)):  # fmt: skip
+                return f"tests.{suite}.{key}"
+    return next(
+        (k for k in _SECTIONS if summary.get(k) is not None and not isinstance(summary[k], dict)), None
+    )
+
+
+def _strict(constant: str) -> float:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def run_from_row(row: tuple) -> Run:
-    """A Run from a row of RUN_COLUMNS."""
+    """A Run from a row of RUN_COLUMNS; StoreContentError when the row is not as healthdeck writes it."""
     r = dict(zip(RUN_FIELDS, row, strict=True))
+    where = f"stored run {r['run_key']!r}"
+    try:
+        summary = json.loads(r["summary_json"], parse_constant=_strict)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise StoreContentError(
+            f"{where}: its summary is not JSON ({' '.join(str(exc).split())[:120]})"
+        ) from None
+    ts = r["ts"]
+    if not isinstance(summary, dict):
+        raise StoreContentError(f"{where}: its summary is {type(summary).__name__}, not a JSON object")
+    if bad := _misshapen(summary):
+        raise StoreContentError(f"{where}: its summary's {bad} is not as healthdeck writes it")
+    if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts < 2**40:  # 2**40 s: year 36812
+        raise StoreContentError(f"{where}: its time {ts!r} is not a Unix time")
     return Run(
         id=r["id"],
         run_key=r["run_key"],
         git_sha=r["git_sha"],
         branch=r["branch"],
         version=r["version"],
-        ts=int(r["ts"]),
+        ts=ts,
         ci_run_id=r["ci_run_id"],
         source=r["source"],
         approximate=bool(r["approximate"]),
         verdict=r["verdict"],
-        summary=json.loads(r["summary_json"]),
+        summary=summary,
         project=r["project"],
         tag=r["tag"],
     )
@@ -247,7 +332,7 @@ class HistoryReader:
                   {"verdict": verdict, "detail": json.dumps(detail), "id": run_id})  # fmt: skip
             stored = query("SELECT codec, body FROM run_reports WHERE run_id = :id", {"id": run_id})
             if stored:
-                report = decode_report(*stored[0])
+                report = decode_report(*stored[0], f"stored report of run {run_key!r}")
                 report["summary"]["verdict"] = verdict
                 report.setdefault("details", {})["verdict"] = detail
                 size, body = encode_report(report)
@@ -346,8 +431,9 @@ class HistoryReader:
         rows = self._query("SELECT codec, body FROM run_reports WHERE run_id = :id", {"id": run_id})
         if not rows:
             return None
-        report = decode_report(*rows[0])
-        if isinstance(run, Run) and isinstance(report.get("summary"), dict):
+        key = run.run_key if isinstance(run, Run) else f"id {run_id}"
+        report = decode_report(*rows[0], f"{safe_url(self.url)}: stored report of run {key!r}")
+        if isinstance(run, Run):
             report["summary"]["run_key"] = run.run_key
         return report
 
@@ -442,7 +528,9 @@ class HistoryReader:
                 f"WHERE metrics.name = :name AND runs.project = :project{since} ORDER BY metrics.run_id"
             )
             params = {"project": project, "first": from_run_id}
-            return {name: query(sql, {**params, "name": name}) for name in dict.fromkeys(names)}
+            return {name: [(run_id, figure(value, f"stored metric {name!r} of run id {run_id}"))
+                           for run_id, value in query(sql, {**params, "name": name})]
+                    for name in dict.fromkeys(names)}  # fmt: skip
 
     def _metric_rows(
         self,
@@ -463,7 +551,8 @@ class HistoryReader:
             conditions.append(_in("runs.id", "run", run_ids, params))
         sql = ("SELECT metrics.run_id, metrics.name, metrics.value FROM metrics "
                f"JOIN runs ON runs.id = metrics.run_id{_where(conditions)}")  # fmt: skip
-        return [(run_id, name, float(value)) for run_id, name, value in self._query(sql, params)]
+        return [(run_id, name, figure(value, f"stored metric {name!r} of run id {run_id}"))
+                for run_id, name, value in self._query(sql, params)]  # fmt: skip
 
     def branches(self, project: str | None = None) -> list[str]:
         params: dict = {}
@@ -477,7 +566,7 @@ class HistoryReader:
 
     def metrics_of(self, run_id: int) -> dict[str, float]:
         rows = self._query("SELECT name, value FROM metrics WHERE run_id = :id", {"id": run_id})
-        return {name: float(value) for name, value in rows}
+        return {name: figure(value, f"stored metric {name!r} of run id {run_id}") for name, value in rows}
 
     def failing_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], str]:
         """A run's non-passing tests at once, for copying or inspecting small runs; what reads runs of
@@ -599,7 +688,7 @@ class HistoryReader:
         sql = "SELECT suite, test_id, seconds FROM test_durations WHERE run_id = :id"
         params = {"id": run_id, **({"suite": suite} if suite else {})}
         rows = self._query(sql + (" AND suite = :suite" if suite else ""), params)
-        return {(s, t): float(x) for s, t, x in rows}
+        return {(s, t): figure(x, f"stored duration of {t!r}") for s, t, x in rows}
 
     def test_timeline(
         self, suite: str, test_id: str, run_ids: list[int]
@@ -614,5 +703,5 @@ class HistoryReader:
             for run_id, outcome in query(f"SELECT run_id, outcome FROM test_results {which}", params):
                 out[run_id] = (outcome, out[run_id][1])
             for run_id, value in query(f"SELECT run_id, seconds FROM test_durations {which}", params):
-                out[run_id] = (out[run_id][0], float(value))
+                out[run_id] = (out[run_id][0], figure(value, f"stored duration of {test_id!r}"))
         return out

@@ -1,0 +1,110 @@
+"""A shared history store is written by every runner with its credentials, so what it holds is input:
+a row that healthdeck did not write so (mangled, truncated, a compression bomb, NaN) is one line and
+exit 3 in every reader, in bounded memory, and a said state on the dashboard, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from healthdeck.reports.cli import EXIT_INPUT, EXIT_OK, main
+from tests.conftest import EDGE
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+READERS = [["gate", "--no-write"], ["comment"], ["badge"], ["review"]]
+# 80 MiB of JSON that zlib packs into some 80 kB: past the 64 MiB a report may take
+BOMB = zlib.compress(b'{"summary": {"x": "' + b"x" * (80 << 20) + b'"}}', 9)
+
+MANGLED = {
+    "report is not zlib": ("UPDATE run_reports SET body = ?", [b"not zlib at all"]),
+    "report is text": ("UPDATE run_reports SET body = ?", ["text, not bytes"]),
+    "report is not JSON": ("UPDATE run_reports SET body = ?", [zlib.compress(b"{'single': 'quotes'}")]),
+    "report is a list": ("UPDATE run_reports SET body = ?", [zlib.compress(b"[1, 2, 3]")]),
+    "report holds NaN": ("UPDATE run_reports SET body = ?", [None]),  # filled in below from the real report
+    "report is a bomb": ("UPDATE run_reports SET body = ?", [BOMB]),
+    "summary is not JSON": ("UPDATE runs SET summary_json = ?", ["{not json"]),
+    "summary's tests are text": ("UPDATE runs SET summary_json = ?", ['{"tests": "x"}']),
+    "time is text": ("UPDATE runs SET ts = ?", ["abc"]),
+    "time is out of range": ("UPDATE runs SET ts = ?", [2**62]),
+    "metric is text": ("UPDATE metrics SET value = ?", ["abc"]),
+}
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("pristine")
+    store = folder / "history.sqlite"
+    args = ["collect", "-q", "--out", str(folder / "out"), "--history", f"sqlite:///{store}"]
+    assert main([*args, "--junit", f"smoke={EDGE / 'xunit2.xml'}"]) == EXIT_OK
+    return store
+
+
+def _mangled(pristine: Path, folder: Path, case: str) -> str:
+    store = folder / "history.sqlite"
+    store.write_bytes(pristine.read_bytes())
+    sql, params = MANGLED[case]
+    with sqlite3.connect(store) as db:
+        if params == [None]:  # the stored report with a NaN where a number was
+            [(body,)] = db.execute("SELECT body FROM run_reports").fetchall()
+            report = json.loads(zlib.decompress(body))
+            report["summary"]["tests"]["smoke"]["pass_rate"] = float("nan")
+            params = [zlib.compress(json.dumps(report).encode())]
+        db.execute(sql, params)
+    return f"sqlite:///{store}"
+
+
+@pytest.mark.parametrize("case", list(MANGLED))
+def test_a_mangled_row_is_one_line_and_exit_3_in_every_reader(
+    pristine, tmp_path, monkeypatch, capsys, case
+) -> None:
+    url = _mangled(pristine, tmp_path, case)
+    monkeypatch.chdir(tmp_path)  # no report file: the readers read the store
+    # a metric row is read by what lists figures (review, history show); the others never meet it
+    readers = (
+        [["review"], ["history", "show"]] if case == "metric is text" else [*READERS, ["history", "show"]]
+    )
+    if case.startswith("report"):  # history show lists summaries, not the stored reports
+        readers.remove(["history", "show"])
+    for argv in readers:
+        code = main([*argv, "--history", url, *(["--out", str(tmp_path / "b")] if argv == ["badge"] else [])])
+        err = capsys.readouterr().err
+        error = [line for line in err.splitlines() if not line.startswith("healthdeck: note:")]
+        assert code == EXIT_INPUT, (argv, err)
+        assert len(error) == 1 and error[0].startswith("healthdeck: error: "), (argv, err)
+
+
+def test_a_compressed_report_bomb_is_refused_within_bounded_memory(pristine, tmp_path) -> None:
+    """80 kB in the store, 80 MiB inflated: refused before it is held, well under 300 MB."""
+    url = _mangled(pristine, tmp_path, "report is a bomb")
+    measure = ("import json, resource, sys\nfrom healthdeck.reports.cli import main\n"
+               "code = main(sys.argv[1:])\n"
+               "print(json.dumps([code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", measure, "comment", "--history", url], capture_output=True,
+                          text=True, cwd=tmp_path, check=False, timeout=120)  # fmt: skip
+    code, peak = json.loads(done.stdout.splitlines()[-1])
+    assert code == EXIT_INPUT and "inflates to more than 64 MiB" in done.stderr
+    assert peak < 300 * 2**20, peak
+
+
+@pytest.mark.parametrize("case", ["report is not JSON", "metric is text", "summary's tests are text"])
+def test_the_dashboard_says_an_unreadable_store_row_on_every_page(
+    pristine, tmp_path, monkeypatch, case
+) -> None:
+    url = _mangled(pristine, tmp_path, case)
+    monkeypatch.setenv("HEALTHDECK_REPORT", str(tmp_path / "no-report.json"))
+    monkeypatch.setenv("HEALTHDECK_HISTORY", url)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    for page in ["overview", "tests", "coverage", "lint", "review", "projects"]:
+        if page != "overview":
+            at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        said = [e.value for e in at.error]
+        # the pages that read every such row say so (the others of this one-run store may read none)
+        assert page not in ("overview", "tests") or any("unreadable" in e.lower() for e in said), (page, said)
