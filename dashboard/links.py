@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from healthdeck.dashboard.text import md
+from healthdeck.reports.visible import visible
 
 SLOT = "healthdeck_link_notices"  # where the notices go: the top of the page
 
@@ -57,6 +58,10 @@ def choice(
     options = list(options)
     if default not in options:
         options.insert(0, default)
+    shown = format_func
+    # projects and branches come from git and CI: an escape or a direction override in one ("not gated"
+    # read "detag ton" after a branch holding U+202E) is dropped from the label, as in every Markdown sink
+    format_func = lambda value: visible(str(shown(value)))  # noqa: E731 - one name for both controls
     _start(key, options, default, what or label.lower(), format_func)
     where = container or st
     if control == "segmented":

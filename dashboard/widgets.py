@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import PureWindowsPath
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,6 +25,7 @@ from healthdeck.reports.gate import (
     ungated_status,
 )
 from healthdeck.reports.render.review import figure
+from healthdeck.reports.visible import visible
 
 # Material icons: they render without an emoji font (headless browsers, locked-down desktops).
 ICONS = {"GO": ":material/check_circle:", "NO-GO": ":material/block:", "INCOMPLETE": ":material/help:",
@@ -235,6 +237,24 @@ def trend_view(ctx: Ctx, key: str = "view") -> charts.View:
     return view
 
 
+def dataframe(data: object, **kwargs: Any) -> Any:
+    """st.dataframe of text as it reads: test ids, messages, paths and names come from artifacts and git,
+    and a terminal escape or a direction override in them (`test_a\u202egnp.exe` showed as
+    `test_aexe.png`) is dropped, as in every Markdown sink. The caller's frame is left as it is (it may
+    be a cached one)."""
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    texts = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])
+    ]
+    if texts:
+        frame = frame.assign(
+            **{c: frame[c].map(lambda v: visible(v) if isinstance(v, str) else v) for c in texts}
+        )
+    return st.dataframe(frame, **kwargs)
+
+
 @contextlib.contextmanager
 def history_said() -> Iterator[None]:
     """A page or a fragment that meets a row of a shared store no healthdeck wrote so says it where it
@@ -317,7 +337,7 @@ def openapi_changes(summary: dict, details: dict | None, *, baseline: dict | Non
     if changes:
         columns = ["breaking", "rule", "method", "path", "location", "message"]
         # a document-level change (a path added) has no method: shown blank, not "None"
-        st.dataframe(pd.DataFrame(changes).reindex(columns=columns).fillna(""), hide_index=True)
+        dataframe(pd.DataFrame(changes).reindex(columns=columns).fillna(""), hide_index=True)
     shown = sum(1 for c in changes if c.get("breaking"))
     if shown < api["breaking"]:
         st.caption(f"{number(api['breaking'])} breaking changes — showing {number(shown)}")
@@ -328,9 +348,7 @@ def table_or(
 ) -> None:
     """The rows as a table (`column_order`: only those columns), or a success note saying why there is none."""
     if rows:
-        st.dataframe(
-            pd.DataFrame(rows), hide_index=True, column_config=column_config, column_order=column_order
-        )
+        dataframe(rows, hide_index=True, column_config=column_config, column_order=column_order)
     else:
         st.success(empty)
 

@@ -18,7 +18,7 @@ from healthdeck.collectors.records import Record
 
 from . import SCHEMA_VERSION, __version__
 from .config import Config
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, one_line
 from .history.model import Run
 from .history.urls import safe_url
 from .report_config import effective_config
@@ -163,8 +163,11 @@ def open_reading(
         if store is not None:
             store.close()
         raise
-    for note in [*notes, *config_notes]:
-        print(f"healthdeck: note: {note}", file=err)
+    for note in [
+        *notes,
+        *config_notes,
+    ]:  # projects and branches come from git and CI: no escape reaches the terminal
+        print(one_line(f"healthdeck: note: {note}"), file=err)
     return Reading(report, source, run, store, config, project, [*notes, *config_notes])
 
 

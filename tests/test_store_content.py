@@ -19,8 +19,16 @@ from tests.conftest import EDGE
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 READERS = [["gate", "--no-write"], ["comment"], ["badge"], ["review"]]
-# 80 MiB of JSON that zlib packs into some 80 kB: past the 64 MiB a report may take
-BOMB = zlib.compress(b'{"summary": {"x": "' + b"x" * (80 << 20) + b'"}}', 9)
+BOMB = (
+    "a bomb"  # stands for 80 MiB of JSON that zlib packs into some 80 kB: past the 64 MiB a report may take
+)
+# Runs a command in a fresh interpreter and reports its children's peak RSS: Linux carries a process's
+# peak over exec, so a command started straight from the test process would report the test's own.
+MEASURE = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(json.dumps([done.returncode, done.stderr, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024]))
+"""
 
 MANGLED = {
     "report is not zlib": ("UPDATE run_reports SET body = ?", [b"not zlib at all"]),
@@ -51,6 +59,11 @@ def _mangled(pristine: Path, folder: Path, case: str) -> str:
     store.write_bytes(pristine.read_bytes())
     sql, params = MANGLED[case]
     with sqlite3.connect(store) as db:
+        if params == [BOMB]:
+            inflate = zlib.compressobj(9)
+            packed = inflate.compress(b'{"summary": {"x": "')
+            packed += b"".join(inflate.compress(b"x" * (1 << 20)) for _ in range(80))
+            params = [packed + inflate.compress(b'"}}') + inflate.flush()]
         if params == [None]:  # the stored report with a NaN where a number was
             [(body,)] = db.execute("SELECT body FROM run_reports").fetchall()
             report = json.loads(zlib.decompress(body))
@@ -83,13 +96,11 @@ def test_a_mangled_row_is_one_line_and_exit_3_in_every_reader(
 def test_a_compressed_report_bomb_is_refused_within_bounded_memory(pristine, tmp_path) -> None:
     """80 kB in the store, 80 MiB inflated: refused before it is held, well under 300 MB."""
     url = _mangled(pristine, tmp_path, "report is a bomb")
-    measure = ("import json, resource, sys\nfrom healthdeck.reports.cli import main\n"
-               "code = main(sys.argv[1:])\n"
-               "print(json.dumps([code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]))")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", measure, "comment", "--history", url], capture_output=True,
-                          text=True, cwd=tmp_path, check=False, timeout=120)  # fmt: skip
-    code, peak = json.loads(done.stdout.splitlines()[-1])
-    assert code == EXIT_INPUT and "inflates to more than 64 MiB" in done.stderr
+    command = [sys.executable, "-c", "from healthdeck.reports.cli import main; raise SystemExit(main())"]
+    done = subprocess.run([sys.executable, "-c", MEASURE, *command, "comment", "--history", url],
+                          capture_output=True, text=True, cwd=tmp_path, check=True, timeout=120)  # fmt: skip
+    code, stderr, peak = json.loads(done.stdout)
+    assert code == EXIT_INPUT and "inflates to more than 64 MiB" in stderr, stderr
     assert peak < 300 * 2**20, peak
 
 

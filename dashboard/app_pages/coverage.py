@@ -7,7 +7,16 @@ import streamlit as st
 
 from healthdeck.dashboard import charts, data
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import FIGURE_TEXT, counted, md, missing, run_shown, trend_chart, trends
+from healthdeck.dashboard.widgets import (
+    FIGURE_TEXT,
+    counted,
+    dataframe,
+    md,
+    missing,
+    run_shown,
+    trend_chart,
+    trends,
+)
 from healthdeck.reports.failures import number
 from healthdeck.reports.gate import comparable_coverage
 from healthdeck.reports.render.md import display_covered
@@ -57,7 +66,7 @@ def render(ctx: Ctx) -> None:
             lowest = lowest.assign(lane=lowest["lane"].fillna("—"),
                                    percent=[float(display_covered(v, precision)) for v in lowest["percent"]],
                                    statements=[counted(v) for v in lowest["statements"]])  # fmt: skip
-            st.dataframe(lowest[["percent", "path", "statements", "lane"]], hide_index=True,
+            dataframe(lowest[["percent", "path", "statements", "lane"]], hide_index=True,
                          # blue, not the theme's primary red: a bar's length is the figure, not a failure
                          column_config={"percent": st.column_config.ProgressColumn(
                                             min_value=0, max_value=100, format=f"%.{precision}f %%", color="blue"),
@@ -82,7 +91,7 @@ def render(ctx: Ctx) -> None:
         drops = files.dropna(subset=["change"]).sort_values("change").head(15)
         drops = drops[drops["change"] < 0]
         if len(drops):
-            st.dataframe(drops[["change", "path", "baseline", "percent"]], hide_index=True,
+            dataframe(drops[["change", "path", "baseline", "percent"]], hide_index=True,
                          column_config={"change": POINTS, "baseline": PERCENT, "percent": PERCENT})  # fmt: skip
         else:
             st.success(

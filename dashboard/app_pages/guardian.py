@@ -14,7 +14,7 @@ from healthdeck.collectors import CollectorError
 from healthdeck.collectors.guardian.prometheus import collect_prometheus
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import chart, deny_delta, md, missing, table_or
+from healthdeck.dashboard.widgets import chart, dataframe, deny_delta, md, missing, table_or
 from healthdeck.reports.build import prometheus_summary
 from healthdeck.reports.commands import require_extra
 from healthdeck.reports.errors import UsageError
@@ -84,7 +84,7 @@ def render(ctx: Ctx) -> None:
             st.caption("Request by request, matched by trace id; the cards above count decisions by rule × "
                        "tenant × action, so the two figures differ where one key covers several requests or "
                        "a request was only in one log.")  # fmt: skip
-            st.dataframe(
+            dataframe(
                 pd.DataFrame(d["exact_samples"]["newly_denied"]), hide_index=True, column_config=COLUMNS
             )
         combos = d["by_rule_tenant_action"]
@@ -92,7 +92,7 @@ def render(ctx: Ctx) -> None:
         more = (f" of {number(total)}" if total is not None else "; the report keeps no more") \
             if d.get("by_rule_tenant_action_truncated") else ""  # fmt: skip
         with st.expander(f"Rule × tenant × action (the {len(combos)} largest{more})"):
-            st.dataframe(pd.DataFrame(combos), hide_index=True, column_config=COLUMNS)
+            dataframe(pd.DataFrame(combos), hide_index=True, column_config=COLUMNS)
         if g["malformed_lines"]:
             # The file's name only: the folder is the collecting machine's, not the reader's business.
             st.warning(f"{g['malformed_lines']} malformed log lines were not counted: "

@@ -7,7 +7,16 @@ import streamlit as st
 
 from healthdeck.dashboard import charts
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import FIGURE_TEXT, chart, counted, missing, run_shown, trend_chart, trends
+from healthdeck.dashboard.widgets import (
+    FIGURE_TEXT,
+    chart,
+    counted,
+    dataframe,
+    missing,
+    run_shown,
+    trend_chart,
+    trends,
+)
 from healthdeck.reports.config import ruff_in_prod
 from healthdeck.reports.failures import number
 from healthdeck.reports.render.md import located
@@ -49,7 +58,7 @@ def render(ctx: Ctx) -> None:
     failures = ctx.details.get("compileall", {}).get("failures", [])
     st.metric("files failing to compile", number(comp["failures"]), border=True)
     if failures:
-        st.dataframe(pd.DataFrame(failures), hide_index=True)
+        dataframe(pd.DataFrame(failures), hide_index=True)
 
 
 def _prod_lanes(ruff: dict, prod: tuple[str, ...]) -> None:
@@ -68,7 +77,7 @@ def _prod_lanes(ruff: dict, prod: tuple[str, ...]) -> None:
     rows = [{"findings": counted(v), "lane": k, "prod": whole or k in prod} for k, v in lanes.items()]
     rows.append({"findings": counted(ruff["count"]["total"] - sum(lanes.values())), "lane": "(outside every lane)",
                  "prod": whole})  # fmt: skip
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"findings": FIGURE_TEXT})
+    dataframe(pd.DataFrame(rows), hide_index=True, column_config={"findings": FIGURE_TEXT})
 
 
 def _findings(details: dict) -> None:
@@ -78,7 +87,7 @@ def _findings(details: dict) -> None:
         return
     shown = f" — showing {number(len(listed))}" if len(listed) < total else ""
     st.subheader(f"Findings: {number(total)}{shown}")
-    st.dataframe(pd.DataFrame([{"where": located(f), "rule": f["code"], "message": f["message"], "lane": f["lane"] or "—"}
+    dataframe(pd.DataFrame([{"where": located(f), "rule": f["code"], "message": f["message"], "lane": f["lane"] or "—"}
                                for f in listed]), hide_index=True)  # fmt: skip
 
 

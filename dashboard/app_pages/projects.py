@@ -9,7 +9,7 @@ import streamlit as st
 
 from healthdeck.dashboard import data, portfolio
 from healthdeck.dashboard.context import Ctx
-from healthdeck.dashboard.widgets import FIGURE_TEXT, counted, md, missing
+from healthdeck.dashboard.widgets import FIGURE_TEXT, counted, dataframe, md, missing
 from healthdeck.reports.render.md import coverage_pc, plural
 
 
@@ -43,7 +43,7 @@ def render(ctx: Ctx) -> None:
     } for r in rows])  # fmt: skip
     st.caption(f"{plural(len(rows), 'project')}, worst first: NO-GO, then INCOMPLETE, then not gated, then GO; "
                "within each, the lowest smoke pass rate first. Click a row to pick that project for every page.")  # fmt: skip
-    st.dataframe(
+    dataframe(
         frame, hide_index=True, on_select=lambda: _open(rows), selection_mode="single-row", key="project_pick",
         # the trend beside the pass rate it draws: last, it was the column a laptop's width cut off
         column_order=["project", "verdict", "smoke pass rate", "trend", "coverage", "ruff (prod lanes)", "last run",

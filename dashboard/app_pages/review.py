@@ -13,7 +13,14 @@ import streamlit as st
 
 from healthdeck.dashboard import data, links
 from healthdeck.dashboard.context import Ctx, uses_openapi
-from healthdeck.dashboard.widgets import conditions_compared, md, missing, openapi_changes, table_or
+from healthdeck.dashboard.widgets import (
+    conditions_compared,
+    dataframe,
+    md,
+    missing,
+    openapi_changes,
+    table_or,
+)
 from healthdeck.reports.failures import number
 from healthdeck.reports.history.store import Run
 from healthdeck.reports.render.review import UNKNOWN_NEW, given
@@ -100,11 +107,11 @@ def render(ctx: Ctx) -> None:
             # the conditions against a baseline are the gate's, against the run it compared with: named
             st.caption(f"The checklist evaluated here says {v['status']}: this run was never gated." if v["evaluated_here"]
                        else f"The verdict `healthdeck gate` gave this run ({md(given(v))}).")  # fmt: skip
-    st.dataframe(pd.DataFrame(conditions_compared(*found.verdicts)), hide_index=True)
+    dataframe(pd.DataFrame(conditions_compared(*found.verdicts)), hide_index=True)
     st.subheader("Every figure")
     # what changed first (each group by name): unchanged rows would fill the table's first screen
     deltas = sorted(found.deltas, key=lambda d: d["shown"]["change"] in ("no change", "—"))
-    st.dataframe(pd.DataFrame([{"change": d["shown"]["change"], "figure": d["label"], "candidate": d["shown"]["candidate"],
+    dataframe(pd.DataFrame([{"change": d["shown"]["change"], "figure": d["label"], "candidate": d["shown"]["candidate"],
                                 "baseline": d["shown"]["baseline"]} for d in deltas]), hide_index=True)  # fmt: skip
     st.caption("Pass rates and coverage in percent (changes in percentage points), counts as whole numbers.")
     if uses_openapi(ctx):

@@ -15,6 +15,7 @@ from healthdeck.dashboard.widgets import (
     FIGURE_TEXT,
     chart,
     counted,
+    dataframe,
     md,
     missing,
     run_shown,
@@ -55,7 +56,7 @@ def suites_table(tests: dict) -> None:
     rows = [{"suite": s, "pass rate": None if t["pass_rate"] is None else float(display_covered(t["pass_rate"] * 100, 2)),
              **{k: counted(t.get(k)) for k in keys}} for s, t in tests.items()]  # fmt: skip
     counts = dict.fromkeys(keys, FIGURE_TEXT)
-    st.dataframe(pd.DataFrame(rows), hide_index=True,
+    dataframe(pd.DataFrame(rows), hide_index=True,
                  column_config={**counts, "pass rate": st.column_config.NumberColumn(format="%.2f %%")})  # fmt: skip
     st.caption("pass rate = passed ÷ (passed + failed + errors); a test is a distinct test id.")
 
@@ -82,7 +83,7 @@ def causes_section(ctx: Ctx, suite: str, summary: dict, details: dict) -> None:
                        + ("" if cause.get("new") is None else " · new against the baseline" if cause["new"]
                           else " · also in the baseline"))  # fmt: skip
             listed = cause.get("tests") or []
-            st.dataframe(pd.DataFrame({"test": listed}), hide_index=True)
+            dataframe(pd.DataFrame({"test": listed}), hide_index=True)
             if len(listed) < cause["count"]:
                 st.caption(f"{tests_word(cause['count'])} — showing {number(len(listed))}")
 
@@ -113,7 +114,7 @@ def transitions_section(suite: str, details: dict) -> None:
         with tab:
             listed, total = moved.get(key) or [], moved.get(f"{key}_total", 0)
             if listed:
-                st.dataframe(pd.DataFrame({"test": listed}), hide_index=True)
+                dataframe(pd.DataFrame({"test": listed}), hide_index=True)
             if len(listed) < total:
                 st.caption(f"{tests_word(total)} — showing {number(len(listed))}")
             elif not total:
@@ -128,7 +129,7 @@ def slower_section(suite: str, details: dict) -> None:
     st.markdown(f"**{md(suite)}: {tests_word(total)} at least {slower['ratio']:g}× slower than in "
                 f"{_when(slower.get('baseline'))}** (and at least {slower['floor_seconds']:g} s now)")  # fmt: skip
     if slower["tests"]:
-        st.dataframe(pd.DataFrame(slower["tests"]), hide_index=True,
+        dataframe(pd.DataFrame(slower["tests"]), hide_index=True,
                      column_config={"ratio": st.column_config.NumberColumn(format="%.2f×")})  # fmt: skip
     if len(slower["tests"]) < total:
         st.caption(f"{tests_word(total)} — showing {number(len(slower['tests']))}")
@@ -155,7 +156,7 @@ def failures_table(ctx: Ctx, tests: dict) -> tuple[str, str] | None:
     frame["flaky"] = frame["flaky"].map({True: "flaky", False: ""})
     frame = frame.sort_values(["status", "suite", "test_id"], key=lambda c: c.map({"new": 0}).fillna(1)
                               if c.name == "status" else c).reset_index(drop=True)  # fmt: skip
-    event = st.dataframe(frame[["status", "flaky", "suite", "test_id", "outcome", "message"]], hide_index=True,
+    event = dataframe(frame[["status", "flaky", "suite", "test_id", "outcome", "message"]], hide_index=True,
                          on_select="rerun", selection_mode="single-row", key="failing_pick")  # fmt: skip
     st.caption("Click a row to see that test's own history.")
     rows = event.selection.rows if event else []
@@ -259,7 +260,7 @@ def render(ctx: Ctx) -> None:
         st.subheader("Slowest tests")
         rows = [{"suite": s, **t} for s, d in details.items() for t in d["slowest"]]
         if rows:  # the time first: a long test id must not push it out of view
-            st.dataframe(pd.DataFrame(rows).sort_values("seconds", ascending=False).head(15), hide_index=True,
+            dataframe(pd.DataFrame(rows).sort_values("seconds", ascending=False).head(15), hide_index=True,
                          column_order=("seconds", "test_id", "suite"),
                          column_config={"seconds": st.column_config.NumberColumn(format="%.3f s")})  # fmt: skip
     with right:
@@ -273,7 +274,7 @@ def render(ctx: Ctx) -> None:
             if found:
                 # a test that failed and passed on one commit (a rerun included) is flaky at any flip rate
                 # of its runs' final outcomes; a rate of 0 beside it would read as "never flips", so none
-                st.dataframe(pd.DataFrame([{"test": f.test_id,
+                dataframe(pd.DataFrame([{"test": f.test_id,
                                             "why": "failed and passed on one commit" if f.same_commit else "flips between runs",
                                             "flip rate": None if not f.flip_rate else 100 * f.flip_rate,
                                             "runs": f.runs, "suite": f.suite} for f in found]),

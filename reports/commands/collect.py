@@ -101,7 +101,7 @@ def collect(args: argparse.Namespace, config: Config) -> int:
         json_text, md_text = record(args, config, out, report, collected, causes, spec)
         write_report_pair(out / "latest.json", json_text, md_text, report["summary"]["run_key"])
     for warning in input_warnings(report):  # -q quiets the summary, not what the user must know
-        print(f"healthdeck: warning: {warning}", file=sys.stderr)
+        print(one_line(f"healthdeck: warning: {warning}"), file=sys.stderr)
     if not args.quiet:
         print(one_line(f"wrote {out / 'latest.json'} and {out / 'latest.md'}"))
         print(headline(report))
@@ -349,8 +349,5 @@ def headline(report: dict) -> str:
         parts.append("missing: " + ", ".join(s["missing"]))
     details = report.get("details") or {}
     gated = bool(s.get("verdict") and details.get("verdict"))
-    return (
-        " · ".join(parts)
-        + "\n"
-        + verdict_line(details.get("verdict") if gated else details.get("checklist"), gated)
-    )
+    verdict = verdict_line(details.get("verdict") if gated else details.get("checklist"), gated)
+    return one_line(" · ".join(parts)) + "\n" + one_line(verdict)  # suite names come from artifacts

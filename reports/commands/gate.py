@@ -11,7 +11,7 @@ from healthdeck.collectors.files import rereadable
 
 from ..config import Config, load_config
 from ..context import Context, compared_with, context
-from ..errors import EXIT_NO_GO, EXIT_OK
+from ..errors import EXIT_NO_GO, EXIT_OK, one_line
 from ..failures import FailureCounts, failure_counts
 from ..gate import (
     against,
@@ -68,9 +68,12 @@ def cmd_gate(
                   committed_report=committed_report or config.committed_report)  # fmt: skip
     counts = failure_counts(ctx)
     verdict = decide(ctx, config, counts)
-    print(f"checklist: {verdict['checklist']}", file=out)
+    # every printed line through one_line: suite names, branches and test ids come from artifacts and
+    # git, and a terminal escape in one would recolour (or retitle, or clear) the CI log's terminal
+    print(one_line(f"checklist: {verdict['checklist']}"), file=out)
     print(
-        f"baseline: {baseline_text(verdict['baseline'], spec, bool(config.gates.baseline_keys()))}", file=out
+        one_line(f"baseline: {baseline_text(verdict['baseline'], spec, bool(config.gates.baseline_keys()))}"),
+        file=out,
     )
     if others := triage_baselines(report) - {(verdict["baseline"] or {}).get("run_key")}:
         print(f"healthdeck: warning: the report's new, fixed and still-failing lists compare with run "
@@ -79,11 +82,11 @@ def cmd_gate(
               "to keep one baseline", file=sys.stderr)  # fmt: skip
     for c in verdict["conditions"]:
         label, actual, threshold = condition_figures(c)
-        print(f"{c['status']:<8} {label}: {actual} ({against(c)} {threshold})" + (f" — {c['detail']}" if c["detail"] else ""),
+        print(one_line(f"{c['status']:<8} {label}: {actual} ({against(c)} {threshold})" + (f" — {c['detail']}" if c["detail"] else "")),
               file=out)  # fmt: skip
-    print(verdict_line(verdict, gated=True), file=out)
+    print(one_line(verdict_line(verdict, gated=True)), file=out)
     if warning := ungated_new_failures(verdict, counts.new):
-        print(f"warning: {warning}", file=out)
+        print(one_line(f"warning: {warning}"), file=out)
     key = ctx.summary.get("run_key")
     if write and reading.store is not None and key:
         try:

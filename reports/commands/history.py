@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..config import Config, load_config
-from ..errors import InputError, UsageError
+from ..errors import InputError, UsageError, one_line
 from ..failures import number
 from ..gate import comparable_coverage, smoke_name
 from ..history.importers import import_dir, import_git
@@ -139,12 +139,14 @@ def _cols(ch: str) -> int:
 def _width(texts: Iterable[str], least: int, most: int) -> int:
     """A column as wide as its widest text, within [least, most]: team stores' names share long
     prefixes (`org/service-a`, `org/service-b`), which a fixed narrow column cut to the same text."""
-    return max(least, min(most, max((sum(map(_cols, t)) for t in texts), default=0)))
+    return max(least, min(most, max((sum(map(_cols, one_line(t))) for t in texts), default=0)))
 
 
 def _fit(text: str, width: int, *, right: bool = False) -> str:
     """`text` cut ("…") and padded to `width` terminal columns, so a branch named in Chinese or Japanese
-    does not push the columns after it out of line."""
+    does not push the columns after it out of line; a terminal escape or direction override in it (a
+    branch or project name from git or CI) is shown escaped, never sent to the terminal."""
+    text = one_line(text)
     used = sum(map(_cols, text))
     if used > width:
         kept, used = [], 1  # room for the ellipsis

@@ -134,9 +134,14 @@ def decode_report(codec: str, body: bytes, where: str = "stored report") -> dict
         raise HistoryError(f"{where} uses codec {codec!r}, which this healthdeck cannot read: upgrade it")
     if not isinstance(body, bytes | bytearray | memoryview):
         raise StoreContentError(f"{where}: not compressed data but {type(body).__name__}")
-    inflate = zlib.decompressobj()
-    try:
-        raw = inflate.decompress(bytes(body), SMALL_FILE_LIMIT + 1)
+    inflate, raw, left = zlib.decompressobj(), bytearray(), bytes(body)
+    try:  # a MiB at a time: zlib's own output buffer for one call doubles past what is asked for
+        while (left or not inflate.eof) and len(raw) <= SMALL_FILE_LIMIT:
+            piece = inflate.decompress(left, MIB)
+            left = inflate.unconsumed_tail
+            if not piece and not left:
+                break
+            raw += piece
     except zlib.error as exc:
         raise StoreContentError(f"{where}: not zlib data ({exc})") from None
     if len(raw) > SMALL_FILE_LIMIT:
@@ -144,7 +149,7 @@ def decode_report(codec: str, body: bytes, where: str = "stored report") -> dict
             f"{where}: inflates to more than {SMALL_FILE_LIMIT // MIB} MiB, the most a report may take"
         )
     try:
-        report = parse_report(raw, where)
+        report = parse_report(bytes(raw), where)
         check_report(report, where)
     except InputError as exc:
         raise StoreContentError(str(exc)) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ..visible import visible
+
 COLORS = {"green": "#2da44e", "yellow": "#d4a72c", "red": "#cf222e", "grey": "#6e7781"}
 _CHAR_WIDTH = 6.6  # average glyph width of 11 px Verdana; close enough for short labels
 
@@ -23,7 +25,14 @@ def color_for(value: float | None, thresholds: tuple[float, float]) -> str:
     return "green" if value >= green else "yellow" if value >= yellow else "red"
 
 
+def _shown(text: str) -> str:
+    """A badge's text as it reads: a suite name comes from an artifact, and a control character in it is
+    no XML at all, a direction override would make the badge read as another one."""
+    return visible(" ".join(text.split()))
+
+
 def svg(label: str, message: str, color: str) -> str:
+    label, message = _shown(label), _shown(message)
     lw = int(len(label) * _CHAR_WIDTH + 12)
     mw = int(len(message) * _CHAR_WIDTH + 12)
     label, message = escape(label), escape(message)
@@ -45,7 +54,12 @@ def endpoint(label: str, message: str, color: str) -> str:
     """shields.io endpoint badge JSON (https://shields.io/badges/endpoint-badge)."""
     return (
         json.dumps(
-            {"schemaVersion": 1, "label": label, "message": message, "color": COLORS[color].lstrip("#")}
+            {
+                "schemaVersion": 1,
+                "label": _shown(label),
+                "message": _shown(message),
+                "color": COLORS[color].lstrip("#"),
+            }
         )
         + "\n"
     )

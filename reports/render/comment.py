@@ -100,10 +100,10 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
     elif preview and preview["status"] != "GO":
         # A checklist item already fails or is unknown: the headline says so, as `gate` will.
         out += [f"## {_ICONS[preview['status']]} Release health: **{preview['status']}** (not gated yet){where}", "",
-                verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
+                prose(verdict_line(preview, gated=False)) + ".", ""]  # fmt: skip
     else:
         out += [f"## ⏳ Release health: not gated yet{where}", "",
-                verdict_line(preview, gated=False) + ".", ""]  # fmt: skip
+                prose(verdict_line(preview, gated=False)) + ".", ""]  # fmt: skip
     decided = verdict or preview
     out += [_baseline_line(baseline_ref, (decided or {}).get("baseline")), ""]
     if warning := ungated_new_failures(decided, counts.new):  # a green check above new failures

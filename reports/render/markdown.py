@@ -282,7 +282,7 @@ def verdict_section(summary: dict, details: dict) -> list[str]:
             if verdict and verdict["status"] != "GO"
             else "not gated yet"
         )
-        out = [f"## Verdict: {status}", "", f"_{verdict_line(verdict, gated=False)}._", ""]
+        out = [f"## Verdict: {status}", "", f"_{prose(verdict_line(verdict, gated=False))}._", ""]
         if not verdict:
             return out
     new = sum(
