@@ -380,3 +380,32 @@ def test_an_input_that_is_not_there_asks_whether_its_step_ran(option, writer, tm
     assert line.startswith(f"healthdeck: error: {option[1].partition('=')[2] or option[1]}: ")
     assert "; did the step that writes " in line and line.endswith(")") and writer in line
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_names_from_artifacts_and_git_reach_no_terminal_badge_or_markdown_raw(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """A suite name, a project and a branch carry a terminal escape (window title, clear screen), a
+    direction override and markup: every line printed shows them escaped, the badges stay XML, and
+    latest.md's verdict line renders no image."""
+    import xml.dom.minidom
+
+    junit = tmp_path / "j.xml"
+    junit.write_text('<testsuite name="s"><testcase classname="m" name="t"><failure message="x"/></testcase>'
+                     '<testcase classname="m" name="u"/></testsuite>')  # fmt: skip
+    suite = "\x1b[31mS\u202e![i](http://127.0.0.2:9/i.png)"
+    monkeypatch.setenv("GITHUB_REF_NAME", "\x1b]0;TITLE\x07\x1b[2Jbranch")
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    assert (
+        main(["collect", "--project", "\x1b[32mproj", "--junit", f"{suite}={junit}", "--history", url]) == 0
+    )
+    assert main(["gate", "--no-write", "--history", url, "--project", "\x1b[32mproj"]) == 1
+    assert main(["history", "show", "--history", url, "--project", "\x1b[32mproj"]) == 0
+    assert main(["badge", "--out", str(tmp_path / "b")]) == 0
+    printed = "".join(capsys.readouterr())
+    assert "\x1b" not in printed and "\u202e" not in printed and "\\x1b[31mS\\u202e" in printed
+    for svg in (tmp_path / "b").glob("*.svg"):
+        xml.dom.minidom.parse(str(svg))  # a control character is no XML at all
+    md = (tmp_path / "docs" / "audits" / "health" / "latest.md").read_text()
+    assert "\x1b" not in md and "](http" not in md  # the verdict line's suite name is escaped too
