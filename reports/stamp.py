@@ -15,6 +15,8 @@ from pathlib import Path
 from healthdeck.collectors.files import read_named, rereadable
 from healthdeck.collectors.records import Record
 
+from .errors import UsageError, one_line
+
 
 class Stamp(Record):
     git_sha: str | None  # full; in a pull-request event the PR head commit, which baselines are keyed by
@@ -162,13 +164,27 @@ def read_stamp(root: Path, env: dict[str, str] | None = None, project: str | Non
         warnings.append(git_problem(root, problems[0], " or ".join(missing)))
     if version and version.endswith("-dirty") and env.get("CI", "").lower() in ("true", "1"):
         warnings.append(DIRTY)  # in CI only: on a developer's machine uncommitted changes are the point
-    epoch = env.get("SOURCE_DATE_EPOCH")
-    ts = int(epoch) if epoch and epoch.isdigit() else int(time.time())
+    ts = pinned_time(env) or int(time.time())
     run_id = env.get("GITHUB_RUN_ID") or env.get("CI_PIPELINE_ID")
     name, _ = resolve_project(root, configured=None, explicit=project, env=env)
     return Stamp(
         sha, branch, version, ts, run_id, name, env_sha if head else None, number, tag, tuple(warnings)
     )
+
+
+LATEST_TIME = 2**40  # seconds: the year 36812; a later time overflows the platform's time_t in formatting
+
+
+def pinned_time(env: dict[str, str] | None = None) -> int | None:
+    """SOURCE_DATE_EPOCH (reproducible builds pin "now"), None when unset; UsageError when it is no time."""
+    epoch = (os.environ if env is None else env).get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return None
+    if not epoch.isdigit() or int(epoch) >= LATEST_TIME:
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH={one_line(epoch[:40])}: not a Unix time in seconds (0 to {LATEST_TIME - 1})"
+        )
+    return int(epoch)
 
 
 # In CI the figures are of the files as they were, which a step before collect changed: said, not refused

@@ -119,3 +119,33 @@ def test_the_dashboard_says_an_unreadable_store_row_on_every_page(
         said = [e.value for e in at.error]
         # the pages that read every such row say so (the others of this one-run store may read none)
         assert page not in ("overview", "tests") or any("unreadable" in e.lower() for e in said), (page, said)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "code", "said"),
+    [
+        (["history", "show", "--history", "sqlite:///" + "a" * 300], {}, 2, "longer than the 255 bytes"),
+        (["collect", "--history", "sqlite:///x.sqlite?mode=rw"], {}, 2, "takes no query"),
+        (["collect", "--no-history"], {"SOURCE_DATE_EPOCH": "9" * 20}, 2, "not a Unix time"),
+        (
+            ["collect", "--no-history", "--baseline", "report:loop1"],
+            {},
+            3,
+            "Too many levels of symbolic links",
+        ),
+    ],
+    ids=["long-file-name", "sqlite-query", "epoch-out-of-range", "baseline-symlink-loop"],
+)
+def test_a_bad_store_url_time_or_baseline_link_is_one_line(
+    tmp_path, monkeypatch, capsys, argv, env, code, said
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    inputs = ["--out", "out", "--junit", f"smoke={EDGE / 'xunit2.xml'}"] if argv[0] == "collect" else []
+    assert main([*argv, *inputs]) == code
+    err = [line for line in capsys.readouterr().err.splitlines() if "warning:" not in line]
+    assert len(err) == 1 and said in err[0], err
+    assert not (tmp_path / "x.sqlite").exists()

@@ -454,3 +454,36 @@ def test_failures_in_a_suite_the_baseline_did_not_run_are_not_called_new_or_know
     review = capsys.readouterr().out
     assert "## New failures: unknown" in review and "## New failures (" not in review
     assert "| new failing tests vs baseline |" in review and "| UNKNOWN —" in review
+
+
+def test_a_git_baseline_too_large_for_a_report_is_refused_before_it_is_read(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """A 70 MiB file committed where the report lives (it packs to some 70 kB): its size is asked of git
+    first; `git show` would hand all of it over (a 512 MiB one took 1.07 GB to refuse)."""
+    repo = _project(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    _git(repo, "init", "-q", "-b", "main")
+    report = repo / "docs" / "audits" / "health" / "latest.json"
+    report.parent.mkdir(parents=True)
+    with report.open("wb") as fh:
+        fh.write(b"{")
+        for _ in range(70):
+            fh.write(b" " * (1 << 20))
+        fh.write(b"}")
+    _git(repo, "add", "-f", str(report))
+    _git(repo, "commit", "-q", "-m", "a large file where the report lives")
+    report.unlink()
+    code = main(
+        [
+            "collect",
+            "-q",
+            "--no-history",
+            "--baseline",
+            "git:HEAD",
+            "--junit",
+            f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}",
+        ]
+    )
+    assert code == EXIT_INPUT
+    assert "is 70 MiB, more than the 64 MiB a report file may take" in capsys.readouterr().err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
 from ..report_file import check_report
 from ..schema import validate_report
-from ..stamp import checked_out, only_changed
+from ..stamp import checked_out, only_changed, pinned_time
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
@@ -136,12 +135,11 @@ def decide(ctx: Context, config: Config, counts: FailureCounts | None = None) ->
         checkout and made and not made_from(ctx.summary, checkout)
         and only_changed(config.root_path, made, checkout, config.out_path)
     )  # fmt: skip
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")  # reproducible builds: "now" is pinned
     verdict = evaluate(
         ctx.summary, config.gates, config.prod_lanes,
         baseline=ctx.baseline.summary if ctx.baseline else None,
         new_failures=counts.for_gate,
-        now=int(epoch) if epoch.isdigit() else None, smoke=config.smoke_suite,
+        now=pinned_time(), smoke=config.smoke_suite,
         checkout=checkout, asked=ctx.baseline_spec, report_only_since=report_only_since,
     )  # fmt: skip
     verdict["checklist"] = config.gates.describe(config.source)

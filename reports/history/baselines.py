@@ -9,10 +9,12 @@ comparison says "unknown" for such tests instead of "new".
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from healthdeck.collectors.files import MIB, SMALL_FILE_LIMIT
 from healthdeck.collectors.records import Record
 
 from .. import DEFAULT_REPORT
@@ -172,7 +174,9 @@ def find_baseline(
             if not (path / "latest.json").exists():  # a folder is no missing artifact: a wrong one
                 raise InputError(f"baseline report:{value}: a folder without latest.json")
             path = path / "latest.json"
-        if not path.exists():  # the first run, or an expired artifact: nothing, as with an empty store
+        # the first run, or an expired artifact: nothing, as with an empty store; a link that leads
+        # nowhere (a loop) is there and unreadable, which load_report says
+        if not path.exists() and not os.path.lexists(path):
             return None
         report = load_report(path)
         check_report(report, f"baseline report:{value}")  # a downloaded artifact of any version or origin
@@ -262,6 +266,10 @@ def report_at_ref(repo: Path, ref: str, path: Path) -> tuple[dict, str]:
     except ValueError as exc:
         raise InputError(f"baseline git:{ref}: {path} is outside the repository {root}") from exc
     sha = commit.stdout.decode().strip()
+    size = _git(repo, "cat-file", "-s", f"{sha}:{inside}")  # asked first: `git show` hands over all of it
+    if size.returncode == 0 and int(size.stdout or 0) > SMALL_FILE_LIMIT:
+        raise InputError(f"baseline git:{ref}: {inside} at {ref} is {int(size.stdout) // MIB:,} MiB, more than the "
+                         f"{SMALL_FILE_LIMIT // MIB} MiB a report file may take")  # fmt: skip
     shown = _git(repo, "show", f"{sha}:{inside}")
     if shown.returncode != 0:
         raise InputError(f"baseline git:{ref}: no {inside} committed at {ref} ({sha[:8]})")

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 from healthdeck.collectors.errors import exception_text
 
+from ..stamp import LATEST_TIME
 from .model import ProjectSummary, Run
 from .urls import safe_url, sqlite_path
 
@@ -210,7 +211,7 @@ def run_from_row(row: tuple) -> Run:
         raise StoreContentError(f"{where}: its summary is {type(summary).__name__}, not a JSON object")
     if bad := _misshapen(summary):
         raise StoreContentError(f"{where}: its summary's {bad} is not as healthdeck writes it")
-    if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts < 2**40:  # 2**40 s: year 36812
+    if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts < LATEST_TIME:
         raise StoreContentError(f"{where}: its time {ts!r} is not a Unix time")
     return Run(
         id=r["id"],

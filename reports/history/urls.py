@@ -25,7 +25,10 @@ def sqlite_path(url: str) -> Path | None:
 def store_exists(url: str) -> bool:
     """False only for a SQLite file that is not there (a server database is assumed to exist)."""
     path = sqlite_path(url)
-    return path is None or path.exists()
+    try:
+        return path is None or path.exists()
+    except OSError:  # a path no file system can hold: no store there (url_problem says why)
+        return False
 
 
 def safe_url(url: str) -> str:
@@ -40,11 +43,14 @@ def url_problem(url: str) -> str | None:
 
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme == "sqlite":
-        return (
-            None
-            if sqlite_path(url)
-            else "names no file (an in-memory store is lost at exit); give sqlite:///PATH"
-        )
+        path = sqlite_path(url)
+        if path is None:
+            return "names no file (an in-memory store is lost at exit); give sqlite:///PATH"
+        if "?" in str(path):  # SQLAlchemy would drop it with a warning, the sqlite3 reader would keep it
+            return "a SQLite store URL takes no query (`?...`): give sqlite:///PATH"
+        if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in path.parts):
+            return "a name in its path is longer than the 255 bytes a file system allows"
+        return None
     if scheme not in ("postgresql", "postgresql+psycopg"):
         return "not a history store URL: give sqlite:///PATH or postgresql://USER@HOST/DB"
     if url.rsplit("@", 1)[0].count("@"):
