@@ -15,7 +15,7 @@ from ..errors import InputError, UsageError, one_line
 from ..failures import number
 from ..gate import comparable_coverage, smoke_name
 from ..history.importers import import_dir, import_git
-from ..history.urls import safe_url
+from ..history.urls import safe_url, store_exists
 from ..reading import open_history, open_store_for, project_in_store, store_url
 from ..render.md import change, count_change, display_covered, plural
 from ..stamp import resolve_project
@@ -32,7 +32,10 @@ def run(args: argparse.Namespace) -> int:
         return show(args, config)
     project, _ = resolve_project(config.root_path, config.project, args.project)
     timeout = getattr(args, "lock_timeout", None)
-    store = open_history(store_url(args, config, config.out_path), project=project,
+    url = store_url(args, config, config.out_path)
+    if args.history_command in ("prune", "migrate") and not store_exists(url):  # a typo made an empty store
+        raise InputError(f"{safe_url(url)}: no history store there")
+    store = open_history(url, project=project,
                        lock_timeout=config.history_lock_timeout if timeout is None else timeout)  # fmt: skip
     try:
         if args.history_command == "prune":
@@ -67,14 +70,18 @@ def show(args: argparse.Namespace, config: Config) -> int:
         if not args.all_projects:
             project, note = project_in_store(store, args, config)
             if note:
-                print(f"healthdeck: note: {note}", file=sys.stderr)
+                print(one_line(f"healthdeck: note: {note}"), file=sys.stderr)
         rows = history_rows(store, config, branch=args.branch, limit=args.limit, project=project)
         if not rows and args.branch:  # a misspelt branch is said, not an empty table
             branches = store.branches(project)
             known = ", ".join(branches[:10]) + (
                 f" and {len(branches) - 10} more" if len(branches) > 10 else ""
             )
-            print(f"healthdeck: note: no runs on branch {args.branch!r} (branches in the store: {known or 'none'})",
+            print(one_line(f"healthdeck: note: no runs on branch {args.branch!r} (branches in the store: {known or 'none'})"),
+                  file=sys.stderr)  # fmt: skip
+        elif not rows and project is not None:  # a misspelt --project is said too
+            names = ", ".join(n or "(no project)" for n in store.project_names()[:10])
+            print(one_line(f"healthdeck: note: no runs of project {project!r} (projects in the store: {names or 'none'})"),
                   file=sys.stderr)  # fmt: skip
     finally:
         store.close()
