@@ -133,8 +133,14 @@ def test_the_dashboard_says_an_unreadable_store_row_on_every_page(
             3,
             "Too many levels of symbolic links",
         ),
+        (
+            ["history", "prune", "--keep-runs", "1", "--history", "sqlite:///x.sqlite"],
+            {},
+            3,
+            "no history store there",
+        ),
     ],
-    ids=["long-file-name", "sqlite-query", "epoch-out-of-range", "baseline-symlink-loop"],
+    ids=["long-file-name", "sqlite-query", "epoch-out-of-range", "baseline-symlink-loop", "prune-no-store"],
 )
 def test_a_bad_store_url_time_or_baseline_link_is_one_line(
     tmp_path, monkeypatch, capsys, argv, env, code, said
@@ -148,4 +154,4 @@ def test_a_bad_store_url_time_or_baseline_link_is_one_line(
     assert main([*argv, *inputs]) == code
     err = [line for line in capsys.readouterr().err.splitlines() if "warning:" not in line]
     assert len(err) == 1 and said in err[0], err
-    assert not (tmp_path / "x.sqlite").exists()
+    assert not list(tmp_path.glob("*.sqlite"))  # no store made by a typo
