@@ -687,6 +687,10 @@ def _thresholds(value: Any, source: Path) -> dict[str, tuple[float, float]]:
                 _percent(bound, f"{where} {key}")
             else:
                 _fraction(bound, f"{where} {key}")
+        if pair[0] < pair[1]:  # green below yellow: a figure between them would be yellow and never green
+            raise ConfigError(
+                f"{where} {key} = {pair}: the green bound comes first and is not below the yellow one"
+            )
         out[key] = (float(pair[0]), float(pair[1]))
     return out
 

@@ -286,6 +286,7 @@ def test_nothing_evaluated_is_never_go(tmp_path, capsys) -> None:
         ("[tool.healthdeck.gates]\ncoverage_min = 150\n", "coverage_min must be a percentage from 0 to 100, not 150"),
         ("[tool.healthdeck.gates]\npass_rate_min = {smoke = 95}\n", "pass rates are fractions between 0 and 1; for 95 % write 0.95"),
         ("[tool.healthdeck.badge_thresholds]\ncoverage = [0.9, 0.8]\n", "for 90 % write 90"),
+        ("[tool.healthdeck.badge_thresholds]\ncoverage = [10, 90]\n", "the green bound comes first and is not below the yellow one"),
         ("[tool.healthdeck]\nprod_lanes = ['core']\n", "prod_lanes names lanes that [tool.healthdeck.lanes] does not define: core"),
         ("[tool.healthdek.gates]\ncoverage_min = 80\n", "[tool.healthdek] is not read; did you mean [tool.healthdeck]?"),
         ("[tools.healthdeck.gates]\ncoverage_min = 80\n", "[tools.healthdeck] is not read; did you mean [tool.healthdeck]?"),
