@@ -163,10 +163,8 @@ def open_reading(
         if store is not None:
             store.close()
         raise
-    for note in [
-        *notes,
-        *config_notes,
-    ]:  # projects and branches come from git and CI: no escape reaches the terminal
+    # projects and branches come from git and CI: no escape in them reaches the terminal
+    for note in [*notes, *config_notes]:
         print(one_line(f"healthdeck: note: {note}"), file=err)
     return Reading(report, source, run, store, config, project, [*notes, *config_notes])
 
