@@ -221,6 +221,19 @@ def trend_chart(ctx: Ctx, name: str, builder: str, metrics: dict[str, str], view
     chart(fig, name, text, key)
 
 
+def mixed_coverage_note(ctx: Ctx) -> None:
+    """Under a coverage trend whose window holds runs that measured branches and runs that did not: the
+    line mixes two measures (statements + branches, statements only), which a step in it would hide."""
+    frame = data.window_trend(ctx.src.history, ctx.version, ctx.src.project, ctx.branch, ctx.since_ts,
+                              (("coverage.percent", "total"), ("coverage.branches_percent", "branches")))  # fmt: skip
+    measured = frame[frame["total"].notna()]
+    with_branches = int(measured["branches"].notna().sum())
+    if 0 < with_branches < len(measured):
+        st.caption(f"{number(with_branches)} of {number(len(measured))} runs in {md(ctx.scope)} measured branches, "
+                   "the others statements only: the total mixes the two measures (a step between them is no "
+                   "change of coverage; the overview's change compares one measure on both sides).")  # fmt: skip
+
+
 def trend_view(ctx: Ctx, key: str = "view") -> charts.View:
     """Per day or each run; per day by default above charts.AGGREGATE_ABOVE runs in the window."""
     runs = len(ctx.runs)

@@ -166,6 +166,8 @@ def test_a_coverage_change_compares_one_measure_when_only_one_run_measured_branc
     at.switch_page("app_pages/coverage.py").run()
     assert not at.exception
     assert any("Per-file changes are not shown" in c.value for c in at.caption)
+    # and the trend says its line mixes the two measures
+    assert any(c.value.startswith("1 of 2 runs in") and "measured branches" in c.value for c in at.caption)
     assert not [d for d in at.dataframe if "change" in d.value.columns]
 
 

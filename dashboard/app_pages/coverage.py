@@ -13,6 +13,7 @@ from healthdeck.dashboard.widgets import (
     dataframe,
     md,
     missing,
+    mixed_coverage_note,
     run_shown,
     trend_chart,
     trends,
@@ -42,6 +43,7 @@ def render(ctx: Ctx) -> None:
             }
             trend_chart(ctx, "coverage", "coverage_trend", columns, view, ("total", "coverage", "%", 1), "cov_trend",
                         lanes=tuple(lanes), target=ctx.src.config.gates.coverage_min, scope=ctx.scope)  # fmt: skip
+            mixed_coverage_note(ctx)
 
         trends(ctx, draw)
     st.caption(

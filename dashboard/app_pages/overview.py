@@ -18,6 +18,7 @@ from healthdeck.dashboard.widgets import (
     deny_delta,
     md,
     missing,
+    mixed_coverage_note,
     openapi_changes,
     provenance,
     run_shown,
@@ -147,6 +148,7 @@ def headline_charts(ctx: Ctx) -> None:
             if measured or not ctx.report or ctx.recent({"coverage.percent": "c"})["c"].notna().any():
                 trend_chart(ctx, "coverage", "coverage_trend", coverage, view, ("total", "coverage", "%", 1),
                             "coverage_trend", lanes=lanes, target=gates.coverage_min, scope=ctx.scope)  # fmt: skip
+                mixed_coverage_note(ctx)
             else:
                 missing(
                     "coverage trend", "It appears after `healthdeck collect --coverage coverage.xml` has run."
