@@ -244,7 +244,7 @@ def _comment_args(p: argparse.ArgumentParser) -> None:
 
 def _review_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="PATH", help="the candidate's latest.json (default: latest.json in the "
-                   "output folder, else the project's newest run in the history store)")  # fmt: skip
+                   "output folder, else the stored run of the checked-out commit, else branch)")  # fmt: skip
     p.add_argument("--run", metavar="KEY", help="the candidate run: a run key, or branch:NAME | sha:PREFIX | "
                    "tag:NAME (the newest such run of the project)")  # fmt: skip
     p.add_argument("--baseline", metavar="SPEC", help="the run to review against: a run key (run:KEY), "
@@ -355,7 +355,7 @@ def _store_args(p: argparse.ArgumentParser) -> None:
 
 def _report_args(p: argparse.ArgumentParser, baseline: bool = True) -> None:
     p.add_argument("--report", metavar="PATH", help="latest.json (default: latest.json in the output folder, "
-                   "else the project's newest run in the history store)")  # fmt: skip
+                   "else the stored run of the checked-out commit, else branch)")  # fmt: skip
     p.add_argument("--run", metavar="KEY", help="read this run from the history store instead of a file: "
                    "a run key, or branch:NAME | sha:PREFIX | tag:NAME (the newest such run of the project)")  # fmt: skip
     if baseline:  # badges show one run's figures: nothing to compare with

@@ -57,9 +57,10 @@ class FailureCounts(Record):
         return f"{number(self.total)} {noun}{new}{cut}"
 
 
-def number(n: int) -> str:
-    """10000 as '10 000' (a thin space would be lost in some terminals; a plain one reads fine)."""
-    return f"{n:,}".replace(",", " ")
+def number(n: int | None) -> str:
+    """10000 as '10 000' (a thin space would be lost in some terminals; a plain one reads fine); a count
+    nobody knows (an imported console line that did not say it) as '—'."""
+    return "—" if n is None else f"{n:,}".replace(",", " ")
 
 
 def collection_errors(n: int) -> str:
@@ -78,7 +79,8 @@ def outcome_words(tests: dict) -> str:
 
 
 def total_failing(summary: dict) -> int:
-    return sum(t["failed"] + t["errors"] for t in (summary.get("tests") or {}).values())
+    # an imported run of an upstream console line may not know a count (None): it adds nothing here
+    return sum((t.get("failed") or 0) + (t.get("errors") or 0) for t in (summary.get("tests") or {}).values())
 
 
 def failure_counts(ctx: Context) -> FailureCounts:

@@ -41,8 +41,8 @@ SUPPLY = {
     "guardian": "give `healthdeck collect --guardian-permissive LOG --guardian-strict LOG`",
     # the first run of a branch or of a fresh runner (docs/github-actions.md, "The first run")
     "baseline": (
-        "a pull request compares with its base branch once that has a recorded run, or give `collect "
-        "--baseline report:PATH` (its artifact) or `git:REF` (a committed report)"
+        "to compare a pull request with its base branch, give `collect --baseline branch:BASE` (a stored "
+        "run), `report:PATH` (its artifact) or `git:REF` (a committed report)"
     ),
 }
 
@@ -53,7 +53,7 @@ def no_baseline(summary: dict, asked: str | None, having: str = "") -> str:
     run is that record, and the next one compares with it."""
     branch = summary.get("branch")
     if asked and asked != "previous":
-        first = f"no run{having} matches --baseline {asked}"
+        first = f"no run{having} matches the baseline {asked}"
     elif branch:
         first = f"no earlier run of {branch}{having} to compare with (the next run compares with this one)"
     else:
@@ -159,7 +159,7 @@ def evaluate(
     `asked`: the baseline spec asked for, to say why none was found. `report_only_since`: the commits
     from the report's to the checkout change nothing but the report's own folder (it was committed).
     """
-    now = now or time.time()
+    now = time.time() if now is None else now  # a pinned 0 is a time too
     conditions: list[Condition] = []
     add = conditions.append
     if gates.smoke_pass_rate_min is not None:
@@ -267,8 +267,7 @@ def _current(
         if not made:
             return Condition(name, description, UNKNOWN, None, checkout[:8],
                              "the report names no commit, so it cannot be matched to the checkout")  # fmt: skip
-        tested = [c for c in (made, summary.get("merge_sha")) if c]
-        ok = made_from(summary, checkout)
+        ok, merge = made_from(summary, checkout), summary.get("merge_sha")
         detail = (
             "made from the checked-out commit" if ok else "made from another commit than the one checked out"
         )
@@ -278,9 +277,9 @@ def _current(
                 True,
                 "made from an earlier commit; the commits since change only the report's folder",
             )
-        if ok and len(tested) > 1 and not (checkout.startswith(made) or made.startswith(checkout)):
+        if ok and merge and not made_from({"git_sha": made}, checkout):
             detail = f"made from the checked-out merge commit of pull request head {made[:8]}"
-            shown = f"{made[:8]} (merge {tested[1][:8]})"  # the head names the run everywhere else
+            shown = f"{made[:8]} (merge {merge[:8]})"  # the head names the run everywhere else
         if ok and str(summary.get("version") or "").endswith("-dirty"):
             detail += ", with uncommitted changes to tracked files"
         if ok and (stale := summary.get("stale_inputs")):  # the commit is right, some figures are not its

@@ -144,14 +144,9 @@ def read_stamp(root: Path, env: dict[str, str] | None = None, project: str | Non
         return found.out
 
     head, number = _pull_request_head(env, warnings)
-    env_sha = env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA")
+    env_sha = _ci_commit(env)
     sha = head or env_sha or git("rev-parse", "HEAD")
-    branch = (
-        env.get("GITHUB_HEAD_REF")
-        or env.get("GITHUB_REF_NAME")
-        or env.get("CI_COMMIT_REF_NAME")
-        or git("rev-parse", "--abbrev-ref", "HEAD")
-    )
+    branch = _ci_branch(env) or git("rev-parse", "--abbrev-ref", "HEAD")
     if branch == "HEAD":  # detached checkout
         branch = None
     version = git("describe", "--tags", "--always", "--dirty")
@@ -164,7 +159,8 @@ def read_stamp(root: Path, env: dict[str, str] | None = None, project: str | Non
         warnings.append(git_problem(root, problems[0], " or ".join(missing)))
     if version and version.endswith("-dirty") and env.get("CI", "").lower() in ("true", "1"):
         warnings.append(DIRTY)  # in CI only: on a developer's machine uncommitted changes are the point
-    ts = pinned_time(env) or int(time.time())
+    pinned = pinned_time(env)
+    ts = int(time.time()) if pinned is None else pinned  # 0 is a time too
     run_id = env.get("GITHUB_RUN_ID") or env.get("CI_PIPELINE_ID")
     name, _ = resolve_project(root, configured=None, explicit=project, env=env)
     return Stamp(
@@ -279,16 +275,23 @@ def checked_out(root: Path) -> str | None:
     return lines[1] if len(lines) == 2 and lines[0] == "true" else None  # one git run, not two
 
 
+def _ci_commit(env: dict[str, str]) -> str | None:
+    return env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA")
+
+
+def _ci_branch(env: dict[str, str]) -> str | None:
+    """The branch CI names (a pull request's head branch first); a tag push's GITHUB_REF_NAME is the tag."""
+    return env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME") or env.get("CI_COMMIT_REF_NAME")
+
+
 def checkout_refs(root: Path, env: dict[str, str] | None = None) -> tuple[list[str], str | None]:
     """(commits, branch) a run collected in this checkout is stored under, as read_stamp names them: in
     a pull-request event the PR head first (runs are keyed by it), then the CI commit and the checked-out
     one; the branch from CI's variables, else HEAD's branch. Outside a work tree: CI's variables only."""
     env = dict(os.environ) if env is None else env
     head, _ = _pull_request_head(env, [])
-    commits = [c for c in (head, env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA"), checked_out(root)) if c]
-    branch = env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME") or env.get("CI_COMMIT_REF_NAME")
-    if env.get("GITHUB_REF_TYPE") == "tag":
-        branch = None  # a tag push names the tag in GITHUB_REF_NAME
+    commits = [c for c in (head, _ci_commit(env), checked_out(root)) if c]
+    branch = _ci_branch(env)
     if not branch and commits:
         branch = _branch_from_files(root)
         if branch is None:
@@ -297,16 +300,25 @@ def checkout_refs(root: Path, env: dict[str, str] | None = None) -> tuple[list[s
     return list(dict.fromkeys(commits)), branch or None
 
 
+REPORT_FILES = ("latest.json", "latest.md", "badge-*")  # what a project commits of the output folder
+
+
 def only_changed(root: Path, since: str, until: str, folder: Path) -> bool:
-    """Whether commit `until` differs from `since` in nothing but `folder` (the report's own, committed
-    after the report was made). False when git cannot tell: `since` absent from a shallow clone, say."""
-    try:
-        outside = f":(exclude){folder.resolve().relative_to(root.resolve()).as_posix()}"
-    except ValueError:  # the report lives outside the work tree: any change is a change of the code
+    """Whether commit `until` differs from `since` in nothing but the report's own files in `folder`
+    (committed after the report was made). False when git cannot tell (`since` absent from a shallow
+    clone) and for anything that is not a commit id: it comes from a report, and git must never read a
+    value of it as an option (`--output=FILE` truncates FILE)."""
+    if not (_SHA_PREFIX.fullmatch(since) and _SHA_PREFIX.fullmatch(until)):
         return False
     try:
+        where = folder.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:  # the report lives outside the work tree: any change is a change of the code
+        return False
+    # the files, not the folder: with the report at the root (`out = "."`) the folder is all the code
+    outside = [f":(exclude,glob){name if where == '.' else f'{where}/{name}'}" for name in REPORT_FILES]
+    try:
         code, _, _ = run_briefly(
-            ["git", "-C", str(root), "diff", "--quiet", since, until, "--", ":/", outside], timeout=10
+            ["git", "-C", str(root), "diff", "--quiet", since, until, "--", ":/", *outside], timeout=10
         )
     except OSError:
         return False
@@ -318,6 +330,7 @@ def only_changed(root: Path, since: str, until: str, folder: Path) -> bool:
 # .git file; loose or packed refs) are read directly; anything else (GIT_DIR and friends, reftable,
 # url rewrites, an unborn branch) returns None and git is asked as before.
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_SHA_PREFIX = re.compile(r"[0-9a-f]{4,64}")
 _GIT_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES")
 
 

@@ -432,3 +432,33 @@ def test_an_empty_suite_is_told_from_an_all_skipped_one(tmp_path, capsys, tests,
     assert _run("gate", "--report", str(out / "latest.json"), "--no-write") == EXIT_NO_GO
     [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("UNKNOWN  smoke pass rate")]
     assert reason in line
+
+
+def test_report_current_asks_git_only_about_commit_ids_and_the_report_files(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """A report's commit comes from the report (or a shared store): one that is no commit id is never
+    handed to git (`--output=FILE` made git truncate FILE). With the report at the project root, a
+    commit that changes code is no "report only" commit."""
+    _git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.healthdeck]\nout = "."\n[tool.healthdeck.gates]\nopenapi_breaking_max = false\n'
+    )
+    (tmp_path / "code.py").write_text("x = 1\n")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "one")
+    for var in ("GITHUB_SHA", "CI_COMMIT_SHA", "GITHUB_REF_NAME", "GITHUB_HEAD_REF"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert _run("collect", "-q", *_healthy_inputs(tmp_path)) == EXIT_OK
+    (tmp_path / "code.py").write_text("x = 2\n")
+    _git(tmp_path, "commit", "-q", "-am", "code, with the report at the root")
+    assert _run("gate", "--no-write") == EXIT_NO_GO
+    assert "FAIL     health report is current" in capsys.readouterr().out
+    precious = tmp_path / "precious.txt"
+    precious.write_text("kept\n")
+    report = json.loads((tmp_path / "latest.json").read_text())
+    report["summary"]["git_sha_full"] = f"--output={precious}"
+    (tmp_path / "latest.json").write_text(json.dumps(report))
+    assert _run("gate", "--no-write") in (EXIT_NO_GO, 3)
+    assert precious.read_text() == "kept\n"

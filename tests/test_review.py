@@ -389,10 +389,11 @@ def test_every_figure_is_named_for_a_person_and_judged() -> None:
 
     before = {"tests.unit.fast.pass_rate": 0.9, "tests.unit.fast.transitions.flaky": 0, "ruff.lanes.app": 3,
               "coverage.branches_percent": 80.0, "tests.unit.fast.skipped": 1, "coverage.percent": 90.0,
-              "tests.unit.fast.duration_regressions": 0}  # fmt: skip
+              "tests.unit.fast.duration_regressions": 0, "tests.transitions.passed": 5}  # fmt: skip
     after = {"tests.unit.fast.pass_rate": 0.95, "tests.unit.fast.transitions.flaky": 2, "ruff.lanes.app": 1,
              "coverage.branches_percent": 79.0, "tests.unit.fast.skipped": 4, "coverage.percent": 90.0,
-             "tests.unit.fast.transitions.new": 3, "tests.unit.fast.duration_regressions": 1}  # fmt: skip
+             "tests.unit.fast.transitions.new": 3, "tests.unit.fast.duration_regressions": 1,
+             "tests.transitions.passed": 6}  # fmt: skip
     rows = {d["label"]: d["shown"]["change"] for d in metric_deltas(after, before)}
     assert rows == {
         "unit.fast: pass rate": "+5.00 pts (better)",
@@ -400,6 +401,7 @@ def test_every_figure_is_named_for_a_person_and_judged() -> None:
         "branch coverage": "-1.00 pts (worse)",
         "unit.fast: skipped": "+3",  # neither way is better
         "coverage": "no change",
+        "transitions: passed": "+1 (better)",  # a suite may be named "transitions"
     }, rows
 
 

@@ -15,7 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from healthdeck.reports.cli import EXIT_INPUT, EXIT_OK, main
-from tests.conftest import EDGE
+from healthdeck.reports.history.store import open_store
+from tests.conftest import EDGE, REAL
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 READERS = [["gate", "--no-write"], ["comment"], ["badge"], ["review"]]
@@ -155,3 +156,45 @@ def test_a_bad_store_url_time_or_baseline_link_is_one_line(
     err = [line for line in capsys.readouterr().err.splitlines() if "warning:" not in line]
     assert len(err) == 1 and said in err[0], err
     assert not list(tmp_path.glob("*.sqlite"))  # no store made by a typo
+
+
+def test_imports_the_readers_would_refuse_keep_their_figures_only(tmp_path, monkeypatch, capsys) -> None:
+    """import-dir stores a report only when it is one a reader accepts (a hand-edited coverage of 101 %
+    keeps its figures, not its report), and a console line that did not say every count (errors: None)
+    is read by every reader, never an exit 5."""
+    source = tmp_path / "in"
+    source.mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["collect", "-q", "--no-history", "--out", "o", "--junit", f"smoke={EDGE / 'xunit2.xml'}",
+                 "--coverage", str(REAL / "packaging.coverage.xml.gz")]) == EXIT_OK  # fmt: skip
+    report = json.loads((tmp_path / "o" / "latest.json").read_text())
+    report["summary"]["coverage"]["percent"] = 101
+    (source / "edited.json").write_text(json.dumps(report))
+    upstream = {"summary": {"ts": 1_700_000_000, "git_sha": "abcdef12",
+                            "tests": {"unit": {"summary": "10 passed, 2 failed in 3s"}}}}  # fmt: skip
+    (source / "upstream.json").write_text(json.dumps(upstream))
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    capsys.readouterr()
+    assert main(["history", "import-dir", str(source), "--history", url]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "imported 2 runs" in out and "figures only (its report is not stored)" in out and "101" in out
+    for run in open_store(url, readonly=True).runs():
+        for argv in (["gate", "--no-write"], ["comment"], ["review"]):
+            assert main([*argv, "--history", url, "--run", run.run_key]) in (0, 1), (
+                argv,
+                capsys.readouterr().err,
+            )
+
+
+def test_a_dangling_baseline_link_is_a_missing_file_and_epoch_0_is_a_time(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """A link to an artifact that was not downloaded is the first run's missing baseline (said, compared
+    with nothing), not an unreadable one; SOURCE_DATE_EPOCH=0 pins the time to 0, not to now."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    (tmp_path / "base.json").symlink_to(tmp_path / "not-downloaded" / "latest.json")
+    args = ["collect", "-q", "--no-history", "--out", "o", "--junit", f"smoke={EDGE / 'xunit2.xml'}"]
+    assert main([*args, "--baseline", f"report:{tmp_path / 'base.json'}"]) == EXIT_OK
+    assert "compared with nothing" in capsys.readouterr().err
+    assert json.loads((tmp_path / "o" / "latest.json").read_text())["summary"]["ts"] == 0

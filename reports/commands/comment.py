@@ -94,8 +94,13 @@ def cmd_comment(
     ):  # exact: a typo, another store's key
         print(f"healthdeck: warning: baseline {one_line(baseline)}: the history has no run {one_line(baseline[4:])}; "
               "the comment shows no changes", file=sys.stderr)  # fmt: skip
+    details = report.get("details") or {}
+    decided = ((verdict or details.get("checklist") or {}).get("baseline")) or {}
+    # said as pruned only when the store was asked for that very run and no longer has it
+    gone = decided if (ctx.baseline is None and reading.store is not None and decided.get("run_key")
+                       and spec == f"run:{decided['run_key']}") else None  # fmt: skip
     return render_comment(
-        ctx.summary, report.get("details") or {}, verdict=verdict,
+        ctx.summary, details, verdict=verdict, baseline_gone=gone,
         baseline=ctx.baseline.summary if ctx.baseline else None, failures=ctx.failures,
         smoke_suite=smoke_name(ctx.summary, config.smoke_suite), prod_lanes=config.prod_lanes, link=link,
         counts=failure_counts(ctx), baseline_ref=ctx.baseline.ref() if ctx.baseline else None, report_md=_markdown_beside(reading.path),

@@ -22,7 +22,7 @@ from ..gate import (
     verdict_line,
 )
 from ..history.baselines import FILE_KINDS
-from ..history.reader import HistoryError
+from ..history.reader import HistoryError, StoreContentError
 from ..output import OutputError, json_text, write_atomic, write_report_pair
 from ..reading import Reading, open_reading
 from ..render.markdown import render_markdown
@@ -75,10 +75,10 @@ def cmd_gate(
         file=out,
     )
     if others := triage_baselines(report) - {(verdict["baseline"] or {}).get("run_key")}:
-        print(f"healthdeck: warning: the report's new, fixed and still-failing lists compare with run "
-              f"{', '.join(sorted(map(str, others)))} (collect's baseline), this gate with "
-              f"{(verdict['baseline'] or {}).get('run_key') or 'no run'}; give the same --baseline to collect "
-              "to keep one baseline", file=sys.stderr)  # fmt: skip
+        print(one_line(f"healthdeck: warning: the report's new, fixed and still-failing lists compare with run "
+                       f"{', '.join(sorted(map(str, others)))} (collect's baseline), this gate with "
+                       f"{(verdict['baseline'] or {}).get('run_key') or 'no run'}; give the same --baseline to "
+                       "collect to keep one baseline"), file=sys.stderr)  # fmt: skip
     for c in verdict["conditions"]:
         label, actual, threshold = condition_figures(c)
         print(one_line(f"{c['status']:<8} {label}: {actual} ({against(c)} {threshold})" + (f" — {c['detail']}" if c["detail"] else "")),
@@ -90,6 +90,8 @@ def cmd_gate(
     if write and reading.store is not None and key:
         try:
             reading.store.set_verdict(key, verdict["status"], verdict)
+        except StoreContentError:  # the stored report is not as healthdeck writes it: an input (exit 3)
+            raise
         except HistoryError as exc:  # an output that was not written (exit 4), not an input
             raise OutputError(
                 f"{exc}; the verdict above is neither stored nor written to the report"
@@ -108,9 +110,9 @@ def cmd_gate(
         newer = write_report_pair(reading.path, json_text(report), render_markdown(report, config.coverage_precision),
                                   key, replacing=True)  # fmt: skip
         if newer:
-            print(f"healthdeck: note: {reading.path} now holds run {newer} (a collect that finished meanwhile); "
-                  f"the verdict of run {key} is stored in the history, the file is left to the newer run",
-                  file=sys.stderr)  # fmt: skip
+            print(one_line(f"healthdeck: note: {reading.path} now holds run {newer} (a collect that finished "
+                           f"meanwhile); the verdict of run {key} is stored in the history, the file is left to the "
+                           "newer run"), file=sys.stderr)  # fmt: skip
     if junit:
         write_atomic({Path(junit): junit_xml(verdict)})
     return verdict

@@ -240,7 +240,8 @@ def cmd_import(
     text = (
         f"imported {result.imported} runs, {result.already} already in history, {len(result.skipped)} skipped"
     )
-    return "\n".join([text, *(f"  skipped {s}" for s in result.skipped)])
+    kept = [f"  figures only (its report is not stored) {s}" for s in result.summary_only]
+    return "\n".join([text, *(f"  skipped {s}" for s in result.skipped), *kept])
 
 
 def cmd_prune(store: HistoryStore, args: argparse.Namespace, project: str) -> str:

@@ -9,6 +9,7 @@ comparison says "unknown" for such tests instead of "new".
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -174,9 +175,9 @@ def find_baseline(
             if not (path / "latest.json").exists():  # a folder is no missing artifact: a wrong one
                 raise InputError(f"baseline report:{value}: a folder without latest.json")
             path = path / "latest.json"
-        # the first run, or an expired artifact: nothing, as with an empty store; a link that leads
-        # nowhere (a loop) is there and unreadable, which load_report says
-        if not path.exists() and not os.path.lexists(path):
+        # the first run, or an expired artifact (a link to it too): nothing, as with an empty store; a
+        # link loop is there and unreadable, which load_report says
+        if not path.exists() and not _link_loop(path):
             return None
         report = load_report(path)
         check_report(report, f"baseline report:{value}")  # a downloaded artifact of any version or origin
@@ -231,6 +232,14 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise InputError(f"git {args[0]} in {repo}: {exc}") from exc
+
+
+def _link_loop(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def report_at_ref(repo: Path, ref: str, path: Path) -> tuple[dict, str]:

@@ -20,6 +20,7 @@ from healthdeck.collectors.files import read_named, rereadable
 
 from ..errors import InputError
 from ..report_file import report_json
+from ..schema import schema_error
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: light commands start faster
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class ImportResult:
     imported: int = 0
     already: int = 0
     skipped: list[str] = field(default_factory=list)  # "where: why"
+    summary_only: list[str] = field(default_factory=list)  # "where: why": figures kept, report not
 
 
 def normalize(
@@ -139,8 +141,12 @@ def _append(store: HistoryStore, data: object, key: str, source: str, result: Im
     except ValueError as exc:
         result.skipped.append(f"{where}: {exc}")
         return
-    # a healthdeck report is stored whole, so readers of the store get its details too
+    # a healthdeck report is stored whole, so readers of the store get its details too; one that breaks
+    # the report's schema (edited by hand, cut short) would be refused by every reader: its figures only
     full = {**data, "summary": summary} if isinstance(data, dict) and not approximate else None
+    if full is not None and (problem := schema_error(full)):
+        result.summary_only.append(f"{where}: not a valid report at {problem}")
+        full = None
     if (
         store.append(
             summary, source=source, run_key=key, approximate=approximate, report=full, project=project

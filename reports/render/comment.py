@@ -57,11 +57,13 @@ def render_comment(
     counts: FailureCounts | None = None,
     baseline_ref: dict | None = None,
     base_findings: list[dict] | None = None,
+    baseline_gone: dict | None = None,
 ) -> str:
     """`failures`: [{suite, test_id, outcome, message, status: new|known|unknown, flaky: bool}] (the listed
     ones); `counts`: the exact totals (default: what `failures` and the summary say); `verdict`: the
     gate's stored verdict, None before the gate has run (then the headline never says GO);
-    `base_findings`: the baseline's ruff findings, all of them (None: not known), so the new ones lead."""
+    `base_findings`: the baseline's ruff findings, all of them (None: not known), so the new ones lead;
+    `baseline_gone`: the run the verdict compared with, looked up in the store and no longer there."""
     counts = counts or FailureCounts(
         total_failing(summary) or len(failures), len(failures),
         sum(f["status"] == "new" for f in failures) if any(f["status"] != "unknown" for f in failures) else None,
@@ -73,7 +75,7 @@ def render_comment(
     names = TRANSITION_NAMES
     while True:
         text = _render(summary, details, verdict, baseline, baseline_ref, ranked, counts, shown, message_chars,
-                       names, smoke_suite, prod_lanes, link, report_md, base_findings)  # fmt: skip
+                       names, smoke_suite, prod_lanes, link, report_md, base_findings, baseline_gone)  # fmt: skip
         if len(text) <= limit or (shown == 0 and message_chars == 0 and names == 0):
             return text[:limit] if len(text) > limit else text
         if message_chars > 40:
@@ -89,7 +91,7 @@ def render_comment(
 def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None, baseline_ref: dict | None,
             failures: list[dict], counts: FailureCounts, shown: int, message_chars: int, names: int,
             smoke_suite: str, prod_lanes: tuple[str, ...], link: str | None, report_md: str | None,
-            base_findings: list[dict] | None) -> str:  # fmt: skip
+            base_findings: list[dict] | None, baseline_gone: dict | None) -> str:  # fmt: skip
     """One rendering at the given cuts (rows shown, message length, transition names per list)."""
     out = [MARKER]
     named = [code(x, in_table=False) for x in (s.get("branch"), s.get("git_sha")) if x]
@@ -105,7 +107,7 @@ def _render(s: dict, details: dict, verdict: dict | None, baseline: dict | None,
         out += [f"## ⏳ Release health: not gated yet{where}", "",
                 prose(verdict_line(preview, gated=False)) + ".", ""]  # fmt: skip
     decided = verdict or preview
-    out += [_baseline_line(baseline_ref, (decided or {}).get("baseline")), ""]
+    out += [_baseline_line(baseline_ref, baseline_gone), ""]
     if warning := ungated_new_failures(decided, counts.new):  # a green check above new failures
         count, _, rest = warning.partition(" against")
         out += [f"> ⚠️ **{count}** against{rest}.", ""]
@@ -253,13 +255,13 @@ def _first_findings(
     return f"; {label}: {where}" + (" …" if len(counted) > shown else "")
 
 
-def _baseline_line(ref: dict | None, decided: dict | None = None) -> str:
+def _baseline_line(ref: dict | None, gone: dict | None = None) -> str:
     """Which run the changes are against: the same one the stored verdict used, unless asked otherwise.
-    `decided`: the run that verdict compared with, as it recorded it: when it is gone from the history
-    (pruned), that is the reason, not "no baseline"."""
-    if not ref and decided and decided.get("run_key") and not decided.get("spec"):  # a file has a spec
-        sha = f" (commit {code(decided['git_sha'], in_table=False)})" if decided.get("git_sha") else ""
-        return (f"_The run the verdict compared with, {code(decided['run_key'], in_table=False)}{sha}, is no "
+    `gone`: that run, as the verdict recorded it, asked of the store and no longer there (pruned): that
+    is the reason, not "no baseline"."""
+    if not ref and gone:
+        sha = f" (commit {code(gone['git_sha'], in_table=False)})" if gone.get("git_sha") else ""
+        return (f"_The run the verdict compared with, {code(gone['run_key'], in_table=False)}{sha}, is no "
                 "longer in the history (pruned?): no changes are shown._")  # fmt: skip
     if not ref:
         return "_No baseline run: no changes are shown._"

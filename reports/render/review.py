@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..failures import number
 from ..gate import condition_figures
 from ..history.metrics import describe
@@ -67,11 +69,15 @@ def metric_deltas(candidate: dict[str, float], baseline: dict[str, float]) -> li
     return rows
 
 
+# the transition and slower-test figures of a suite (a suite may be named "transitions", or hold dots)
+_OWN_BASELINE = re.compile(r"tests\..+\.(transitions\.(new|fixed|still_failing|flaky)|duration_regressions)")
+
+
 def _against_own_baseline(name: str) -> bool:
     """A figure each run counted against the baseline its own gate compared it with (new, fixed, still
     failing, slower tests): set side by side under the review's baseline, "new failures 3" contradicted
     the review's own count against the release. The review's comparison is its New failures section."""
-    return ".transitions." in name or name.endswith(".duration_regressions")
+    return bool(_OWN_BASELINE.fullmatch(name))
 
 
 UNKNOWN_NEW = (
