@@ -196,10 +196,11 @@ def _strict(constant: str) -> float:
     raise ValueError(f"{constant} is not a JSON number")
 
 
-def run_from_row(row: tuple) -> Run:
-    """A Run from a row of RUN_COLUMNS; StoreContentError when the row is not as healthdeck writes it."""
+def run_from_row(row: tuple, url: str = "") -> Run:
+    """A Run from a row of RUN_COLUMNS (of the store at `url`, named in an error); StoreContentError when
+    the row is not as healthdeck writes it."""
     r = dict(zip(RUN_FIELDS, row, strict=True))
-    where = f"stored run {r['run_key']!r}"
+    where = f"{safe_url(url) + ': ' if url else ''}stored run {r['run_key']!r}"
     try:
         summary = json.loads(r["summary_json"], parse_constant=_strict)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -365,7 +366,7 @@ class HistoryReader:
         sql = f"SELECT {RUN_COLUMNS} FROM runs{where} ORDER BY runs.ts DESC, runs.id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [run_from_row(r) for r in reversed(self._query(sql, params))]
+        return [run_from_row(r, self.url) for r in reversed(self._query(sql, params))]
 
     def run_index(
         self,
@@ -406,7 +407,7 @@ class HistoryReader:
 
     def run(self, run_key: str) -> Run | None:
         rows = self._query(f"SELECT {RUN_COLUMNS} FROM runs WHERE runs.run_key = :key", {"key": run_key})
-        return run_from_row(rows[0]) if rows else None
+        return run_from_row(rows[0], self.url) if rows else None
 
     def latest(self, project: str | None = None, branch: str | None = None) -> Run | None:
         """The newest run (of the project, of the branch when given)."""
@@ -419,7 +420,7 @@ class HistoryReader:
         conditions += _run_filters(params, project=project)
         rows = self._query(f"SELECT {RUN_COLUMNS} FROM runs{_where(conditions)} "
                            "ORDER BY runs.ts DESC, runs.id DESC LIMIT 1", params)  # fmt: skip
-        return run_from_row(rows[0]) if rows else None
+        return run_from_row(rows[0], self.url) if rows else None
 
     def latest_for_tag(self, tag: str, project: str | None = None) -> Run | None:
         """The newest run recorded at release tag `tag` (its `tag`, or a `git describe` that is exactly it)."""
@@ -427,7 +428,7 @@ class HistoryReader:
         conditions = ["(runs.tag = :tag OR runs.version = :tag)", *_run_filters(params, project=project)]
         rows = self._query(f"SELECT {RUN_COLUMNS} FROM runs{_where(conditions)} "
                            "ORDER BY runs.ts DESC, runs.id DESC LIMIT 1", params)  # fmt: skip
-        return run_from_row(rows[0]) if rows else None
+        return run_from_row(rows[0], self.url) if rows else None
 
     def report(self, run: Run | int) -> dict | None:
         """The full report stored with the run (None for runs recorded before reports were stored). Given
@@ -482,7 +483,7 @@ class HistoryReader:
             totals = dict(query("SELECT project, count(*) FROM runs GROUP BY project", {}))
             params: dict = {}
             newest_ids = _in("runs.id", "id", [r[0] for r in recent if r[3] == 1], params)
-            newest = {run.project: run for run in map(run_from_row, query(
+            newest = {run.project: run for run in (run_from_row(row, self.url) for row in query(
                 f"SELECT {RUN_COLUMNS} FROM runs WHERE {newest_ids}", params))}  # fmt: skip
         ts_of = {
             run_id: (project, ts)
@@ -534,7 +535,7 @@ class HistoryReader:
                 f"WHERE metrics.name = :name AND runs.project = :project{since} ORDER BY metrics.run_id"
             )
             params = {"project": project, "first": from_run_id}
-            return {name: [(run_id, figure(value, f"stored metric {name!r} of run id {run_id}"))
+            return {name: [(run_id, figure(value, f"{safe_url(self.url)}: stored metric {name!r} of run id {run_id}"))
                            for run_id, value in query(sql, {**params, "name": name})]
                     for name in dict.fromkeys(names)}  # fmt: skip
 
@@ -557,7 +558,7 @@ class HistoryReader:
             conditions.append(_in("runs.id", "run", run_ids, params))
         sql = ("SELECT metrics.run_id, metrics.name, metrics.value FROM metrics "
                f"JOIN runs ON runs.id = metrics.run_id{_where(conditions)}")  # fmt: skip
-        return [(run_id, name, figure(value, f"stored metric {name!r} of run id {run_id}"))
+        return [(run_id, name, figure(value, f"{safe_url(self.url)}: stored metric {name!r} of run id {run_id}"))
                 for run_id, name, value in self._query(sql, params)]  # fmt: skip
 
     def branches(self, project: str | None = None) -> list[str]:
@@ -572,7 +573,10 @@ class HistoryReader:
 
     def metrics_of(self, run_id: int) -> dict[str, float]:
         rows = self._query("SELECT name, value FROM metrics WHERE run_id = :id", {"id": run_id})
-        return {name: figure(value, f"stored metric {name!r} of run id {run_id}") for name, value in rows}
+        return {
+            name: figure(value, f"{safe_url(self.url)}: stored metric {name!r} of run id {run_id}")
+            for name, value in rows
+        }
 
     def failing_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], str]:
         """A run's non-passing tests at once, for copying or inspecting small runs; what reads runs of
@@ -687,14 +691,14 @@ class HistoryReader:
                "JOIN runs ON runs.id = run_causes.run_id "
                f"JOIN ({earliest}) AS earliest ON earliest.cause_id = run_causes.cause_id AND earliest.ts = runs.ts"
                + _where(["run_causes.suite = :suite", *scope]) + " ORDER BY runs.id DESC")  # fmt: skip
-        return {row[0]: run_from_row(row[1:]) for row in self._query(sql, params)}
+        return {row[0]: run_from_row(row[1:], self.url) for row in self._query(sql, params)}
 
     def durations_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], float]:
         """(suite, test id) -> seconds, for the tests whose duration the run recorded."""
         sql = "SELECT suite, test_id, seconds FROM test_durations WHERE run_id = :id"
         params = {"id": run_id, **({"suite": suite} if suite else {})}
         rows = self._query(sql + (" AND suite = :suite" if suite else ""), params)
-        return {(s, t): figure(x, f"stored duration of {t!r}") for s, t, x in rows}
+        return {(s, t): figure(x, f"{safe_url(self.url)}: stored duration of {t!r}") for s, t, x in rows}
 
     def test_timeline(
         self, suite: str, test_id: str, run_ids: list[int]
@@ -709,5 +713,8 @@ class HistoryReader:
             for run_id, outcome in query(f"SELECT run_id, outcome FROM test_results {which}", params):
                 out[run_id] = (outcome, out[run_id][1])
             for run_id, value in query(f"SELECT run_id, seconds FROM test_durations {which}", params):
-                out[run_id] = (out[run_id][0], figure(value, f"stored duration of {test_id!r}"))
+                out[run_id] = (
+                    out[run_id][0],
+                    figure(value, f"{safe_url(self.url)}: stored duration of {test_id!r}"),
+                )
         return out
