@@ -444,7 +444,7 @@ def default_branch(config: Config, branches: list[str]) -> str | None:
     """The configured default branch, else main or master as seen in the store, else None (all)."""
     if config.default_branch:
         return config.default_branch
-    return next((b for b in ("main", "master") if b in branches), None)
+    return next((b for b in config.default_branches if b in branches), None)
 
 
 def releases(runs: pd.DataFrame) -> pd.DataFrame:

@@ -46,7 +46,7 @@ class ProjectRow:
 
 def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:
     """Every project of the store, worst first."""
-    prefer = (local.default_branch,) if local.default_branch else ("main", "master")
+    prefer = local.default_branches
     newest = store.projects(spark=1, prefer=prefer)
     made: list[tuple] = []
     for summary in newest:

@@ -207,6 +207,11 @@ class Config(Record):
         )
 
     @property
+    def default_branches(self) -> tuple[str, ...]:
+        """The branches that can be the default one, in order: the configured one, else main or master."""
+        return (self.default_branch,) if self.default_branch else ("main", "master")
+
+    @property
     def out_path(self) -> Path:
         return self.beside_source(self.out)
 

@@ -206,8 +206,7 @@ def _checkout_run(store: HistoryReader, local: Config, project: str | None) -> t
     shown = f" (none of the checked-out commit {commits[-1][:8]})" if commits else ""
     if branch and (run := store.latest(project, branch)):
         return run, f"the newest run of the checked-out branch {branch}{shown}; --run KEY reads another"
-    defaults = [local.default_branch] if local.default_branch else ["main", "master"]
-    for name in [] if branch else defaults:
+    for name in () if branch else local.default_branches:
         if run := store.latest(project, name):
             which = "" if run.id == newest.id else f", not the newest of all ({newest.branch or 'no branch'})"
             return run, f"the newest run of the default branch {name}{which}; --run KEY reads another"
