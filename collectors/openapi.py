@@ -15,6 +15,7 @@ Reports read (the format is recognised from the content, not the file name):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ _OPENAPI_DIFF_HEADERS = (
     "Non breaking changes found between the two specifications",
     "No changes found between the two specifications",
 )
+# openapi-diff's error ("OpenApiDiffErrorImpl [VError]: Validation errors in …") and oasdiff's ("Error: …")
+_TOOL_ERROR = re.compile(r"^(?:OpenApiDiffError\w*(?: \[\w+\])?|Error): (?P<reason>.+)")
 _OASDIFF_LEVELS = {3: ERROR, 2: WARNING, 1: INFO, "error": ERROR, "err": ERROR, "warning": WARNING,
                    "warn": WARNING, "info": INFO}  # fmt: skip
 
@@ -66,6 +69,9 @@ def collect_openapi_report(path: str | Path) -> OpenAPIResult:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:  # also 5 000-digit numbers and nesting past the parser's
+        if failed := _TOOL_ERROR.match(first):  # the tool's own error, captured with 2>&1: say it
+            raise CollectorError(SOURCE, path, f"the diff tool failed instead of writing a report: "
+                                 f"{failed['reason'][:300]}") from None  # fmt: skip
         raise CollectorError(SOURCE, path, "not an openapi-diff or oasdiff report (neither its header line "
                              f"nor JSON: {exc})") from exc  # fmt: skip
     if isinstance(data, dict) and isinstance(data.get("changes"), list):

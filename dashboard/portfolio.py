@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from healthdeck.reports.config import Config, ruff_in_prod
-from healthdeck.reports.gate import NOT_GATED, smoke_suite
+from healthdeck.reports.gate import NOT_GATED, smoke_suite, ungated_word
 from healthdeck.reports.history.store import HistoryStore
 from healthdeck.reports.report_config import effective_config
 from healthdeck.reports.review import evaluated_here
@@ -61,9 +61,7 @@ def project_rows(store: HistoryStore, local: Config) -> list[ProjectRow]:
         s, run = report["summary"], summary.latest
         verdict = run.verdict or (report.get("details") or {}).get("verdict", {}).get("status")
         if verdict is None:
-            # as the review page says it: the checklist's word with "(not gated)", except GO, the gate's to give
-            evaluated = evaluated_here(report["summary"], config)["status"]
-            verdict = NOT_GATED if evaluated == "GO" else f"{evaluated} (not gated)"
+            verdict = ungated_word(evaluated_here(report["summary"], config)["status"])
         rate = ((s.get("tests") or {}).get(suite) or {}).get("pass_rate") if suite else None
         points = series.get(summary.project, {}).get(f"tests.{suite}.pass_rate", [])
         rows.append(ProjectRow(

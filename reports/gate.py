@@ -445,6 +445,12 @@ def ungated_status(evaluated: str) -> str:
     return NO_GO if evaluated == NO_GO else NOT_GATED
 
 
+def ungated_word(evaluated: str | None) -> str:
+    """How a badge or a table names a run nobody gated, from the checklist evaluated on it: its word with
+    "(not gated)" ("NO-GO (not gated)", "INCOMPLETE (not gated)"), except GO, the gate's to give."""
+    return NOT_GATED if evaluated in (None, GO) else f"{evaluated} (not gated)"
+
+
 def age_limit_hours(gates: GateConfig) -> float | None:
     """How old a report may be under the checklist in force (None: any age). `report_current` checks the
     commit inside a git work tree and this age outside one, e.g. where a dashboard serves."""

@@ -44,6 +44,12 @@ def test_10000_failing_run_is_no_go_everywhere(empty_project, capsys) -> None:
     assert (
         "verdict: NO-GO by the checklist (fails: smoke pass rate (smoke)" in collected
     )  # collect says it too
+    # so does the badge, before the gate: the checklist's word, red, as latest.md and the comment say it
+    assert _run("badge") == EXIT_OK
+    verdict_badge = empty_project / "docs" / "audits" / "health" / "badge-verdict.json"
+    badge = json.loads(verdict_badge.read_text())
+    assert (badge["message"], badge["color"]) == ("NO-GO (not gated)", "cf222e")
+    capsys.readouterr()
     assert _run("gate") == EXIT_NO_GO
     gate = capsys.readouterr().out
     assert gate.splitlines()[0] == (
@@ -91,6 +97,10 @@ def test_10000_failing_run_is_no_go_everywhere(empty_project, capsys) -> None:
 
 def test_only_junit_is_not_go_and_names_the_missing_inputs(empty_project, capsys) -> None:
     assert _run("collect", "-q", "--junit", f"smoke={DATEUTIL / 'smoke.junit.xml.gz'}") == EXIT_OK
+    assert _run("badge") == EXIT_OK
+    badge = json.loads((empty_project / "docs" / "audits" / "health" / "badge-verdict.json").read_text())
+    assert badge["message"] == "INCOMPLETE (not gated)"
+    capsys.readouterr()
     assert _run("gate") == EXIT_NO_GO
     gate = capsys.readouterr().out
     assert "PASS     smoke pass rate (smoke): 99.67 %" in gate

@@ -604,6 +604,14 @@ BAD_TOOL_REPORTS = [
         ("operation-list.json", _oas(operation=["GET"]), "operation and path must be text"),
         ("deep.txt", _HEADER + "[" * 100_000 + "]" * 100_000, "header without its JSON"),
         ("bignum.json", '[{"id": "x", "level": ' + "9" * 5000 + "}]", "neither its header line nor JSON"),
+        # what npm openapi-diff 0.24.1 printed (2>&1) for a FastAPI 3.1 spec it cannot read, and oasdiff's error
+        ("od-error.txt", 'OpenApiDiffErrorImpl [VError]: Validation errors in "base/openapi.json": Unsupported '
+         "OpenAPI version: 3.1.0. Swagger Parser only supports versions 3.0.0, 3.0.1, 3.0.2, 3.0.3\n    at "
+         "/x/node_modules/openapi-diff/dist/openapi-diff/spec-parser/common/validate-and-dereference-spec.js:23:15\n",
+         "the diff tool failed instead of writing a report: Validation errors in \"base/openapi.json\": "
+         "Unsupported OpenAPI version: 3.1.0"),
+        ("oasdiff-error.txt", 'Error: failed to load base spec from "base.yaml": open base.yaml: no such file\n',
+         'the diff tool failed instead of writing a report: failed to load base spec from "base.yaml"'),
         ("lists.json", "[" + ",".join(["[]"] * 3_000_000) + "]",
          "MiB, more than 256 MiB to decode (limit max_decoded_mb"),
     ]  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..config import Config, load_config
 from ..errors import one_line
-from ..gate import smoke_name
+from ..gate import smoke_name, ungated_word
 from ..output import write_atomic
 from ..reading import open_reading
 from ..render.badge import color_for, endpoint, svg
@@ -37,14 +37,19 @@ def cmd_badge(config: Config, report: dict, out: Path) -> list[Path]:
     suite = smoke_name(s, config.smoke_suite)
     rate = ((s.get("tests") or {}).get(suite) or {}).get("pass_rate")
     cov = (s.get("coverage") or {}).get("percent")
+    # Before `healthdeck gate` has run, the checklist `collect` evaluated (details.checklist) names a failing
+    # or incomplete run as latest.md and the comment do ("NO-GO (not gated)"), never GO.
     verdict = s.get("verdict")
+    preview = ((report.get("details") or {}).get("checklist") or {}).get("status")
+    shown, status = (
+        (verdict, verdict) if verdict else (ungated_word(preview), preview if preview != "GO" else None)
+    )
     badges = {
         "smoke": (smoke_label(suite), percent(rate).replace(" ", "") if rate is not None else "unknown",
                   color_for(rate, config.badge_thresholds["pass_rate"])),
         "coverage": ("coverage", f"{display_covered(cov, config.coverage_precision)}%" if cov is not None else "unknown",
                      color_for(cov, config.badge_thresholds["coverage"])),
-        "verdict": ("release", verdict or "not gated",
-                    {"GO": "green", "NO-GO": "red", "INCOMPLETE": "yellow"}.get(verdict or "", "grey")),
+        "verdict": ("release", shown, {"GO": "green", "NO-GO": "red", "INCOMPLETE": "yellow"}.get(status or "", "grey")),
     }  # fmt: skip
     files: dict[Path, str] = {}
     for name, (label, message, color) in badges.items():
