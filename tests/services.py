@@ -24,7 +24,10 @@ import pytest
 def require(binary: str, install: str, *alternatives: str) -> str:
     """The path of `binary` (else of the first alternative found, e.g. Google Chrome on GitHub's Ubuntu
     runners, where the chromium package is a snap stub); a skip locally, a failure under CI=true."""
-    path = next(filter(None, map(shutil.which, (binary, *alternatives))), None)
+    # also beside this interpreter: a venv's tools (check-jsonschema, actionlint) when it is not activated
+    beside = str(Path(sys.executable).parent)
+    found = (shutil.which(name) or shutil.which(name, path=beside) for name in (binary, *alternatives))
+    path = next(filter(None, found), None)
     if path is None:
         message = f"{binary} is not installed ({install})"
         if os.environ.get("CI", "").lower() == "true":
