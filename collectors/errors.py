@@ -7,13 +7,17 @@ if TYPE_CHECKING:  # light: readers that only name the error do not import pathl
     from pathlib import Path
 
 
+REASON_CHARS = 1000
+
+
 class CollectorError(Exception):
     """An artifact could not be read. Carries the source kind, the file and a one-line reason."""
 
     def __init__(self, source: str, path: str | Path, reason: str) -> None:
         self.source = source
         self.path = str(path)
-        self.reason = " ".join(str(reason).split())  # always one line, whatever the parser said
+        text = str(reason)  # always one short line, whatever the parser said (it may quote the input)
+        self.reason = " ".join(text[:REASON_CHARS].split()) + ("…" if len(text) > REASON_CHARS else "")
         super().__init__(f"{self.path}: {self.source}: {self.reason}")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -64,14 +66,61 @@ def test_live_run_every_format_equals_coverage_report(
     assert {f.path for f in result.files} >= {"pkg/core.py", "other/mod.py"}
 
 
-def test_a_data_file_past_the_input_limit_is_refused_before_coverage_reads_it(tmp_path) -> None:
+def test_a_gzipped_data_file_reads_as_the_plain_one(tmp_path, monkeypatch) -> None:
+    project = _run_coverage(tmp_path, branch=True)
+    monkeypatch.chdir(project)
+    packed = tmp_path / "coverage-data.gz"
+    packed.write_bytes(gzip.compress((project / ".coverage").read_bytes()))
+    plain, unpacked = (
+        collect_coverage(project / ".coverage", root=project),
+        collect_coverage(packed, root=project),
+    )
+    assert unpacked.file == str(packed) and unpacked.totals == plain.totals and unpacked.files == plain.files
+    with input_limits(InputLimits(max_text_mb=1)):
+        packed.write_bytes(gzip.compress((project / ".coverage").read_bytes() + bytes(2 * 1024 * 1024)))
+        with pytest.raises(CollectorError) as info:
+            collect_coverage(packed, root=project)
+    assert f"{packed}: coverage: decompresses to more than 1 MiB (limit max_text_mb" in str(info.value)
+
+
+@pytest.mark.parametrize("limit", ["max_text_mb", "max_input_mb"])
+def test_a_data_file_past_the_input_limit_is_refused_before_coverage_reads_it(tmp_path, limit: str) -> None:
     """coverage.py loads a .coverage file whole, outside healthdeck's streaming readers: its size is held
-    to max_input_mb first, in the same words as any other input."""
+    to max_text_mb (or a lower max_input_mb) first, as other inputs read whole are, in the same words."""
     data = tmp_path / ".coverage"
     data.write_bytes(b"SQLite format 3\x00" + bytes(2 * 1024 * 1024))
-    with input_limits(InputLimits(max_input_mb=1)), pytest.raises(CollectorError) as info:
+    with input_limits(InputLimits(**{limit: 1})), pytest.raises(CollectorError) as info:
         collect_coverage(data)
-    assert str(data) in str(info.value) and "larger than 1 MiB (limit max_input_mb" in str(info.value)
+    assert str(data) in str(info.value) and f"larger than 1 MiB (limit {limit}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("sql", "value", "reason"),
+    [
+        # 1 MiB of 0xff is 8 M "executed lines": coverage.py took 1.09 GB to decode it and said 100 %
+        (
+            "UPDATE line_bits SET numbits = ?",
+            b"\xff" * (1 << 20),
+            "line numbers, more than coverage.py can analyse",
+        ),
+        ("UPDATE file SET path = path || ?", "x" * 100_000, "characters long; no real path is longer"),
+    ],
+    ids=["line-bits", "path"],
+)
+def test_a_data_file_coverage_py_would_choke_on_is_refused_before_it_reads_it(
+    tmp_path, monkeypatch, sql: str, value: object, reason: str
+) -> None:
+    project = _run_coverage(tmp_path, branch=False)
+    monkeypatch.chdir(project)
+    data = project / ".coverage"
+    with closing(sqlite3.connect(data)) as db, db:
+        db.execute(sql, (value,))
+    with pytest.raises(CollectorError) as info:
+        collect_coverage(data, root=project)
+    message = str(info.value)
+    assert reason in message and len(message) < 500, message
+    if "numbits" in sql:
+        assert "limit max_decoded_mb" in message
 
 
 def test_stub_xml_means_no_data(write) -> None:
