@@ -169,6 +169,16 @@ def figure(value: object, where: str) -> float:
     return number
 
 
+def figures(rows: Sequence[Sequence], where: Callable[[Sequence], str]) -> list[tuple]:
+    """Rows whose last item is a stored figure, as tuples with that figure a finite float (see `figure`).
+    Checked in bulk, in C: a trend over 10 000 runs reads some 180 000 figures, and building each one's
+    message up front (the store's URL, masked) cost 0.8 s; a bad row's message is built when it is met."""
+    values = [row[-1] for row in rows]
+    if set(map(type, values)) <= {float} and math.isfinite(sum(values)):  # inf, nan or an overflow: look
+        return list(map(tuple, rows))
+    return [(*row[:-1], figure(row[-1], where(row))) for row in rows]
+
+
 _SECTIONS = ("coverage", "ruff", "compileall", "guardian", "openapi")
 _SUITE_FIGURES = ("passed", "failed", "errors", "skipped", "total", "pass_rate")
 
@@ -535,8 +545,7 @@ class HistoryReader:
                 f"WHERE metrics.name = :name AND runs.project = :project{since} ORDER BY metrics.run_id"
             )
             params = {"project": project, "first": from_run_id}
-            return {name: [(run_id, figure(value, f"{safe_url(self.url)}: stored metric {name!r} of run id {run_id}"))
-                           for run_id, value in query(sql, {**params, "name": name})]
+            return {name: figures(query(sql, {**params, "name": name}), self._metric_where(name))
                     for name in dict.fromkeys(names)}  # fmt: skip
 
     def _metric_rows(
@@ -558,8 +567,8 @@ class HistoryReader:
             conditions.append(_in("runs.id", "run", run_ids, params))
         sql = ("SELECT metrics.run_id, metrics.name, metrics.value FROM metrics "
                f"JOIN runs ON runs.id = metrics.run_id{_where(conditions)}")  # fmt: skip
-        return [(run_id, name, figure(value, f"{safe_url(self.url)}: stored metric {name!r} of run id {run_id}"))
-                for run_id, name, value in self._query(sql, params)]  # fmt: skip
+        where = self._metric_where
+        return figures(self._query(sql, params), lambda row: where(row[1])(row))
 
     def branches(self, project: str | None = None) -> list[str]:
         params: dict = {}
@@ -572,11 +581,12 @@ class HistoryReader:
         return sorted((r[0] for r in self._query("SELECT DISTINCT project FROM runs")), key=lambda p: p or "")
 
     def metrics_of(self, run_id: int) -> dict[str, float]:
-        rows = self._query("SELECT name, value FROM metrics WHERE run_id = :id", {"id": run_id})
-        return {
-            name: figure(value, f"{safe_url(self.url)}: stored metric {name!r} of run id {run_id}")
-            for name, value in rows
-        }
+        rows = self._query("SELECT run_id, name, value FROM metrics WHERE run_id = :id", {"id": run_id})
+        return {name: value for _, name, value in figures(rows, lambda row: self._metric_where(row[1])(row))}
+
+    def _metric_where(self, name: str) -> Callable[[Sequence], str]:
+        """The message's start for a bad stored metric of a (run id, …) row."""
+        return lambda row: f"{safe_url(self.url)}: stored metric {name!r} of run id {row[0]}"
 
     def failing_of(self, run_id: int, suite: str | None = None) -> dict[tuple[str, str], str]:
         """A run's non-passing tests at once, for copying or inspecting small runs; what reads runs of
@@ -698,7 +708,10 @@ class HistoryReader:
         sql = "SELECT suite, test_id, seconds FROM test_durations WHERE run_id = :id"
         params = {"id": run_id, **({"suite": suite} if suite else {})}
         rows = self._query(sql + (" AND suite = :suite" if suite else ""), params)
-        return {(s, t): figure(x, f"{safe_url(self.url)}: stored duration of {t!r}") for s, t, x in rows}
+        return {
+            (s, t): x
+            for s, t, x in figures(rows, lambda row: f"{safe_url(self.url)}: stored duration of {row[1]!r}")
+        }
 
     def test_timeline(
         self, suite: str, test_id: str, run_ids: list[int]
