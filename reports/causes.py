@@ -49,8 +49,9 @@ _RULES: tuple[tuple[re.Pattern[str], str, tuple[str, ...], bool], ...] = tuple(
         (r"(?i)\b0x[0-9a-f]+\b", "<hex>", ("0x", "0X"), True),  # memory addresses: <Foo object at 0x7f3f0f115610>
         # the tail of an address pytest cut short in a long repr: '<objec...c71530>' (no 0x; 4+ digits)
         (r"(?i)(?:(?<=\.\.\.)|(?<=…))(?=[0-9a-f]*\d)[0-9a-f]{4,}\b", "<hex>", ("...", "…"), True),
-        # hashes, trace and object ids: 8+ hex digits with both a digit and a letter
-        (r"(?i)\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", "<hex>", ("",), True),
+        # hashes, short commit ids, trace and object ids: 7+ hex digits with both a digit and a letter, or
+        # 8+ with a letter (a random id is now and then all letters: 'deadbeef'; few words are)
+        (r"(?i)\b(?=[0-9a-f]*[a-f])(?:(?=[0-9a-f]*\d)[0-9a-f]{7,}|[0-9a-f]{8,})\b", "<hex>", ("",), True),
         # temporary files and folders (POSIX, macOS, Windows), up to the next quote, space or bracket
         (r"(?:/private)?/(?:tmp|var/tmp|var/folders|dev/shm)/[^\s'\"`),\]}>]*", "<tmp>",
          ("/tmp/", "/var/", "/dev/shm/"), False),
@@ -66,6 +67,10 @@ _RULES: tuple[tuple[re.Pattern[str], str, tuple[str, ...], bool], ...] = tuple(
          ("",), True),
     )
 )  # fmt: skip
+# What a volatile value became depends on the characters it happened to have ('dc521d5daf36' is <hex>,
+# '476045684931' <n>, 'x9c21d5daf36' <id>): failures are grouped with the three as one, so the same
+# breakage with other random ids is the same cause. The text shown keeps the placeholders.
+_VALUE = re.compile(r"<(?:hex|id|n)>")
 _DIGIT = re.compile(r"\d")
 _SPACES = re.compile(r"\s+")
 # pytest wraps setup/teardown errors: failed on setup with "ConnectionRefusedError: [Errno 111] ..."
@@ -99,9 +104,14 @@ class Signature:
     example: str  # the message it came from, as a person would want to read it
 
     @property
+    def key(self) -> str:
+        """What groups failures: the text with its value placeholders made one (see _VALUE)."""
+        return _VALUE.sub("<v>", self.text)
+
+    @property
     def id(self) -> str:
         """A short stable id for the signature (store key, links, the failing tests' `cause`)."""
-        return hashlib.sha1(self.text.encode("utf-8")).hexdigest()[:12]
+        return hashlib.sha1(self.key.encode("utf-8")).hexdigest()[:12]
 
 
 def signature(
@@ -169,7 +179,8 @@ def group_causes(
     `clock`: the run's time for category matching, shared by its suites (a fresh one: CATEGORY_SECONDS).
     """
     seen: dict[tuple[str, str | None, str | None, str | None], Signature] = {}
-    causes: dict[str, Cause] = {}
+    causes: dict[str, Cause] = {}  # by signature key
+    texts: dict[str, dict[str, int]] = {}  # key -> {text: failures}: a cause is named by its commonest text
     past = array("Q")  # the folded failures' signatures, as 48-bit ids: 8 bytes each, counted at the end
     # (a FailingTests makes each FailingTest when asked for, and has its ids without them)
     items = failing if isinstance(failing, Sequence) else list(failing)
@@ -182,16 +193,24 @@ def group_causes(
             if len(seen) >= SIGNATURE_CACHE:  # a million distinct messages must not stay in memory
                 seen.clear()
             sig = seen[key] = signature(*key)
-        cause = causes.get(sig.text)
+        key = sig.key
+        cause = causes.get(key)
         if cause is None and len(causes) >= MAX_CAUSES:
             past.append(int(sig.id, 16))
             cause = causes.get(FOLDED) or causes.setdefault(FOLDED, _folded(f.test_id))
         elif cause is None:
-            cause = causes[sig.text] = Cause(sig.text, sig.id, sig.exception_type, sig.example, f.test_id)
+            cause = causes[key] = Cause(sig.text, sig.id, sig.exception_type, sig.example, f.test_id)
+            texts[key] = {}
+        if cause.signature != FOLDED:
+            named = texts[key]
+            named[sig.text] = named.get(sig.text, 0) + 1
         cause.tests.append(f.test_id)
         cause.outcomes[f.outcome] = cause.outcomes.get(f.outcome, 0) + 1
     if past:
         causes[FOLDED].folded = _distinct(past)
+    for key, named in texts.items():
+        if len(named) > 1:  # most failures' text, then the first in order: the same whatever the ids were
+            causes[key].signature = min(named, key=lambda text: (-named[text], text))
     ranked = sorted(causes.values(), key=lambda c: (-c.count, c.signature))
     _categorise(ranked, categories, clock or CategoryClock())
     return ranked

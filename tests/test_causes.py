@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import signal
 import time
@@ -406,3 +407,56 @@ def test_natural_order_is_a_stable_sort_by_natural_key_in_any_chunks(monkeypatch
     expected = sorted(range(len(texts)), key=lambda i: ordering.natural_key(texts[i]))
     assert list(ordering.natural_order(texts)) == expected
     assert [texts[i] for i in expected][:6] == ["", "a", "b3", "b03", "t1", "t2"]
+
+
+def _random_breakage(seed: int) -> list[FailingTest]:
+    """Three breakages whose messages differ only in random ids, numbers, ports and line numbers, as
+    real ones do: an id may happen to be all hex, all digits or mixed (a placeholder of each kind)."""
+    rng = random.Random(seed)
+
+    def chars(alphabet: str, n: int) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(n))
+
+    shapes = [
+        (6000, "ConnectionRefusedError: [Errno 111] could not connect to db at 127.0.0.1:{port} (session "
+               "'{mixed}', attempt {n}, line {line})"),
+        (3000, "AssertionError: order {n} for customer '{hex12}' has total {n} but expected {n} (line {line})"),
+        (1000, "TimeoutError: worker {n} timed out waiting for job {hex8} on port {port}"),
+    ]  # fmt: skip
+    failing = []
+    for count, template in shapes:
+        for _ in range(count):
+            message = template.format(
+                port=rng.randint(1024, 65535), n=rng.randint(1, 99999), line=rng.randint(10, 900),
+                mixed=chars("abcdefghjkmnpqrstuvwxyz0123456789", 7) + str(rng.randint(10, 99)),
+                hex12=chars("0123456789abcdef", 12), hex8=chars("0123456789abcdef", 8),
+            )  # fmt: skip
+            failing.append(FailingTest(f"t::test_{len(failing)}", "failed", message))
+    rng.shuffle(failing)
+    return failing
+
+
+def test_random_ids_of_any_shape_make_one_cause_and_the_same_one_every_run() -> None:
+    first, second = group_causes(_random_breakage(13)), group_causes(_random_breakage(99))
+    assert [c.count for c in first] == [c.count for c in second] == [6000, 3000, 1000]
+    assert [c.id for c in first] == [c.id for c in second]
+    assert (
+        [c.signature for c in first]
+        == [c.signature for c in second]
+        == [
+            "ConnectionRefusedError: [Errno <n>] could not connect to db at <ip>:<n> (session '<id>', attempt <n>, "
+            "line <n>)",
+            "AssertionError: order <n> for customer '<hex>' has total <n> but expected <n> (line <n>)",
+            "TimeoutError: worker <n> timed out waiting for job <hex> on port <n>",
+        ]
+    )
+    # and each kind of value is one: all hex with a letter, all digits, mixed
+    assert (
+        len(
+            {
+                signature(f"KeyError: customer '{v}'").id
+                for v in ("dc521d5daf36", "476045684931", "x9c21d5daf36")
+            }
+        )
+        == 1
+    )
