@@ -22,7 +22,7 @@ from healthdeck.collectors.openapi import OpenAPIResult
 from healthdeck.collectors.ruff import SYNTAX_ERROR_KEY, Finding, RuffResult
 
 from . import SCHEMA_VERSION, __version__
-from .causes import Cause, distinct_causes, group_causes
+from .causes import SAYS_NOTHING, Cause, distinct_causes, group_causes
 from .config import Config, lane_of
 from .guardian.delta import GuardianInputs, build_guardian
 from .ordering import natural_key
@@ -173,11 +173,15 @@ def listed_failing(
 
 def _with_subtests(failing: FailingTest) -> str:
     """The message as shown: a test whose several subtests failed shows its first subtest's message and
-    says how many failed, so one line is not read as one failure (causes use the bare message)."""
-    n = failing.failed_subtests
+    says how many failed, so one line is not read as one failure (causes use the bare message). A message
+    that says nothing (pytest's "collection failure") is led by the exception its failure body ends with,
+    as its cause is named."""
+    message, n = failing.message, failing.failed_subtests
+    if failing.exception and message.strip().lower() in SAYS_NOTHING:
+        message = f"{failing.exception} ({message})" if message.strip() else failing.exception
     if n == 1:
-        return f"{failing.message} (a failed subtest)"
-    return f"{failing.message} (first of {n} failed subtests)" if n else failing.message
+        return f"{message} (a failed subtest)"
+    return f"{message} (first of {n} failed subtests)" if n else message
 
 
 def cause_entry(cause: Cause, tests_listed: int) -> dict:

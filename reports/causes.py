@@ -83,7 +83,7 @@ _TYPED = re.compile(
 )
 _DOTTED = re.compile(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::[ \t]*(?P<message>.*))?$", re.S)
 # Messages that say only that something failed (or only where); the failure body knows more.
-_SAYS_NOTHING = frozenset(
+SAYS_NOTHING = frozenset(
     ("", "collection failure", "failed", "failure", "error", "failed subtests", *PLACEHOLDERS)
 )
 
@@ -121,13 +121,13 @@ def signature(
     last_frame: str | None = None,
 ) -> Signature:
     """The cause signature of one failure (see the module docstring)."""
-    if exception_type and exception_type.lower() in _SAYS_NOTHING:  # bats writes type="failure"
+    if exception_type and exception_type.lower() in SAYS_NOTHING:  # bats writes type="failure"
         exception_type = None
     text = visible(message).strip()  # with colours on or off, one failure is one cause
     phase = _PHASE.match(text)
     if phase:
         text = phase["reason"].strip()
-    if (text.lower() in _SAYS_NOTHING or text == exception_type or BARE_LOCATION.match(text)) and exception:
+    if (text.lower() in SAYS_NOTHING or text == exception_type or BARE_LOCATION.match(text)) and exception:
         text = exception
     kind, rest = _split_type(text, exception_type)
     kind = kind or exception_type
