@@ -750,9 +750,8 @@ def _check_data_file(path: str | Path, budget: int) -> None:
         return  # coverage.py says what is wrong with it
     try:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "file" in tables and (
-            longest := db.execute("SELECT max(length(path)) FROM file").fetchone()[0] or 0
-        ) > (_MAX_PATH_CHARS):
+        longest = db.execute("SELECT max(length(path)) FROM file").fetchone()[0] if "file" in tables else 0
+        if (longest or 0) > _MAX_PATH_CHARS:
             raise CollectorError(SOURCE, path, f"a measured file's path is {longest:,} characters long; no real "
                                  f"path is longer than {_MAX_PATH_CHARS:,}")  # fmt: skip
         # A file's line bits hold up to 8 line numbers a byte; its contexts' bits are OR-ed together.

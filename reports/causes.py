@@ -193,24 +193,24 @@ def group_causes(
             if len(seen) >= SIGNATURE_CACHE:  # a million distinct messages must not stay in memory
                 seen.clear()
             sig = seen[key] = signature(*key)
-        key = sig.key
-        cause = causes.get(key)
+        group = sig.key
+        cause = causes.get(group)
         if cause is None and len(causes) >= MAX_CAUSES:
             past.append(int(sig.id, 16))
             cause = causes.get(FOLDED) or causes.setdefault(FOLDED, _folded(f.test_id))
         elif cause is None:
-            cause = causes[key] = Cause(sig.text, sig.id, sig.exception_type, sig.example, f.test_id)
-            texts[key] = {}
+            cause = causes[group] = Cause(sig.text, sig.id, sig.exception_type, sig.example, f.test_id)
+            texts[group] = {}
         if cause.signature != FOLDED:
-            named = texts[key]
+            named = texts[group]
             named[sig.text] = named.get(sig.text, 0) + 1
         cause.tests.append(f.test_id)
         cause.outcomes[f.outcome] = cause.outcomes.get(f.outcome, 0) + 1
     if past:
         causes[FOLDED].folded = _distinct(past)
-    for key, named in texts.items():
+    for group, named in texts.items():
         if len(named) > 1:  # most failures' text, then the first in order: the same whatever the ids were
-            causes[key].signature = min(named, key=lambda text: (-named[text], text))
+            causes[group].signature = min(named, key=lambda text: (-named[text], text))
     ranked = sorted(causes.values(), key=lambda c: (-c.count, c.signature))
     _categorise(ranked, categories, clock or CategoryClock())
     return ranked
