@@ -257,7 +257,8 @@ def test_failing_tests_recorded_in_history_are_held_once(write, tmp_path: Path) 
     (a million: 420 MiB): for the run-to-run comparison every test id stayed in the tally's set and
     `single` dict beside its failure, and the store gathered them in a dict of its own. Now each is held
     by its failure alone (109 MiB), with the same figures and rows."""
-    cases = "".join(f'<testcase classname="c" name="t{i}"><failure message="E{i} at 0x{i * 7919:x}">tb {i}'
+    # ("Err", not "E": "E123456" is seven hex digits, an id the cause signature takes out)
+    cases = "".join(f'<testcase classname="c" name="t{i}"><failure message="Err{i} at 0x{i * 7919:x}">tb {i}'
                     "</failure></testcase>" for i in range(200_000))  # fmt: skip
     path = write(
         "junit.xml.gz",
@@ -271,7 +272,9 @@ def test_failing_tests_recorded_in_history_are_held_once(write, tmp_path: Path) 
     tests, details = report["summary"]["tests"]["unit"], report["details"]["tests"]["unit"]
     assert (tests["failed"], tests["total"], tests["causes"], details["failing_total"]) == (200_000,) * 4
     listed = {e["test_id"]: e["message"] for e in details["failing"]}
-    assert len(listed) == 200 and all(m == f"E{t[4:]} at 0x{int(t[4:]) * 7919:x}" for t, m in listed.items())
+    assert len(listed) == 200 and all(
+        m == f"Err{t[4:]} at 0x{int(t[4:]) * 7919:x}" for t, m in listed.items()
+    )
     with sqlite3.connect(tmp_path / "out" / "h.sqlite") as db:
         rows = db.execute("SELECT count(*), count(DISTINCT test_id), min(test_id), max(test_id) FROM test_results "
                           "WHERE outcome = 'failed'").fetchone()  # fmt: skip
