@@ -56,12 +56,32 @@ def report_json(report: dict) -> str:
     text = json_text(report)
     validate_report(report)
     if len(text) > SMALL_FILE_LIMIT // 4 and (size := len(text.encode())) > SMALL_FILE_LIMIT:
+        length, where = _longest_text(report, "")
+        advice = (  # one huge value (a test id listed as failing, as its cause's example, …): say which
+            f"much of it is one text of {length / MIB:.0f} MiB, at {where} (and where it is listed again), that "
+            "no list setting shortens: is the input that named it so right?"
+            if length * 8 >= size
+            else "lower max_failing_listed, message_chars, causes_listed, cause_tests_listed, findings_listed "
+            "or coverage_files_listed in [tool.healthdeck]"
+        )
         raise OutputError(
             f"the report would be {size / MIB:.0f} MiB, over the {SMALL_FILE_LIMIT // MIB} MiB that gate, comment "
-            "and the dashboard read; lower max_failing_listed, message_chars, causes_listed, cause_tests_listed, "
-            "findings_listed or coverage_files_listed in [tool.healthdeck]; no report was written or recorded"
+            f"and the dashboard read; {advice}; no report was written or recorded"
         )
     return text
+
+
+def _longest_text(data: object, where: str) -> tuple[int, str]:
+    """(length, dotted path) of the longest string in `data`: what to name when one value is most of a report."""
+    if isinstance(data, str):
+        return len(data), where
+    items = (
+        data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list | tuple) else ()
+    )
+    best = (0, where)
+    for key, value in items:
+        best = max(best, _longest_text(value, f"{where}.{key}" if where else str(key)), key=lambda b: b[0])
+    return best
 
 
 def _non_finite(data: object, where: str) -> str | None:

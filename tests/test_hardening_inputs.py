@@ -558,6 +558,23 @@ def test_an_endless_pipe_into_a_report_read_whole_stays_bounded(tmp_path, capsys
     assert line.endswith("larger than 64 MiB (limit max_text_mb in [tool.healthdeck])")
 
 
+def test_a_report_made_large_by_one_test_name_names_it(tmp_path, monkeypatch, capsys) -> None:
+    """A test named with megabytes (no runner does; a hostile or broken input can) makes a report no list
+    setting shortens: the one line says where that text is instead of advising list settings."""
+    from healthdeck.reports import output
+
+    junit = tmp_path / "junit.xml"
+    junit.write_text(f'<testsuite name="s"><testcase classname="c" name="t{"x" * 1_000_000}">'
+                     '<failure message="boom"/></testcase></testsuite>')  # fmt: skip
+    monkeypatch.setattr(output, "SMALL_FILE_LIMIT", 2 * 2**20)  # the readers' limit, made small
+    assert main(["collect", "--no-history", "--junit", f"unit={junit}", "--out", str(tmp_path / "out")]) == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        len(err) == 1 and "much of it is one text of 1 MiB, at details.tests.unit.failing.0.test_id" in err[0]
+    )
+    assert "lower max_failing_listed" not in err[0] and not (tmp_path / "out" / "latest.json").exists()
+
+
 def test_collect_never_writes_a_report_the_readers_refuse(tmp_path, monkeypatch, capsys) -> None:
     """Lists cut high enough (max_failing_listed, message_chars …) can make a report larger than gate,
     comment and the dashboard read: collect says so in one line, exit 4, and writes and records nothing."""
