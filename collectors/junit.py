@@ -75,6 +75,7 @@ _FLAKY_MARK = 8
 _TRACEBACK = "Traceback (most recent call last):"
 _TAP_EXIT = re.compile(r"^Dubious, test returned (\d+)\b")
 _SUBTEST_SUMMARY = re.compile(r"^contains \d+ failed subtests?$")
+_STEPS_FAILED = re.compile(r"^\d+ test steps? failed\.?$")  # Deno's message on a test whose steps failed
 # unittest's id of a subTest: the test method, then "[msg]", "(k=v, …)" or both, or "(<subtest>)"
 # (unittest.case._SubTest); not "setUpClass (module.Class)", a fixture's error (no "=")
 _UNITTEST_SUBTEST = re.compile(
@@ -667,6 +668,7 @@ class _FileReader:
         "above",
         "backoff",
         "case_attrs",
+        "case_step",
         "case_subtest",
         "children",
         "close",
@@ -698,6 +700,7 @@ class _FileReader:
         "run_prefix",
         "settled",
         "shape",
+        "steps",
         "stray",
         "stray_depth",
         "subtest_holders",
@@ -736,6 +739,8 @@ class _FileReader:
         self.above = tally.durations_above
         self.case_attrs: dict[str, str] | None = None  # only when the general path needs them
         self.case_subtest = False  # the open testcase is a unittest subTest (dialect.named_subtests)
+        self.case_step: str | None = None  # the open testcase is a step of this test (dialect.steps)
+        self.steps = 0  # steps read (dialect.steps): testcase elements that are not tests
         self.subtest_holders: set[str] = set()  # tests whose unittest subTests failed
         self.children: list[_Child] | None = None
         self.total_seconds = 0.0
@@ -830,6 +835,18 @@ class _FileReader:
                 f"holding {_count(failed, 'failed subtest')} {verb} {_count(holders, 'failed test')} "
                 f"(failed_subtests {failed}), while pytest's 'passed' counts as passed a unittest test "
                 f"whose only failures are subtests (up to {holders} more here){rerun}"
+            )
+        dialect = self.dialect or dialects.GENERIC
+        if self.steps and tests == cases + self.steps:
+            return (
+                f"the file says {tests} tests: {_count(cases, 'test')} and {_count(self.steps, 'step')}, each "
+                f"step a testcase element named 'test{dialect.steps}step'; healthdeck counts the tests, as the "
+                "runner's summary does, and a failed step as a failed subtest of its test"
+            )
+        if dialect is dialects.CATCH2:
+            return (
+                f"the file says {tests} tests, which Catch2 counts in assertions; healthdeck counts its {cases} "
+                "testcase elements: one per test case and per section with assertions of its own"
             )
         return (
             f"the file says {tests} tests and holds {cases} testcase elements; "
@@ -1264,6 +1281,11 @@ class _FileReader:
         file = attrs.get("file") if self.read_file_attr else None
         self.case_attrs = attrs
         self.children = []  # read at its end, whether or not children come
+        if dialect.steps and dialect.steps in name:  # part of its test, which has a testcase of its own
+            test = f"{file or ''}{self.prefix}{classname}\x1f{name.split(dialect.steps, 1)[0]}"
+            if test in self.here or test in self.pending or test in self.tally.details or test in self.keys:
+                self.case_step = test
+                return  # (a test whose own name holds the separator, with no such test before it, is a test)
         if dialect is not dialects.RUFF:
             # \x1f (unit separator) is not a legal XML 1.0 character, so keys never collide.
             self.keys.append(f"{file or ''}{self.prefix}{classname}\x1f{name}")
@@ -1276,10 +1298,42 @@ class _FileReader:
         if self.dialect is dialects.RUFF:
             self.tally.ruff_cases += 1
             return
+        if self.case_step is not None:
+            self._finish_step(self.case_step, attrs or {}, children or [])
+            self.case_step = None
+            return
         index = len(self.keys) - 1  # an open testcase is always the last pending attempt
         code = self._classify(attrs or {}, children or [], self.keys[index])
         if code != PASSED:
             self.codes[index] = code
+
+    def _finish_step(self, test: str, attrs: dict[str, str], children: list[_Child]) -> None:
+        """A step (dialect.steps) is counted as the file counts it, not as a test. A failed step is a
+        failed subtest of its test, and its message becomes the test's where that says only "N test
+        steps failed"; its test's own testcase came first and already failed."""
+        self.synthetic[_CASES] += 1
+        self.steps += 1
+        failure = next((c for c in children if c.tag in ("failure", "error")), None)
+        if failure is None:
+            self.elements[_SKIPS] += any(c.tag == "skipped" for c in children)
+            return
+        self.elements[_FAILURES if failure.tag == "failure" else _ERRORS] += 1
+        held = self.pending if test in self.pending else self.tally.details
+        kept = held.get(test)
+        if kept is None:  # no failed test of that name before it: nothing to attach it to
+            return
+        code, excerpt, file, kind, trace, subtests = _detail(kept)
+        if _STEPS_FAILED.match(excerpt):
+            body = str(failure.text) if failure.text is not None else None
+            shared = self.tally.shared
+            excerpt = _one_of(
+                shared, _excerpt(_message(failure, attrs.get("name") or ""), self.message_chars)
+            )
+            trace = _one_of(shared, read_trace(body, self.message_chars) if body else NO_TRACE)
+            kind = failure.attrs.get("type") or None
+        held[test] = _kept((code, excerpt, file, kind, trace, subtests + 1))
+        self.tally.failed_subtests += 1
+        self.subtests[1] += 1
 
     def _detect(self, attrs: dict[str, str]) -> dialects.Dialect:
         suite = self.frames[-1] if self.frames else None
@@ -1295,7 +1349,9 @@ class _FileReader:
         self.dialect = dialect
         # the hot path serves dialects without per-testcase rules, once it knows where attributes sit
         # (rules on attributes other than these three, such as case_attributes, cannot apply to it)
-        fast = not (dialect.suite_as_classname or dialect.named_subtests or self.read_file_attr)
+        fast = not (
+            dialect.suite_as_classname or dialect.named_subtests or dialect.steps or self.read_file_attr
+        )
         if fast and dialect is not dialects.RUFF and sorted(attrs) == ["classname", "name", "time"]:
             where = {n: 2 * i for i, n in enumerate(attrs)}
             self.layout = (6, where["classname"], where["name"], where["time"])
@@ -1362,7 +1418,9 @@ class _FileReader:
         if subtests:
             tally.failed_subtests += subtests
             self.subtests[1] += subtests
-        if failures or subtest_summary:
+        if failures and skipped is not None and dialect.skipped_failure_expected:
+            code, message = XFAILED, failures[0]  # Catch2's [!shouldfail] / [!mayfail]: failed as expected
+        elif failures or subtest_summary:
             code, message = FAILED, failures[0] if failures else "failed subtests"
         elif error is not None:
             code, message = ERROR, error

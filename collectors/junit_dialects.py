@@ -53,6 +53,13 @@ class Dialect:
     named_subtests: bool = False
     # expected failures and unexpected successes, as unittest's writers mark them on <skipped>
     unittest_outcomes: bool = False
+    # Deno writes each step of a test (t.step) as a testcase of its own, "test > step" (nested steps
+    # "test > outer > inner"), after the tests, and counts them in tests=/failures=; the test's own
+    # testcase says only "1 test step failed": a step is part of its test, a failed one a failed subtest
+    steps: str | None = None
+    # Catch2 marks a [!shouldfail] or [!mayfail] test that failed with both <skipped> and <failure>:
+    # "failed as expected"
+    skipped_failure_expected: bool = False
 
 
 GENERIC = Dialect("generic", case_attributes=True)
@@ -70,6 +77,8 @@ LIBTEST = Dialect("cargo-libtest", suite_label=_binary)
 TAP = Dialect("tap-junit", stray_error_covers_suite=True)
 UNITTEST = Dialect("unittest", named_subtests=True, unittest_outcomes=True)
 BEHAVE = Dialect("behave")
+DENO = Dialect("deno", steps=" > ")
+CATCH2 = Dialect("catch2", skipped_failure_expected=True)
 RUFF = Dialect("ruff")  # a lint report, not tests: its testcases are ignored
 
 _PLAYWRIGHT_TITLE = " \u203a "  # Playwright joins describe titles and the test title with " › "
@@ -91,6 +100,7 @@ def detect(root: Attrs, root_tag: str, suite: Attrs | None, case: Attrs | None) 
         "vitest tests": VITEST,
         "Mocha Tests": MOCHA,
         "AllTests": GOOGLETEST,
+        "deno test": DENO,
     }
     if root_name in by_root:
         return by_root[root_name]
@@ -104,6 +114,13 @@ def detect(root: Attrs, root_tag: str, suite: Attrs | None, case: Attrs | None) 
         return UNITTEST
     if "status" in case and "result" in case:
         return GOOGLETEST
+    # Catch2's JUnit reporter: classname "<executable>.global", status="run", a placeholder hostname
+    if (
+        case.get("status") == "run"
+        and suite.get("hostname") == "tbd"
+        and (case.get("classname") or "").endswith(".global")
+    ):
+        return CATCH2
     if "status" in case and root_tag == "testsuite":
         return CTEST if case["status"] in _CTEST_STATUS else BEHAVE
     if _SUREFIRE_XSD in (suite.get(_XSI_LOCATION) or root.get(_XSI_LOCATION) or ""):

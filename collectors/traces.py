@@ -48,6 +48,7 @@ PLACEHOLDERS = frozenset(("test failure", "none", "failed"))
 # Go: "panic: assignment to entry in nil map" (what a panicking test died of); the runner's own lines
 _GO_PANIC = re.compile(r"^panic: (?P<text>\S[^\n]*?)(?: \[recovered\])?[ \t]*$", re.M)
 _GO_MARKERS = ("=== RUN", "=== PAUSE", "=== CONT", "=== NAME", "--- FAIL:", "--- PASS:", "--- SKIP:")
+_CATCH2_MARKER = "FAILED:"  # the line Catch2 opens every failure body with
 # Rust: "thread 'tests::adds' (22652) panicked at src/lib.rs:7:31:", the panic's message on the next line
 _RUST_PANIC = re.compile(r"^thread '[^'\n]*'(?: \(\d+\))? panicked at [^\n]+:[ \t]*$", re.M)
 _YAML_MESSAGE = re.compile(r"^[ \t]*message:[ \t]*(?P<text>\S[^\n]*?)[ \t]*$", re.M)
@@ -105,7 +106,7 @@ def body_message(body: str, test_name: str) -> str | None:
         return f"{name['text']}: {message['text']}" if name else message["text"]
     for line in lines:
         if (line != test_name and f"::{test_name}" not in line and not BARE_LOCATION.match(line)
-                and not line.startswith(_GO_MARKERS)):  # fmt: skip
+                and not line.startswith(_GO_MARKERS) and line != _CATCH2_MARKER):  # fmt: skip
             return line
     return None
 

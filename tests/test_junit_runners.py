@@ -53,8 +53,10 @@ def test_agrees_with_the_runners_own_summary(name: str) -> None:
     if "failing" not in want["equal"]:
         # only these make the failing figures differ: node's parent tests, unittest counting failed
         # subTests (and class fixtures) in its failures/errors, PHPUnit's risky tests written as errors,
-        # jasmine's failed beforeAll, which its reporter does not write
-        assert any(why in want["differs"] for why in ("parent", "subTest", "risky", "beforeAll")), name
+        # jasmine's failed beforeAll, which its reporter does not write, Catch2's sections
+        assert any(
+            why in want["differs"] for why in ("parent", "subTest", "risky", "beforeAll", "section")
+        ), name
 
 
 def test_go_package_that_did_not_build_is_a_failing_entry() -> None:
@@ -239,3 +241,35 @@ def test_panics_and_placeholders_are_told_by_the_test_output() -> None:
     }
     assert go["TestB"] == "b is wrong" and go["TestE"] == "panic: assignment to entry in nil map"
     assert go["TestD"] == "Failed"  # failed through its subtest only: its text says no more
+
+
+def test_deno_steps_are_part_of_their_test() -> None:
+    """Deno writes each t.step as a testcase "test > step" after the tests: 9 tests, not 16, as Deno's
+    "5 passed (6 steps) | 3 failed (1 step) | 1 ignored" counts them; the failed step tells its test's
+    failure (the test's own testcase says only "1 test step failed")."""
+    result = _read("deno.xml")
+    assert (result.counts.total, result.counts.failed, result.failed_subtests) == (9, 3, 1)
+    parent = next(f for f in result.failing if f.test_id == "./steps_test.ts::parent")
+    assert (
+        parent.message.startswith("Uncaught AssertionError: Values are not equal.")
+        and parent.failed_subtests == 1
+    )
+    assert not any(" > " in f.test_id for f in result.failing)
+    (note,) = [n for r in result.readings for n in r.notes]
+    assert note.startswith("the file says 16 tests: 9 tests and 7 steps")
+
+
+def test_catch2_expected_failures_and_exceptions() -> None:
+    """[!shouldfail] and [!mayfail] tests that failed carry <skipped> and <failure>: failed as expected, as
+    Catch2 counts them; an exception's body opens with Catch2's "FAILED:", and the message is what follows."""
+    result = _read("catch2.xml")
+    assert result.counts.xfailed == 2 and result.counts.errors == 1
+    error = next(f for f in result.failing if f.outcome == "error")
+    assert (error.test_id, error.message) == (
+        "tests.global::throws runtime_error",
+        "boom: the widget is broken",
+    )
+    assert [n for r in result.readings for n in r.notes] == [
+        "the file says 16 tests, which Catch2 counts in assertions; healthdeck counts its 12 testcase elements: one "
+        "per test case and per section with assertions of its own"
+    ]
