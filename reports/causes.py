@@ -103,10 +103,10 @@ class Signature:
     exception_type: str | None
     example: str  # the message it came from, as a person would want to read it
 
-    @property
-    def key(self) -> str:
-        """What groups failures: the text with its value placeholders made one (see _VALUE)."""
-        return _VALUE.sub("<v>", self.text)
+    key: str = field(init=False)  # what groups failures: the text with its value placeholders made one
+
+    def __post_init__(self) -> None:  # once per signature (they are cached per raw message), not per failure
+        object.__setattr__(self, "key", _VALUE.sub("<v>", self.text))
 
     @property
     def id(self) -> str:
