@@ -62,6 +62,11 @@ class InputLimits:
         return min(self.max_text_mb, self.max_input_mb) * MIB
 
     @property
+    def max_text_name(self) -> str:
+        """The setting that sets `max_text`, to name in a refusal."""
+        return "max_text_mb" if self.max_text_mb <= self.max_input_mb else "max_input_mb"
+
+    @property
     def max_token(self) -> int:
         return self.max_token_mb * MIB
 
@@ -212,8 +217,7 @@ def read_text(source: str, path: str | Path) -> str:
     Held to `max_text_mb` (and `max_input_mb`), compressed or not: it is read whole into memory.
     """
     limits = current_limits()
-    limit = limits.max_text
-    name = "max_text_mb" if limits.max_text_mb <= limits.max_input_mb else "max_input_mb"
+    limit, name = limits.max_text, limits.max_text_name
     with open_binary(source, path) as fh:
         try:
             data = fh.read(limit + 1)

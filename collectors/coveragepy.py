@@ -161,7 +161,7 @@ def _gzipped(path: str | Path) -> bool:
 
 def _from_gzipped_data_file(path: str | Path, options: CoverageOptions) -> CoverageResult:
     limits = current_limits()
-    name = "max_text_mb" if limits.max_text_mb <= limits.max_input_mb else "max_input_mb"
+    name = limits.max_text_name
     with tempfile.TemporaryDirectory(prefix="healthdeck-") as folder:
         copy = Path(folder) / ".coverage"
         with open_binary(SOURCE, path) as source, copy.open("wb") as sink:
@@ -705,7 +705,7 @@ def _from_data_file(path: str | Path, options: CoverageOptions) -> CoverageResul
 
     limits = current_limits()
     # coverage.py reads it whole, as ruff's or `coverage json`'s reports are read: held to the same limit
-    name = "max_text_mb" if limits.max_text_mb <= limits.max_input_mb else "max_input_mb"
+    name = limits.max_text_name
     if os.path.getsize(path) > limits.max_text:
         raise CollectorError(
             SOURCE, path, f"larger than {limits.max_text // MIB} MiB (limit {name} in [tool.healthdeck])"
