@@ -41,7 +41,7 @@ def json_text(data: object) -> str:
     try:
         return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     except ValueError:  # only then look for where it is (a walk over the whole report)
-        where = _non_finite(data, "")
+        where = _non_finite(data)
         if where is None:
             raise
         raise ReportError(
@@ -56,7 +56,7 @@ def report_json(report: dict) -> str:
     text = json_text(report)
     validate_report(report)
     if len(text) > SMALL_FILE_LIMIT // 4 and (size := len(text.encode())) > SMALL_FILE_LIMIT:
-        length, where = _longest_text(report, "")
+        length, where = _longest_text(report)
         advice = (  # one huge value (a test id listed as failing, as its cause's example, …): say which
             f"much of it is one text of {length / MIB:.0f} MiB, at {where} (and where it is listed again), that "
             "no list setting shortens: is the input that named it so right?"
@@ -71,31 +71,24 @@ def report_json(report: dict) -> str:
     return text
 
 
-def _longest_text(data: object, where: str) -> tuple[int, str]:
+def _longest_text(data: object) -> tuple[int, str]:
     """(length, dotted path) of the longest string in `data`: what to name when one value is most of a report."""
-    if isinstance(data, str):
-        return len(data), where
-    items = (
-        data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list | tuple) else ()
-    )
-    best = (0, where)
-    for key, value in items:
-        best = max(best, _longest_text(value, f"{where}.{key}" if where else str(key)), key=lambda b: b[0])
-    return best
+    return max(((len(v), where) for where, v in _leaves(data) if isinstance(v, str)), default=(0, ""),
+               key=lambda found: found[0])  # fmt: skip
 
 
-def _non_finite(data: object, where: str) -> str | None:
+def _non_finite(data: object) -> str | None:
     """The dotted path of the first NaN/±Infinity in `data`, or None."""
-    if isinstance(data, float):
-        return None if math.isfinite(data) else where
-    items = (
-        data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list | tuple) else ()
-    )
-    for key, value in items:
-        found = _non_finite(value, f"{where}.{key}" if where else str(key))
-        if found is not None:
-            return found
-    return None
+    return next((where for where, v in _leaves(data) if isinstance(v, float) and not math.isfinite(v)), None)
+
+
+def _leaves(data: object, where: str = "") -> Iterator[tuple[str, object]]:
+    """(dotted path, value) of every value in `data` that is not a dict, list or tuple, in order."""
+    if not isinstance(data, dict | list | tuple):
+        yield where, data
+        return
+    for key, value in data.items() if isinstance(data, dict) else enumerate(data):
+        yield from _leaves(value, f"{where}.{key}" if where else str(key))
 
 
 def write_atomic(files: dict[Path, str]) -> None:
