@@ -39,11 +39,11 @@ def cmd_badge(config: Config, report: dict, out: Path) -> list[Path]:
     cov = (s.get("coverage") or {}).get("percent")
     # Before `healthdeck gate` has run, the checklist `collect` evaluated (details.checklist) names a failing
     # or incomplete run as latest.md and the comment do ("NO-GO (not gated)"), never GO.
-    verdict = s.get("verdict")
     preview = ((report.get("details") or {}).get("checklist") or {}).get("status")
-    shown, status = (
-        (verdict, verdict) if verdict else (ungated_word(preview), preview if preview != "GO" else None)
-    )
+    status = s.get("verdict") or (
+        preview if preview != "GO" else None
+    )  # its colour: GO is the gate's to give
+    shown = s.get("verdict") or ungated_word(preview)
     badges = {
         "smoke": (smoke_label(suite), percent(rate).replace(" ", "") if rate is not None else "unknown",
                   color_for(rate, config.badge_thresholds["pass_rate"])),
