@@ -1333,7 +1333,6 @@ class _FileReader:
             kind = failure.attrs.get("type") or None
         held[test] = _kept((code, excerpt, file, kind, trace, subtests + 1))
         self.tally.failed_subtests += 1
-        self.subtests[1] += 1
 
     def _detect(self, attrs: dict[str, str]) -> dialects.Dialect:
         suite = self.frames[-1] if self.frames else None
